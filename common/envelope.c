@@ -112,3 +112,12 @@ int sbx_payload_unpack(const ProtobufCMessageDescriptor *d, const ProtobufCBinar
 	*ret = m;
 	return 0;
 }
+
+ProtobufCMessage *sbx_message_new(const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = calloc(1, d->sizeof_message);
+
+	if (m)
+		protobuf_c_message_init(d, m);
+	return m;
+}

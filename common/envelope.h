@@ -30,4 +30,11 @@ int sbx_envelope_unpack_reply(const void *buf, size_t len, Sbx__RpcReply **ret);
 int sbx_payload_unpack(const ProtobufCMessageDescriptor *d, const ProtobufCBinaryData *payload,
 		       ProtobufCMessage **ret);
 
+
+
+/* A zeroed, initialised heap message of descriptor d, or NULL. Replies built
+ * on it must hold only heap strings, so that
+ * protobuf_c_message_free_unpacked(m, NULL) frees them. */
+ProtobufCMessage *sbx_message_new(const ProtobufCMessageDescriptor *d);
+
 #endif

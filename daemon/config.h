@@ -1,0 +1,51 @@
+/* The daemon's configuration: one struct filled, in increasing precedence,
+ * from built-in defaults, config.toml, environment variables and flags, as
+ * listed by the one table in config.c, and validated once. */
+#ifndef SBX_DAEMON_CONFIG_H
+#define SBX_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct sbx_config {
+	char *config_file;
+	char *rpc_url;
+	char *events_url;
+	char *state_dir;
+	char *backend;
+	char *network_mode;
+	char *api_key;
+	char *log_level;
+	char *log_format;
+	uint32_t default_timeout_ms;
+	uint32_t default_memory_limit_mb;
+	uint32_t max_execution_time_s;
+	uint32_t max_memory_mb;
+	uint32_t max_concurrent;
+	uint32_t max_queued;
+	uint32_t max_output_bytes;
+	uint32_t rate_limit_per_minute;
+	uint32_t rate_limit_burst;
+	uint32_t rpc_contexts;
+	uint32_t rpc_workers;
+	uint32_t session_idle_s;
+	uint32_t cleanup_interval_s;
+	bool enable_audit_log;
+};
+
+/* What sbx_config_load found on the command line besides settings. */
+enum sbx_config_action { SBX_ACTION_SERVE, SBX_ACTION_HELP, SBX_ACTION_VERSION, SBX_ACTION_PRINT };
+
+/* Fill c from defaults, the config file (--config / SANDBOX_CONFIG), `envp`
+ * and argv. On error returns -EINVAL with one sentence in err; c must still
+ * be released with sbx_config_fini. */
+int sbx_config_load(struct sbx_config *c, int argc, char **argv, char **envp,
+		    enum sbx_config_action *ret_action, char *err, size_t errlen);
+void sbx_config_fini(struct sbx_config *c);
+/* Every setting as `table.key = value` lines (the api key masked). */
+void sbx_config_print(const struct sbx_config *c, FILE *f);
+/* The --help text, generated from the table. */
+void sbx_config_usage(FILE *f, const char *prog);
+
+#endif

@@ -1,0 +1,29 @@
+/* The daemon's state: one struct, passed explicitly to every handler, so two
+ * daemons can live in one process (tests over inproc://). */
+#ifndef SBX_DAEMON_H
+#define SBX_DAEMON_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "rpc/server.h"
+
+struct sbx_events;
+
+struct sbx_daemon {
+	struct sbx_config cfg;
+	struct sbx_rpc_server *rpc;
+	struct sbx_events *events;
+	uint64_t started_ms;     /* CLOCK_MONOTONIC */
+};
+
+/* The RPC handler table of the daemon (rpc/handlers.c). */
+extern const struct sbx_rpc_handler sbx_daemon_handlers[];
+extern const size_t sbx_daemon_n_handlers;
+
+/* Start serving RPC and events for a daemon whose cfg is loaded. */
+int sbx_daemon_start(struct sbx_daemon *d);
+/* Stop serving, waiting at most grace_ms for in-flight RPCs. */
+void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms);
+
+#endif

@@ -1,0 +1,413 @@
+#include "server.h"
+
+#include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "envelope.h"
+#include "log.h"
+#include "methods.h"
+#include "status.h"
+
+enum ctx_phase { CTX_RECV, CTX_WORK, CTX_SEND, CTX_DONE };
+
+struct ctx {
+	struct sbx_rpc_server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	enum ctx_phase phase;
+	Sbx__RpcRequest *req;    /* while CTX_WORK */
+	const struct sbx_rpc_handler *h;
+	struct ctx *next;        /* work queue link */
+};
+
+struct sbx_rpc_server {
+	nng_socket sock;
+	void *state;
+	char *api_key;
+	/* Indexed like the method table; fn NULL = UNIMPLEMENTED. */
+	struct sbx_rpc_handler *table;
+	size_t n_ctx;
+	struct ctx *ctxs;
+
+	pthread_mutex_t lock;    /* guards the queue, stopping and n_done */
+	pthread_cond_t cond;
+	struct ctx *queue_head, *queue_tail;
+	bool stopping;
+	size_t n_done;
+	size_t n_workers;
+	pthread_t *workers;
+};
+
+int sbx_rpc_error(struct sbx_rpc_call *call, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(call->error, sizeof(call->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static uint64_t epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Constant-time, so the key cannot be guessed byte by byte from timings. */
+static bool token_ok(const char *want, const char *got)
+{
+	size_t n = strlen(want), m = strlen(got);
+	unsigned char diff = n != m;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
+	return diff == 0;
+}
+
+static void ctx_recv(struct ctx *c)
+{
+	c->phase = CTX_RECV;
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
+static void ctx_finish(struct ctx *c)
+{
+	struct sbx_rpc_server *s = c->srv;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping) {
+		c->phase = CTX_DONE;
+		s->n_done++;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	pthread_mutex_unlock(&s->lock);
+	ctx_recv(c);
+}
+
+static void ctx_send_reply(struct ctx *c, uint64_t id, int status, const char *message,
+			   const ProtobufCMessage *payload)
+{
+	_cleanup_free_ void *buf = NULL;
+	nng_msg *msg;
+	size_t len;
+
+	if (sbx_envelope_pack_reply(id, status, message, payload, &buf, &len) < 0 &&
+	    sbx_envelope_pack_reply(id, SBX_INTERNAL, "reply too large", NULL, &buf, &len) < 0) {
+		ctx_finish(c);
+		return;
+	}
+	if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, buf, len) != 0) {
+		ctx_finish(c);
+		return;
+	}
+	c->phase = CTX_SEND;
+	nng_aio_set_msg(c->aio, msg);
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+/* Run the handler of c->req and send its reply. */
+static void ctx_serve(struct ctx *c)
+{
+	struct sbx_rpc_server *s = c->srv;
+	Sbx__RpcRequest *req = TAKE_PTR(c->req);
+	struct sbx_rpc_call call = { .method = req->method, .id = req->id, .deadline_ms = req->deadline_ms };
+	const sbx_method *m = sbx_method_find(req->method);
+	ProtobufCMessage *in = NULL, *out = NULL;
+	int r, status;
+
+	r = sbx_payload_unpack(m->input, &req->payload, &in);
+	if (r < 0) {
+		ctx_send_reply(c, req->id, SBX_INVALID_ARGUMENT, "the request payload is malformed", NULL);
+		sbx__rpc_request__free_unpacked(req, NULL);
+		return;
+	}
+	r = c->h->fn(s->state, &call, in, &out);
+	status = sbx_status_from_errno(r);
+	if (r < 0 && !call.error[0])
+		snprintf(call.error, sizeof(call.error), "%s", status == SBX_INTERNAL ? "internal error" : strerror(-r));
+	if (r < 0)
+		sbx_log(status == SBX_INTERNAL ? SBX_LOG_ERROR : SBX_LOG_DEBUG, req->method, "%s: %s",
+			sbx_status_name(status), call.error);
+	ctx_send_reply(c, req->id, status, r < 0 ? call.error : NULL, r < 0 ? NULL : out);
+	if (out)
+		protobuf_c_message_free_unpacked(out, NULL);
+	protobuf_c_message_free_unpacked(in, NULL);
+	sbx__rpc_request__free_unpacked(req, NULL);
+}
+
+/* Decode and check a request; answer errors at once, serve inline handlers
+ * here and queue the rest for the workers. */
+static void ctx_dispatch(struct ctx *c, nng_msg *msg)
+{
+	struct sbx_rpc_server *s = c->srv;
+	Sbx__RpcRequest *req = NULL;
+	int idx;
+
+	if (sbx_envelope_unpack_request(nng_msg_body(msg), nng_msg_len(msg), &req) < 0) {
+		nng_msg_free(msg);
+		ctx_send_reply(c, 0, SBX_INVALID_ARGUMENT, "the request is not a valid RPC envelope", NULL);
+		return;
+	}
+	nng_msg_free(msg);
+	idx = sbx_method_index(req->method);
+	if (idx < 0 || !s->table[idx].fn) {
+		char m[256];
+
+		snprintf(m, sizeof(m), "method '%.64s' is not implemented", req->method);
+		ctx_send_reply(c, req->id, SBX_UNIMPLEMENTED, m, NULL);
+		sbx__rpc_request__free_unpacked(req, NULL);
+		return;
+	}
+	c->h = &s->table[idx];
+	if (s->api_key && !(c->h->flags & SBX_RPC_PUBLIC) && !token_ok(s->api_key, req->auth_token)) {
+		ctx_send_reply(c, req->id, SBX_UNAUTHENTICATED, "a valid API key is required", NULL);
+		sbx__rpc_request__free_unpacked(req, NULL);
+		return;
+	}
+	if (req->deadline_ms && req->deadline_ms <= epoch_ms()) {
+		ctx_send_reply(c, req->id, SBX_DEADLINE_EXCEEDED, "the request's deadline has passed", NULL);
+		sbx__rpc_request__free_unpacked(req, NULL);
+		return;
+	}
+	c->req = req;
+	if (c->h->flags & SBX_RPC_INLINE) {
+		ctx_serve(c);
+		return;
+	}
+	c->phase = CTX_WORK;
+	pthread_mutex_lock(&s->lock);
+	c->next = NULL;
+	if (s->queue_tail)
+		s->queue_tail->next = c;
+	else
+		s->queue_head = c;
+	s->queue_tail = c;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void ctx_cb(void *arg)
+{
+	struct ctx *c = arg;
+	int rv = nng_aio_result(c->aio);
+
+	switch (c->phase) {
+	case CTX_RECV:
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+			ctx_finish(c);
+			return;
+		}
+		if (rv != 0) {
+			ctx_recv(c);
+			return;
+		}
+		ctx_dispatch(c, nng_aio_get_msg(c->aio));
+		return;
+	case CTX_SEND:
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(c->aio));
+		ctx_finish(c);
+		return;
+	case CTX_WORK:
+	case CTX_DONE:
+		return;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct sbx_rpc_server *s = arg;
+	struct ctx *c;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->queue_head && !(s->stopping && s->n_done == s->n_ctx))
+			pthread_cond_wait(&s->cond, &s->lock);
+		c = s->queue_head;
+		if (!c) {
+			pthread_mutex_unlock(&s->lock);
+			return NULL;
+		}
+		s->queue_head = c->next;
+		if (!s->queue_head)
+			s->queue_tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+		ctx_serve(c);
+	}
+}
+
+static int build_table(struct sbx_rpc_server *s, const struct sbx_rpc_server_opts *o)
+{
+	s->table = calloc(sbx_method_count(), sizeof(*s->table));
+	if (!s->table)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n_handlers; i++) {
+		int idx = sbx_method_index(o->handlers[i].method);
+
+		if (idx < 0) {
+			log_error("handler for unknown method '%s'", o->handlers[i].method);
+			return -EINVAL;
+		}
+		s->table[idx] = o->handlers[i];
+	}
+	return 0;
+}
+
+/* For ipc:// URLs, create the socket's directory. (A stale socket file
+ * left by a killed daemon is handled by nng: it unlinks a socket that no
+ * one answers on.) */
+static void prepare_ipc(const char *url)
+{
+	_cleanup_free_ char *dir = NULL;
+	char *slash;
+
+	if (strncmp(url, "ipc://", 6) != 0)
+		return;
+	dir = strdup(url + 6);
+	if (!dir || !(slash = strrchr(dir, '/')) || slash == dir)
+		return;
+	*slash = 0;
+	mkdir(dir, 0755);
+}
+
+int sbx_rpc_server_start(const struct sbx_rpc_server_opts *o, struct sbx_rpc_server **ret)
+{
+	struct sbx_rpc_server *s;
+	int rv, r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->state = o->state;
+	if (o->api_key && *o->api_key && !(s->api_key = strdup(o->api_key))) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = build_table(s, o);
+	if (r < 0)
+		goto fail;
+	rv = nng_rep0_open(&s->sock);
+	if (rv != 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, SBX_ENVELOPE_MAX + 4096);
+	prepare_ipc(o->url);
+	rv = nng_listen(s->sock, o->url, NULL, 0);
+	if (rv != 0) {
+		log_error("cannot listen on %s: %s", o->url, nng_strerror(rv));
+		r = rv == NNG_EADDRINUSE ? -EADDRINUSE : -EINVAL;
+		goto fail_sock;
+	}
+	s->n_ctx = o->contexts;
+	s->ctxs = calloc(s->n_ctx, sizeof(*s->ctxs));
+	s->workers = calloc(o->workers, sizeof(*s->workers));
+	if (!s->ctxs || !s->workers) {
+		r = -ENOMEM;
+		goto fail_sock;
+	}
+	for (size_t i = 0; i < s->n_ctx; i++) {
+		struct ctx *c = &s->ctxs[i];
+
+		c->srv = s;
+		if (nng_aio_alloc(&c->aio, ctx_cb, c) != 0 || nng_ctx_open(&c->ctx, s->sock) != 0) {
+			r = -ENOMEM;
+			goto fail_sock;
+		}
+	}
+	for (size_t i = 0; i < o->workers; i++) {
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+			break;
+		s->n_workers++;
+	}
+	for (size_t i = 0; i < s->n_ctx; i++)
+		ctx_recv(&s->ctxs[i]);
+	*ret = s;
+	return 0;
+
+fail_sock:
+	nng_close(s->sock);
+	for (size_t i = 0; s->ctxs && i < s->n_ctx; i++)
+		nng_aio_free(s->ctxs[i].aio);
+	free(s->ctxs);
+	free(s->workers);
+fail:
+	free(s->table);
+	free(s->api_key);
+	free(s);
+	return r;
+}
+
+void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms)
+{
+	struct timespec until;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_mutex_unlock(&s->lock);
+	/* Contexts waiting for a request end now; the ones serving one end
+	 * after their reply is sent. */
+	for (size_t i = 0; i < s->n_ctx; i++)
+		if (s->ctxs[i].phase == CTX_RECV)
+			nng_aio_cancel(s->ctxs[i].aio);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += grace_ms / 1000;
+	until.tv_nsec += (long)(grace_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (s->n_done < s->n_ctx)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
+			break;
+	if (s->n_done < s->n_ctx) {
+		/* A handler outlived the grace period: joining its worker could
+		 * hang the shutdown, so leave the server to the process exit. */
+		log_warn("%zu RPCs still running at shutdown", s->n_ctx - s->n_done);
+		pthread_mutex_unlock(&s->lock);
+		nng_close(s->sock);
+		return;
+	}
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	nng_close(s->sock);
+	for (size_t i = 0; i < s->n_ctx; i++)
+		nng_aio_stop(s->ctxs[i].aio);
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i], NULL);
+	for (size_t i = 0; i < s->n_ctx; i++) {
+		nng_aio_free(s->ctxs[i].aio);
+		if (s->ctxs[i].req)
+			sbx__rpc_request__free_unpacked(s->ctxs[i].req, NULL);
+	}
+	free(s->ctxs);
+	free(s->workers);
+	free(s->table);
+	free(s->api_key);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

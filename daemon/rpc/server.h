@@ -1,0 +1,64 @@
+/* The RPC server: an nng rep socket served by a pool of contexts, each a
+ * small state machine driven by its aio callback (nng's demo/async/server.c).
+ * Requests are decoded from the envelope, checked (method, auth, deadline)
+ * and dispatched through a handler table indexed like the method table.
+ * Handlers flagged SBX_RPC_INLINE run on the nng callback thread and must not
+ * block; the others run on a pool of worker threads, so one slow execution
+ * never holds up health checks or other clients. */
+#ifndef SBX_RPC_SERVER_H
+#define SBX_RPC_SERVER_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sbx_rpc_server;
+
+/* What a handler knows about the request it serves. */
+struct sbx_rpc_call {
+	const char *method;
+	uint64_t id;
+	uint64_t deadline_ms;    /* ms since the epoch, 0 = none */
+	char error[512];         /* user-facing sentence for a failed call */
+};
+
+/* Returns 0 with *ret_reply set (a heap message of the method's output type,
+ * freed by the server with protobuf_c_message_free_unpacked), or a negative
+ * errno mapped to a status by sbx_status_from_errno, with call->error set
+ * through sbx_rpc_error(). */
+typedef int (*sbx_rpc_handler_fn)(void *state, struct sbx_rpc_call *call,
+				  const ProtobufCMessage *req, ProtobufCMessage **ret_reply);
+
+enum {
+	SBX_RPC_INLINE = 1 << 0, /* fast and non-blocking: run on the nng thread */
+	SBX_RPC_PUBLIC = 1 << 1, /* served without the API key (health checks) */
+};
+
+struct sbx_rpc_handler {
+	const char *method;      /* a method of the service descriptor */
+	sbx_rpc_handler_fn fn;
+	unsigned flags;
+};
+
+struct sbx_rpc_server_opts {
+	const char *url;
+	unsigned contexts;       /* requests served at once */
+	unsigned workers;        /* threads for non-inline handlers */
+	const char *api_key;     /* "" or NULL: no authentication */
+	const struct sbx_rpc_handler *handlers;
+	size_t n_handlers;
+	void *state;             /* passed to every handler */
+};
+
+/* Listen and start serving. -EINVAL when a handler names no method of the
+ * table or the URL is bad, -EADDRINUSE when another daemon listens there. */
+int sbx_rpc_server_start(const struct sbx_rpc_server_opts *opts, struct sbx_rpc_server **ret);
+/* Stop taking requests, let in-flight ones reply (waiting at most
+ * grace_ms), then close. NULL is ok. */
+void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms);
+
+/* printf into call->error; returns `err` so handlers can `return sbx_rpc_error(...)`. */
+int sbx_rpc_error(struct sbx_rpc_call *call, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,91 @@
+/* The sandbox engine: runs one argv at a time in a fresh set of namespaces,
+ * cgroups, rlimits, dropped capabilities and a seccomp policy, and reports
+ * what happened as an sbx.ExecResult.
+ *
+ * All kernel work (clone, mount, seccomp) is done by a single-threaded
+ * privileged helper, the spawner, forked by sbx_engine_new() before the
+ * process has threads. The calling side only talks to it over sockets, so
+ * sbx_engine_run() is safe to call from any number of threads. */
+#ifndef SBX_ENGINE_H
+#define SBX_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.pb-c.h"
+#include "engine.pb-c.h"
+
+struct sbx_engine;
+
+enum sbx_cgroup_pref {
+	SBX_CGROUP_AUTO = 0, /* v1 if its memory hierarchy is mounted, else v2, else none */
+	SBX_CGROUP_V1,
+	SBX_CGROUP_V2,
+	SBX_CGROUP_NONE, /* no cgroups: memory and pids limits are not enforced */
+};
+
+struct sbx_engine_config {
+	/* Directory the engine owns (created 0700 if missing): the read-only
+	 * root skeleton lives here. Required, absolute. */
+	const char *state_dir;
+	/* Executions running at once; more wait in the spawner's queue.
+	 * 0 = number of CPUs * 4. */
+	unsigned max_concurrent;
+	/* Host uid/gid the sandbox user (uid/gid 1000 inside) maps to. Must
+	 * not be 0. 0 = 100000. */
+	uint32_t host_uid, host_gid;
+	/* Size caps of the private tmpfs mounts (KiB). 0 = 65536. The fresh
+	 * workspace tmpfs uses workspace_kb. */
+	uint64_t tmp_kb, workspace_kb;
+	/* Largest packed SpawnRequest accepted (bytes). 0 = 64 MiB. */
+	uint64_t max_request_bytes;
+	/* Output beyond limits.output_bytes is read and discarded; once this
+	 * many bytes were discarded the sandbox is killed. 0 = 16 MiB. */
+	uint64_t output_drain_bytes;
+	/* Pre-created network namespaces kept ready (each used once, then
+	 * dropped). 0 = 4; set no_netns_pool to create one per execution. */
+	unsigned netns_pool;
+	bool no_netns_pool;
+	/* Pre-created per-execution cgroups kept ready (each used once).
+	 * 0 = 4; set no_cgroup_pool to mkdir one per execution. */
+	unsigned cgroup_pool;
+	bool no_cgroup_pool;
+	enum sbx_cgroup_pref cgroup;
+	/* Print per-phase timings of every execution to stderr (spawner side). */
+	bool trace;
+};
+
+/* Fill *cfg with the defaults above (state_dir stays NULL). */
+void sbx_engine_config_init(struct sbx_engine_config *cfg);
+
+/* Detect cgroups, fork the spawner and wait until it has built the
+ * read-only root. MUST be called before the process starts any thread
+ * (nng does so later) and from the thread that lives as long as the
+ * engine: the spawner dies with that thread (PR_SET_PDEATHSIG).
+ * Returns 0 and *ret, or -EINVAL (bad config), -EPERM (namespaces
+ * forbidden), -errno of the failed step. */
+int sbx_engine_new(const struct sbx_engine_config *cfg, struct sbx_engine **ret);
+
+/* Stop the spawner: kills every running sandbox, removes the engine's
+ * cgroups and waits for the spawner to exit. Calls to sbx_engine_run()
+ * must have returned. NULL is a no-op. */
+void sbx_engine_free(struct sbx_engine *e);
+
+/* Run one execution. Blocking; thread-safe. On 0, *ret is the result
+ * (any status: TIME_LIMIT, INTERNAL_ERROR with error text, ...), to free
+ * with sbx__exec_result__free_unpacked(*ret, NULL).
+ * -EINVAL: the request is malformed; *ret is then a result whose `error`
+ *          says why (status INTERNAL_ERROR), also to be freed.
+ * -ENOMEM, -EIO (spawner gone), -EMSGSIZE (request too large): *ret is
+ *          left untouched. */
+int sbx_engine_run(struct sbx_engine *e, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret);
+
+/* Check a request without running it. Returns 0, or -EINVAL with a
+ * static sentence in *ret_why. Used by sbx_engine_run(); exported for the
+ * RPC layer that wants to refuse early. */
+int sbx_engine_check(const Sbx__SpawnRequest *req, const char **ret_why);
+
+/* "v2", "v1" or "none": the cgroup flavour in use. */
+const char *sbx_engine_cgroup_mode(const struct sbx_engine *e);
+
+#endif
