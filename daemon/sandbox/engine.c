@@ -1,0 +1,279 @@
+/* The daemon side of the engine: forks the spawner, checks requests and
+ * ships them over the wire (wire.h). No kernel work happens here. */
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "sandbox.h"
+#include "wire.h"
+
+struct sbx_engine {
+	int ctl_fd;
+	pid_t spawner;
+	enum sbx_cgroup_mode cg_mode;
+	uint64_t max_request_bytes;
+};
+
+/* Bounds on one request, so a caller cannot make the spawner allocate
+ * without limit (the packed size is bounded separately). */
+#define MAX_ARGV 4096
+#define MAX_ENV 4096
+#define MAX_FILES 1024
+#define MAX_BINDS 64
+#define MAX_PATH_LEN 1024
+
+void sbx_engine_config_init(struct sbx_engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cfg->max_concurrent = (unsigned)(n > 0 ? n : 1) * 4;
+	cfg->host_uid = 100000;
+	cfg->host_gid = 100000;
+	cfg->tmp_kb = 65536;
+	cfg->workspace_kb = 65536;
+	cfg->max_request_bytes = 64u << 20;
+	cfg->output_drain_bytes = 16u << 20;
+	cfg->netns_pool = 4;
+	cfg->cgroup_pool = 4;
+}
+
+static void fill_defaults(struct sbx_engine_config *c)
+{
+	struct sbx_engine_config d;
+	sbx_engine_config_init(&d);
+#define DEF(f)             \
+	if (!c->f)         \
+		c->f = d.f
+	DEF(max_concurrent);
+	DEF(host_uid);
+	DEF(host_gid);
+	DEF(tmp_kb);
+	DEF(workspace_kb);
+	DEF(max_request_bytes);
+	DEF(output_drain_bytes);
+	DEF(netns_pool);
+	DEF(cgroup_pool);
+#undef DEF
+}
+
+int sbx_engine_new(const struct sbx_engine_config *cfg_in, struct sbx_engine **ret)
+{
+	if (!cfg_in || !cfg_in->state_dir || cfg_in->state_dir[0] != '/' ||
+	    strlen(cfg_in->state_dir) >= 200)
+		return -EINVAL;
+	struct sbx_engine_config cfg = *cfg_in;
+	fill_defaults(&cfg);
+	if (mkdir(cfg.state_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+
+	_cleanup_free_ struct sbx_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->cg_mode = sbx_cgroup_detect(cfg.cgroup);
+	e->max_request_bytes = cfg.max_request_bytes;
+
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(sp[0]);
+		close(sp[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		sbx_spawner_main(&cfg, e->cg_mode, sp[1]);
+	}
+	close(sp[1]);
+	e->ctl_fd = sp[0];
+	e->spawner = pid;
+
+	int status = 0;
+	int r = sbx_read_full(e->ctl_fd, &status, sizeof(status));
+	if (r < 0 || status < 0) {
+		close(e->ctl_fd);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return r < 0 ? -EIO : status;
+	}
+	*ret = TAKE_PTR(e);
+	return 0;
+}
+
+void sbx_engine_free(struct sbx_engine *e)
+{
+	if (!e)
+		return;
+	/* EOF on the control socket tells the spawner to kill everything,
+	 * clean up its cgroups and exit. */
+	close(e->ctl_fd);
+	while (waitpid(e->spawner, NULL, 0) < 0 && errno == EINTR)
+		;
+	free(e);
+}
+
+const char *sbx_engine_cgroup_mode(const struct sbx_engine *e)
+{
+	return sbx_cgroup_mode_name(e->cg_mode);
+}
+
+static bool abs_path_ok(const char *p)
+{
+	if (!p || p[0] != '/' || strlen(p) > MAX_PATH_LEN)
+		return false;
+	/* ".." in a bind target or cwd could climb out of what we mount. */
+	for (const char *s = p; (s = strstr(s, "..")); s += 2)
+		if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == 0))
+			return false;
+	return true;
+}
+
+/* Bind targets must not cover what the engine itself mounts. */
+static bool bind_target_ok(const char *t)
+{
+	static const char *const reserved[] = {"/proc", "/dev", "/tmp", SBX_WORKSPACE};
+	if (!abs_path_ok(t) || strcmp(t, "/") == 0)
+		return false;
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(reserved); i++) {
+		size_t n = strlen(reserved[i]);
+		if (strncmp(t, reserved[i], n) == 0 && (t[n] == 0 || t[n] == '/'))
+			return false;
+	}
+	return true;
+}
+
+int sbx_engine_check(const Sbx__SpawnRequest *req, const char **ret_why)
+{
+#define BAD(why)                   \
+	do {                       \
+		*ret_why = (why);  \
+		return -EINVAL;    \
+	} while (0)
+	if (!req)
+		BAD("no request");
+	if (req->n_argv == 0 || !req->argv[0] || !req->argv[0][0])
+		BAD("argv is empty");
+	if (req->n_argv > MAX_ARGV)
+		BAD("too many arguments");
+	if (req->n_env > MAX_ENV)
+		BAD("too many environment variables");
+	for (size_t i = 0; i < req->n_env; i++)
+		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
+			BAD("environment entries must be KEY=value");
+	if (req->cwd[0] && !abs_path_ok(req->cwd))
+		BAD("cwd must be an absolute path without '..'");
+	if (req->workspace[0] && !abs_path_ok(req->workspace))
+		BAD("workspace must be an absolute host path without '..'");
+	if (req->n_files > MAX_FILES)
+		BAD("too many files");
+	for (size_t i = 0; i < req->n_files; i++)
+		if (!req->files[i] || !sbx_file_path_ok(req->files[i]->path))
+			BAD("file paths must be relative to the workspace, without '..'");
+	if (req->n_binds > MAX_BINDS)
+		BAD("too many bind mounts");
+	for (size_t i = 0; i < req->n_binds; i++) {
+		const Sbx__BindMount *b = req->binds[i];
+		if (!b || !abs_path_ok(b->source))
+			BAD("bind sources must be absolute host paths");
+		if (!bind_target_ok(b->target[0] ? b->target : b->source))
+			BAD("bind target is reserved or invalid");
+	}
+	const Sbx__Limits *l = req->limits;
+	if (!l || !l->has_cpu_time_ms || !l->has_wall_time_ms || !l->has_memory_kb ||
+	    !l->has_pids || !l->has_fsize_kb || !l->has_nofile || !l->has_stack_kb ||
+	    !l->has_output_bytes)
+		BAD("every limit must be set");
+	if (l->cpu_time_ms == 0 || l->wall_time_ms == 0)
+		BAD("time limits must be positive");
+	if (l->cpu_time_ms > 24 * 3600 * 1000ull || l->wall_time_ms > 24 * 3600 * 1000ull)
+		BAD("time limits are too large");
+	if (l->memory_kb < 1024)
+		BAD("memory limit must be at least 1024 KB");
+	if (l->pids == 0)
+		BAD("pids limit must be at least 1");
+	if (l->nofile < 4)
+		BAD("nofile limit must be at least 4");
+	if (l->stack_kb < 64)
+		BAD("stack limit must be at least 64 KB");
+	if (l->output_bytes > (1ull << 30))
+		BAD("output limit is too large");
+	return 0;
+#undef BAD
+}
+
+static int result_with_error(const char *why, Sbx__ExecResult **ret)
+{
+	Sbx__ExecResult *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	sbx__exec_result__init(r);
+	r->status = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
+	r->error = strdup(why);
+	if (!r->error) {
+		free(r);
+		return -ENOMEM;
+	}
+	*ret = r;
+	return 0;
+}
+
+int sbx_engine_run(struct sbx_engine *e, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret)
+{
+	const char *why;
+	int r = sbx_engine_check(req, &why);
+	if (r < 0)
+		return result_with_error(why, ret) < 0 ? -ENOMEM : -EINVAL;
+
+	size_t len = sbx__spawn_request__get_packed_size(req);
+	if (len > e->max_request_bytes || len > UINT32_MAX)
+		return -EMSGSIZE;
+	_cleanup_free_ uint8_t *buf = malloc(SBX_FRAME_HDR + len);
+	if (!buf)
+		return -ENOMEM;
+	sbx_frame_hdr(buf, SBX_FRAME_REQUEST, (uint32_t)len);
+	sbx__spawn_request__pack(req, buf + SBX_FRAME_HDR);
+
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	_cleanup_close_ int fd = sp[0];
+	r = sbx_wire_send_fd(e->ctl_fd, sp[1]);
+	close(sp[1]);
+	if (r < 0)
+		return -EIO;
+	if (sbx_write_full(fd, buf, SBX_FRAME_HDR + len) < 0)
+		return -EIO;
+	free(TAKE_PTR(buf));
+
+	uint8_t hdr[SBX_FRAME_HDR];
+	uint32_t type, rlen;
+	if (sbx_read_full(fd, hdr, sizeof(hdr)) < 0)
+		return -EIO;
+	sbx_frame_parse(hdr, &type, &rlen);
+	if (type != SBX_FRAME_RESULT)
+		return -EIO;
+	_cleanup_free_ uint8_t *rbuf = malloc(rlen ? rlen : 1);
+	if (!rbuf)
+		return -ENOMEM;
+	if (sbx_read_full(fd, rbuf, rlen) < 0)
+		return -EIO;
+	Sbx__ExecResult *res = sbx__exec_result__unpack(NULL, rlen, rbuf);
+	if (!res)
+		return -EIO;
+	*ret = res;
+	return 0;
+}

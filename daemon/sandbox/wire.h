@@ -1,0 +1,55 @@
+/* The daemon ⇄ spawner wire.
+ *
+ * Control socket (SOCK_SEQPACKET, one per engine): the daemon sends one
+ * 1-byte message per execution carrying, with SCM_RIGHTS, one end of a
+ * fresh SOCK_STREAM socketpair. Everything else about that execution
+ * travels on the passed socket as frames:
+ *
+ *   u32 type | u32 length | length bytes        (host byte order: same host)
+ *
+ * daemon → spawner: SBX_FRAME_REQUEST (packed sbx.SpawnRequest), once.
+ * spawner → daemon: SBX_FRAME_RESULT (packed sbx.ExecResult), once, last.
+ * Closing the socket early cancels: the spawner kills that sandbox.
+ * Frame types are a registry so live output (stdout/stderr chunks) and
+ * signals for long-running sandboxes can be added without a new channel. */
+#ifndef SBX_WIRE_H
+#define SBX_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sbx_frame_type {
+	SBX_FRAME_REQUEST = 1,
+	SBX_FRAME_RESULT = 2,
+	/* reserved: 3 stdout chunk, 4 stderr chunk, 5 signal */
+};
+
+#define SBX_FRAME_HDR 8
+
+static inline void sbx_frame_hdr(uint8_t hdr[SBX_FRAME_HDR], uint32_t type, uint32_t len)
+{
+	__builtin_memcpy(hdr, &type, 4);
+	__builtin_memcpy(hdr + 4, &len, 4);
+}
+
+static inline void sbx_frame_parse(const uint8_t hdr[SBX_FRAME_HDR], uint32_t *type,
+				   uint32_t *len)
+{
+	__builtin_memcpy(type, hdr, 4);
+	__builtin_memcpy(len, hdr + 4, 4);
+}
+
+/* Send `fd` over the control socket. Returns 0 or -errno (EPIPE: spawner
+ * gone). Thread-safe: one sendmsg per SEQPACKET message is atomic. */
+int sbx_wire_send_fd(int sock, int fd);
+
+/* Receive one fd (O_CLOEXEC). Returns 0 and *ret_fd, -ECONNRESET when the
+ * peer closed, -EAGAIN on a non-blocking socket with nothing queued. */
+int sbx_wire_recv_fd(int sock, int *ret_fd);
+
+/* Blocking full write / read, retrying on EINTR. Return 0 or -errno;
+ * read_full returns -ECONNRESET on early EOF. */
+int sbx_write_full(int fd, const void *buf, size_t len);
+int sbx_read_full(int fd, void *buf, size_t len);
+
+#endif
