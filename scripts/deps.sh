@@ -9,7 +9,10 @@ packages=(
   libnng-dev libmicrohttpd-dev libjansson-dev libseccomp-dev
   uuid-dev libcurl4-openssl-dev
   curl python3 bubblewrap wrk
+  rustc
 )
+# Runtimes the sandboxes run; node may come from elsewhere (NodeSource).
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -18,15 +21,22 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
-echo "deps: installing ${missing[*]}"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# bun (the bun and typescript runtimes) comes from the npm registry; its
+# package ships the binary, so no install script is needed. It must land
+# under /usr, which sandboxes see read-only.
+if [ ! -x /usr/bin/bun ] && [ ! -x /usr/local/bin/bun ]; then
+  echo "deps: installing bun from npm"
+  $sudo npm install -g --prefix /usr bun@1 >/dev/null
+fi
