@@ -9,11 +9,13 @@
 #include "rpc/server.h"
 
 struct sbx_events;
+struct sbx_executor;
 
 struct sbx_daemon {
 	struct sbx_config cfg;
 	struct sbx_rpc_server *rpc;
 	struct sbx_events *events;
+	struct sbx_executor *exec;   /* owned by main: created before any thread */
 	uint64_t started_ms;     /* CLOCK_MONOTONIC */
 };
 

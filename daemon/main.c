@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#include "executor.h"
 #include "log.h"
 
 extern char **environ;
@@ -43,8 +44,17 @@ int main(int argc, char **argv)
 	}
 	sbx_log_setup(sbx_log_level_parse(d.cfg.log_level), sbx_log_format_parse(d.cfg.log_format));
 
-	if (mkdir(d.cfg.state_dir, 0700) < 0 && errno != EEXIST) {
+	/* Searchable but not listable: workspaces below it are bind-mounted
+	 * into sandboxes from inside their user namespace. */
+	if (mkdir(d.cfg.state_dir, 0711) < 0 && errno != EEXIST) {
 		log_error("cannot create state directory %s: %s", d.cfg.state_dir, strerror(errno));
+		sbx_config_fini(&d.cfg);
+		return 1;
+	}
+	/* The backend forks the privileged spawner: before any thread. */
+	r = sbx_executor_new(&d.cfg, &d.exec);
+	if (r < 0) {
+		log_error("cannot start the %s backend: %s", d.cfg.backend, strerror(-r));
 		sbx_config_fini(&d.cfg);
 		return 1;
 	}
@@ -59,14 +69,16 @@ int main(int argc, char **argv)
 	r = sbx_daemon_start(&d);
 	if (r < 0) {
 		log_error("cannot start: %s", strerror(-r));
+		sbx_executor_free(d.exec);
 		sbx_config_fini(&d.cfg);
 		return 1;
 	}
-	log_info("sandboxd %s serving RPC on %s, events on %s, state in %s", SBX_VERSION,
-		 d.cfg.rpc_url, d.cfg.events_url, d.cfg.state_dir);
+	log_info("sandboxd %s serving RPC on %s, events on %s, state in %s, backend %s", SBX_VERSION,
+		 d.cfg.rpc_url, d.cfg.events_url, d.cfg.state_dir, sbx_executor_describe(d.exec));
 	sigwait(&sigs, &sig);
 	log_info("%s received, finishing in-flight requests", strsignal(sig));
 	sbx_daemon_stop(&d, 30000);
+	sbx_executor_free(d.exec);
 	sbx_config_fini(&d.cfg);
 	log_info("stopped");
 	return 0;

@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "daemon.h"
 #include "envelope.h"
+#include "executor.h"
 #include "server.h"
 
 static uint64_t mono_ms(void)
@@ -70,8 +71,97 @@ static int handle_get_config(void *state, struct sbx_rpc_call *call, const Proto
 	return 0;
 }
 
+/* The executions of a daemon that has a backend (in-process test daemons
+ * may run without one). */
+static struct sbx_executor *exec_of(void *state, struct sbx_rpc_call *call)
+{
+	struct sbx_executor *x = ((struct sbx_daemon *)state)->exec;
+
+	if (!x)
+		sbx_rpc_error(call, -ESHUTDOWN, "no sandbox backend is running");
+	return x;
+}
+
+static int handle_run(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,
+		      ProtobufCMessage **ret)
+{
+	struct sbx_executor *x = exec_of(state, call);
+
+	return x ? sbx_executor_run(x, call, (const Sbx__RunRequest *)req, (Sbx__ExecResult **)ret)
+		 : -ESHUTDOWN;
+}
+
+static int handle_execute(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,
+			  ProtobufCMessage **ret)
+{
+	struct sbx_executor *x = exec_of(state, call);
+
+	return x ? sbx_executor_execute(x, call, (const Sbx__ExecuteRequest *)req, (Sbx__ExecResult **)ret)
+		 : -ESHUTDOWN;
+}
+
+static Sbx__Language *language_new(struct sbx_runtimes *rts, const struct sbx_runtime *rt)
+{
+	Sbx__Language *l = (Sbx__Language *)sbx_message_new(&sbx__language__descriptor);
+	size_t n = 0;
+
+	if (!l)
+		return NULL;
+	while (n < SBX_ARRAY_SIZE(rt->aliases) && rt->aliases[n])
+		n++;
+	l->name = dup_field(rt->name);
+	l->version = dup_field(sbx_runtimes_version(rts, rt));
+	l->source_file = dup_field(rt->source);
+	l->compiled = rt->compile[0] != NULL;
+	l->aliases = calloc(n ? n : 1, sizeof(char *));
+	if (l->aliases)
+		for (; l->n_aliases < n; l->n_aliases++)
+			l->aliases[l->n_aliases] = dup_field(rt->aliases[l->n_aliases]);
+	if (!l->name || !l->version || !l->source_file || !l->aliases) {
+		protobuf_c_message_free_unpacked(&l->base, NULL);
+		return NULL;
+	}
+	return l;
+}
+
+static int handle_list_languages(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,
+				 ProtobufCMessage **ret)
+{
+	struct sbx_executor *x = exec_of(state, call);
+	Sbx__ListLanguagesReply *r;
+	const struct sbx_runtime *rt;
+	struct sbx_runtimes *rts;
+	size_t n = 0;
+
+	if (!x)
+		return -ESHUTDOWN;
+	rts = sbx_executor_runtimes(x);
+	r = (Sbx__ListLanguagesReply *)sbx_message_new(&sbx__list_languages_reply__descriptor);
+	if (!r)
+		return -ENOMEM;
+	while (sbx_runtimes_at(rts, n))
+		n++;
+	r->languages = calloc(n ? n : 1, sizeof(*r->languages));
+	for (size_t i = 0; r->languages && (rt = sbx_runtimes_at(rts, i)); i++) {
+		r->languages[i] = language_new(rts, rt);
+		if (!r->languages[i])
+			break;
+		r->n_languages++;
+	}
+	if (r->n_languages < n) {
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		return -ENOMEM;
+	}
+	*ret = &r->base;
+	return 0;
+}
+
 const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "Health", handle_health, SBX_RPC_INLINE | SBX_RPC_PUBLIC },
 	{ "GetConfig", handle_get_config, SBX_RPC_INLINE },
+	{ "Run", handle_run, 0 },
+	{ "Execute", handle_execute, 0 },
+	/* Not inline: the first call asks each runtime for its version. */
+	{ "ListLanguages", handle_list_languages, 0 },
 };
 const size_t sbx_daemon_n_handlers = SBX_ARRAY_SIZE(sbx_daemon_handlers);

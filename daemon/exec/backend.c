@@ -1,0 +1,87 @@
+#include "backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "engine.h"
+
+struct native {
+	struct sbx_engine *engine;
+	uid_t uid;
+	gid_t gid;
+};
+
+static int native_open(const struct sbx_config *cfg, void **ret_state)
+{
+	struct sbx_engine_config ec;
+	struct native *n;
+	char dir[4096];
+	int r;
+
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	sbx_engine_config_init(&ec);
+	snprintf(dir, sizeof(dir), "%s/engine", cfg->state_dir);
+	ec.state_dir = dir;
+	ec.max_concurrent = cfg->max_concurrent;
+	n->uid = ec.host_uid;
+	n->gid = ec.host_gid;
+	r = sbx_engine_new(&ec, &n->engine);
+	if (r < 0) {
+		free(n);
+		return r;
+	}
+	*ret_state = n;
+	return 0;
+}
+
+static void native_close(void *state)
+{
+	struct native *n = state;
+
+	if (!n)
+		return;
+	sbx_engine_free(n->engine);
+	free(n);
+}
+
+static int native_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret)
+{
+	return sbx_engine_run(((struct native *)state)->engine, req, ret);
+}
+
+static int native_own_workspace(void *state, const char *dir)
+{
+	struct native *n = state;
+
+	return chown(dir, n->uid, n->gid) < 0 ? -errno : 0;
+}
+
+static const char *native_describe(void *state)
+{
+	const char *mode = sbx_engine_cgroup_mode(((struct native *)state)->engine);
+
+	return strcmp(mode, "v2") == 0 ? "native (cgroup v2)"
+	       : strcmp(mode, "v1") == 0 ? "native (cgroup v1)"
+					 : "native (no cgroups)";
+}
+
+static const struct sbx_backend_ops backends[] = {
+	{ "native", native_open, native_close, native_run, native_own_workspace, native_describe },
+};
+
+const struct sbx_backend_ops *sbx_backend_find(const char *name)
+{
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(backends); i++)
+		if (strcmp(backends[i].name, name) == 0)
+			return &backends[i];
+	return NULL;
+}
+
+const char *sbx_backend_names(void) { return "native"; }

@@ -1,0 +1,31 @@
+/* Isolation backends behind one ops table (SANDBOX_BACKEND). `native` is
+ * the engine of daemon/sandbox/; docker and nsjail plug in as more rows. */
+#ifndef SBX_BACKEND_H
+#define SBX_BACKEND_H
+
+#include "api.pb-c.h"
+#include "engine.pb-c.h"
+
+struct sbx_config;
+
+struct sbx_backend_ops {
+	const char *name;
+	/* Set up; called before the daemon starts any thread. 0 or -errno. */
+	int (*open)(const struct sbx_config *cfg, void **ret_state);
+	void (*close)(void *state);
+	/* Blocking, thread-safe: run one execution. Same contract as
+	 * sbx_engine_run (daemon/sandbox/engine.h). */
+	int (*run)(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret);
+	/* Make a host directory usable as a workspace (SpawnRequest.workspace)
+	 * by the sandbox user: chown to the id it maps to. */
+	int (*own_workspace)(void *state, const char *dir);
+	/* A short description for health and logs, e.g. "native (cgroup v1)". */
+	const char *(*describe)(void *state);
+};
+
+/* The backend called `name`, or NULL. */
+const struct sbx_backend_ops *sbx_backend_find(const char *name);
+/* "native" etc., for error messages. */
+const char *sbx_backend_names(void);
+
+#endif

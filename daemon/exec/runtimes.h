@@ -1,0 +1,41 @@
+/* The runtimes table: a language name and its aliases -> the file the code
+ * is written to, an optional compile step, the run argv, and the host
+ * binary whose presence makes the language available. Adding a language is
+ * one row. Rows sharing a name are alternatives, first installed wins
+ * (typescript: bun, else tsx). */
+#ifndef SBX_RUNTIMES_H
+#define SBX_RUNTIMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SBX_RT_ARGV_MAX 8
+
+struct sbx_runtime {
+	const char *name;
+	const char *aliases[4];
+	const char *source;                      /* in /workspace */
+	const char *probe;                       /* absolute host path that must exist */
+	const char *version[SBX_RT_ARGV_MAX];    /* argv printing the version */
+	const char *compile[SBX_RT_ARGV_MAX];    /* empty: interpreted */
+	const char *run[SBX_RT_ARGV_MAX];
+};
+
+struct sbx_runtimes;
+
+/* Probe which rows are installed (cheap: a stat per row). Versions are
+ * asked lazily, once, by sbx_runtimes_version. */
+int sbx_runtimes_new(struct sbx_runtimes **ret);
+void sbx_runtimes_free(struct sbx_runtimes *rt);
+
+/* The installed runtime for a name or alias (case-insensitive), or NULL. */
+const struct sbx_runtime *sbx_runtimes_find(const struct sbx_runtimes *rt, const char *name);
+/* The i-th installed runtime (distinct names), NULL past the end. */
+const struct sbx_runtime *sbx_runtimes_at(const struct sbx_runtimes *rt, size_t i);
+/* "python, node, ..." of installed names, for error messages. */
+const char *sbx_runtimes_names(const struct sbx_runtimes *rt);
+/* First line of the runtime's version output ("" when it cannot be read);
+ * thread-safe, computed once per runtime. */
+const char *sbx_runtimes_version(struct sbx_runtimes *rt, const struct sbx_runtime *r);
+
+#endif
