@@ -14,33 +14,29 @@
 #include "sandbox.h"
 #include "status.h"
 
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_RPC_ERROR = 1,    /* the daemon answered with an error status */
-	EXIT_USAGE = 2,
-	EXIT_UNAVAILABLE = 3,  /* the daemon could not be reached */
-	EXIT_TIMEOUT = 4,
-};
-
-struct globals {
-	const char *rpc_url;
-	const char *token;
-	unsigned timeout_ms;
-	unsigned connect_ms;
-};
+#include "sandboxctl.h"
 
 struct command {
 	const char *name;
-	const char *method;    /* NULL: the method is the first argument (call) */
+	/* Commands with a method print its reply as JSON; the others have a
+	 * function of their own. */
+	const char *method;
+	int (*fn)(const struct globals *g, int argc, char **argv);
 	const char *args;
 	const char *help;
 };
 
+static int cmd_call(const struct globals *g, int argc, char **argv);
+static int cmd_methods(const struct globals *g, int argc, char **argv);
+
 static const struct command commands[] = {
-	{ "health", "Health", "", "print the daemon's health" },
-	{ "config", "GetConfig", "", "print the daemon's effective limits and settings" },
-	{ "call", NULL, "METHOD [JSON]", "call any RPC method with a JSON request" },
-	{ "methods", NULL, "", "list the RPC methods" },
+	{ "health", "Health", NULL, "", "print the daemon's health" },
+	{ "config", "GetConfig", NULL, "", "print the daemon's effective limits and settings" },
+	{ "languages", "ListLanguages", NULL, "", "list the installed languages and versions" },
+	{ "run", NULL, cmd_run, "[LIMITS] -- CMD [ARG...]", "run a command in a fresh sandbox" },
+	{ "exec", NULL, cmd_exec, "--lang LANG [LIMITS] [FILE]", "run source code (FILE or stdin)" },
+	{ "call", NULL, cmd_call, "METHOD [JSON]", "call any RPC method with a JSON request" },
+	{ "methods", NULL, cmd_methods, "", "list the RPC methods" },
 };
 
 static void usage(FILE *f)
@@ -49,7 +45,7 @@ static void usage(FILE *f)
 		   "Talks to sandboxd over its RPC socket and prints replies as JSON.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-8s %-16s %s\n", commands[i].name, commands[i].args, commands[i].help);
+		fprintf(f, "  %-9s %-28s %s\n", commands[i].name, commands[i].args, commands[i].help);
 	fprintf(f, "\nOptions:\n"
 		   "  --rpc URL        daemon RPC URL (env SANDBOXD_RPC, default %s)\n"
 		   "  --token KEY      API key (env SANDBOX_API_KEY)\n"
@@ -57,6 +53,11 @@ static void usage(FILE *f)
 		   "  --wait MS        wait this long for the daemon to come up (default 2000)\n"
 		   "  -h, --help       this text\n"
 		   "  -V, --version    print the version\n\n"
+		   "LIMITS of run and exec: --time MS (CPU), --wall MS, --mem KB, --fsize KB,\n"
+		   "--nofile N, --pids N; -e KEY=VALUE adds to the environment; --json prints\n"
+		   "the whole result instead of the program's output. Without --json, run and\n"
+		   "exec print the program's stdout and stderr and exit with its exit code\n"
+		   "(128+N when killed by signal N, 124 when a limit stopped it).\n\n"
 		   "Exit status: 0 success; 1 the daemon answered with an error; 2 usage error;\n"
 		   "3 the daemon is unavailable; 4 timeout.\n",
 		SBX_DEFAULT_RPC_URL);
@@ -67,14 +68,41 @@ static int exit_for_errno(int err)
 	return err == -ETIMEDOUT ? EXIT_TIMEOUT : EXIT_UNAVAILABLE;
 }
 
+int ctl_call(const struct globals *g, const char *method, const ProtobufCMessage *req,
+	     ProtobufCMessage **ret)
+{
+	struct sbx_client_opts o = { .rpc_url = g->rpc_url, .auth_token = g->token,
+				     .timeout_ms = g->timeout_ms, .connect_wait_ms = g->connect_ms };
+	struct sbx_client *c = NULL;
+	struct sbx_reply reply;
+	int r;
+
+	r = sbx_client_open(&o, &c);
+	if (r < 0) {
+		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", g->rpc_url, strerror(-r));
+		return EXIT_USAGE;
+	}
+	r = sbx_call(c, method, req, 0, &reply);
+	sbx_client_close(c);
+	if (r < 0) {
+		fprintf(stderr, "sandboxctl: %s: %s\n", g->rpc_url,
+			r == -ECONNREFUSED ? "the daemon is not running or not reachable" : strerror(-r));
+		return exit_for_errno(r);
+	}
+	if (reply.status != SBX_OK) {
+		fprintf(stderr, "sandboxctl: %s: %s\n", sbx_status_name(reply.status), reply.message);
+		sbx_reply_fini(&reply);
+		return EXIT_RPC_ERROR;
+	}
+	*ret = TAKE_PTR(reply.msg);
+	sbx_reply_fini(&reply);
+	return EXIT_OK;
+}
+
 static int call_and_print(const struct globals *g, const char *method, const char *json_text)
 {
 	const sbx_method *m = sbx_method_find(method);
-	struct sbx_client_opts o = { .rpc_url = g->rpc_url, .auth_token = g->token,
-				     .timeout_ms = g->timeout_ms, .connect_wait_ms = g->connect_ms };
-	ProtobufCMessage *req = NULL;
-	struct sbx_client *c = NULL;
-	struct sbx_reply reply;
+	ProtobufCMessage *req = NULL, *rep = NULL;
 	json_error_t jerr;
 	json_t *in, *out;
 	char err[256];
@@ -95,32 +123,34 @@ static int call_and_print(const struct globals *g, const char *method, const cha
 		fprintf(stderr, "sandboxctl: %s\n", r == -EINVAL ? err : strerror(-r));
 		return EXIT_USAGE;
 	}
-	r = sbx_client_open(&o, &c);
-	if (r < 0) {
-		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", g->rpc_url, strerror(-r));
-		protobuf_c_message_free_unpacked(req, NULL);
-		return EXIT_USAGE;
-	}
-	r = sbx_call(c, method, req, 0, &reply);
+	r = ctl_call(g, method, req, &rep);
 	protobuf_c_message_free_unpacked(req, NULL);
-	sbx_client_close(c);
-	if (r < 0) {
-		fprintf(stderr, "sandboxctl: %s: %s\n", g->rpc_url,
-			r == -ECONNREFUSED ? "the daemon is not running or not reachable" : strerror(-r));
-		return exit_for_errno(r);
-	}
-	if (reply.status != SBX_OK) {
-		fprintf(stderr, "sandboxctl: %s: %s\n", sbx_status_name(reply.status), reply.message);
-		sbx_reply_fini(&reply);
-		return EXIT_RPC_ERROR;
-	}
-	out = jpb_to_json(reply.msg, NULL);
-	sbx_reply_fini(&reply);
+	if (r != EXIT_OK)
+		return r;
+	out = jpb_to_json(rep, NULL);
+	protobuf_c_message_free_unpacked(rep, NULL);
 	if (!out)
 		return EXIT_RPC_ERROR;
 	json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(out);
+	return EXIT_OK;
+}
+
+static int cmd_call(const struct globals *g, int argc, char **argv)
+{
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "sandboxctl: usage: call METHOD [JSON]\n");
+		return EXIT_USAGE;
+	}
+	return call_and_print(g, argv[1], argc == 3 ? argv[2] : NULL);
+}
+
+static int cmd_methods(const struct globals *g, int argc, char **argv)
+{
+	for (size_t j = 0; j < sbx_method_count(); j++)
+		printf("%s\t%s -> %s\n", sbx_method_at(j)->name, sbx_method_at(j)->input->short_name,
+		       sbx_method_at(j)->output->short_name);
 	return EXIT_OK;
 }
 
@@ -175,24 +205,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	cmd = argv[optind++];
+	cmd = argv[optind];
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(commands); i++) {
 		if (strcmp(cmd, commands[i].name) != 0)
 			continue;
 		if (commands[i].method)
 			return call_and_print(&g, commands[i].method, NULL);
-		if (strcmp(cmd, "methods") == 0) {
-			for (size_t j = 0; j < sbx_method_count(); j++)
-				printf("%s\t%s -> %s\n", sbx_method_at(j)->name,
-				       sbx_method_at(j)->input->short_name,
-				       sbx_method_at(j)->output->short_name);
-			return EXIT_OK;
-		}
-		if (optind >= argc) {
-			fprintf(stderr, "sandboxctl: call needs a METHOD\n");
-			return EXIT_USAGE;
-		}
-		return call_and_print(&g, argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
+		return commands[i].fn(&g, argc - optind, argv + optind);
 	}
 	fprintf(stderr, "sandboxctl: unknown command '%s' (see --help)\n", cmd);
 	return EXIT_USAGE;
