@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli_run.h"
 #include "daemon.h"
 #include "executor.h"
 #include "log.h"
@@ -19,6 +20,11 @@ int main(int argc, char **argv)
 	char err[512];
 	sigset_t sigs;
 	int r, sig;
+
+	/* OpenSandbox's CLI mode: one sandboxed command, no daemon. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--run") == 0)
+			return sbx_cli_run(argc, argv);
 
 	r = sbx_config_load(&d.cfg, argc, argv, environ, &action, err, sizeof(err));
 	if (r < 0) {
