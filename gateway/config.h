@@ -1,0 +1,39 @@
+/* sandbox-gateway's configuration: one struct, filled from the environment
+ * and then from command-line flags (flags win), validated once. Every key is
+ * a row of one table in config.c, which also prints --help. */
+#ifndef SBX_GW_CONFIG_H
+#define SBX_GW_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define GW_HOST_MAX 256
+
+struct gw_config {
+	char host[GW_HOST_MAX];	     /* listen address: a name or a numeric address */
+	uint16_t port;		     /* 0: any free port */
+	const char *rpc_url;	     /* daemon's RPC socket (points into argv/env/literal) */
+	const char *events_url;	     /* daemon's event socket */
+	uint64_t max_body;	     /* request body bytes */
+	uint32_t request_timeout_ms; /* per RPC */
+	uint32_t threads;	     /* libmicrohttpd thread pool size */
+	uint32_t max_connections;
+	uint32_t conn_timeout_s;   /* idle HTTP connection timeout */
+	uint32_t drain_timeout_ms; /* on SIGTERM: how long in-flight requests may finish */
+	int log_level;		   /* enum sbx_log_level */
+	int log_format;		   /* enum sbx_log_format */
+};
+
+enum gw_config_action { GW_ACTION_RUN, GW_ACTION_HELP, GW_ACTION_VERSION };
+
+/* Defaults, then envp (NULL-terminated "NAME=value" strings), then argv.
+ * Strings in *cfg may point into argv and envp, which must outlive it.
+ * Returns 0 and the action, or -EINVAL with one sentence in err (an unknown
+ * flag, a missing or bad value: the caller exits 2). */
+int gw_config_load(struct gw_config *cfg, int argc, char **argv, char **envp,
+		   enum gw_config_action *ret_action, char *err, size_t errlen);
+
+/* The --help text. */
+void gw_config_usage(FILE *f, const char *prog);
+
+#endif

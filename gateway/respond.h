@@ -1,0 +1,24 @@
+/* Queueing HTTP responses for a request. Every body is JSON
+ * (Content-Type: application/json); errors are {"error": "sentence"}.
+ * Call on the libmicrohttpd thread driving the request, at most once. */
+#ifndef SBX_GW_RESPOND_H
+#define SBX_GW_RESPOND_H
+
+#include <jansson.h>
+
+#include "request.h"
+
+struct gw_header {
+	const char *name, *value;
+};
+
+/* Queue `status` with body (reference stolen; NULL: no body) and the
+ * headers hdrs (ending with { NULL }, or NULL). Returns 0, or -EIO when
+ * libmicrohttpd refused (the caller then closes the connection). */
+int gw_respond(struct gw_request *req, int status, json_t *body, const struct gw_header *hdrs);
+
+/* Queue {"error": <printf result>} with `status` and hdrs as above. */
+int gw_respond_error(struct gw_request *req, int status, const struct gw_header *hdrs,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

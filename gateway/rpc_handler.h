@@ -1,0 +1,23 @@
+/* The generic route handler: JSON body + query string + path parameters ->
+ * the route's RPC request message (common/json_pb.h, through the route's
+ * dialect) -> an async RPC with the connection suspended -> the reply
+ * message as JSON, or an error mapped through common/status.h.
+ *
+ * Order of checks: body JSON syntax (400), RPC known to the method table
+ * (501), body fields (400), query parameters (400), path parameters (400).
+ * Path parameters are set last, so they win over body and query fields of
+ * the same name; unknown query parameters are ignored like unknown keys. */
+#ifndef SBX_GW_RPC_HANDLER_H
+#define SBX_GW_RPC_HANDLER_H
+
+#include "request.h"
+
+struct gw_server;
+
+/* A gw_handler_fn (gateway/router.h) for every row without a handler. */
+int gw_rpc_handler(struct gw_server *srv, struct gw_request *req);
+
+/* Query parameters per request at most; more is a 400. */
+#define GW_MAX_QUERY_PARAMS 64
+
+#endif
