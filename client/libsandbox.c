@@ -217,6 +217,12 @@ static int slot_acquire(struct sbx_client *c, struct slot **ret)
 int sbx_call_async(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
 		   uint32_t timeout_ms, sbx_call_cb cb, void *arg)
 {
+	return sbx_call_async_auth(c, method, req, timeout_ms, NULL, cb, arg);
+}
+
+int sbx_call_async_auth(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
+			uint32_t timeout_ms, const char *auth_token, sbx_call_cb cb, void *arg)
+{
 	const sbx_method *m = sbx_method_find(method);
 	_cleanup_free_ void *buf = NULL;
 	struct slot *s;
@@ -234,8 +240,8 @@ int sbx_call_async(struct sbx_client *c, const char *method, const ProtobufCMess
 	if (timeout_ms == 0)
 		timeout_ms = c->timeout_ms;
 	id = atomic_fetch_add(&c->next_id, 1);
-	r = sbx_envelope_pack_request(method, id, now_ms(CLOCK_REALTIME) + timeout_ms, c->auth_token, req,
-				      &buf, &len);
+	r = sbx_envelope_pack_request(method, id, now_ms(CLOCK_REALTIME) + timeout_ms,
+				      auth_token ? auth_token : c->auth_token, req, &buf, &len);
 	if (r < 0)
 		return r;
 	if (nng_msg_alloc(&msg, 0) != 0)

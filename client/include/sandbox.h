@@ -41,7 +41,8 @@ struct sbx_reply {
 /* Open a client that dials opts->rpc_url and redials after the daemon
  * restarts. Blocks at most connect_wait_ms. */
 int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret);
-/* Close; in-flight async calls complete with -ECANCELED first. NULL is ok. */
+/* Close; in-flight async calls complete with -ECANCELED first, and every
+ * callback has returned when this returns. NULL is ok. */
 void sbx_client_close(struct sbx_client *c);
 /* 1 when at least one connection to the daemon is up. */
 int sbx_client_connected(struct sbx_client *c);
@@ -57,9 +58,14 @@ int sbx_call(struct sbx_client *c, const char *method, const ProtobufCMessage *r
  * and must sbx_reply_fini it. */
 typedef void (*sbx_call_cb)(void *arg, int err, struct sbx_reply *reply);
 
-/* Start a call; cb runs exactly once, unless this returns an error. */
+/* Start a call; cb runs exactly once, unless this returns an error. The
+ * request is packed before this returns: req may be freed at once. */
 int sbx_call_async(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
 		   uint32_t timeout_ms, sbx_call_cb cb, void *arg);
+/* The same with this call's own API key (a gateway forwarding its
+ * clients' keys); NULL: the client's. */
+int sbx_call_async_auth(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
+			uint32_t timeout_ms, const char *auth_token, sbx_call_cb cb, void *arg);
 
 void sbx_reply_fini(struct sbx_reply *r);
 
