@@ -177,7 +177,7 @@ static void slot_cb(void *arg)
 
 static int slot_acquire(struct sbx_client *c, struct slot **ret)
 {
-	struct slot *s;
+	struct slot *s = NULL;
 	int rv;
 
 	pthread_mutex_lock(&c->lock);
@@ -225,7 +225,7 @@ int sbx_call_async_auth(struct sbx_client *c, const char *method, const Protobuf
 {
 	const sbx_method *m = sbx_method_find(method);
 	_cleanup_free_ void *buf = NULL;
-	struct slot *s;
+	struct slot *s = NULL;
 	nng_msg *msg;
 	size_t len;
 	uint64_t id;
