@@ -23,6 +23,7 @@
 
 #include <linux/filter.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -93,7 +94,7 @@ struct sbx_watch {
 
 struct sbx_outbuf {
 	char *data;
-	size_t len, cap; /* cap = the output limit; data grows up to it */
+	size_t len, alloc, cap; /* cap = the output limit; data grows up to it */
 	uint64_t total;  /* bytes the sandbox wrote, kept or not */
 	int fd;
 	bool truncated;
@@ -119,9 +120,12 @@ struct sbx_child_msg {
 	char text[160];
 };
 
+enum sbx_exec_state { EX_READING, EX_QUEUED, EX_RUNNING, EX_REPLYING, EX_DEAD };
+
 /* One execution, from its socket arriving to its reply being written. */
 struct sbx_exec {
 	struct sbx_exec *next, *prev;
+	enum sbx_exec_state state;
 	uint64_t id;
 	int fd; /* the execution socket (daemon's peer end) */
 	struct sbx_watch w_sock, w_pidfd, w_timer, w_stdin;
@@ -150,6 +154,8 @@ struct sbx_exec {
 
 	uint64_t t_start, t_exit, t_deadline_wall;
 	uint64_t cpu_used_ns;
+	bool have_cpu, have_peak, oom; /* filled by cgroup teardown */
+	char **argv, **envp;           /* NULL-terminated copies for execve */
 	enum sbx_kill_reason kill;
 	char error[200]; /* spawner-side failure, INTERNAL_ERROR */
 	uint64_t trace_ns[8];
@@ -204,6 +210,18 @@ int sbx_cgroup2_cpu_ns(int dfd, uint64_t *ret_ns);
 void sbx_cgroup2_collect(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res);
 int sbx_cgroup2_kill(int dfd);
 
+/* Idle-time work (spawner.c calls them when epoll has nothing): top up
+ * the cgroup / netns pools. Return true if they did something. */
+bool sbx_cgroup_refill(struct sbx_ctx *ctx);
+bool sbx_net_refill(struct sbx_ctx *ctx);
+
+/* Create <mount><own cgroup>/sandboxd/<pid> (ctrl: v1 controller name, or
+ * NULL for v2), removing leftovers of dead spawners. */
+int sbx_cgroup_make_parent(const char *mount, const char *ctrl, char *path, size_t size,
+			   int *ret_fd);
+/* The value of `key` in "key value" lines, 0 if absent. */
+uint64_t sbx_cg_keyed(const char *text, const char *key);
+
 /* cgroup_util (in cgroup.c): small file helpers on a dir fd. */
 int sbx_cg_write(int dfd, const char *file, const char *val);
 int sbx_cg_read(int dfd, const char *file, char *buf, size_t size);
@@ -221,6 +239,7 @@ struct sbx_mount_entry {
 	const char *path;  /* absolute, inside and on the host */
 	bool is_dir;
 	bool optional;     /* skip if missing on the host */
+	bool copy;         /* a small file snapshotted into the skeleton, not bound */
 };
 extern const struct sbx_mount_entry sbx_mnt_plan[];
 extern const unsigned sbx_mnt_plan_len;

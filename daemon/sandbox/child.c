@@ -1,0 +1,139 @@
+/* The containment sequence, top to bottom. Runs in the child of clone(),
+ * which is pid 1 of its new pid namespace and root (with every capability)
+ * only inside its new user namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+
+#include "cleanup.h"
+#include "sandbox.h"
+
+/* The order is the design: */
+const struct sbx_module *const sbx_modules[] = {
+	&sbx_user_module,    /* wait for uid/gid maps; later drop to uid 1000 */
+	&sbx_cgroup_module,  /* placed by the spawner; own cgroup namespace */
+	&sbx_net_module,     /* loopback up (no other interface exists) */
+	&sbx_uts_module,     /* host name */
+	&sbx_mnt_module,     /* tmpfs, binds, /proc, pivot_root */
+	&sbx_files_module,   /* the request's files, cwd */
+	&sbx_pid_module,     /* fork: pid 1 stays as init, pid 2 goes on */
+	&sbx_rlimit_module,  /* payload limits */
+	&sbx_caps_module,    /* no capabilities, no_new_privs */
+	&sbx_seccomp_module, /* last: the filter, then execve() */
+};
+const unsigned sbx_n_modules = SBX_ARRAY_SIZE(sbx_modules);
+
+void sbx_child_send(const struct sbx_exec *ex, const struct sbx_child_msg *m)
+{
+	ssize_t n;
+	do
+		n = write(ex->child_status, m, sizeof(*m));
+	while (n < 0 && errno == EINTR);
+}
+
+_Noreturn void sbx_child_fail(const struct sbx_exec *ex, enum sbx_child_msg_kind kind, int err,
+			      const char *fmt, ...)
+{
+	struct sbx_child_msg m;
+	memset(&m, 0, sizeof(m));
+	m.kind = kind;
+	m.err = err;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(m.text, sizeof(m.text), fmt, ap);
+	va_end(ap);
+	if (err && n >= 0 && (size_t)n < sizeof(m.text))
+		snprintf(m.text + n, sizeof(m.text) - (size_t)n, ": %s", strerror(err));
+	sbx_child_send(ex, &m);
+	_exit(kind == SBX_MSG_EXEC_ERROR ? 127 : 126);
+}
+
+/* Give the child exactly the fds it needs, at fixed numbers: 0-2 stdio,
+ * 3 status pipe, 4 go pipe. Everything else the spawner holds (other
+ * sandboxes' pipes and sockets) is closed, or the init, which never
+ * execs, would keep them open. */
+static void setup_fds(struct sbx_exec *ex)
+{
+	int want[5] = {ex->child_stdin, ex->child_stdout, ex->child_stderr, ex->child_status,
+		       ex->child_go};
+	int tmp[5];
+	for (int i = 0; i < 5; i++) {
+		tmp[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 5);
+		if (tmp[i] < 0)
+			_exit(126);
+	}
+	for (int i = 0; i < 5; i++)
+		if (dup3(tmp[i], i, i >= 3 ? O_CLOEXEC : 0) < 0)
+			_exit(126);
+	if (syscall(SYS_close_range, 5, ~0U, 0) < 0)
+		for (int fd = 5; fd < 1024; fd++)
+			close(fd);
+	ex->child_stdin = 0;
+	ex->child_stdout = 1;
+	ex->child_stderr = 2;
+	ex->child_status = 3;
+	ex->child_go = 4;
+}
+
+static void reset_signals(void)
+{
+	/* The payload starts with default dispositions and nothing blocked:
+	 * the spawner ignores SIGPIPE, and SIG_IGN survives execve(). */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+}
+
+_Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	struct sbx_child_msg trace;
+	memset(&trace, 0, sizeof(trace));
+	trace.kind = SBX_MSG_TRACE;
+
+	setup_fds(ex);
+	reset_signals();
+	/* If the spawner dies, so does the sandbox (the init's death takes
+	 * the whole pid namespace). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+	for (unsigned i = 0; i < sbx_n_modules; i++) {
+		const struct sbx_module *m = sbx_modules[i];
+		if (!m->child)
+			continue;
+		uint64_t t0 = ctx->cfg.trace ? sbx_now_ns() : 0;
+		int r = m->child(ctx, ex);
+		if (r < 0)
+			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "%s", m->name);
+		if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
+			trace.trace_us[i] = (uint32_t)((sbx_now_ns() - t0) / 1000);
+	}
+	/* From here on: pid 2, the payload. */
+	for (unsigned i = 0; i < sbx_n_modules; i++) {
+		const struct sbx_module *m = sbx_modules[i];
+		if (!m->exec)
+			continue;
+		uint64_t t0 = ctx->cfg.trace ? sbx_now_ns() : 0;
+		int r = m->exec(ctx, ex);
+		if (r < 0)
+			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "%s", m->name);
+		if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
+			trace.trace_us[i] += (uint32_t)((sbx_now_ns() - t0) / 1000);
+	}
+	if (ctx->cfg.trace)
+		sbx_child_send(ex, &trace);
+	/* PATH lookup must use the request's PATH, not the spawner's. */
+	extern char **environ;
+	environ = ex->envp;
+	execvp(ex->argv[0], ex->argv);
+	sbx_child_fail(ex, SBX_MSG_EXEC_ERROR, errno, "exec %s failed", ex->argv[0]);
+}

@@ -1,0 +1,120 @@
+/* Network namespace: unless the request asks for the network, the sandbox
+ * gets a namespace of its own whose only interface is loopback, up.
+ *
+ * Creating a network namespace is one of the costly parts of a clone, so
+ * the spawner keeps a few ready, made while it is idle. Each is used by
+ * exactly one execution and then dropped: a reused namespace would carry
+ * sockets, abstract unix names and TIME_WAIT state from one run into the
+ * next. A pooled namespace belongs to the host's user namespace, so the
+ * sandbox holds no capability over it at all. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "sandbox.h"
+
+static int lo_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+/* Make one namespace: the spawner steps into a new one, sets lo up, keeps
+ * a handle on it and steps back. */
+static int netns_make(struct sbx_ctx *ctx, int *ret_fd)
+{
+	if (unshare(CLONE_NEWNET) < 0)
+		return -errno;
+	int r = lo_up();
+	int fd = r < 0 ? -1 : open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (r == 0 && fd < 0)
+		r = -errno;
+	if (setns(ctx->host_netns, CLONE_NEWNET) < 0)
+		abort(); /* the spawner cannot stay in a sandbox's namespace */
+	if (r < 0)
+		return r;
+	*ret_fd = fd;
+	return 0;
+}
+
+/* Called by the spawner when it has nothing else to do. Returns true if
+ * it did some work. */
+bool sbx_net_refill(struct sbx_ctx *ctx)
+{
+	if (ctx->cfg.no_netns_pool || ctx->netns_pool_len >= ctx->cfg.netns_pool)
+		return false;
+	int fd = -1;
+	if (netns_make(ctx, &fd) < 0)
+		return false;
+	ctx->netns_pool[ctx->netns_pool_len++] = fd;
+	return true;
+}
+
+static int net_init(struct sbx_ctx *ctx)
+{
+	ctx->host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ctx->host_netns < 0)
+		return -errno;
+	if (ctx->cfg.no_netns_pool)
+		return 0;
+	ctx->netns_pool = calloc(ctx->cfg.netns_pool, sizeof(int));
+	return ctx->netns_pool ? 0 : -ENOMEM;
+}
+
+static void net_fini(struct sbx_ctx *ctx)
+{
+	for (unsigned i = 0; i < ctx->netns_pool_len; i++)
+		close(ctx->netns_pool[i]);
+	free(ctx->netns_pool);
+	if (ctx->host_netns >= 0)
+		close(ctx->host_netns);
+}
+
+static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	ex->netns_fd = -1;
+	if (ex->req->network || ctx->netns_pool_len == 0)
+		return 0;
+	ex->netns_fd = ctx->netns_pool[--ctx->netns_pool_len];
+	return 0;
+}
+
+static int net_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	/* Only a namespace cloned for this run needs lo brought up; a pooled
+	 * one already has it (and we hold no capability there). */
+	if (ex->req->network || ex->netns_fd >= 0)
+		return 0;
+	return lo_up();
+}
+
+static void net_teardown(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res)
+{
+	if (ex->netns_fd >= 0)
+		close(ex->netns_fd);
+	ex->netns_fd = -1;
+}
+
+const struct sbx_module sbx_net_module = {
+	.name = "net",
+	.init = net_init,
+	.fini = net_fini,
+	.prepare = net_prepare,
+	.child = net_child,
+	.teardown = net_teardown,
+};

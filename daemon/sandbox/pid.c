@@ -1,0 +1,75 @@
+/* PID namespace: the child of clone() is pid 1 of a new namespace and stays
+ * a tiny init; the payload runs as pid 2.
+ *
+ * Why an init rather than the payload as pid 1: the kernel drops signals to
+ * pid 1 that it has no handler for, so a payload as pid 1 could not be
+ * killed by its own abort() or `kill $$`, and orphans would pile up as
+ * zombies against the pids limit. The init reaps every orphan, reports the
+ * payload's wait status to the spawner, and exits as soon as the payload
+ * ends: the kernel then SIGKILLs everything left in the namespace, which is
+ * what makes "kill the whole tree" reliable (a daemonized grandchild cannot
+ * leave the namespace). The spawner kills the tree the same way: SIGKILL to
+ * the init through its pidfd. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+static uint64_t tv_ms(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+_Noreturn static void init_loop(struct sbx_exec *ex, pid_t payload)
+{
+	/* The output pipes must reach EOF when the payload's tree is done,
+	 * so the init keeps no copy of them. */
+	close(0);
+	close(1);
+	close(2);
+	/* Same uid or not, nothing inside may read the init's memory. */
+	prctl(PR_SET_DUMPABLE, 0);
+	for (;;) {
+		int st;
+		pid_t w = waitpid(-1, &st, 0);
+		if (w == payload) {
+			struct rusage ru;
+			struct sbx_child_msg m;
+			memset(&m, 0, sizeof(m));
+			m.kind = SBX_MSG_EXIT;
+			m.wstatus = st;
+			if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+				m.cpu_ms = (uint32_t)(tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime));
+				m.maxrss_kb = (uint64_t)ru.ru_maxrss;
+			}
+			sbx_child_send(ex, &m);
+			_exit(0);
+		}
+		if (w < 0 && errno != EINTR)
+			_exit(0);
+	}
+}
+
+static int pid_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	pid_t p = fork();
+	if (p < 0)
+		return -errno;
+	if (p > 0)
+		init_loop(ex, p);
+	/* The payload dies with the init, whatever happens to the spawner. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != 1)
+		_exit(1);
+	return 0;
+}
+
+const struct sbx_module sbx_pid_module = {
+	.name = "pid",
+	.child = pid_child,
+};

@@ -1,0 +1,616 @@
+/* One execution in the spawner: start, I/O, limits, reap, result. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "spawner_exec.h"
+#include "wire.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+struct sbx_exec *sbx_exec_new(struct sbx_ctx *ctx, int fd)
+{
+	struct sbx_exec *ex = calloc(1, sizeof(*ex));
+	if (!ex)
+		return NULL;
+	ex->id = ++ctx->next_exec_id;
+	ex->fd = fd;
+	ex->state = EX_READING;
+	ex->stdin_w = ex->pidfd = ex->timerfd = ex->status_r = ex->go_w = -1;
+	ex->child_stdin = ex->child_stdout = ex->child_stderr = -1;
+	ex->child_status = ex->child_go = -1;
+	ex->netns_fd = ex->workspace_fd = -1;
+	for (int i = 0; i < SBX_V1_N; i++)
+		ex->cg.dfd[i] = -1;
+	ex->w_sock = (struct sbx_watch){ex, W_SOCK};
+	ex->w_pidfd = (struct sbx_watch){ex, W_PIDFD};
+	ex->w_timer = (struct sbx_watch){ex, W_TIMER};
+	ex->w_stdin = (struct sbx_watch){ex, W_STDIN};
+	for (int i = 0; i < 2; i++) {
+		ex->out[i].fd = -1;
+		ex->out[i].w = (struct sbx_watch){ex, i == 0 ? W_STDOUT : W_STDERR};
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	return ex;
+}
+
+void sbx_exec_free(struct sbx_exec *ex)
+{
+	if (!ex)
+		return;
+	close_fd(&ex->fd);
+	close_fd(&ex->stdin_w);
+	close_fd(&ex->pidfd);
+	close_fd(&ex->timerfd);
+	close_fd(&ex->status_r);
+	close_fd(&ex->go_w);
+	close_fd(&ex->child_stdin);
+	close_fd(&ex->child_stdout);
+	close_fd(&ex->child_stderr);
+	close_fd(&ex->child_status);
+	close_fd(&ex->child_go);
+	close_fd(&ex->workspace_fd);
+	for (int i = 0; i < 2; i++) {
+		close_fd(&ex->out[i].fd);
+		free(ex->out[i].data);
+	}
+	if (ex->req)
+		sbx__spawn_request__free_unpacked(ex->req, NULL);
+	free(ex->reqbuf);
+	free(ex->argv);
+	free(ex->envp);
+	free(ex->reply);
+	free(ex);
+}
+
+static ssize_t read_some(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	while (ex->hdr_got < SBX_FRAME_HDR) {
+		ssize_t n = read_some(ex->fd, ex->hdr + ex->hdr_got, SBX_FRAME_HDR - ex->hdr_got);
+		if (n <= 0)
+			return n < 0 && errno == EAGAIN ? -EAGAIN : -ECONNRESET;
+		ex->hdr_got += (size_t)n;
+		if (ex->hdr_got < SBX_FRAME_HDR)
+			continue;
+		uint32_t type, len;
+		sbx_frame_parse(ex->hdr, &type, &len);
+		if (type != SBX_FRAME_REQUEST || len > ctx->cfg.max_request_bytes)
+			return -EBADMSG;
+		ex->req_len = len;
+		ex->reqbuf = malloc(len ? len : 1);
+		if (!ex->reqbuf)
+			return -ENOMEM;
+	}
+	while (ex->req_got < ex->req_len) {
+		ssize_t n = read_some(ex->fd, ex->reqbuf + ex->req_got, ex->req_len - ex->req_got);
+		if (n <= 0)
+			return n < 0 && errno == EAGAIN ? -EAGAIN : -ECONNRESET;
+		ex->req_got += (size_t)n;
+	}
+	ex->req = sbx__spawn_request__unpack(NULL, ex->req_len, ex->reqbuf);
+	free(ex->reqbuf);
+	ex->reqbuf = NULL;
+	if (!ex->req)
+		return -EBADMSG;
+	/* The daemon side checked already; the privileged side checks again. */
+	const char *why;
+	if (sbx_engine_check(ex->req, &why) < 0) {
+		snprintf(ex->error, sizeof(ex->error), "%s", why);
+		return 0;
+	}
+	ex->argv = calloc(ex->req->n_argv + 1, sizeof(char *));
+	ex->envp = calloc(ex->req->n_env + 1, sizeof(char *));
+	if (!ex->argv || !ex->envp)
+		return -ENOMEM;
+	memcpy(ex->argv, ex->req->argv, ex->req->n_argv * sizeof(char *));
+	memcpy(ex->envp, ex->req->env, ex->req->n_env * sizeof(char *));
+	return 0;
+}
+
+/* ---- result and reply ---------------------------------------------- */
+
+int sbx_exec_reply_more(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	while (ex->reply_off < ex->reply_len) {
+		ssize_t n = send(ex->fd, ex->reply + ex->reply_off, ex->reply_len - ex->reply_off,
+				 MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? -EAGAIN : -errno;
+		ex->reply_off += (size_t)n;
+	}
+	return 0;
+}
+
+static void send_result(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__ExecResult *res)
+{
+	if (ex->fd < 0) {
+		sbx_exec_retire(ctx, ex); /* cancelled: nobody to tell */
+		return;
+	}
+	size_t len = sbx__exec_result__get_packed_size(res);
+	ex->reply = malloc(SBX_FRAME_HDR + len);
+	if (!ex->reply) {
+		sbx_exec_retire(ctx, ex); /* the daemon sees EOF: -EIO */
+		return;
+	}
+	sbx_frame_hdr(ex->reply, SBX_FRAME_RESULT, (uint32_t)len);
+	sbx__exec_result__pack(res, ex->reply + SBX_FRAME_HDR);
+	ex->reply_len = SBX_FRAME_HDR + len;
+	ex->state = EX_REPLYING;
+	int r = sbx_exec_reply_more(ctx, ex);
+	if (r != -EAGAIN) {
+		sbx_exec_retire(ctx, ex);
+		return;
+	}
+	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = &ex->w_sock};
+	if (epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, ex->fd, &ev) < 0)
+		sbx_exec_retire(ctx, ex);
+}
+
+void sbx_exec_fail_early(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
+	res.status = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
+	res.error = ex->error;
+	send_result(ctx, ex, &res);
+}
+
+static void teardown_modules(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res)
+{
+	for (unsigned i = sbx_n_modules; i-- > 0;)
+		if (sbx_modules[i]->teardown)
+			sbx_modules[i]->teardown(ctx, ex, res);
+}
+
+struct child_report {
+	struct sbx_child_msg setup, exit, trace;
+	bool have_setup, have_exit, have_trace;
+};
+
+static void read_reports(struct sbx_exec *ex, struct child_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	struct sbx_child_msg m;
+	while (ex->status_r >= 0 && read_some(ex->status_r, &m, sizeof(m)) == sizeof(m)) {
+		if (m.kind == SBX_MSG_EXIT) {
+			rep->exit = m;
+			rep->have_exit = true;
+		} else if (m.kind == SBX_MSG_TRACE) {
+			rep->trace = m;
+			rep->have_trace = true;
+		} else if (!rep->have_setup) {
+			m.text[sizeof(m.text) - 1] = 0;
+			rep->setup = m;
+			rep->have_setup = true;
+		}
+	}
+}
+
+static void trace_print(const struct sbx_ctx *ctx, const struct sbx_exec *ex,
+			const struct child_report *rep)
+{
+	const uint64_t *t = ex->trace_ns;
+	char child[256] = "";
+	size_t off = 0;
+	for (unsigned i = 0; rep->have_trace && i < sbx_n_modules && i < SBX_TRACE_SLOTS; i++)
+		if (rep->trace.trace_us[i] && off < sizeof(child))
+			off += (size_t)snprintf(child + off, sizeof(child) - off, " %s=%u",
+						sbx_modules[i]->name, rep->trace.trace_us[i]);
+	fprintf(stderr,
+		"sbx-trace id=%" PRIu64 " prepare=%" PRIu64 "us clone=%" PRIu64 "us parent=%" PRIu64
+		"us run=%" PRIu64 "us teardown=%" PRIu64 "us child(us):%s\n",
+		ex->id, (t[1] - t[0]) / 1000, (t[2] - t[1]) / 1000, (t[3] - t[2]) / 1000,
+		(t[4] - t[3]) / 1000, (t[5] - t[4]) / 1000, child);
+}
+
+static const char *signame(int sig)
+{
+	const char *s = sigabbrev_np(sig);
+	return s ? s : "?";
+}
+
+/* Decide the status: the first that applies of set-up failure, exec
+ * failure, cancellation, CPU, wall, memory, output, signal, exit code. */
+static void decide(const struct sbx_ctx *ctx, struct sbx_exec *ex, const struct child_report *rep,
+		   Sbx__ExecResult *res, char *err, size_t errlen)
+{
+	const Sbx__Limits *l = ex->req->limits;
+	bool exited = false;
+	int code = 0, sig = 0;
+	if (rep->have_exit) {
+		int st = rep->exit.wstatus;
+		exited = WIFEXITED(st);
+		code = exited ? WEXITSTATUS(st) : 0;
+		sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	} else if (WIFSIGNALED(ex->init_wstatus)) {
+		sig = WTERMSIG(ex->init_wstatus); /* we (or the OOM killer) killed the init */
+	}
+	res->cpu_time_ms = ex->have_cpu ? ex->cpu_used_ns / 1000000 : rep->exit.cpu_ms;
+	if (!ex->have_peak)
+		res->memory_peak_kb = rep->exit.maxrss_kb;
+	res->exit_code = exited ? code : sig ? 128 + sig : -1;
+	res->signal = sig;
+
+	Sbx__ExecStatus st;
+	if (ex->error[0]) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
+		snprintf(err, errlen, "%s", ex->error);
+	} else if (rep->have_setup && rep->setup.kind == SBX_MSG_EXEC_ERROR) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_RUNTIME_ERROR;
+		res->exit_code = 127;
+		res->signal = 0;
+		snprintf(err, errlen, "%s", rep->setup.text);
+	} else if (rep->have_setup) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
+		snprintf(err, errlen, "sandbox set-up failed: %s", rep->setup.text);
+	} else if (ex->kill == SBX_KILL_CANCEL || ex->kill == SBX_KILL_SHUTDOWN) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
+		snprintf(err, errlen, "execution cancelled");
+	} else if (!rep->have_exit && !sig) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
+		snprintf(err, errlen, "sandbox init exited unexpectedly (status %d)",
+			 ex->init_wstatus);
+	} else if (ex->kill == SBX_KILL_CPU || sig == SIGXCPU ||
+		   (sig == SIGKILL && res->cpu_time_ms >= l->cpu_time_ms)) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_TIME_LIMIT;
+		snprintf(err, errlen, "CPU time limit exceeded (%" PRIu64 " ms)", l->cpu_time_ms);
+	} else if (ex->kill == SBX_KILL_WALL) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_WALL_TIME_LIMIT;
+		snprintf(err, errlen, "wall time limit exceeded (%" PRIu64 " ms)", l->wall_time_ms);
+	} else if (ex->oom) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_MEMORY_LIMIT;
+		snprintf(err, errlen, "memory limit exceeded (%" PRIu64 " KB)", l->memory_kb);
+	} else if (ex->kill == SBX_KILL_OUTPUT || ex->out[0].truncated || ex->out[1].truncated) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_OUTPUT_LIMIT;
+		snprintf(err, errlen, "output limit exceeded (%" PRIu64 " bytes)", l->output_bytes);
+	} else if (sig) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_SIGNALED;
+		snprintf(err, errlen, "killed by signal %d (SIG%s)%s", sig, signame(sig),
+			 sig == SIGXFSZ ? ": file size limit exceeded" : "");
+	} else if (code != 0) {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_RUNTIME_ERROR;
+		snprintf(err, errlen, "exited with code %d", code);
+	} else {
+		st = SBX__EXEC_STATUS__EXEC_STATUS_OK;
+	}
+	res->status = st;
+}
+
+/* The sandbox is gone (or never started): collect, clean up, reply. */
+static void finish(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	struct child_report rep;
+	read_reports(ex, &rep);
+	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
+	char err[256] = "";
+	teardown_modules(ctx, ex, &res);
+	ex->trace_ns[4] = ex->trace_ns[4] ? ex->trace_ns[4] : sbx_now_ns();
+	decide(ctx, ex, &rep, &res, err, sizeof(err));
+	uint64_t end = ex->t_exit ? ex->t_exit : sbx_now_ns();
+	res.wall_time_ms = (end - ex->t_start) / 1000000;
+	res.stdout.data = (uint8_t *)ex->out[0].data;
+	res.stdout.len = ex->out[0].len;
+	res.stderr.data = (uint8_t *)ex->out[1].data;
+	res.stderr.len = ex->out[1].len;
+	res.stdout_truncated = ex->out[0].truncated;
+	res.stderr_truncated = ex->out[1].truncated;
+	res.error = err;
+	res.execution_id = ex->req->execution_id;
+
+	sbx_epoll_del(ctx, ex->pidfd);
+	sbx_epoll_del(ctx, ex->timerfd);
+	sbx_epoll_del(ctx, ex->stdin_w);
+	for (int i = 0; i < 2; i++) {
+		sbx_epoll_del(ctx, ex->out[i].fd);
+		close_fd(&ex->out[i].fd);
+	}
+	close_fd(&ex->pidfd);
+	close_fd(&ex->timerfd);
+	close_fd(&ex->stdin_w);
+	close_fd(&ex->status_r);
+	close_fd(&ex->go_w);
+	sbx_exec_running_remove(ctx, ex);
+	ex->trace_ns[5] = sbx_now_ns();
+	if (ctx->cfg.trace)
+		trace_print(ctx, ex, &rep);
+	send_result(ctx, ex, &res);
+}
+
+/* ---- start ----------------------------------------------------------- */
+
+static int pipe_pair(int *parent_end, int *child_end, bool parent_reads)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	*parent_end = parent_reads ? p[0] : p[1];
+	*child_end = parent_reads ? p[1] : p[0];
+	return fcntl(*parent_end, F_SETFL, O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+static int make_pipes(struct sbx_exec *ex)
+{
+	int r;
+	if ((r = pipe_pair(&ex->stdin_w, &ex->child_stdin, false)) < 0 ||
+	    (r = pipe_pair(&ex->out[0].fd, &ex->child_stdout, true)) < 0 ||
+	    (r = pipe_pair(&ex->out[1].fd, &ex->child_stderr, true)) < 0 ||
+	    (r = pipe_pair(&ex->status_r, &ex->child_status, true)) < 0 ||
+	    (r = pipe_pair(&ex->go_w, &ex->child_go, false)) < 0)
+		return r;
+	return 0;
+}
+
+static pid_t do_clone(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	/* New user ns first of all (the kernel creates it before the others,
+	 * so they belong to it); pid, mount, ipc, uts always; net unless the
+	 * request wants the network or a pre-made netns is entered; the
+	 * cgroup ns is unshared by the child once placed (cgroup.c). */
+	struct clone_args a;
+	memset(&a, 0, sizeof(a));
+	a.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+		  CLONE_PIDFD;
+	if (!ex->req->network && ex->netns_fd < 0)
+		a.flags |= CLONE_NEWNET;
+	a.pidfd = (uint64_t)(uintptr_t)&ex->pidfd;
+	a.exit_signal = SIGCHLD;
+	if (ctx->cg_mode == SBX_CG_V2 && ex->cg.dfd[0] >= 0) {
+		a.flags |= CLONE_INTO_CGROUP;
+		a.cgroup = (uint64_t)ex->cg.dfd[0];
+	}
+	/* A pooled netns is entered by the spawner just for the clone: the
+	 * child inherits it, and the spawner steps straight back. */
+	if (ex->netns_fd >= 0 && setns(ex->netns_fd, CLONE_NEWNET) < 0)
+		return -errno;
+	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	int err = errno;
+	if (pid == 0)
+		return 0;
+	if (ex->netns_fd >= 0 && setns(ctx->host_netns, CLONE_NEWNET) < 0)
+		abort(); /* never keep running inside a sandbox's netns */
+	return pid < 0 ? -err : pid;
+}
+
+static int arm_timer(struct sbx_exec *ex, uint64_t at_ns)
+{
+	struct itimerspec its = {0};
+	its.it_value.tv_sec = (time_t)(at_ns / 1000000000ull);
+	its.it_value.tv_nsec = (long)(at_ns % 1000000000ull);
+	return timerfd_settime(ex->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
+}
+
+/* When to look at the CPU usage next: it cannot exceed the limit sooner
+ * than (limit - used) / ncpu from now. */
+static uint64_t next_check(const struct sbx_ctx *ctx, const struct sbx_exec *ex, uint64_t now,
+			   uint64_t used_ns, bool have_cpu)
+{
+	uint64_t at = ex->t_deadline_wall;
+	if (have_cpu) {
+		uint64_t limit = ex->req->limits->cpu_time_ms * 1000000ull;
+		uint64_t left = limit > used_ns ? (limit - used_ns) / (uint64_t)ctx->ncpu : 0;
+		if (left < 2000000)
+			left = 2000000;
+		if (now + left < at)
+			at = now + left;
+	}
+	return at;
+}
+
+static void start_failed(struct sbx_ctx *ctx, struct sbx_exec *ex, const char *what, int r)
+{
+	if (!ex->error[0])
+		snprintf(ex->error, sizeof(ex->error), "%s: %s", what, strerror(-r));
+	finish(ctx, ex);
+}
+
+void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	int r;
+	ex->state = EX_RUNNING;
+	ex->t_start = ex->trace_ns[0] = sbx_now_ns();
+	if ((r = make_pipes(ex)) < 0)
+		return start_failed(ctx, ex, "pipes", r);
+	ex->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (ex->timerfd < 0)
+		return start_failed(ctx, ex, "timerfd", -errno);
+	for (unsigned i = 0; i < sbx_n_modules; i++)
+		if (sbx_modules[i]->prepare && (r = sbx_modules[i]->prepare(ctx, ex)) < 0)
+			return start_failed(ctx, ex, sbx_modules[i]->name, r);
+	ex->trace_ns[1] = sbx_now_ns();
+
+	pid_t pid = do_clone(ctx, ex);
+	if (pid == 0)
+		sbx_child_main(ctx, ex);
+	if (pid < 0)
+		return start_failed(ctx, ex, "clone", pid);
+	ex->pid = pid;
+	ex->trace_ns[2] = sbx_now_ns();
+	close_fd(&ex->child_stdin);
+	close_fd(&ex->child_stdout);
+	close_fd(&ex->child_stderr);
+	close_fd(&ex->child_status);
+	close_fd(&ex->child_go);
+
+	for (unsigned i = 0; i < sbx_n_modules; i++)
+		if (sbx_modules[i]->parent && (r = sbx_modules[i]->parent(ctx, ex)) < 0) {
+			snprintf(ex->error, sizeof(ex->error), "%s: %s", sbx_modules[i]->name,
+				 strerror(-r));
+			break;
+		}
+	/* "go" (without it the child exits: closing go_w is the abort). */
+	if (!ex->error[0] && write(ex->go_w, "g", 1) != 1)
+		snprintf(ex->error, sizeof(ex->error), "go: %s", strerror(errno));
+	close_fd(&ex->go_w);
+	ex->trace_ns[3] = sbx_now_ns();
+
+	const ProtobufCBinaryData *in = &ex->req->stdin;
+	if (in->len > 0) {
+		sbx_exec_on_stdin(ctx, ex);
+	} else {
+		close_fd(&ex->stdin_w);
+	}
+	if (ex->stdin_w >= 0)
+		sbx_epoll_add(ctx, ex->stdin_w, EPOLLOUT, &ex->w_stdin);
+	for (int i = 0; i < 2; i++) {
+		ex->out[i].cap = ex->req->limits->output_bytes;
+		sbx_epoll_add(ctx, ex->out[i].fd, EPOLLIN, &ex->out[i].w);
+	}
+	sbx_epoll_add(ctx, ex->pidfd, EPOLLIN, &ex->w_pidfd);
+	sbx_epoll_add(ctx, ex->timerfd, EPOLLIN, &ex->w_timer);
+	ex->t_deadline_wall = ex->t_start + ex->req->limits->wall_time_ms * 1000000ull;
+	uint64_t used;
+	bool have_cpu = sbx_cgroup_cpu_ns(ctx, ex, &used) == 0;
+	arm_timer(ex, next_check(ctx, ex, ex->t_start, 0, have_cpu));
+	if (ex->error[0])
+		sbx_exec_kill(ctx, ex, SBX_KILL_NONE);
+}
+
+/* ---- running --------------------------------------------------------- */
+
+void sbx_exec_kill(struct sbx_ctx *ctx, struct sbx_exec *ex, enum sbx_kill_reason why)
+{
+	if (ex->kill == SBX_KILL_NONE)
+		ex->kill = why;
+	if (ex->reaped || ex->pidfd < 0)
+		return;
+	/* The init's death takes its whole pid namespace with it. */
+	syscall(SYS_pidfd_send_signal, ex->pidfd, SIGKILL, NULL, 0);
+	if (ctx->cg_mode == SBX_CG_V2 && ctx->cg_v2_kill && ex->cg.dfd[0] >= 0)
+		sbx_cgroup2_kill(ex->cg.dfd[0]);
+}
+
+void sbx_exec_on_stdin(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	const ProtobufCBinaryData *in = &ex->req->stdin;
+	while (ex->stdin_off < in->len) {
+		ssize_t n = write(ex->stdin_w, in->data + ex->stdin_off, in->len - ex->stdin_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0)
+			break; /* EPIPE: the payload does not read its input */
+		ex->stdin_off += (size_t)n;
+	}
+	sbx_epoll_del(ctx, ex->stdin_w);
+	close_fd(&ex->stdin_w);
+}
+
+/* Read what the pipe has: keep up to the limit, count and drop the rest;
+ * a sandbox that keeps writing far past the limit is killed. */
+void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which)
+{
+	struct sbx_outbuf *o = &ex->out[which];
+	char scratch[65536];
+	for (int rounds = 0; o->fd >= 0 && rounds < 16; rounds++) {
+		char *dst = scratch;
+		size_t room = sizeof(scratch);
+		if (o->len < o->cap) {
+			if (o->len == o->alloc) {
+				size_t na = o->alloc ? o->alloc * 2 : 16384;
+				if (na > o->cap)
+					na = o->cap;
+				char *nd = realloc(o->data, na);
+				if (!nd) {
+					sbx_exec_kill(ctx, ex, SBX_KILL_OUTPUT);
+					return;
+				}
+				o->data = nd;
+				o->alloc = na;
+			}
+			dst = o->data + o->len;
+			room = o->alloc - o->len;
+		}
+		ssize_t n = read_some(o->fd, dst, room);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			sbx_epoll_del(ctx, o->fd);
+			close_fd(&o->fd);
+			return;
+		}
+		o->total += (uint64_t)n;
+		if (dst != scratch)
+			o->len += (size_t)n;
+		else
+			o->truncated = true;
+		if (o->total - o->len > ctx->cfg.output_drain_bytes)
+			sbx_exec_kill(ctx, ex, SBX_KILL_OUTPUT);
+	}
+}
+
+void sbx_exec_on_timer(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	uint64_t ticks;
+	if (read(ex->timerfd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+		return;
+	uint64_t now = sbx_now_ns(), used = 0;
+	bool have_cpu = sbx_cgroup_cpu_ns(ctx, ex, &used) == 0;
+	if (have_cpu && used >= ex->req->limits->cpu_time_ms * 1000000ull) {
+		sbx_exec_kill(ctx, ex, SBX_KILL_CPU);
+		return;
+	}
+	if (now >= ex->t_deadline_wall) {
+		sbx_exec_kill(ctx, ex, SBX_KILL_WALL);
+		return;
+	}
+	arm_timer(ex, next_check(ctx, ex, now, used, have_cpu));
+}
+
+void sbx_exec_on_exit(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)ex->pidfd, &si, WEXITED | WNOHANG) < 0 ||
+	    si.si_pid == 0)
+		return;
+	ex->reaped = true;
+	ex->t_exit = ex->trace_ns[4] = sbx_now_ns();
+	ex->init_wstatus = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8
+						    : (si.si_status & 0x7f);
+	/* Every process of the namespace is gone now; what they wrote is in
+	 * the pipes. */
+	for (int i = 0; i < 2; i++)
+		while (ex->out[i].fd >= 0) {
+			uint64_t before = ex->out[i].total;
+			sbx_exec_on_output(ctx, ex, i);
+			if (ex->out[i].total == before)
+				break;
+		}
+	finish(ctx, ex);
+}

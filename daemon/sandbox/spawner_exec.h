@@ -1,0 +1,40 @@
+/* One execution inside the spawner (spawner_exec.c), driven by the event
+ * loop in spawner.c. All functions run in the spawner process only. */
+#ifndef SBX_SPAWNER_EXEC_H
+#define SBX_SPAWNER_EXEC_H
+
+#include "sandbox.h"
+
+/* What an epoll registration is for (struct sbx_watch.kind). */
+enum { W_CTL, W_SOCK, W_STDOUT, W_STDERR, W_STDIN, W_PIDFD, W_TIMER };
+
+/* epoll helpers (spawner.c). */
+int sbx_epoll_add(struct sbx_ctx *ctx, int fd, uint32_t events, struct sbx_watch *w);
+void sbx_epoll_del(struct sbx_ctx *ctx, int fd);
+/* Leave the running list (spawner.c keeps the count). */
+void sbx_exec_running_remove(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* Close the socket and free `ex` after the current event batch. */
+void sbx_exec_retire(struct sbx_ctx *ctx, struct sbx_exec *ex);
+
+/* A new execution for socket `fd` (taken over, made non-blocking). NULL on
+ * ENOMEM. */
+struct sbx_exec *sbx_exec_new(struct sbx_ctx *ctx, int fd);
+void sbx_exec_free(struct sbx_exec *ex);
+/* Read what is available of the REQUEST frame. 0 = complete (ex->error
+ * set if it is unusable), -EAGAIN = more to come, other <0 = drop it. */
+int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* Reply INTERNAL_ERROR with ex->error without running anything. */
+void sbx_exec_fail_early(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* Start a queued execution (already on the running list). On failure
+ * it replies INTERNAL_ERROR itself. */
+void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex);
+void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which);
+void sbx_exec_on_stdin(struct sbx_ctx *ctx, struct sbx_exec *ex);
+void sbx_exec_on_exit(struct sbx_ctx *ctx, struct sbx_exec *ex);
+void sbx_exec_on_timer(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* SIGKILL the whole sandbox; the first reason given is the one reported. */
+void sbx_exec_kill(struct sbx_ctx *ctx, struct sbx_exec *ex, enum sbx_kill_reason why);
+/* Write more of the reply: 0 done, -EAGAIN later, <0 peer gone. */
+int sbx_exec_reply_more(struct sbx_ctx *ctx, struct sbx_exec *ex);
+
+#endif
