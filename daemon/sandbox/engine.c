@@ -178,6 +178,8 @@ int sbx_engine_check(const Sbx__SpawnRequest *req, const char **ret_why)
 		BAD("cwd must be an absolute path without '..'");
 	if (req->workspace[0] && !abs_path_ok(req->workspace))
 		BAD("workspace must be an absolute host path without '..'");
+	if (req->tmp_dir[0] && !abs_path_ok(req->tmp_dir))
+		BAD("tmp_dir must be an absolute host path without '..'");
 	if (req->n_files > MAX_FILES)
 		BAD("too many files");
 	for (size_t i = 0; i < req->n_files; i++)

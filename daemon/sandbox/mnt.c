@@ -303,6 +303,30 @@ static int ensure_target(const struct sbx_ctx *ctx, const char *src, const char 
 	return 0;
 }
 
+/* A host directory bound read-write into the sandbox (workspace, /tmp of a
+ * session): its path must be searchable from the user namespace, and the
+ * sandbox user owns it. A symlink is refused (it would let a session
+ * redirect the bind). "" is no directory. */
+static int prepare_host_dir(struct sbx_ctx *ctx, struct sbx_exec *ex, const char *dir,
+			    const char *what)
+{
+	int r;
+
+	if (!dir[0])
+		return 0;
+	if ((r = check_searchable(dir, ex->error, sizeof(ex->error))) < 0)
+		return r;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(ex->error, sizeof(ex->error), "%s %.100s: %s", what, dir, strerror(errno));
+		return r;
+	}
+	if (fchown(fd, ctx->cfg.host_uid, ctx->cfg.host_gid) < 0 || fchmod(fd, 0755) < 0)
+		return -errno;
+	return 0;
+}
+
 static int mnt_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	const Sbx__SpawnRequest *req = ex->req;
@@ -315,22 +339,9 @@ static int mnt_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		if ((r = ensure_target(ctx, b->source, t, ex->error, sizeof(ex->error))) < 0)
 			return r;
 	}
-	if (!req->workspace[0])
-		return 0;
-	if ((r = check_searchable(req->workspace, ex->error, sizeof(ex->error))) < 0)
+	if ((r = prepare_host_dir(ctx, ex, req->workspace, "workspace")) < 0)
 		return r;
-	/* The sandbox user owns its workspace; a symlink is refused (it
-	 * would let a session redirect the bind). */
-	_cleanup_close_ int fd = open(req->workspace, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(ex->error, sizeof(ex->error), "workspace %.100s: %s", req->workspace,
-			 strerror(errno));
-		return r;
-	}
-	if (fchown(fd, ctx->cfg.host_uid, ctx->cfg.host_gid) < 0 || fchmod(fd, 0755) < 0)
-		return -errno;
-	return 0;
+	return prepare_host_dir(ctx, ex, req->tmp_dir, "tmp_dir");
 }
 
 static int set_ro(const char *path)
@@ -368,8 +379,13 @@ static int mnt_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	 * their size is capped (their pages also count in the memory cgroup). */
 	snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
 		 (unsigned long long)ctx->cfg.tmp_kb * 1024);
-	if (mount("tmpfs", "tmp", "tmpfs", nsd, opts) < 0)
+	if (req->tmp_dir[0]) {
+		/* A session's /tmp outlives the run: its host directory. */
+		if (mount(req->tmp_dir, "tmp", NULL, MS_BIND | MS_REC, NULL) < 0)
+			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "bind /tmp %s", req->tmp_dir);
+	} else if (mount("tmpfs", "tmp", "tmpfs", nsd, opts) < 0) {
 		sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "mount /tmp");
+	}
 	if (mount("tmpfs", "dev/shm", "tmpfs", nsd | MS_NOEXEC, opts) < 0)
 		sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "mount /dev/shm");
 	if (req->workspace[0]) {

@@ -98,6 +98,7 @@ Sbx__ExecResult *tu_run(struct sbx_engine *e, struct tu_spec *s, int *ret_rc)
 	}
 	req.limits = &s->lim;
 	req.workspace = (char *)(s->workspace ? s->workspace : "");
+	req.tmp_dir = (char *)(s->tmp_dir ? s->tmp_dir : "");
 	req.cwd = (char *)(s->cwd ? s->cwd : "");
 	req.network = s->network;
 	req.files = s->files;

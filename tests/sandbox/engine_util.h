@@ -14,6 +14,7 @@ struct tu_spec {
 	const char *stdin_data;
 	Sbx__Limits lim;         /* all set by tu_spec_init: small */
 	const char *workspace;
+	const char *tmp_dir;
 	const char *cwd;
 	bool network;
 	Sbx__File *files[8];

@@ -2,6 +2,7 @@
  * signals, files, cwd, errors. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine_util.h"
 #include "testlib.h"
@@ -145,6 +146,37 @@ static void test_host_workspace(struct sbx_engine *e)
 	free(ws);
 }
 
+/* A session's /tmp: a host directory that outlives each run. */
+static void test_host_tmp(struct sbx_engine *e)
+{
+	char *tmp = tl_tmpdir("sbx-tmp"), p[512];
+	struct tu_spec s;
+	tu_spec_init(&s);
+	s.tmp_dir = tmp;
+	Sbx__ExecResult *r = tu_sh(e, "echo hello > /tmp/test.txt", &s);
+	CHECK_INT(r->status, ST(OK));
+	tu_free(r);
+	r = tu_sh(e, "cat /tmp/test.txt", &s);
+	CHECK_STR(tu_out(r), "hello\n");
+	tu_free(r);
+	snprintf(p, sizeof(p), "%s/test.txt", tmp);
+	CHECK(access(p, F_OK) == 0);
+	/* Without it, /tmp is fresh again. */
+	s.tmp_dir = NULL;
+	r = tu_sh(e, "cat /tmp/test.txt", &s);
+	CHECK(r->exit_code != 0);
+	tu_free(r);
+	/* A symlink is not a directory to bind. */
+	snprintf(p, sizeof(p), "%s-link", tmp);
+	CHECK(symlink("/etc", p) == 0);
+	s.tmp_dir = p;
+	r = tu_sh(e, "ls /tmp", &s);
+	CHECK_INT(r->status, ST(INTERNAL_ERROR));
+	tu_free(r);
+	unlink(p);
+	free(tmp);
+}
+
 static void test_invalid(struct sbx_engine *e)
 {
 	struct tu_spec s;
@@ -194,6 +226,7 @@ int main(void)
 	test_missing_binary(e);
 	test_files_cwd(e);
 	test_host_workspace(e);
+	test_host_tmp(e);
 	test_invalid(e);
 	test_isolation_basics(e);
 	sbx_engine_free(e);
