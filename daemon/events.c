@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include "cleanup.h"
+#include "ipc.h"
 #include "log.h"
 #include "rpc.pb-c.h"
 
@@ -74,6 +75,7 @@ int sbx_events_open(const char *url, struct sbx_events **ret)
 		return -ENOMEM;
 	}
 	nng_socket_set_int(ev->sock, NNG_OPT_SENDBUF, EVENTS_SENDBUF);
+	sbx_ipc_prepare(url);
 	rv = nng_listen(ev->sock, url, NULL, 0);
 	if (rv != 0) {
 		log_error("cannot listen on %s: %s", url, nng_strerror(rv));

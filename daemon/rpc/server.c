@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cleanup.h"
 #include "envelope.h"
+#include "ipc.h"
 #include "log.h"
 #include "methods.h"
 #include "status.h"
@@ -268,23 +268,6 @@ static int build_table(struct sbx_rpc_server *s, const struct sbx_rpc_server_opt
 	return 0;
 }
 
-/* For ipc:// URLs, create the socket's directory. (A stale socket file
- * left by a killed daemon is handled by nng: it unlinks a socket that no
- * one answers on.) */
-static void prepare_ipc(const char *url)
-{
-	_cleanup_free_ char *dir = NULL;
-	char *slash;
-
-	if (strncmp(url, "ipc://", 6) != 0)
-		return;
-	dir = strdup(url + 6);
-	if (!dir || !(slash = strrchr(dir, '/')) || slash == dir)
-		return;
-	*slash = 0;
-	mkdir(dir, 0755);
-}
-
 int sbx_rpc_server_start(const struct sbx_rpc_server_opts *o, struct sbx_rpc_server **ret)
 {
 	struct sbx_rpc_server *s;
@@ -309,7 +292,7 @@ int sbx_rpc_server_start(const struct sbx_rpc_server_opts *o, struct sbx_rpc_ser
 		goto fail;
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, SBX_ENVELOPE_MAX + 4096);
-	prepare_ipc(o->url);
+	sbx_ipc_prepare(o->url);
 	rv = nng_listen(s->sock, o->url, NULL, 0);
 	if (rv != 0) {
 		log_error("cannot listen on %s: %s", o->url, nng_strerror(rv));

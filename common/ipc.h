@@ -1,0 +1,12 @@
+/* nng URL helpers shared by every listener. */
+#ifndef SBX_IPC_H
+#define SBX_IPC_H
+
+/* For an ipc:// URL, create the socket's directory (one level, mode 0755)
+ * if missing, so that `--rpc ipc:///run/sandboxd/rpc.sock` works on a
+ * fresh machine. Other URLs: nothing to do. Returns 0 or -errno. A stale
+ * socket file left by a killed process is not removed here: nng unlinks a
+ * socket that no one answers on. */
+int sbx_ipc_prepare(const char *url);
+
+#endif
