@@ -55,6 +55,12 @@ struct jpb_dialect {
 	/* Reply is this repeated field alone, printed as a bare JSON array. */
 	const char *out_unwrap;
 	bool base64_bytes;
+	/* The seed's request defaults: a JSON object text in the seed's own
+	 * names and units (`{"time": 5000}`), or NULL. The mapper ignores it;
+	 * the caller (sandbox-gateway, before jpb_from_json) adds each key the
+	 * request object lacks (json_object_update_missing: shallow, and a key
+	 * sent as null counts as sent). An empty body counts as {}. */
+	const char *defaults;
 };
 
 /* Build a message of descriptor d from JSON `in` (an object, or an array

@@ -14,8 +14,14 @@ extern const struct jpb_dialect gw_dialect_executor_health;
 /* sandbox-executor: POST /api/v1/execute, timeout in seconds in; the
  * documented result object out. */
 extern const struct jpb_dialect gw_dialect_executor_execute;
-/* OpenSandbox: POST /run, {command, time, mem, fsize, nofile, env, cwd} in;
- * {stdout, stderr, exit_code, signal} out. */
+/* codesandbox-rust: POST /execute, {language, code, timeout (s)} in;
+ * {stdout, stderr, exit_code, status, execution_time_ms, error} out. */
+extern const struct jpb_dialect gw_dialect_codesandbox_execute;
+/* codesandbox-rust: GET /languages, a bare array of {name, version, aliases,
+ * source_file, compiled}. */
+extern const struct jpb_dialect gw_dialect_codesandbox_languages;
+/* OpenSandbox: POST /run, {command, time, mem, fsize, nofile, env, cwd} in,
+ * with the seed's defaults; {stdout, stderr, exit_code, signal} out. */
 extern const struct jpb_dialect gw_dialect_opensandbox_run;
 
 #endif

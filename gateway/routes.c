@@ -15,6 +15,10 @@ const struct gw_route gw_routes[] = {
 	/* OpenSandbox */
 	GW_RPC("POST", "/run", "Run", &gw_dialect_opensandbox_run, 200),
 
+	/* codesandbox-rust */
+	GW_RPC("POST", "/execute", "Execute", &gw_dialect_codesandbox_execute, 200),
+	GW_RPC("GET", "/languages", "ListLanguages", &gw_dialect_codesandbox_languages, 200),
+
 	/* sandbox-executor */
 	GW_RPC("GET", "/api/v1/health", "Health", &gw_dialect_executor_health, 200),
 	GW_RPC("GET", "/api/v1/config", "GetConfig", NULL, 200),

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cleanup.h"
 #include "envelope.h"
@@ -126,6 +127,91 @@ static int build_message(struct gw_request *req, const sbx_method *m, json_t *bo
 	return 0;
 }
 
+/* The daemon names canonical fields ("limit 'memory_kb' must be ..."); a
+ * client of a dialect sent other names. The first canonical name the
+ * sentence quotes that the dialect renames becomes the client's: 'mem'
+ * when the units agree, else "'wall_time_ms' (from 'timeout' x 1000)" so
+ * the numbers that follow still read right. */
+static const char *respell_fields(const struct jpb_dialect *dl, const char *msg, char *buf,
+				  size_t size)
+{
+	for (const struct jpb_field_map *fm = dl && msg ? dl->in : NULL; fm && fm->json; fm++) {
+		const char *leaf = strrchr(fm->path, '.'), *at;
+		char quoted[96];
+		int n;
+
+		leaf = leaf ? leaf + 1 : fm->path;
+		snprintf(quoted, sizeof(quoted), "'%s'", leaf);
+		at = strstr(msg, quoted);
+		if (!at)
+			continue;
+		if (fm->scale == 0 || fm->scale == 1)
+			n = snprintf(buf, size, "%.*s'%s'%s", (int)(at - msg), msg, fm->json,
+				     at + strlen(quoted));
+		else
+			n = snprintf(buf, size, "%.*s%s (from '%s' x %g)%s", (int)(at - msg), msg,
+				     quoted, fm->json, fm->scale, at + strlen(quoted));
+		return n > 0 && (size_t)n < size ? buf : msg;
+	}
+	return msg;
+}
+
+/* The HTTP client's API key: `Authorization: Bearer KEY`, else
+ * `X-API-Key: KEY`; NULL when it sent neither. Points into the
+ * connection's headers: valid while the request is being handled. */
+static const char *client_api_key(struct MHD_Connection *conn)
+{
+	const char *v =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (v && strncasecmp(v, "Bearer ", 7) == 0) {
+		v += 7;
+		v += strspn(v, " \t");
+		if (*v)
+			return v;
+	}
+	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-API-Key");
+	return v && *v ? v : NULL;
+}
+
+/* Fill the keys the body lacks from the dialect's defaults (checked to be
+ * an object at start-up). *body may be NULL (no body): it becomes {}. */
+static int apply_defaults(const struct jpb_dialect *dl, json_t **body)
+{
+	json_auto_t *defaults = NULL;
+
+	if (!dl || !dl->defaults || (*body && !json_is_object(*body)))
+		return 0;
+	defaults = json_loads(dl->defaults, 0, NULL);
+	if (!defaults)
+		return -ENOMEM;
+	if (!*body && !(*body = json_object()))
+		return -ENOMEM;
+	return json_object_update_missing(*body, defaults) < 0 ? -ENOMEM : 0;
+}
+
+int gw_rpc_check_routes(const struct gw_route *table, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct jpb_dialect *dl = table[i].dialect;
+		json_auto_t *j = NULL;
+		json_error_t je;
+
+		if (!dl || !dl->defaults)
+			continue;
+		j = json_loads(dl->defaults, 0, &je);
+		if (!json_is_object(j)) {
+			snprintf(err, errlen,
+				 "route %s %s: the defaults of dialect '%s' are not a "
+				 "JSON object: %s",
+				 table[i].method, table[i].pattern, dl->name ? dl->name : "?",
+				 j ? "another JSON value" : je.text);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int respond_transport_error(struct gw_request *req, int err)
 {
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(transport_errors); i++) {
@@ -151,6 +237,7 @@ static int respond_status(struct gw_request *req)
 	int st = req->reply.status, http = sbx_status_http(st);
 	const char *msg = req->reply.message;
 	const struct gw_header *hdrs = NULL;
+	char respelled[512];
 
 	if (http == 500) {
 		sbx_log(SBX_LOG_WARN, NULL, "%s %s: daemon answered %s: %s", req->method,
@@ -158,6 +245,8 @@ static int respond_status(struct gw_request *req)
 		msg = "internal error";
 	} else if (!msg || !*msg) {
 		msg = MHD_get_reason_phrase_for((unsigned)http);
+	} else if (http == 400) {
+		msg = respell_fields(req->match.route->dialect, msg, respelled, sizeof(respelled));
 	}
 	if (http == 429 || http == 503)
 		hdrs = retry_after;
@@ -223,6 +312,9 @@ int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)
 	m = sbx_method_find(rt->rpc);
 	if (!m)
 		return gw_respond_error(req, 501, NULL, "this endpoint is not implemented yet");
+	r = apply_defaults(rt->dialect, &body);
+	if (r < 0)
+		return r;
 	r = build_message(req, m, body, &msg, err, sizeof(err));
 	if (r == -EINVAL)
 		return gw_respond_error(req, 400, NULL, "%s",
@@ -233,7 +325,7 @@ int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)
 
 	gw_request_suspend(req, rpc_finish);
 	gw_request_ref(req);
-	r = gw_server_call(srv, rt->rpc, msg, rpc_done, req);
+	r = gw_server_call(srv, rt->rpc, msg, client_api_key(req->conn), rpc_done, req);
 	if (r < 0) {
 		/* No callback will come: finish here, the uniform way. */
 		gw_request_finish_call(req, r, NULL);

@@ -14,8 +14,19 @@
 
 struct gw_server;
 
-/* A gw_handler_fn (gateway/router.h) for every row without a handler. */
+/* A gw_handler_fn (gateway/router.h) for every row without a handler.
+ *
+ * Before mapping, the dialect's `defaults` fill the keys the body lacks.
+ * The client's API key, `Authorization: Bearer KEY` or else `X-API-Key:
+ * KEY`, goes with the RPC; the daemon decides whether it is needed. A 400
+ * from the daemon that quotes a canonical field the dialect renames is
+ * respelled with the seed's name. */
 int gw_rpc_handler(struct gw_server *srv, struct gw_request *req);
+
+/* Check, once at start-up, the parts of the rows' dialects the handler
+ * relies on: `defaults` must be a JSON object. 0, or -EINVAL with a
+ * sentence naming the row in err. */
+int gw_rpc_check_routes(const struct gw_route *table, size_t n, char *err, size_t errlen);
 
 /* Query parameters per request at most; more is a 400. */
 #define GW_MAX_QUERY_PARAMS 64

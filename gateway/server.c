@@ -252,7 +252,8 @@ int gw_server_new(const struct gw_config *cfg, const struct gw_route *routes, si
 	struct gw_server *srv;
 	pthread_condattr_t ca;
 
-	if (gw_router_check(routes, n, err, errlen) < 0)
+	if (gw_router_check(routes, n, err, errlen) < 0 ||
+	    gw_rpc_check_routes(routes, n, err, errlen) < 0)
 		return -EINVAL;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv) {
@@ -437,7 +438,7 @@ void gw_server_free(struct gw_server *srv)
 }
 
 int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMessage *msg,
-		   sbx_call_cb cb, void *arg)
+		   const char *auth_token, sbx_call_cb cb, void *arg)
 {
 	int r;
 
@@ -445,7 +446,8 @@ int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMes
 	if (srv->closed)
 		r = -ESHUTDOWN;
 	else
-		r = sbx_call_async(srv->client, method, msg, srv->cfg.request_timeout_ms, cb, arg);
+		r = sbx_call_async_auth(srv->client, method, msg, srv->cfg.request_timeout_ms,
+					auth_token, cb, arg);
 	pthread_rwlock_unlock(&srv->calls_lock);
 	return r;
 }

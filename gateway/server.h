@@ -61,10 +61,11 @@ int gw_server_shutdown(struct gw_server *srv);
 void gw_server_free(struct gw_server *srv);
 
 /* Start RPC `method` with message msg (packed before this returns) for a
- * request; cb runs exactly once on an nng thread unless this returns an
- * error: -ESHUTDOWN when the server is closing, or libsandbox's errors. */
+ * request, with the HTTP client's API key auth_token (copied; NULL: none);
+ * cb runs exactly once on an nng thread unless this returns an error:
+ * -ESHUTDOWN when the server is closing, or libsandbox's errors. */
 int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMessage *msg,
-		   sbx_call_cb cb, void *arg);
+		   const char *auth_token, sbx_call_cb cb, void *arg);
 
 /* Bookkeeping for gateway/request.c. */
 void gw_server_count_suspended(struct gw_server *srv, int delta);

@@ -3,12 +3,13 @@
 # missing. Idempotent: does nothing (and needs no network) when all are present.
 set -euo pipefail
 
+# git: OpenSandbox's documented /run example runs `git --version`.
 packages=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev
   libnng-dev libmicrohttpd-dev libjansson-dev libseccomp-dev
-  uuid-dev libcurl4-openssl-dev
-  curl python3 bubblewrap wrk
+  uuid-dev libcurl4-openssl-dev libsqlite3-dev
+  curl python3 bubblewrap wrk git
   rustc
 )
 # Runtimes the sandboxes run; node may come from elsewhere (NodeSource).

@@ -493,7 +493,8 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, cons
 	src.content.data = (uint8_t *)req->code;
 	src.content.len = req->code ? strlen(req->code) : 0;
 	files[0] = &src;
-	memcpy(files + 1, req->files, req->n_files * sizeof(*files));
+	if (req->n_files)
+		memcpy(files + 1, req->files, req->n_files * sizeof(*files));
 	s->stdin = req->stdin;
 	s->files = files;
 	s->n_files = req->n_files + 1;
