@@ -121,9 +121,11 @@ static int finish(const Sbx__ExecResult *res, int json)
 		json_decref(out);
 		return res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK ? EXIT_OK : EXIT_RPC_ERROR;
 	}
-	fwrite(res->stdout.data, 1, res->stdout.len, stdout);
+	if (res->stdout.len)
+		fwrite(res->stdout.data, 1, res->stdout.len, stdout);
 	fflush(stdout);
-	fwrite(res->stderr.data, 1, res->stderr.len, stderr);
+	if (res->stderr.len)
+		fwrite(res->stderr.data, 1, res->stderr.len, stderr);
 	switch (res->status) {
 	case SBX__EXEC_STATUS__EXEC_STATUS_OK:
 	case SBX__EXEC_STATUS__EXEC_STATUS_RUNTIME_ERROR:

@@ -338,20 +338,25 @@ fail:
 	return r;
 }
 
+/* Cancel the contexts waiting for a request. Re-run while stopping: a
+ * context that was sending its reply when stopping began may post its next
+ * receive after an earlier pass looked at it. */
+static void cancel_waiting(struct sbx_rpc_server *s)
+{
+	for (size_t i = 0; i < s->n_ctx; i++)
+		if (s->ctxs[i].phase == CTX_RECV)
+			nng_aio_cancel(s->ctxs[i].aio);
+}
+
 void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms)
 {
-	struct timespec until;
+	struct timespec until, step;
 
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_mutex_unlock(&s->lock);
-	/* Contexts waiting for a request end now; the ones serving one end
-	 * after their reply is sent. */
-	for (size_t i = 0; i < s->n_ctx; i++)
-		if (s->ctxs[i].phase == CTX_RECV)
-			nng_aio_cancel(s->ctxs[i].aio);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += grace_ms / 1000;
 	until.tv_nsec += (long)(grace_ms % 1000) * 1000000;
@@ -359,28 +364,42 @@ void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
+	/* Contexts serving a request end after their reply is sent. */
 	pthread_mutex_lock(&s->lock);
-	while (s->n_done < s->n_ctx)
-		if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
+	while (s->n_done < s->n_ctx) {
+		pthread_mutex_unlock(&s->lock);
+		cancel_waiting(s);
+		pthread_mutex_lock(&s->lock);
+		clock_gettime(CLOCK_REALTIME, &step);
+		if (step.tv_sec > until.tv_sec || (step.tv_sec == until.tv_sec && step.tv_nsec >= until.tv_nsec))
 			break;
+		step.tv_nsec += 20 * 1000000;
+		if (step.tv_nsec >= 1000000000) {
+			step.tv_sec++;
+			step.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &step);
+	}
 	if (s->n_done < s->n_ctx) {
-		/* A handler outlived the grace period: joining its worker could
-		 * hang the shutdown, so leave the server to the process exit. */
-		log_warn("%zu RPCs still running at shutdown", s->n_ctx - s->n_done);
+		/* Closing fails every pending operation: a handler still
+		 * running finds its send refused and its context done. */
+		log_warn("%zu RPCs still running after %u ms; closing", s->n_ctx - s->n_done, grace_ms);
 		pthread_mutex_unlock(&s->lock);
 		nng_close(s->sock);
-		return;
+		pthread_mutex_lock(&s->lock);
+		while (s->n_done < s->n_ctx)
+			pthread_cond_wait(&s->cond, &s->lock);
 	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	/* A reply's completion can run (and count its context done) before
+	 * the worker's nng_ctx_send has returned: join the workers before
+	 * the socket goes away under them. */
+	for (size_t i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i], NULL);
 	nng_close(s->sock);
 	for (size_t i = 0; i < s->n_ctx; i++)
 		nng_aio_stop(s->ctxs[i].aio);
-	pthread_mutex_lock(&s->lock);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	for (size_t i = 0; i < s->n_workers; i++)
-		pthread_join(s->workers[i], NULL);
 	for (size_t i = 0; i < s->n_ctx; i++) {
 		nng_aio_free(s->ctxs[i].aio);
 		if (s->ctxs[i].req)
