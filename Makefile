@@ -35,3 +35,16 @@ install: build
 
 clean:
 	rm -rf $(BUILD)
+
+.PHONY: base-image compose-test
+
+# debian:bookworm-slim for the Dockerfiles: pulled where a registry answers,
+# else built locally with debootstrap + docker import (scripts/base-image.sh).
+base-image:
+	@scripts/base-image.sh
+
+# The docker compose stack end to end (installs docker.io/docker-compose and
+# starts dockerd when missing; exit 77 where Docker cannot run). Minutes, so
+# not part of `make test`.
+compose-test:
+	@tests/compose/run.sh

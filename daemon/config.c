@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backend.h"
 #include "cleanup.h"
 #include "log.h"
 #include "toml.h"
@@ -44,7 +45,13 @@ static const struct opt opts[] = {
 	{ "daemon.api_key", "SANDBOX_API_KEY", "api-key", S(api_key), "", 0, 0,
 	  "when set, every RPC must carry this token" },
 	{ "sandbox.backend", "SANDBOX_BACKEND", "backend", S(backend), "native", 0, 0,
-	  "isolation backend: native" },
+	  "isolation backend: native, docker or nsjail" },
+	{ "sandbox.docker_host", "DOCKER_HOST", "docker-host", S(docker_host),
+	  "unix:///var/run/docker.sock", 0, 0, "Docker Engine socket of the docker backend (unix:// only)" },
+	{ "sandbox.docker_image", "SANDBOX_DOCKER_IMAGE", "docker-image", S(docker_image),
+	  "sandboxd-runtime:latest", 0, 0, "image the docker backend runs executions in" },
+	{ "sandbox.nsjail_path", "SANDBOX_NSJAIL_PATH", "nsjail-path", S(nsjail_path), "nsjail", 0, 0,
+	  "nsjail binary of the nsjail backend (a bare name is looked up on PATH)" },
 	{ "sandbox.default_timeout_ms", "SANDBOX_TIMEOUT_MS", "timeout-ms", U(default_timeout_ms),
 	  "30000", 1, 86400000, "default wall-time limit of an execution" },
 	{ "sandbox.default_memory_limit_mb", "SANDBOX_MEMORY_LIMIT_MB", "memory-limit-mb",
@@ -190,8 +197,9 @@ static int validate(struct sbx_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "log format must be text or json, not '%s'", c->log_format);
 		return -EINVAL;
 	}
-	if (strcmp(c->backend, "native") != 0) {
-		snprintf(err, errlen, "backend '%s' is not available (available: native)", c->backend);
+	if (!sbx_backend_find(c->backend)) {
+		snprintf(err, errlen, "backend '%s' is not available (available: %s)", c->backend,
+			 sbx_backend_names());
 		return -EINVAL;
 	}
 	if (strcmp(c->network_mode, "none") != 0) {

@@ -14,6 +14,9 @@ struct sbx_config {
 	char *events_url;
 	char *state_dir;
 	char *backend;
+	char *docker_host;
+	char *docker_image;
+	char *nsjail_path;
 	char *network_mode;
 	char *api_key;
 	char *log_level;

@@ -8,7 +8,9 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "docker.h"
 #include "engine.h"
+#include "nsjail.h"
 
 struct native {
 	struct sbx_engine *engine;
@@ -74,6 +76,10 @@ static const char *native_describe(void *state)
 
 static const struct sbx_backend_ops backends[] = {
 	{ "native", native_open, native_close, native_run, native_own_workspace, native_describe },
+	{ "docker", sbx_docker_open, sbx_docker_close, sbx_docker_run, sbx_docker_own_workspace,
+	  sbx_docker_describe },
+	{ "nsjail", sbx_nsjail_open, sbx_nsjail_close, sbx_nsjail_run, sbx_nsjail_own_workspace,
+	  sbx_nsjail_describe },
 };
 
 const struct sbx_backend_ops *sbx_backend_find(const char *name)
@@ -84,4 +90,4 @@ const struct sbx_backend_ops *sbx_backend_find(const char *name)
 	return NULL;
 }
 
-const char *sbx_backend_names(void) { return "native"; }
+const char *sbx_backend_names(void) { return "native, docker, nsjail"; }

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# `make compose-test`: the docker compose stack from nothing to answering
+# the README's curl examples, then torn down.
+#
+#  1. installs docker.io and docker-compose when missing (Debian packages);
+#  2. starts dockerd in the background when no engine answers (log in
+#     $LOG_DIR/dockerd.log) and stops it again at the end;
+#  3. builds debian:bookworm-slim locally when it is missing and no registry
+#     answers (scripts/base-image.sh);
+#  4. docker-compose up -d --build, waits for the gateway's health check;
+#  5. runs the curl examples against the published port; endpoints that are
+#     not served yet (404) are reported as skipped, not failed;
+#  6. docker-compose down -v.
+#
+# Exit: 0 all passed, 1 a check failed, 77 Docker cannot run here.
+# Not part of `make test`: from nothing it takes minutes (see README).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+PORT=${COMPOSE_TEST_PORT:-18070}
+LOG_DIR=${LOG_DIR:-/tmp/sandboxd-compose-test}
+PROJECT=${COMPOSE_PROJECT_NAME:-sandboxd-compose-test}
+export COMPOSE_PROJECT_NAME=$PROJECT SANDBOX_PORT=$PORT SANDBOX_BIND=127.0.0.1
+mkdir -p "$LOG_DIR"
+t0=$(date +%s)
+dockerd_pid=""
+compose=()
+failed=0
+
+say() { printf 'compose-test: %s\n' "$*"; }
+skip() { say "SKIP: $*"; exit 77; }
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+
+cleanup() {
+	if [ ${#compose[@]} -gt 0 ]; then
+		"${compose[@]}" logs --no-color >"$LOG_DIR/compose.log" 2>&1 || true
+		"${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+	fi
+	if [ -n "$dockerd_pid" ] && [ -z "${KEEP_DOCKERD:-}" ]; then
+		say "stopping the dockerd this test started (pid $dockerd_pid)"
+		$sudo kill "$dockerd_pid" 2>/dev/null
+		for _ in $(seq 1 30); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 1; done
+	fi
+}
+trap cleanup EXIT
+
+# 1. packages
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+	need+=(docker-compose)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+	say "installing ${need[*]}"
+	$sudo apt-get update -qq >/dev/null 2>&1
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" \
+		>"$LOG_DIR/apt.log" 2>&1 || skip "cannot install ${need[*]} (see $LOG_DIR/apt.log)"
+fi
+
+# 2. an engine
+if ! docker version >/dev/null 2>&1; then
+	[ -S /var/run/docker.sock ] && pgrep -x dockerd >/dev/null && skip "dockerd runs but does not answer"
+	say "starting dockerd (log: $LOG_DIR/dockerd.log)"
+	$sudo dockerd >"$LOG_DIR/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	for _ in $(seq 1 60); do
+		docker version >/dev/null 2>&1 && break
+		kill -0 "$dockerd_pid" 2>/dev/null || break
+		sleep 1
+	done
+	if ! docker version >/dev/null 2>&1; then
+		tail -5 "$LOG_DIR/dockerd.log" >&2
+		dockerd_pid=""
+		skip "dockerd does not start here (no privileges for it?)"
+	fi
+fi
+if command -v docker-compose >/dev/null 2>&1; then
+	compose=(docker-compose)
+else
+	compose=(docker compose)
+fi
+say "engine $(docker version -f '{{.Server.Version}}'), compose: ${compose[*]} $("${compose[@]}" version --short 2>/dev/null)"
+
+# 3. the base image
+scripts/base-image.sh || skip "no debian:bookworm-slim image and none can be built"
+
+# 4. the stack
+say "building and starting the stack (logs: $LOG_DIR/build.log)"
+t_build=$(date +%s)
+if ! "${compose[@]}" up -d --build >"$LOG_DIR/build.log" 2>&1; then
+	tail -30 "$LOG_DIR/build.log" >&2
+	say "FAIL: docker-compose up"
+	exit 1
+fi
+say "built and started in $(($(date +%s) - t_build)) s; waiting for health"
+base="http://127.0.0.1:$PORT"
+for _ in $(seq 1 90); do
+	curl -fsS "$base/health" >/dev/null 2>&1 && break
+	sleep 1
+done
+
+# 5. the README's examples
+check() { # name, expected substring, curl args...
+	local name=$1 want=$2 out code
+	shift 2
+	out=$(curl -sS -m 60 -w '\n%{http_code}' "$@" 2>&1)
+	code=${out##*$'\n'}
+	out=${out%$'\n'*}
+	if [ "$code" = 404 ] && [ "$want" != "404" ]; then
+		say "skip  $name: not served (404)"
+	elif [[ "$code" = 2* && "$out" == *"$want"* ]]; then
+		say "ok    $name: ${out:0:120}"
+	else
+		say "FAIL  $name: HTTP $code ${out:0:300}"
+		failed=1
+	fi
+}
+json=(-H 'Content-Type: application/json')
+check "GET /health" '"status"' "$base/health"
+check "POST /run (OpenSandbox)" 'Hello from sandbox!' -X POST "${json[@]}" \
+	-d '{"command": ["/bin/echo", "Hello from sandbox!"]}' "$base/run"
+check "POST /api/v1/execute (executor)" 'Hello from secure sandbox!' -X POST "${json[@]}" \
+	-d '{"code": "print(\"Hello from secure sandbox!\")\nprint(2 + 2)", "language": "python", "timeout": 30}' \
+	"$base/api/v1/execute"
+check "GET /languages (codesandbox)" 'python' "$base/languages"
+check "POST /execute (codesandbox)" 'Hello from Rust codesandbox!' -X POST "${json[@]}" \
+	-d '{"language": "python", "code": "print(\"Hello from Rust codesandbox!\")", "timeout": 30}' \
+	"$base/execute"
+# sandbox-service: create, then execute by id.
+out=$(curl -sS -m 30 -X POST "${json[@]}" -d '{"runtime": "node", "code": "console.log(\"Hello from Node.js!\")", "timeout_ms": 5000, "memory_limit_mb": 128}' \
+	-w '\n%{http_code}' "$base/sandbox" 2>&1)
+code=${out##*$'\n'}
+id=$(printf '%s' "${out%$'\n'*}" | sed -n 's/.*"id" *: *"\([^"]*\)".*/\1/p')
+if [ "$code" = 404 ] || [ "$code" = 405 ]; then
+	say "skip  POST /sandbox: not served ($code)"
+elif [ -n "$id" ]; then
+	check "POST /sandbox/{id}/execute" 'Hello from Node.js!' -X POST "$base/sandbox/$id/execute"
+else
+	say "FAIL  POST /sandbox: HTTP $code ${out:0:300}"
+	failed=1
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "${json[@]}" -d '{}' "$base/faas/deploy")
+if [ "$code" = 404 ] || [ "$code" = 405 ]; then
+	say "skip  POST /faas/deploy: not served ($code)"
+else
+	check "POST /faas/deploy" '"id"' -X POST "${json[@]}" \
+		-d '{"runtime": "node", "code": "require(\"http\").createServer((q, s) => s.end(\"hi\")).listen(3000)"}' \
+		"$base/faas/deploy"
+fi
+
+say "total $(($(date +%s) - t0)) s"
+if [ $failed -ne 0 ]; then
+	say "FAILED (service logs: $LOG_DIR/compose.log)"
+	exit 1
+fi
+say "PASSED"
