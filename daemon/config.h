@@ -34,6 +34,12 @@ struct sbx_config {
 	uint32_t rpc_workers;
 	uint32_t session_idle_s;
 	uint32_t cleanup_interval_s;
+	uint32_t sandbox_idle_s;
+	uint32_t max_sandboxes;
+	uint32_t max_sessions;
+	uint32_t max_files;
+	uint32_t max_upload_bytes;
+	uint32_t history_max;
 	bool enable_audit_log;
 };
 

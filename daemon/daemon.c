@@ -4,6 +4,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "objects/objects.h"
 #include "rpc/server.h"
 
 int sbx_daemon_start(struct sbx_daemon *d)
@@ -22,16 +23,26 @@ int sbx_daemon_start(struct sbx_daemon *d)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	d->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	/* Objects first: the first RPC may already ask for them. */
+	if (d->exec) {
+		r = sbx_objects_open(&d->cfg, d->exec, &d->objects);
+		if (r < 0)
+			return r;
+	}
 	r = sbx_events_open(d->cfg.events_url, &d->events);
 	if (r < 0)
-		return r;
+		goto fail;
 	r = sbx_rpc_server_start(&o, &d->rpc);
 	if (r < 0) {
 		sbx_events_close(d->events);
 		d->events = NULL;
-		return r;
+		goto fail;
 	}
 	return 0;
+fail:
+	sbx_objects_close(d->objects);
+	d->objects = NULL;
+	return r;
 }
 
 void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
@@ -40,4 +51,6 @@ void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 	d->rpc = NULL;
 	sbx_events_close(d->events);
 	d->events = NULL;
+	sbx_objects_close(d->objects);
+	d->objects = NULL;
 }

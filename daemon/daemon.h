@@ -10,12 +10,16 @@
 
 struct sbx_events;
 struct sbx_executor;
+struct sbx_objects;
 
 struct sbx_daemon {
 	struct sbx_config cfg;
 	struct sbx_rpc_server *rpc;
 	struct sbx_events *events;
 	struct sbx_executor *exec;   /* owned by main: created before any thread */
+	/* Sandboxes, sessions, the state store and the idle sweeper; opened
+	 * by sbx_daemon_start when there is a backend (exec), else NULL. */
+	struct sbx_objects *objects;
 	uint64_t started_ms;     /* CLOCK_MONOTONIC */
 };
 

@@ -28,6 +28,7 @@ struct command {
 
 static int cmd_call(const struct globals *g, int argc, char **argv);
 static int cmd_methods(const struct globals *g, int argc, char **argv);
+static int cmd_object(const struct globals *g, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "health", "Health", NULL, "", "print the daemon's health" },
@@ -35,6 +36,8 @@ static const struct command commands[] = {
 	{ "languages", "ListLanguages", NULL, "", "list the installed languages and versions" },
 	{ "run", NULL, cmd_run, "[LIMITS] -- CMD [ARG...]", "run a command in a fresh sandbox" },
 	{ "exec", NULL, cmd_exec, "--lang LANG [LIMITS] [FILE]", "run source code (FILE or stdin)" },
+	{ "sandbox", NULL, cmd_object, "create|list|get|exec|upload|rm ...", "sandboxes (see below)" },
+	{ "session", NULL, cmd_object, "create|list|get|run|env|cwd|rm ...", "sessions (see below)" },
 	{ "call", NULL, cmd_call, "METHOD [JSON]", "call any RPC method with a JSON request" },
 	{ "methods", NULL, cmd_methods, "", "list the RPC methods" },
 };
@@ -144,6 +147,146 @@ static int cmd_call(const struct globals *g, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	return call_and_print(g, argv[1], argc == 3 ? argv[2] : NULL);
+}
+
+/* `sandboxctl NOUN VERB [ID] [REST...]`: each row builds the JSON request
+ * of its method from the arguments, which then goes through the mapper
+ * like any `call`. */
+enum rest_kind {
+	REST_NONE,
+	REST_JSON,    /* one optional JSON object: the request's other fields */
+	REST_ARGV,    /* [--] ARG...: a string array field */
+	REST_KV,      /* KEY=VALUE...: a map field */
+	REST_STRING,  /* one string field */
+};
+
+struct object_command {
+	const char *noun, *verb, *method;
+	const char *id_field;  /* the first argument goes here; NULL: no id */
+	enum rest_kind rest;
+	const char *rest_field;
+	const char *usage;
+};
+
+static const struct object_command object_commands[] = {
+	{ "sandbox", "create", "CreateSandbox", NULL, REST_JSON, NULL,
+	  "sandbox create JSON   e.g. '{\"runtime\":\"node\",\"code\":\"console.log(1)\"}'" },
+	{ "sandbox", "list", "ListSandboxes", NULL, REST_NONE, NULL, "sandbox list" },
+	{ "sandbox", "get", "GetSandbox", "id", REST_NONE, NULL, "sandbox get ID" },
+	{ "sandbox", "exec", "ExecuteSandbox", "id", REST_NONE, NULL, "sandbox exec ID" },
+	{ "sandbox", "upload", "UploadFiles", "id", REST_JSON, NULL,
+	  "sandbox upload ID '{\"files\":[{\"path\":\"a.js\",\"content\":\"...\"}]}'" },
+	{ "sandbox", "rm", "DeleteSandbox", "id", REST_NONE, NULL, "sandbox rm ID" },
+	{ "session", "create", "CreateSession", NULL, REST_JSON, NULL, "session create ['{\"env\":{\"K\":\"v\"}}']" },
+	{ "session", "list", "ListSessions", NULL, REST_NONE, NULL, "session list" },
+	{ "session", "get", "GetSession", "session_id", REST_NONE, NULL, "session get ID" },
+	{ "session", "run", "SessionRun", "session_id", REST_ARGV, "command", "session run ID -- CMD [ARG...]" },
+	{ "session", "env", "SetSessionEnv", "session_id", REST_KV, "env", "session env ID KEY=VALUE..." },
+	{ "session", "cwd", "SetSessionCwd", "session_id", REST_STRING, "cwd", "session cwd ID PATH" },
+	{ "session", "rm", "DeleteSession", "session_id", REST_NONE, NULL, "session rm ID" },
+};
+
+static void object_usage(const char *noun)
+{
+	fprintf(stderr, "sandboxctl: usage:\n");
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(object_commands); i++)
+		if (strcmp(object_commands[i].noun, noun) == 0)
+			fprintf(stderr, "  sandboxctl %s\n", object_commands[i].usage);
+}
+
+/* The request of row c from args (after NOUN VERB), or NULL with the
+ * reason printed. */
+static json_t *object_request(const struct object_command *c, int argc, char **argv)
+{
+	json_t *req = NULL, *v;
+	json_error_t jerr;
+	int i = 0;
+
+	if (c->id_field && argc < 1)
+		return NULL;
+	if (c->rest == REST_JSON && argc > i + (c->id_field != NULL)) {
+		req = json_loads(argv[c->id_field ? 1 : 0], 0, &jerr);
+		if (!req || !json_is_object(req)) {
+			fprintf(stderr, "sandboxctl: the request must be a JSON object%s%s\n", req ? "" : ": ",
+				req ? "" : jerr.text);
+			json_decref(req);
+			return NULL;
+		}
+	}
+	if (!req)
+		req = json_object();
+	if (c->id_field)
+		json_object_set_new(req, c->id_field, json_string(argv[i++]));
+	if (c->rest == REST_JSON)
+		i += i < argc;
+	if (c->rest == REST_ARGV && i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	switch (c->rest) {
+	case REST_ARGV:
+		v = json_array();
+		for (; i < argc; i++)
+			json_array_append_new(v, json_string(argv[i]));
+		if (json_array_size(v) == 0) {
+			json_decref(v);
+			break;
+		}
+		json_object_set_new(req, c->rest_field, v);
+		break;
+	case REST_KV:
+		v = json_object();
+		for (; i < argc; i++) {
+			const char *eq = strchr(argv[i], '=');
+
+			if (!eq || eq == argv[i]) {
+				fprintf(stderr, "sandboxctl: '%s' is not KEY=VALUE\n", argv[i]);
+				json_decref(v);
+				json_decref(req);
+				return NULL;
+			}
+			json_object_setn_new(v, argv[i], (size_t)(eq - argv[i]), json_string(eq + 1));
+		}
+		json_object_set_new(req, c->rest_field, v);
+		break;
+	case REST_STRING:
+		if (i < argc)
+			json_object_set_new(req, c->rest_field, json_string(argv[i++]));
+		break;
+	default:
+		break;
+	}
+	if (i < argc && c->rest != REST_ARGV && c->rest != REST_KV) {
+		fprintf(stderr, "sandboxctl: unexpected argument '%s'\n", argv[i]);
+		json_decref(req);
+		return NULL;
+	}
+	return req;
+}
+
+static int cmd_object(const struct globals *g, int argc, char **argv)
+{
+	for (size_t i = 0; argc >= 2 && i < SBX_ARRAY_SIZE(object_commands); i++) {
+		const struct object_command *c = &object_commands[i];
+		char *text;
+		json_t *req;
+		int r;
+
+		if (strcmp(c->noun, argv[0]) != 0 || strcmp(c->verb, argv[1]) != 0)
+			continue;
+		req = object_request(c, argc - 2, argv + 2);
+		if (!req) {
+			object_usage(argv[0]);
+			return EXIT_USAGE;
+		}
+		text = json_dumps(req, 0);
+		json_decref(req);
+		if (!text)
+			return EXIT_USAGE;
+		r = call_and_print(g, c->method, text);
+		free(text);
+		return r;
+	}
+	object_usage(argv[0]);
+	return EXIT_USAGE;
 }
 
 static int cmd_methods(const struct globals *g, int argc, char **argv)

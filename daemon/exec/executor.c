@@ -404,18 +404,14 @@ static void workspace_remove(const char *dir)
 
 /* Compile in the workspace with the compiler's own limits; a failed
  * compile is the execution's result (RUNTIME_ERROR with its stderr). */
-static int compile_step(struct sbx_executor *x, struct sbx_rpc_call *call, const struct sbx_runtime *rt,
+static int compile_step(struct sbx_executor *x, struct sbx_rpc_call *call, const char *const *argv, size_t n,
 			Sbx__SpawnRequest *s, Sbx__ExecResult **ret_failed)
 {
 	Sbx__SpawnRequest c = *s;
 	Sbx__Limits cl = *s->limits;
-	const char **argv = (const char **)rt->compile;
 	Sbx__ExecResult *res = NULL;
-	size_t n = 0;
 	int r;
 
-	while (n < SBX_RT_ARGV_MAX && argv[n])
-		n++;
 	c.argv = (char **)argv;
 	c.n_argv = n;
 	c.stdin.len = 0;
@@ -502,11 +498,15 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, cons
 	if (r < 0)
 		goto out;
 	if (rt->compile[0]) {
+		size_t nc = 0;
+
+		while (nc < SBX_RT_ARGV_MAX && rt->compile[nc])
+			nc++;
 		r = workspace_new(x, s->execution_id, &ws);
 		if (r == 0 && !(s->workspace = strdup(ws)))
 			r = -ENOMEM;
 		if (r == 0)
-			r = compile_step(x, call, rt, s, &res);
+			r = compile_step(x, call, rt->compile, nc, s, &res);
 		/* The run finds the source and binary already there. */
 		s->n_files = 0;
 	}
@@ -521,3 +521,93 @@ out:
 	spawn_free(s);
 	return r;
 }
+
+/* The environment of a spec: base, then "KEY=value" entries, a later entry
+ * replacing an earlier one of the same key (getenv() would find the first). */
+static int build_env_strv(Sbx__SpawnRequest *s, const char *const *env, size_t n_env, struct sbx_rpc_call *call)
+{
+	size_t n = SBX_ARRAY_SIZE(base_env), bytes = 0;
+
+	if (n_env > EXEC_MAX_ENV)
+		return sbx_rpc_error(call, -EINVAL, "at most %d environment variables are allowed", EXEC_MAX_ENV);
+	s->env = calloc(n + n_env, sizeof(char *));
+	if (!s->env)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(s->env[s->n_env++] = strdup(base_env[i])))
+			return -ENOMEM;
+	for (size_t i = 0; i < n_env; i++) {
+		const char *eq = strchr(env[i], '=');
+		size_t klen = eq ? (size_t)(eq - env[i]) : 0, j;
+
+		if (!eq || klen == 0 || klen > 256)
+			return sbx_rpc_error(call, -EINVAL, "environment variable '%.64s' is not KEY=value", env[i]);
+		bytes += strlen(env[i]) + 1;
+		if (bytes > EXEC_MAX_ENV_BYTES)
+			return sbx_rpc_error(call, -EINVAL, "the environment is larger than %u bytes",
+					     EXEC_MAX_ENV_BYTES);
+		for (j = 0; j < s->n_env; j++)
+			if (strncmp(s->env[j], env[i], klen + 1) == 0)
+				break;
+		if (j == s->n_env)
+			s->n_env++;
+		free(s->env[j]);
+		if (!(s->env[j] = strdup(env[i])))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const struct sbx_exec_spec *spec,
+		       Sbx__ExecResult **ret)
+{
+	Sbx__SpawnRequest *s = spawn_new();
+	Sbx__ExecResult *res = NULL;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	if (spec->n_argv == 0 || spec->n_argv > EXEC_MAX_ARGS) {
+		r = sbx_rpc_error(call, -EINVAL, "field 'command' must be a non-empty array of strings");
+		goto out;
+	}
+	for (size_t i = 0; i < spec->n_argv; i++)
+		if (!spec->argv[i]) {
+			r = sbx_rpc_error(call, -EINVAL, "field 'command' must be a non-empty array of strings");
+			goto out;
+		}
+	r = resolve_limits(x->cfg, spec->limits, s->limits, call);
+	if (r < 0)
+		goto out;
+	r = copy_argv(&s->argv, &s->n_argv, spec->argv, spec->n_argv);
+	if (r < 0)
+		goto out;
+	r = build_env_strv(s, spec->env, spec->n_env, call);
+	if (r < 0)
+		goto out;
+	r = new_execution_id(&s->execution_id);
+	if (r < 0)
+		goto out;
+	if ((spec->cwd && *spec->cwd && !(s->cwd = strdup(spec->cwd))) || !(s->workspace = strdup(spec->workspace)) ||
+	    (spec->tmp_dir && !(s->tmp_dir = strdup(spec->tmp_dir)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	s->network = spec->network;
+	s->stdin = spec->stdin;
+	r = admit(x, call);
+	if (r < 0)
+		goto out;
+	if (spec->compile && spec->n_compile)
+		r = compile_step(x, call, spec->compile, spec->n_compile, s, &res);
+	if (r == 0 && !res)
+		r = run_spawn(x, call, s, &res);
+	release(x, res);
+	if (r == 0)
+		*ret = res;
+out:
+	spawn_free(s);
+	return r;
+}
+
+int sbx_executor_own(struct sbx_executor *x, const char *dir) { return x->ops->own_workspace(x->backend, dir); }

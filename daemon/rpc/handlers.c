@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "envelope.h"
 #include "executor.h"
+#include "objects/rpc.h"
 #include "server.h"
 
 static uint64_t mono_ms(void)
@@ -163,5 +164,19 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "Execute", handle_execute, 0 },
 	/* Not inline: the first call asks each runtime for its version. */
 	{ "ListLanguages", handle_list_languages, 0 },
+	/* Objects (daemon/objects/): not inline, they touch the disk. */
+	{ "CreateSandbox", sbx_rpc_create_sandbox, 0 },
+	{ "GetSandbox", sbx_rpc_get_sandbox, 0 },
+	{ "ListSandboxes", sbx_rpc_list_sandboxes, 0 },
+	{ "DeleteSandbox", sbx_rpc_delete_sandbox, 0 },
+	{ "ExecuteSandbox", sbx_rpc_execute_sandbox, 0 },
+	{ "UploadFiles", sbx_rpc_upload_files, 0 },
+	{ "CreateSession", sbx_rpc_create_session, 0 },
+	{ "GetSession", sbx_rpc_get_session, 0 },
+	{ "ListSessions", sbx_rpc_list_sessions, 0 },
+	{ "DeleteSession", sbx_rpc_delete_session, 0 },
+	{ "SessionRun", sbx_rpc_session_run, 0 },
+	{ "SetSessionEnv", sbx_rpc_set_session_env, 0 },
+	{ "SetSessionCwd", sbx_rpc_set_session_cwd, 0 },
 };
 const size_t sbx_daemon_n_handlers = SBX_ARRAY_SIZE(sbx_daemon_handlers);

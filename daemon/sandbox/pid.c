@@ -57,6 +57,12 @@ _Noreturn static void init_loop(struct sbx_exec *ex, pid_t payload)
 
 static int pid_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
+	/* The init must die with the spawner, which takes the whole pid
+	 * namespace with it. The PDEATHSIG set at the start of the child is
+	 * gone by now: the kernel clears it on every credential change
+	 * (user.c's setresuid, files.c's setfsuid). The init changes none
+	 * after this point. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	pid_t p = fork();
 	if (p < 0)
 		return -errno;

@@ -1,0 +1,254 @@
+#include "objects.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.pb-c.h"
+#include "cleanup.h"
+#include "config.h"
+#include "executor.h"
+#include "files.h"
+#include "log.h"
+#include "registry.h"
+#include "sandbox.h"
+#include "session.h"
+#include "store.h"
+
+int64_t sbx_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *sbx_iso8601(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[64];
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return strdup(buf);
+}
+
+int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, char **ret_dir,
+		       char **ret_ws, char **ret_tmp)
+{
+	_cleanup_free_ char *dir = NULL, *ws = NULL, *tmp = NULL;
+	int r;
+
+	if (asprintf(&dir, "%s/%s", base, id) < 0 || asprintf(&ws, "%s/workspace", dir) < 0 ||
+	    (ret_tmp && asprintf(&tmp, "%s/tmp", dir) < 0))
+		return -ENOMEM;
+	/* Root's, searchable: the sandbox user walks through to its mounts. */
+	if ((r = sbx_files_mkdir(dir, 0711)) < 0 || (r = sbx_files_mkdir(ws, 0755)) < 0 ||
+	    (r = sbx_executor_own(o->exec, ws)) < 0)
+		goto fail;
+	if (tmp &&
+	    ((r = sbx_files_mkdir(tmp, 0755)) < 0 || (r = sbx_executor_own(o->exec, tmp)) < 0))
+		goto fail;
+	*ret_dir = TAKE_PTR(dir);
+	*ret_ws = TAKE_PTR(ws);
+	if (ret_tmp)
+		*ret_tmp = TAKE_PTR(tmp);
+	return 0;
+fail:
+	sbx_log(SBX_LOG_ERROR, id, "cannot create %s: %s", dir, strerror(-r));
+	sbx_files_rmtree(dir);
+	return r;
+}
+
+void sbx_objects_record(struct sbx_objects *o, const char *kind, const char *id, int64_t started_ms,
+			const Sbx__ExecResult *res)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&sbx__exec_status__descriptor, res->status);
+	struct sbx_store_execution rec = {
+		.id = res->execution_id,
+		.object_kind = kind,
+		.object_id = id,
+		.status = v ? v->name : "EXEC_STATUS_INTERNAL_ERROR",
+		.started_ms = started_ms,
+		.duration_ms = res->wall_time_ms,
+		.exit_code = res->exit_code,
+		.signal = res->signal,
+	};
+
+	if (sbx_store_add_execution(o->store, &rec) < 0)
+		sbx_log(SBX_LOG_WARN, id, "execution %s not recorded in the history",
+			res->execution_id);
+}
+
+/* Remove <base>/<name> directories of no object: left by a crash between
+ * mkdir and the first save, or between deleting a row and its files. */
+static void clean_orphans(const char *base, struct sbx_registry *reg)
+{
+	DIR *d = opendir(base);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct sbx_obj *obj;
+		char path[4096];
+
+		if (e->d_name[0] == '.')
+			continue;
+		obj = sbx_registry_get(reg, e->d_name);
+		if (obj) {
+			sbx_obj_unref(obj);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		log_info("removing %s: no object of that id", path);
+		sbx_files_rmtree(path);
+	}
+	closedir(d);
+}
+
+static void *sweeper_main(void *arg)
+{
+	struct sbx_objects *o = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&o->lock);
+	while (!o->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += o->cfg->cleanup_interval_s;
+		while (!o->stopping && pthread_cond_timedwait(&o->cond, &o->lock, &until) == 0)
+			;
+		if (o->stopping)
+			break;
+		pthread_mutex_unlock(&o->lock);
+		sbx_objects_sweep(o);
+		pthread_mutex_lock(&o->lock);
+	}
+	pthread_mutex_unlock(&o->lock);
+	return NULL;
+}
+
+void sbx_objects_sweep(struct sbx_objects *o)
+{
+	int64_t now = sbx_now_ms();
+
+	sbx_sandboxes_sweep(o, now);
+	sbx_sessions_sweep(o, now);
+}
+
+static void objects_free(struct sbx_objects *o)
+{
+	sbx_registry_free(o->sandboxes);
+	sbx_registry_free(o->sessions);
+	sbx_store_close(o->store);
+	pthread_cond_destroy(&o->cond);
+	pthread_mutex_destroy(&o->lock);
+	free(o->sandboxes_dir);
+	free(o->sessions_dir);
+	free(o);
+}
+
+int sbx_objects_open(const struct sbx_config *cfg, struct sbx_executor *exec,
+		     struct sbx_objects **ret)
+{
+	_cleanup_free_ char *db = NULL;
+	pthread_condattr_t ca;
+	struct sbx_objects *o;
+	int r;
+
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->cfg = cfg;
+	o->exec = exec;
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (asprintf(&o->sandboxes_dir, "%s/sandboxes", cfg->state_dir) < 0 ||
+	    asprintf(&o->sessions_dir, "%s/sessions", cfg->state_dir) < 0 ||
+	    asprintf(&db, "%s/sandboxd.db", cfg->state_dir) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if ((r = sbx_files_mkdir(o->sandboxes_dir, 0711)) < 0 ||
+	    (r = sbx_files_mkdir(o->sessions_dir, 0711)) < 0) {
+		log_error("cannot create the object directories in %s: %s", cfg->state_dir,
+			  strerror(-r));
+		goto fail;
+	}
+	if ((r = sbx_registry_new(cfg->max_sandboxes, &o->sandboxes)) < 0 ||
+	    (r = sbx_registry_new(cfg->max_sessions, &o->sessions)) < 0)
+		goto fail;
+	r = sbx_store_open(db, cfg->history_max, &o->store);
+	if (r < 0) {
+		log_error("cannot open the state store %s: %s", db, strerror(-r));
+		goto fail;
+	}
+	if ((r = sbx_sandboxes_load(o)) < 0 || (r = sbx_sessions_load(o)) < 0) {
+		log_error("cannot load the objects of %s: %s", db, strerror(-r));
+		goto fail;
+	}
+	clean_orphans(o->sandboxes_dir, o->sandboxes);
+	clean_orphans(o->sessions_dir, o->sessions);
+	log_info("state store %s: %zu sandboxes, %zu sessions", db,
+		 sbx_registry_count(o->sandboxes), sbx_registry_count(o->sessions));
+	r = -pthread_create(&o->sweeper, NULL, sweeper_main, o);
+	if (r < 0)
+		goto fail;
+	o->sweeper_started = true;
+	*ret = o;
+	return 0;
+fail:
+	objects_free(o);
+	return r;
+}
+
+void sbx_objects_close(struct sbx_objects *o)
+{
+	bool busy;
+
+	if (!o)
+		return;
+	pthread_mutex_lock(&o->lock);
+	o->stopping = true;
+	pthread_cond_broadcast(&o->cond);
+	pthread_mutex_unlock(&o->lock);
+	if (o->sweeper_started)
+		pthread_join(o->sweeper, NULL);
+	pthread_mutex_lock(&o->lock);
+	busy = o->in_flight > 0;
+	pthread_mutex_unlock(&o->lock);
+	if (busy) {
+		log_warn("objects still in use at shutdown: left to the process exit");
+		return;
+	}
+	objects_free(o);
+}
+
+int sbx_objects_enter(struct sbx_objects *o)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&o->lock);
+	if (o->stopping)
+		r = -ESHUTDOWN;
+	else
+		o->in_flight++;
+	pthread_mutex_unlock(&o->lock);
+	return r;
+}
+
+void sbx_objects_leave(struct sbx_objects *o)
+{
+	pthread_mutex_lock(&o->lock);
+	o->in_flight--;
+	pthread_mutex_unlock(&o->lock);
+}

@@ -1,0 +1,73 @@
+/* The daemon's stateful objects: sandboxes (sandbox.c) and sessions
+ * (session.c), their registries and limits, the state store that brings
+ * them back after a restart, and the sweeper thread that expires idle ones.
+ *
+ * On disk, below the state directory (0711):
+ *   sandboxd.db                      the store (daemon/store/)
+ *   sandboxes/<id>/workspace/        a sandbox's files, /workspace inside
+ *   sessions/<id>/workspace/, tmp/   a session's files and its /tmp
+ * Every directory on those paths is searchable by others (the sandbox
+ * user reaches its bind mounts through them) but only <id>/workspace and
+ * <id>/tmp belong to the sandbox user. */
+#ifndef SBX_OBJECTS_H
+#define SBX_OBJECTS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sbx_config;
+struct sbx_executor;
+struct sbx_registry;
+struct sbx_store;
+
+struct sbx_objects {
+	const struct sbx_config *cfg;
+	struct sbx_executor *exec;
+	struct sbx_store *store;
+	struct sbx_registry *sandboxes, *sessions;
+	char *sandboxes_dir, *sessions_dir;
+
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t cond;
+	bool stopping, sweeper_started;
+	unsigned in_flight; /* RPCs using the objects (sbx_objects_enter) */
+	pthread_t sweeper;
+};
+
+/* Open the store in cfg->state_dir, bring back the objects it holds
+ * (sandboxes that were running are marked failed; directories without an
+ * object are removed) and start the sweeper. exec must outlive the
+ * result. 0 or -errno (the reason is logged). */
+int sbx_objects_open(const struct sbx_config *cfg, struct sbx_executor *exec,
+		     struct sbx_objects **ret);
+/* Stop the sweeper and free everything, unless RPCs still use the objects
+ * (the server gave up waiting for them): then it is left to the process
+ * exit. NULL is a no-op. */
+void sbx_objects_close(struct sbx_objects *o);
+
+/* Bracket every use by an RPC handler. enter fails with -ESHUTDOWN once
+ * closing began. */
+int sbx_objects_enter(struct sbx_objects *o);
+void sbx_objects_leave(struct sbx_objects *o);
+
+/* Delete idle objects now (the sweeper calls this every
+ * cfg->cleanup_interval_s). */
+void sbx_objects_sweep(struct sbx_objects *o);
+
+/* Helpers of sandbox.c and session.c. */
+/* Create <base>/<id> (0711, root) and in it workspace/ and, when ret_tmp
+ * is given, tmp/, both owned by the sandbox user. Paths through ret_*. */
+int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, char **ret_dir,
+		       char **ret_ws, char **ret_tmp);
+/* Append an execution to the history (failures are logged, not returned:
+ * the execution happened either way). */
+struct Sbx__ExecResult;
+void sbx_objects_record(struct sbx_objects *o, const char *kind, const char *id, int64_t started_ms,
+			const struct Sbx__ExecResult *res);
+
+/* Wall clock in ms since the epoch, and its ISO 8601 form (UTC, ms). */
+int64_t sbx_now_ms(void);
+char *sbx_iso8601(int64_t ms);
+
+#endif

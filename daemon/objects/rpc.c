@@ -1,0 +1,64 @@
+#include "rpc.h"
+
+#include <errno.h>
+
+#include "api.pb-c.h"
+#include "daemon.h"
+#include "envelope.h"
+#include "objects.h"
+#include "sandbox.h"
+#include "session.h"
+
+/* Each handler: find the objects, keep them from closing while in use,
+ * call the typed function with the request and reply of its method. */
+#define WRAP(name, expr)                                                                           \
+	SBX_OBJECTS_HANDLER(name)                                                                  \
+	{                                                                                          \
+		struct sbx_objects *o = ((struct sbx_daemon *)state)->objects;                     \
+		int r;                                                                             \
+                                                                                                   \
+		if (!o || sbx_objects_enter(o) < 0)                                                \
+			return sbx_rpc_error(call, -ESHUTDOWN,                                     \
+					     "sandboxes and sessions are not available");          \
+		r = (expr);                                                                        \
+		sbx_objects_leave(o);                                                              \
+		return r;                                                                          \
+	}
+
+/* Replies without fields (deletes): an empty heap message. */
+static int empty_reply(int r, const ProtobufCMessageDescriptor *d, ProtobufCMessage **ret)
+{
+	if (r < 0)
+		return r;
+	*ret = sbx_message_new(d);
+	return *ret ? 0 : -ENOMEM;
+}
+
+WRAP(sbx_rpc_create_sandbox,
+     sbx_sandbox_create(o, call, (const Sbx__CreateSandboxRequest *)req, (Sbx__Sandbox **)ret))
+WRAP(sbx_rpc_get_sandbox,
+     sbx_sandbox_get(o, call, ((const Sbx__GetSandboxRequest *)req)->id, (Sbx__Sandbox **)ret))
+WRAP(sbx_rpc_list_sandboxes, sbx_sandbox_list(o, call, (Sbx__ListSandboxesReply **)ret))
+WRAP(sbx_rpc_delete_sandbox,
+     empty_reply(sbx_sandbox_delete(o, call, ((const Sbx__DeleteSandboxRequest *)req)->id),
+		 &sbx__delete_sandbox_reply__descriptor, ret))
+WRAP(sbx_rpc_execute_sandbox,
+     sbx_sandbox_execute(o, call, ((const Sbx__ExecuteSandboxRequest *)req)->id,
+			 (Sbx__SandboxExecution **)ret))
+WRAP(sbx_rpc_upload_files, sbx_sandbox_upload(o, call, (const Sbx__UploadFilesRequest *)req,
+					      (Sbx__UploadFilesReply **)ret))
+WRAP(sbx_rpc_create_session,
+     sbx_session_create(o, call, (const Sbx__CreateSessionRequest *)req, (Sbx__Session **)ret))
+WRAP(sbx_rpc_get_session,
+     sbx_session_get(o, call, ((const Sbx__GetSessionRequest *)req)->session_id,
+		     (Sbx__Session **)ret))
+WRAP(sbx_rpc_list_sessions, sbx_session_list(o, call, (Sbx__ListSessionsReply **)ret))
+WRAP(sbx_rpc_delete_session,
+     empty_reply(sbx_session_delete(o, call, ((const Sbx__DeleteSessionRequest *)req)->session_id),
+		 &sbx__delete_session_reply__descriptor, ret))
+WRAP(sbx_rpc_session_run,
+     sbx_session_run(o, call, (const Sbx__SessionRunRequest *)req, (Sbx__ExecResult **)ret))
+WRAP(sbx_rpc_set_session_env,
+     sbx_session_set_env(o, call, (const Sbx__SetSessionEnvRequest *)req, (Sbx__Session **)ret))
+WRAP(sbx_rpc_set_session_cwd,
+     sbx_session_set_cwd(o, call, (const Sbx__SetSessionCwdRequest *)req, (Sbx__Session **)ret))

@@ -1,0 +1,415 @@
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+
+struct sbx_store {
+	sqlite3 *db;
+	pthread_mutex_t lock; /* one connection, one statement at a time */
+	unsigned history_max;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS sandboxes ("
+	"  id TEXT PRIMARY KEY, status TEXT NOT NULL, runtime TEXT NOT NULL,"
+	"  mode TEXT NOT NULL, entry_point TEXT NOT NULL, note TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL, last_used_ms INTEGER NOT NULL,"
+	"  timeout_ms INTEGER NOT NULL, memory_limit_mb INTEGER NOT NULL,"
+	"  executions INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
+	"  install_deps INTEGER NOT NULL, dev_server INTEGER NOT NULL,"
+	"  deps_installed INTEGER NOT NULL, env BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS sessions ("
+	"  id TEXT PRIMARY KEY, cwd TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	"  last_used_ms INTEGER NOT NULL, runs INTEGER NOT NULL, env BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS executions ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, object_kind TEXT NOT NULL,"
+	"  object_id TEXT NOT NULL, started_ms INTEGER NOT NULL, duration_ms INTEGER NOT NULL,"
+	"  status TEXT NOT NULL, exit_code INTEGER NOT NULL, signal INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS executions_object ON executions(object_id);"
+	"CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+static int fail(struct sbx_store *s, const char *what)
+{
+	log_error("state store: %s: %s", what, sqlite3_errmsg(s->db));
+	return -EIO;
+}
+
+static int exec_sql(struct sbx_store *s, const char *sql, const char *what)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s, what);
+}
+
+static int user_version(struct sbx_store *s, int *ret)
+{
+	sqlite3_stmt *st;
+	int r = -EIO;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "read the schema version");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ret = sqlite3_column_int(st, 0);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r < 0 ? fail(s, "read the schema version") : 0;
+}
+
+static int setup(struct sbx_store *s)
+{
+	char sql[64];
+	int v, r;
+
+	/* Wait rather than fail if another connection (sqlite3 CLI) holds it. */
+	sqlite3_busy_timeout(s->db, 5000);
+	/* WAL: a commit is one append, readers do not block the writer, and a
+	 * crash at any instant leaves the last committed state.
+	 * synchronous=NORMAL: in WAL mode a commit is durable against the
+	 * process dying (kill -9: the pages are in the OS cache), and only a
+	 * power loss can take back the last commits; FULL would add an fsync
+	 * per commit for that case, which the workspaces' files (not fsynced
+	 * either) could not match anyway. */
+	if ((r = exec_sql(s, "PRAGMA journal_mode=WAL", "enable WAL")) < 0 ||
+	    (r = exec_sql(s, "PRAGMA synchronous=NORMAL", "set synchronous")) < 0 ||
+	    (r = exec_sql(s, "PRAGMA foreign_keys=ON", "enable foreign keys")) < 0)
+		return r;
+	if ((r = user_version(s, &v)) < 0)
+		return r;
+	if (v > SBX_STORE_SCHEMA) {
+		log_error("state store: schema %d is newer than this sandboxd's (%d)", v,
+			  SBX_STORE_SCHEMA);
+		return -EPROTONOSUPPORT;
+	}
+	/* Version 0 is a new file; later versions migrate here, in order. */
+	if ((r = exec_sql(s, "BEGIN IMMEDIATE", "begin")) < 0)
+		return r;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SBX_STORE_SCHEMA);
+	if ((r = exec_sql(s, schema, "create the schema")) < 0 ||
+	    (r = exec_sql(s, sql, "set the schema version")) < 0) {
+		exec_sql(s, "ROLLBACK", "rollback");
+		return r;
+	}
+	return exec_sql(s, "COMMIT", "commit the schema");
+}
+
+int sbx_store_open(const char *path, unsigned history_max, struct sbx_store **ret)
+{
+	struct sbx_store *s;
+	int fd, r;
+
+	/* Sessions' environments are stored: the file is the daemon's alone.
+	 * SQLite gives its -wal and -shm files the mode of this one. */
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	close(fd);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->history_max = history_max ? history_max : 10000;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		r = fail(s, "open");
+		goto fail;
+	}
+	r = setup(s);
+	if (r < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+fail:
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return r;
+}
+
+void sbx_store_close(struct sbx_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Bind values given as a format: s = string, b = blob (ptr, len),
+ * i = int64, u = uint32, d = int32, t = bool. */
+static int bind(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	int i = 1, r = SQLITE_OK;
+
+	for (const char *f = fmt; *f && r == SQLITE_OK; f++, i++) {
+		switch (*f) {
+		case 's': {
+			const char *v = va_arg(ap, const char *);
+
+			r = sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+			break;
+		}
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+
+			r = sqlite3_bind_blob64(st, i, p ? p : "", n, SQLITE_TRANSIENT);
+			break;
+		}
+		case 'i':
+			r = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 'u':
+			r = sqlite3_bind_int64(st, i, va_arg(ap, uint32_t));
+			break;
+		case 'd':
+			r = sqlite3_bind_int(st, i, va_arg(ap, int32_t));
+			break;
+		case 't':
+			r = sqlite3_bind_int(st, i, va_arg(ap, int)); /* bool promotes to int */
+			break;
+		}
+	}
+	return r;
+}
+
+/* Run one statement that returns no rows, with bound values. */
+static int run(struct sbx_store *s, const char *what, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (r == SQLITE_OK) {
+		va_start(ap, fmt);
+		r = bind(st, fmt, ap);
+		va_end(ap);
+	}
+	if (r == SQLITE_OK)
+		r = sqlite3_step(st);
+	r = r == SQLITE_DONE ? 0 : fail(s, what);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int sbx_store_put_sandbox(struct sbx_store *s, const struct sbx_store_sandbox *x)
+{
+	return run(s, "save a sandbox",
+		   "INSERT OR REPLACE INTO sandboxes (id, status, runtime, mode, entry_point, note,"
+		   " created_ms, last_used_ms, timeout_ms, memory_limit_mb, executions, exit_code,"
+		   " install_deps, dev_server, deps_installed, env)"
+		   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		   "ssssssiiuuudtttb", x->id, x->status, x->runtime, x->mode, x->entry_point,
+		   x->note, x->created_ms, x->last_used_ms, x->timeout_ms, x->memory_limit_mb,
+		   x->executions, x->exit_code, (int)x->install_deps, (int)x->dev_server,
+		   (int)x->deps_installed, (const void *)x->env, x->env_len);
+}
+
+int sbx_store_put_session(struct sbx_store *s, const struct sbx_store_session *x)
+{
+	return run(s, "save a session",
+		   "INSERT OR REPLACE INTO sessions (id, cwd, created_ms, last_used_ms, runs, env)"
+		   " VALUES (?,?,?,?,?,?)",
+		   "ssiiub", x->id, x->cwd, x->created_ms, x->last_used_ms, x->runs,
+		   (const void *)x->env, x->env_len);
+}
+
+int sbx_store_delete_sandbox(struct sbx_store *s, const char *id)
+{
+	return run(s, "delete a sandbox", "DELETE FROM sandboxes WHERE id = ?", "s", id);
+}
+
+int sbx_store_delete_session(struct sbx_store *s, const char *id)
+{
+	return run(s, "delete a session", "DELETE FROM sessions WHERE id = ?", "s", id);
+}
+
+int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *x)
+{
+	int r = run(s, "record an execution",
+		    "INSERT INTO executions (id, object_kind, object_id, started_ms, duration_ms, "
+		    "status,"
+		    " exit_code, signal) VALUES (?,?,?,?,?,?,?,?)",
+		    "sssiisdd", x->id, x->object_kind, x->object_id, x->started_ms,
+		    (int64_t)x->duration_ms, x->status, x->exit_code, x->signal);
+
+	if (r < 0)
+		return r;
+	/* seq only grows (AUTOINCREMENT), so this keeps the newest rows. */
+	return run(s, "trim the history",
+		   "DELETE FROM executions WHERE seq <= (SELECT MAX(seq) FROM executions) - ?", "i",
+		   (int64_t)s->history_max);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+/* Walk the rows of a query; `row` turns the current row into a record and
+ * calls the user's callback. The lock is held throughout: callbacks must
+ * not call back into the store. */
+static int each(struct sbx_store *s, const char *what, const char *sql, const char *key,
+		unsigned limit, int (*row)(sqlite3_stmt *st, void *cb, void *arg), void *cb,
+		void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rr = 0;
+
+	pthread_mutex_lock(&s->lock);
+	r = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (r == SQLITE_OK && key)
+		r = sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	if (r == SQLITE_OK && limit)
+		r = sqlite3_bind_int64(st, key ? 2 : 1, limit);
+	while (r == SQLITE_OK || r == SQLITE_ROW) {
+		r = sqlite3_step(st);
+		if (r != SQLITE_ROW)
+			break;
+		rr = row(st, cb, arg);
+		if (rr < 0)
+			break;
+	}
+	if (rr == 0 && r != SQLITE_DONE)
+		rr = fail(s, what);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rr;
+}
+
+static int sandbox_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+	struct sbx_store_sandbox x = {
+		.id = col_text(st, 0),
+		.status = col_text(st, 1),
+		.runtime = col_text(st, 2),
+		.mode = col_text(st, 3),
+		.entry_point = col_text(st, 4),
+		.note = col_text(st, 5),
+		.created_ms = sqlite3_column_int64(st, 6),
+		.last_used_ms = sqlite3_column_int64(st, 7),
+		.timeout_ms = (uint32_t)sqlite3_column_int64(st, 8),
+		.memory_limit_mb = (uint32_t)sqlite3_column_int64(st, 9),
+		.executions = (uint32_t)sqlite3_column_int64(st, 10),
+		.exit_code = sqlite3_column_int(st, 11),
+		.install_deps = sqlite3_column_int(st, 12),
+		.dev_server = sqlite3_column_int(st, 13),
+		.deps_installed = sqlite3_column_int(st, 14),
+		.env = sqlite3_column_blob(st, 15),
+		.env_len = (size_t)sqlite3_column_bytes(st, 15),
+	};
+
+	return ((int (*)(void *, const struct sbx_store_sandbox *))cb)(arg, &x);
+}
+
+int sbx_store_each_sandbox(struct sbx_store *s,
+			   int (*cb)(void *arg, const struct sbx_store_sandbox *rec), void *arg)
+{
+	return each(s, "load sandboxes",
+		    "SELECT id, status, runtime, mode, entry_point, note, created_ms, last_used_ms,"
+		    " timeout_ms, memory_limit_mb, executions, exit_code, install_deps, dev_server,"
+		    " deps_installed, env FROM sandboxes ORDER BY created_ms",
+		    NULL, 0, sandbox_row, (void *)cb, arg);
+}
+
+static int session_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+	struct sbx_store_session x = {
+		.id = col_text(st, 0),
+		.cwd = col_text(st, 1),
+		.created_ms = sqlite3_column_int64(st, 2),
+		.last_used_ms = sqlite3_column_int64(st, 3),
+		.runs = (uint32_t)sqlite3_column_int64(st, 4),
+		.env = sqlite3_column_blob(st, 5),
+		.env_len = (size_t)sqlite3_column_bytes(st, 5),
+	};
+
+	return ((int (*)(void *, const struct sbx_store_session *))cb)(arg, &x);
+}
+
+int sbx_store_each_session(struct sbx_store *s,
+			   int (*cb)(void *arg, const struct sbx_store_session *rec), void *arg)
+{
+	return each(s, "load sessions",
+		    "SELECT id, cwd, created_ms, last_used_ms, runs, env FROM sessions ORDER BY "
+		    "created_ms",
+		    NULL, 0, session_row, (void *)cb, arg);
+}
+
+static int execution_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+	struct sbx_store_execution x = {
+		.id = col_text(st, 0),
+		.object_kind = col_text(st, 1),
+		.object_id = col_text(st, 2),
+		.started_ms = sqlite3_column_int64(st, 3),
+		.duration_ms = (uint64_t)sqlite3_column_int64(st, 4),
+		.status = col_text(st, 5),
+		.exit_code = sqlite3_column_int(st, 6),
+		.signal = sqlite3_column_int(st, 7),
+	};
+
+	return ((int (*)(void *, const struct sbx_store_execution *))cb)(arg, &x);
+}
+
+int sbx_store_each_execution(struct sbx_store *s, const char *object_id, unsigned max,
+			     int (*cb)(void *arg, const struct sbx_store_execution *rec), void *arg)
+{
+	return each(
+		s, "read the history",
+		object_id ? "SELECT id, object_kind, object_id, started_ms, duration_ms, status, "
+			    "exit_code,"
+			    " signal FROM executions WHERE object_id = ? ORDER BY seq DESC LIMIT ?"
+			  : "SELECT id, object_kind, object_id, started_ms, duration_ms, status, "
+			    "exit_code,"
+			    " signal FROM executions ORDER BY seq DESC LIMIT ?",
+		object_id, max ? max : 1, execution_row, (void *)cb, arg);
+}
+
+int sbx_store_counter_add(struct sbx_store *s, const char *name, int64_t delta, int64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	/* One statement: the upsert returns the new value atomically. */
+	r = sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO counters (name, value) VALUES (?1, ?2)"
+		" ON CONFLICT(name) DO UPDATE SET value = value + ?2 RETURNING value",
+		-1, &st, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	if (r == SQLITE_OK)
+		r = sqlite3_bind_int64(st, 2, delta);
+	if (r == SQLITE_OK)
+		r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		if (ret)
+			*ret = sqlite3_column_int64(st, 0);
+		r = sqlite3_step(st);
+	}
+	r = r == SQLITE_DONE ? 0 : fail(s, "update a counter");
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}

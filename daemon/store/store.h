@@ -1,0 +1,84 @@
+/* The state store: one SQLite database (state_dir/sandboxd.db) holding the
+ * daemon's objects (one table per kind), the execution history and a few
+ * counters, so that they survive a restart, including `kill -9`.
+ *
+ * The store knows records, not objects: plain strings and numbers, no
+ * locks of the objects layer. Every function is thread-safe (one
+ * connection behind a mutex) and returns 0 or a negative errno; -EIO means
+ * SQLite failed (logged once here, with the statement's purpose). Strings
+ * of records passed in are copied; records handed to callbacks are valid
+ * only during the callback. */
+#ifndef SBX_STORE_H
+#define SBX_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sbx_store;
+
+/* The schema this code writes (PRAGMA user_version). */
+#define SBX_STORE_SCHEMA 1
+
+struct sbx_store_sandbox {
+	const char *id, *status, *runtime, *mode, *entry_point, *note;
+	int64_t created_ms, last_used_ms; /* ms since the epoch */
+	uint32_t timeout_ms, memory_limit_mb, executions;
+	int32_t exit_code;
+	bool install_deps, dev_server, deps_installed;
+	/* The environment as "KEY=value\0" strings back to back. */
+	const char *env;
+	size_t env_len;
+};
+
+struct sbx_store_session {
+	const char *id, *cwd;
+	int64_t created_ms, last_used_ms;
+	uint32_t runs;
+	const char *env; /* as in sbx_store_sandbox */
+	size_t env_len;
+};
+
+/* One execution: what ran where and how it ended. Never code, argv or
+ * environment values: the history is for accounting, not a copy of secrets. */
+struct sbx_store_execution {
+	const char *id, *object_kind, *object_id, *status;
+	int64_t started_ms;
+	uint64_t duration_ms;
+	int32_t exit_code, signal;
+};
+
+/* Open (creating if needed, mode 0600) the database at `path`, in WAL mode,
+ * and create or check the schema. -EPROTONOSUPPORT when the file was
+ * written by a newer schema; -EIO when it is not a database. history_max
+ * bounds the execution history (oldest rows are dropped); 0 = 10000. */
+int sbx_store_open(const char *path, unsigned history_max, struct sbx_store **ret);
+/* Close; NULL is a no-op. */
+void sbx_store_close(struct sbx_store *s);
+
+/* Insert or replace the row of rec->id. */
+int sbx_store_put_sandbox(struct sbx_store *s, const struct sbx_store_sandbox *rec);
+int sbx_store_put_session(struct sbx_store *s, const struct sbx_store_session *rec);
+/* Delete a row; 0 also when there was none. */
+int sbx_store_delete_sandbox(struct sbx_store *s, const char *id);
+int sbx_store_delete_session(struct sbx_store *s, const char *id);
+
+/* Call cb for every row, oldest first; a negative return of cb stops the
+ * walk and is returned. */
+int sbx_store_each_sandbox(struct sbx_store *s,
+			   int (*cb)(void *arg, const struct sbx_store_sandbox *rec), void *arg);
+int sbx_store_each_session(struct sbx_store *s,
+			   int (*cb)(void *arg, const struct sbx_store_session *rec), void *arg);
+
+/* Append to the history, dropping the oldest rows beyond history_max. */
+int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *rec);
+/* Rows of the history, newest first, at most `max`; object_id NULL = all. */
+int sbx_store_each_execution(struct sbx_store *s, const char *object_id, unsigned max,
+			     int (*cb)(void *arg, const struct sbx_store_execution *rec),
+			     void *arg);
+
+/* Persistent counters ("sandboxes_created", ...): add `delta` and return
+ * the new value in *ret (ret may be NULL); delta 0 reads. */
+int sbx_store_counter_add(struct sbx_store *s, const char *name, int64_t delta, int64_t *ret);
+
+#endif
