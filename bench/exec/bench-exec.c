@@ -1,6 +1,7 @@
 /* bench-exec: isolated executions through the RPC (issue 4, item 8).
  *
- *   bench-exec [-n RUNS] [-t SECONDS] [-r ROUNDS] [--sandboxd PATH] [--only NAME]
+ *   bench-exec [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]
+ *              [--only NAME]
  *
  * Starts the real sandboxd (the sibling of this binary, or --sandboxd) on a
  * temporary ipc:// URL and state dir, then for /bin/true, python3 -c pass
@@ -12,6 +13,15 @@
  * interleaved, so a burst of noise from the shared host hits both runners;
  * prints the medians over the rounds and the ratios against the targets
  * (p50 <= 0.5x bwrap, executions/s >= 2x bwrap).
+ *
+ * Third runner (issue 7): a second sandboxd started with --backend docker on
+ * its own URL and state dir, when a Docker engine answers on DOCKER_HOST
+ * (default unix:///var/run/docker.sock) and has the image
+ * (SANDBOX_DOCKER_IMAGE, default sandboxd-runtime:latest); otherwise, or
+ * when that daemon exits at start-up, "docker: skipped (why)". A container
+ * per execution costs ~250 ms, so it makes only N sequential runs per round
+ * (--docker-runs, default 20, spread among the others; 0: no docker), and
+ * its rows come with the ratios docker/bwrap and docker/native.
  *
  * Exit status: 0 when it measured (a missed target is printed, not fatal),
  * 1 when it could not (daemon did not start, every call failed), 2 usage. */
@@ -27,7 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,15 +57,34 @@ extern char **environ;
 #define CONNECT_WAIT_MS 30000
 #define STOP_GRACE_MS 15000
 #define MAX_CALLERS 8
+#define PROBE_TIMEOUT_S 5
+#define DEFAULT_IMAGE "sandboxd-runtime:latest"
 
 struct cmd {
 	const char *name;
-	const char *argv[4]; /* argv[0] resolved to an absolute path */
+	const char *argv[4];	   /* argv[0] resolved to an absolute path */
+	const char *docker_argv0; /* its path in the runtime image */
 	char path[256];
 };
 
-enum runner { R_RPC, R_BWRAP, N_RUNNERS };
-static const char *const runner_name[N_RUNNERS] = {"sandboxd", "bwrap"};
+enum runner { R_RPC, R_BWRAP, R_DOCKER, N_RUNNERS };
+static const char *const runner_name[N_RUNNERS] = {"sandboxd", "bwrap", "docker"};
+
+/* A sandboxd under test, with its own URL and state dir. */
+struct daemon {
+	struct bench_proc proc;
+	struct sbx_client *client;
+	char rpc[PATH_MAX + 16], events[PATH_MAX + 16], state[PATH_MAX];
+};
+
+/* What one command is measured with: the clients of the two daemons (NULL:
+ * that runner is off) and the docker copy of the command (argv[0] at its
+ * path in the image). */
+struct ctx {
+	struct sbx_client *client[N_RUNNERS];
+	const struct cmd *cmd;
+	struct cmd dcmd;
+};
 
 /* One figure per round, medians taken at the end. */
 struct figures {
@@ -60,8 +92,7 @@ struct figures {
 };
 
 struct load {
-	struct sbx_client *client;
-	const struct cmd *cmd;
+	const struct ctx *x;
 	enum runner runner;
 	double deadline;
 	atomic_long done, failed;
@@ -130,9 +161,21 @@ static int run_bwrap(const struct cmd *c)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
-static int run_one(struct sbx_client *c, const struct cmd *cmd, enum runner k)
+static int run_one(const struct ctx *x, enum runner k)
 {
-	return k == R_RPC ? run_rpc(c, cmd, false) : run_bwrap(cmd);
+	switch (k) {
+	case R_RPC:
+		return run_rpc(x->client[R_RPC], x->cmd, false);
+	case R_DOCKER:
+		return run_rpc(x->client[R_DOCKER], &x->dcmd, false);
+	default:
+		return run_bwrap(x->cmd);
+	}
+}
+
+static bool on(const struct ctx *x, int k)
+{
+	return k == R_BWRAP || x->client[k];
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -149,35 +192,46 @@ static double median(const double *v, int n)
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-/* Sequential latency, the runners interleaved call by call. */
-static int latency(struct sbx_client *c, const struct cmd *cmd, int runs, int round,
+/* Sequential latency, the runners interleaved call by call: `runs` calls
+ * each for sandboxd and bwrap, `druns` for docker spread among them. */
+static int latency(const struct ctx *x, int runs, int druns, int round,
 		   struct figures f[N_RUNNERS])
 {
-	double *t[N_RUNNERS];
-	int fails[N_RUNNERS] = {0, 0};
+	double *t[N_RUNNERS] = {NULL, NULL, NULL};
+	int n[N_RUNNERS] = {runs, runs, druns}, got[N_RUNNERS] = {0, 0, 0};
+	int fails[N_RUNNERS] = {0, 0, 0}, r = 0;
 	for (int k = 0; k < N_RUNNERS; k++)
-		if (!(t[k] = calloc((size_t)runs, sizeof(double))))
-			return -ENOMEM;
+		if (on(x, k) && !(t[k] = calloc((size_t)n[k], sizeof(double)))) {
+			r = -ENOMEM;
+			goto out;
+		}
 	for (int i = 0; i < runs; i++)
 		for (int k = 0; k < N_RUNNERS; k++) {
-			double t0 = now_s();
-			fails[k] += run_one(c, cmd, (enum runner)k) < 0;
-			t[k][i] = (now_s() - t0) * 1000;
+			/* docker: its share of the calls up to this step */
+			int due = k == R_DOCKER ? (int)((long)(i + 1) * druns / runs) - got[k] : 1;
+			for (int j = 0; on(x, k) && j < due; j++) {
+				double t0 = now_s();
+				fails[k] += run_one(x, (enum runner)k) < 0;
+				t[k][got[k]++] = (now_s() - t0) * 1000;
+			}
 		}
-	int r = 0;
 	for (int k = 0; k < N_RUNNERS; k++) {
-		qsort(t[k], (size_t)runs, sizeof(double), cmp_double);
-		f[k].p50[round] = t[k][runs / 2];
-		int i99 = (runs * 99) / 100;
-		f[k].p99[round] = t[k][i99 >= runs ? runs - 1 : i99];
+		if (!on(x, k))
+			continue;
+		qsort(t[k], (size_t)n[k], sizeof(double), cmp_double);
+		f[k].p50[round] = t[k][n[k] / 2];
+		int i99 = (n[k] * 99) / 100;
+		f[k].p99[round] = t[k][i99 >= n[k] ? n[k] - 1 : i99];
 		if (fails[k]) {
 			fprintf(stderr, "bench-exec: %s %s: %d of %d sequential runs failed\n",
-				runner_name[k], cmd->name, fails[k], runs);
-			if (fails[k] == runs)
+				runner_name[k], x->cmd->name, fails[k], n[k]);
+			if (fails[k] == n[k])
 				r = -EIO;
 		}
-		free(t[k]);
 	}
+out:
+	for (int k = 0; k < N_RUNNERS; k++)
+		free(t[k]);
 	return r;
 }
 
@@ -185,7 +239,7 @@ static void *caller(void *arg)
 {
 	struct load *l = arg;
 	while (now_s() < l->deadline) {
-		if (run_one(l->client, l->cmd, l->runner) < 0)
+		if (run_one(l->x, l->runner) < 0)
 			atomic_fetch_add(&l->failed, 1);
 		else
 			atomic_fetch_add(&l->done, 1);
@@ -195,10 +249,9 @@ static void *caller(void *arg)
 
 /* Completed executions per second with `callers` callers for `seconds`
  * (each caller finishes its last call, so the window is measured). */
-static double throughput(struct sbx_client *c, const struct cmd *cmd, enum runner k, int callers,
-			 double seconds)
+static double throughput(const struct ctx *x, enum runner k, int callers, double seconds)
 {
-	struct load l = {.client = c, .cmd = cmd, .runner = k};
+	struct load l = {.x = x, .runner = k};
 	pthread_t th[MAX_CALLERS];
 	int started = 0;
 	double t0 = now_s();
@@ -211,7 +264,7 @@ static double throughput(struct sbx_client *c, const struct cmd *cmd, enum runne
 	double el = now_s() - t0;
 	if (l.failed)
 		fprintf(stderr, "bench-exec: %s %s x%d: %ld calls failed\n", runner_name[k],
-			cmd->name, callers, (long)l.failed);
+			x->cmd->name, callers, (long)l.failed);
 	return started == callers ? (double)l.done / el : 0;
 }
 
@@ -224,17 +277,20 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS] [--sandboxd PATH] [--only NAME]\n"
+		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]\n"
+		"          [--only NAME]\n"
 		"  -n RUNS          sequential runs per round and runner (default 100)\n"
 		"  -t SECONDS       duration of each throughput point (default 2)\n"
 		"  -r ROUNDS        interleaved rounds; medians are printed (default 3, max %d)\n"
+		"  --docker-runs N  sequential runs per round of the docker backend (default 20;\n"
+		"                   0: do not measure it)\n"
 		"  --sandboxd PATH  the daemon (default: the sandboxd next to this binary)\n"
 		"  --only NAME      only commands whose name contains NAME (true, python, node)\n",
 		argv0, MAX_ROUNDS);
 }
 
 struct opts {
-	int runs, rounds;
+	int runs, rounds, docker_runs;
 	double seconds;
 	const char *sandboxd, *only;
 };
@@ -243,9 +299,10 @@ static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {{"sandboxd", required_argument, NULL, 'S'},
 					   {"only", required_argument, NULL, 'O'},
+					   {"docker-runs", required_argument, NULL, 'D'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
-	*o = (struct opts){.runs = 100, .rounds = 3, .seconds = 2};
+	*o = (struct opts){.runs = 100, .rounds = 3, .docker_runs = 20, .seconds = 2};
 	for (int c; (c = getopt_long(argc, argv, "n:t:r:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'n':
@@ -256,6 +313,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'r':
 			o->rounds = atoi(optarg);
+			break;
+		case 'D':
+			o->docker_runs = atoi(optarg);
 			break;
 		case 'S':
 			o->sandboxd = optarg;
@@ -269,7 +329,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind != argc || o->runs < 2 || o->runs > MAX_RUNS || o->rounds < 1 ||
-	    o->rounds > MAX_ROUNDS || !(o->seconds > 0 && o->seconds <= 600)) {
+	    o->rounds > MAX_ROUNDS || !(o->seconds > 0 && o->seconds <= 600) ||
+	    o->docker_runs < 0 || o->docker_runs == 1 || o->docker_runs > MAX_RUNS) {
 		usage(argv[0]);
 		return -EINVAL;
 	}
@@ -299,56 +360,224 @@ static int find_sandboxd(const struct opts *o, char *out, size_t size)
 	return 0;
 }
 
+/* HTTP status of GET `path` from the engine on unix socket `sock`, or
+ * -errno (reason filled in). HTTP/1.0: the engine closes after answering. */
+static int docker_get(const char *sock, const char *path, char *why, size_t len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = PROBE_TIMEOUT_S};
+	char buf[512];
+	int fd, r, code = 0;
+	if (strlen(sock) >= sizeof(sa.sun_path)) {
+		snprintf(why, len, "socket path too long: %s", sock);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(why, len, "socket: %s", strerror(-r));
+		return r;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		snprintf(why, len, "no Docker engine answers on unix://%s: %s", sock, strerror(-r));
+		close(fd);
+		return r;
+	}
+	int n = snprintf(buf, sizeof(buf), "GET %s HTTP/1.0\r\nHost: docker\r\n\r\n", path);
+	ssize_t got = n > 0 && n < (int)sizeof(buf) ? send(fd, buf, (size_t)n, MSG_NOSIGNAL) : -1;
+	if (got == n)
+		got = recv(fd, buf, sizeof(buf) - 1, 0);
+	r = got > 0 ? 0 : got == 0 ? -EPROTO : -errno;
+	if (r == 0) {
+		buf[got] = 0;
+		if (sscanf(buf, "HTTP/%*d.%*d %d", &code) != 1)
+			r = -EPROTO;
+	}
+	close(fd);
+	if (r < 0) {
+		snprintf(why, len, "Docker engine on unix://%s: GET %s: %s", sock, path,
+			 strerror(-r));
+		return r;
+	}
+	return code;
+}
+
+/* 0 when the docker backend can run here; else -errno and why not. The
+ * daemon reads the same DOCKER_HOST and SANDBOX_DOCKER_IMAGE. */
+static int docker_probe(const char **image, char *why, size_t len)
+{
+	const char *host = getenv("DOCKER_HOST");
+	const char *sock = "/var/run/docker.sock";
+	char path[512];
+	*image = getenv("SANDBOX_DOCKER_IMAGE");
+	if (!*image || !**image)
+		*image = DEFAULT_IMAGE;
+	if (host && *host) {
+		if (strncmp(host, "unix://", 7) != 0) {
+			snprintf(why, len, "DOCKER_HOST %s is not a unix:// socket", host);
+			return -EINVAL;
+		}
+		sock = host + 7;
+	}
+	int code = docker_get(sock, "/version", why, len);
+	if (code >= 0 && code != 200) {
+		snprintf(why, len, "the engine on unix://%s answers %d to /version", sock, code);
+		return -EPROTO;
+	}
+	if (code < 0)
+		return code;
+	snprintf(path, sizeof(path), "/images/%s/json", *image);
+	code = docker_get(sock, path, why, len);
+	if (code == 404) {
+		snprintf(why, len, "image %s is missing (docker build -t %s -f "
+			 "docker/Dockerfile.runtime docker)", *image, *image);
+		return -ENOENT;
+	}
+	if (code >= 0 && code != 200) {
+		snprintf(why, len, "the engine answers %d to GET %.200s", code, path);
+		return -EPROTO;
+	}
+	return code < 0 ? code : 0;
+}
+
+/* Start `sandboxd` [--backend BACKEND] on DIR/TAG-*.sock and DIR/TAG-state
+ * and connect to it. -ECHILD when it exited at start-up (why filled in). */
+static int daemon_start(struct daemon *d, const char *sandboxd, const char *dir, const char *tag,
+			const char *backend, char *why, size_t len)
+{
+	snprintf(d->rpc, sizeof(d->rpc), "ipc://%s/%s-rpc.sock", dir, tag);
+	snprintf(d->events, sizeof(d->events), "ipc://%s/%s-events.sock", dir, tag);
+	snprintf(d->state, sizeof(d->state), "%s/%s-state", dir, tag);
+	/* clang-format off */
+	char *argv[] = {
+		(char *)sandboxd,
+		"--rpc", d->rpc,
+		"--events", d->events,
+		"--state-dir", d->state,
+		"--max-concurrent", "8", /* so 8 callers run at once */
+		"--log-level", "warn",
+		backend ? "--backend" : NULL, (char *)backend,
+		NULL,
+	};
+	/* clang-format on */
+	int r = bench_proc_spawn(&d->proc, tag, argv);
+	if (r < 0) {
+		snprintf(why, len, "cannot start %s: %s", sandboxd, strerror(-r));
+		return r;
+	}
+	struct sbx_client_opts co = {.rpc_url = d->rpc};
+	r = sbx_client_open(&co, &d->client);
+	if (r < 0) {
+		snprintf(why, len, "cannot connect to %.200s: %s", d->rpc, strerror(-r));
+		return r;
+	}
+	/* Poll, so a daemon that gives up at start-up is seen at once. */
+	const struct timespec tick = {.tv_nsec = 10 * 1000 * 1000};
+	for (int waited = 0; !sbx_client_connected(d->client); waited += 10) {
+		if (!bench_proc_running(&d->proc)) {
+			char st[64];
+			snprintf(why, len, "sandboxd%s%s exited at start-up (%s; its error is above)",
+				 backend ? " --backend " : "", backend ? backend : "",
+				 bench_proc_describe(&d->proc, st, sizeof(st)));
+			return -ECHILD;
+		}
+		if (waited >= CONNECT_WAIT_MS) {
+			snprintf(why, len, "cannot connect to sandboxd at %.200s", d->rpc);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
+
+static void daemon_stop(struct daemon *d)
+{
+	sbx_client_close(d->client);
+	d->client = NULL;
+	if (bench_proc_stop(&d->proc, STOP_GRACE_MS) == -ETIMEDOUT)
+		fprintf(stderr, "bench-exec: %s sandboxd had to be killed\n", d->proc.name);
+}
+
 static void print_row(const char *name, const char *runner, const struct figures *f, int rounds)
 {
-	printf("%-16s %-9s %9.2f %9.2f %10.1f %10.1f\n", name, runner, median(f->p50, rounds),
+	printf("%-16s %-13s %9.2f %9.2f %10.1f %10.1f\n", name, runner, median(f->p50, rounds),
 	       median(f->p99, rounds), median(f->x2, rounds), median(f->x8, rounds));
 }
 
-static void print_ratios(const char *name, const struct figures f[N_RUNNERS], int rounds)
+/* a/b of the medians; latencies and executions/s alike. */
+static void print_ratio(const char *name, const char *label, const struct figures *a,
+			const struct figures *b, int rounds, double r[4])
 {
-	double p50 = median(f[R_RPC].p50, rounds) / median(f[R_BWRAP].p50, rounds);
-	double p99 = median(f[R_RPC].p99, rounds) / median(f[R_BWRAP].p99, rounds);
-	double x2 = median(f[R_RPC].x2, rounds) / median(f[R_BWRAP].x2, rounds);
-	double x8 = median(f[R_RPC].x8, rounds) / median(f[R_BWRAP].x8, rounds);
-	printf("%-16s %-9s %8.2fx %8.2fx %9.2fx %9.2fx\n", name, "ratio", p50, p99, x2, x8);
-	printf("%-16s %-9s p50 %s (target <= 0.50x); exec/s x2 %s, x8 %s (target >= 2.00x)\n", "",
-	       "target", p50 <= 0.5 ? "met" : "MISSED", x2 >= 2 ? "met" : "MISSED",
-	       x8 >= 2 ? "met" : "MISSED");
+	r[0] = median(a->p50, rounds) / median(b->p50, rounds);
+	r[1] = median(a->p99, rounds) / median(b->p99, rounds);
+	r[2] = median(a->x2, rounds) / median(b->x2, rounds);
+	r[3] = median(a->x8, rounds) / median(b->x8, rounds);
+	printf("%-16s %-13s %8.2fx %8.2fx %9.2fx %9.2fx\n", name, label, r[0], r[1], r[2], r[3]);
 }
 
-static int bench_cmd(struct sbx_client *c, struct cmd *cmd, const struct opts *o)
+static void print_ratios(const char *name, const struct figures f[N_RUNNERS], bool docker,
+			 int rounds)
 {
+	double r[4];
+	print_ratio(name, "ratio", &f[R_RPC], &f[R_BWRAP], rounds, r);
+	printf("%-16s %-13s p50 %s (target <= 0.50x); exec/s x2 %s, x8 %s (target >= 2.00x)\n", "",
+	       "target", r[0] <= 0.5 ? "met" : "MISSED", r[2] >= 2 ? "met" : "MISSED",
+	       r[3] >= 2 ? "met" : "MISSED");
+	if (docker) {
+		print_ratio(name, "docker/bwrap", &f[R_DOCKER], &f[R_BWRAP], rounds, r);
+		print_ratio(name, "docker/native", &f[R_DOCKER], &f[R_RPC], rounds, r);
+	}
+}
+
+static int bench_cmd(struct ctx *x, const struct opts *o)
+{
+	const struct cmd *cmd = x->cmd;
 	struct figures f[N_RUNNERS];
 	memset(f, 0, sizeof(f));
-	/* Warm the page cache and the daemon's pools for both. */
-	if (run_rpc(c, cmd, true) < 0 || run_bwrap(cmd) < 0) {
+	/* Warm the page cache and the daemons' pools for all. */
+	if (run_rpc(x->client[R_RPC], cmd, true) < 0 || run_bwrap(cmd) < 0) {
 		fprintf(stderr, "bench-exec: %s does not run; skipped\n", cmd->name);
 		return -EIO;
 	}
+	if (x->client[R_DOCKER] && run_rpc(x->client[R_DOCKER], &x->dcmd, true) < 0) {
+		printf("%-16s docker: skipped (%s does not run in the image)\n", cmd->name,
+		       x->dcmd.argv[0]);
+		x->client[R_DOCKER] = NULL;
+	}
 	for (int round = 0; round < o->rounds; round++) {
-		int r = latency(c, cmd, o->runs, round, f);
+		int r = latency(x, o->runs, o->docker_runs, round, f);
 		if (r < 0)
 			return r;
 		for (int k = 0; k < N_RUNNERS; k++)
-			f[k].x2[round] = throughput(c, cmd, (enum runner)k, 2, o->seconds);
+			if (on(x, k))
+				f[k].x2[round] = throughput(x, (enum runner)k, 2, o->seconds);
 		for (int k = 0; k < N_RUNNERS; k++)
-			f[k].x8[round] = throughput(c, cmd, (enum runner)k, 8, o->seconds);
-		fprintf(stderr, "  round %d %-16s sandboxd p50 %.2f ms x8 %.1f/s | bwrap p50 %.2f ms x8 %.1f/s\n",
+			if (on(x, k))
+				f[k].x8[round] = throughput(x, (enum runner)k, 8, o->seconds);
+		fprintf(stderr, "  round %d %-16s sandboxd p50 %.2f ms x8 %.1f/s | bwrap p50 %.2f ms x8 %.1f/s",
 			round + 1, cmd->name, f[R_RPC].p50[round], f[R_RPC].x8[round],
 			f[R_BWRAP].p50[round], f[R_BWRAP].x8[round]);
+		if (on(x, R_DOCKER))
+			fprintf(stderr, " | docker p50 %.2f ms x8 %.1f/s", f[R_DOCKER].p50[round],
+				f[R_DOCKER].x8[round]);
+		fputc('\n', stderr);
 	}
 	for (int k = 0; k < N_RUNNERS; k++)
-		print_row(cmd->name, runner_name[k], &f[k], o->rounds);
-	print_ratios(cmd->name, f, o->rounds);
+		if (on(x, k))
+			print_row(cmd->name, runner_name[k], &f[k], o->rounds);
+	print_ratios(cmd->name, f, on(x, R_DOCKER), o->rounds);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o;
-	char sandboxd[PATH_MAX], dir[] = "/tmp/sbx-bench-exec-XXXXXX";
-	char rpc[PATH_MAX + 16], events[PATH_MAX + 16], state[PATH_MAX];
+	char sandboxd[PATH_MAX], dir[] = "/tmp/sbx-bench-exec-XXXXXX", why[512];
+	const char *image = DEFAULT_IMAGE;
 	if (parse(argc, argv, &o) < 0)
 		return 2;
 	/* Per-round progress goes to stderr: keep the table in order with it. */
@@ -366,50 +595,40 @@ int main(int argc, char **argv)
 	/* Sandboxes run as another uid and reach their workspaces under
 	 * state/ through this directory. */
 	chmod(dir, 0711);
-	snprintf(rpc, sizeof(rpc), "ipc://%s/rpc.sock", dir);
-	snprintf(events, sizeof(events), "ipc://%s/events.sock", dir);
-	snprintf(state, sizeof(state), "%s/state", dir);
 
-	/* clang-format off */
-	char *dargv[] = {
-		sandboxd,
-		"--rpc", rpc,
-		"--events", events,
-		"--state-dir", state,
-		"--max-concurrent", "8", /* so 8 callers run at once */
-		"--log-level", "warn",
-		NULL,
-	};
-	/* clang-format on */
-	struct bench_proc daemon;
-	struct sbx_client *c = NULL;
+	struct daemon native = {0}, docker = {0};
 	int status = 1, measured = 0;
-	int r = bench_proc_spawn(&daemon, "sandboxd", dargv);
-	if (r < 0) {
-		fprintf(stderr, "bench-exec: cannot start %s: %s\n", sandboxd, strerror(-r));
+	if (daemon_start(&native, sandboxd, dir, "native", NULL, why, sizeof(why)) < 0) {
+		fprintf(stderr, "bench-exec: %s\n", why);
 		goto out;
 	}
-	struct sbx_client_opts co = {.rpc_url = rpc, .connect_wait_ms = CONNECT_WAIT_MS};
-	r = sbx_client_open(&co, &c);
-	if (r == 0 && !sbx_client_connected(c))
-		r = -ECONNREFUSED;
-	if (r < 0) {
-		fprintf(stderr, "bench-exec: cannot connect to sandboxd at %s: %s\n", rpc,
-			strerror(-r));
-		goto out;
-	}
+	bool use_docker = false;
+	if (o.docker_runs == 0)
+		snprintf(why, sizeof(why), "--docker-runs 0");
+	else if (docker_probe(&image, why, sizeof(why)) == 0)
+		use_docker = daemon_start(&docker, sandboxd, dir, "docker", "docker", why,
+					  sizeof(why)) == 0;
+	if (!use_docker)
+		daemon_stop(&docker);
 
 	struct cmd cmds[] = {
-		{"true", {"true", NULL}, ""},
-		{"python3 -c pass", {"python3", "-c", "pass", NULL}, ""},
-		{"node -e 0", {"node", "-e", "0", NULL}, ""},
+		{"true", {"true", NULL}, "/bin/true", ""},
+		{"python3 -c pass", {"python3", "-c", "pass", NULL}, "/usr/bin/python3", ""},
+		{"node -e 0", {"node", "-e", "0", NULL}, "/usr/bin/node", ""},
 	};
 	printf("bench-exec: Run RPC through libsandbox vs bwrap --unshare-all --die-with-parent "
-	       "--ro-bind / /\n  sandboxd: %s (--max-concurrent 8)\n"
-	       "  %d rounds; per round %d sequential runs per runner, %.1f s per throughput "
+	       "--ro-bind / /\n  sandboxd: %s (--max-concurrent 8)\n",
+	       sandboxd);
+	if (use_docker)
+		printf("  docker: a second sandboxd --backend docker (--max-concurrent 8), image %s; "
+		       "%d sequential runs per round\n",
+		       image, o.docker_runs);
+	else
+		printf("  docker: skipped (%s)\n", why);
+	printf("  %d rounds; per round %d sequential runs per runner, %.1f s per throughput "
 	       "point; medians over rounds\n",
-	       sandboxd, o.rounds, o.runs, o.seconds);
-	printf("%-16s %-9s %9s %9s %10s %10s\n", "command", "runner", "p50 ms", "p99 ms",
+	       o.rounds, o.runs, o.seconds);
+	printf("%-16s %-13s %9s %9s %10s %10s\n", "command", "runner", "p50 ms", "p99 ms",
 	       "x2 exec/s", "x8 exec/s");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		struct cmd *cmd = &cmds[i];
@@ -420,19 +639,27 @@ int main(int argc, char **argv)
 			continue;
 		}
 		cmd->argv[0] = cmd->path;
-		if (bench_cmd(c, cmd, &o) == 0)
+		struct ctx x = {.client = {native.client, NULL, use_docker ? docker.client : NULL},
+				.cmd = cmd};
+		x.dcmd = *cmd;
+		x.dcmd.argv[0] = cmd->docker_argv0;
+		if (bench_cmd(&x, &o) == 0)
 			measured++;
-		if (!bench_proc_running(&daemon)) {
+		if (!bench_proc_running(&native.proc)) {
 			fprintf(stderr, "bench-exec: sandboxd died\n");
+			measured = 0;
+			break;
+		}
+		if (use_docker && !bench_proc_running(&docker.proc)) {
+			fprintf(stderr, "bench-exec: sandboxd --backend docker died\n");
 			measured = 0;
 			break;
 		}
 	}
 	status = measured > 0 ? 0 : 1;
 out:
-	sbx_client_close(c);
-	if (bench_proc_stop(&daemon, STOP_GRACE_MS) == -ETIMEDOUT)
-		fprintf(stderr, "bench-exec: sandboxd had to be killed\n");
+	daemon_stop(&docker);
+	daemon_stop(&native);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return status;
 }
