@@ -1,8 +1,10 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +13,10 @@
 
 static enum sbx_log_level log_level = SBX_LOG_INFO;
 static enum sbx_log_format log_format = SBX_LOG_TEXT;
+/* Atomic: read on every line by any thread, written at start and stop. */
+static _Atomic(const struct sbx_log_sink *) log_sink;
+
+void sbx_log_set_sink(const struct sbx_log_sink *sink) { atomic_store(&log_sink, sink); }
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -45,16 +51,22 @@ int sbx_log_enabled(enum sbx_log_level level) { return level <= log_level; }
 
 void sbx_log(enum sbx_log_level level, const char *id, const char *fmt, ...)
 {
+	const struct sbx_log_sink *sink = atomic_load(&log_sink);
+	bool enabled = sbx_log_enabled(level);
 	char msg[2048], ts[64];
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
 
-	if (!sbx_log_enabled(level))
+	if (!enabled && !(sink && level <= SBX_LOG_INFO))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (sink)
+		sink->fn(sink->arg, level, id, msg);
+	if (!enabled)
+		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,

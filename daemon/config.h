@@ -40,6 +40,10 @@ struct sbx_config {
 	uint32_t max_files;
 	uint32_t max_upload_bytes;
 	uint32_t history_max;
+	uint32_t log_ring_lines;
+	uint32_t logs_max_rings;
+	uint32_t logs_ring_lines;
+	uint32_t logs_ring_bytes;
 	bool enable_audit_log;
 };
 

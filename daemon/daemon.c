@@ -2,10 +2,66 @@
 
 #include <time.h>
 
+#include "admin/admin.h"
 #include "events.h"
+#include "executor.h"
+#include "history/history.h"
 #include "log.h"
+#include "logs/logs.h"
 #include "objects/objects.h"
 #include "rpc/server.h"
+
+/* The executor's observer: every execution request goes to the history
+ * (rows, counters, audit log) and to the admin API's view of sandboxes. */
+static void observe(void *arg, const struct sbx_exec_report *rep)
+{
+	struct sbx_daemon *d = arg;
+
+	if (d->history)
+		sbx_history_record(d->history, rep);
+	sbx_admin_record(d->admin, rep);
+}
+
+/* Whether RPCs still hold the objects (the server gave up waiting for
+ * them): then what they use is left to the process exit. */
+static bool objects_busy(struct sbx_objects *o)
+{
+	bool busy;
+
+	if (!o)
+		return false;
+	pthread_mutex_lock(&o->lock);
+	busy = o->in_flight > 0;
+	pthread_mutex_unlock(&o->lock);
+	return busy;
+}
+
+static int logs_start(struct sbx_daemon *d)
+{
+	struct sbx_logs_limits lim = {
+		.max_rings = d->cfg.logs_max_rings,
+		.ring_lines = d->cfg.logs_ring_lines,
+		.ring_bytes = d->cfg.logs_ring_bytes,
+	};
+	int r = sbx_logs_new(&lim, d->events, &d->logs);
+
+	if (r == 0 && d->exec)
+		sbx_executor_set_logs(d->exec, d->logs);
+	return r;
+}
+
+/* Before the events close: executions still running (the RPC server
+ * gave up waiting for them) keep writing to the rings, unpublished, and
+ * the rings are then left to the process exit. */
+static void logs_stop(struct sbx_daemon *d)
+{
+	if (d->exec)
+		sbx_executor_set_logs(d->exec, NULL);
+	sbx_logs_detach_events(d->logs);
+	if (d->logs && sbx_logs_writers(d->logs) == 0)
+		sbx_logs_free(d->logs);
+	d->logs = NULL;
+}
 
 int sbx_daemon_start(struct sbx_daemon *d)
 {
@@ -23,34 +79,64 @@ int sbx_daemon_start(struct sbx_daemon *d)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	d->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	/* Objects first: the first RPC may already ask for them. */
+	/* The log ring first, so that it has the start-up lines. */
+	r = sbx_admin_new(&d->cfg, &d->admin);
+	if (r < 0)
+		return r;
+	/* Objects next: the first RPC may already ask for them. */
 	if (d->exec) {
 		r = sbx_objects_open(&d->cfg, d->exec, &d->objects);
 		if (r < 0)
-			return r;
+			goto fail;
+		r = sbx_history_open(&d->cfg, d->objects->store, &d->history);
+		if (r < 0)
+			goto fail;
+		sbx_executor_set_observer(d->exec, observe, d);
 	}
 	r = sbx_events_open(d->cfg.events_url, &d->events);
 	if (r < 0)
 		goto fail;
+	r = logs_start(d);
+	if (r < 0)
+		goto fail_events;
 	r = sbx_rpc_server_start(&o, &d->rpc);
-	if (r < 0) {
-		sbx_events_close(d->events);
-		d->events = NULL;
-		goto fail;
-	}
+	if (r < 0)
+		goto fail_events;
 	return 0;
+fail_events:
+	logs_stop(d);
+	sbx_events_close(d->events);
+	d->events = NULL;
 fail:
+	if (d->exec)
+		sbx_executor_set_observer(d->exec, NULL, NULL);
+	sbx_history_close(d->history);
+	d->history = NULL;
 	sbx_objects_close(d->objects);
 	d->objects = NULL;
+	sbx_admin_free(d->admin);
+	d->admin = NULL;
 	return r;
 }
 
 void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 {
+	bool busy;
+
 	sbx_rpc_server_stop(d->rpc, grace_ms);
 	d->rpc = NULL;
+	logs_stop(d);
 	sbx_events_close(d->events);
 	d->events = NULL;
+	/* Waits for observer calls in progress; later ones see none. */
+	if (d->exec)
+		sbx_executor_set_observer(d->exec, NULL, NULL);
+	sbx_history_close(d->history);
+	d->history = NULL;
+	busy = objects_busy(d->objects);
 	sbx_objects_close(d->objects);
 	d->objects = NULL;
+	if (!busy)
+		sbx_admin_free(d->admin);
+	d->admin = NULL;
 }

@@ -8,8 +8,11 @@
 #include "config.h"
 #include "rpc/server.h"
 
+struct sbx_admin;
 struct sbx_events;
 struct sbx_executor;
+struct sbx_history;
+struct sbx_logs;
 struct sbx_objects;
 
 struct sbx_daemon {
@@ -20,6 +23,13 @@ struct sbx_daemon {
 	/* Sandboxes, sessions, the state store and the idle sweeper; opened
 	 * by sbx_daemon_start when there is a backend (exec), else NULL. */
 	struct sbx_objects *objects;
+	/* The execution history and audit log (with objects: it uses their
+	 * store), and the admin API's state (always: it holds the log ring
+	 * that is the log sink while the daemon runs). */
+	struct sbx_history *history;
+	struct sbx_admin *admin;
+	/* Live output lines per object (daemon/logs/), published on events. */
+	struct sbx_logs *logs;
 	uint64_t started_ms;     /* CLOCK_MONOTONIC */
 };
 

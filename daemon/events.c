@@ -140,3 +140,27 @@ int64_t sbx_events_publish(struct sbx_events *ev, const char *topic, const char 
 	pthread_mutex_unlock(&ev->lock);
 	return seq;
 }
+
+int sbx_events_send(struct sbx_events *ev, const char *topic, const char *kind, uint64_t seq,
+		    int64_t time_us, const void *data, size_t len)
+{
+	Sbx__Event e = SBX__EVENT__INIT;
+	size_t tlen = strlen(topic);
+	nng_msg *msg;
+
+	if (tlen == 0 || tlen > EVENTS_TOPIC_MAX)
+		return -EINVAL;
+	e.topic = (char *)topic;
+	e.kind = (char *)kind;
+	e.seq = seq;
+	e.time_us = time_us;
+	e.data.data = (uint8_t *)data;
+	e.data.len = len;
+	if (nng_msg_alloc(&msg, tlen + 1 + sbx__event__get_packed_size(&e)) != 0)
+		return -ENOMEM;
+	memcpy(nng_msg_body(msg), topic, tlen + 1);
+	sbx__event__pack(&e, (uint8_t *)nng_msg_body(msg) + tlen + 1);
+	if (nng_sendmsg(ev->sock, msg, 0) != 0)
+		nng_msg_free(msg);
+	return 0;
+}

@@ -20,4 +20,11 @@ void sbx_events_close(struct sbx_events *ev);
 int64_t sbx_events_publish(struct sbx_events *ev, const char *topic, const char *kind,
 			   const void *data, size_t len);
 
+/* Publish an event whose sequence the caller owns (a log ring numbers its
+ * lines itself, so the ring and the events agree, and its topics do not
+ * fill the table above). Thread-safe, never blocks; the caller serializes
+ * the sends of one topic so that they go out in seq order. 0 or -errno. */
+int sbx_events_send(struct sbx_events *ev, const char *topic, const char *kind, uint64_t seq,
+		    int64_t time_us, const void *data, size_t len);
+
 #endif

@@ -53,6 +53,12 @@ static const struct opt opts[] = {
 	 "close an idle HTTP connection after S seconds (default 30)"},
 	{"drain-timeout", NULL, K_U32, F(drain_timeout_ms), 0, 600000, "MS",
 	 "on SIGTERM, wait this long for in-flight requests (default 10000)"},
+	{"rate-limit", "RATE_LIMIT_PER_MINUTE", K_U32, F(rate_limit_per_minute), 0, 1000000, "N",
+	 "requests a minute per client IP that create or run, 0 = no limit (default 0)"},
+	{"rate-burst", "RATE_LIMIT_BURST", K_U32, F(rate_limit_burst), 1, 1000000, "N",
+	 "requests a client may make at once before the limit applies (default 10)"},
+	{"rate-clients", NULL, K_U32, F(rate_limit_clients), 1, 1000000, "N",
+	 "client addresses the rate limiter tracks at most (default 10000)"},
 	{"log-level", "LOG_LEVEL", K_LOG_LEVEL, F(log_level), 0, 0, "LEVEL",
 	 "error, warn, info or debug (default info)"},
 	{"log-format", "LOG_FORMAT", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
@@ -74,6 +80,8 @@ static void defaults(struct gw_config *c)
 		.drain_timeout_ms = 10000,
 		.log_level = SBX_LOG_INFO,
 		.log_format = SBX_LOG_TEXT,
+		.rate_limit_burst = 10,
+		.rate_limit_clients = 10000,
 	};
 }
 

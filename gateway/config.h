@@ -22,6 +22,12 @@ struct gw_config {
 	uint32_t drain_timeout_ms; /* on SIGTERM: how long in-flight requests may finish */
 	int log_level;		   /* enum sbx_log_level */
 	int log_format;		   /* enum sbx_log_format */
+	/* Per client IP, on the routes that create or run (gateway/ratelimit.h):
+	 * requests a minute (0: no limit), burst, and how many clients the
+	 * table tracks at most. */
+	uint32_t rate_limit_per_minute;
+	uint32_t rate_limit_burst;
+	uint32_t rate_limit_clients;
 };
 
 enum gw_config_action { GW_ACTION_RUN, GW_ACTION_HELP, GW_ACTION_VERSION };

@@ -24,4 +24,52 @@ extern const struct jpb_dialect gw_dialect_codesandbox_languages;
  * with the seed's defaults; {stdout, stderr, exit_code, signal} out. */
 extern const struct jpb_dialect gw_dialect_opensandbox_run;
 
+/* sandbox-service admin API (gateway/dialects_admin.c): the "Admin API
+ * Endpoints" of sandbox-service-API.md, each reply exactly its documented
+ * keys in their order; optional ones are null when unset. */
+/* GET /admin/api/status: {uptime, active_sandboxes, total_sandboxes_created,
+ * backend_type ("Docker" | "Nsjail" | "Native"), version, memory_usage,
+ * cpu_usage}. */
+extern const struct jpb_dialect gw_dialect_admin_status;
+/* GET /admin/api/resources: the host's {memory_usage, cpu_usage} of the
+ * status (no RPC of its own). */
+extern const struct jpb_dialect gw_dialect_admin_host_resources;
+/* GET /admin/api/sandboxes: a bare array of the objects below. */
+extern const struct jpb_dialect gw_dialect_admin_sandboxes;
+/* GET /admin/api/sandboxes/{id}: {id, status, runtime, created_at, uptime,
+ * memory_mb, cpu_percentage, dev_server_url, allocated_port, is_persistent,
+ * container_id}. */
+extern const struct jpb_dialect gw_dialect_admin_sandbox;
+/* POST /admin/api/sandboxes/{id}/force-stop: {success, message}. */
+extern const struct jpb_dialect gw_dialect_admin_force_stop;
+/* GET /admin/api/sandboxes/{id}/resources: {memory, cpu, disk, network}. */
+extern const struct jpb_dialect gw_dialect_admin_resources;
+/* GET /admin/api/logs and /admin/api/sandboxes/{id}/logs, ?lines=N
+ * (default 100): a bare array of {timestamp, level, message, sandbox_id}. */
+extern const struct jpb_dialect gw_dialect_admin_logs;
+
+/* The stateful objects (gateway/dialects_objects.c). */
+/* sandbox-service POST /sandbox, GET /sandbox/{id}: {id, status, runtime,
+ * created_at, timeout_ms, memory_limit_mb}; GET /sandboxes: a bare array of
+ * the same. */
+extern const struct jpb_dialect gw_dialect_service_sandbox;
+extern const struct jpb_dialect gw_dialect_service_sandboxes;
+/* POST /sandbox/{id}/execute: {sandbox_id, success, stdout, stderr,
+ * exit_code, execution_time_ms}. */
+extern const struct jpb_dialect gw_dialect_service_execute;
+/* POST /sandbox/{id}/files: a bare array of {path, content, is_executable}
+ * in; {message, sandbox_id} out. */
+extern const struct jpb_dialect gw_dialect_service_upload;
+/* OpenSandbox POST /sessions: {session_id} out. */
+extern const struct jpb_dialect gw_dialect_opensandbox_session_create;
+/* OpenSandbox GET /sessions: a bare array of session objects. */
+extern const struct jpb_dialect gw_dialect_opensandbox_sessions;
+/* OpenSandbox POST /sessions/{id}/run: POST /run's units, defaults and
+ * reply. */
+extern const struct jpb_dialect gw_dialect_opensandbox_session_run;
+/* sandbox-executor GET /api/v1/executions/{id}: one history entry; GET
+ * /api/v1/executions: a bare array of them, newest first. */
+extern const struct jpb_dialect gw_dialect_executor_execution;
+extern const struct jpb_dialect gw_dialect_executor_executions;
+
 #endif

@@ -55,6 +55,7 @@ struct gw_request {
 	int refusal_status; /* GW_REQ_REFUSED: what to answer */
 	char refusal[256];
 	const char *refusal_hdr[2]; /* one header (name, value) or { NULL } */
+	char refusal_value[24];	    /* room for a computed refusal_hdr value */
 
 	pthread_mutex_t lock; /* guards what follows */
 	int refs;

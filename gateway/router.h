@@ -49,13 +49,18 @@ struct gw_route {
 	const struct jpb_dialect *dialect; /* NULL: canonical JSON */
 	int status;			   /* HTTP status on success; 0 means 200 */
 	gw_handler_fn handler;		   /* NULL: the generic RPC handler runs `rpc` */
+	/* Counts against the client's rate limit (gateway/ratelimit.h): the
+	 * routes that create objects or run code. */
+	bool rate_limited;
 };
 
 /* Table rows: an RPC route answering `status` on success, or a route with
  * a hand-written handler. */
 /* clang-format off */
-#define GW_RPC(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL }
-#define GW_HANDLER(method, pattern, fn) { method, pattern, NULL, NULL, 0, fn }
+#define GW_RPC(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, false }
+#define GW_HANDLER(method, pattern, fn) { method, pattern, NULL, NULL, 0, fn, false }
+/* An RPC row that counts against the client's rate limit. */
+#define GW_RPC_LIMITED(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, true }
 /* clang-format on */
 
 enum gw_match_result {

@@ -5,6 +5,7 @@
  * checked to be JSON. Rows with a handler are the hand-written exceptions. */
 #include "routes.h"
 
+#include "admin_page.h"
 #include "cleanup.h"
 #include "dialects.h"
 
@@ -13,16 +14,61 @@ const struct gw_route gw_routes[] = {
 	GW_RPC("GET", "/health", "Health", &gw_dialect_service_health, 200),
 
 	/* OpenSandbox */
-	GW_RPC("POST", "/run", "Run", &gw_dialect_opensandbox_run, 200),
+	GW_RPC_LIMITED("POST", "/run", "Run", &gw_dialect_opensandbox_run, 200),
 
 	/* codesandbox-rust */
-	GW_RPC("POST", "/execute", "Execute", &gw_dialect_codesandbox_execute, 200),
+	GW_RPC_LIMITED("POST", "/execute", "Execute", &gw_dialect_codesandbox_execute, 200),
 	GW_RPC("GET", "/languages", "ListLanguages", &gw_dialect_codesandbox_languages, 200),
 
 	/* sandbox-executor */
 	GW_RPC("GET", "/api/v1/health", "Health", &gw_dialect_executor_health, 200),
 	GW_RPC("GET", "/api/v1/config", "GetConfig", NULL, 200),
-	GW_RPC("POST", "/api/v1/execute", "Execute", &gw_dialect_executor_execute, 200),
+	GW_RPC_LIMITED("POST", "/api/v1/execute", "Execute", &gw_dialect_executor_execute, 200),
+
+	/* Stateful objects: sandbox-service sandboxes, OpenSandbox sessions,
+	 * sandbox-executor history (gateway/dialects_objects.c). Creating and
+	 * running count against the client's rate limit; reading does not. */
+	GW_RPC_LIMITED("POST", "/sandbox", "CreateSandbox", &gw_dialect_service_sandbox, 200),
+	GW_RPC("GET", "/sandbox/{id}", "GetSandbox", &gw_dialect_service_sandbox, 200),
+	GW_RPC_LIMITED("POST", "/sandbox/{id}/execute", "ExecuteSandbox",
+		       &gw_dialect_service_execute, 200),
+	GW_RPC_LIMITED("POST", "/sandbox/{id}/files", "UploadFiles", &gw_dialect_service_upload,
+		       200),
+	GW_RPC("DELETE", "/sandbox/{id}", "DeleteSandbox", NULL, 204),
+	GW_RPC("GET", "/sandboxes", "ListSandboxes", &gw_dialect_service_sandboxes, 200),
+	GW_RPC_LIMITED("POST", "/sessions", "CreateSession", &gw_dialect_opensandbox_session_create,
+		       200),
+	GW_RPC("GET", "/sessions", "ListSessions", &gw_dialect_opensandbox_sessions, 200),
+	GW_RPC("GET", "/sessions/{session_id}", "GetSession", NULL, 200),
+	GW_RPC("DELETE", "/sessions/{session_id}", "DeleteSession", NULL, 204),
+	GW_RPC_LIMITED("POST", "/sessions/{session_id}/run", "SessionRun",
+		       &gw_dialect_opensandbox_session_run, 200),
+	GW_RPC("POST", "/sessions/{session_id}/env", "SetSessionEnv", NULL, 200),
+	GW_RPC("POST", "/sessions/{session_id}/cwd", "SetSessionCwd", NULL, 200),
+	GW_RPC("GET", "/api/v1/executions", "ListExecutions", &gw_dialect_executor_executions, 200),
+	GW_RPC("GET", "/api/v1/executions/{execution_id}", "GetExecution",
+	       &gw_dialect_executor_execution, 200),
+	GW_RPC("GET", "/api/v1/stats", "GetStats", NULL, 200),
+	/* end of the stateful objects */
+
+	/* /admin: sandbox-service-API.md, "Admin API Endpoints", and the admin
+	 * page that shows them (gateway/admin/index.html). `lines` defaults to
+	 * 100 (the dialects); follow=true is not served yet and reads as false. */
+	GW_HANDLER("GET", "/admin", gw_admin_page_handler),
+	GW_RPC("GET", "/admin/api/status", "AdminStatus", &gw_dialect_admin_status, 200),
+	GW_RPC("GET", "/admin/api/resources", "AdminStatus", &gw_dialect_admin_host_resources, 200),
+	GW_RPC("GET", "/admin/api/sandboxes", "AdminListSandboxes", &gw_dialect_admin_sandboxes,
+	       200),
+	GW_RPC("GET", "/admin/api/sandboxes/{id}", "AdminGetSandbox", &gw_dialect_admin_sandbox,
+	       200),
+	GW_RPC("POST", "/admin/api/sandboxes/{id}/force-stop", "AdminForceStop",
+	       &gw_dialect_admin_force_stop, 200),
+	GW_RPC("GET", "/admin/api/sandboxes/{id}/resources", "AdminSandboxResources",
+	       &gw_dialect_admin_resources, 200),
+	GW_RPC("GET", "/admin/api/sandboxes/{id}/logs", "AdminSandboxLogs", &gw_dialect_admin_logs,
+	       200),
+	GW_RPC("GET", "/admin/api/logs", "AdminLogs", &gw_dialect_admin_logs, 200),
+	GW_HANDLER("GET", "/admin/api/docs", gw_admin_docs_handler),
 };
 
 const size_t gw_n_routes = SBX_ARRAY_SIZE(gw_routes);

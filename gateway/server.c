@@ -115,6 +115,19 @@ static enum MHD_Result begin(struct gw_server *srv, struct MHD_Connection *conn,
 		return refuse(req, 414, NULL, NULL, "the request path is longer than %d bytes",
 			      GW_PATH_MAX);
 	}
+	if (srv->ratelimit && req->match.route->rate_limited) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		uint32_t wait_s = gw_ratelimit_take(srv->ratelimit, ci ? ci->client_addr : NULL,
+						    req->start_us);
+
+		if (wait_s) {
+			snprintf(req->refusal_value, sizeof(req->refusal_value), "%u", wait_s);
+			return refuse(req, 429, MHD_HTTP_HEADER_RETRY_AFTER, req->refusal_value,
+				      "rate limit exceeded: %u requests per minute",
+				      srv->cfg.rate_limit_per_minute);
+		}
+	}
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body)
 		return refuse(req, 413, NULL, NULL,
@@ -258,6 +271,13 @@ int gw_server_new(const struct gw_config *cfg, const struct gw_route *routes, si
 	srv = calloc(1, sizeof(*srv));
 	if (!srv) {
 		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (cfg->rate_limit_per_minute &&
+	    gw_ratelimit_new(cfg->rate_limit_per_minute, cfg->rate_limit_burst,
+			     cfg->rate_limit_clients, &srv->ratelimit) < 0) {
+		free(srv);
+		snprintf(err, errlen, "cannot set up the rate limiter");
 		return -ENOMEM;
 	}
 	srv->cfg = *cfg;
@@ -431,6 +451,7 @@ void gw_server_free(struct gw_server *srv)
 			return;
 	}
 	sbx_client_close(srv->client);
+	gw_ratelimit_free(srv->ratelimit);
 	pthread_rwlock_destroy(&srv->calls_lock);
 	pthread_cond_destroy(&srv->changed);
 	pthread_mutex_destroy(&srv->lock);

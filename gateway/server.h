@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "sandbox.h"
 
@@ -24,6 +25,7 @@ struct gw_server {
 	const struct gw_route *routes;
 	size_t n_routes;
 	struct sbx_client *client;
+	struct gw_ratelimit *ratelimit; /* NULL: no rate limit */
 	struct MHD_Daemon *mhd;
 	int listen_fd; /* ours again after MHD_quiesce_daemon */
 	uint16_t port; /* bound port */

@@ -4,6 +4,7 @@
 set -euo pipefail
 
 # git: OpenSandbox's documented /run example runs `git --version`.
+# chromium: tests/admin drives the admin page in it, headless.
 packages=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev
@@ -11,6 +12,7 @@ packages=(
   uuid-dev libcurl4-openssl-dev libsqlite3-dev
   curl python3 bubblewrap wrk git
   rustc
+  chromium
 )
 # Runtimes the sandboxes run; node may come from elsewhere (NodeSource).
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -38,6 +38,12 @@ static const struct command commands[] = {
 	{ "exec", NULL, cmd_exec, "--lang LANG [LIMITS] [FILE]", "run source code (FILE or stdin)" },
 	{ "sandbox", NULL, cmd_object, "create|list|get|exec|upload|rm ...", "sandboxes (see below)" },
 	{ "session", NULL, cmd_object, "create|list|get|run|env|cwd|rm ...", "sessions (see below)" },
+	{ "executions", NULL, cmd_object, "list|get ...", "the execution history" },
+	{ "stats", "GetStats", NULL, "", "print execution statistics" },
+	{ "admin", NULL, cmd_object, "status|sandboxes|sandbox|stop|resources|logs|output ...",
+	  "the admin API" },
+	{ "logs", NULL, cmd_logs, "[-f] [-n N] [--events URL] ID",
+	  "print an object's output lines (following a running execution; -f: forever)" },
 	{ "call", NULL, cmd_call, "METHOD [JSON]", "call any RPC method with a JSON request" },
 	{ "methods", NULL, cmd_methods, "", "list the RPC methods" },
 };
@@ -184,6 +190,17 @@ static const struct object_command object_commands[] = {
 	{ "session", "env", "SetSessionEnv", "session_id", REST_KV, "env", "session env ID KEY=VALUE..." },
 	{ "session", "cwd", "SetSessionCwd", "session_id", REST_STRING, "cwd", "session cwd ID PATH" },
 	{ "session", "rm", "DeleteSession", "session_id", REST_NONE, NULL, "session rm ID" },
+	{ "executions", "list", "ListExecutions", NULL, REST_JSON, NULL,
+	  "executions list ['{\"limit\":10,\"before\":\"EXECUTION_ID\"}']" },
+	{ "executions", "get", "GetExecution", "execution_id", REST_NONE, NULL, "executions get ID" },
+	{ "admin", "status", "AdminStatus", NULL, REST_NONE, NULL, "admin status" },
+	{ "admin", "sandboxes", "AdminListSandboxes", NULL, REST_NONE, NULL, "admin sandboxes" },
+	{ "admin", "sandbox", "AdminGetSandbox", "id", REST_NONE, NULL, "admin sandbox ID" },
+	{ "admin", "stop", "AdminForceStop", "id", REST_NONE, NULL, "admin stop ID" },
+	{ "admin", "resources", "AdminSandboxResources", "id", REST_NONE, NULL, "admin resources ID" },
+	{ "admin", "logs", "AdminLogs", NULL, REST_JSON, NULL, "admin logs ['{\"lines\":50}']" },
+	{ "admin", "output", "AdminSandboxLogs", "id", REST_JSON, NULL,
+	  "admin output ID ['{\"lines\":50}']" },
 };
 
 static void object_usage(const char *noun)

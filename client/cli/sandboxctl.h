@@ -29,5 +29,7 @@ int ctl_call(const struct globals *g, const char *method, const ProtobufCMessage
  * subcommand's name. */
 int cmd_run(const struct globals *g, int argc, char **argv);
 int cmd_exec(const struct globals *g, int argc, char **argv);
+/* logs.c */
+int cmd_logs(const struct globals *g, int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@
 #define SANDBOX_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SBX_DEFAULT_RPC_URL "ipc:///run/sandboxd/rpc.sock"
@@ -68,5 +69,69 @@ int sbx_call_async_auth(struct sbx_client *c, const char *method, const Protobuf
 			uint32_t timeout_ms, const char *auth_token, sbx_call_cb cb, void *arg);
 
 void sbx_reply_fini(struct sbx_reply *r);
+
+/* ---- events (the daemon's pub socket) -------------------------------- */
+
+/* One event as published (proto/rpc.proto Event); pointers are valid
+ * during the callback only. */
+struct sbx_event {
+	const char *topic;         /* "logs/<id>", "state/<id>" */
+	uint64_t seq;              /* per topic, from 1 */
+	int64_t time_us;
+	const char *kind;          /* "stdout", "stderr", "exit", "state", ... */
+	const void *data;
+	size_t len;
+};
+
+/* Runs on the subscription's own thread, one event at a time, in arrival
+ * order. Keep it short: while it runs, events queue in nng's bounded
+ * receive buffer, and past that the daemon drops them for this subscriber
+ * (a gap in seq, never a stall of the daemon). */
+typedef void (*sbx_event_cb)(void *arg, const struct sbx_event *ev);
+
+struct sbx_subscription;
+
+/* Subscribe to the events whose topic starts with topic_prefix ("" = all)
+ * on events_url (NULL: SBX_DEFAULT_EVENTS_URL), redialling when the daemon
+ * restarts. Returns 0 once the subscription is set up locally (not proof
+ * that the daemon is connected), -EINVAL, -ENOMEM. */
+int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb,
+		       void *arg, struct sbx_subscription **ret);
+/* 1 when connected to the daemon's pub socket. */
+int sbx_subscribe_connected(struct sbx_subscription *s);
+/* Stop; when it returns, the callback is not running and will not run
+ * again. NULL is ok. */
+void sbx_subscribe_close(struct sbx_subscription *s);
+
+/* ---- live logs ------------------------------------------------------- */
+
+/* One output line of an object: stream "stdout", "stderr" or "exit" (the
+ * end of one execution: text is JSON). Return non-zero to stop. */
+typedef int (*sbx_log_line_cb)(void *arg, uint64_t seq, int64_t time_us, const char *stream,
+			       const void *text, size_t len);
+
+struct sbx_logs_follow_opts {
+	const char *events_url;    /* NULL: SBX_DEFAULT_EVENTS_URL */
+	const char *id;            /* sandbox, session or execution id */
+	uint32_t tail;             /* start with the last `tail` kept lines; 0: all kept */
+	int follow;                /* then follow live lines */
+	/* With follow: stop at once when no execution is writing after the
+	 * replay, else after the next live "exit" line (or when there are no
+	 * logs yet: after the first execution's). */
+	int until_exit;
+	uint32_t idle_ms;          /* with follow: stop after this long without a line; 0: never */
+	/* Out: lines the daemon no longer had when asked (ring overrun). */
+	uint64_t lost;
+};
+
+/* Print-once log following: subscribe to logs/<id> first, replay the ring
+ * with GetLogs, then deliver live lines, each seq once and in order; a gap
+ * in the events (a subscriber too slow for the daemon) is filled from the
+ * ring. Blocks on the calling thread, which runs cb. Returns 0 (done, or
+ * cb asked to stop), -ENOENT (no logs for id and not following), a
+ * transport error of sbx_call, or -EPROTO when the daemon refused a
+ * GetLogs (message printed to nobody: see the status in the return). */
+int sbx_logs_follow(struct sbx_client *c, struct sbx_logs_follow_opts *o, sbx_log_line_cb cb,
+		    void *arg);
 
 #endif

@@ -58,6 +58,18 @@ static int native_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult
 	return sbx_engine_run(((struct native *)state)->engine, req, ret);
 }
 
+static int native_run_cancellable(void *state, const Sbx__SpawnRequest *req, struct sbx_engine_cancel *t,
+				  Sbx__ExecResult **ret)
+{
+	return sbx_engine_run_cancellable(((struct native *)state)->engine, req, t, ret);
+}
+
+static int native_run_stream(void *state, const Sbx__SpawnRequest *req, struct sbx_engine_cancel *t,
+			     struct sbx_engine_stream *s, Sbx__ExecResult **ret)
+{
+	return sbx_engine_run_stream(((struct native *)state)->engine, req, t, s, ret);
+}
+
 static int native_own_workspace(void *state, const char *dir)
 {
 	struct native *n = state;
@@ -75,11 +87,14 @@ static const char *native_describe(void *state)
 }
 
 static const struct sbx_backend_ops backends[] = {
-	{ "native", native_open, native_close, native_run, native_own_workspace, native_describe },
+	{ "native", native_open, native_close, native_run, native_own_workspace, native_describe,
+	  native_run_cancellable, native_run_stream },
+	/* No cancel yet: an admin force-stop of their executions answers
+	 * EOPNOTSUPP (the wall-time limit still ends them). */
 	{ "docker", sbx_docker_open, sbx_docker_close, sbx_docker_run, sbx_docker_own_workspace,
-	  sbx_docker_describe },
+	  sbx_docker_describe, NULL, NULL },
 	{ "nsjail", sbx_nsjail_open, sbx_nsjail_close, sbx_nsjail_run, sbx_nsjail_own_workspace,
-	  sbx_nsjail_describe },
+	  sbx_nsjail_describe, NULL, NULL },
 };
 
 const struct sbx_backend_ops *sbx_backend_find(const char *name)

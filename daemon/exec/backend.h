@@ -7,6 +7,8 @@
 #include "engine.pb-c.h"
 
 struct sbx_config;
+struct sbx_engine_cancel;
+struct sbx_engine_stream;
 
 struct sbx_backend_ops {
 	const char *name;
@@ -21,6 +23,16 @@ struct sbx_backend_ops {
 	int (*own_workspace)(void *state, const char *dir);
 	/* A short description for health and logs, e.g. "native (cgroup v1)". */
 	const char *(*describe)(void *state);
+	/* Optional (NULL: executions of this backend cannot be stopped): run
+	 * like `run`, stoppable from another thread with sbx_engine_cancel(t)
+	 * (daemon/sandbox/engine.h); a stopped run's result is SIGNALED with
+	 * error "stopped". */
+	int (*run_cancellable)(void *state, const Sbx__SpawnRequest *req, struct sbx_engine_cancel *t,
+			       Sbx__ExecResult **ret);
+	/* Optional (NULL: no live logs): run_cancellable that also hands the
+	 * output to `s` as it comes (sbx_engine_run_stream). */
+	int (*run_stream)(void *state, const Sbx__SpawnRequest *req, struct sbx_engine_cancel *t,
+			  struct sbx_engine_stream *s, Sbx__ExecResult **ret);
 };
 
 /* The backend called `name`, or NULL. */

@@ -14,8 +14,10 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "engine.h"
 #include "limits.pb-c.h"
 #include "log.h"
+#include "logs/logs.h"
 
 #define EXEC_MAX_ENV 256
 #define EXEC_MAX_ENV_BYTES (64u << 10)
@@ -34,10 +36,137 @@ struct sbx_executor {
 	struct sbx_runtimes *rt;
 	char *work_dir;
 
-	pthread_mutex_t lock;     /* guards the counters */
+	pthread_mutex_t lock;     /* guards the counters and `inflight` */
 	pthread_cond_t cond;
 	struct sbx_executor_stats stats;
+	/* Requests between registration and their end, for
+	 * sbx_executor_cancel; nodes live on their callers' stacks, so the
+	 * list is bounded by the RPC threads. */
+	struct inflight *inflight;
+
+	struct sbx_logs *logs;     /* live logs of object executions; NULL = none */
+
+	sbx_exec_observer_fn observer;
+	void *observer_arg;
+	unsigned observing;        /* observer calls in progress */
+	pthread_cond_t observed;   /* signalled when `observing` drops to 0 */
 };
+
+/* One request that sbx_executor_cancel can stop. */
+struct inflight {
+	struct inflight *next;
+	const char *object_id, *execution_id;
+	struct sbx_engine_cancel token;
+};
+
+void sbx_executor_set_observer(struct sbx_executor *x, sbx_exec_observer_fn fn, void *arg)
+{
+	pthread_mutex_lock(&x->lock);
+	while (x->observing)
+		pthread_cond_wait(&x->observed, &x->lock);
+	x->observer = fn;
+	x->observer_arg = arg;
+	pthread_mutex_unlock(&x->lock);
+}
+
+static void inflight_add(struct sbx_executor *x, struct inflight *f, const char *object_id,
+			 const char *execution_id)
+{
+	f->object_id = object_id ? object_id : "";
+	f->execution_id = execution_id ? execution_id : "";
+	sbx_engine_cancel_init(&f->token);
+	pthread_mutex_lock(&x->lock);
+	f->next = x->inflight;
+	x->inflight = f;
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* The execution id is known only once the request is checked. */
+static void inflight_set_id(struct sbx_executor *x, struct inflight *f, const char *execution_id)
+{
+	pthread_mutex_lock(&x->lock);
+	f->execution_id = execution_id;
+	pthread_mutex_unlock(&x->lock);
+}
+
+static void inflight_remove(struct sbx_executor *x, struct inflight *f)
+{
+	pthread_mutex_lock(&x->lock);
+	for (struct inflight **p = &x->inflight; *p; p = &(*p)->next)
+		if (*p == f) {
+			*p = f->next;
+			break;
+		}
+	pthread_mutex_unlock(&x->lock);
+	sbx_engine_cancel_fini(&f->token);
+}
+
+int sbx_executor_cancel(struct sbx_executor *x, const char *id)
+{
+	int n = 0;
+
+	if (!id || !*id)
+		return 0;
+	pthread_mutex_lock(&x->lock);
+	for (struct inflight *f = x->inflight; f; f = f->next) {
+		if (strcmp(f->object_id, id) != 0 && strcmp(f->execution_id, id) != 0)
+			continue;
+		if (!x->ops->run_cancellable) {
+			n = -EOPNOTSUPP;
+			break;
+		}
+		sbx_engine_cancel(&f->token);
+		n++;
+	}
+	/* A request waiting in admit() for a slot: its run stops at once
+	 * (the token is sticky), so wake it rather than let it wait. */
+	if (n > 0)
+		pthread_cond_broadcast(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+	return n;
+}
+
+/* Tell the observer; `s` may be partly filled when the request failed. */
+static void report(struct sbx_executor *x, struct sbx_rpc_call *call, const char *kind,
+		   const char *object_id, const char *language, const Sbx__SpawnRequest *s,
+		   int64_t started_ms, const Sbx__ExecResult *res, int error)
+{
+	struct sbx_exec_report rep = {
+		.method = call->method ? call->method : "",
+		.client = call->client ? call->client : "",
+		.kind = kind,
+		.object_id = object_id ? object_id : "",
+		.language = language ? language : (s->n_argv ? s->argv[0] : ""),
+		.execution_id = s->execution_id ? s->execution_id : "",
+		.limits = s->limits,
+		.started_ms = started_ms,
+		.res = error < 0 ? NULL : res,
+		.error = error,
+	};
+	sbx_exec_observer_fn fn;
+	void *arg;
+
+	pthread_mutex_lock(&x->lock);
+	fn = x->observer;
+	arg = x->observer_arg;
+	x->observing += fn != NULL;
+	pthread_mutex_unlock(&x->lock);
+	if (!fn)
+		return;
+	fn(arg, &rep);
+	pthread_mutex_lock(&x->lock);
+	if (--x->observing == 0)
+		pthread_cond_broadcast(&x->observed);
+	pthread_mutex_unlock(&x->lock);
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int sbx_executor_new(const struct sbx_config *cfg, struct sbx_executor **ret)
 {
@@ -50,6 +179,7 @@ int sbx_executor_new(const struct sbx_config *cfg, struct sbx_executor **ret)
 	x->cfg = cfg;
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->cond, NULL);
+	pthread_cond_init(&x->observed, NULL);
 	x->ops = sbx_backend_find(cfg->backend);
 	if (!x->ops) {
 		r = -EINVAL;
@@ -86,6 +216,7 @@ void sbx_executor_free(struct sbx_executor *x)
 	x->ops->close(x->backend);
 	sbx_runtimes_free(x->rt);
 	pthread_cond_destroy(&x->cond);
+	pthread_cond_destroy(&x->observed);
 	pthread_mutex_destroy(&x->lock);
 	free(x->work_dir);
 	free(x);
@@ -102,8 +233,9 @@ void sbx_executor_stats(struct sbx_executor *x, struct sbx_executor_stats *ret)
 }
 
 /* Take a running slot, waiting in the bounded queue until the call's
- * deadline. */
-static int admit(struct sbx_executor *x, struct sbx_rpc_call *call)
+ * deadline. A request stopped while it waits takes its slot at once: its
+ * run ends without starting (the token is sticky). */
+static int admit(struct sbx_executor *x, struct sbx_rpc_call *call, struct inflight *f)
 {
 	struct timespec until = { 0 };
 	int r = 0;
@@ -122,7 +254,7 @@ static int admit(struct sbx_executor *x, struct sbx_rpc_call *call)
 					     x->cfg->max_concurrent, x->cfg->max_queued);
 		}
 		x->stats.queued++;
-		while (x->stats.running >= x->cfg->max_concurrent && r == 0)
+		while (x->stats.running >= x->cfg->max_concurrent && r == 0 && !f->token.cancelled)
 			r = call->deadline_ms ? pthread_cond_timedwait(&x->cond, &x->lock, &until)
 					      : pthread_cond_wait(&x->cond, &x->lock);
 		x->stats.queued--;
@@ -302,10 +434,39 @@ static void spawn_free(Sbx__SpawnRequest *s)
 	sbx__spawn_request__free_unpacked(s, NULL);
 }
 
-static int run_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__SpawnRequest *s,
-		     Sbx__ExecResult **ret)
+void sbx_executor_set_logs(struct sbx_executor *x, struct sbx_logs *logs)
 {
-	int r = x->ops->run(x->backend, s, ret);
+	pthread_mutex_lock(&x->lock);
+	x->logs = logs;
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* Executions of objects (sandboxes, sessions) stream their output to the
+ * rings of the object and of the execution (daemon/logs/); Run and
+ * Execute do not. */
+static struct sbx_log_feed *logs_feed(struct sbx_executor *x, const struct inflight *f,
+				      const Sbx__SpawnRequest *s)
+{
+	struct sbx_logs *logs;
+
+	if (!f->object_id[0] || !x->ops->run_stream)
+		return NULL;
+	pthread_mutex_lock(&x->lock);
+	logs = x->logs;
+	pthread_mutex_unlock(&x->lock);
+	return sbx_log_feed_for(logs, f->object_id, s->execution_id);
+}
+
+static int run_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__SpawnRequest *s,
+		     struct inflight *f, Sbx__ExecResult **ret)
+{
+	struct sbx_log_feed *feed = logs_feed(x, f, s);
+	struct sbx_engine_stream st = {.on_output = sbx_log_feed_write, .arg = feed};
+	int r = feed			 ? x->ops->run_stream(x->backend, s, &f->token, &st, ret)
+		: x->ops->run_cancellable ? x->ops->run_cancellable(x->backend, s, &f->token, ret)
+					  : x->ops->run(x->backend, s, ret);
+
+	sbx_log_feed_finish(feed, s->execution_id, r, r == 0 ? *ret : NULL, st.dropped_bytes);
 
 	if (r == -EINVAL && *ret && (*ret)->error && (*ret)->error[0]) {
 		sbx_rpc_error(call, -EINVAL, "%s", (*ret)->error);
@@ -325,10 +486,13 @@ int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 {
 	Sbx__SpawnRequest *s = spawn_new();
 	Sbx__ExecResult *res = NULL;
+	int64_t started = wall_ms();
+	struct inflight f;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
+	inflight_add(x, &f, NULL, NULL);
 	if (req->n_argv == 0 || req->n_argv > EXEC_MAX_ARGS) {
 		r = sbx_rpc_error(call, -EINVAL, "field 'command' must be a non-empty array of strings");
 		goto out;
@@ -356,14 +520,18 @@ int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 	s->stdin = req->stdin;
 	s->files = req->files;
 	s->n_files = req->n_files;
-	r = admit(x, call);
+	inflight_set_id(x, &f, s->execution_id);
+	r = admit(x, call, &f);
 	if (r < 0)
 		goto out;
-	r = run_spawn(x, call, s, &res);
+	started = wall_ms();
+	r = run_spawn(x, call, s, &f, &res);
 	release(x, res);
+out:
+	inflight_remove(x, &f);
+	report(x, call, "run", NULL, NULL, s, started, res, r);
 	if (r == 0)
 		*ret = res;
-out:
 	spawn_free(s);
 	return r;
 }
@@ -405,7 +573,7 @@ static void workspace_remove(const char *dir)
 /* Compile in the workspace with the compiler's own limits; a failed
  * compile is the execution's result (RUNTIME_ERROR with its stderr). */
 static int compile_step(struct sbx_executor *x, struct sbx_rpc_call *call, const char *const *argv, size_t n,
-			Sbx__SpawnRequest *s, Sbx__ExecResult **ret_failed)
+			Sbx__SpawnRequest *s, struct inflight *f, Sbx__ExecResult **ret_failed)
 {
 	Sbx__SpawnRequest c = *s;
 	Sbx__Limits cl = *s->limits;
@@ -422,7 +590,7 @@ static int compile_step(struct sbx_executor *x, struct sbx_rpc_call *call, const
 	cl.pids = 256;
 	cl.fsize_kb = 1u << 20;
 	cl.nofile = 1024;
-	r = run_spawn(x, call, &c, &res);
+	r = run_spawn(x, call, &c, f, &res);
 	if (r < 0)
 		return r;
 	if (res->status != SBX__EXEC_STATUS__EXEC_STATUS_OK) {
@@ -445,11 +613,14 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, cons
 	Sbx__File src = SBX__FILE__INIT, **files = NULL;
 	Sbx__ExecResult *res = NULL;
 	_cleanup_free_ char *ws = NULL;
+	int64_t started = wall_ms();
+	struct inflight f;
 	size_t n = 0;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
+	inflight_add(x, &f, NULL, NULL);
 	if (!req->language || !*req->language) {
 		r = sbx_rpc_error(call, -EINVAL, "field 'language' is required (one of: %s)",
 				  sbx_runtimes_names(x->rt));
@@ -494,9 +665,11 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, cons
 	s->stdin = req->stdin;
 	s->files = files;
 	s->n_files = req->n_files + 1;
-	r = admit(x, call);
+	inflight_set_id(x, &f, s->execution_id);
+	r = admit(x, call, &f);
 	if (r < 0)
 		goto out;
+	started = wall_ms();
 	if (rt->compile[0]) {
 		size_t nc = 0;
 
@@ -506,17 +679,19 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, cons
 		if (r == 0 && !(s->workspace = strdup(ws)))
 			r = -ENOMEM;
 		if (r == 0)
-			r = compile_step(x, call, rt->compile, nc, s, &res);
+			r = compile_step(x, call, rt->compile, nc, s, &f, &res);
 		/* The run finds the source and binary already there. */
 		s->n_files = 0;
 	}
 	if (r == 0 && !res)
-		r = run_spawn(x, call, s, &res);
+		r = run_spawn(x, call, s, &f, &res);
 	release(x, res);
 	workspace_remove(ws);
+out:
+	inflight_remove(x, &f);
+	report(x, call, "execute", NULL, rt ? rt->name : req->language, s, started, res, r);
 	if (r == 0)
 		*ret = res;
-out:
 	free(files);
 	spawn_free(s);
 	return r;
@@ -563,10 +738,13 @@ int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const 
 {
 	Sbx__SpawnRequest *s = spawn_new();
 	Sbx__ExecResult *res = NULL;
+	int64_t started = wall_ms();
+	struct inflight f;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
+	inflight_add(x, &f, spec->object_id, NULL);
 	if (spec->n_argv == 0 || spec->n_argv > EXEC_MAX_ARGS) {
 		r = sbx_rpc_error(call, -EINVAL, "field 'command' must be a non-empty array of strings");
 		goto out;
@@ -595,17 +773,22 @@ int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const 
 	}
 	s->network = spec->network;
 	s->stdin = spec->stdin;
-	r = admit(x, call);
+	inflight_set_id(x, &f, s->execution_id);
+	r = admit(x, call, &f);
 	if (r < 0)
 		goto out;
+	started = wall_ms();
 	if (spec->compile && spec->n_compile)
-		r = compile_step(x, call, spec->compile, spec->n_compile, s, &res);
+		r = compile_step(x, call, spec->compile, spec->n_compile, s, &f, &res);
 	if (r == 0 && !res)
-		r = run_spawn(x, call, s, &res);
+		r = run_spawn(x, call, s, &f, &res);
 	release(x, res);
+out:
+	inflight_remove(x, &f);
+	report(x, call, spec->kind ? spec->kind : "spawn", spec->object_id, spec->language, s, started,
+	       res, r);
 	if (r == 0)
 		*ret = res;
-out:
 	spawn_free(s);
 	return r;
 }

@@ -52,6 +52,10 @@ struct sbx_exec_spec {
 	const char *workspace;        /* host dir, required (SpawnRequest.workspace) */
 	const char *tmp_dir;          /* host dir for /tmp; NULL = private tmpfs */
 	bool network;                 /* install phases only */
+	/* For the history, audit log and sbx_executor_cancel: what runs
+	 * ("sandbox", "session", "install"; NULL = "spawn"), the object's id
+	 * and its language (NULL = argv[0]). */
+	const char *kind, *object_id, *language;
 };
 
 /* Run a spec, blocking, with the admission and errors of
@@ -61,6 +65,43 @@ int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const 
 /* Make a host directory usable by the sandbox user (the backend's
  * own_workspace). */
 int sbx_executor_own(struct sbx_executor *x, const char *dir);
+
+/* Stop every execution, running or waiting for a slot, whose object id or
+ * execution id is `id`: its result becomes SIGNALED with error "stopped".
+ * Returns how many were stopped (0: none in flight), or -EOPNOTSUPP when
+ * one was found but the backend cannot stop executions. Non-blocking. */
+int sbx_executor_cancel(struct sbx_executor *x, const char *id);
+
+/* What the executor tells its observer about every request it handled,
+ * run or refused. Pointers are valid during the callback only. */
+struct sbx_exec_report {
+	const char *method;        /* the RPC method */
+	const char *client;        /* the RPC's client, "" = unknown */
+	const char *kind;          /* "run", "execute", or the spec's kind */
+	const char *object_id;     /* "" for Run and Execute */
+	const char *language;      /* runtime name or argv[0]; "" when unknown */
+	const char *execution_id;  /* "" when refused before one was made */
+	const Sbx__Limits *limits; /* as resolved; fields 0 when refused before */
+	int64_t started_ms;        /* wall clock, ms since the epoch */
+	/* The result, or NULL when the request was refused or failed
+	 * (`error` then says why: -EINVAL bad input, -EAGAIN or -ETIMEDOUT
+	 * not admitted, -EIO backend failure). */
+	const Sbx__ExecResult *res;
+	int error;
+};
+
+/* Called on the RPC's thread after each Run, Execute and spawn, before
+ * the result goes back; must not block for long. Setting (NULL = none)
+ * waits until calls of the previous observer in progress have returned,
+ * so that what it used can then be freed. */
+typedef void (*sbx_exec_observer_fn)(void *arg, const struct sbx_exec_report *rep);
+void sbx_executor_set_observer(struct sbx_executor *x, sbx_exec_observer_fn fn, void *arg);
+
+/* Where executions of objects send their output as it comes (live logs,
+ * daemon/logs/); NULL = nowhere. Executions already running keep the
+ * previous one, which must outlive them. */
+struct sbx_logs;
+void sbx_executor_set_logs(struct sbx_executor *x, struct sbx_logs *logs);
 
 struct sbx_runtimes *sbx_executor_runtimes(struct sbx_executor *x);
 const char *sbx_executor_describe(struct sbx_executor *x);

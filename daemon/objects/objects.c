@@ -65,27 +65,6 @@ fail:
 	return r;
 }
 
-void sbx_objects_record(struct sbx_objects *o, const char *kind, const char *id, int64_t started_ms,
-			const Sbx__ExecResult *res)
-{
-	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value(&sbx__exec_status__descriptor, res->status);
-	struct sbx_store_execution rec = {
-		.id = res->execution_id,
-		.object_kind = kind,
-		.object_id = id,
-		.status = v ? v->name : "EXEC_STATUS_INTERNAL_ERROR",
-		.started_ms = started_ms,
-		.duration_ms = res->wall_time_ms,
-		.exit_code = res->exit_code,
-		.signal = res->signal,
-	};
-
-	if (sbx_store_add_execution(o->store, &rec) < 0)
-		sbx_log(SBX_LOG_WARN, id, "execution %s not recorded in the history",
-			res->execution_id);
-}
-
 /* Remove <base>/<name> directories of no object: left by a crash between
  * mkdir and the first save, or between deleting a row and its files. */
 static void clean_orphans(const char *base, struct sbx_registry *reg)

@@ -60,11 +60,6 @@ void sbx_objects_sweep(struct sbx_objects *o);
  * is given, tmp/, both owned by the sandbox user. Paths through ret_*. */
 int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, char **ret_dir,
 		       char **ret_ws, char **ret_tmp);
-/* Append an execution to the history (failures are logged, not returned:
- * the execution happened either way). */
-struct Sbx__ExecResult;
-void sbx_objects_record(struct sbx_objects *o, const char *kind, const char *id, int64_t started_ms,
-			const struct Sbx__ExecResult *res);
 
 /* Wall clock in ms since the epoch, and its ISO 8601 form (UTC, ms). */
 int64_t sbx_now_ms(void);

@@ -470,7 +470,6 @@ static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struc
 	bool use_npm = strcmp(s->runtime, "node") == 0;
 	Sbx__Limits l = SBX__LIMITS__INIT;
 	Sbx__ExecResult *res = NULL;
-	int64_t started = sbx_now_ms();
 	struct sbx_exec_spec spec = {
 		.argv = use_npm ? npm : bun,
 		.n_argv = use_npm ? SBX_ARRAY_SIZE(npm) : SBX_ARRAY_SIZE(bun),
@@ -479,6 +478,9 @@ static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struc
 		.limits = &l,
 		.workspace = s->workspace,
 		.network = true,
+		.kind = "install",
+		.object_id = s->obj.id,
+		.language = s->runtime,
 	};
 	int r;
 
@@ -500,7 +502,6 @@ static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struc
 	r = sbx_executor_spawn(o->exec, call, &spec, &res);
 	if (r < 0)
 		return r;
-	sbx_objects_record(o, "install", s->obj.id, started, res);
 	if (res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK && res->exit_code == 0) {
 		sbx__exec_result__free_unpacked(res, NULL);
 		return 0;
@@ -523,6 +524,9 @@ static int run_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struct sb
 		.n_env = s->env.n,
 		.limits = &l,
 		.workspace = s->workspace,
+		.kind = "sandbox",
+		.object_id = s->obj.id,
+		.language = s->runtime,
 	};
 
 	if (!rt)
@@ -609,10 +613,8 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 			s->deps_installed = true;
 			pthread_mutex_unlock(&s->lock);
 		}
-		started = sbx_now_ms();
+		/* The executor's observer records it in the history. */
 		r = run_phase(o, call, s, &res);
-		if (r == 0)
-			sbx_objects_record(o, "sandbox", s->obj.id, started, res);
 	}
 	if (r == 0 && !(m = execution_reply(s->obj.id, res)))
 		r = -ENOMEM;
@@ -623,8 +625,14 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	if (r == 0) {
 		s->executions++;
 		s->exit_code = m->exit_code;
+		/* sbx_executor_cancel's mark (AdminForceStop). */
+		bool stopped = m->status == SBX__EXEC_STATUS__EXEC_STATUS_SIGNALED && m->error &&
+			       strcmp(m->error, "stopped") == 0;
+
 		set_status(s, m->success ? "completed" : "failed",
-			   install && !s->deps_installed ? "dependency installation failed" : NULL);
+			   stopped ? "stopped by an administrator"
+			   : install && !s->deps_installed ? "dependency installation failed"
+							   : NULL);
 	} else {
 		/* Not run at all (queue full, bad limits): as it was before. */
 		set_status(s, prev_status, prev_note);

@@ -297,11 +297,12 @@ int sbx_session_run(struct sbx_objects *o, struct sbx_rpc_call *call,
 			.stdin = req->stdin,
 			.workspace = s->workspace,
 			.tmp_dir = s->tmp,
+			.kind = "session",
+			.object_id = s->obj.id,
 		};
 
+		/* The executor's observer records it in the history. */
 		r = sbx_executor_spawn(o->exec, call, &spec, &res);
-		if (r == 0)
-			sbx_objects_record(o, "session", s->obj.id, started, res);
 		pthread_mutex_lock(&s->lock);
 		s->active--;
 		s->last_used_ms = sbx_now_ms();

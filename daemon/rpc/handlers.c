@@ -9,7 +9,10 @@
 #include "daemon.h"
 #include "envelope.h"
 #include "executor.h"
+#include "admin/rpc.h"
+#include "history/rpc.h"
 #include "objects/rpc.h"
+#include "logs/getlogs.h"
 #include "server.h"
 
 static uint64_t mono_ms(void)
@@ -178,5 +181,19 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "SessionRun", sbx_rpc_session_run, 0 },
 	{ "SetSessionEnv", sbx_rpc_set_session_env, 0 },
 	{ "SetSessionCwd", sbx_rpc_set_session_cwd, 0 },
+	/* History and admin (daemon/history/, daemon/admin/): not inline,
+	 * they read the store, /proc or a workspace. */
+	{ "ListExecutions", sbx_rpc_list_executions, 0 },
+	{ "GetExecution", sbx_rpc_get_execution, 0 },
+	{ "GetStats", sbx_rpc_get_stats, 0 },
+	{ "AdminStatus", sbx_rpc_admin_status, 0 },
+	{ "AdminListSandboxes", sbx_rpc_admin_list_sandboxes, 0 },
+	{ "AdminGetSandbox", sbx_rpc_admin_get_sandbox, 0 },
+	{ "AdminForceStop", sbx_rpc_admin_force_stop, 0 },
+	{ "AdminSandboxResources", sbx_rpc_admin_sandbox_resources, 0 },
+	{ "AdminLogs", sbx_rpc_admin_logs, 0 },
+	{ "AdminSandboxLogs", sbx_rpc_admin_sandbox_logs, 0 },
+	/* Live logs (daemon/logs/): memory only. */
+	{ "GetLogs", sbx_rpc_get_logs, SBX_RPC_INLINE },
 };
 const size_t sbx_daemon_n_handlers = SBX_ARRAY_SIZE(sbx_daemon_handlers);

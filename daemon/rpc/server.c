@@ -125,7 +125,8 @@ static void ctx_serve(struct ctx *c)
 {
 	struct sbx_rpc_server *s = c->srv;
 	Sbx__RpcRequest *req = TAKE_PTR(c->req);
-	struct sbx_rpc_call call = { .method = req->method, .id = req->id, .deadline_ms = req->deadline_ms };
+	struct sbx_rpc_call call = { .method = req->method, .id = req->id, .deadline_ms = req->deadline_ms,
+				     .client = req->client ? req->client : "" };
 	const sbx_method *m = sbx_method_find(req->method);
 	ProtobufCMessage *in = NULL, *out = NULL;
 	int r, status;

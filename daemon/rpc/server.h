@@ -19,6 +19,9 @@ struct sbx_rpc_call {
 	const char *method;
 	uint64_t id;
 	uint64_t deadline_ms;    /* ms since the epoch, 0 = none */
+	/* RpcRequest.client: who asked (the gateway's HTTP client address),
+	 * "" when the caller did not say. Valid during the call. */
+	const char *client;
 	char error[512];         /* user-facing sentence for a failed call */
 };
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -233,13 +234,181 @@ static int result_with_error(const char *why, Sbx__ExecResult **ret)
 	return 0;
 }
 
+void sbx_engine_cancel_init(struct sbx_engine_cancel *t)
+{
+	pthread_mutex_init(&t->lock, NULL);
+	t->fd = -1;
+	t->cancelled = false;
+}
+
+void sbx_engine_cancel_fini(struct sbx_engine_cancel *t)
+{
+	pthread_mutex_destroy(&t->lock);
+}
+
+void sbx_engine_cancel(struct sbx_engine_cancel *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->cancelled = true;
+	/* SHUT_WR, not close: the fd stays ours (no reuse race with the
+	 * runner), the spawner sees EOF and kills the tree, then closes its
+	 * end, so the runner's read ends only after the kill was sent. */
+	if (t->fd >= 0)
+		shutdown(t->fd, SHUT_WR);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Publish (fd >= 0) or withdraw (-1) the running execution's socket;
+ * false when a cancel came first. */
+static bool cancel_attach(struct sbx_engine_cancel *t, int fd)
+{
+	bool ok;
+
+	if (!t)
+		return true;
+	pthread_mutex_lock(&t->lock);
+	ok = !t->cancelled;
+	t->fd = ok ? fd : -1;
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+static void cancel_detach(struct sbx_engine_cancel **t)
+{
+	cancel_attach(*t, -1);
+}
+
+static bool cancelled(struct sbx_engine_cancel *t)
+{
+	bool c;
+
+	if (!t)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	c = t->cancelled;
+	pthread_mutex_unlock(&t->lock);
+	return c;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The result of a cancelled execution: the spawner sends none. */
+static int stopped_result(const Sbx__SpawnRequest *req, uint64_t started_ms, Sbx__ExecResult **ret)
+{
+	Sbx__ExecResult *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	sbx__exec_result__init(r);
+	r->status = SBX__EXEC_STATUS__EXEC_STATUS_SIGNALED;
+	r->signal = SIGKILL;
+	r->exit_code = 128 + SIGKILL;
+	r->wall_time_ms = mono_ms() - started_ms;
+	r->error = strdup("stopped");
+	r->execution_id = strdup(req->execution_id ? req->execution_id : "");
+	if (!r->error || !r->execution_id) {
+		sbx__exec_result__free_unpacked(r, NULL);
+		return -ENOMEM;
+	}
+	*ret = r;
+	return 0;
+}
+
+static int run_on(struct sbx_engine *e, const Sbx__SpawnRequest *req, struct sbx_engine_cancel *t,
+		  struct sbx_engine_stream *s, Sbx__ExecResult **ret);
+
+int sbx_engine_run_stream(struct sbx_engine *e, const Sbx__SpawnRequest *req,
+			  struct sbx_engine_cancel *t, struct sbx_engine_stream *s,
+			  Sbx__ExecResult **ret)
+{
+	uint64_t started = mono_ms();
+	int r = run_on(e, req, t, s, ret);
+
+	/* Whatever failed after a cancel (EOF instead of a result, a write
+	 * refused) is the cancel's doing. */
+	if (cancelled(t) && (r == -EIO || r == -ECANCELED))
+		return stopped_result(req, started, ret);
+	return r;
+}
+
+int sbx_engine_run_cancellable(struct sbx_engine *e, const Sbx__SpawnRequest *req,
+			       struct sbx_engine_cancel *t, Sbx__ExecResult **ret)
+{
+	return sbx_engine_run_stream(e, req, t, NULL, ret);
+}
+
 int sbx_engine_run(struct sbx_engine *e, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret)
 {
+	return run_on(e, req, NULL, NULL, ret);
+}
+
+/* Read frames up to the result: output chunks go to `s` (or nowhere),
+ * STREAM_END fills its counters. */
+static int read_result(int fd, struct sbx_engine_stream *s, Sbx__ExecResult **ret)
+{
+	_cleanup_free_ uint8_t *chunk = NULL;
+	uint8_t hdr[SBX_FRAME_HDR];
+	uint32_t type, rlen;
+
+	for (;;) {
+		if (sbx_read_full(fd, hdr, sizeof(hdr)) < 0)
+			return -EIO;
+		sbx_frame_parse(hdr, &type, &rlen);
+		if (type == SBX_FRAME_RESULT)
+			break;
+		if (type == SBX_FRAME_STDOUT || type == SBX_FRAME_STDERR) {
+			if (rlen > SBX_FRAME_CHUNK_MAX)
+				return -EIO;
+			if (!chunk && !(chunk = malloc(SBX_FRAME_CHUNK_MAX)))
+				return -ENOMEM;
+			if (sbx_read_full(fd, chunk, rlen) < 0)
+				return -EIO;
+			if (s && s->on_output)
+				s->on_output(s->arg, type == SBX_FRAME_STDOUT ? 0 : 1, chunk, rlen);
+		} else if (type == SBX_FRAME_STREAM_END && rlen == sizeof(struct sbx_stream_end)) {
+			struct sbx_stream_end end;
+			if (sbx_read_full(fd, &end, sizeof(end)) < 0)
+				return -EIO;
+			if (s) {
+				s->dropped_chunks = end.dropped_chunks;
+				s->dropped_bytes = end.dropped_bytes;
+			}
+		} else {
+			return -EIO;
+		}
+	}
+	_cleanup_free_ uint8_t *rbuf = malloc(rlen ? rlen : 1);
+	if (!rbuf)
+		return -ENOMEM;
+	if (sbx_read_full(fd, rbuf, rlen) < 0)
+		return -EIO;
+	Sbx__ExecResult *res = sbx__exec_result__unpack(NULL, rlen, rbuf);
+	if (!res)
+		return -EIO;
+	*ret = res;
+	return 0;
+}
+
+static int run_on(struct sbx_engine *e, const Sbx__SpawnRequest *req_in, struct sbx_engine_cancel *t,
+		  struct sbx_engine_stream *s, Sbx__ExecResult **ret)
+{
 	const char *why;
-	int r = sbx_engine_check(req, &why);
+	int r = sbx_engine_check(req_in, &why);
 	if (r < 0)
 		return result_with_error(why, ret) < 0 ? -ENOMEM : -EINVAL;
 
+	/* A shallow copy, to set the flag without touching the caller's. */
+	Sbx__SpawnRequest copy = *req_in;
+	const Sbx__SpawnRequest *req = &copy;
+	copy.stream_output = s != NULL;
+	if (s)
+		s->dropped_chunks = s->dropped_bytes = 0;
 	size_t len = sbx__spawn_request__get_packed_size(req);
 	if (len > e->max_request_bytes || len > UINT32_MAX)
 		return -EMSGSIZE;
@@ -253,6 +422,13 @@ int sbx_engine_run(struct sbx_engine *e, const Sbx__SpawnRequest *req, Sbx__Exec
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		return -errno;
 	_cleanup_close_ int fd = sp[0];
+	/* Declared after fd, so cleaned up before it: the token lets go of
+	 * the fd before its number can be reused. */
+	__attribute__((cleanup(cancel_detach))) struct sbx_engine_cancel *attached = t;
+	if (!cancel_attach(attached, fd)) {
+		close(sp[1]);
+		return -ECANCELED;
+	}
 	r = sbx_wire_send_fd(e->ctl_fd, sp[1]);
 	close(sp[1]);
 	if (r < 0)
@@ -260,22 +436,5 @@ int sbx_engine_run(struct sbx_engine *e, const Sbx__SpawnRequest *req, Sbx__Exec
 	if (sbx_write_full(fd, buf, SBX_FRAME_HDR + len) < 0)
 		return -EIO;
 	free(TAKE_PTR(buf));
-
-	uint8_t hdr[SBX_FRAME_HDR];
-	uint32_t type, rlen;
-	if (sbx_read_full(fd, hdr, sizeof(hdr)) < 0)
-		return -EIO;
-	sbx_frame_parse(hdr, &type, &rlen);
-	if (type != SBX_FRAME_RESULT)
-		return -EIO;
-	_cleanup_free_ uint8_t *rbuf = malloc(rlen ? rlen : 1);
-	if (!rbuf)
-		return -ENOMEM;
-	if (sbx_read_full(fd, rbuf, rlen) < 0)
-		return -EIO;
-	Sbx__ExecResult *res = sbx__exec_result__unpack(NULL, rlen, rbuf);
-	if (!res)
-		return -EIO;
-	*ret = res;
-	return 0;
+	return read_result(fd, s, ret);
 }

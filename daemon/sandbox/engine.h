@@ -9,6 +9,7 @@
 #ifndef SBX_ENGINE_H
 #define SBX_ENGINE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -79,6 +80,53 @@ void sbx_engine_free(struct sbx_engine *e);
  * -ENOMEM, -EIO (spawner gone), -EMSGSIZE (request too large): *ret is
  *          left untouched. */
 int sbx_engine_run(struct sbx_engine *e, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret);
+
+/* A cancel token: lets another thread stop an execution started with
+ * sbx_engine_run_cancellable(). Caller memory, one execution at a time;
+ * init before the run, fini after it returned. */
+struct sbx_engine_cancel {
+	pthread_mutex_t lock;
+	int fd;         /* the execution's socket while it runs, else -1 */
+	bool cancelled; /* sticky: a run started after the cancel stops at once */
+};
+
+void sbx_engine_cancel_init(struct sbx_engine_cancel *t);
+void sbx_engine_cancel_fini(struct sbx_engine_cancel *t);
+
+/* sbx_engine_run that `t` (NULL: none) can cancel. A cancelled execution
+ * (before, while queued in the spawner or while running) returns 0 with a
+ * result of status SIGNALED, signal SIGKILL, exit code 137 and error
+ * "stopped": the spawner killed the sandbox's whole tree before it closed
+ * the socket. */
+int sbx_engine_run_cancellable(struct sbx_engine *e, const Sbx__SpawnRequest *req,
+			       struct sbx_engine_cancel *t, Sbx__ExecResult **ret);
+
+/* Live output of one execution (sbx_engine_run_stream). Caller memory. */
+struct sbx_engine_stream {
+	/* Called on the running thread with each chunk of stdout (stream 0)
+	 * or stderr (1) as the spawner read it, in order, before the run
+	 * returns; chunks split lines anywhere. The spawner does not wait
+	 * for it: while it lags, chunks are dropped (never the result's
+	 * output), so it should be quick. */
+	void (*on_output)(void *arg, int stream, const void *data, size_t len);
+	void *arg;
+	/* Set when the run returns: chunks (and their bytes) the spawner
+	 * dropped because the socket was full. */
+	uint64_t dropped_chunks, dropped_bytes;
+};
+
+/* sbx_engine_run_cancellable (t may be NULL) that also streams the
+ * output to `s` (NULL: like sbx_engine_run_cancellable). Everything the
+ * sandbox writes is streamed, past limits.output_bytes too; the result is
+ * the same as without streaming. */
+int sbx_engine_run_stream(struct sbx_engine *e, const Sbx__SpawnRequest *req,
+			  struct sbx_engine_cancel *t, struct sbx_engine_stream *s,
+			  Sbx__ExecResult **ret);
+
+/* Cancel the execution of `t`: half-close its socket, which the spawner
+ * reads as "kill it" (EOF on the execution socket). Thread-safe,
+ * non-blocking, idempotent. */
+void sbx_engine_cancel(struct sbx_engine_cancel *t);
 
 /* Check a request without running it. Returns 0, or -EINVAL with a
  * static sentence in *ret_why. Used by sbx_engine_run(); exported for the

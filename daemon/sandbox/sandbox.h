@@ -160,6 +160,13 @@ struct sbx_exec {
 	char error[200]; /* spawner-side failure, INTERNAL_ERROR */
 	uint64_t trace_ns[8];
 
+	/* live output (SpawnRequest.stream_output, spawner_stream.c): the
+	 * unsent tail of a frame the socket took only part of, and what was
+	 * dropped because the daemon did not keep up */
+	uint8_t *sfrag;
+	size_t sfrag_len, sfrag_off;
+	uint64_t sdrop_chunks, sdrop_bytes;
+
 	/* reply write */
 	uint8_t *reply;
 	size_t reply_len, reply_off;

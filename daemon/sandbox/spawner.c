@@ -157,7 +157,7 @@ static void on_ctl(struct sbx_ctx *ctx)
 }
 
 /* The execution socket: the request, later only EOF (= cancel), and
- * EPOLLOUT while the reply is being written. */
+ * EPOLLOUT while live output or the reply is being written. */
 static void on_sock(struct sbx_ctx *ctx, struct sbx_exec *ex, uint32_t events)
 {
 	if (ex->state == EX_REPLYING) {
@@ -185,6 +185,8 @@ static void on_sock(struct sbx_ctx *ctx, struct sbx_exec *ex, uint32_t events)
 		start_queued(ctx);
 		return;
 	}
+	if (ex->state == EX_RUNNING && (events & EPOLLOUT))
+		sbx_stream_on_writable(ctx, ex);
 	if (!(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		return;
 	/* The caller went away: nobody wants this result any more. */

@@ -84,6 +84,7 @@ void sbx_exec_free(struct sbx_exec *ex)
 	free(ex->argv);
 	free(ex->envp);
 	free(ex->reply);
+	free(ex->sfrag);
 	free(ex);
 }
 
@@ -163,14 +164,16 @@ static void send_result(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__Exe
 		return;
 	}
 	size_t len = sbx__exec_result__get_packed_size(res);
-	ex->reply = malloc(SBX_FRAME_HDR + len);
+	size_t pre = sbx_stream_trailer_len(ex);
+	ex->reply = malloc(pre + SBX_FRAME_HDR + len);
 	if (!ex->reply) {
 		sbx_exec_retire(ctx, ex); /* the daemon sees EOF: -EIO */
 		return;
 	}
-	sbx_frame_hdr(ex->reply, SBX_FRAME_RESULT, (uint32_t)len);
-	sbx__exec_result__pack(res, ex->reply + SBX_FRAME_HDR);
-	ex->reply_len = SBX_FRAME_HDR + len;
+	pre = sbx_stream_trailer(ex, ex->reply);
+	sbx_frame_hdr(ex->reply + pre, SBX_FRAME_RESULT, (uint32_t)len);
+	sbx__exec_result__pack(res, ex->reply + pre + SBX_FRAME_HDR);
+	ex->reply_len = pre + SBX_FRAME_HDR + len;
 	ex->state = EX_REPLYING;
 	int r = sbx_exec_reply_more(ctx, ex);
 	if (r != -EAGAIN) {
@@ -486,6 +489,7 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	}
 	if (ex->stdin_w >= 0)
 		sbx_epoll_add(ctx, ex->stdin_w, EPOLLOUT, &ex->w_stdin);
+	sbx_stream_setup(ctx, ex);
 	for (int i = 0; i < 2; i++) {
 		ex->out[i].cap = ex->req->limits->output_bytes;
 		sbx_epoll_add(ctx, ex->out[i].fd, EPOLLIN, &ex->out[i].w);
@@ -564,6 +568,8 @@ void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which)
 			close_fd(&o->fd);
 			return;
 		}
+		/* Streamed whole, past the cap too: the cap bounds the result. */
+		sbx_stream_chunk(ctx, ex, which, dst, (size_t)n);
 		o->total += (uint64_t)n;
 		if (dst != scratch)
 			o->len += (size_t)n;

@@ -37,4 +37,20 @@ void sbx_exec_kill(struct sbx_ctx *ctx, struct sbx_exec *ex, enum sbx_kill_reaso
 /* Write more of the reply: 0 done, -EAGAIN later, <0 peer gone. */
 int sbx_exec_reply_more(struct sbx_ctx *ctx, struct sbx_exec *ex);
 
+/* Live output (spawner_stream.c); all no-ops unless the request asked
+ * for stream_output. */
+/* Size the execution socket's send buffer for streaming. */
+void sbx_stream_setup(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* Send one chunk read from stdout (0) or stderr (1), without blocking:
+ * dropped and counted when the socket is full. */
+void sbx_stream_chunk(struct sbx_ctx *ctx, struct sbx_exec *ex, int which, const void *data,
+		      size_t len);
+/* The socket became writable while running: send the pending tail. */
+void sbx_stream_on_writable(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* What must precede the result frame: the pending tail and STREAM_END.
+ * Returns its length (0 when not streaming) after writing it to buf,
+ * which has room for sbx_stream_trailer_len(ex) bytes. */
+size_t sbx_stream_trailer_len(const struct sbx_exec *ex);
+size_t sbx_stream_trailer(struct sbx_exec *ex, uint8_t *buf);
+
 #endif

@@ -9,6 +9,12 @@
  *
  * daemon → spawner: SBX_FRAME_REQUEST (packed sbx.SpawnRequest), once.
  * spawner → daemon: SBX_FRAME_RESULT (packed sbx.ExecResult), once, last.
+ * With SpawnRequest.stream_output, also SBX_FRAME_STDOUT / SBX_FRAME_STDERR
+ * (raw output bytes, at most SBX_FRAME_CHUNK_MAX each, in the order read)
+ * while the sandbox runs, and one SBX_FRAME_STREAM_END (struct
+ * sbx_stream_end) right before the result. The spawner never waits for the
+ * daemon to read them: a chunk that does not fit in the socket is dropped
+ * and counted in STREAM_END. The result's output does not depend on them.
  * Closing the socket early cancels: the spawner kills that sandbox.
  * Frame types are a registry so live output (stdout/stderr chunks) and
  * signals for long-running sandboxes can be added without a new channel. */
@@ -21,7 +27,17 @@
 enum sbx_frame_type {
 	SBX_FRAME_REQUEST = 1,
 	SBX_FRAME_RESULT = 2,
-	/* reserved: 3 stdout chunk, 4 stderr chunk, 5 signal */
+	SBX_FRAME_STDOUT = 3,
+	SBX_FRAME_STDERR = 4,
+	/* reserved: 5 signal */
+	SBX_FRAME_STREAM_END = 6,
+};
+
+#define SBX_FRAME_CHUNK_MAX 65536
+
+/* The payload of SBX_FRAME_STREAM_END. */
+struct sbx_stream_end {
+	uint64_t dropped_chunks, dropped_bytes;
 };
 
 #define SBX_FRAME_HDR 8

@@ -39,6 +39,20 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS executions_object ON executions(object_id);"
 	"CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
+/* Schema 1 -> 2: what the history and the stats need besides. */
+static const char migrate2[] =
+	"ALTER TABLE executions ADD COLUMN language TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE executions ADD COLUMN client TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE executions ADD COLUMN memory_peak_kb INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE executions ADD COLUMN cpu_time_ms INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX IF NOT EXISTS executions_id ON executions(id);";
+
+/* The columns execution_row() reads, in its order. */
+#define EXEC_COLUMNS                                                                               \
+	"id, object_kind, object_id, started_ms, duration_ms, status, exit_code, signal, "         \
+	"language,"                                                                                \
+	" client, memory_peak_kb, cpu_time_ms"
+
 static int fail(struct sbx_store *s, const char *what)
 {
 	log_error("state store: %s: %s", what, sqlite3_errmsg(s->db));
@@ -95,6 +109,7 @@ static int setup(struct sbx_store *s)
 		return r;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SBX_STORE_SCHEMA);
 	if ((r = exec_sql(s, schema, "create the schema")) < 0 ||
+	    (v < 2 && (r = exec_sql(s, migrate2, "migrate the schema to version 2")) < 0) ||
 	    (r = exec_sql(s, sql, "set the schema version")) < 0) {
 		exec_sql(s, "ROLLBACK", "rollback");
 		return r;
@@ -244,11 +259,10 @@ int sbx_store_delete_session(struct sbx_store *s, const char *id)
 int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *x)
 {
 	int r = run(s, "record an execution",
-		    "INSERT INTO executions (id, object_kind, object_id, started_ms, duration_ms, "
-		    "status,"
-		    " exit_code, signal) VALUES (?,?,?,?,?,?,?,?)",
-		    "sssiisdd", x->id, x->object_kind, x->object_id, x->started_ms,
-		    (int64_t)x->duration_ms, x->status, x->exit_code, x->signal);
+		    "INSERT INTO executions (" EXEC_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		    "sssiisddssii", x->id, x->object_kind, x->object_id, x->started_ms,
+		    (int64_t)x->duration_ms, x->status, x->exit_code, x->signal, x->language,
+		    x->client, (int64_t)x->memory_peak_kb, (int64_t)x->cpu_time_ms);
 
 	if (r < 0)
 		return r;
@@ -366,6 +380,10 @@ static int execution_row(sqlite3_stmt *st, void *cb, void *arg)
 		.status = col_text(st, 5),
 		.exit_code = sqlite3_column_int(st, 6),
 		.signal = sqlite3_column_int(st, 7),
+		.language = col_text(st, 8),
+		.client = col_text(st, 9),
+		.memory_peak_kb = (uint64_t)sqlite3_column_int64(st, 10),
+		.cpu_time_ms = (uint64_t)sqlite3_column_int64(st, 11),
 	};
 
 	return ((int (*)(void *, const struct sbx_store_execution *))cb)(arg, &x);
@@ -374,15 +392,11 @@ static int execution_row(sqlite3_stmt *st, void *cb, void *arg)
 int sbx_store_each_execution(struct sbx_store *s, const char *object_id, unsigned max,
 			     int (*cb)(void *arg, const struct sbx_store_execution *rec), void *arg)
 {
-	return each(
-		s, "read the history",
-		object_id ? "SELECT id, object_kind, object_id, started_ms, duration_ms, status, "
-			    "exit_code,"
-			    " signal FROM executions WHERE object_id = ? ORDER BY seq DESC LIMIT ?"
-			  : "SELECT id, object_kind, object_id, started_ms, duration_ms, status, "
-			    "exit_code,"
-			    " signal FROM executions ORDER BY seq DESC LIMIT ?",
-		object_id, max ? max : 1, execution_row, (void *)cb, arg);
+	return each(s, "read the history",
+		    object_id ? "SELECT " EXEC_COLUMNS
+				" FROM executions WHERE object_id = ? ORDER BY seq DESC LIMIT ?"
+			      : "SELECT " EXEC_COLUMNS " FROM executions ORDER BY seq DESC LIMIT ?",
+		    object_id, max ? max : 1, execution_row, (void *)cb, arg);
 }
 
 int sbx_store_counter_add(struct sbx_store *s, const char *name, int64_t delta, int64_t *ret)
@@ -412,4 +426,96 @@ int sbx_store_counter_add(struct sbx_store *s, const char *name, int64_t delta, 
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+/* Counts the rows a walk delivered, for -ENOENT. */
+struct counting {
+	int (*cb)(void *arg, const struct sbx_store_execution *rec);
+	void *arg;
+	unsigned n;
+};
+
+static int count_row(void *arg, const struct sbx_store_execution *rec)
+{
+	struct counting *c = arg;
+
+	c->n++;
+	return c->cb ? c->cb(c->arg, rec) : 0;
+}
+
+int sbx_store_get_execution(struct sbx_store *s, const char *id,
+			    int (*cb)(void *arg, const struct sbx_store_execution *rec), void *arg)
+{
+	struct counting c = {cb, arg, 0};
+	int r = each(s, "read an execution",
+		     "SELECT " EXEC_COLUMNS
+		     " FROM executions WHERE id = ? ORDER BY seq DESC LIMIT ?",
+		     id ? id : "", 1, execution_row, (void *)count_row, &c);
+
+	return r < 0 ? r : c.n ? 0 : -ENOENT;
+}
+
+int sbx_store_list_executions(struct sbx_store *s, const char *before, unsigned max,
+			      int (*cb)(void *arg, const struct sbx_store_execution *rec),
+			      void *arg)
+{
+	int r;
+
+	if (!before || !*before)
+		return sbx_store_each_execution(s, NULL, max, cb, arg);
+	/* Checked apart from the walk: an unknown cursor is the caller's
+	 * mistake (or trimmed away), not an empty page. */
+	r = sbx_store_get_execution(s, before, NULL, NULL);
+	if (r < 0)
+		return r;
+	return each(s, "read the history",
+		    "SELECT " EXEC_COLUMNS " FROM executions WHERE seq <"
+		    " (SELECT MAX(seq) FROM executions WHERE id = ?) ORDER BY seq DESC LIMIT ?",
+		    before, max ? max : 1, execution_row, (void *)cb, arg);
+}
+
+int sbx_store_counters_add(struct sbx_store *s, const struct sbx_store_delta *d, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(s->db,
+				       "INSERT INTO counters (name, value) VALUES (?1, ?2)"
+				       " ON CONFLICT(name) DO UPDATE SET value = value + ?2",
+				       -1, &st, NULL);
+	for (size_t i = 0; i < n && r == SQLITE_OK; i++) {
+		r = sqlite3_bind_text(st, 1, d[i].name, -1, SQLITE_TRANSIENT);
+		if (r == SQLITE_OK)
+			r = sqlite3_bind_int64(st, 2, d[i].delta);
+		if (r == SQLITE_OK)
+			r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (r == SQLITE_OK)
+		r = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (r != SQLITE_OK) {
+		r = fail(s, "update counters");
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int counter_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+	return ((int (*)(void *, const char *, int64_t))cb)(arg, col_text(st, 0),
+							    sqlite3_column_int64(st, 1));
+}
+
+int sbx_store_each_counter(struct sbx_store *s, const char *prefix,
+			   int (*cb)(void *arg, const char *name, int64_t value), void *arg)
+{
+	return each(s, "read counters",
+		    "SELECT name, value FROM counters WHERE substr(name, 1, length(?1)) = ?1"
+		    " ORDER BY name",
+		    prefix ? prefix : "", 0, counter_row, (void *)cb, arg);
 }

@@ -18,7 +18,7 @@
 struct sbx_store;
 
 /* The schema this code writes (PRAGMA user_version). */
-#define SBX_STORE_SCHEMA 1
+#define SBX_STORE_SCHEMA 2 /* 2: executions gained language, client, memory and cpu */
 
 struct sbx_store_sandbox {
 	const char *id, *status, *runtime, *mode, *entry_point, *note;
@@ -46,6 +46,9 @@ struct sbx_store_execution {
 	int64_t started_ms;
 	uint64_t duration_ms;
 	int32_t exit_code, signal;
+	/* Schema 2; "" and 0 in rows written by schema 1. */
+	const char *language, *client;
+	uint64_t memory_peak_kb, cpu_time_ms;
 };
 
 /* Open (creating if needed, mode 0600) the database at `path`, in WAL mode,
@@ -77,8 +80,29 @@ int sbx_store_each_execution(struct sbx_store *s, const char *object_id, unsigne
 			     int (*cb)(void *arg, const struct sbx_store_execution *rec),
 			     void *arg);
 
+/* Rows of the whole history, newest first, at most `max` (0 = 1), only
+ * those older than the execution `before` when given (paging; -ENOENT
+ * when that id is not in the history). */
+int sbx_store_list_executions(struct sbx_store *s, const char *before, unsigned max,
+			      int (*cb)(void *arg, const struct sbx_store_execution *rec),
+			      void *arg);
+/* The row of execution `id`: cb is called once, or -ENOENT. */
+int sbx_store_get_execution(struct sbx_store *s, const char *id,
+			    int (*cb)(void *arg, const struct sbx_store_execution *rec), void *arg);
+
 /* Persistent counters ("sandboxes_created", ...): add `delta` and return
  * the new value in *ret (ret may be NULL); delta 0 reads. */
 int sbx_store_counter_add(struct sbx_store *s, const char *name, int64_t delta, int64_t *ret);
+
+/* Add several deltas in one transaction, so that a reader never sees
+ * some counters of an execution counted and others not. */
+struct sbx_store_delta {
+	const char *name;
+	int64_t delta;
+};
+int sbx_store_counters_add(struct sbx_store *s, const struct sbx_store_delta *d, size_t n);
+/* Call cb for every counter whose name starts with `prefix`, by name. */
+int sbx_store_each_counter(struct sbx_store *s, const char *prefix,
+			   int (*cb)(void *arg, const char *name, int64_t value), void *arg);
 
 #endif

@@ -78,6 +78,12 @@ void tu_add_file(struct tu_spec *s, const char *path, const char *content, bool 
 
 Sbx__ExecResult *tu_run(struct sbx_engine *e, struct tu_spec *s, int *ret_rc)
 {
+	return tu_run_stream(e, s, NULL, ret_rc);
+}
+
+Sbx__ExecResult *tu_run_stream(struct sbx_engine *e, struct tu_spec *s,
+			       struct sbx_engine_stream *st, int *ret_rc)
+{
 	static const char *const defenv[] = {"PATH=/usr/local/bin:/usr/bin:/bin",
 					     "HOME=/workspace", "LANG=C.UTF-8", NULL};
 	Sbx__SpawnRequest req = SBX__SPAWN_REQUEST__INIT;
@@ -104,7 +110,7 @@ Sbx__ExecResult *tu_run(struct sbx_engine *e, struct tu_spec *s, int *ret_rc)
 	req.files = s->files;
 	req.n_files = s->n_files;
 	Sbx__ExecResult *res = NULL;
-	int r = sbx_engine_run(e, &req, &res);
+	int r = st ? sbx_engine_run_stream(e, &req, NULL, st, &res) : sbx_engine_run(e, &req, &res);
 	if (ret_rc)
 		*ret_rc = r;
 	if (!res) {

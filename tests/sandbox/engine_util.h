@@ -33,6 +33,9 @@ void tu_add_file(struct tu_spec *s, const char *path, const char *content, bool 
 /* Run; returns the result (never NULL: aborts the test on transport
  * errors) and, through ret_rc, what sbx_engine_run returned. */
 Sbx__ExecResult *tu_run(struct sbx_engine *e, struct tu_spec *s, int *ret_rc);
+/* tu_run with live output to `st` (sbx_engine_run_stream). */
+Sbx__ExecResult *tu_run_stream(struct sbx_engine *e, struct tu_spec *s,
+			       struct sbx_engine_stream *st, int *ret_rc);
 /* /bin/sh -c script with default limits (or *base when given). */
 Sbx__ExecResult *tu_sh(struct sbx_engine *e, const char *script, const struct tu_spec *base);
 /* python3 -c code. */

@@ -1,0 +1,69 @@
+#include "rpc.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include "admin.pb-c.h"
+#include "daemon.h"
+#include "executor.h"
+#include "history.h"
+#include "objects.h"
+#include "stats.h"
+
+/* The objects (whose store the history uses), held open for the call. */
+static struct sbx_objects *enter(struct sbx_daemon *d, struct sbx_rpc_call *call)
+{
+	if (!d->objects || !d->history || sbx_objects_enter(d->objects) < 0) {
+		sbx_rpc_error(call, -ESHUTDOWN, "the execution history is not available");
+		return NULL;
+	}
+	return d->objects;
+}
+
+SBX_HISTORY_HANDLER(sbx_rpc_list_executions)
+{
+	struct sbx_daemon *d = state;
+	struct sbx_objects *o = enter(d, call);
+	int r;
+
+	if (!o)
+		return -ESHUTDOWN;
+	r = sbx_history_list(d->history, call, (const Sbx__ListExecutionsRequest *)req,
+			     (Sbx__ListExecutionsReply **)ret);
+	sbx_objects_leave(o);
+	return r;
+}
+
+SBX_HISTORY_HANDLER(sbx_rpc_get_execution)
+{
+	struct sbx_daemon *d = state;
+	struct sbx_objects *o = enter(d, call);
+	int r;
+
+	if (!o)
+		return -ESHUTDOWN;
+	r = sbx_history_get(d->history, call, ((const Sbx__GetExecutionRequest *)req)->execution_id,
+			    (Sbx__Execution **)ret);
+	sbx_objects_leave(o);
+	return r;
+}
+
+SBX_HISTORY_HANDLER(sbx_rpc_get_stats)
+{
+	struct sbx_daemon *d = state;
+	struct sbx_objects *o = enter(d, call);
+	struct sbx_executor_stats xs = {0};
+	struct timespec ts;
+	uint64_t now;
+	int r;
+
+	if (!o)
+		return -ESHUTDOWN;
+	sbx_executor_stats(d->exec, &xs);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	r = sbx_stats_get(o->store, xs.running, xs.queued, (now - d->started_ms) / 1000,
+			  (Sbx__StatsReply **)ret);
+	sbx_objects_leave(o);
+	return r;
+}

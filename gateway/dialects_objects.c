@@ -1,0 +1,152 @@
+/* The dialects of the stateful objects: sandboxes (sandbox-service-API.md),
+ * sessions (opensandbox-README.md) and the execution history
+ * (sandbox-executor-README.md). Data only, like gateway/dialects.c. The
+ * daemon's object messages (proto/objects.proto, admin.proto) already use
+ * the documented names, so most of these only fix the key order, leave out
+ * bookkeeping fields and unwrap lists into bare arrays. */
+#include <stddef.h>
+
+#include "dialects.h"
+
+/* "Create Sandbox", "Get Sandbox Info" and "List Sandboxes": exactly the
+ * documented keys. timeout_ms and memory_limit_mb are the daemon's
+ * effective values: a request that leaves them out gets the daemon's
+ * defaults (SANDBOX_TIMEOUT_MS, SANDBOX_MEMORY_MB: 30000 and 256 as
+ * shipped, the document's defaults), so an operator's configuration is
+ * not overridden by a second copy of them here. */
+static const struct jpb_field_map sandbox_out[] = {
+	{.json = "id", .path = "id"},
+	{.json = "status", .path = "status"},
+	{.json = "runtime", .path = "runtime"},
+	{.json = "created_at", .path = "created_at"},
+	{.json = "timeout_ms", .path = "timeout_ms"},
+	{.json = "memory_limit_mb", .path = "memory_limit_mb"},
+	{NULL},
+};
+
+const struct jpb_dialect gw_dialect_service_sandbox = {
+	.name = "sandbox-service",
+	.out = sandbox_out,
+	.defaults = "{\"mode\": \"oneshot\"}",
+};
+
+const struct jpb_dialect gw_dialect_service_sandboxes = {
+	.name = "sandbox-service",
+	.out = sandbox_out,
+	.out_unwrap = "sandboxes",
+};
+
+/* "Execute Code". */
+static const struct jpb_field_map execution_out[] = {
+	{.json = "sandbox_id", .path = "sandbox_id"},
+	{.json = "success", .path = "success"},
+	{.json = "stdout", .path = "stdout"},
+	{.json = "stderr", .path = "stderr"},
+	{.json = "exit_code", .path = "exit_code"},
+	{.json = "execution_time_ms", .path = "execution_time_ms"},
+	{NULL},
+};
+
+const struct jpb_dialect gw_dialect_service_execute = {
+	.name = "sandbox-service",
+	.out = execution_out,
+};
+
+/* "Upload Files": the body is a bare array of {path, content,
+ * is_executable}; the reply {message, sandbox_id}. */
+static const struct jpb_field_map upload_out[] = {
+	{.json = "message", .path = "message"},
+	{.json = "sandbox_id", .path = "sandbox_id"},
+	{NULL},
+};
+
+const struct jpb_dialect gw_dialect_service_upload = {
+	.name = "sandbox-service",
+	.out = upload_out,
+	.in_wrap = "files",
+};
+
+/* OpenSandbox "POST /sessions": `# Returns: {"session_id": "uuid..."}`. */
+static const struct jpb_field_map session_id_out[] = {
+	{.json = "session_id", .path = "session_id"},
+	{NULL},
+};
+
+const struct jpb_dialect gw_dialect_opensandbox_session_create = {
+	.name = "opensandbox",
+	.out = session_id_out,
+};
+
+/* GET /sessions: the README shows no body; a bare array of session
+ * objects, like the sandbox-service lists. */
+const struct jpb_dialect gw_dialect_opensandbox_sessions = {
+	.name = "opensandbox",
+	.out_unwrap = "sessions",
+};
+
+/* "POST /sessions/:id/run": the /run request without `cwd` (the session
+ * has one), the same units and "Configuration Options" defaults, the same
+ * reply. SessionRunRequest already calls the argv `command`. */
+static const struct jpb_field_map session_run_in[] = {
+	{.json = "time", .path = "limits.cpu_time_ms"},
+	{.json = "mem", .path = "limits.memory_kb"},
+	{.json = "fsize", .path = "limits.fsize_kb"},
+	{.json = "nofile", .path = "limits.nofile"},
+	{NULL},
+};
+
+static const struct jpb_field_map session_run_out[] = {
+	{.json = "stdout", .path = "stdout"},
+	{.json = "stderr", .path = "stderr"},
+	{.json = "exit_code", .path = "exit_code"},
+	{.json = "signal", .path = "signal", .zero_is_null = true},
+	{NULL},
+};
+
+const struct jpb_dialect gw_dialect_opensandbox_session_run = {
+	.name = "opensandbox",
+	.in = session_run_in,
+	.out = session_run_out,
+	.defaults = "{\"time\": 5000, \"mem\": 2097152, \"fsize\": 10240, \"nofile\": 64}",
+};
+
+/* The executor's words for a status, as in its POST /api/v1/execute
+ * (gateway/dialects.c keeps its own copy for the execution routes). */
+static const struct jpb_enum_alias history_status_words[] = {
+	{"success", "EXEC_STATUS_OK"},
+	{"timeout", "EXEC_STATUS_WALL_TIME_LIMIT"},
+	{"timeout", "EXEC_STATUS_TIME_LIMIT"},
+	{"memory_limit", "EXEC_STATUS_MEMORY_LIMIT"},
+	{"output_limit", "EXEC_STATUS_OUTPUT_LIMIT"},
+	{"error", NULL},
+	{NULL, NULL},
+};
+
+/* "Execution History": the README shows no body. One execution in the
+ * vocabulary of its POST /api/v1/execute reply (status words,
+ * execution_time_ms, memory_used_mb), plus what the history adds. */
+static const struct jpb_field_map history_out[] = {
+	{.json = "execution_id", .path = "execution_id"},
+	{.json = "language", .path = "language"},
+	{.json = "status", .path = "status", .enums = history_status_words},
+	{.json = "exit_code", .path = "exit_code"},
+	{.json = "signal", .path = "signal", .zero_is_null = true},
+	{.json = "execution_time_ms", .path = "execution_time_ms"},
+	{.json = "memory_used_mb", .path = "memory_peak_kb", .scale = 1024},
+	{.json = "started_at", .path = "started_at"},
+	{.json = "client", .path = "client"},
+	{.json = "kind", .path = "kind"},
+	{.json = "object_id", .path = "object_id", .zero_is_null = true},
+	{NULL},
+};
+
+const struct jpb_dialect gw_dialect_executor_execution = {
+	.name = "sandbox-executor",
+	.out = history_out,
+};
+
+const struct jpb_dialect gw_dialect_executor_executions = {
+	.name = "sandbox-executor",
+	.out = history_out,
+	.out_unwrap = "executions",
+};
