@@ -223,6 +223,17 @@ int sbx_call_async(struct sbx_client *c, const char *method, const ProtobufCMess
 int sbx_call_async_auth(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
 			uint32_t timeout_ms, const char *auth_token, sbx_call_cb cb, void *arg)
 {
+	struct sbx_call_opts o = { .timeout_ms = timeout_ms, .auth_token = auth_token };
+
+	return sbx_call_async_opts(c, method, req, &o, cb, arg);
+}
+
+int sbx_call_async_opts(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
+			const struct sbx_call_opts *opts, sbx_call_cb cb, void *arg)
+{
+	static const struct sbx_call_opts none;
+	const struct sbx_call_opts *o = opts ? opts : &none;
+	uint32_t timeout_ms = o->timeout_ms;
 	const sbx_method *m = sbx_method_find(method);
 	_cleanup_free_ void *buf = NULL;
 	struct slot *s = NULL;
@@ -241,7 +252,8 @@ int sbx_call_async_auth(struct sbx_client *c, const char *method, const Protobuf
 		timeout_ms = c->timeout_ms;
 	id = atomic_fetch_add(&c->next_id, 1);
 	r = sbx_envelope_pack_request(method, id, now_ms(CLOCK_REALTIME) + timeout_ms,
-				      auth_token ? auth_token : c->auth_token, req, &buf, &len);
+				      o->auth_token ? o->auth_token : c->auth_token, o->client, req,
+				      &buf, &len);
 	if (r < 0)
 		return r;
 	if (nng_msg_alloc(&msg, 0) != 0)

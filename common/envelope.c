@@ -39,8 +39,8 @@ static int pack_payload(const ProtobufCMessage *payload, ProtobufCBinaryData *ou
 }
 
 int sbx_envelope_pack_request(const char *method, uint64_t id, uint64_t deadline_ms,
-			      const char *auth_token, const ProtobufCMessage *payload,
-			      void **ret_buf, size_t *ret_len)
+			      const char *auth_token, const char *client,
+			      const ProtobufCMessage *payload, void **ret_buf, size_t *ret_len)
 {
 	Sbx__RpcRequest req = SBX__RPC_REQUEST__INIT;
 	int r;
@@ -51,6 +51,7 @@ int sbx_envelope_pack_request(const char *method, uint64_t id, uint64_t deadline
 	req.id = id;
 	req.deadline_ms = deadline_ms;
 	req.auth_token = (char *)(auth_token ? auth_token : "");
+	req.client = (char *)(client ? client : "");
 	r = pack_payload(payload, &req.payload);
 	if (r < 0)
 		return r;

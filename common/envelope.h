@@ -12,10 +12,11 @@
 /* Largest envelope either side accepts (requests carry uploaded files). */
 #define SBX_ENVELOPE_MAX (64u << 20)
 
-/* payload may be NULL (empty payload). */
+/* payload may be NULL (empty payload); auth_token and client (who the
+ * caller acts for, e.g. an HTTP client's address) may be NULL. */
 int sbx_envelope_pack_request(const char *method, uint64_t id, uint64_t deadline_ms,
-			      const char *auth_token, const ProtobufCMessage *payload,
-			      void **ret_buf, size_t *ret_len);
+			      const char *auth_token, const char *client,
+			      const ProtobufCMessage *payload, void **ret_buf, size_t *ret_len);
 /* -EBADMSG when the bytes are not an RpcRequest, -E2BIG when too large.
  * Free with sbx__rpc_request__free_unpacked(*ret, NULL). */
 int sbx_envelope_unpack_request(const void *buf, size_t len, Sbx__RpcRequest **ret);

@@ -1,5 +1,6 @@
 #include "rpc_handler.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,21 @@ static const char *client_api_key(struct MHD_Connection *conn)
 	return v && *v ? v : NULL;
 }
 
+/* The HTTP client's address as text ("198.51.100.23", "::1"), for the
+ * daemon's history and audit log; "" when MHD cannot tell. */
+static void client_address(struct MHD_Connection *conn, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	buf[0] = 0;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)size);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)size);
+}
+
 /* Fill the keys the body lacks from the dialect's defaults (checked to be
  * an object at start-up). *body may be NULL (no body): it becomes {}. */
 static int apply_defaults(const struct jpb_dialect *dl, json_t **body)
@@ -292,6 +308,7 @@ static void rpc_done(void *arg, int err, struct sbx_reply *reply)
 
 int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)
 {
+	char peer[INET6_ADDRSTRLEN];
 	const struct gw_route *rt = req->match.route;
 	_cleanup_msg_ ProtobufCMessage *msg = NULL;
 	json_auto_t *body = NULL;
@@ -325,7 +342,8 @@ int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)
 
 	gw_request_suspend(req, rpc_finish);
 	gw_request_ref(req);
-	r = gw_server_call(srv, rt->rpc, msg, client_api_key(req->conn), rpc_done, req);
+	client_address(req->conn, peer, sizeof(peer));
+	r = gw_server_call(srv, rt->rpc, msg, client_api_key(req->conn), peer, rpc_done, req);
 	if (r < 0) {
 		/* No callback will come: finish here, the uniform way. */
 		gw_request_finish_call(req, r, NULL);

@@ -459,16 +459,18 @@ void gw_server_free(struct gw_server *srv)
 }
 
 int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMessage *msg,
-		   const char *auth_token, sbx_call_cb cb, void *arg)
+		   const char *auth_token, const char *client, sbx_call_cb cb, void *arg)
 {
+	struct sbx_call_opts o = { .timeout_ms = srv->cfg.request_timeout_ms,
+				   .auth_token = auth_token,
+				   .client = client };
 	int r;
 
 	pthread_rwlock_rdlock(&srv->calls_lock);
 	if (srv->closed)
 		r = -ESHUTDOWN;
 	else
-		r = sbx_call_async_auth(srv->client, method, msg, srv->cfg.request_timeout_ms,
-					auth_token, cb, arg);
+		r = sbx_call_async_opts(srv->client, method, msg, &o, cb, arg);
 	pthread_rwlock_unlock(&srv->calls_lock);
 	return r;
 }

@@ -63,11 +63,12 @@ int gw_server_shutdown(struct gw_server *srv);
 void gw_server_free(struct gw_server *srv);
 
 /* Start RPC `method` with message msg (packed before this returns) for a
- * request, with the HTTP client's API key auth_token (copied; NULL: none);
+ * request, with the HTTP client's API key auth_token and address client
+ * (both copied; NULL: none);
  * cb runs exactly once on an nng thread unless this returns an error:
  * -ESHUTDOWN when the server is closing, or libsandbox's errors. */
 int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMessage *msg,
-		   const char *auth_token, sbx_call_cb cb, void *arg);
+		   const char *auth_token, const char *client, sbx_call_cb cb, void *arg);
 
 /* Bookkeeping for gateway/request.c. */
 void gw_server_count_suspended(struct gw_server *srv, int delta);

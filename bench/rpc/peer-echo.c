@@ -59,7 +59,7 @@ int echo_peer_open(const char *url, unsigned wait_ms, struct echo_peer **ret)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	deadline_ms =
 		(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + ECHO_CALL_TIMEOUT_MS;
-	r = sbx_envelope_pack_request("Health", 1, deadline_ms, NULL, NULL, &p->req, &p->req_len);
+	r = sbx_envelope_pack_request("Health", 1, deadline_ms, NULL, NULL, NULL, &p->req, &p->req_len);
 	if (r < 0) {
 		free(p);
 		return r;

@@ -63,8 +63,17 @@ typedef void (*sbx_call_cb)(void *arg, int err, struct sbx_reply *reply);
  * request is packed before this returns: req may be freed at once. */
 int sbx_call_async(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
 		   uint32_t timeout_ms, sbx_call_cb cb, void *arg);
-/* The same with this call's own API key (a gateway forwarding its
- * clients' keys); NULL: the client's. */
+/* Per-call settings of a caller acting for others (the gateway). */
+struct sbx_call_opts {
+	uint32_t timeout_ms;       /* 0: the client default */
+	const char *auth_token;    /* this call's API key; NULL: the client's */
+	const char *client;        /* who the call is for (history, audit); NULL: none */
+};
+
+/* sbx_call_async with per-call settings; o may be NULL. */
+int sbx_call_async_opts(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
+			const struct sbx_call_opts *o, sbx_call_cb cb, void *arg);
+/* The same with only this call's own API key; NULL: the client's. */
 int sbx_call_async_auth(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
 			uint32_t timeout_ms, const char *auth_token, sbx_call_cb cb, void *arg);
 

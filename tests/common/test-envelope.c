@@ -18,7 +18,7 @@ static void test_request(void)
 
 	h.status = "ok";
 	h.uptime_s = 12345;
-	CHECK_INT(sbx_envelope_pack_request("Health", 42, 1700000000000ull, "key-1", &h.base, &buf,
+	CHECK_INT(sbx_envelope_pack_request("Health", 42, 1700000000000ull, "key-1", NULL, &h.base, &buf,
 					    &len),
 		  0);
 	CHECK(buf != NULL && len > 0);
@@ -46,7 +46,7 @@ static void test_request(void)
 	/* No payload, no token. */
 	buf = NULL;
 	req = NULL;
-	CHECK_INT(sbx_envelope_pack_request("GetConfig", 7, 0, NULL, NULL, &buf, &len), 0);
+	CHECK_INT(sbx_envelope_pack_request("GetConfig", 7, 0, NULL, NULL, NULL, &buf, &len), 0);
 	CHECK_INT(sbx_envelope_unpack_request(buf, len, &req), 0);
 	if (req) {
 		CHECK_STR(req->method, "GetConfig");
@@ -59,7 +59,7 @@ static void test_request(void)
 	free(buf);
 
 	buf = (void *)1;
-	CHECK_INT(sbx_envelope_pack_request(NULL, 1, 0, NULL, NULL, &buf, &len), -EINVAL);
+	CHECK_INT(sbx_envelope_pack_request(NULL, 1, 0, NULL, NULL, NULL, &buf, &len), -EINVAL);
 	CHECK(buf == (void *)1);
 }
 
@@ -141,7 +141,7 @@ static void test_garbage(void)
 	CHECK(pm == (ProtobufCMessage *)1);
 
 	h.status = "a fairly long status string";
-	CHECK_INT(sbx_envelope_pack_request("Health", 1, 0, NULL, &h.base, &buf, &len), 0);
+	CHECK_INT(sbx_envelope_pack_request("Health", 1, 0, NULL, NULL, &h.base, &buf, &len), 0);
 	CHECK_INT(sbx_envelope_unpack_request(buf, len - 1, &req), -EBADMSG);
 	CHECK(req == (Sbx__RpcRequest *)1);
 	free(buf);
@@ -168,7 +168,7 @@ static void test_oversize(void)
 	file.path = "big.bin";
 	file.content.data = big;
 	file.content.len = SBX_ENVELOPE_MAX + 1;
-	CHECK_INT(sbx_envelope_pack_request("Health", 1, 0, NULL, &file.base, &buf, &len), -E2BIG);
+	CHECK_INT(sbx_envelope_pack_request("Health", 1, 0, NULL, NULL, &file.base, &buf, &len), -E2BIG);
 	CHECK(buf == (void *)1);
 	CHECK_INT(sbx_envelope_pack_reply(1, 0, NULL, &file.base, &buf, &len), -E2BIG);
 	CHECK(buf == (void *)1);

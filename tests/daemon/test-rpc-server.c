@@ -67,7 +67,7 @@ static Sbx__RpcReply *raw_request(const char *url, const char *method, uint64_t 
 	size_t len;
 	Sbx__RpcReply *rep;
 
-	if (sbx_envelope_pack_request(method, 42, deadline, token, NULL, &buf, &len) < 0)
+	if (sbx_envelope_pack_request(method, 42, deadline, token, NULL, NULL, &buf, &len) < 0)
 		return NULL;
 	rep = raw_call(url, buf, len);
 	free(buf);

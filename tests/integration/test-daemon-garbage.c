@@ -94,10 +94,10 @@ static void round_nng(void)
 	send_garbage(s, junk, sizeof(junk), "1 MiB of 0xff");
 
 	/* Envelopes that decode, carrying what no method accepts. */
-	CHECK(sbx_envelope_pack_request("NoSuchMethod", 7, 0, NULL, NULL, &env, &env_len) == 0);
+	CHECK(sbx_envelope_pack_request("NoSuchMethod", 7, 0, NULL, NULL, NULL, &env, &env_len) == 0);
 	send_garbage(s, env, env_len, "an unknown method");
 	free(env);
-	CHECK(sbx_envelope_pack_request("", 8, 0, NULL, NULL, &env, &env_len) == 0);
+	CHECK(sbx_envelope_pack_request("", 8, 0, NULL, NULL, NULL, &env, &env_len) == 0);
 	send_garbage(s, env, env_len, "an empty method name");
 	free(env);
 	{

@@ -225,6 +225,8 @@ static void test_history(const char *session)
 		CHECKF(th_json_shape(e, HISTORY_SHAPE, why, sizeof(why)), "%s", why);
 		CHECK_STR(str_of(e, "kind"), "session");
 		CHECK_STR(str_of(e, "status"), "success");
+		/* The gateway tells the daemon whom it acts for. */
+		CHECK_STR(str_of(e, "client"), "127.0.0.1");
 		if (!*exec_id)
 			snprintf(exec_id, sizeof(exec_id), "%s", str_of(e, "execution_id"));
 	}
