@@ -10,10 +10,38 @@
 /* Sent when even building the error body fails. */
 static const char oom_body[] = "{\"error\":\"internal error\"}";
 
+/* Queue resp (destroyed here) on the request's connection. */
+static int queue(struct gw_request *req, int status, struct MHD_Response *resp)
+{
+	enum MHD_Result queued;
+
+	/* While draining, do not keep connections for requests that will
+	 * be refused anyway. */
+	if (atomic_load(&req->srv->draining))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	queued = MHD_queue_response(req->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	if (queued != MHD_YES)
+		return -EIO;
+	req->status = status;
+	req->state = GW_REQ_RESPONDED;
+	return 0;
+}
+
+int gw_respond_text(struct gw_request *req, int status, const char *json_text)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(json_text), (void *)json_text, MHD_RESPMEM_MUST_COPY);
+
+	if (!resp)
+		return -EIO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	return queue(req, status, resp);
+}
+
 int gw_respond(struct gw_request *req, int status, json_t *body, const struct gw_header *hdrs)
 {
 	struct MHD_Response *resp = NULL;
-	enum MHD_Result queued;
 	char *text = NULL;
 
 	if (body) {
@@ -37,17 +65,7 @@ int gw_respond(struct gw_request *req, int status, json_t *body, const struct gw
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	for (const struct gw_header *h = hdrs; h && h->name; h++)
 		MHD_add_response_header(resp, h->name, h->value);
-	/* While draining, do not keep connections for requests that will
-	 * be refused anyway. */
-	if (atomic_load(&req->srv->draining))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	queued = MHD_queue_response(req->conn, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	if (queued != MHD_YES)
-		return -EIO;
-	req->status = status;
-	req->state = GW_REQ_RESPONDED;
-	return 0;
+	return queue(req, status, resp);
 }
 
 int gw_respond_error(struct gw_request *req, int status, const struct gw_header *hdrs,

@@ -17,6 +17,9 @@ struct gw_header {
  * libmicrohttpd refused (the caller then closes the connection). */
 int gw_respond(struct gw_request *req, int status, json_t *body, const struct gw_header *hdrs);
 
+/* Queue `status` with a body that is already JSON text (copied). */
+int gw_respond_text(struct gw_request *req, int status, const char *json_text);
+
 /* Queue {"error": <printf result>} with `status` and hdrs as above. */
 int gw_respond_error(struct gw_request *req, int status, const struct gw_header *hdrs,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -52,15 +52,22 @@ struct gw_route {
 	/* Counts against the client's rate limit (gateway/ratelimit.h): the
 	 * routes that create objects or run code. */
 	bool rate_limited;
+	/* A successful answer is reused for this many ms (0: never): for
+	 * health checks, which load balancers poll hard. Only for GET rows
+	 * without parameters; while the daemon is disconnected the cache is
+	 * bypassed, so "down" shows at once. */
+	unsigned cache_ms;
 };
 
 /* Table rows: an RPC route answering `status` on success, or a route with
  * a hand-written handler. */
 /* clang-format off */
-#define GW_RPC(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, false }
-#define GW_HANDLER(method, pattern, fn) { method, pattern, NULL, NULL, 0, fn, false }
+#define GW_RPC(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, false, 0 }
+#define GW_HANDLER(method, pattern, fn) { method, pattern, NULL, NULL, 0, fn, false, 0 }
 /* An RPC row that counts against the client's rate limit. */
-#define GW_RPC_LIMITED(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, true }
+#define GW_RPC_LIMITED(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, true, 0 }
+/* An RPC row whose successful answer is reused for ms milliseconds. */
+#define GW_RPC_CACHED(method, pattern, rpc, dialect, status, ms) { method, pattern, rpc, dialect, status, NULL, false, ms }
 /* clang-format on */
 
 enum gw_match_result {

@@ -11,7 +11,8 @@
 
 const struct gw_route gw_routes[] = {
 	/* sandbox-service (its API document wins where seeds disagree) */
-	GW_RPC("GET", "/health", "Health", &gw_dialect_service_health, 200),
+	/* Health checks are polled hard: one daemon round trip per 250 ms. */
+	GW_RPC_CACHED("GET", "/health", "Health", &gw_dialect_service_health, 200, 250),
 
 	/* OpenSandbox */
 	GW_RPC_LIMITED("POST", "/run", "Run", &gw_dialect_opensandbox_run, 200),

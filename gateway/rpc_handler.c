@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "envelope.h"
@@ -213,6 +214,13 @@ int gw_rpc_check_routes(const struct gw_route *table, size_t n, char *err, size_
 		json_auto_t *j = NULL;
 		json_error_t je;
 
+		/* A cached answer ignores the request: only for plain GETs. */
+		if (table[i].cache_ms && (strcmp(table[i].method, "GET") != 0 ||
+					  strpbrk(table[i].pattern, "{*"))) {
+			snprintf(err, errlen, "route %s %s: only GET routes without parameters may be cached",
+				 table[i].method, table[i].pattern);
+			return -EINVAL;
+		}
 		if (!dl || !dl->defaults)
 			continue;
 		j = json_loads(dl->defaults, 0, &je);
@@ -271,6 +279,46 @@ static int respond_status(struct gw_request *req)
 	return gw_respond_error(req, http, hdrs, "%s", msg);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Answer a cached route from its last successful answer, if still fresh
+ * and the daemon is connected. Returns 1 when answered. */
+static int respond_cached(struct gw_server *srv, struct gw_request *req)
+{
+	const struct gw_route *rt = req->match.route;
+	struct gw_reply_cache *c = &srv->cache[rt - srv->routes];
+	int r = 0;
+
+	if (!rt->cache_ms || !sbx_client_connected(srv->client))
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	if (c->body && mono_ms() < c->until_ms)
+		r = gw_respond_text(req, c->status, c->body) == 0 ? 1 : -EIO;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static void cache_store(struct gw_server *srv, const struct gw_route *rt, int status, json_t *out)
+{
+	struct gw_reply_cache *c = &srv->cache[rt - srv->routes];
+	char *text = json_dumps(out, JSON_COMPACT);
+
+	if (!text)
+		return;
+	pthread_mutex_lock(&c->lock);
+	free(c->body);
+	c->body = text;
+	c->status = status;
+	c->until_ms = mono_ms() + rt->cache_ms;
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* On the HTTP thread, after the call completed and the connection is back. */
 static int rpc_finish(struct gw_server *srv, struct gw_request *req)
 {
@@ -294,6 +342,8 @@ static int rpc_finish(struct gw_server *srv, struct gw_request *req)
 		json_decref(out);
 		out = NULL;
 	}
+	if (out && rt->cache_ms)
+		cache_store(srv, rt, status, out);
 	return gw_respond(req, status, out, NULL);
 }
 
@@ -316,6 +366,9 @@ int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)
 	char err[256] = "";
 	int r;
 
+	r = respond_cached(srv, req);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	if (req->body.len > 0) {
 		json_error_t je;
 

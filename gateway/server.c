@@ -273,9 +273,11 @@ int gw_server_new(const struct gw_config *cfg, const struct gw_route *routes, si
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if (cfg->rate_limit_per_minute &&
-	    gw_ratelimit_new(cfg->rate_limit_per_minute, cfg->rate_limit_burst,
-			     cfg->rate_limit_clients, &srv->ratelimit) < 0) {
+	srv->cache = calloc(n ? n : 1, sizeof(*srv->cache));
+	if (!srv->cache || (cfg->rate_limit_per_minute &&
+			    gw_ratelimit_new(cfg->rate_limit_per_minute, cfg->rate_limit_burst,
+					     cfg->rate_limit_clients, &srv->ratelimit) < 0)) {
+		free(srv->cache);
 		free(srv);
 		snprintf(err, errlen, "cannot set up the rate limiter");
 		return -ENOMEM;
@@ -284,6 +286,8 @@ int gw_server_new(const struct gw_config *cfg, const struct gw_route *routes, si
 	srv->routes = routes;
 	srv->n_routes = n;
 	srv->listen_fd = -1;
+	for (size_t i = 0; i < n; i++)
+		pthread_mutex_init(&srv->cache[i].lock, NULL);
 	atomic_init(&srv->next_id, 1);
 	atomic_init(&srv->draining, false);
 	pthread_rwlock_init(&srv->calls_lock, NULL);
@@ -452,6 +456,11 @@ void gw_server_free(struct gw_server *srv)
 	}
 	sbx_client_close(srv->client);
 	gw_ratelimit_free(srv->ratelimit);
+	for (size_t i = 0; i < srv->n_routes; i++) {
+		pthread_mutex_destroy(&srv->cache[i].lock);
+		free(srv->cache[i].body);
+	}
+	free(srv->cache);
 	pthread_rwlock_destroy(&srv->calls_lock);
 	pthread_cond_destroy(&srv->changed);
 	pthread_mutex_destroy(&srv->lock);

@@ -20,10 +20,19 @@
 #include "router.h"
 #include "sandbox.h"
 
+/* The last successful answer of a GW_RPC_CACHED route. */
+struct gw_reply_cache {
+	pthread_mutex_t lock;
+	uint64_t until_ms;  /* CLOCK_MONOTONIC; 0: empty */
+	int status;
+	char *body;         /* JSON text */
+};
+
 struct gw_server {
 	struct gw_config cfg;
 	const struct gw_route *routes;
 	size_t n_routes;
+	struct gw_reply_cache *cache; /* one per route, used by cached rows */
 	struct sbx_client *client;
 	struct gw_ratelimit *ratelimit; /* NULL: no rate limit */
 	struct MHD_Daemon *mhd;
