@@ -10,6 +10,7 @@
 #include "api.pb-c.h"
 #include "cleanup.h"
 #include "config.h"
+#include "envelope.h"
 #include "executor.h"
 #include "files.h"
 #include "log.h"
@@ -230,4 +231,34 @@ void sbx_objects_leave(struct sbx_objects *o)
 	pthread_mutex_lock(&o->lock);
 	o->in_flight--;
 	pthread_mutex_unlock(&o->lock);
+}
+
+int sbx_objects_list_reply(const ProtobufCMessageDescriptor *d, const char *field,
+			   struct sbx_obj **list, size_t n,
+			   ProtobufCMessage *(*item)(struct sbx_obj *obj), ProtobufCMessage **ret)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, field);
+	ProtobufCMessage *m = sbx_message_new(d);
+	ProtobufCMessage ***items;
+	size_t *count;
+
+	if (!m || !f || f->label != PROTOBUF_C_LABEL_REPEATED) {
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+		return -ENOMEM;
+	}
+	items = (ProtobufCMessage ***)((char *)m + f->offset);
+	count = (size_t *)((char *)m + f->quantifier_offset);
+	*items = calloc(n ? n : 1, sizeof(**items));
+	for (size_t i = 0; *items && i < n; i++) {
+		if (!((*items)[i] = item(list[i])))
+			break;
+		(*count)++;
+	}
+	if (*count < n) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return -ENOMEM;
+	}
+	*ret = m;
+	return 0;
 }

@@ -12,11 +12,13 @@
 #ifndef SBX_OBJECTS_H
 #define SBX_OBJECTS_H
 
+#include <protobuf-c/protobuf-c.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 struct sbx_config;
+struct sbx_obj;
 struct sbx_executor;
 struct sbx_registry;
 struct sbx_store;
@@ -60,6 +62,13 @@ void sbx_objects_sweep(struct sbx_objects *o);
  * is given, tmp/, both owned by the sandbox user. Paths through ret_*. */
 int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, char **ret_dir,
 		       char **ret_ws, char **ret_tmp);
+
+/* A reply of descriptor d whose repeated message field `field` holds
+ * item(list[i]) for each object (heap messages, as replies must be).
+ * -ENOMEM on any failure, nothing left allocated. */
+int sbx_objects_list_reply(const ProtobufCMessageDescriptor *d, const char *field,
+			   struct sbx_obj **list, size_t n,
+			   ProtobufCMessage *(*item)(struct sbx_obj *obj), ProtobufCMessage **ret);
 
 /* Wall clock in ms since the epoch, and its ISO 8601 form (UTC, ms). */
 int64_t sbx_now_ms(void);

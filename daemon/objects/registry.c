@@ -207,6 +207,15 @@ unsigned sbx_registry_max(struct sbx_registry *r)
 	return r->max;
 }
 
+static int by_created(const void *a, const void *b)
+{
+	const struct sbx_obj *x = *(struct sbx_obj *const *)a, *y = *(struct sbx_obj *const *)b;
+
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
 int sbx_registry_list(struct sbx_registry *r, struct sbx_obj ***ret, size_t *ret_n)
 {
 	struct sbx_obj **list;
@@ -222,6 +231,7 @@ int sbx_registry_list(struct sbx_registry *r, struct sbx_obj ***ret, size_t *ret
 		for (struct sbx_obj *o = r->buckets[b]; o; o = o->next)
 			list[n++] = sbx_obj_ref(o);
 	pthread_mutex_unlock(&r->lock);
+	qsort(list, n, sizeof(*list), by_created);
 	*ret = list;
 	*ret_n = n;
 	return 0;

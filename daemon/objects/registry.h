@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define SBX_ID_LEN 36 /* a lowercase UUID */
@@ -28,6 +29,7 @@ struct sbx_obj {
 	struct sbx_obj *next; /* registry chain; guarded by the registry */
 	bool linked;	      /* in a registry; guarded by the registry */
 	char id[SBX_ID_LEN + 1];
+	int64_t created_ms;   /* ms since the epoch; orders listings */
 };
 
 struct sbx_registry;
@@ -65,7 +67,8 @@ bool sbx_registry_unlink(struct sbx_registry *r, struct sbx_obj *o);
 int sbx_registry_restore(struct sbx_registry *r, struct sbx_obj *o);
 size_t sbx_registry_count(struct sbx_registry *r);
 unsigned sbx_registry_max(struct sbx_registry *r);
-/* A snapshot of every object, each with a reference for the caller:
+/* A snapshot of every object, oldest first (then by id: a stable order
+ * for clients that page by eye), each with a reference for the caller:
  * release with sbx_registry_list_free. */
 int sbx_registry_list(struct sbx_registry *r, struct sbx_obj ***ret, size_t *ret_n);
 void sbx_registry_list_free(struct sbx_obj **list, size_t n);

@@ -28,7 +28,6 @@ struct sbx_sandbox {
 	char *runtime, *mode, *entry_point;
 	uint32_t timeout_ms, memory_limit_mb;
 	bool install_deps, dev_server;
-	int64_t created_ms;
 	struct sbx_env env;
 	char *dir, *workspace;
 
@@ -98,7 +97,7 @@ static int save_locked(struct sbx_objects *o, struct sbx_sandbox *s)
 		.mode = s->mode,
 		.entry_point = s->entry_point,
 		.note = s->note ? s->note : "",
-		.created_ms = s->created_ms,
+		.created_ms = s->obj.created_ms,
 		.last_used_ms = s->last_used_ms,
 		.timeout_ms = s->timeout_ms,
 		.memory_limit_mb = s->memory_limit_mb,
@@ -129,7 +128,7 @@ static Sbx__Sandbox *sandbox_reply(struct sbx_sandbox *s)
 	m->id = strdup(s->obj.id);
 	m->status = strdup(s->status);
 	m->runtime = strdup(s->runtime);
-	m->created_at = sbx_iso8601(s->created_ms);
+	m->created_at = sbx_iso8601(s->obj.created_ms);
 	m->last_used_at = sbx_iso8601(s->last_used_ms);
 	m->mode = strdup(s->mode);
 	m->entry_point = strdup(s->entry_point);
@@ -259,7 +258,7 @@ int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	s->memory_limit_mb =
 		req->memory_limit_mb ? req->memory_limit_mb : o->cfg->default_memory_limit_mb;
 	s->install_deps = req->install_deps;
-	s->created_ms = s->last_used_ms = sbx_now_ms();
+	s->obj.created_ms = s->last_used_ms = sbx_now_ms();
 	if (!s->runtime || !s->mode || !s->entry_point) {
 		sbx_obj_unref(&s->obj);
 		return -ENOMEM;
@@ -342,20 +341,17 @@ int sbx_sandbox_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char
 	return 0;
 }
 
-static int by_created(const void *a, const void *b)
-{
-	const struct sbx_sandbox *x = *(struct sbx_sandbox *const *)a,
-				 *y = *(struct sbx_sandbox *const *)b;
 
-	if (x->created_ms != y->created_ms)
-		return x->created_ms < y->created_ms ? -1 : 1;
-	return strcmp(x->obj.id, y->obj.id);
+static ProtobufCMessage *sandbox_item(struct sbx_obj *obj)
+{
+	Sbx__Sandbox *m = sandbox_reply((struct sbx_sandbox *)obj);
+
+	return m ? &m->base : NULL;
 }
 
 int sbx_sandbox_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 		     Sbx__ListSandboxesReply **ret)
 {
-	Sbx__ListSandboxesReply *m;
 	struct sbx_obj **list;
 	size_t n;
 	int r;
@@ -363,24 +359,10 @@ int sbx_sandbox_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 	r = sbx_registry_list(o->sandboxes, &list, &n);
 	if (r < 0)
 		return r;
-	/* Oldest first: a stable order for clients that page by eye. */
-	qsort(list, n, sizeof(*list), by_created);
-	m = (Sbx__ListSandboxesReply *)sbx_message_new(&sbx__list_sandboxes_reply__descriptor);
-	if (m)
-		m->sandboxes = calloc(n ? n : 1, sizeof(*m->sandboxes));
-	for (size_t i = 0; m && m->sandboxes && i < n; i++) {
-		if (!(m->sandboxes[i] = sandbox_reply((struct sbx_sandbox *)list[i])))
-			break;
-		m->n_sandboxes++;
-	}
+	r = sbx_objects_list_reply(&sbx__list_sandboxes_reply__descriptor, "sandboxes", list, n, sandbox_item,
+				   (ProtobufCMessage **)ret);
 	sbx_registry_list_free(list, n);
-	if (!m || m->n_sandboxes < n) {
-		if (m)
-			protobuf_c_message_free_unpacked(&m->base, NULL);
-		return -ENOMEM;
-	}
-	*ret = m;
-	return 0;
+	return r;
 }
 
 /* Unlink s (already removed from the registry, whose reference the caller
@@ -670,7 +652,7 @@ static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 	s->install_deps = rec->install_deps;
 	s->dev_server = rec->dev_server;
 	s->deps_installed = rec->deps_installed;
-	s->created_ms = rec->created_ms;
+	s->obj.created_ms = rec->created_ms;
 	s->last_used_ms = rec->last_used_ms;
 	s->executions = rec->executions;
 	s->exit_code = rec->exit_code;

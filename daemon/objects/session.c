@@ -20,7 +20,6 @@
 
 struct sbx_session {
 	struct sbx_obj obj;
-	int64_t created_ms;
 	char *dir, *workspace, *tmp;
 
 	pthread_mutex_t lock; /* guards the rest, and orders the store writes */
@@ -70,7 +69,7 @@ static int save_locked(struct sbx_objects *o, struct sbx_session *s)
 	struct sbx_store_session rec = {
 		.id = s->obj.id,
 		.cwd = s->cwd,
-		.created_ms = s->created_ms,
+		.created_ms = s->obj.created_ms,
 		.last_used_ms = s->last_used_ms,
 		.runs = s->runs,
 	};
@@ -95,7 +94,7 @@ static Sbx__Session *session_reply(struct sbx_session *s)
 	pthread_mutex_lock(&s->lock);
 	m->session_id = strdup(s->obj.id);
 	m->cwd = strdup(s->cwd);
-	m->created_at = sbx_iso8601(s->created_ms);
+	m->created_at = sbx_iso8601(s->obj.created_ms);
 	m->last_used_at = sbx_iso8601(s->last_used_ms);
 	m->runs = s->runs;
 	r = sbx_env_to_map(&s->env, &sbx__session__env_entry__descriptor, (void ***)&m->env,
@@ -117,7 +116,7 @@ int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if (!s)
 		return -ENOMEM;
 	sbx_obj_init(&s->obj, &session_type);
-	s->created_ms = s->last_used_ms = sbx_now_ms();
+	s->obj.created_ms = s->last_used_ms = sbx_now_ms();
 	s->cwd = strdup(DEFAULT_CWD);
 	if (!s->cwd) {
 		sbx_obj_unref(&s->obj);
@@ -195,19 +194,16 @@ int sbx_session_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char
 	return 0;
 }
 
-static int by_created(const void *a, const void *b)
-{
-	const struct sbx_session *x = *(struct sbx_session *const *)a,
-				 *y = *(struct sbx_session *const *)b;
 
-	if (x->created_ms != y->created_ms)
-		return x->created_ms < y->created_ms ? -1 : 1;
-	return strcmp(x->obj.id, y->obj.id);
+static ProtobufCMessage *session_item(struct sbx_obj *obj)
+{
+	Sbx__Session *m = session_reply((struct sbx_session *)obj);
+
+	return m ? &m->base : NULL;
 }
 
 int sbx_session_list(struct sbx_objects *o, struct sbx_rpc_call *call, Sbx__ListSessionsReply **ret)
 {
-	Sbx__ListSessionsReply *m;
 	struct sbx_obj **list;
 	size_t n;
 	int r;
@@ -215,23 +211,10 @@ int sbx_session_list(struct sbx_objects *o, struct sbx_rpc_call *call, Sbx__List
 	r = sbx_registry_list(o->sessions, &list, &n);
 	if (r < 0)
 		return r;
-	qsort(list, n, sizeof(*list), by_created);
-	m = (Sbx__ListSessionsReply *)sbx_message_new(&sbx__list_sessions_reply__descriptor);
-	if (m)
-		m->sessions = calloc(n ? n : 1, sizeof(*m->sessions));
-	for (size_t i = 0; m && m->sessions && i < n; i++) {
-		if (!(m->sessions[i] = session_reply((struct sbx_session *)list[i])))
-			break;
-		m->n_sessions++;
-	}
+	r = sbx_objects_list_reply(&sbx__list_sessions_reply__descriptor, "sessions", list, n, session_item,
+				   (ProtobufCMessage **)ret);
 	sbx_registry_list_free(list, n);
-	if (!m || m->n_sessions < n) {
-		if (m)
-			protobuf_c_message_free_unpacked(&m->base, NULL);
-		return -ENOMEM;
-	}
-	*ret = m;
-	return 0;
+	return r;
 }
 
 /* s holds the registry's reference, handed over by the unlink. */
@@ -387,7 +370,7 @@ static int load_one(void *arg, const struct sbx_store_session *rec)
 		free(s);
 		return 0;
 	}
-	s->created_ms = rec->created_ms;
+	s->obj.created_ms = rec->created_ms;
 	s->last_used_ms = rec->last_used_ms;
 	s->runs = rec->runs;
 	s->cwd = strdup(rec->cwd[0] == '/' ? rec->cwd : DEFAULT_CWD);
