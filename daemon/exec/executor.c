@@ -350,9 +350,9 @@ static int resolve_limits(const struct sbx_config *cfg, const Sbx__Limits *in, S
 	return 0;
 }
 
-/* The environment: base, then the request's entries; keys are checked. */
-static int build_env(Sbx__SpawnRequest *s, size_t n_env, Sbx__RunRequest__EnvEntry **env,
-		     struct sbx_rpc_call *call)
+/* The environment of a spec: base, then "KEY=value" entries, a later entry
+ * replacing an earlier one of the same key (getenv() would find the first). */
+static int build_env_strv(Sbx__SpawnRequest *s, const char *const *env, size_t n_env, struct sbx_rpc_call *call)
 {
 	size_t n = SBX_ARRAY_SIZE(base_env), bytes = 0;
 
@@ -365,19 +365,56 @@ static int build_env(Sbx__SpawnRequest *s, size_t n_env, Sbx__RunRequest__EnvEnt
 		if (!(s->env[s->n_env++] = strdup(base_env[i])))
 			return -ENOMEM;
 	for (size_t i = 0; i < n_env; i++) {
-		const char *k = env[i]->key, *v = env[i]->value;
+		const char *eq = strchr(env[i], '=');
+		size_t klen = eq ? (size_t)(eq - env[i]) : 0, j;
 
-		if (!*k || strchr(k, '=') || strlen(k) > 256)
-			return sbx_rpc_error(call, -EINVAL, "environment variable name '%.64s' is not valid", k);
-		bytes += strlen(k) + strlen(v) + 2;
+		if (!eq || klen == 0 || klen > 256)
+			return sbx_rpc_error(call, -EINVAL, "environment variable '%.64s' is not KEY=value", env[i]);
+		bytes += strlen(env[i]) + 1;
 		if (bytes > EXEC_MAX_ENV_BYTES)
 			return sbx_rpc_error(call, -EINVAL, "the environment is larger than %u bytes",
 					     EXEC_MAX_ENV_BYTES);
-		if (asprintf(&s->env[s->n_env], "%s=%s", k, v) < 0)
+		for (j = 0; j < s->n_env; j++)
+			if (strncmp(s->env[j], env[i], klen + 1) == 0)
+				break;
+		if (j == s->n_env)
+			s->n_env++;
+		free(s->env[j]);
+		if (!(s->env[j] = strdup(env[i])))
 			return -ENOMEM;
-		s->n_env++;
 	}
 	return 0;
+}
+
+/* The environment of a Run or Execute request: its map entries as
+ * KEY=value, after the keys are checked. */
+static int build_env(Sbx__SpawnRequest *s, size_t n_env, Sbx__RunRequest__EnvEntry **env,
+		     struct sbx_rpc_call *call)
+{
+	char **kv;
+	int r = 0;
+
+	if (n_env > EXEC_MAX_ENV)
+		return sbx_rpc_error(call, -EINVAL, "at most %d environment variables are allowed", EXEC_MAX_ENV);
+	kv = calloc(n_env ? n_env : 1, sizeof(*kv));
+	if (!kv)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_env && r == 0; i++) {
+		const char *k = env[i]->key, *v = env[i]->value;
+
+		if (!*k || strchr(k, '=') || strlen(k) > 256)
+			r = sbx_rpc_error(call, -EINVAL, "environment variable name '%.64s' is not valid", k);
+		else if (asprintf(&kv[i], "%s=%s", k, v) < 0) {
+			kv[i] = NULL;
+			r = -ENOMEM;
+		}
+	}
+	if (r == 0)
+		r = build_env_strv(s, (const char *const *)kv, n_env, call);
+	for (size_t i = 0; i < n_env; i++)
+		free(kv[i]);
+	free(kv);
+	return r;
 }
 
 static int new_execution_id(char **ret)
@@ -695,42 +732,6 @@ out:
 	free(files);
 	spawn_free(s);
 	return r;
-}
-
-/* The environment of a spec: base, then "KEY=value" entries, a later entry
- * replacing an earlier one of the same key (getenv() would find the first). */
-static int build_env_strv(Sbx__SpawnRequest *s, const char *const *env, size_t n_env, struct sbx_rpc_call *call)
-{
-	size_t n = SBX_ARRAY_SIZE(base_env), bytes = 0;
-
-	if (n_env > EXEC_MAX_ENV)
-		return sbx_rpc_error(call, -EINVAL, "at most %d environment variables are allowed", EXEC_MAX_ENV);
-	s->env = calloc(n + n_env, sizeof(char *));
-	if (!s->env)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (!(s->env[s->n_env++] = strdup(base_env[i])))
-			return -ENOMEM;
-	for (size_t i = 0; i < n_env; i++) {
-		const char *eq = strchr(env[i], '=');
-		size_t klen = eq ? (size_t)(eq - env[i]) : 0, j;
-
-		if (!eq || klen == 0 || klen > 256)
-			return sbx_rpc_error(call, -EINVAL, "environment variable '%.64s' is not KEY=value", env[i]);
-		bytes += strlen(env[i]) + 1;
-		if (bytes > EXEC_MAX_ENV_BYTES)
-			return sbx_rpc_error(call, -EINVAL, "the environment is larger than %u bytes",
-					     EXEC_MAX_ENV_BYTES);
-		for (j = 0; j < s->n_env; j++)
-			if (strncmp(s->env[j], env[i], klen + 1) == 0)
-				break;
-		if (j == s->n_env)
-			s->n_env++;
-		free(s->env[j]);
-		if (!(s->env[j] = strdup(env[i])))
-			return -ENOMEM;
-	}
-	return 0;
 }
 
 int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const struct sbx_exec_spec *spec,
