@@ -294,6 +294,7 @@ int main(void)
 	struct sbx_client *c;
 	struct sbx_reply r;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	dir = tl_tmpdir("sbx-logs");
 	if (!dir)
 		SKIP("no temporary directory");
