@@ -13,6 +13,7 @@ struct sbx_config {
 	char *rpc_url;
 	char *events_url;
 	char *state_dir;
+	char *proxy_dir;
 	char *backend;
 	char *docker_host;
 	char *docker_image;
@@ -36,6 +37,9 @@ struct sbx_config {
 	uint32_t cleanup_interval_s;
 	uint32_t sandbox_idle_s;
 	uint32_t max_sandboxes;
+	uint32_t max_deployments;
+	uint32_t service_ready_timeout_ms;
+	uint32_t scale_down_after_minutes;
 	uint32_t max_sessions;
 	uint32_t max_files;
 	uint32_t max_upload_bytes;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "logs/logs.h"
 #include "objects/objects.h"
+#include "objects/sandbox.h"
 #include "rpc/server.h"
 
 /* The executor's observer: every execution request goes to the history
@@ -102,6 +103,8 @@ int sbx_daemon_start(struct sbx_daemon *d)
 	r = sbx_rpc_server_start(&o, &d->rpc);
 	if (r < 0)
 		goto fail_events;
+	if (d->objects)
+		sbx_sandboxes_start_services(d->objects);
 	return 0;
 fail_events:
 	logs_stop(d);
@@ -125,6 +128,9 @@ void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 
 	sbx_rpc_server_stop(d->rpc, grace_ms);
 	d->rpc = NULL;
+	/* Services write to the live logs until they are stopped. */
+	if (d->objects)
+		sbx_sandboxes_stop_services(d->objects);
 	logs_stop(d);
 	sbx_events_close(d->events);
 	d->events = NULL;

@@ -72,4 +72,10 @@ extern const struct jpb_dialect gw_dialect_opensandbox_session_run;
 extern const struct jpb_dialect gw_dialect_executor_execution;
 extern const struct jpb_dialect gw_dialect_executor_executions;
 
+/* FaaS deployments (dialects_objects.c). */
+extern const struct jpb_dialect gw_dialect_faas_deploy;
+extern const struct jpb_dialect gw_dialect_faas_deployment;
+extern const struct jpb_dialect gw_dialect_faas_deployments;
+extern const struct jpb_dialect gw_dialect_faas_update_files;
+
 #endif

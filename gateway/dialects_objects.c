@@ -150,3 +150,40 @@ const struct jpb_dialect gw_dialect_executor_executions = {
 	.out = history_out,
 	.out_unwrap = "executions",
 };
+
+/* FaaS (sandbox-service-API.md, "FaaS/Serverless API"): "Deploy
+ * Function", "List Deployments" and "Get Deployment Info" all answer the
+ * documented seven keys; dev_server and restart_dev_server default to
+ * true as documented. */
+static const struct jpb_field_map deployment_out[] = {
+	{.json = "deployment_id", .path = "deployment_id"},
+	{.json = "url", .path = "url"},
+	{.json = "sandbox_id", .path = "sandbox_id"},
+	{.json = "status", .path = "status"},
+	{.json = "created_at", .path = "created_at"},
+	{.json = "runtime", .path = "runtime"},
+	{.json = "memory_mb", .path = "memory_mb"},
+	{NULL},
+};
+
+const struct jpb_dialect gw_dialect_faas_deploy = {
+	.name = "sandbox-service",
+	.out = deployment_out,
+	.defaults = "{\"dev_server\": true}",
+};
+
+const struct jpb_dialect gw_dialect_faas_deployment = {
+	.name = "sandbox-service",
+	.out = deployment_out,
+};
+
+const struct jpb_dialect gw_dialect_faas_deployments = {
+	.name = "sandbox-service",
+	.out = deployment_out,
+	.out_unwrap = "deployments",
+};
+
+const struct jpb_dialect gw_dialect_faas_update_files = {
+	.name = "sandbox-service",
+	.defaults = "{\"restart_dev_server\": true}",
+};

@@ -52,6 +52,17 @@ const struct gw_route gw_routes[] = {
 	GW_RPC("GET", "/api/v1/stats", "GetStats", NULL, 200),
 	/* end of the stateful objects */
 
+	/* FaaS deployments (sandbox-service-API.md); before the proxy rows
+	 * (/faas/{id}/...), which would match these paths too. Deploying installs
+	 * dependencies and waits for the service to answer: seconds. */
+	GW_RPC_LIMITED("POST", "/faas/deploy", "Deploy", &gw_dialect_faas_deploy, 200),
+	GW_RPC("GET", "/faas/deployments", "ListDeployments", &gw_dialect_faas_deployments, 200),
+	GW_RPC("GET", "/faas/deployments/{id}", "GetDeployment", &gw_dialect_faas_deployment, 200),
+	GW_RPC_LIMITED("PUT", "/faas/deployments/{id}/files", "UpdateDeploymentFiles",
+		       &gw_dialect_faas_update_files, 200),
+	GW_RPC("DELETE", "/faas/deployments/{id}", "DeleteDeployment", NULL, 204),
+	/* end of FaaS deployments */
+
 	/* /admin: sandbox-service-API.md, "Admin API Endpoints", and the admin
 	 * page that shows them (gateway/admin/index.html). `lines` defaults to
 	 * 100 (the dialects); follow=true is not served yet and reads as false. */

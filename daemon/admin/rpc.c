@@ -145,8 +145,15 @@ static Sbx__AdminSandbox *admin_sandbox(struct sbx_daemon *d, const Sbx__Sandbox
 	a->created_at = strdup(s->created_at);
 	a->uptime = age_s(s->created_at);
 	a->is_persistent = strcmp(s->mode, "persistent") == 0;
-	/* No dev servers, ports or containers yet (native backend, no
-	 * deployments): those stay "" / 0, which the gateway prints as null. */
+	/* A dev server is reached through the gateway's proxy, on port 3000
+	 * of the sandbox's own loopback. No containers (native backend):
+	 * container_id stays "", which the gateway prints as null. */
+	char *url = NULL;
+
+	if (s->dev_server && asprintf(&url, "/proxy/%s/", s->id) >= 0)
+		a->dev_server_url = url;
+	if (a->is_persistent)
+		a->allocated_port = 3000;
 	if (sbx_outputs_figures(sbx_admin_outputs(d->admin), s->id, &fig) == 0) {
 		a->memory_mb = (double)fig.memory_peak_kb / 1024.0;
 		a->cpu_percentage = fig.wall_time_ms ? 100.0 * (double)fig.cpu_time_ms /

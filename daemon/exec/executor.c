@@ -23,6 +23,8 @@
 #define EXEC_MAX_ENV_BYTES (64u << 10)
 #define EXEC_MAX_FILES 256
 #define EXEC_MAX_ARGS 4096
+/* A service's time limits: the engine's largest. */
+#define SERVICE_TIME_MS (24ull * 3600 * 1000)
 
 /* Environment every execution starts from; the daemon's own never leaks. */
 static const char *const base_env[] = {
@@ -495,11 +497,14 @@ static struct sbx_log_feed *logs_feed(struct sbx_executor *x, const struct infli
 }
 
 static int run_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__SpawnRequest *s,
-		     struct inflight *f, Sbx__ExecResult **ret)
+		     struct inflight *f, int netns_fd, Sbx__ExecResult **ret)
 {
 	struct sbx_log_feed *feed = logs_feed(x, f, s);
-	struct sbx_engine_stream st = {.on_output = sbx_log_feed_write, .arg = feed};
-	int r = feed			 ? x->ops->run_stream(x->backend, s, &f->token, &st, ret)
+	struct sbx_engine_stream st = {.on_output = feed ? sbx_log_feed_write : NULL,
+				       .arg = feed,
+				       .has_netns = netns_fd >= 0,
+				       .netns_fd = netns_fd};
+	int r = feed || st.has_netns ? x->ops->run_stream(x->backend, s, &f->token, &st, ret)
 		: x->ops->run_cancellable ? x->ops->run_cancellable(x->backend, s, &f->token, ret)
 					  : x->ops->run(x->backend, s, ret);
 
@@ -562,7 +567,7 @@ int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 	if (r < 0)
 		goto out;
 	started = wall_ms();
-	r = run_spawn(x, call, s, &f, &res);
+	r = run_spawn(x, call, s, &f, -1, &res);
 	release(x, res);
 out:
 	inflight_remove(x, &f);
@@ -627,7 +632,7 @@ static int compile_step(struct sbx_executor *x, struct sbx_rpc_call *call, const
 	cl.pids = 256;
 	cl.fsize_kb = 1u << 20;
 	cl.nofile = 1024;
-	r = run_spawn(x, call, &c, f, &res);
+	r = run_spawn(x, call, &c, f, -1, &res);
 	if (r < 0)
 		return r;
 	if (res->status != SBX__EXEC_STATUS__EXEC_STATUS_OK) {
@@ -721,7 +726,7 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, cons
 		s->n_files = 0;
 	}
 	if (r == 0 && !res)
-		r = run_spawn(x, call, s, &f, &res);
+		r = run_spawn(x, call, s, &f, -1, &res);
 	release(x, res);
 	workspace_remove(ws);
 out:
@@ -774,16 +779,27 @@ int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const 
 	}
 	s->network = spec->network;
 	s->stdin = spec->stdin;
+	if (spec->service) {
+		if (!x->ops->run_stream) {
+			r = sbx_rpc_error(call, -EOPNOTSUPP,
+					  "long-running services need the native backend, not %s",
+					  x->ops->name);
+			goto out;
+		}
+		s->service = true;
+		s->limits->wall_time_ms = s->limits->cpu_time_ms = SERVICE_TIME_MS;
+	}
 	inflight_set_id(x, &f, s->execution_id);
-	r = admit(x, call, &f);
+	r = spec->service ? 0 : admit(x, call, &f);
 	if (r < 0)
 		goto out;
 	started = wall_ms();
 	if (spec->compile && spec->n_compile)
 		r = compile_step(x, call, spec->compile, spec->n_compile, s, &f, &res);
 	if (r == 0 && !res)
-		r = run_spawn(x, call, s, &f, &res);
-	release(x, res);
+		r = run_spawn(x, call, s, &f, spec->service ? spec->netns_fd : -1, &res);
+	if (!spec->service)
+		release(x, res);
 out:
 	inflight_remove(x, &f);
 	report(x, call, spec->kind ? spec->kind : "spawn", spec->object_id, spec->language, s, started,

@@ -56,6 +56,14 @@ struct sbx_exec_spec {
 	 * ("sandbox", "session", "install"; NULL = "spawn"), the object's id
 	 * and its language (NULL = argv[0]). */
 	const char *kind, *object_id, *language;
+	/* A long-running service (daemon/service/): it takes no admission
+	 * slot (its owner bounds how many run), its time limits are the
+	 * engine's largest (a day; limits' own are ignored), its output goes
+	 * to the live logs only, and it runs in the network namespace
+	 * netns_fd (the service's, so the daemon can reach its port).
+	 * Needs a backend with live output (native): -EOPNOTSUPP otherwise. */
+	bool service;
+	int netns_fd;
 };
 
 /* Run a spec, blocking, with the admission and errors of

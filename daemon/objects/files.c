@@ -112,7 +112,7 @@ static int open_dir(int dfd, const char *name, uid_t uid, gid_t gid)
 static int write_one(int wsfd, const Sbx__File *f, uid_t uid, gid_t gid, struct sbx_rpc_call *call)
 {
 	char path[SBX_FILE_PATH_MAX + 1], *comp = path, *slash;
-	mode_t mode = f->is_executable ? 0755 : 0644;
+	mode_t mode = f->is_executable || f->executable ? 0755 : 0644;
 	_cleanup_close_ int dfd = dup(wsfd), fd = -1;
 	struct stat st;
 	int r;

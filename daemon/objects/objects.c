@@ -15,6 +15,7 @@
 #include "files.h"
 #include "log.h"
 #include "registry.h"
+#include "deployment.h"
 #include "sandbox.h"
 #include "session.h"
 #include "store.h"
@@ -118,12 +119,15 @@ void sbx_objects_sweep(struct sbx_objects *o)
 {
 	int64_t now = sbx_now_ms();
 
+	sbx_deployments_sweep(o, now);
 	sbx_sandboxes_sweep(o, now);
 	sbx_sessions_sweep(o, now);
 }
 
 static void objects_free(struct sbx_objects *o)
 {
+	/* Deployments first: they refer to their sandboxes. */
+	sbx_registry_free(o->deployments);
 	sbx_registry_free(o->sandboxes);
 	sbx_registry_free(o->sessions);
 	sbx_store_close(o->store);
@@ -131,6 +135,7 @@ static void objects_free(struct sbx_objects *o)
 	pthread_mutex_destroy(&o->lock);
 	free(o->sandboxes_dir);
 	free(o->sessions_dir);
+	free(o->proxy_dir);
 	free(o);
 }
 
@@ -154,25 +159,30 @@ int sbx_objects_open(const struct sbx_config *cfg, struct sbx_executor *exec,
 	pthread_condattr_destroy(&ca);
 	if (asprintf(&o->sandboxes_dir, "%s/sandboxes", cfg->state_dir) < 0 ||
 	    asprintf(&o->sessions_dir, "%s/sessions", cfg->state_dir) < 0 ||
-	    asprintf(&db, "%s/sandboxd.db", cfg->state_dir) < 0) {
+	    asprintf(&db, "%s/sandboxd.db", cfg->state_dir) < 0 ||
+	    (*cfg->proxy_dir ? !(o->proxy_dir = strdup(cfg->proxy_dir))
+			     : asprintf(&o->proxy_dir, "%s/proxy", cfg->state_dir) < 0)) {
 		r = -ENOMEM;
 		goto fail;
 	}
 	if ((r = sbx_files_mkdir(o->sandboxes_dir, 0711)) < 0 ||
-	    (r = sbx_files_mkdir(o->sessions_dir, 0711)) < 0) {
+	    (r = sbx_files_mkdir(o->sessions_dir, 0711)) < 0 ||
+	    (r = sbx_files_mkdir(o->proxy_dir, 0755)) < 0) {
 		log_error("cannot create the object directories in %s: %s", cfg->state_dir,
 			  strerror(-r));
 		goto fail;
 	}
 	if ((r = sbx_registry_new(cfg->max_sandboxes, &o->sandboxes)) < 0 ||
-	    (r = sbx_registry_new(cfg->max_sessions, &o->sessions)) < 0)
+	    (r = sbx_registry_new(cfg->max_sessions, &o->sessions)) < 0 ||
+	    (r = sbx_registry_new(cfg->max_deployments, &o->deployments)) < 0)
 		goto fail;
 	r = sbx_store_open(db, cfg->history_max, &o->store);
 	if (r < 0) {
 		log_error("cannot open the state store %s: %s", db, strerror(-r));
 		goto fail;
 	}
-	if ((r = sbx_sandboxes_load(o)) < 0 || (r = sbx_sessions_load(o)) < 0) {
+	if ((r = sbx_sandboxes_load(o)) < 0 || (r = sbx_sessions_load(o)) < 0 ||
+	    (r = sbx_deployments_load(o)) < 0) {
 		log_error("cannot load the objects of %s: %s", db, strerror(-r));
 		goto fail;
 	}

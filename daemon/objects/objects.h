@@ -27,10 +27,13 @@ struct sbx_objects {
 	const struct sbx_config *cfg;
 	struct sbx_executor *exec;
 	struct sbx_store *store;
-	struct sbx_registry *sandboxes, *sessions;
+	struct sbx_registry *sandboxes, *sessions, *deployments;
 	char *sandboxes_dir, *sessions_dir;
+	char *proxy_dir; /* forwarder sockets of services (cfg->proxy_dir) */
 
 	pthread_mutex_t lock; /* guards the fields below */
+	unsigned services; /* persistent sandboxes with a service (<= max_deployments) */
+	bool services_stopping; /* shutdown: services end without saving */
 	pthread_cond_t cond;
 	bool stopping, sweeper_started;
 	unsigned in_flight; /* RPCs using the objects (sbx_objects_enter) */

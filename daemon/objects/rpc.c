@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "envelope.h"
 #include "objects.h"
+#include "deployment.h"
 #include "sandbox.h"
 #include "session.h"
 
@@ -62,3 +63,19 @@ WRAP(sbx_rpc_set_session_env,
      sbx_session_set_env(o, call, (const Sbx__SetSessionEnvRequest *)req, (Sbx__Session **)ret))
 WRAP(sbx_rpc_set_session_cwd,
      sbx_session_set_cwd(o, call, (const Sbx__SetSessionCwdRequest *)req, (Sbx__Session **)ret))
+WRAP(sbx_rpc_deploy,
+     sbx_deployment_create(o, call, (const Sbx__DeployRequest *)req, (Sbx__Deployment **)ret))
+WRAP(sbx_rpc_get_deployment,
+     sbx_deployment_get(o, call, ((const Sbx__GetDeploymentRequest *)req)->id,
+			(Sbx__Deployment **)ret))
+WRAP(sbx_rpc_list_deployments,
+     sbx_deployment_list(o, call, (Sbx__ListDeploymentsReply **)ret))
+WRAP(sbx_rpc_delete_deployment,
+     empty_reply(sbx_deployment_delete(o, call, ((const Sbx__DeleteDeploymentRequest *)req)->id),
+		 &sbx__delete_deployment_reply__descriptor, ret))
+WRAP(sbx_rpc_update_deployment_files,
+     sbx_deployment_update_files(o, call, (const Sbx__UpdateDeploymentFilesRequest *)req,
+				 (Sbx__UpdateDeploymentFilesReply **)ret))
+WRAP(sbx_rpc_open_proxy,
+     sbx_deployment_open_proxy(o, call, (const Sbx__OpenProxyRequest *)req,
+			       (Sbx__OpenProxyReply **)ret))

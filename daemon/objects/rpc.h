@@ -23,5 +23,11 @@ SBX_OBJECTS_HANDLER(sbx_rpc_delete_session);
 SBX_OBJECTS_HANDLER(sbx_rpc_session_run);
 SBX_OBJECTS_HANDLER(sbx_rpc_set_session_env);
 SBX_OBJECTS_HANDLER(sbx_rpc_set_session_cwd);
+SBX_OBJECTS_HANDLER(sbx_rpc_deploy);
+SBX_OBJECTS_HANDLER(sbx_rpc_get_deployment);
+SBX_OBJECTS_HANDLER(sbx_rpc_list_deployments);
+SBX_OBJECTS_HANDLER(sbx_rpc_delete_deployment);
+SBX_OBJECTS_HANDLER(sbx_rpc_update_deployment_files);
+SBX_OBJECTS_HANDLER(sbx_rpc_open_proxy);
 
 #endif

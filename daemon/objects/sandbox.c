@@ -12,9 +12,14 @@
 #include "envelope.h"
 #include "executor.h"
 #include "files.h"
+#include "imports.h"
 #include "log.h"
 #include "registry.h"
+#include "service.h"
 #include "store.h"
+
+/* The port a persistent sandbox's service listens on (the seed's). */
+#define SERVICE_PORT 3000
 
 /* Limits of the dependency installation phase (npm/bun install): it
  * downloads, so it gets more time and memory than a run, within the
@@ -30,6 +35,10 @@ struct sbx_sandbox {
 	bool install_deps, dev_server;
 	struct sbx_env env;
 	char *dir, *workspace;
+	struct sbx_objects *o;
+	/* Persistent sandboxes: the long-running process (service.h),
+	 * started at creation, on execute and by proxied requests. */
+	struct sbx_service *svc;
 
 	pthread_mutex_t lock; /* guards the rest, and orders the store writes */
 	char status[16];
@@ -38,6 +47,8 @@ struct sbx_sandbox {
 	uint32_t executions;
 	int32_t exit_code;
 	bool deps_installed, running, deleted;
+	bool owned; /* a deployment's: it decides when to stop, never idle expiry */
+	bool restart; /* loaded while its process ran: start it again */
 	bool dirty; /* loaded with a change not yet written back */
 };
 
@@ -45,6 +56,8 @@ static void sandbox_free(struct sbx_obj *obj)
 {
 	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
 
+	/* Its process first: it uses the workspace and calls back into s. */
+	sbx_service_free(s->svc);
 	/* The last reference of a deleted sandbox takes its files along:
 	 * never earlier, an execution may still be using them. */
 	if (s->deleted && s->dir) {
@@ -83,6 +96,17 @@ static void set_status(struct sbx_sandbox *s, const char *status, const char *no
 	snprintf(s->status, sizeof(s->status), "%s", status);
 	free(s->note);
 	s->note = note ? strdup(note) : NULL;
+}
+
+static int save_locked(struct sbx_objects *o, struct sbx_sandbox *s);
+
+static void set_status_saved(struct sbx_objects *o, struct sbx_sandbox *s, const char *status,
+			     const char *note)
+{
+	pthread_mutex_lock(&s->lock);
+	set_status(s, status, note);
+	save_locked(o, s);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Write the sandbox's row; call with s->lock held. A deleted sandbox is
@@ -159,6 +183,11 @@ static bool entry_is_command(const char *ep)
 	return false;
 }
 
+static bool is_persistent(const char *mode)
+{
+	return mode && strcmp(mode, "persistent") == 0;
+}
+
 static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 			const Sbx__CreateSandboxRequest *req, const struct sbx_runtime **ret_rt)
 {
@@ -178,18 +207,15 @@ static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if ((!req->code || !*req->code) && (!req->entry_point || !*req->entry_point))
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'code' is required (or an 'entry_point')");
-	if (req->mode && *req->mode && strcmp(req->mode, "oneshot") != 0) {
-		if (strcmp(req->mode, "persistent") == 0)
-			return sbx_rpc_error(call, -EBUSY,
-					     "persistent sandboxes are not supported yet");
+	if (req->mode && *req->mode && strcmp(req->mode, "oneshot") != 0 &&
+	    strcmp(req->mode, "persistent") != 0)
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'mode' must be 'oneshot' or 'persistent', not '%.32s'",
 				     req->mode);
-	}
-	if (req->dev_server)
-		return sbx_rpc_error(
-			call, -EBUSY,
-			"dev servers need persistent sandboxes, which are not supported yet");
+	if (req->dev_server && !is_persistent(req->mode))
+		return sbx_rpc_error(call, -EINVAL,
+				     "field 'dev_server' needs 'mode': 'persistent' (a dev server "
+				     "keeps running)");
 	if (req->timeout_ms > (uint64_t)c->max_execution_time_s * 1000)
 		return sbx_rpc_error(call, -EINVAL, "field 'timeout_ms' must be at most %llu",
 				     (unsigned long long)c->max_execution_time_s * 1000);
@@ -237,8 +263,45 @@ static int write_initial_files(struct sbx_sandbox *s, const struct sbx_runtime *
 	return sbx_files_write(s->workspace, req->files, req->n_files, call);
 }
 
+static const struct sbx_service_ops service_ops;
+
+/* Give a persistent sandbox its service (stopped), within the limit of
+ * MAX_DEPLOYMENTS processes. */
+static int service_attach(struct sbx_objects *o, struct sbx_sandbox *s, struct sbx_rpc_call *call)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	pthread_mutex_lock(&o->lock);
+	r = o->services >= o->cfg->max_deployments ? -EAGAIN : 0;
+	o->services += r == 0;
+	pthread_mutex_unlock(&o->lock);
+	if (r < 0)
+		return call ? sbx_rpc_error(call, -EAGAIN,
+					    "too many deployments and persistent sandboxes (limit %u)",
+					    o->cfg->max_deployments)
+			    : r;
+	if (asprintf(&path, "%s/%s.sock", o->proxy_dir, s->obj.id) < 0)
+		r = -ENOMEM;
+	else
+		r = sbx_service_new(path, SERVICE_PORT, &service_ops, s, &s->svc);
+	if (r < 0) {
+		pthread_mutex_lock(&o->lock);
+		o->services--;
+		pthread_mutex_unlock(&o->lock);
+		sbx_log(SBX_LOG_ERROR, s->obj.id, "cannot set up the service: %s", strerror(-r));
+	}
+	return r;
+}
+
 int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		       const Sbx__CreateSandboxRequest *req, Sbx__Sandbox **ret)
+{
+	return sbx_sandbox_create_owned(o, call, req, false, ret);
+}
+
+int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
+			     const Sbx__CreateSandboxRequest *req, bool owned, Sbx__Sandbox **ret)
 {
 	const struct sbx_runtime *rt = NULL;
 	struct sbx_sandbox *s;
@@ -251,8 +314,11 @@ int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if (!s)
 		return -ENOMEM;
 	sbx_obj_init(&s->obj, &sandbox_type);
+	s->o = o;
+	s->owned = owned;
+	s->dev_server = req->dev_server;
 	s->runtime = strdup(rt->name);
-	s->mode = strdup("oneshot");
+	s->mode = strdup(is_persistent(req->mode) ? "persistent" : "oneshot");
 	s->entry_point = strdup(req->entry_point ? req->entry_point : "");
 	s->timeout_ms = req->timeout_ms ? req->timeout_ms : o->cfg->default_timeout_ms;
 	s->memory_limit_mb =
@@ -280,6 +346,8 @@ int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	r = sbx_objects_mkdirs(o, o->sandboxes_dir, s->obj.id, &s->dir, &s->workspace, NULL);
 	if (r == 0)
 		r = write_initial_files(s, rt, req, call);
+	if (r == 0 && is_persistent(s->mode))
+		r = service_attach(o, s, call);
 	if (r == 0) {
 		pthread_mutex_lock(&s->lock);
 		s->deleted = false;
@@ -301,9 +369,17 @@ int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		return r;
 	}
 	sbx_store_counter_add(o->store, "sandboxes_created", 1, NULL);
-	sbx_log(SBX_LOG_INFO, s->obj.id, "sandbox created (%s)", s->runtime);
+	sbx_log(SBX_LOG_INFO, s->obj.id, "sandbox created (%s, %s)", s->runtime, s->mode);
+	/* A persistent sandbox starts at once; its status follows. */
+	if (s->svc && sbx_service_start(s->svc) == 0) {
+		protobuf_c_message_free_unpacked(&(*ret)->base, NULL);
+		*ret = NULL;
+		set_status_saved(o, s, "running", NULL);
+		if (!(*ret = sandbox_reply(s)))
+			r = -ENOMEM;
+	}
 	sbx_obj_unref(&s->obj);
-	return 0;
+	return r;
 }
 
 static struct sbx_sandbox *lookup(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
@@ -377,15 +453,52 @@ static void forget(struct sbx_objects *o, struct sbx_sandbox *s, const char *why
 	sbx_obj_unref(&s->obj);
 }
 
-int sbx_sandbox_delete(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
+static int delete_sandbox(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+			  bool owner)
 {
-	struct sbx_obj *obj;
+	struct sbx_sandbox *s;
+	bool unlinked;
 
 	if (!id || !*id)
 		return sbx_rpc_error(call, -EINVAL, "field 'id' is required");
-	if (sbx_registry_remove(o->sandboxes, id, &obj) < 0)
+	s = lookup(o, call, id);
+	if (!s)
+		return -ENOENT;
+	if (s->owned && !owner) {
+		sbx_obj_unref(&s->obj);
+		return sbx_rpc_error(call, -EBUSY,
+				     "sandbox '%.64s' belongs to a deployment: delete the deployment",
+				     id);
+	}
+	unlinked = sbx_registry_unlink(o->sandboxes, &s->obj);
+	if (!unlinked) {
+		sbx_obj_unref(&s->obj);
 		return sbx_rpc_error(call, -ENOENT, "sandbox '%.64s' not found", id);
-	forget(o, (struct sbx_sandbox *)obj, "by request");
+	}
+	/* The registry's reference goes in forget(), ours here. */
+	forget(o, s, "by request");
+	sbx_obj_unref(&s->obj);
+	return 0;
+}
+
+int sbx_sandbox_delete(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
+{
+	return delete_sandbox(o, call, id, false);
+}
+
+int sbx_sandbox_delete_owned(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
+{
+	return delete_sandbox(o, call, id, true);
+}
+
+int sbx_sandbox_set_owned(struct sbx_objects *o, const char *id)
+{
+	struct sbx_obj *obj = sbx_registry_get(o->sandboxes, id);
+
+	if (!obj)
+		return -ENOENT;
+	((struct sbx_sandbox *)obj)->owned = true;
+	sbx_obj_unref(obj);
 	return 0;
 }
 
@@ -440,21 +553,28 @@ static size_t runtime_argv(const char *const *tmpl, const struct sbx_runtime *rt
 	return n;
 }
 
-/* npm/bun install in the workspace, with the network, once. 0 and *ret
- * NULL when it succeeded (or was not needed); 0 and *ret the failed
- * result otherwise. */
+/* npm/bun install in the workspace, with the network, once: what
+ * package.json declares, then what the sources import without declaring
+ * (imports.h). 0 and *ret NULL when it succeeded (or was not needed); 0
+ * and *ret the failed result otherwise. */
 static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
 			 Sbx__ExecResult **ret)
 {
-	static const char *const npm[] = {"/usr/bin/npm", "install", "--no-audit", "--no-fund"};
-	static const char *const bun[] = {"/usr/bin/bun", "install"};
+	/* The names come as "$@", never through the shell's parser. */
+	static const char npm[] = "{ [ ! -f package.json ] || npm install --no-audit --no-fund; } && "
+				  "{ [ $# -eq 0 ] || npm install --no-audit --no-fund \"$@\"; }";
+	static const char bun[] = "{ [ ! -f package.json ] || bun install; } && "
+				  "{ [ $# -eq 0 ] || bun add \"$@\"; }";
 	const struct sbx_config *c = o->cfg;
 	bool use_npm = strcmp(s->runtime, "node") == 0;
+	const char *argv[4 + SBX_IMPORTS_MAX] = {"/bin/sh", "-c", use_npm ? npm : bun, "install"};
+	char **missing = NULL;
+	size_t n_missing = 0;
 	Sbx__Limits l = SBX__LIMITS__INIT;
 	Sbx__ExecResult *res = NULL;
 	struct sbx_exec_spec spec = {
-		.argv = use_npm ? npm : bun,
-		.n_argv = use_npm ? SBX_ARRAY_SIZE(npm) : SBX_ARRAY_SIZE(bun),
+		.argv = argv,
+		.n_argv = 4,
 		.env = (const char *const *)s->env.v,
 		.n_env = s->env.n,
 		.limits = &l,
@@ -467,8 +587,18 @@ static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struc
 	int r;
 
 	*ret = NULL;
-	if (!sbx_files_exists(s->workspace, "package.json"))
+	r = sbx_imports_missing(s->workspace, &missing, &n_missing);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_missing; i++)
+		argv[spec.n_argv++] = missing[i];
+	if (!sbx_files_exists(s->workspace, "package.json") && n_missing == 0) {
+		sbx_imports_free(missing, n_missing);
 		return 0; /* nothing to install */
+	}
+	if (n_missing)
+		sbx_log(SBX_LOG_INFO, s->obj.id, "installing %zu imported package(s) not in package.json",
+			n_missing);
 	l.has_wall_time_ms = true;
 	l.wall_time_ms = INSTALL_WALL_MS < (uint64_t)c->max_execution_time_s * 1000
 				 ? INSTALL_WALL_MS
@@ -482,6 +612,7 @@ static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struc
 	l.has_nofile = true;
 	l.nofile = 4096;
 	r = sbx_executor_spawn(o->exec, call, &spec, &res);
+	sbx_imports_free(missing, n_missing);
 	if (r < 0)
 		return r;
 	if (res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK && res->exit_code == 0) {
@@ -492,8 +623,10 @@ static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struc
 	return 0;
 }
 
+/* Run the entry point: once (oneshot, netns_fd -1), or as the sandbox's
+ * service in its namespace (persistent). */
 static int run_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
-		     Sbx__ExecResult **ret)
+		     int netns_fd, Sbx__ExecResult **ret)
 {
 	struct sbx_runtimes *rts = sbx_executor_runtimes(o->exec);
 	const struct sbx_runtime *rt = sbx_runtimes_find(rts, s->runtime);
@@ -506,9 +639,11 @@ static int run_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struct sb
 		.n_env = s->env.n,
 		.limits = &l,
 		.workspace = s->workspace,
-		.kind = "sandbox",
+		.kind = netns_fd >= 0 ? "service" : "sandbox",
 		.object_id = s->obj.id,
 		.language = s->runtime,
+		.service = netns_fd >= 0,
+		.netns_fd = netns_fd,
 	};
 
 	if (!rt)
@@ -557,6 +692,9 @@ static Sbx__SandboxExecution *execution_reply(const char *id, Sbx__ExecResult *r
 	return m;
 }
 
+static int persistent_execute(struct sbx_rpc_call *call, struct sbx_sandbox *s,
+			      Sbx__SandboxExecution **ret);
+
 int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 			Sbx__SandboxExecution **ret)
 {
@@ -571,6 +709,11 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 
 	if (!s)
 		return lookup_error(id);
+	if (s->svc) {
+		r = persistent_execute(call, s, ret);
+		sbx_obj_unref(&s->obj);
+		return r;
+	}
 	pthread_mutex_lock(&s->lock);
 	if (s->running || s->deleted) {
 		r = s->deleted ? sbx_rpc_error(call, -ENOENT, "sandbox '%s' not found", id)
@@ -596,7 +739,7 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 			pthread_mutex_unlock(&s->lock);
 		}
 		/* The executor's observer records it in the history. */
-		r = run_phase(o, call, s, &res);
+		r = run_phase(o, call, s, -1, &res);
 	}
 	if (r == 0 && !(m = execution_reply(s->obj.id, res)))
 		r = -ENOMEM;
@@ -630,6 +773,241 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	return 0;
 }
 
+/* ---- persistent sandboxes: the service's side (service.h) ---- */
+
+/* How a run ended, for the status note. */
+static char *ended_note(int r, const struct sbx_rpc_call *call, const Sbx__ExecResult *res,
+			bool installing)
+{
+	char *note = NULL;
+
+	if (r < 0)
+		return asprintf(&note, "could not start: %s", call->error[0] ? call->error : strerror(-r)) < 0
+			       ? NULL : note;
+	if (res->error && strcmp(res->error, "stopped") == 0)
+		return strdup("stopped");
+	if (asprintf(&note, "%s %s", installing ? "dependency installation" : "the process",
+		     res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK
+			     ? "exited"
+			     : res->error && *res->error ? res->error : "was killed") < 0)
+		return NULL;
+	if (res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK) {
+		char *n2 = NULL;
+
+		if (asprintf(&n2, "%s with code %d", note, res->exit_code) >= 0) {
+			free(note);
+			note = n2;
+		}
+	}
+	return note;
+}
+
+static int service_run(void *arg, int netns_fd, char **ret_note)
+{
+	struct sbx_sandbox *s = arg;
+	struct sbx_objects *o = s->o;
+	struct sbx_rpc_call call = {.method = "service", .client = ""};
+	Sbx__ExecResult *res = NULL;
+	bool install, failed_install = false, shutdown;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	install = s->install_deps && !s->deps_installed;
+	s->running = true;
+	set_status(s, "running", NULL);
+	save_locked(o, s);
+	pthread_mutex_unlock(&s->lock);
+
+	r = install ? install_phase(o, &call, s, &res) : 0;
+	if (r == 0 && res)
+		failed_install = true;
+	else if (r == 0) {
+		if (install) {
+			pthread_mutex_lock(&s->lock);
+			s->deps_installed = true;
+			pthread_mutex_unlock(&s->lock);
+		}
+		r = run_phase(o, &call, s, netns_fd, &res);
+	}
+	*ret_note = ended_note(r, &call, res, failed_install);
+	pthread_mutex_lock(&o->lock);
+	shutdown = o->services_stopping;
+	pthread_mutex_unlock(&o->lock);
+
+	pthread_mutex_lock(&s->lock);
+	s->running = false;
+	if (r == 0) {
+		s->executions++;
+		s->exit_code = res->exit_code;
+	}
+	set_status(s,
+		   r == 0 && !failed_install && res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK &&
+				   res->exit_code == 0
+			   ? "completed"
+		   : r == 0 && res->error && strcmp(res->error, "stopped") == 0 ? "completed"
+										  : "failed",
+		   *ret_note);
+	/* Stopped by the daemon's shutdown: the store keeps "running", so
+	 * the next start brings the process back. */
+	if (!shutdown)
+		save_locked(o, s);
+	pthread_mutex_unlock(&s->lock);
+	if (res)
+		sbx__exec_result__free_unpacked(res, NULL);
+	return r;
+}
+
+static void service_cancel(void *arg)
+{
+	struct sbx_sandbox *s = arg;
+
+	sbx_executor_cancel(s->o->exec, s->obj.id);
+}
+
+static const struct sbx_service_ops service_ops = {service_run, service_cancel};
+
+/* A persistent sandbox's "execute": (re)start its process unless it runs;
+ * the output goes to its live logs. */
+static int persistent_execute(struct sbx_rpc_call *call, struct sbx_sandbox *s,
+			      Sbx__SandboxExecution **ret)
+{
+	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
+	int r = sbx_service_start(s->svc);
+
+	if (r < 0)
+		return sbx_rpc_error(call, r == -EBUSY ? -EBUSY : -EIO,
+				     "the sandbox's process cannot be started: %s", strerror(-r));
+	pthread_mutex_lock(&s->lock);
+	s->last_used_ms = sbx_now_ms();
+	pthread_mutex_unlock(&s->lock);
+	res.status = SBX__EXEC_STATUS__EXEC_STATUS_OK;
+	res.execution_id = (char *)"";
+	res.error = (char *)"";
+	*ret = execution_reply(s->obj.id, &res);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int lookup_service(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+			  struct sbx_sandbox **ret)
+{
+	struct sbx_sandbox *s = lookup(o, call, id);
+
+	if (!s)
+		return lookup_error(id);
+	if (!s->svc) {
+		sbx_obj_unref(&s->obj);
+		return sbx_rpc_error(call, -EBUSY,
+				     "sandbox '%.64s' is not persistent: it has no process to reach",
+				     id);
+	}
+	*ret = s;
+	return 0;
+}
+
+int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+			   uint32_t wait_ms, char **ret_socket)
+{
+	struct sbx_sandbox *s = NULL;
+	struct sbx_service_info info;
+	int r = lookup_service(o, call, id, &s);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&s->lock);
+	s->last_used_ms = sbx_now_ms();
+	pthread_mutex_unlock(&s->lock);
+	/* Scaled to zero or ended: this request wakes it. */
+	r = sbx_service_start(s->svc);
+	if (r == 0)
+		r = sbx_service_wait_ready(s->svc, wait_ms ? wait_ms
+							   : o->cfg->service_ready_timeout_ms);
+	if (r == -ETIMEDOUT)
+		sbx_rpc_error(call, -ETIMEDOUT,
+			      "the service of '%s' did not accept connections on port %d in time", id,
+			      SERVICE_PORT);
+	else if (r < 0) {
+		sbx_service_info(s->svc, &info);
+		sbx_rpc_error(call, -ECONNREFUSED, "the service of '%s' is not running: %s", id,
+			      info.note[0] ? info.note : strerror(-r));
+		r = -ECONNREFUSED;
+	} else if (!(*ret_socket = strdup(sbx_service_socket(s->svc))))
+		r = -ENOMEM;
+	sbx_obj_unref(&s->obj);
+	return r;
+}
+
+int sbx_sandbox_restart(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
+{
+	struct sbx_sandbox *s = NULL;
+	int r = lookup_service(o, call, id, &s);
+
+	if (r < 0)
+		return r;
+	sbx_service_stop(s->svc);
+	r = sbx_service_start(s->svc);
+	if (r < 0)
+		sbx_rpc_error(call, -EIO, "the service cannot be started: %s", strerror(-r));
+	sbx_obj_unref(&s->obj);
+	return r < 0 ? -EIO : 0;
+}
+
+int sbx_sandbox_stop(struct sbx_objects *o, const char *id)
+{
+	struct sbx_obj *obj = sbx_registry_get(o->sandboxes, id);
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
+
+	if (!s)
+		return -ENOENT;
+	if (s->svc)
+		sbx_service_stop(s->svc);
+	sbx_obj_unref(&s->obj);
+	return 0;
+}
+
+int sbx_sandbox_service_info(struct sbx_objects *o, const char *id, struct sbx_service_info *ret)
+{
+	struct sbx_obj *obj = sbx_registry_get(o->sandboxes, id);
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
+	int r = s && s->svc ? 0 : -ENOENT;
+
+	if (r == 0) {
+		sbx_service_info(s->svc, ret);
+		/* "Starting" until somebody knocks: knock once. */
+		if (ret->state == SBX_SERVICE_STARTING && sbx_service_wait_ready(s->svc, 0) == 0)
+			sbx_service_info(s->svc, ret);
+	}
+	if (s)
+		sbx_obj_unref(&s->obj);
+	return r;
+}
+
+int sbx_sandbox_write_files(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+			    Sbx__File **files, size_t n, bool *ret_package_json)
+{
+	struct sbx_sandbox *s;
+	int r = sbx_files_check(files, n, o->cfg->max_files, o->cfg->max_upload_bytes, call);
+
+	if (r < 0)
+		return r;
+	s = lookup(o, call, id);
+	if (!s)
+		return lookup_error(id);
+	r = sbx_files_write(s->workspace, files, n, call);
+	*ret_package_json = false;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (strcmp(files[i]->path, "package.json") == 0)
+			*ret_package_json = true;
+	pthread_mutex_lock(&s->lock);
+	/* New dependencies are installed by the next start. */
+	if (*ret_package_json)
+		s->deps_installed = false;
+	s->last_used_ms = sbx_now_ms();
+	save_locked(o, s);
+	pthread_mutex_unlock(&s->lock);
+	sbx_obj_unref(&s->obj);
+	return r;
+}
+
 static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 {
 	struct sbx_objects *o = arg;
@@ -644,6 +1022,7 @@ static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 		free(s);
 		return 0;
 	}
+	s->o = o;
 	s->runtime = strdup(rec->runtime);
 	s->mode = strdup(rec->mode);
 	s->entry_point = strdup(rec->entry_point);
@@ -671,6 +1050,12 @@ static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 		sbx_obj_unref(&s->obj);
 		return r;
 	}
+	/* A persistent sandbox's process died with the daemon: it starts
+	 * again once loading is done. */
+	if (is_persistent(s->mode) && service_attach(o, s, NULL) == 0 && was_running) {
+		set_status(s, "running", NULL);
+		s->restart = true;
+	}
 	/* Written back after the walk: the store is busy with it now. */
 	s->dirty = was_running;
 	r = sbx_registry_restore(o->sandboxes, &s->obj);
@@ -691,8 +1076,8 @@ int sbx_sandboxes_load(struct sbx_objects *o)
 
 		pthread_mutex_lock(&s->lock);
 		if (s->dirty) {
-			sbx_log(SBX_LOG_WARN, s->obj.id,
-				"was running when sandboxd stopped: now failed");
+			sbx_log(SBX_LOG_WARN, s->obj.id, "was running when sandboxd stopped: %s",
+				s->restart ? "starting it again" : "now failed");
 			r = save_locked(o, s);
 			s->dirty = false;
 		}
@@ -700,6 +1085,44 @@ int sbx_sandboxes_load(struct sbx_objects *o)
 	}
 	sbx_registry_list_free(list, n);
 	return r;
+}
+
+/* The processes of persistent sandboxes: started again after a restart
+ * (once the daemon is up: their output goes to the live logs), stopped at
+ * shutdown without a trace in the store (so that the next start brings
+ * them back). */
+static void each_service(struct sbx_objects *o, bool start)
+{
+	struct sbx_obj **list;
+	size_t n;
+
+	if (sbx_registry_list(o->sandboxes, &list, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct sbx_sandbox *s = (struct sbx_sandbox *)list[i];
+
+		if (!s->svc)
+			continue;
+		if (!start)
+			sbx_service_stop(s->svc);
+		else if (s->restart && sbx_service_start(s->svc) < 0)
+			sbx_log(SBX_LOG_ERROR, s->obj.id, "cannot start its process again");
+		s->restart = false;
+	}
+	sbx_registry_list_free(list, n);
+}
+
+void sbx_sandboxes_start_services(struct sbx_objects *o)
+{
+	each_service(o, true);
+}
+
+void sbx_sandboxes_stop_services(struct sbx_objects *o)
+{
+	pthread_mutex_lock(&o->lock);
+	o->services_stopping = true;
+	pthread_mutex_unlock(&o->lock);
+	each_service(o, false);
 }
 
 void sbx_sandboxes_sweep(struct sbx_objects *o, int64_t now_ms)
@@ -718,7 +1141,10 @@ void sbx_sandboxes_sweep(struct sbx_objects *o, int64_t now_ms)
 		 * between the check and the unlink. The registry's reference
 		 * comes to this thread and goes in forget(). */
 		pthread_mutex_lock(&s->lock);
-		expired = !s->running && now_ms - s->last_used_ms > idle_ms &&
+		/* A persistent sandbox expires with its process running (it
+		 * goes with the last reference); a deployment's, never. */
+		expired = (!s->running || s->svc) && !s->owned &&
+			  now_ms - s->last_used_ms > idle_ms &&
 			  sbx_registry_unlink(o->sandboxes, &s->obj);
 		pthread_mutex_unlock(&s->lock);
 		if (expired)

@@ -29,6 +29,44 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 int sbx_sandbox_upload(struct sbx_objects *o, struct sbx_rpc_call *call,
 		       const Sbx__UploadFilesRequest *req, Sbx__UploadFilesReply **ret);
 
+/* ---- persistent sandboxes (mode "persistent"): a process kept running,
+ * listening on port 3000 of its own loopback; deployments are built on
+ * them. ---- */
+struct sbx_service_info;
+
+/* sbx_sandbox_create, for a deployment when `owned`: never deleted for
+ * idleness (the deployment scales it down instead). */
+int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
+			     const Sbx__CreateSandboxRequest *req, bool owned, Sbx__Sandbox **ret);
+/* Delete a deployment's sandbox (sbx_sandbox_delete refuses: -EBUSY). */
+int sbx_sandbox_delete_owned(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id);
+/* At load: the deployment `id` belongs to. -ENOENT. */
+int sbx_sandbox_set_owned(struct sbx_objects *o, const char *id);
+/* Start the process unless it runs, wait up to wait_ms (0: the
+ * configured SERVICE_READY_TIMEOUT_MS) for its port, and give the path of
+ * its forwarder socket (heap). -ENOENT, -EBUSY (not persistent),
+ * -ETIMEDOUT, -ECONNREFUSED (it ended: call->error says how). */
+int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+			   uint32_t wait_ms, char **ret_socket);
+/* Stop and start the process again (hot reload of a deployment). */
+int sbx_sandbox_restart(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id);
+/* Stop the process (scale to zero); the next open_proxy starts it.
+ * -ENOENT. */
+int sbx_sandbox_stop(struct sbx_objects *o, const char *id);
+/* The process's state; -ENOENT when id is not a persistent sandbox. */
+int sbx_sandbox_service_info(struct sbx_objects *o, const char *id,
+			     struct sbx_service_info *ret);
+/* Write files into the workspace (the checks of UploadFiles); tells
+ * whether package.json was among them (dependencies are then installed
+ * again at the next start). */
+int sbx_sandbox_write_files(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+			    Sbx__File **files, size_t n, bool *ret_package_json);
+/* After start-up (live logs ready): start the processes of persistent
+ * sandboxes that ran when the daemon stopped. */
+void sbx_sandboxes_start_services(struct sbx_objects *o);
+/* Shutdown, before the live logs go: stop every process, leaving the
+ * store as it was so the next start brings them back. */
+void sbx_sandboxes_stop_services(struct sbx_objects *o);
 /* Start-up: load every stored sandbox. */
 int sbx_sandboxes_load(struct sbx_objects *o);
 /* Delete sandboxes not running and idle longer than cfg->sandbox_idle_s. */

@@ -195,5 +195,11 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "AdminSandboxLogs", sbx_rpc_admin_sandbox_logs, 0 },
 	/* Live logs (daemon/logs/): memory only. */
 	{ "GetLogs", sbx_rpc_get_logs, SBX_RPC_INLINE },
+	{ "Deploy", sbx_rpc_deploy, 0 },
+	{ "GetDeployment", sbx_rpc_get_deployment, 0 },
+	{ "ListDeployments", sbx_rpc_list_deployments, 0 },
+	{ "UpdateDeploymentFiles", sbx_rpc_update_deployment_files, 0 },
+	{ "DeleteDeployment", sbx_rpc_delete_deployment, 0 },
+	{ "OpenProxy", sbx_rpc_open_proxy, 0 },
 };
 const size_t sbx_daemon_n_handlers = SBX_ARRAY_SIZE(sbx_daemon_handlers);

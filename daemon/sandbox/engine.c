@@ -429,7 +429,8 @@ static int run_on(struct sbx_engine *e, const Sbx__SpawnRequest *req_in, struct 
 		close(sp[1]);
 		return -ECANCELED;
 	}
-	r = sbx_wire_send_fd(e->ctl_fd, sp[1]);
+	int fds[SBX_WIRE_MAX_FDS] = {sp[1], s && s->has_netns ? s->netns_fd : -1};
+	r = sbx_wire_send_fds(e->ctl_fd, fds, fds[1] >= 0 ? 2 : 1);
 	close(sp[1]);
 	if (r < 0)
 		return -EIO;

@@ -113,6 +113,12 @@ struct sbx_engine_stream {
 	/* Set when the run returns: chunks (and their bytes) the spawner
 	 * dropped because the socket was full. */
 	uint64_t dropped_chunks, dropped_bytes;
+	/* In: with has_netns, the sandbox joins netns_fd (a network namespace
+	 * of the caller's, loopback up, held open by the caller) instead of a
+	 * fresh one, so the caller can connect to the ports it listens on.
+	 * Ignored when the request asks for the network. */
+	bool has_netns;
+	int netns_fd;
 };
 
 /* sbx_engine_run_cancellable (t may be NULL) that also streams the
@@ -132,6 +138,15 @@ void sbx_engine_cancel(struct sbx_engine_cancel *t);
  * static sentence in *ret_why. Used by sbx_engine_run(); exported for the
  * RPC layer that wants to refuse early. */
 int sbx_engine_check(const Sbx__SpawnRequest *req, const char **ret_why);
+
+/* Network namespaces for services (sbx_engine_stream.has_netns): a new
+ * one with loopback up, owned by the host's user namespace (the sandbox
+ * gets no capability over it), as an fd in *ret_fd; and a socket created
+ * inside one, e.g. to connect to a service's port. Both work on the
+ * calling thread only and leave it where it was. 0 / the socket, or
+ * -errno. */
+int sbx_engine_netns_new(int *ret_fd);
+int sbx_engine_netns_socket(int netns_fd, int domain, int type);
 
 /* "v2", "v1" or "none": the cgroup flavour in use. */
 const char *sbx_engine_cgroup_mode(const struct sbx_engine *e);

@@ -6,7 +6,9 @@
  * exactly one execution and then dropped: a reused namespace would carry
  * sockets, abstract unix names and TIME_WAIT state from one run into the
  * next. A pooled namespace belongs to the host's user namespace, so the
- * sandbox holds no capability over it at all. */
+ * sandbox holds no capability over it at all. A service (engine.h) runs in
+ * a namespace the daemon made and passed along instead, with the same
+ * properties, so the daemon can connect to the port it listens on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -88,6 +90,13 @@ static void net_fini(struct sbx_ctx *ctx)
 static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	ex->netns_fd = -1;
+	/* A service runs in the namespace its daemon made, so that the daemon
+	 * can reach its port; a request for the network wins. */
+	if (ex->caller_netns_fd >= 0 && !ex->req->network) {
+		ex->netns_fd = ex->caller_netns_fd;
+		ex->caller_netns_fd = -1;
+		return 0;
+	}
 	if (ex->req->network || ctx->netns_pool_len == 0)
 		return 0;
 	ex->netns_fd = ctx->netns_pool[--ctx->netns_pool_len];
@@ -108,6 +117,53 @@ static void net_teardown(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResu
 	if (ex->netns_fd >= 0)
 		close(ex->netns_fd);
 	ex->netns_fd = -1;
+}
+
+/* The daemon's side (engine.h): both run on the calling thread, which
+ * steps into a namespace and back; a network namespace is per thread, so
+ * the process's other threads never notice. */
+static void netns_return(int home)
+{
+	if (setns(home, CLONE_NEWNET) < 0)
+		abort(); /* this thread would go on inside a sandbox's netns */
+	close(home);
+}
+
+int sbx_engine_netns_new(int *ret_fd)
+{
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return -errno;
+	if (unshare(CLONE_NEWNET) < 0) {
+		int r = -errno;
+		close(home);
+		return r;
+	}
+	int r = lo_up();
+	int fd = r < 0 ? -1 : open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (r == 0 && fd < 0)
+		r = -errno;
+	netns_return(home);
+	if (r < 0)
+		return r;
+	*ret_fd = fd;
+	return 0;
+}
+
+int sbx_engine_netns_socket(int netns_fd, int domain, int type)
+{
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return -errno;
+	if (setns(netns_fd, CLONE_NEWNET) < 0) {
+		int r = -errno;
+		close(home);
+		return r;
+	}
+	int s = socket(domain, type | SOCK_CLOEXEC, 0);
+	int r = s < 0 ? -errno : s;
+	netns_return(home);
+	return r;
 }
 
 const struct sbx_module sbx_net_module = {

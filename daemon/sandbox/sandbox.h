@@ -150,6 +150,7 @@ struct sbx_exec {
 	/* per-module state */
 	struct sbx_cgroup_slot cg;
 	int netns_fd;      /* net.c: netns to enter, -1 = clone a new one */
+	int caller_netns_fd; /* net.c: the daemon's netns for this run, -1 = none */
 	int workspace_fd;  /* a host workspace, checked and chowned */
 
 	uint64_t t_start, t_exit, t_deadline_wall;

@@ -134,8 +134,9 @@ static void dequeue(struct sbx_ctx *ctx, struct sbx_exec *ex)
 static void on_ctl(struct sbx_ctx *ctx)
 {
 	for (;;) {
-		int fd;
-		int r = sbx_wire_recv_fd(ctx->ctl_fd, &fd);
+		int fds[SBX_WIRE_MAX_FDS];
+		size_t nfds = 0;
+		int r = sbx_wire_recv_fds(ctx->ctl_fd, fds, &nfds);
 		if (r == -EAGAIN)
 			return;
 		if (r < 0) {
@@ -144,11 +145,16 @@ static void on_ctl(struct sbx_ctx *ctx)
 			ctx->stopping = true;
 			return;
 		}
+		int fd = fds[0];
 		struct sbx_exec *ex = sbx_exec_new(ctx, fd);
 		if (!ex) {
-			close(fd);
+			for (size_t i = 0; i < nfds; i++)
+				close(fds[i]);
 			continue;
 		}
+		/* A second fd: the caller's network namespace (a service's). */
+		if (nfds > 1)
+			ex->caller_netns_fd = fds[1];
 		if (sbx_epoll_add(ctx, fd, EPOLLIN | EPOLLRDHUP, &ex->w_sock) < 0) {
 			ex->state = EX_DEAD;
 			list_push(&ctx->reaped, ex);

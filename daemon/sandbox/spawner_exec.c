@@ -41,7 +41,7 @@ struct sbx_exec *sbx_exec_new(struct sbx_ctx *ctx, int fd)
 	ex->stdin_w = ex->pidfd = ex->timerfd = ex->status_r = ex->go_w = -1;
 	ex->child_stdin = ex->child_stdout = ex->child_stderr = -1;
 	ex->child_status = ex->child_go = -1;
-	ex->netns_fd = ex->workspace_fd = -1;
+	ex->netns_fd = ex->workspace_fd = ex->caller_netns_fd = -1;
 	for (int i = 0; i < SBX_V1_N; i++)
 		ex->cg.dfd[i] = -1;
 	ex->w_sock = (struct sbx_watch){ex, W_SOCK};
@@ -74,6 +74,7 @@ void sbx_exec_free(struct sbx_exec *ex)
 	close_fd(&ex->child_status);
 	close_fd(&ex->child_go);
 	close_fd(&ex->workspace_fd);
+	close_fd(&ex->caller_netns_fd);
 	for (int i = 0; i < 2; i++) {
 		close_fd(&ex->out[i].fd);
 		free(ex->out[i].data);
@@ -575,7 +576,8 @@ void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which)
 			o->len += (size_t)n;
 		else
 			o->truncated = true;
-		if (o->total - o->len > ctx->cfg.output_drain_bytes)
+		/* A service's output is its log: only the stream carries it. */
+		if (!ex->req->service && o->total - o->len > ctx->cfg.output_drain_bytes)
 			sbx_exec_kill(ctx, ex, SBX_KILL_OUTPUT);
 	}
 }

@@ -55,11 +55,23 @@ static inline void sbx_frame_parse(const uint8_t hdr[SBX_FRAME_HDR], uint32_t *t
 	__builtin_memcpy(len, hdr + 4, 4);
 }
 
+/* At most this many fds per control message: the execution socket and,
+ * for a service, the network namespace it joins (engine.h). */
+#define SBX_WIRE_MAX_FDS 2
+
+/* Send fds[0..n) (1 <= n <= SBX_WIRE_MAX_FDS) in one control message.
+ * Returns 0 or -errno. */
+int sbx_wire_send_fds(int sock, const int *fds, size_t n);
+
+/* Receive one message's fds (O_CLOEXEC) into fds[SBX_WIRE_MAX_FDS], their
+ * number in *n (>= 1). Returns 0, -ECONNRESET, -EAGAIN, -EBADMSG. */
+int sbx_wire_recv_fds(int sock, int *fds, size_t *n);
+
 /* Send `fd` over the control socket. Returns 0 or -errno (EPIPE: spawner
  * gone). Thread-safe: one sendmsg per SEQPACKET message is atomic. */
 int sbx_wire_send_fd(int sock, int fd);
 
-/* Receive one fd (O_CLOEXEC). Returns 0 and *ret_fd, -ECONNRESET when the
+/* Receive one fd (O_CLOEXEC; extra fds in the message are closed). Returns 0 and *ret_fd, -ECONNRESET when the
  * peer closed, -EAGAIN on a non-blocking socket with nothing queued. */
 int sbx_wire_recv_fd(int sock, int *ret_fd);
 

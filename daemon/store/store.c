@@ -37,7 +37,12 @@ static const char schema[] =
 	"  object_id TEXT NOT NULL, started_ms INTEGER NOT NULL, duration_ms INTEGER NOT NULL,"
 	"  status TEXT NOT NULL, exit_code INTEGER NOT NULL, signal INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS executions_object ON executions(object_id);"
-	"CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS deployments ("
+	"  id TEXT PRIMARY KEY, sandbox_id TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	"  last_request_ms INTEGER NOT NULL, min_instances INTEGER NOT NULL,"
+	"  max_instances INTEGER NOT NULL, scale_down_seconds INTEGER NOT NULL,"
+	"  scaled_down INTEGER NOT NULL);";
 
 /* Schema 1 -> 2: what the history and the stats need besides. */
 static const char migrate2[] =
@@ -246,6 +251,21 @@ int sbx_store_put_session(struct sbx_store *s, const struct sbx_store_session *x
 		   (const void *)x->env, x->env_len);
 }
 
+int sbx_store_put_deployment(struct sbx_store *s, const struct sbx_store_deployment *x)
+{
+	return run(s, "save a deployment",
+		   "INSERT OR REPLACE INTO deployments (id, sandbox_id, created_ms, last_request_ms,"
+		   " min_instances, max_instances, scale_down_seconds, scaled_down)"
+		   " VALUES (?,?,?,?,?,?,?,?)",
+		   "ssiiuuut", x->id, x->sandbox_id, x->created_ms, x->last_request_ms,
+		   x->min_instances, x->max_instances, x->scale_down_s, (int)x->scaled_down);
+}
+
+int sbx_store_delete_deployment(struct sbx_store *s, const char *id)
+{
+	return run(s, "delete a deployment", "DELETE FROM deployments WHERE id = ?", "s", id);
+}
+
 int sbx_store_delete_sandbox(struct sbx_store *s, const char *id)
 {
 	return run(s, "delete a sandbox", "DELETE FROM sandboxes WHERE id = ?", "s", id);
@@ -358,6 +378,33 @@ static int session_row(sqlite3_stmt *st, void *cb, void *arg)
 	};
 
 	return ((int (*)(void *, const struct sbx_store_session *))cb)(arg, &x);
+}
+
+static int deployment_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+	struct sbx_store_deployment x = {
+		.id = col_text(st, 0),
+		.sandbox_id = col_text(st, 1),
+		.created_ms = sqlite3_column_int64(st, 2),
+		.last_request_ms = sqlite3_column_int64(st, 3),
+		.min_instances = (uint32_t)sqlite3_column_int64(st, 4),
+		.max_instances = (uint32_t)sqlite3_column_int64(st, 5),
+		.scale_down_s = (uint32_t)sqlite3_column_int64(st, 6),
+		.scaled_down = sqlite3_column_int64(st, 7) != 0,
+	};
+
+	return ((int (*)(void *, const struct sbx_store_deployment *))cb)(arg, &x);
+}
+
+int sbx_store_each_deployment(struct sbx_store *s,
+			      int (*cb)(void *arg, const struct sbx_store_deployment *rec),
+			      void *arg)
+{
+	return each(s, "load deployments",
+		    "SELECT id, sandbox_id, created_ms, last_request_ms, min_instances,"
+		    " max_instances, scale_down_seconds, scaled_down FROM deployments"
+		    " ORDER BY created_ms",
+		    NULL, 0, deployment_row, (void *)cb, arg);
 }
 
 int sbx_store_each_session(struct sbx_store *s,

@@ -18,7 +18,9 @@
 struct sbx_store;
 
 /* The schema this code writes (PRAGMA user_version). */
-#define SBX_STORE_SCHEMA 2 /* 2: executions gained language, client, memory and cpu */
+/* 2: executions gained language, client, memory and cpu; 3: deployments
+ * (a new table: CREATE TABLE IF NOT EXISTS is the whole migration). */
+#define SBX_STORE_SCHEMA 3
 
 struct sbx_store_sandbox {
 	const char *id, *status, *runtime, *mode, *entry_point, *note;
@@ -37,6 +39,15 @@ struct sbx_store_session {
 	uint32_t runs;
 	const char *env; /* as in sbx_store_sandbox */
 	size_t env_len;
+};
+
+/* A deployment: its sandbox (persistent, owned) holds the files, the
+ * entry point and the process; this is the scaling policy around it. */
+struct sbx_store_deployment {
+	const char *id, *sandbox_id;
+	int64_t created_ms, last_request_ms;
+	uint32_t min_instances, max_instances, scale_down_s;
+	bool scaled_down; /* stopped for idleness: not started again at load */
 };
 
 /* One execution: what ran where and how it ended. Never code, argv or
@@ -62,7 +73,9 @@ void sbx_store_close(struct sbx_store *s);
 /* Insert or replace the row of rec->id. */
 int sbx_store_put_sandbox(struct sbx_store *s, const struct sbx_store_sandbox *rec);
 int sbx_store_put_session(struct sbx_store *s, const struct sbx_store_session *rec);
+int sbx_store_put_deployment(struct sbx_store *s, const struct sbx_store_deployment *rec);
 /* Delete a row; 0 also when there was none. */
+int sbx_store_delete_deployment(struct sbx_store *s, const char *id);
 int sbx_store_delete_sandbox(struct sbx_store *s, const char *id);
 int sbx_store_delete_session(struct sbx_store *s, const char *id);
 
@@ -72,6 +85,10 @@ int sbx_store_each_sandbox(struct sbx_store *s,
 			   int (*cb)(void *arg, const struct sbx_store_sandbox *rec), void *arg);
 int sbx_store_each_session(struct sbx_store *s,
 			   int (*cb)(void *arg, const struct sbx_store_session *rec), void *arg);
+
+int sbx_store_each_deployment(struct sbx_store *s,
+			      int (*cb)(void *arg, const struct sbx_store_deployment *rec),
+			      void *arg);
 
 /* Append to the history, dropping the oldest rows beyond history_max. */
 int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *rec);

@@ -558,7 +558,7 @@ static void test_run_request(void)
 				   "\"limits\":{\"memory_kb\":65536,\"wall_time_ms\":5000},"
 				   "\"env\":{\"A\":\"1\",\"B\":\"two\"},\"stdin\":\"in\","
 				   "\"files\":[{\"path\":\"main.py\",\"content\":\"print(1)\\n\","
-				   "\"is_executable\":true}],"
+				   "\"is_executable\":true,\"executable\":false}],"
 				   "\"cwd\":\"/w\"}";
 	Sbx__RunRequest *m = (Sbx__RunRequest *)in_ok(d, body, NULL);
 

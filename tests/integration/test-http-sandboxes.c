@@ -179,25 +179,6 @@ static void test_bun_env(void)
 	delete_ok(id);
 }
 
-/* "Persistent Node.js Server": persistent mode is not served yet; the
- * daemon's FAILED_PRECONDITION is a 409 with its sentence. */
-static void test_persistent(void)
-{
-	expect_error("POST", "/sandbox",
-		     "{\n"
-		     "    \"runtime\": \"node\",\n"
-		     "    \"code\": \"const http = require(\\\"http\\\"); const server = "
-		     "http.createServer((req, res) => { res.writeHead(200, {\\\"Content-Type\\\": "
-		     "\\\"text/plain\\\"}); res.end(\\\"Hello from sandbox!\\\"); }); "
-		     "server.listen(3000, "
-		     "() => console.log(\\\"Server running on port 3000\\\"));\",\n"
-		     "    \"mode\": \"persistent\",\n"
-		     "    \"dev_server\": true,\n"
-		     "    \"timeout_ms\": 300000\n"
-		     "  }",
-		     409, "persistent sandboxes are not supported yet");
-}
-
 /* "TypeScript with Dependencies": install_deps runs bun install, which
  * needs the npm registry. Without it the execution fails with the
  * installer's error in stderr and the sandbox says why; never silently. */
@@ -612,7 +593,6 @@ int main(void)
 	if (th_stack_start(&st, "sbx-http-sandboxes", NULL) == 0) {
 		test_basic_node();
 		test_bun_env();
-		test_persistent();
 		test_upload();
 		test_list_delete();
 		test_bad_input();

@@ -280,9 +280,9 @@ static void test_bad_input(void)
 	CHECK_STATUS(r, SBX_INVALID_ARGUMENT);
 	r = call("CreateSandbox", "{\"runtime\":\"python\"}");
 	CHECK_STATUS(r, SBX_INVALID_ARGUMENT);
-	r = call("CreateSandbox",
-		 "{\"runtime\":\"python\",\"code\":\"x\",\"mode\":\"persistent\"}");
-	CHECK_STATUS(r, SBX_FAILED_PRECONDITION);
+	r = call("CreateSandbox", "{\"runtime\":\"python\",\"code\":\"x\",\"dev_server\":true}");
+	CHECK_STATUS(r, SBX_INVALID_ARGUMENT);
+	CHECKF(strstr(r.msg, "persistent"), "%s", r.msg);
 	r = call("CreateSandbox", "{\"runtime\":\"python\",\"code\":\"x\",\"mode\":\"forever\"}");
 	CHECK_STATUS(r, SBX_INVALID_ARGUMENT);
 	r = call("CreateSandbox",

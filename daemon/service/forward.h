@@ -1,0 +1,36 @@
+/* The forwarder: a unix stream socket on the host whose every connection
+ * is relayed, byte for byte in both directions, to a TCP port on the
+ * loopback of a service's network namespace (daemon/service/service.h).
+ * It is how the gateway, another process, possibly in another container
+ * sharing the socket directory, reaches a web service that has no network
+ * but its own loopback.
+ *
+ * One acceptor thread per forwarder and one relay thread per connection;
+ * a relay moves data through two bounded buffers with non-blocking I/O,
+ * so neither direction can stall the other, and passes half-closes on. */
+#ifndef SBX_FORWARD_H
+#define SBX_FORWARD_H
+
+#include <stdint.h>
+
+struct sbx_forward;
+
+/* The namespace to connect into for a new connection: a new fd the
+ * forwarder closes, or -errno when the service is not running (the
+ * connection is then closed at once: the gateway answers 502). */
+typedef int (*sbx_forward_target_fn)(void *arg);
+
+/* Listen on `path` (an existing file there is replaced; mode 0666: the
+ * directory decides who may connect) and relay to 127.0.0.1:port inside
+ * target(arg)'s namespace. arg must outlive the forwarder. 0 or -errno. */
+int sbx_forward_open(const char *path, uint16_t port, sbx_forward_target_fn target, void *arg,
+		     struct sbx_forward **ret);
+
+/* Stop accepting, cut every open connection, wait for the relay threads
+ * and remove the socket file. NULL is a no-op. */
+void sbx_forward_close(struct sbx_forward *f);
+
+/* Connections being relayed now. */
+unsigned sbx_forward_connections(struct sbx_forward *f);
+
+#endif
