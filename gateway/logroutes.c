@@ -63,19 +63,28 @@ static const char *query_value(struct MHD_Connection *conn, const char *key, cha
 	return buf;
 }
 
-/* follow and lines. 0, or 1 when answered (400). */
-static int parse_query(struct gw_request *req, bool *follow, uint32_t *lines)
+/* follow=true|false|1|0. 0, or 1 when answered (400). */
+static int parse_follow(struct gw_request *req, bool *follow)
 {
 	char buf[32];
 	const char *v = query_value(req->conn, "follow", buf, sizeof(buf));
 	int r;
 
-	*follow = false;
+	*follow = v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+	if (!v || !*v || *follow || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		return 0;
+	r = gw_respond_error(req, 400, NULL, "query parameter 'follow' must be true or false");
+	return r < 0 ? r : 1;
+}
+
+/* lines=N, 0 to LINES_MAX. 0, or 1 when answered (400). */
+static int parse_lines(struct gw_request *req, uint32_t *lines)
+{
+	char buf[32];
+	const char *v;
+	int r;
+
 	*lines = LINES_DEFAULT;
-	if (v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0))
-		*follow = true;
-	else if (v && *v && strcmp(v, "false") != 0 && strcmp(v, "0") != 0)
-		goto bad_follow;
 	if (!MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "lines"))
 		return 0;
 	v = query_value(req->conn, "lines", buf, sizeof(buf));
@@ -86,9 +95,6 @@ static int parse_query(struct gw_request *req, bool *follow, uint32_t *lines)
 	}
 	r = gw_respond_error(req, 400, NULL, "query parameter 'lines' must be an integer from 0 to %d",
 			     LINES_MAX);
-	return r < 0 ? r : 1;
-bad_follow:
-	r = gw_respond_error(req, 400, NULL, "query parameter 'follow' must be true or false");
 	return r < 0 ? r : 1;
 }
 
@@ -255,11 +261,15 @@ static int logs_handler(struct gw_server *srv, struct gw_request *req, const str
 	uint32_t lines;
 	int r;
 
-	r = parse_query(req, &follow, &lines);
+	r = parse_follow(req, &follow);
 	if (r != 0)
 		return r < 0 ? r : 0;
+	/* Without follow, `lines` is the RPC's, with its own bounds. */
 	if (!follow && lr->rpc_unless_follow)
 		return gw_rpc_handler(srv, req);
+	r = parse_lines(req, &lines);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	if (!id || strlen(id) > GW_LS_ID_MAX)
 		return gw_respond_error(req, 404, NULL, "%s not found", lr->noun);
 	s = gw_ls_new(gw_ls_hub(srv), req, GW_LS_FOLLOW, id);
@@ -407,6 +417,8 @@ int gw_execute_stream_handler(struct gw_server *srv, struct gw_request *req)
 	}
 	s->ndjson = wants_ndjson(req->conn);
 	req->stream = s;
+	/* Woken only once the request is suspended (gw_ls_wake resumes it). */
+	s->setup_woken = true;
 	r = gw_ls_register(s);
 	if (r == -EBUSY)
 		return gw_respond_error(
@@ -417,6 +429,11 @@ int gw_execute_stream_handler(struct gw_server *srv, struct gw_request *req)
 		return gw_respond_error(req, 503, NULL, "the gateway is shutting down");
 
 	gw_request_suspend(req, exec_begin);
+	pthread_mutex_lock(&s->lock);
+	s->setup_woken = false;
+	if (s->closing) /* shutdown came first */
+		gw_ls_wake(s);
+	pthread_mutex_unlock(&s->lock);
 	gw_ls_ref(s);
 	gw_client_address(req->conn, peer, sizeof(peer));
 	r = gw_server_call(srv, rt->rpc, msg, gw_client_api_key(req->conn), peer, exec_done, s);
