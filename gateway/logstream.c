@@ -288,16 +288,24 @@ static void *ticker(void *arg)
 {
 	struct gw_logstreams *h = arg;
 	uint64_t ka_ms = (uint64_t)h->srv->cfg.log_keepalive_s * 1000;
+	bool was_connected = false;
 
 	pthread_mutex_lock(&h->lock);
 	while (!h->stopping) {
 		struct timespec until;
 		uint64_t now;
+		bool connected, poll;
 
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += 1;
 		pthread_cond_timedwait(&h->tick, &h->lock, &until);
 		now = gw_ls_now_ms();
+		/* Without the daemon's events (not connected yet, or it
+		 * restarted) every stream reads its ring once a second, and
+		 * once more right after the events are back. */
+		connected = sbx_subscribe_connected(h->sub);
+		poll = !connected || !was_connected;
+		was_connected = connected;
 		for (unsigned b = 0; b < HUB_BUCKETS; b++)
 			for (struct gw_logstream *s = h->buckets[b]; s; s = s->hnext) {
 				bool wake = false;
@@ -314,7 +322,8 @@ static void *ticker(void *arg)
 				if (s->phase == GW_LS_STREAMING) {
 					if (now - s->last_write_ms >= ka_ms && !s->ka_due)
 						wake = s->ka_due = true;
-					if (s->check_due && now - s->last_event_ms >= QUIET_CHECK_MS) {
+					if (poll || (s->check_due &&
+						     now - s->last_event_ms >= QUIET_CHECK_MS)) {
 						s->check_due = false;
 						s->need_fetch = true;
 						wake = true;

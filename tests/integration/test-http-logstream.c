@@ -475,6 +475,11 @@ static void test_execute_stream(void)
 		json_decref(j);
 		json_decref(k);
 	}
+	/* A client cannot name the ring another object's output goes to. */
+	th_http(st.base, "POST", "/api/v1/execute",
+		"{\"language\": \"shell\", \"code\": \"echo x\", \"log_id\": \"victim\"}", NULL,
+		30000, &r);
+	th_check_error(&r, 400, "log_id");
 	/* Refused before any output: the usual error status. */
 	th_http(st.base, "POST", "/api/v1/execute/stream", "{\"language\": \"cobol\", \"code\": \"x\"}",
 		NULL, 30000, &r);
