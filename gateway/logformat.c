@@ -29,11 +29,21 @@ void gw_ls_json_escape(struct sbx_buf *b, const void *text, size_t len)
 		}
 		if (c < 0x80) {
 			switch (c) {
-			case '"': sbx_buf_append(b, "\\\"", 2); break;
-			case '\\': sbx_buf_append(b, "\\\\", 2); break;
-			case '\n': sbx_buf_append(b, "\\n", 2); break;
-			case '\r': sbx_buf_append(b, "\\r", 2); break;
-			case '\t': sbx_buf_append(b, "\\t", 2); break;
+			case '"':
+				sbx_buf_append(b, "\\\"", 2);
+				break;
+			case '\\':
+				sbx_buf_append(b, "\\\\", 2);
+				break;
+			case '\n':
+				sbx_buf_append(b, "\\n", 2);
+				break;
+			case '\r':
+				sbx_buf_append(b, "\\r", 2);
+				break;
+			case '\t':
+				sbx_buf_append(b, "\\t", 2);
+				break;
 			default:
 				snprintf(esc, sizeof(esc), "\\u%04x", c);
 				sbx_buf_append(b, esc, 6);
@@ -55,9 +65,11 @@ void gw_ls_json_escape(struct sbx_buf *b, const void *text, size_t len)
 
 			for (size_t i = 1; i < n; i++)
 				ok = ok && (p[i] & 0xc0) == 0x80;
-			if (ok && n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0)))
+			if (ok && n == 3 &&
+			    ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0)))
 				ok = false;
-			if (ok && n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)))
+			if (ok && n == 4 &&
+			    ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)))
 				ok = false;
 			if (ok) {
 				sbx_buf_append(b, p, n);
@@ -76,16 +88,15 @@ void gw_ls_iso8601(int64_t time_us, char *buf, size_t size)
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)((time_us % 1000000) / 1000));
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((time_us % 1000000) / 1000));
 }
 
 static const char *const names[] = {"stdout", "stderr", "exit"};
 
 /* The admin entry of one line: the seed's four keys, then seq, stream. */
-void gw_ls_entry_json(struct sbx_buf *b, const char *id, uint64_t seq, int64_t time_us,
-		      int code, const void *text, size_t len, bool seq_and_stream)
+void gw_ls_entry_json(struct sbx_buf *b, const char *id, uint64_t seq, int64_t time_us, int code,
+		      const void *text, size_t len, bool seq_and_stream)
 {
 	char ts[40], num[48];
 

@@ -25,7 +25,7 @@
 
 /* What differs between the objects whose logs are followed. */
 struct logs_route {
-	const char *noun;       /* for the 404 sentence */
+	const char *noun;	/* for the 404 sentence */
 	const char *exists_rpc; /* asked when the daemon has no logs for the id */
 	/* Without follow: the row's own RPC answers (else: the ring's tail as
 	 * a JSON array of entries). */
@@ -53,8 +53,7 @@ static void msg_freep(ProtobufCMessage **m)
 
 /* A query parameter, percent-decoded (the server keeps them raw), into
  * buf; NULL when absent or too long for buf. */
-static const char *query_value(struct MHD_Connection *conn, const char *key, char *buf,
-			       size_t size)
+static const char *query_value(struct MHD_Connection *conn, const char *key, char *buf, size_t size)
 {
 	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 
@@ -93,8 +92,8 @@ static int parse_lines(struct gw_request *req, uint32_t *lines)
 		*lines = (uint32_t)atoi(v);
 		return 0;
 	}
-	r = gw_respond_error(req, 400, NULL, "query parameter 'lines' must be an integer from 0 to %d",
-			     LINES_MAX);
+	r = gw_respond_error(req, 400, NULL,
+			     "query parameter 'lines' must be an integer from 0 to %d", LINES_MAX);
 	return r < 0 ? r : 1;
 }
 
@@ -176,8 +175,8 @@ static int got_exists(struct gw_server *srv, struct gw_request *req)
 	int err = call_err(req);
 
 	(void)srv;
-	if (err == 0 && (req->reply.status == SBX_NOT_FOUND ||
-			 req->reply.status == SBX_UNIMPLEMENTED))
+	if (err == 0 &&
+	    (req->reply.status == SBX_NOT_FOUND || req->reply.status == SBX_UNIMPLEMENTED))
 		return abandon(s, gw_respond_error(req, 404, NULL, "%s '%s' not found",
 						   fs->route->noun, s->id));
 	if (err < 0 || req->reply.status != SBX_OK)
@@ -291,7 +290,8 @@ static int logs_handler(struct gw_server *srv, struct gw_request *req, const str
 		if (r == -EBUSY) {
 			return gw_respond_error(
 				req, 429,
-				(const struct gw_header[]){{MHD_HTTP_HEADER_RETRY_AFTER, "1"}, {NULL}},
+				(const struct gw_header[]){{MHD_HTTP_HEADER_RETRY_AFTER, "1"},
+							   {NULL}},
 				"too many log streams are open (at most %u); retry later",
 				srv->cfg.max_log_streams);
 		}
@@ -422,7 +422,8 @@ int gw_execute_stream_handler(struct gw_server *srv, struct gw_request *req)
 	r = gw_ls_register(s);
 	if (r == -EBUSY)
 		return gw_respond_error(
-			req, 429, (const struct gw_header[]){{MHD_HTTP_HEADER_RETRY_AFTER, "1"}, {NULL}},
+			req, 429,
+			(const struct gw_header[]){{MHD_HTTP_HEADER_RETRY_AFTER, "1"}, {NULL}},
 			"too many log streams are open (at most %u); retry later",
 			srv->cfg.max_log_streams);
 	if (r < 0)

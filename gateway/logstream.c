@@ -441,7 +441,8 @@ static void emit_lost(struct gw_logstream *s, uint64_t n)
 
 	s->lost += n;
 	if (s->ndjson)
-		snprintf(text, sizeof(text), "{\"event\":\"lost\",\"lost\":%llu,\"next_seq\":%llu}\n",
+		snprintf(text, sizeof(text),
+			 "{\"event\":\"lost\",\"lost\":%llu,\"next_seq\":%llu}\n",
 			 (unsigned long long)n, (unsigned long long)(s->next + n));
 	else
 		snprintf(text, sizeof(text),
@@ -641,7 +642,8 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		if (s->out_off < s->out.len) {
-			n = (ssize_t)(s->out.len - s->out_off < max ? s->out.len - s->out_off : max);
+			n = (ssize_t)(s->out.len - s->out_off < max ? s->out.len - s->out_off
+								    : max);
 			memcpy(buf, s->out.data + s->out_off, (size_t)n);
 			s->out_off += (size_t)n;
 			if (s->out_off == s->out.len) {
@@ -668,7 +670,8 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (exec_finished(s)) {
 			gw_ls_emit_raw(s, s->exec_failed ? "error" : "result",
-				       s->exec_json ? s->exec_json : "{\"error\":\"internal error\"}");
+				       s->exec_json ? s->exec_json
+						    : "{\"error\":\"internal error\"}");
 			s->phase = GW_LS_DONE; /* after the result is sent */
 			continue;
 		}

@@ -62,15 +62,15 @@ struct gw_logstream {
 	pthread_mutex_t lock; /* everything below */
 	int refs;
 	enum gw_ls_phase phase;
-	bool suspended;	   /* by the reader; resumed by gw_ls_wake */
-	bool gone;	   /* the request completed: conn is dead */
-	bool closing;	   /* end the response now */
-	bool setup_woken;  /* GW_LS_EXEC set-up: the request was resumed */
+	bool suspended;			 /* by the reader; resumed by gw_ls_wake */
+	bool gone;			 /* the request completed: conn is dead */
+	bool closing;			 /* end the response now */
+	bool setup_woken;		 /* GW_LS_EXEC set-up: the request was resumed */
 	struct gw_ls_event *head, *tail; /* queued events, arrival order */
 	size_t n_pending, pending_bytes;
-	bool dropped;	   /* events were dropped since the queue drained */
-	uint64_t next;	   /* the next seq to send */
-	uint64_t lost;	   /* lines reported lost */
+	bool dropped;  /* events were dropped since the queue drained */
+	uint64_t next; /* the next seq to send */
+	uint64_t lost; /* lines reported lost */
 	bool need_fetch, fetching;
 	uint64_t fetch_covers, settled_covers;
 	uint64_t retry_at_ms;
@@ -84,7 +84,7 @@ struct gw_logstream {
 	/* GW_LS_EXEC */
 	bool result_ready;
 	int final_state;
-	char *exec_json; /* the result event's data */
+	char *exec_json;  /* the result event's data */
 	bool exec_failed; /* exec_json is {"error"} for an `error` event */
 	int exec_err;
 	struct sbx_reply exec_reply;
@@ -113,8 +113,8 @@ void gw_ls_emit_raw(struct gw_logstream *s, const char *event, const char *json)
 void gw_ls_json_escape(struct sbx_buf *b, const void *text, size_t len);
 void gw_ls_iso8601(int64_t time_us, char *buf, size_t size);
 /* {timestamp, level, message, sandbox_id[, seq, stream]} of one line. */
-void gw_ls_entry_json(struct sbx_buf *b, const char *id, uint64_t seq, int64_t time_us,
-		      int code, const void *text, size_t len, bool seq_and_stream);
+void gw_ls_entry_json(struct sbx_buf *b, const char *id, uint64_t seq, int64_t time_us, int code,
+		      const void *text, size_t len, bool seq_and_stream);
 /* "stdout" -> GW_LS_STDOUT ...; -1 for other kinds. */
 int gw_ls_stream_code(const char *kind);
 /* The hub of srv (gateway/server.h). */

@@ -43,7 +43,8 @@ int main(void)
 
 	check_text("plain text", 10, "plain text");
 	check_text("q\"b\\n\n\t\r\x01\x7f", 11, "q\"b\\n\n\t\r\x01\x7f");
-	check_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	check_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
+		   "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
 	/* A lone continuation byte, a cut sequence, an overlong, a surrogate. */
 	check_text("a\x80z", 3, "a\xef\xbf\xbdz");
 	check_text("a\xe2\x82", 3, "a\xef\xbf\xbd\xef\xbf\xbd");

@@ -34,8 +34,8 @@ static struct th_stack st;
 
 struct sc {
 	char url[512];
-	const char *accept;	 /* NULL: SSE */
-	char last_event_id[24];	 /* "" none */
+	const char *accept;	  /* NULL: SSE */
+	char last_event_id[24];	  /* "" none */
 	unsigned long stop_after; /* lines, then leave (0: at the exit line) */
 	long timeout_ms;
 	pthread_t t;
@@ -440,9 +440,10 @@ static void test_execute_stream(void)
 		"three\"}";
 	struct th_resp r = {0}, plain = {0};
 	const char *p;
-	const char *want[3] = {"event: stdout\ndata: {\"seq\":1,\"stream\":\"stdout\",\"data\":\"one\\n\"}",
-			    "event: stderr\ndata: {\"seq\":2,\"stream\":\"stderr\",\"data\":\"two\\n\"}",
-			    "event: stdout\ndata: {\"seq\":3,\"stream\":\"stdout\",\"data\":\"three\\n\"}"};
+	const char *want[3] = {
+		"event: stdout\ndata: {\"seq\":1,\"stream\":\"stdout\",\"data\":\"one\\n\"}",
+		"event: stderr\ndata: {\"seq\":2,\"stream\":\"stderr\",\"data\":\"two\\n\"}",
+		"event: stdout\ndata: {\"seq\":3,\"stream\":\"stdout\",\"data\":\"three\\n\"}"};
 	json_t *j, *k;
 
 	th_http(st.base, "POST", "/api/v1/execute/stream", body, NULL, 30000, &r);
@@ -481,8 +482,8 @@ static void test_execute_stream(void)
 		30000, &r);
 	th_check_error(&r, 400, "log_id");
 	/* Refused before any output: the usual error status. */
-	th_http(st.base, "POST", "/api/v1/execute/stream", "{\"language\": \"cobol\", \"code\": \"x\"}",
-		NULL, 30000, &r);
+	th_http(st.base, "POST", "/api/v1/execute/stream",
+		"{\"language\": \"cobol\", \"code\": \"x\"}", NULL, 30000, &r);
 	th_check_error(&r, 400, "cobol");
 	th_resp_fini(&r);
 	th_resp_fini(&plain);
