@@ -495,7 +495,9 @@ static struct sbx_log_feed *logs_feed(struct sbx_executor *x, const struct infli
 	pthread_mutex_lock(&x->lock);
 	logs = x->logs;
 	pthread_mutex_unlock(&x->lock);
-	return sbx_log_feed_for(logs, id, s->execution_id);
+	/* A log_id ring is the run's own already: no second one by
+	 * execution id to push other objects' rings out. */
+	return sbx_log_feed_for(logs, id, f->object_id[0] ? s->execution_id : NULL);
 }
 
 /* ExecuteRequest.log_id: "live-" and 1 to 59 of [A-Za-z0-9-], so that it
