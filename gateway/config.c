@@ -59,6 +59,10 @@ static const struct opt opts[] = {
 	 "requests a client may make at once before the limit applies (default 10)"},
 	{"rate-clients", NULL, K_U32, F(rate_limit_clients), 1, 1000000, "N",
 	 "client addresses the rate limiter tracks at most (default 10000)"},
+	{"max-log-streams", "MAX_LOG_STREAMS", K_U32, F(max_log_streams), 1, 65536, "N",
+	 "live log streams (SSE/NDJSON) open at once, 429 beyond (default 256)"},
+	{"log-keepalive", "LOG_STREAM_KEEPALIVE", K_U32, F(log_keepalive_s), 1, 3600, "S",
+	 "keep-alive comment on an idle log stream every S seconds (default 15)"},
 	{"log-level", "LOG_LEVEL", K_LOG_LEVEL, F(log_level), 0, 0, "LEVEL",
 	 "error, warn, info or debug (default info)"},
 	{"log-format", "LOG_FORMAT", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
@@ -82,6 +86,8 @@ static void defaults(struct gw_config *c)
 		.log_format = SBX_LOG_TEXT,
 		.rate_limit_burst = 10,
 		.rate_limit_clients = 10000,
+		.max_log_streams = 256,
+		.log_keepalive_s = 15,
 	};
 }
 

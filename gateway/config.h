@@ -28,6 +28,10 @@ struct gw_config {
 	uint32_t rate_limit_per_minute;
 	uint32_t rate_limit_burst;
 	uint32_t rate_limit_clients;
+	/* HTTP log streams (gateway/logstream.h): open at most, 429 beyond;
+	 * seconds between keep-alive comments of an idle stream. */
+	uint32_t max_log_streams;
+	uint32_t log_keepalive_s;
 };
 
 enum gw_config_action { GW_ACTION_RUN, GW_ACTION_HELP, GW_ACTION_VERSION };

@@ -56,6 +56,9 @@ struct gw_request {
 	char refusal[256];
 	const char *refusal_hdr[2]; /* one header (name, value) or { NULL } */
 	char refusal_value[24];	    /* room for a computed refusal_hdr value */
+	/* A log stream answering this request (gateway/logstream.h), told
+	 * when the request is gone; one reference. HTTP thread only. */
+	struct gw_logstream *stream;
 
 	pthread_mutex_t lock; /* guards what follows */
 	int refs;

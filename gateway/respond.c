@@ -28,6 +28,11 @@ static int queue(struct gw_request *req, int status, struct MHD_Response *resp)
 	return 0;
 }
 
+int gw_respond_response(struct gw_request *req, int status, struct MHD_Response *resp)
+{
+	return queue(req, status, resp);
+}
+
 int gw_respond_text(struct gw_request *req, int status, const char *json_text)
 {
 	struct MHD_Response *resp =

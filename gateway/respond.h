@@ -17,6 +17,11 @@ struct gw_header {
  * libmicrohttpd refused (the caller then closes the connection). */
 int gw_respond(struct gw_request *req, int status, json_t *body, const struct gw_header *hdrs);
 
+/* Queue resp, built by the caller (a stream: gateway/logstream.c), with
+ * `status`; resp is destroyed here (libmicrohttpd keeps its own reference
+ * while it sends). */
+int gw_respond_response(struct gw_request *req, int status, struct MHD_Response *resp);
+
 /* Queue `status` with a body that is already JSON text (copied). */
 int gw_respond_text(struct gw_request *req, int status, const char *json_text);
 

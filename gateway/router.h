@@ -64,6 +64,10 @@ struct gw_route {
 /* clang-format off */
 #define GW_RPC(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, false, 0 }
 #define GW_HANDLER(method, pattern, fn) { method, pattern, NULL, NULL, 0, fn, false, 0 }
+/* A hand-written handler that runs `rpc` with `dialect` itself (or hands
+ * some requests to the generic handler), counted against the rate limit
+ * when `limited`. */
+#define GW_HANDLER_RPC(method, pattern, rpc, dialect, fn, limited) { method, pattern, rpc, dialect, 0, fn, limited, 0 }
 /* An RPC row that counts against the client's rate limit. */
 #define GW_RPC_LIMITED(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, true, 0 }
 /* An RPC row whose successful answer is reused for ms milliseconds. */

@@ -8,6 +8,7 @@
 #include "admin_page.h"
 #include "cleanup.h"
 #include "dialects.h"
+#include "logstream.h"
 
 const struct gw_route gw_routes[] = {
 	/* sandbox-service (its API document wins where seeds disagree) */
@@ -25,6 +26,10 @@ const struct gw_route gw_routes[] = {
 	GW_RPC("GET", "/api/v1/health", "Health", &gw_dialect_executor_health, 200),
 	GW_RPC("GET", "/api/v1/config", "GetConfig", NULL, 200),
 	GW_RPC_LIMITED("POST", "/api/v1/execute", "Execute", &gw_dialect_executor_execute, 200),
+	/* "Streaming Output": the same body, the output as Server-Sent Events,
+	 * then the same result (gateway/logstream.h). */
+	GW_HANDLER_RPC("POST", "/api/v1/execute/stream", "Execute", &gw_dialect_executor_execute,
+		       gw_execute_stream_handler, true),
 
 	/* Stateful objects: sandbox-service sandboxes, OpenSandbox sessions,
 	 * sandbox-executor history (gateway/dialects_objects.c). Creating and
@@ -65,7 +70,8 @@ const struct gw_route gw_routes[] = {
 
 	/* /admin: sandbox-service-API.md, "Admin API Endpoints", and the admin
 	 * page that shows them (gateway/admin/index.html). `lines` defaults to
-	 * 100 (the dialects); follow=true is not served yet and reads as false. */
+	 * 100 (the dialects); a sandbox's logs with follow=true are a live
+	 * stream (gateway/logstream.h), without it the RPC's answer. */
 	GW_HANDLER("GET", "/admin", gw_admin_page_handler),
 	GW_RPC("GET", "/admin/api/status", "AdminStatus", &gw_dialect_admin_status, 200),
 	GW_RPC("GET", "/admin/api/resources", "AdminStatus", &gw_dialect_admin_host_resources, 200),
@@ -77,10 +83,16 @@ const struct gw_route gw_routes[] = {
 	       &gw_dialect_admin_force_stop, 200),
 	GW_RPC("GET", "/admin/api/sandboxes/{id}/resources", "AdminSandboxResources",
 	       &gw_dialect_admin_resources, 200),
-	GW_RPC("GET", "/admin/api/sandboxes/{id}/logs", "AdminSandboxLogs", &gw_dialect_admin_logs,
-	       200),
+	GW_HANDLER_RPC("GET", "/admin/api/sandboxes/{id}/logs", "AdminSandboxLogs",
+		       &gw_dialect_admin_logs, gw_logs_sandbox_handler, false),
 	GW_RPC("GET", "/admin/api/logs", "AdminLogs", &gw_dialect_admin_logs, 200),
 	GW_HANDLER("GET", "/admin/api/docs", gw_admin_docs_handler),
+
+	/* Deployment logs (gateway/logstream.h): the ring's last `lines` as a
+	 * JSON array, or with follow=true a live stream. Kept before any
+	 * proxy row for /faas/{id}/..., which would otherwise take this path. */
+	GW_HANDLER("GET", "/faas/deployments/{id}/logs", gw_logs_deployment_handler),
+	/* end of deployment logs */
 };
 
 const size_t gw_n_routes = SBX_ARRAY_SIZE(gw_routes);

@@ -91,16 +91,16 @@ static enum MHD_Result query_param(void *cls, enum MHD_ValueKind kind, const cha
 }
 
 /* The request message from body, query string and path parameters. */
-static int build_message(struct gw_request *req, const sbx_method *m, json_t *body,
-			 ProtobufCMessage **ret, char *err, size_t errlen)
+static int build_message(struct gw_request *req, const sbx_method *m, const struct jpb_dialect *dl,
+			 json_t *body, ProtobufCMessage **ret, char *err, size_t errlen)
 {
 	const struct gw_route *rt = req->match.route;
 	_cleanup_msg_ ProtobufCMessage *msg = NULL;
-	struct query_ctx q = {.dialect = rt->dialect, .err = err, .errlen = errlen};
+	struct query_ctx q = {.dialect = dl, .err = err, .errlen = errlen};
 	int r;
 
 	if (body) {
-		r = jpb_from_json(m->input, body, rt->dialect, &msg, err, errlen);
+		r = jpb_from_json(m->input, body, dl, &msg, err, errlen);
 		if (r < 0)
 			return r;
 	} else {
@@ -115,7 +115,7 @@ static int build_message(struct gw_request *req, const sbx_method *m, json_t *bo
 	for (size_t i = 0; i < req->match.n_params; i++) {
 		const struct gw_param *p = &req->match.params[i];
 
-		r = jpb_set_from_string(msg, p->name, p->value, rt->dialect, err, errlen);
+		r = jpb_set_from_string(msg, p->name, p->value, dl, err, errlen);
 		if (r == -ENOENT) {
 			/* The route table names a field the message lacks. */
 			sbx_log(SBX_LOG_ERROR, NULL, "route %s %s: %s has no field '%s'",
@@ -161,7 +161,7 @@ static const char *respell_fields(const struct jpb_dialect *dl, const char *msg,
 /* The HTTP client's API key: `Authorization: Bearer KEY`, else
  * `X-API-Key: KEY`; NULL when it sent neither. Points into the
  * connection's headers: valid while the request is being handled. */
-static const char *client_api_key(struct MHD_Connection *conn)
+const char *gw_client_api_key(struct MHD_Connection *conn)
 {
 	const char *v =
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -178,7 +178,7 @@ static const char *client_api_key(struct MHD_Connection *conn)
 
 /* The HTTP client's address as text ("198.51.100.23", "::1"), for the
  * daemon's history and audit log; "" when MHD cannot tell. */
-static void client_address(struct MHD_Connection *conn, char *buf, size_t size)
+void gw_client_address(struct MHD_Connection *conn, char *buf, size_t size)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -356,51 +356,90 @@ static void rpc_done(void *arg, int err, struct sbx_reply *reply)
 	gw_request_unref(req);
 }
 
-int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)
+int gw_rpc_build_request(struct gw_request *req, const char *rpc, const struct jpb_dialect *dl,
+			 ProtobufCMessage **ret)
 {
-	char peer[INET6_ADDRSTRLEN];
-	const struct gw_route *rt = req->match.route;
 	_cleanup_msg_ ProtobufCMessage *msg = NULL;
 	json_auto_t *body = NULL;
 	const sbx_method *m;
 	char err[256] = "";
 	int r;
 
-	r = respond_cached(srv, req);
-	if (r != 0)
-		return r < 0 ? r : 0;
 	if (req->body.len > 0) {
 		json_error_t je;
 
 		body = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &je);
-		if (!body)
-			return gw_respond_error(
+		if (!body) {
+			r = gw_respond_error(
 				req, 400, NULL,
 				"the request body is not valid JSON: %s (line %d, column %d)",
 				je.text, je.line, je.column);
+			return r < 0 ? r : 1;
+		}
 	}
-	m = sbx_method_find(rt->rpc);
-	if (!m)
-		return gw_respond_error(req, 501, NULL, "this endpoint is not implemented yet");
-	r = apply_defaults(rt->dialect, &body);
+	m = sbx_method_find(rpc);
+	if (!m) {
+		r = gw_respond_error(req, 501, NULL, "this endpoint is not implemented yet");
+		return r < 0 ? r : 1;
+	}
+	r = apply_defaults(dl, &body);
 	if (r < 0)
 		return r;
-	r = build_message(req, m, body, &msg, err, sizeof(err));
-	if (r == -EINVAL)
-		return gw_respond_error(req, 400, NULL, "%s",
-					*err ? err : "the request is invalid");
+	r = build_message(req, m, dl, body, &msg, err, sizeof(err));
+	if (r == -EINVAL) {
+		r = gw_respond_error(req, 400, NULL, "%s", *err ? err : "the request is invalid");
+		return r < 0 ? r : 1;
+	}
 	if (r < 0)
 		return r;
 	sbx_buf_fini(&req->body);
+	*ret = TAKE_PTR(msg);
+	return 0;
+}
 
-	gw_request_suspend(req, rpc_finish);
+int gw_rpc_start(struct gw_server *srv, struct gw_request *req, const char *rpc,
+		 const ProtobufCMessage *msg, gw_resume_fn on_resume)
+{
+	char peer[INET6_ADDRSTRLEN];
+	int r;
+
+	gw_request_suspend(req, on_resume);
 	gw_request_ref(req);
-	client_address(req->conn, peer, sizeof(peer));
-	r = gw_server_call(srv, rt->rpc, msg, client_api_key(req->conn), peer, rpc_done, req);
+	gw_client_address(req->conn, peer, sizeof(peer));
+	r = gw_server_call(srv, rpc, msg, gw_client_api_key(req->conn), peer, rpc_done, req);
 	if (r < 0) {
 		/* No callback will come: finish here, the uniform way. */
 		gw_request_finish_call(req, r, NULL);
 		gw_request_unref(req);
 	}
 	return 0;
+}
+
+int gw_rpc_respond_failure(struct gw_request *req)
+{
+	int err;
+
+	pthread_mutex_lock(&req->lock);
+	err = req->call_err;
+	pthread_mutex_unlock(&req->lock);
+	if (err < 0)
+		return respond_transport_error(req, err);
+	if (req->reply.status != SBX_OK)
+		return respond_status(req);
+	return respond_transport_error(req, -EBADMSG);
+}
+
+int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)
+{
+	const struct gw_route *rt = req->match.route;
+	_cleanup_msg_ ProtobufCMessage *msg = NULL;
+	int r;
+
+	r = respond_cached(srv, req);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = gw_rpc_build_request(req, rt->rpc, rt->dialect, &msg);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	return gw_rpc_start(srv, req, rt->rpc, msg, rpc_finish);
 }

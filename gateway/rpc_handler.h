@@ -10,6 +10,7 @@
 #ifndef SBX_GW_RPC_HANDLER_H
 #define SBX_GW_RPC_HANDLER_H
 
+#include "json_pb.h"
 #include "request.h"
 
 struct gw_server;
@@ -27,6 +28,33 @@ int gw_rpc_handler(struct gw_server *srv, struct gw_request *req);
  * relies on: `defaults` must be a JSON object. 0, or -EINVAL with a
  * sentence naming the row in err. */
 int gw_rpc_check_routes(const struct gw_route *table, size_t n, char *err, size_t errlen);
+
+/* The pieces of the generic handler, for hand-written routes that make
+ * RPCs the same way (gateway/logstream.c). */
+
+/* The request message of RPC `rpc` from req's JSON body (with dl's
+ * defaults), query string and path parameters, through dialect dl (NULL:
+ * canonical). 0 and *ret (free with protobuf_c_message_free_unpacked); 1
+ * when the request was answered already (400 bad input, 501 unknown RPC);
+ * or a negative errno. */
+int gw_rpc_build_request(struct gw_request *req, const char *rpc, const struct jpb_dialect *dl,
+			 ProtobufCMessage **ret);
+/* Suspend req and start `rpc` with msg (packed before this returns) under
+ * the HTTP client's API key and address; on_resume runs on an HTTP thread
+ * once the call is over, with req->call_err and req->reply set (also when
+ * the call could not start). Always returns 0. */
+int gw_rpc_start(struct gw_server *srv, struct gw_request *req, const char *rpc,
+		 const ProtobufCMessage *msg, gw_resume_fn on_resume);
+/* Answer a call that failed (req->call_err < 0, or a reply status other
+ * than OK) the way every route does: one table for transport errors,
+ * common/status.h for the daemon's statuses. */
+int gw_rpc_respond_failure(struct gw_request *req);
+
+/* The HTTP client's API key (`Authorization: Bearer KEY`, else
+ * `X-API-Key: KEY`), pointing into the connection's headers; NULL: none. */
+const char *gw_client_api_key(struct MHD_Connection *conn);
+/* The HTTP client's address as text, "" when unknown. */
+void gw_client_address(struct MHD_Connection *conn, char *buf, size_t size);
 
 /* Query parameters per request at most; more is a 400. */
 #define GW_MAX_QUERY_PARAMS 64

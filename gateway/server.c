@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "logstream.h"
+#include "logstream_int.h"
 #include "request.h"
 #include "respond.h"
 #include "rpc_handler.h"
@@ -246,6 +248,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	*con_cls = NULL;
 	gw_request_gone(req);
+	gw_logstream_request_gone(req);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000 - req->start_us;
 	snprintf(id, sizeof(id), "http-%llu", (unsigned long long)req->id);
@@ -359,6 +362,13 @@ int gw_server_start(struct gw_server *srv, char *err, size_t errlen)
 			 strerror(-r));
 		return r;
 	}
+	/* One subscriber for every log stream, for the server's lifetime. */
+	r = gw_logstreams_new(srv, &srv->logs);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot use events address %s: %s", srv->cfg.events_url,
+			 strerror(-r));
+		return r;
+	}
 	fd = open_listener(srv, &v6, err, errlen);
 	if (fd < 0)
 		return fd;
@@ -418,6 +428,8 @@ int gw_server_shutdown(struct gw_server *srv)
 		return 0;
 	atomic_store(&srv->draining, true);
 	srv->listen_fd = MHD_quiesce_daemon(srv->mhd);
+	/* Log streams never end by themselves. */
+	gw_logstreams_end_all(srv->logs);
 	wait_zero(srv, &srv->in_flight, srv->cfg.drain_timeout_ms);
 	left = count_of(srv, &srv->in_flight);
 	if (left)
@@ -455,6 +467,7 @@ void gw_server_free(struct gw_server *srv)
 			return;
 	}
 	sbx_client_close(srv->client);
+	gw_logstreams_free(srv->logs);
 	gw_ratelimit_free(srv->ratelimit);
 	for (size_t i = 0; i < srv->n_routes; i++) {
 		pthread_mutex_destroy(&srv->cache[i].lock);
@@ -465,6 +478,11 @@ void gw_server_free(struct gw_server *srv)
 	pthread_cond_destroy(&srv->changed);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
+}
+
+struct gw_logstreams *gw_ls_hub(struct gw_server *srv)
+{
+	return srv->logs;
 }
 
 int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMessage *msg,

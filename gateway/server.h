@@ -35,6 +35,7 @@ struct gw_server {
 	struct gw_reply_cache *cache; /* one per route, used by cached rows */
 	struct sbx_client *client;
 	struct gw_ratelimit *ratelimit; /* NULL: no rate limit */
+	struct gw_logstreams *logs;	/* live log streams (gateway/logstream.h) */
 	struct MHD_Daemon *mhd;
 	int listen_fd; /* ours again after MHD_quiesce_daemon */
 	uint16_t port; /* bound port */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct sbx_executor {
 struct inflight {
 	struct inflight *next;
 	const char *object_id, *execution_id;
+	const char *log_id; /* Execute's live-output ring; NULL: none */
 	struct sbx_engine_cancel token;
 };
 
@@ -74,6 +76,7 @@ void sbx_executor_set_observer(struct sbx_executor *x, sbx_exec_observer_fn fn, 
 static void inflight_add(struct sbx_executor *x, struct inflight *f, const char *object_id,
 			 const char *execution_id)
 {
+	f->log_id = NULL;
 	f->object_id = object_id ? object_id : "";
 	f->execution_id = execution_id ? execution_id : "";
 	sbx_engine_cancel_init(&f->token);
@@ -481,19 +484,34 @@ void sbx_executor_set_logs(struct sbx_executor *x, struct sbx_logs *logs)
 }
 
 /* Executions of objects (sandboxes, sessions) stream their output to the
- * rings of the object and of the execution (daemon/logs/); Run and
- * Execute do not. */
+ * rings of the object and of the execution (daemon/logs/); Run does not,
+ * nor Execute unless it names a log_id. */
 static struct sbx_log_feed *logs_feed(struct sbx_executor *x, const struct inflight *f,
 				      const Sbx__SpawnRequest *s)
 {
+	const char *id = f->object_id[0] ? f->object_id : f->log_id;
 	struct sbx_logs *logs;
 
-	if (!f->object_id[0] || !x->ops->run_stream)
+	if (!id || !id[0] || !x->ops->run_stream)
 		return NULL;
 	pthread_mutex_lock(&x->lock);
 	logs = x->logs;
 	pthread_mutex_unlock(&x->lock);
-	return sbx_log_feed_for(logs, f->object_id, s->execution_id);
+	/* A log_id ring is the run's own already: no second one by
+	 * execution id to push other objects' rings out. */
+	return sbx_log_feed_for(logs, id, f->object_id[0] ? s->execution_id : NULL);
+}
+
+/* ExecuteRequest.log_id: "live-" and 1 to 59 of [A-Za-z0-9-], so that it
+ * cannot name (and write into) another object's ring. */
+static bool log_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n <= 5 || n > 64 || strncmp(id, "live-", 5) != 0)
+		return false;
+	return strspn(id + 5, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
+	       n - 5;
 }
 
 static int run_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__SpawnRequest *s,
@@ -663,6 +681,15 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, cons
 	if (!s)
 		return -ENOMEM;
 	inflight_add(x, &f, NULL, NULL);
+	if (req->log_id && *req->log_id) {
+		if (!log_id_ok(req->log_id)) {
+			r = sbx_rpc_error(call, -EINVAL,
+					  "field 'log_id' must be 'live-' followed by 1 to 59 "
+					  "letters, digits or '-'");
+			goto out;
+		}
+		f.log_id = req->log_id;
+	}
 	if (!req->language || !*req->language) {
 		r = sbx_rpc_error(call, -EINVAL, "field 'language' is required (one of: %s)",
 				  sbx_runtimes_names(x->rt));
