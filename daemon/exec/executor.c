@@ -498,8 +498,10 @@ static struct sbx_log_feed *logs_feed(struct sbx_executor *x, const struct infli
 	logs = x->logs;
 	pthread_mutex_unlock(&x->lock);
 	/* A log_id ring is the run's own already: no second one by
-	 * execution id to push other objects' rings out. */
-	return sbx_log_feed_for(logs, id, f->object_id[0] ? s->execution_id : NULL);
+	 * execution id to push other objects' rings out. An object's run
+	 * with a log_id (a deployment's service) feeds both. */
+	return sbx_log_feed_for(logs, id,
+				!f->object_id[0] ? NULL : f->log_id ? f->log_id : s->execution_id);
 }
 
 /* ExecuteRequest.log_id: "live-" and 1 to 59 of [A-Za-z0-9-], so that it
@@ -778,6 +780,7 @@ int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const 
 	if (!s)
 		return -ENOMEM;
 	inflight_add(x, &f, spec->object_id, NULL);
+	f.log_id = spec->log_id;
 	if (spec->n_argv == 0 || spec->n_argv > EXEC_MAX_ARGS) {
 		r = sbx_rpc_error(call, -EINVAL, "field 'command' must be a non-empty array of strings");
 		goto out;

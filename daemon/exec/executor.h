@@ -64,6 +64,10 @@ struct sbx_exec_spec {
 	 * Needs a backend with live output (native): -EOPNOTSUPP otherwise. */
 	bool service;
 	int netns_fd;
+	/* A second live-log ring besides the object's, instead of the
+	 * execution's (a deployment's id for its sandbox's service); NULL:
+	 * the execution's. */
+	const char *log_id;
 };
 
 /* Run a spec, blocking, with the admission and errors of

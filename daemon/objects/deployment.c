@@ -194,7 +194,7 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	creq.mode = (char *)"persistent";
 	creq.install_deps = true;
 	creq.dev_server = req->dev_server;
-	r = sbx_sandbox_create_owned(o, call, &creq, true, &sb);
+	r = sbx_sandbox_create_owned(o, call, &creq, d->obj.id, &sb);
 	if (r == 0 && !(d->sandbox_id = strdup(sb->id)))
 		r = -ENOMEM;
 	if (r == 0) {
@@ -430,7 +430,7 @@ static int load_one(void *arg, const struct sbx_store_deployment *rec)
 		sbx_obj_unref(&d->obj);
 		return -ENOMEM;
 	}
-	if (sbx_sandbox_set_owned(o, d->sandbox_id) < 0)
+	if (sbx_sandbox_set_owned(o, d->sandbox_id, d->obj.id) < 0)
 		sbx_log(SBX_LOG_WARN, d->obj.id, "its sandbox %s is gone", d->sandbox_id);
 	r = sbx_registry_restore(o->deployments, &d->obj);
 	sbx_obj_unref(&d->obj);

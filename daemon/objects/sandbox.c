@@ -48,6 +48,7 @@ struct sbx_sandbox {
 	int32_t exit_code;
 	bool deps_installed, running, deleted;
 	bool owned; /* a deployment's: it decides when to stop, never idle expiry */
+	char owner[64]; /* that deployment's id: its service logs there too */
 	bool restart; /* loaded while its process ran: start it again */
 	bool dirty; /* loaded with a change not yet written back */
 };
@@ -297,11 +298,12 @@ static int service_attach(struct sbx_objects *o, struct sbx_sandbox *s, struct s
 int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		       const Sbx__CreateSandboxRequest *req, Sbx__Sandbox **ret)
 {
-	return sbx_sandbox_create_owned(o, call, req, false, ret);
+	return sbx_sandbox_create_owned(o, call, req, NULL, ret);
 }
 
 int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
-			     const Sbx__CreateSandboxRequest *req, bool owned, Sbx__Sandbox **ret)
+			     const Sbx__CreateSandboxRequest *req, const char *owner,
+			     Sbx__Sandbox **ret)
 {
 	const struct sbx_runtime *rt = NULL;
 	struct sbx_sandbox *s;
@@ -315,7 +317,8 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 		return -ENOMEM;
 	sbx_obj_init(&s->obj, &sandbox_type);
 	s->o = o;
-	s->owned = owned;
+	s->owned = owner != NULL;
+	snprintf(s->owner, sizeof(s->owner), "%s", owner ? owner : "");
 	s->dev_server = req->dev_server;
 	s->runtime = strdup(rt->name);
 	s->mode = strdup(is_persistent(req->mode) ? "persistent" : "oneshot");
@@ -491,13 +494,15 @@ int sbx_sandbox_delete_owned(struct sbx_objects *o, struct sbx_rpc_call *call, c
 	return delete_sandbox(o, call, id, true);
 }
 
-int sbx_sandbox_set_owned(struct sbx_objects *o, const char *id)
+int sbx_sandbox_set_owned(struct sbx_objects *o, const char *id, const char *owner)
 {
 	struct sbx_obj *obj = sbx_registry_get(o->sandboxes, id);
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
 
 	if (!obj)
 		return -ENOENT;
-	((struct sbx_sandbox *)obj)->owned = true;
+	s->owned = true;
+	snprintf(s->owner, sizeof(s->owner), "%s", owner);
 	sbx_obj_unref(obj);
 	return 0;
 }
@@ -644,6 +649,7 @@ static int run_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struct sb
 		.language = s->runtime,
 		.service = netns_fd >= 0,
 		.netns_fd = netns_fd,
+		.log_id = s->owner[0] ? s->owner : NULL,
 	};
 
 	if (!rt)

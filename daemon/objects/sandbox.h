@@ -34,14 +34,16 @@ int sbx_sandbox_upload(struct sbx_objects *o, struct sbx_rpc_call *call,
  * them. ---- */
 struct sbx_service_info;
 
-/* sbx_sandbox_create, for a deployment when `owned`: never deleted for
- * idleness (the deployment scales it down instead). */
+/* sbx_sandbox_create, for the deployment `owner` (NULL: none): never
+ * deleted for idleness (the deployment scales it down instead), and its
+ * service's output goes to the owner's live logs too. */
 int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
-			     const Sbx__CreateSandboxRequest *req, bool owned, Sbx__Sandbox **ret);
+			     const Sbx__CreateSandboxRequest *req, const char *owner,
+			     Sbx__Sandbox **ret);
 /* Delete a deployment's sandbox (sbx_sandbox_delete refuses: -EBUSY). */
 int sbx_sandbox_delete_owned(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id);
-/* At load: the deployment `id` belongs to. -ENOENT. */
-int sbx_sandbox_set_owned(struct sbx_objects *o, const char *id);
+/* At load: sandbox `id` belongs to the deployment `owner`. -ENOENT. */
+int sbx_sandbox_set_owned(struct sbx_objects *o, const char *id, const char *owner);
 /* Start the process unless it runs, wait up to wait_ms (0: the
  * configured SERVICE_READY_TIMEOUT_MS) for its port, and give the path of
  * its forwarder socket (heap). -ENOENT, -EBUSY (not persistent),

@@ -139,7 +139,7 @@ static void test_lifecycle(void)
 	CHECK_STR(str_of(j, "runtime"), "node");
 	CHECK(json_integer_value(json_object_get(j, "memory_mb")) == 256);
 	snprintf(path, sizeof(path), "/faas/%s/", id);
-	CHECK_STR(str_of(j, "url"), path);
+	CHECKF(strcmp(str_of(j, "url"), path) == 0, "url %s", str_of(j, "url"));
 	json_decref(j);
 
 	l = get_json("/faas/deployments", 200, 0);
@@ -209,7 +209,7 @@ static void test_scale_to_zero(void)
 	while (strcmp(deployment_status(id, buf, sizeof(buf)), "Stopped") != 0 &&
 	       th_now_ms() < until)
 		th_sleep_ms(200);
-	CHECK_STR(buf, "Stopped");
+	CHECKF(strcmp(buf, "Stopped") == 0, "status %s after 20 s idle", buf);
 	snprintf(path, sizeof(path), "/faas/%s/woken", id);
 	j = get_json(path, 200, 30000);
 	if (j)
