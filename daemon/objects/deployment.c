@@ -367,7 +367,7 @@ int sbx_deployment_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call,
 	Sbx__OpenProxyReply *m;
 	int r;
 
-	if (!req->kind || strcmp(req->kind, "faas") == 0) {
+	if (!req->kind || !*req->kind || strcmp(req->kind, "faas") == 0) {
 		struct sbx_deployment *d = lookup(o, call, req->id);
 
 		if (!d)
