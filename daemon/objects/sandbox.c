@@ -58,7 +58,12 @@ static void sandbox_free(struct sbx_obj *obj)
 	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
 
 	/* Its process first: it uses the workspace and calls back into s. */
-	sbx_service_free(s->svc);
+	if (s->svc) {
+		sbx_service_free(s->svc);
+		pthread_mutex_lock(&s->o->lock);
+		s->o->services--;
+		pthread_mutex_unlock(&s->o->lock);
+	}
 	/* The last reference of a deleted sandbox takes its files along:
 	 * never earlier, an execution may still be using them. */
 	if (s->deleted && s->dir) {
@@ -921,7 +926,13 @@ int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, con
 		return r;
 	pthread_mutex_lock(&s->lock);
 	s->last_used_ms = sbx_now_ms();
+	if (s->deleted)
+		r = sbx_rpc_error(call, -ENOENT, "sandbox '%.64s' not found", id);
 	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		sbx_obj_unref(&s->obj);
+		return r;
+	}
 	/* Scaled to zero or ended: this request wakes it. */
 	r = sbx_service_start(s->svc);
 	if (r == 0)
