@@ -59,6 +59,9 @@ static const struct opt opts[] = {
 	 "requests a client may make at once before the limit applies (default 10)"},
 	{"rate-clients", NULL, K_U32, F(rate_limit_clients), 1, 1000000, "N",
 	 "client addresses the rate limiter tracks at most (default 10000)"},
+	{"proxy-timeout", "PROXY_TIMEOUT_MS", K_U32, F(proxy_timeout_ms), 1, 3600000, "MS",
+	 "/faas and /proxy: how long a service may take to send its response headers "
+	 "(default 60000)"},
 	{"log-level", "LOG_LEVEL", K_LOG_LEVEL, F(log_level), 0, 0, "LEVEL",
 	 "error, warn, info or debug (default info)"},
 	{"log-format", "LOG_FORMAT", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
@@ -82,6 +85,7 @@ static void defaults(struct gw_config *c)
 		.log_format = SBX_LOG_TEXT,
 		.rate_limit_burst = 10,
 		.rate_limit_clients = 10000,
+		.proxy_timeout_ms = 60000,
 	};
 }
 

@@ -28,6 +28,9 @@ struct gw_config {
 	uint32_t rate_limit_per_minute;
 	uint32_t rate_limit_burst;
 	uint32_t rate_limit_clients;
+	/* Reverse proxy (gateway/proxy.h): how long the upstream may take to
+	 * send its response headers (and to accept the connection). */
+	uint32_t proxy_timeout_ms;
 };
 
 enum gw_config_action { GW_ACTION_RUN, GW_ACTION_HELP, GW_ACTION_VERSION };

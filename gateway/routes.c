@@ -8,6 +8,7 @@
 #include "admin_page.h"
 #include "cleanup.h"
 #include "dialects.h"
+#include "proxy.h"
 
 const struct gw_route gw_routes[] = {
 	/* sandbox-service (its API document wins where seeds disagree) */
@@ -70,6 +71,23 @@ const struct gw_route gw_routes[] = {
 	       200),
 	GW_RPC("GET", "/admin/api/logs", "AdminLogs", &gw_dialect_admin_logs, 200),
 	GW_HANDLER("GET", "/admin/api/docs", gw_admin_docs_handler),
+
+	/* Deployments (sandbox-service-API.md, "FaaS/Serverless API").
+	 * BEGIN deployment RPC rows: the lead finalizes their dialects. They
+	 * must stay above the /faas proxy rows, whose {id} would match
+	 * "deploy" and "deployments" too. */
+	GW_RPC_LIMITED("POST", "/faas/deploy", "Deploy", NULL, 200),
+	GW_RPC("GET", "/faas/deployments", "ListDeployments", NULL, 200),
+	GW_RPC("GET", "/faas/deployments/{id}", "GetDeployment", NULL, 200),
+	GW_RPC("PUT", "/faas/deployments/{id}/files", "UpdateDeploymentFiles", NULL, 200),
+	GW_RPC("DELETE", "/faas/deployments/{id}", "DeleteDeployment", NULL, 204),
+	/* END deployment RPC rows */
+
+	/* The reverse proxy (gateway/proxy.h): a deployment's web service and a
+	 * persistent sandbox's dev server. `*` also matches no segment at all,
+	 * so "/faas/ID" is "/faas/ID/". Not rate limited, no body limit. */
+	GW_PROXY_ROWS("/faas/{id}/*", "faas"),
+	GW_PROXY_ROWS("/proxy/{id}/*", "proxy"),
 };
 
 const size_t gw_n_routes = SBX_ARRAY_SIZE(gw_routes);

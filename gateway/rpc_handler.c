@@ -161,7 +161,7 @@ static const char *respell_fields(const struct jpb_dialect *dl, const char *msg,
 /* The HTTP client's API key: `Authorization: Bearer KEY`, else
  * `X-API-Key: KEY`; NULL when it sent neither. Points into the
  * connection's headers: valid while the request is being handled. */
-static const char *client_api_key(struct MHD_Connection *conn)
+const char *gw_client_api_key(struct MHD_Connection *conn)
 {
 	const char *v =
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -178,7 +178,7 @@ static const char *client_api_key(struct MHD_Connection *conn)
 
 /* The HTTP client's address as text ("198.51.100.23", "::1"), for the
  * daemon's history and audit log; "" when MHD cannot tell. */
-static void client_address(struct MHD_Connection *conn, char *buf, size_t size)
+void gw_client_address(struct MHD_Connection *conn, char *buf, size_t size)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -277,6 +277,11 @@ static int respond_status(struct gw_request *req)
 	else if (http == 401)
 		hdrs = www_auth;
 	return gw_respond_error(req, http, hdrs, "%s", msg);
+}
+
+int gw_rpc_respond_failure(struct gw_request *req, int err)
+{
+	return err < 0 ? respond_transport_error(req, err) : respond_status(req);
 }
 
 static uint64_t mono_ms(void)
@@ -395,8 +400,8 @@ int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)
 
 	gw_request_suspend(req, rpc_finish);
 	gw_request_ref(req);
-	client_address(req->conn, peer, sizeof(peer));
-	r = gw_server_call(srv, rt->rpc, msg, client_api_key(req->conn), peer, rpc_done, req);
+	gw_client_address(req->conn, peer, sizeof(peer));
+	r = gw_server_call(srv, rt->rpc, msg, gw_client_api_key(req->conn), peer, rpc_done, req);
 	if (r < 0) {
 		/* No callback will come: finish here, the uniform way. */
 		gw_request_finish_call(req, r, NULL);

@@ -28,6 +28,20 @@ int gw_rpc_handler(struct gw_server *srv, struct gw_request *req);
  * sentence naming the row in err. */
 int gw_rpc_check_routes(const struct gw_route *table, size_t n, char *err, size_t errlen);
 
+/* Answer a failed RPC of the request's route the way the generic handler
+ * does: err < 0 is a transport error (503, 504, ...), else req->reply holds
+ * a status other than OK, mapped through common/status.h with the daemon's
+ * message. For hand-written routes that make an RPC of their own. */
+int gw_rpc_respond_failure(struct gw_request *req, int err);
+
+/* The HTTP client's API key: `Authorization: Bearer KEY`, else
+ * `X-API-Key: KEY`; NULL when it sent neither. Points into the
+ * connection's headers: valid while the request is being handled. */
+const char *gw_client_api_key(struct MHD_Connection *conn);
+/* The HTTP client's address as text ("198.51.100.23", "::1") into buf;
+ * "" when libmicrohttpd cannot tell. */
+void gw_client_address(struct MHD_Connection *conn, char *buf, size_t size);
+
 /* Query parameters per request at most; more is a 400. */
 #define GW_MAX_QUERY_PARAMS 64
 
