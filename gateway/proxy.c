@@ -780,8 +780,9 @@ static int px_setup(struct px *p, const char *socket_path)
 	return 0;
 }
 
-/* The OpenProxy outcome is in: start the transfer, or answer the error. */
-static int px_start(struct gw_server *srv, struct px *p, bool in_body)
+/* The OpenProxy outcome is in: start the transfer, or answer the error
+ * now or, when `later`, at the final call (PX_DISCARD). */
+static int px_start(struct gw_server *srv, struct px *p, bool later)
 {
 	struct gw_request *req = p->req;
 	const Sbx__OpenProxyReply *rep;
@@ -793,8 +794,7 @@ static int px_start(struct gw_server *srv, struct px *p, bool in_body)
 	if (err == 0 && req->reply.status == SBX_OK && !req->reply.msg)
 		err = -EBADMSG;
 	if (err < 0 || req->reply.status != SBX_OK) {
-		if (in_body) {
-			/* No answer can be queued in the middle of a body. */
+		if (later) {
 			p->open_err = err;
 			p->phase = PX_DISCARD;
 			return 0;
@@ -807,8 +807,8 @@ static int px_start(struct gw_server *srv, struct px *p, bool in_body)
 		sbx_log(SBX_LOG_WARN, NULL, "%s %s: OpenProxy gave no socket path", req->method,
 			req->log_path);
 		p->open_err = -EBADMSG;
-		p->phase = in_body ? PX_DISCARD : PX_DONE;
-		return in_body ? 0 : gw_rpc_respond_failure(req, -EBADMSG);
+		p->phase = later ? PX_DISCARD : PX_DONE;
+		return later ? 0 : gw_rpc_respond_failure(req, -EBADMSG);
 	}
 	r = px_setup(p, rep->socket_path);
 	pthread_mutex_lock(&p->lock);
@@ -819,8 +819,8 @@ static int px_start(struct gw_server *srv, struct px *p, bool in_body)
 		r = engine_submit(p->eng, p);
 	if (r < 0) {
 		p->open_err = r == -ESHUTDOWN ? r : -EIO;
-		p->phase = in_body ? PX_DISCARD : PX_DONE;
-		if (in_body)
+		p->phase = later ? PX_DISCARD : PX_DONE;
+		if (later)
 			return 0;
 		if (r == -ESHUTDOWN)
 			return gw_rpc_respond_failure(req, r);
@@ -950,23 +950,27 @@ int gw_proxy_stream(struct gw_server *srv, struct gw_request *req, const char *u
 		    size_t *upload_size)
 {
 	struct px *p = req->stream_state;
-	int r;
+	int r = 0;
 
 	if (!p)
 		return px_open(srv, req);
 	px_back(p);
 	switch (p->phase) {
 	case PX_OPENING:
-		/* Back from OpenProxy. Still before the body unless data came. */
-		r = px_start(srv, p, *upload_size > 0);
+		/* Back from OpenProxy: libmicrohttpd calls again while still
+		 * before the body (unless data came). A response queued now
+		 * closes the connection (it might have a body we did not
+		 * read): right for an error with a body to skip, wasteful
+		 * otherwise, so without a body everything waits for the
+		 * final call, which comes next. */
+		r = px_start(srv, p, *upload_size > 0 || !p->body_expected);
 		if (p->phase == PX_DISCARD)
 			*upload_size = 0;
 		if (r < 0 || p->phase != PX_STREAMING)
 			break;
 		if (*upload_size)
 			return px_upload(p, upload, upload_size);
-		/* With a body to come, this is the call before it. */
-		return p->body_expected ? 0 : px_body_over(p);
+		return 0;
 	case PX_STREAMING:
 		if (*upload_size)
 			return px_upload(p, upload, upload_size);

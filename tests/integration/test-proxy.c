@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cleanup.h"
 #include "harness.h"
 #include "httpc.h"
 #include "proxyfix.h"
@@ -232,6 +233,30 @@ static void test_big(void)
 	       after - before);
 }
 
+/* Proxied answers keep the client's connection (no "Connection: close"
+ * from answering before the final call), also error answers. */
+static void test_keepalive(void)
+{
+	const char *paths[] = {"/faas/dep1/", "/faas/dep1/echo", "/faas/missing/",
+			       "/faas/dep1/x"};
+	CURL *c = curl_easy_init();
+	char url[256];
+
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, big_write);
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(paths); i++) {
+		struct big b = {0};
+		long conns = -1;
+
+		snprintf(url, sizeof(url), "%s%s", base, paths[i]);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		CHECK(curl_easy_perform(c) == CURLE_OK);
+		curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
+		CHECKF(conns == (i == 0), "%s: %ld new connections", paths[i], conns);
+	}
+	curl_easy_cleanup(c);
+}
+
 static void test_errors(void)
 {
 	struct th_resp r = {0};
@@ -307,6 +332,7 @@ int main(void)
 	th_resp_fini(&r);
 	if (r.status == 200 || gw > 0) {
 		test_get_forwarded();
+		test_keepalive();
 		test_big();
 		test_errors();
 	}
