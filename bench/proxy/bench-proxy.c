@@ -8,6 +8,9 @@
  * keep-alive libcurl handle, for a fixed time per round; rounds alternate
  * between the targets and the figures are medians of rounds.
  *
+ * A third target, the gateway answering 404 from OpenProxy alone, shows
+ * how much of the difference is the per-request RPC to the daemon.
+ *
  * usage: bench-proxy [--rounds N] [--seconds S] [--clients C]
  *   defaults: 5 rounds of 2 s per target, 8 clients. Binaries come from
  *   $SBX_BIN_DIR (default: this program's directory).
@@ -34,6 +37,7 @@ struct target {
 	const char *name;
 	char url[256];
 	const char *unix_path; /* NULL: TCP */
+	long status;	       /* the answer expected */
 };
 
 struct client {
@@ -67,7 +71,7 @@ static void *client_main(void *arg)
 		if (curl_easy_perform(h) == CURLE_OK)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		clock_gettime(CLOCK_MONOTONIC, &b);
-		if (status != 200) {
+		if (status != c->t->status) {
 			c->errors++;
 			continue;
 		}
@@ -131,8 +135,12 @@ static int round_of(const struct target *t, int clients, int seconds, double *rp
 int main(int argc, char **argv)
 {
 	int rounds = 5, seconds = 2, clients = 8, port = tl_free_port();
-	double rps[2][64], p50[2][64];
-	struct target t[2] = {{.name = "gateway /faas/{id}/"}, {.name = "service directly"}};
+	double rps[3][64], p50[3][64];
+	/* The third: the gateway answering from OpenProxy alone (the fake
+	 * daemon says NOT_FOUND), to show what the RPC costs of the total. */
+	struct target t[3] = {{.name = "gateway /faas/{id}/", .status = 200},
+			      {.name = "service directly", .status = 200},
+			      {.name = "OpenProxy only (404)", .status = 404}};
 	char *dir = tl_tmpdir("sbx-bench-proxy"), listen[64], base[64], self[PATH_MAX];
 	struct pf_fixture *fx;
 	struct th_resp r = {0};
@@ -191,16 +199,17 @@ int main(int argc, char **argv)
 	snprintf(t[0].url, sizeof(t[0].url), "%s/faas/bench/", base);
 	snprintf(t[1].url, sizeof(t[1].url), "http://localhost/");
 	t[1].unix_path = pf_service_path(fx);
+	snprintf(t[2].url, sizeof(t[2].url), "%s/faas/missing/", base);
 
 	printf("bench-proxy: GET of a 2-byte body, %d keep-alive clients, %d rounds x %d s per target\n",
 	       clients, rounds, seconds);
 	for (int i = 0; i < rounds; i++)
-		for (int k = 0; k < 2; k++)
+		for (int k = 0; k < 3; k++)
 			if (round_of(&t[k], clients, seconds, &rps[k][i], &p50[k][i]) < 0) {
 				th_stop(gw, SIGTERM, 15000);
 				return 1;
 			}
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		qsort(rps[k], (size_t)rounds, sizeof(double), cmp_double);
 		qsort(p50[k], (size_t)rounds, sizeof(double), cmp_double);
 		printf("  %-22s %9.0f req/s   p50 %7.0f us\n", t[k].name, rps[k][rounds / 2],
