@@ -157,6 +157,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
 	} else if (px_fifo_put(&p->down, data, len) != len) {
 		r = 0;
 	} else {
+		p->progress_ms = px_mono_ms();
 		px_wake(p);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -258,6 +259,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	} else if (len == 0) {
 		if (p->status >= 200) {
 			p->headers_done = true;
+			p->progress_ms = px_mono_ms();
 			px_wake(p);
 		}
 	} else {
@@ -345,7 +347,7 @@ static void *engine_main(void *arg)
 			pthread_mutex_lock(&p->lock);
 			kick = p->kick;
 			cancel = p->cancel;
-			if (!p->headers_done) {
+			if (!p->write_paused) {
 				uint64_t due = p->progress_ms + e->timeout_ms;
 
 				late = now >= due;
@@ -355,8 +357,11 @@ static void *engine_main(void *arg)
 				late = false;
 			}
 			p->kick = false;
-			if (kick)
+			if (kick) {
+				if (p->write_paused)
+					p->progress_ms = now; /* the client was the slow one */
 				p->read_paused = p->write_paused = false;
+			}
 			pthread_mutex_unlock(&p->lock);
 			if (cancel)
 				finish(e, p, CURLE_ABORTED_BY_CALLBACK, 0, NULL);

@@ -59,9 +59,12 @@ struct px {
 	int refs;
 	struct px_fifo up, down;
 	bool up_done;	      /* the client's body is over */
-	/* The last progress before the response headers: submitted, body
-	 * bytes taken by curl, body over. With none for the proxy timeout the
-	 * transfer fails (504), also when a service stops reading a body. */
+	/* The service's last sign of life: submitted, body bytes taken,
+	 * body over, headers, response bytes. With none for the proxy timeout
+	 * the transfer fails: 504 before the headers (also when the service
+	 * stops reading a body), a cut response after them, like nginx's
+	 * proxy_read_timeout. Not while the client is the slow one (curl's
+	 * receiving paused). */
 	uint64_t progress_ms;
 	bool mhd_waiting;     /* connection suspended until the transfer moves */
 	bool read_paused, write_paused;

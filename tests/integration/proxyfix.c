@@ -277,6 +277,16 @@ static void *conn_main(void *arg)
 			break;
 		if (strcmp(target, "/close") == 0)
 			break;
+		if (strcmp(target, "/stall") == 0) {
+			/* Headers and 1 MiB of 4, then nothing for a while. */
+			static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n";
+			char *mb = calloc(1, 1 << 20);
+
+			ok = write_all(c->fd, head, sizeof(head) - 1) && write_all(c->fd, mb, 1 << 20);
+			free(mb);
+			sleep(5);
+			break;
+		}
 		if (!read_body(c, hdr, &count, &sum))
 			break;
 		if (strncmp(target, "/echo", 5) == 0) {

@@ -15,6 +15,7 @@
  *   /upload           reads the body; 200 "bytes=N sum=S" (pf_sum)
  *   /download?n=N     N bytes of pf_byte(i), with Content-Length
  *   /close            reads the headers, closes without answering
+ *   /stall            200 with 1 MiB of a 4 MiB body, then 5 s of nothing
  *   anything else     200 "ok" */
 #ifndef SBX_TEST_PROXYFIX_H
 #define SBX_TEST_PROXYFIX_H

@@ -288,6 +288,59 @@ static void test_errors(void)
 	CHECKF(th_now_ms() - t0 < 30000, "an upload to a hung service took %lld ms",
 	       th_now_ms() - t0);
 
+	/* A service that stalls mid-response: cut after the proxy timeout. */
+	{
+		CURL *c = curl_easy_init();
+		struct big b = {0};
+		char url[256];
+		CURLcode rc;
+
+		snprintf(url, sizeof(url), "%s/faas/dep1/stall", base);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, big_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+		t0 = th_now_ms();
+		rc = curl_easy_perform(c);
+		CHECKF(rc != CURLE_OK && rc != CURLE_OPERATION_TIMEDOUT && b.n == 1u << 20,
+		       "a stalled response: %s after %llu bytes", curl_easy_strerror(rc),
+		       (unsigned long long)b.n);
+		CHECKF(th_now_ms() - t0 < PROXY_TIMEOUT_MS + 2500, "cut after %lld ms",
+		       th_now_ms() - t0);
+		curl_easy_cleanup(c);
+	}
+
+	/* Clients that leave mid-download, mid-upload and while waiting. */
+	for (int i = 0; i < 8; i++) {
+		CURL *c = curl_easy_init();
+		struct big b = {0};
+		char url[256];
+
+		snprintf(url, sizeof(url), "%s%s", base,
+			 i % 2 ? "/faas/dep1/download?n=52428800" : "/proxy/hang/");
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, big_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, i % 2 ? 30L : 200L);
+		curl_easy_perform(c);
+		curl_easy_cleanup(c);
+	}
+	{
+		CURL *c = curl_easy_init();
+		struct big b = {.left = 50u << 20};
+		char url[256];
+
+		snprintf(url, sizeof(url), "%s/faas/dep1/upload", base);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, big_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &b);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(50u << 20));
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 100L);
+		curl_easy_perform(c);
+		curl_easy_cleanup(c);
+	}
+
 	/* Still serving. */
 	th_http(base, "GET", "/faas/dep1/", NULL, NULL, 0, &r);
 	CHECK_INT(r.status, 200);
