@@ -5,6 +5,8 @@
  * set, 50 MB up and down without the gateway's memory growing by as
  * much, and the errors: 404/503 from OpenProxy, 502, 504. */
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +259,89 @@ static void test_keepalive(void)
 	curl_easy_cleanup(c);
 }
 
+/* Many proxied transfers at once, each checked: small GETs, 1 MiB up and
+ * down, errors. */
+#define CONC_THREADS 16
+#define CONC_ROUNDS 12
+static atomic_int conc_bad;
+
+static void *conc_main(void *arg)
+{
+	long id = (long)arg;
+	CURL *c = curl_easy_init();
+	struct th_resp *r = calloc(1, sizeof(*r));
+	uint64_t want_sum = 0;
+	char answer[128];
+
+	for (uint64_t k = 0; k < 1u << 20; k++) {
+		unsigned char byte = pf_byte(k);
+
+		want_sum = pf_sum(want_sum, &byte, 1);
+	}
+
+	for (int i = 0; i < CONC_ROUNDS; i++) {
+		struct big b = {0};
+		char url[256];
+		long status = 0, expect = 200;
+		CURLcode rc;
+		int kind = (int)((id + i) % 4);
+
+		curl_easy_reset(c);
+		if (kind == 0) {
+			snprintf(url, sizeof(url), "%s/faas/dep%ld/echo", base, id);
+		} else if (kind == 1) {
+			snprintf(url, sizeof(url), "%s/faas/dep%ld/download?n=%u", base, id, 1u << 20);
+		} else if (kind == 2) {
+			snprintf(url, sizeof(url), "%s/faas/dep%ld/upload", base, id);
+			b.left = 1u << 20;
+			curl_easy_setopt(c, CURLOPT_POST, 1L);
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, big_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, &b);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b.left);
+		} else {
+			snprintf(url, sizeof(url), "%s/faas/missing/x", base);
+			expect = 404;
+		}
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		if (kind == 2) {
+			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, small_write);
+			curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+		} else {
+			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, big_write);
+			curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		}
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+		r->len = 0;
+		r->headers[0] = 0;
+		rc = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		snprintf(answer, sizeof(answer), "bytes=%llu sum=%llx", (unsigned long long)b.n,
+			 (unsigned long long)b.sum);
+		if (rc != CURLE_OK || status != expect || (kind == 1 && b.n != 1u << 20) ||
+		    (kind == 1 && b.sum != want_sum) ||
+		    (kind == 2 && strcmp(r->headers, answer) != 0)) {
+			fprintf(stderr, "concurrent %s: %s, status %ld, %llu bytes\n", url,
+				curl_easy_strerror(rc), status, (unsigned long long)b.n);
+			atomic_fetch_add(&conc_bad, 1);
+		}
+	}
+	free(r);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	pthread_t t[CONC_THREADS];
+
+	for (long i = 0; i < CONC_THREADS; i++)
+		pthread_create(&t[i], NULL, conc_main, (void *)i);
+	for (int i = 0; i < CONC_THREADS; i++)
+		pthread_join(t[i], NULL);
+	CHECKF(atomic_load(&conc_bad) == 0, "%d of %d concurrent transfers failed",
+	       atomic_load(&conc_bad), CONC_THREADS * CONC_ROUNDS);
+}
+
 static void test_errors(void)
 {
 	struct th_resp r = {0};
@@ -387,6 +472,7 @@ int main(void)
 		test_get_forwarded();
 		test_keepalive();
 		test_big();
+		test_concurrent();
 		test_errors();
 	}
 	if (gw > 0) {
