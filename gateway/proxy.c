@@ -101,6 +101,7 @@ static int px_open(struct gw_server *srv, struct gw_request *req)
 	msg.id = (char *)gw_match_param(&req->match, "id");
 	msg.wait_ms = srv->cfg.proxy_timeout_ms;
 	p->phase = PX_OPENING;
+	p->saved_state = GW_REQ_HANDLING;
 	gw_request_suspend(req, NULL);
 	gw_request_ref(req);
 	gw_client_address(req->conn, peer, sizeof(peer));
@@ -384,6 +385,9 @@ static int px_respond(struct px *p)
 	for (size_t i = 0; i < p->n_hv; i++)
 		if (!px_list_has(p->connection, p->hv[i], strlen(p->hv[i])))
 			MHD_add_response_header(resp, p->hv[i], p->hv[i] + strlen(p->hv[i]) + 1);
+	/* As gateway/respond.c: no kept connections while draining. */
+	if (atomic_load(&req->srv->draining))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	queued = MHD_queue_response(req->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	if (queued != MHD_YES)
