@@ -87,7 +87,7 @@ void px_unref(struct px *p)
 	pthread_mutex_unlock(&p->lock);
 	if (left > 0)
 		return;
-	if (p->easy)
+	if (p->easy) /* never submitted */
 		curl_easy_cleanup(p->easy);
 	curl_slist_free_all(p->hdrs);
 	free(p->url);
@@ -271,12 +271,15 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 
 /* ---- the engine ---- */
 
-/* The transfer ended (result), was cut (status: 504 for the header
- * deadline, 503 at shutdown) or its client left. Engine thread, or the
- * stopping thread after the engine thread ended. */
+/* The transfer ended (result), was cut (status: 504 for the proxy
+ * timeout, 503 at shutdown) or its client left. The easy handle is
+ * cleaned up here, so that no thread but this one ever runs curl on a
+ * handle that has been in the multi handle. */
 static void finish(struct gw_proxy_engine *e, struct px *p, CURLcode result, int status,
 		   const char *msg)
 {
+	CURL *easy;
+
 	if (p->prev)
 		p->prev->next = p->next;
 	else if (e->active == p)
@@ -287,6 +290,8 @@ static void finish(struct gw_proxy_engine *e, struct px *p, CURLcode result, int
 	curl_multi_remove_handle(e->multi, p->easy);
 
 	pthread_mutex_lock(&p->lock);
+	easy = p->easy;
+	p->easy = NULL;
 	p->done = true;
 	p->ok = status == 0 && result == CURLE_OK;
 	if (!p->headers_done) {
@@ -306,6 +311,7 @@ static void finish(struct gw_proxy_engine *e, struct px *p, CURLcode result, int
 	}
 	px_wake(p);
 	pthread_mutex_unlock(&p->lock);
+	curl_easy_cleanup(easy);
 	px_unref(p);
 }
 
