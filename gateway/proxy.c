@@ -105,8 +105,8 @@ static int px_open(struct gw_server *srv, struct gw_request *req)
 	gw_request_suspend(req, NULL);
 	gw_request_ref(req);
 	gw_client_address(req->conn, peer, sizeof(peer));
-	r = gw_server_call(srv, "OpenProxy", &msg.base, gw_client_api_key(req->conn), peer,
-			   opened, req);
+	r = gw_server_call(srv, "OpenProxy", &msg.base, gw_client_api_key(req->conn), peer, opened,
+			   req);
 	if (r < 0) {
 		gw_request_finish_call(req, r, NULL);
 		gw_request_unref(req);
@@ -148,8 +148,9 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 				   const char *value)
 {
 	static const char *const replaced[] = {
-		"Content-Length",    "Expect",		 "X-Forwarded-For",
-		"X-Forwarded-Host",  "X-Forwarded-Proto", "X-Forwarded-Prefix",
+		"Content-Length",    "Expect",
+		"X-Forwarded-For",   "X-Forwarded-Host",
+		"X-Forwarded-Proto", "X-Forwarded-Prefix",
 	};
 	struct hdr_ctx *h = cls;
 	size_t len = strlen(name);

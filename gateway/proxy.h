@@ -52,13 +52,14 @@ int gw_proxy_stream(struct gw_server *srv, struct gw_request *req, const char *u
 		    size_t *upload_size);
 
 /* A proxy row: method on pattern, for OpenProxy kind. */
-#define GW_PROXY(method, pattern, kind) GW_STREAM(method, pattern, "OpenProxy", gw_proxy_stream, kind)
+#define GW_PROXY(method, pattern, kind)                                                            \
+	GW_STREAM(method, pattern, "OpenProxy", gw_proxy_stream, kind)
 
 /* The proxy rows of every method a service may be asked with. */
-#define GW_PROXY_ROWS(pattern, kind)                                                   \
-	GW_PROXY("GET", pattern, kind), GW_PROXY("HEAD", pattern, kind),               \
-	GW_PROXY("POST", pattern, kind), GW_PROXY("PUT", pattern, kind),               \
-	GW_PROXY("DELETE", pattern, kind), GW_PROXY("PATCH", pattern, kind),           \
-	GW_PROXY("OPTIONS", pattern, kind)
+#define GW_PROXY_ROWS(pattern, kind)                                                               \
+	GW_PROXY("GET", pattern, kind), GW_PROXY("HEAD", pattern, kind),                           \
+		GW_PROXY("POST", pattern, kind), GW_PROXY("PUT", pattern, kind),                   \
+		GW_PROXY("DELETE", pattern, kind), GW_PROXY("PATCH", pattern, kind),               \
+		GW_PROXY("OPTIONS", pattern, kind)
 
 #endif

@@ -28,7 +28,7 @@ struct gw_proxy_engine {
 	pthread_mutex_t lock; /* guards pending, stopping */
 	struct px *pending;   /* submitted, not added yet (via next) */
 	bool stopping;
-	struct px *active;    /* engine thread only */
+	struct px *active; /* engine thread only */
 };
 
 size_t px_fifo_room(const struct px_fifo *f)
@@ -167,8 +167,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
 /* Hop-by-hop headers (RFC 9110, 7.6.1), never forwarded either way. */
 bool px_hop_by_hop(const char *name, size_t len)
 {
-	static const char *const names[] = {"Connection", "Keep-Alive", "TE", "Trailer",
-					    "Transfer-Encoding", "Upgrade"};
+	static const char *const names[] = {"Connection", "Keep-Alive",	       "TE",
+					    "Trailer",	  "Transfer-Encoding", "Upgrade"};
 
 	if (len >= 6 && strncasecmp(name, "Proxy-", 6) == 0)
 		return true;
@@ -389,7 +389,9 @@ static void *engine_main(void *arg)
 		}
 		wait = POLL_MAX_MS;
 		if (next)
-			wait = next <= now ? 0 : (long)(next - now) < wait ? (long)(next - now) : wait;
+			wait = next <= now		   ? 0
+			       : (long)(next - now) < wait ? (long)(next - now)
+							   : wait;
 		curl_multi_poll(e->multi, NULL, 0, (int)wait, NULL);
 	}
 	while (e->active)

@@ -58,7 +58,7 @@ struct px {
 	pthread_mutex_t lock; /* guards what follows */
 	int refs;
 	struct px_fifo up, down;
-	bool up_done;	      /* the client's body is over */
+	bool up_done; /* the client's body is over */
 	/* The service's last sign of life: submitted, body bytes taken,
 	 * body over, headers, response bytes. With none for the proxy timeout
 	 * the transfer fails: 504 before the headers (also when the service
@@ -66,10 +66,10 @@ struct px {
 	 * proxy_read_timeout. Not while the client is the slow one (curl's
 	 * receiving paused). */
 	uint64_t progress_ms;
-	bool mhd_waiting;     /* connection suspended until the transfer moves */
+	bool mhd_waiting; /* connection suspended until the transfer moves */
 	bool read_paused, write_paused;
-	bool kick;	      /* the engine should unpause */
-	bool cancel;	      /* the client is gone */
+	bool kick;   /* the engine should unpause */
+	bool cancel; /* the client is gone */
 	bool headers_done;
 	long status;
 	size_t n_hv, hv_bytes;

@@ -99,8 +99,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* One round: req/s and p50 (µs). */
-static int round_of(const struct target *t, int clients, int seconds, double *rps,
-		    double *p50)
+static int round_of(const struct target *t, int clients, int seconds, double *rps, double *p50)
 {
 	static unsigned all[MAX_CLIENTS * 4096];
 	struct client cs[MAX_CLIENTS];
@@ -119,7 +118,10 @@ static int round_of(const struct target *t, int clients, int seconds, double *rp
 		errors += cs[i].errors;
 		/* An even sample of each client's latencies. */
 		for (unsigned k = 0; k < 4096 && cs[i].n; k++)
-			all[n_all++] = cs[i].lat_us[(uint64_t)k * (cs[i].n < MAX_SAMPLES ? cs[i].n : MAX_SAMPLES) / 4096];
+			all[n_all++] =
+				cs[i].lat_us[(uint64_t)k *
+					     (cs[i].n < MAX_SAMPLES ? cs[i].n : MAX_SAMPLES) /
+					     4096];
 		free(cs[i].lat_us);
 	}
 	if (errors || !total) {
@@ -155,7 +157,8 @@ int main(int argc, char **argv)
 			clients = atoi(argv[i + 1]);
 	}
 	if (rounds < 1 || rounds > 64 || seconds < 1 || clients < 1 || clients > MAX_CLIENTS) {
-		fprintf(stderr, "usage: bench-proxy [--rounds 1-64] [--seconds S] [--clients 1-64]\n");
+		fprintf(stderr,
+			"usage: bench-proxy [--rounds 1-64] [--seconds S] [--clients 1-64]\n");
 		return 1;
 	}
 	if (!getenv("SBX_BIN_DIR")) {
@@ -175,8 +178,9 @@ int main(int argc, char **argv)
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
 	{
 		char log[300], events[300];
-		const char *args[] = {"--listen", listen, "--rpc", pf_rpc_url(fx), "--events",
-				      events, "--log-level", "warn", NULL};
+		const char *args[] = {"--listen",     listen,	  "--rpc",
+				      pf_rpc_url(fx), "--events", events,
+				      "--log-level",  "warn",	  NULL};
 
 		snprintf(log, sizeof(log), "%s/gateway.log", dir);
 		snprintf(events, sizeof(events), "ipc://%s/events.sock", dir);
@@ -201,7 +205,8 @@ int main(int argc, char **argv)
 	t[1].unix_path = pf_service_path(fx);
 	snprintf(t[2].url, sizeof(t[2].url), "%s/faas/missing/", base);
 
-	printf("bench-proxy: GET of a 2-byte body, %d keep-alive clients, %d rounds x %d s per target\n",
+	printf("bench-proxy: GET of a 2-byte body, %d keep-alive clients, %d rounds x %d s per "
+	       "target\n",
 	       clients, rounds, seconds);
 	for (int i = 0; i < rounds; i++)
 		for (int k = 0; k < 3; k++)
@@ -215,8 +220,8 @@ int main(int argc, char **argv)
 		printf("  %-22s %9.0f req/s   p50 %7.0f us\n", t[k].name, rps[k][rounds / 2],
 		       p50[k][rounds / 2]);
 	}
-	printf("  gateway/direct: %.2fx req/s, p50 +%.0f us\n", rps[0][rounds / 2] / rps[1][rounds / 2],
-	       p50[0][rounds / 2] - p50[1][rounds / 2]);
+	printf("  gateway/direct: %.2fx req/s, p50 +%.0f us\n",
+	       rps[0][rounds / 2] / rps[1][rounds / 2], p50[0][rounds / 2] - p50[1][rounds / 2]);
 	th_stop(gw, SIGTERM, 15000);
 	pf_stop(fx);
 	th_rmtree(dir);

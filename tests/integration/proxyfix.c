@@ -51,8 +51,8 @@ static void answer(struct pf_fixture *f, const Sbx__RpcRequest *rq, void **out, 
 		sbx_envelope_pack_reply(rq->id, SBX_NOT_FOUND, "deployment missing not found", NULL,
 					out, outlen);
 	} else if (strcmp(op->id, "down") == 0) {
-		sbx_envelope_pack_reply(rq->id, SBX_UNAVAILABLE, "the service is not running",
-					NULL, out, outlen);
+		sbx_envelope_pack_reply(rq->id, SBX_UNAVAILABLE, "the service is not running", NULL,
+					out, outlen);
 	} else {
 		rep.socket_path = strcmp(op->id, "hang") == 0	    ? f->hang
 				  : strcmp(op->id, "nolisten") == 0 ? f->nolisten
@@ -234,9 +234,8 @@ static bool read_body(struct conn *c, const char *hdr, uint64_t *count, uint64_t
 static bool respond(int fd, int status, const char *extra, const char *body, size_t len)
 {
 	char head[1024];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", status, len,
-			 extra ? extra : "");
+	int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n",
+			 status, len, extra ? extra : "");
 
 	return write_all(fd, head, (size_t)n) && write_all(fd, body, len);
 }
@@ -279,10 +278,12 @@ static void *conn_main(void *arg)
 			break;
 		if (strcmp(target, "/stall") == 0) {
 			/* Headers and 1 MiB of 4, then nothing for a while. */
-			static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n";
+			static const char head[] =
+				"HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n";
 			char *mb = calloc(1, 1 << 20);
 
-			ok = write_all(c->fd, head, sizeof(head) - 1) && write_all(c->fd, mb, 1 << 20);
+			ok = write_all(c->fd, head, sizeof(head) - 1) &&
+			     write_all(c->fd, mb, 1 << 20);
 			free(mb);
 			sleep(5);
 			break;

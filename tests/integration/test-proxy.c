@@ -64,8 +64,7 @@ static void test_get_forwarded(void)
 	struct th_resp r = {0};
 	char want[128], last[128];
 
-	th_http(base, "GET", "/faas/dep1/echo/a%20b/c?x=1&y=two+words&z&e=%26", NULL, hdrs, 0,
-		&r);
+	th_http(base, "GET", "/faas/dep1/echo/a%20b/c?x=1&y=two+words&z&e=%26", NULL, hdrs, 0, &r);
 	CHECK_INT(r.status, 200);
 	CHECKF(has(&r, "GET /echo/a%20b/c?x=1&y=two+words&z&e=%26 HTTP/1.1\r\n"), "body: %s",
 	       r.body);
@@ -77,8 +76,8 @@ static void test_get_forwarded(void)
 	CHECK(has(&r, "\r\nX-Forwarded-For: 203.0.113.9, 127.0.0.1\r\n"));
 	CHECK(has(&r, "\r\nX-Forwarded-Proto: http\r\n"));
 	CHECK(has(&r, "\r\nX-Forwarded-Prefix: /faas/dep1\r\n"));
-	CHECKF(!has(&r, "Proxy-Authorization") && !has(&r, "\r\nTE:") &&
-		       !has(&r, "X-Drop-Me") && !has(&r, "\r\nConnection: keep-alive, X"),
+	CHECKF(!has(&r, "Proxy-Authorization") && !has(&r, "\r\nTE:") && !has(&r, "X-Drop-Me") &&
+		       !has(&r, "\r\nConnection: keep-alive, X"),
 	       "hop-by-hop headers reached the service: %s", r.body);
 	CHECK(!has(&r, "Expect:"));
 	CHECK(has_header(&r, "\nX-Backend: yes\r\n"));
@@ -239,8 +238,7 @@ static void test_big(void)
  * from answering before the final call), also error answers. */
 static void test_keepalive(void)
 {
-	const char *paths[] = {"/faas/dep1/", "/faas/dep1/echo", "/faas/missing/",
-			       "/faas/dep1/x"};
+	const char *paths[] = {"/faas/dep1/", "/faas/dep1/echo", "/faas/missing/", "/faas/dep1/x"};
 	CURL *c = curl_easy_init();
 	char url[256];
 
@@ -290,7 +288,8 @@ static void *conc_main(void *arg)
 		if (kind == 0) {
 			snprintf(url, sizeof(url), "%s/faas/dep%ld/echo", base, id);
 		} else if (kind == 1) {
-			snprintf(url, sizeof(url), "%s/faas/dep%ld/download?n=%u", base, id, 1u << 20);
+			snprintf(url, sizeof(url), "%s/faas/dep%ld/download?n=%u", base, id,
+				 1u << 20);
 		} else if (kind == 2) {
 			snprintf(url, sizeof(url), "%s/faas/dep%ld/upload", base, id);
 			b.left = 1u << 20;
@@ -450,8 +449,9 @@ int main(void)
 	snprintf(timeout, sizeof(timeout), "%d", PROXY_TIMEOUT_MS);
 	{
 		char log[300], events[300];
-		const char *args[] = {"--listen", listen,    "--rpc", pf_rpc_url(fx), "--events",
-				      events,	  "--proxy-timeout", timeout, NULL};
+		const char *args[] = {"--listen",	 listen,     "--rpc",
+				      pf_rpc_url(fx),	 "--events", events,
+				      "--proxy-timeout", timeout,    NULL};
 
 		snprintf(log, sizeof(log), "%s/gateway.log", dir);
 		snprintf(events, sizeof(events), "ipc://%s/events.sock", dir);
