@@ -184,7 +184,12 @@ static long upload(const char *path, uint64_t len, bool chunked, char *answer, s
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	snprintf(answer, size, "%s", r.headers);
+	{
+		size_t n = strnlen(r.headers, size - 1);
+
+		memcpy(answer, r.headers, n);
+		answer[n] = '\0';
+	}
 	snprintf(want, sizeof(want), "bytes=%llu sum=%llx", (unsigned long long)b.n,
 		 (unsigned long long)b.sum);
 	if (status == 200)
