@@ -63,6 +63,9 @@ static const struct opt opts[] = {
 	 "live log streams (SSE/NDJSON) open at once, 429 beyond (default 256)"},
 	{"log-keepalive", "LOG_STREAM_KEEPALIVE", K_U32, F(log_keepalive_s), 1, 3600, "S",
 	 "keep-alive comment on an idle log stream every S seconds (default 15)"},
+	{"proxy-timeout", "PROXY_TIMEOUT_MS", K_U32, F(proxy_timeout_ms), 1, 3600000, "MS",
+	 "/faas and /proxy: how long a service may take to send its response headers "
+	 "(default 60000)"},
 	{"log-level", "LOG_LEVEL", K_LOG_LEVEL, F(log_level), 0, 0, "LEVEL",
 	 "error, warn, info or debug (default info)"},
 	{"log-format", "LOG_FORMAT", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
@@ -88,6 +91,7 @@ static void defaults(struct gw_config *c)
 		.rate_limit_clients = 10000,
 		.max_log_streams = 256,
 		.log_keepalive_s = 15,
+		.proxy_timeout_ms = 60000,
 	};
 }
 

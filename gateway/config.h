@@ -32,6 +32,9 @@ struct gw_config {
 	 * seconds between keep-alive comments of an idle stream. */
 	uint32_t max_log_streams;
 	uint32_t log_keepalive_s;
+	/* Reverse proxy (gateway/proxy.h): how long the upstream may take to
+	 * send its response headers (and to accept the connection). */
+	uint32_t proxy_timeout_ms;
 };
 
 enum gw_config_action { GW_ACTION_RUN, GW_ACTION_HELP, GW_ACTION_VERSION };

@@ -180,7 +180,7 @@ static int got_exists(struct gw_server *srv, struct gw_request *req)
 		return abandon(s, gw_respond_error(req, 404, NULL, "%s '%s' not found",
 						   fs->route->noun, s->id));
 	if (err < 0 || req->reply.status != SBX_OK)
-		return abandon(s, gw_rpc_respond_failure(req));
+		return abandon(s, gw_rpc_respond_call_failure(req));
 	sbx_reply_fini(&req->reply);
 	memset(&req->reply, 0, sizeof(req->reply));
 	if (fs->oneshot)
@@ -214,7 +214,7 @@ static int got_logs(struct gw_server *srv, struct gw_request *req)
 		return gw_rpc_start(srv, req, fs->route->exists_rpc, q, got_exists);
 	}
 	if (err < 0 || req->reply.status != SBX_OK || !req->reply.msg)
-		return abandon(s, gw_rpc_respond_failure(req));
+		return abandon(s, gw_rpc_respond_call_failure(req));
 	g = (Sbx__GetLogsReply *)take_reply_msg(req);
 	if (fs->oneshot) {
 		int r = respond_tail(req, s->id, g, fs->lines);
@@ -381,7 +381,7 @@ static int exec_begin(struct gw_server *srv, struct gw_request *req)
 		req->reply = s->exec_reply;
 		memset(&s->exec_reply, 0, sizeof(s->exec_reply));
 		pthread_mutex_unlock(&s->lock);
-		return abandon(s, gw_rpc_respond_failure(req));
+		return abandon(s, gw_rpc_respond_call_failure(req));
 	}
 	pthread_mutex_unlock(&s->lock);
 	return gw_ls_respond(s);

@@ -95,6 +95,16 @@ void gw_request_finish_call(struct gw_request *req, int err, struct sbx_reply *r
 	pthread_mutex_unlock(&req->lock);
 }
 
+void gw_request_resume(struct gw_request *req)
+{
+	pthread_mutex_lock(&req->lock);
+	if (!req->gone && !req->resume_sent) {
+		req->resume_sent = true;
+		MHD_resume_connection(req->conn);
+	}
+	pthread_mutex_unlock(&req->lock);
+}
+
 void gw_request_resumed(struct gw_request *req)
 {
 	req->state = GW_REQ_HANDLING;

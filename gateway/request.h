@@ -59,6 +59,11 @@ struct gw_request {
 	/* A log stream answering this request (gateway/logstream.h), told
 	 * when the request is gone; one reference. HTTP thread only. */
 	struct gw_logstream *stream;
+	/* A streaming route's state (gateway/proxy.c), released once
+	 * libmicrohttpd is done with the request (it may live on a little
+	 * longer, held by the transfer and the response). */
+	void *stream_state;
+	void (*stream_release)(void *state);
 
 	pthread_mutex_t lock; /* guards what follows */
 	int refs;
@@ -83,6 +88,10 @@ void gw_request_suspend(struct gw_request *req, gw_resume_fn on_resume);
  * the request) and resume the connection. Any thread; non-blocking; once
  * per suspend. Does nothing to a connection that is already gone. */
 void gw_request_finish_call(struct gw_request *req, int err, struct sbx_reply *reply);
+/* Resume the connection, if suspended and still there, without an RPC
+ * outcome: for streaming routes, whose wake-ups come from transfers. Any
+ * thread; non-blocking; does nothing after the first call per suspend. */
+void gw_request_resume(struct gw_request *req);
 /* The access handler saw the connection back after a suspend. */
 void gw_request_resumed(struct gw_request *req);
 /* libmicrohttpd is done with the request (NOTIFY_COMPLETED): the

@@ -42,6 +42,18 @@ struct jpb_dialect;
  * the caller answers 500. */
 typedef int (*gw_handler_fn)(struct gw_server *srv, struct gw_request *req);
 
+/* A streaming route (the reverse proxy, gateway/proxy.h): called on every
+ * libmicrohttpd access-handler call of the request, not once at its end,
+ * so that the body flows through without being collected: first right
+ * after routing (upload NULL, *upload_size 0), then with each piece of the
+ * body, and with *upload_size 0 again once the body is over (and after
+ * each resume of a connection suspended before the body). It sets
+ * *upload_size to the bytes it did not take (it must then suspend).
+ * Returns 0, or a negative errno on which the connection is closed. The
+ * server's body limit and rate limit do not apply to such rows. */
+typedef int (*gw_stream_fn)(struct gw_server *srv, struct gw_request *req, const char *upload,
+			    size_t *upload_size);
+
 struct gw_route {
 	const char *method;		   /* "GET", "POST", "PUT", "DELETE", ... */
 	const char *pattern;		   /* see above */
@@ -57,21 +69,26 @@ struct gw_route {
 	 * without parameters; while the daemon is disconnected the cache is
 	 * bypassed, so "down" shows at once. */
 	unsigned cache_ms;
+	gw_stream_fn stream; /* non-NULL: a streaming route; handler is unused */
+	const char *stream_arg; /* data for `stream`: the proxy's kind */
 };
 
 /* Table rows: an RPC route answering `status` on success, or a route with
  * a hand-written handler. */
 /* clang-format off */
-#define GW_RPC(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, false, 0 }
-#define GW_HANDLER(method, pattern, fn) { method, pattern, NULL, NULL, 0, fn, false, 0 }
+#define GW_RPC(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, false, 0, NULL, NULL }
+#define GW_HANDLER(method, pattern, fn) { method, pattern, NULL, NULL, 0, fn, false, 0, NULL, NULL }
 /* A hand-written handler that runs `rpc` with `dialect` itself (or hands
  * some requests to the generic handler), counted against the rate limit
  * when `limited`. */
-#define GW_HANDLER_RPC(method, pattern, rpc, dialect, fn, limited) { method, pattern, rpc, dialect, 0, fn, limited, 0 }
+#define GW_HANDLER_RPC(method, pattern, rpc, dialect, fn, limited) { method, pattern, rpc, dialect, 0, fn, limited, 0, NULL, NULL }
 /* An RPC row that counts against the client's rate limit. */
-#define GW_RPC_LIMITED(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, true, 0 }
+#define GW_RPC_LIMITED(method, pattern, rpc, dialect, status) { method, pattern, rpc, dialect, status, NULL, true, 0, NULL, NULL }
 /* An RPC row whose successful answer is reused for ms milliseconds. */
-#define GW_RPC_CACHED(method, pattern, rpc, dialect, status, ms) { method, pattern, rpc, dialect, status, NULL, false, ms }
+#define GW_RPC_CACHED(method, pattern, rpc, dialect, status, ms) { method, pattern, rpc, dialect, status, NULL, false, ms, NULL, NULL }
+/* A streaming row: fn (a gw_stream_fn) with its data; rpc names the RPC it
+ * makes, for logs. */
+#define GW_STREAM(method, pattern, rpc, fn, arg) { method, pattern, rpc, NULL, 0, NULL, false, 0, fn, arg }
 /* clang-format on */
 
 enum gw_match_result {

@@ -279,6 +279,11 @@ static int respond_status(struct gw_request *req)
 	return gw_respond_error(req, http, hdrs, "%s", msg);
 }
 
+int gw_rpc_respond_failure(struct gw_request *req, int err)
+{
+	return err < 0 ? respond_transport_error(req, err) : respond_status(req);
+}
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -415,18 +420,14 @@ int gw_rpc_start(struct gw_server *srv, struct gw_request *req, const char *rpc,
 	return 0;
 }
 
-int gw_rpc_respond_failure(struct gw_request *req)
+int gw_rpc_respond_call_failure(struct gw_request *req)
 {
 	int err;
 
 	pthread_mutex_lock(&req->lock);
 	err = req->call_err;
 	pthread_mutex_unlock(&req->lock);
-	if (err < 0)
-		return respond_transport_error(req, err);
-	if (req->reply.status != SBX_OK)
-		return respond_status(req);
-	return respond_transport_error(req, -EBADMSG);
+	return gw_rpc_respond_failure(req, err < 0 || req->reply.status != SBX_OK ? err : -EBADMSG);
 }
 
 int gw_rpc_handler(struct gw_server *srv, struct gw_request *req)

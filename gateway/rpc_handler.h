@@ -45,15 +45,22 @@ int gw_rpc_build_request(struct gw_request *req, const char *rpc, const struct j
  * the call could not start). Always returns 0. */
 int gw_rpc_start(struct gw_server *srv, struct gw_request *req, const char *rpc,
 		 const ProtobufCMessage *msg, gw_resume_fn on_resume);
-/* Answer a call that failed (req->call_err < 0, or a reply status other
- * than OK) the way every route does: one table for transport errors,
- * common/status.h for the daemon's statuses. */
-int gw_rpc_respond_failure(struct gw_request *req);
+/* gw_rpc_respond_failure for a call gw_rpc_start made: its error is
+ * req->call_err (or a reply without a status other than OK: -EBADMSG). */
+int gw_rpc_respond_call_failure(struct gw_request *req);
 
-/* The HTTP client's API key (`Authorization: Bearer KEY`, else
- * `X-API-Key: KEY`), pointing into the connection's headers; NULL: none. */
+/* Answer a failed RPC of the request's route the way the generic handler
+ * does: err < 0 is a transport error (503, 504, ...), else req->reply holds
+ * a status other than OK, mapped through common/status.h with the daemon's
+ * message. For hand-written routes that make an RPC of their own. */
+int gw_rpc_respond_failure(struct gw_request *req, int err);
+
+/* The HTTP client's API key: `Authorization: Bearer KEY`, else
+ * `X-API-Key: KEY`; NULL when it sent neither. Points into the
+ * connection's headers: valid while the request is being handled. */
 const char *gw_client_api_key(struct MHD_Connection *conn);
-/* The HTTP client's address as text, "" when unknown. */
+/* The HTTP client's address as text ("198.51.100.23", "::1") into buf;
+ * "" when libmicrohttpd cannot tell. */
 void gw_client_address(struct MHD_Connection *conn, char *buf, size_t size);
 
 /* Query parameters per request at most; more is a 400. */

@@ -130,6 +130,14 @@ static enum MHD_Result begin(struct gw_server *srv, struct MHD_Connection *conn,
 				      srv->cfg.rate_limit_per_minute);
 		}
 	}
+	if (req->match.route->stream) {
+		size_t none = 0;
+
+		/* The body streams through: no limit, nothing collected. */
+		sbx_buf_fini(&req->body);
+		req->state = GW_REQ_HANDLING;
+		return req->match.route->stream(srv, req, NULL, &none) < 0 ? MHD_NO : MHD_YES;
+	}
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body)
 		return refuse(req, 413, NULL, NULL,
@@ -211,6 +219,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
 	if (!req)
 		return begin(srv, conn, url, method, con_cls);
+	/* Routed to a streaming row and not refused: it sees every call. */
+	if (req->state != GW_REQ_REFUSED && req->match.route && req->match.route->stream)
+		return req->match.route->stream(srv, req, upload, upload_size) < 0 ? MHD_NO : MHD_YES;
 	if (*upload_size)
 		return absorb(req, upload, upload_size);
 	if (req->state == GW_REQ_RESPONDED)
@@ -249,6 +260,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	gw_request_gone(req);
 	gw_logstream_request_gone(req);
+	if (req->stream_release)
+		req->stream_release(req->stream_state);
+	req->stream_state = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000 - req->start_us;
 	snprintf(id, sizeof(id), "http-%llu", (unsigned long long)req->id);
@@ -369,6 +383,11 @@ int gw_server_start(struct gw_server *srv, char *err, size_t errlen)
 			 strerror(-r));
 		return r;
 	}
+	r = gw_proxy_engine_new(srv->cfg.proxy_timeout_ms, &srv->proxy);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start the reverse proxy: %s", strerror(-r));
+		return r;
+	}
 	fd = open_listener(srv, &v6, err, errlen);
 	if (fd < 0)
 		return fd;
@@ -443,6 +462,8 @@ int gw_server_shutdown(struct gw_server *srv)
 	 * connection; libmicrohttpd must see them all back before it stops. */
 	sbx_client_close(srv->client);
 	srv->client = NULL;
+	/* Likewise for proxied requests waiting on their service. */
+	gw_proxy_engine_stop(srv->proxy);
 	wait_zero(srv, &srv->suspended, RESUME_WAIT_MS);
 	left = count_of(srv, &srv->suspended);
 	if (left) {
@@ -468,6 +489,7 @@ void gw_server_free(struct gw_server *srv)
 	}
 	sbx_client_close(srv->client);
 	gw_logstreams_free(srv->logs);
+	gw_proxy_engine_free(srv->proxy);
 	gw_ratelimit_free(srv->ratelimit);
 	for (size_t i = 0; i < srv->n_routes; i++) {
 		pthread_mutex_destroy(&srv->cache[i].lock);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "proxy.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "sandbox.h"
@@ -36,6 +37,7 @@ struct gw_server {
 	struct sbx_client *client;
 	struct gw_ratelimit *ratelimit; /* NULL: no rate limit */
 	struct gw_logstreams *logs;	/* live log streams (gateway/logstream.h) */
+	struct gw_proxy_engine *proxy;	/* /faas and /proxy transfers */
 	struct MHD_Daemon *mhd;
 	int listen_fd; /* ours again after MHD_quiesce_daemon */
 	uint16_t port; /* bound port */
@@ -64,8 +66,8 @@ int gw_server_new(const struct gw_config *cfg, const struct gw_route *routes, si
  * address or RPC URL, ...). */
 int gw_server_start(struct gw_server *srv, char *err, size_t errlen);
 /* Stop accepting, let requests in flight finish for up to
- * cfg.drain_timeout_ms, cancel RPCs still pending (their requests answer
- * 503), stop libmicrohttpd. Blocks. Returns 0, or -EBUSY when a connection
+ * cfg.drain_timeout_ms, cancel RPCs and proxied transfers still pending
+ * (their requests answer 503), stop libmicrohttpd. Blocks. Returns 0, or -EBUSY when a connection
  * could not be resumed: libmicrohttpd was then left running and the server
  * must not be freed (exit instead). */
 int gw_server_shutdown(struct gw_server *srv);

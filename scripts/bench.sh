@@ -34,6 +34,7 @@ run() {
 
 run bench-rpc
 run bench-http
+run bench-proxy
 # Optional benchmarks, run when built.
 optional=(bench-exec)
 for name in "${optional[@]}"; do

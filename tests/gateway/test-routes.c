@@ -272,6 +272,45 @@ static void test_real_table(void)
 		  GW_MATCH_BAD_METHOD);
 	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/sandbox/../health", &m),
 		  GW_MATCH_BAD_PATH);
+	/* Deployments win over the /faas proxy rows; the proxy takes every
+	 * method, with and without a trailing slash, and keeps the rest raw. */
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/faas/deployments", &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "ListDeployments");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/faas/deployments/d1", &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "GetDeployment");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "DELETE", "/faas/deployments/d1", &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "DeleteDeployment");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "PUT", "/faas/deployments/d1/files",
+				  &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "UpdateDeploymentFiles");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "POST", "/faas/deploy", &m), GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "Deploy");
+	{
+		static const char *const methods[] = {"GET",	"HEAD",	 "POST",   "PUT",
+						      "DELETE", "PATCH", "OPTIONS"};
+
+		for (size_t i = 0; i < sizeof(methods) / sizeof(*methods); i++) {
+			CHECK_INT(gw_router_match(gw_routes, gw_n_routes, methods[i],
+						  "/faas/d1/api/a%20b", &m),
+				  GW_MATCH_OK);
+			CHECK(m.route->stream != NULL);
+			CHECK_STR(m.route->stream_arg, "faas");
+			CHECK_STR(gw_match_param(&m, "id"), "d1");
+			CHECK_STR(m.rest, "/api/a%20b");
+			CHECK_INT(gw_router_match(gw_routes, gw_n_routes, methods[i], "/proxy/s1",
+						  &m),
+				  GW_MATCH_OK);
+			CHECK_STR(m.route->stream_arg, "proxy");
+			CHECK_STR(m.rest, "");
+		}
+		CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/faas/d1/", &m),
+			  GW_MATCH_OK);
+		CHECK_STR(m.rest, "/");
+	}
 	/* Rows naming an RPC must name one of the method table, or one that
 	 * is announced in the proto but not served yet (answered 501). */
 	for (size_t i = 0; i < gw_n_routes; i++)
