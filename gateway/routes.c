@@ -94,16 +94,6 @@ const struct gw_route gw_routes[] = {
 	 * proxy row for /faas/{id}/..., which would otherwise take this path. */
 	GW_HANDLER("GET", "/faas/deployments/{id}/logs", gw_logs_deployment_handler),
 	/* end of deployment logs */
-	/* Deployments (sandbox-service-API.md, "FaaS/Serverless API").
-	 * BEGIN deployment RPC rows: the lead finalizes their dialects. They
-	 * must stay above the /faas proxy rows, whose {id} would match
-	 * "deploy" and "deployments" too. */
-	GW_RPC_LIMITED("POST", "/faas/deploy", "Deploy", NULL, 200),
-	GW_RPC("GET", "/faas/deployments", "ListDeployments", NULL, 200),
-	GW_RPC("GET", "/faas/deployments/{id}", "GetDeployment", NULL, 200),
-	GW_RPC("PUT", "/faas/deployments/{id}/files", "UpdateDeploymentFiles", NULL, 200),
-	GW_RPC("DELETE", "/faas/deployments/{id}", "DeleteDeployment", NULL, 204),
-	/* END deployment RPC rows */
 
 	/* The reverse proxy (gateway/proxy.h): a deployment's web service and a
 	 * persistent sandbox's dev server. `*` also matches no segment at all,

@@ -159,7 +159,6 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	struct sbx_deployment *d;
 	Sbx__Sandbox *sb = NULL;
 	_cleanup_free_ char *sock = NULL;
-	uint32_t wait_ms;
 	int r;
 
 	r = check_deploy(o, call, req);
@@ -215,15 +214,8 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		return r;
 	}
 	sbx_log(SBX_LOG_INFO, d->obj.id, "deployment created (sandbox %s)", d->sandbox_id);
-	/* Answer once it serves (or could not): a 200 means "curl it now";
-	 * within the caller's deadline, less a second to answer in. */
-	wait_ms = o->cfg->service_ready_timeout_ms;
-	if (call->deadline_ms) {
-		int64_t left = (int64_t)call->deadline_ms - sbx_now_ms() - 1000;
-
-		wait_ms = left < 100 ? 100 : left < wait_ms ? (uint32_t)left : wait_ms;
-	}
-	if (sbx_sandbox_open_proxy(o, call, d->sandbox_id, wait_ms, &sock) < 0)
+	/* Answer once it serves (or could not): a 200 means "curl it now". */
+	if (sbx_sandbox_open_proxy(o, call, d->sandbox_id, 0, &sock) < 0)
 		call->error[0] = '\0';
 	*ret = deployment_reply(o, d);
 	sbx_obj_unref(&d->obj);

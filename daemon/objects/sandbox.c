@@ -915,6 +915,24 @@ static int lookup_service(struct sbx_objects *o, struct sbx_rpc_call *call, cons
 	return 0;
 }
 
+/* How long to wait for a port: the configured bound, less when the
+ * caller asks for less, and never past its deadline (less a second to
+ * answer in). */
+static uint32_t ready_wait_ms(struct sbx_objects *o, const struct sbx_rpc_call *call,
+			      uint32_t wait_ms)
+{
+	uint32_t ms = o->cfg->service_ready_timeout_ms;
+
+	if (wait_ms && wait_ms < ms)
+		ms = wait_ms;
+	if (call->deadline_ms) {
+		int64_t left = (int64_t)call->deadline_ms - sbx_now_ms() - 1000;
+
+		ms = left < 100 ? 100 : left < ms ? (uint32_t)left : ms;
+	}
+	return ms;
+}
+
 int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 			   uint32_t wait_ms, char **ret_socket)
 {
@@ -936,8 +954,7 @@ int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, con
 	/* Scaled to zero or ended: this request wakes it. */
 	r = sbx_service_start(s->svc);
 	if (r == 0)
-		r = sbx_service_wait_ready(s->svc, wait_ms ? wait_ms
-							   : o->cfg->service_ready_timeout_ms);
+		r = sbx_service_wait_ready(s->svc, ready_wait_ms(o, call, wait_ms));
 	if (r == -ETIMEDOUT)
 		sbx_rpc_error(call, -ETIMEDOUT,
 			      "the service of '%s' did not accept connections on port %d in time", id,

@@ -44,8 +44,9 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 int sbx_sandbox_delete_owned(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id);
 /* At load: sandbox `id` belongs to the deployment `owner`. -ENOENT. */
 int sbx_sandbox_set_owned(struct sbx_objects *o, const char *id, const char *owner);
-/* Start the process unless it runs, wait up to wait_ms (0: the
- * configured SERVICE_READY_TIMEOUT_MS) for its port, and give the path of
+/* Start the process unless it runs, wait for its port (up to the
+ * configured SERVICE_READY_TIMEOUT_MS, less if wait_ms or the call's
+ * deadline say so), and give the path of
  * its forwarder socket (heap). -ENOENT, -EBUSY (not persistent),
  * -ETIMEDOUT, -ECONNREFUSED (it ended: call->error says how). */
 int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
