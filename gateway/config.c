@@ -66,6 +66,9 @@ static const struct opt opts[] = {
 	{"proxy-timeout", "PROXY_TIMEOUT_MS", K_U32, F(proxy_timeout_ms), 1, 3600000, "MS",
 	 "/faas and /proxy: how long a service may take to send its response headers "
 	 "(default 60000)"},
+	{"proxy-cache", "PROXY_CACHE_MS", K_U32, F(proxy_cache_ms), 0, 60000, "MS",
+	 "/faas and /proxy: reuse the daemon's answer of where a service is for MS "
+	 "(default 1000; 0: ask for every request)"},
 	{"log-level", "LOG_LEVEL", K_LOG_LEVEL, F(log_level), 0, 0, "LEVEL",
 	 "error, warn, info or debug (default info)"},
 	{"log-format", "LOG_FORMAT", K_LOG_FORMAT, F(log_format), 0, 0, "FORMAT",
@@ -92,6 +95,7 @@ static void defaults(struct gw_config *c)
 		.max_log_streams = 256,
 		.log_keepalive_s = 15,
 		.proxy_timeout_ms = 60000,
+		.proxy_cache_ms = 1000,
 	};
 }
 

@@ -35,6 +35,8 @@ struct gw_config {
 	/* Reverse proxy (gateway/proxy.h): how long the upstream may take to
 	 * send its response headers (and to accept the connection). */
 	uint32_t proxy_timeout_ms;
+	/* ...and how long the daemon's answer of where a service is holds. */
+	uint32_t proxy_cache_ms;
 };
 
 enum gw_config_action { GW_ACTION_RUN, GW_ACTION_HELP, GW_ACTION_VERSION };

@@ -75,11 +75,23 @@ static void opened(void *arg, int err, struct sbx_reply *reply)
 	gw_request_unref(req);
 }
 
+static const char *px_kind(const struct px *p)
+{
+	return p->req->match.route->stream_arg;
+}
+
+static const char *px_id(const struct px *p)
+{
+	return gw_match_param(&p->req->match, "id");
+}
+
+static int px_go(struct px *p, const char *socket_path, bool later);
+
 /* First call: ask the daemon where the service is, suspended meanwhile. */
 static int px_open(struct gw_server *srv, struct gw_request *req)
 {
 	Sbx__OpenProxyRequest msg = SBX__OPEN_PROXY_REQUEST__INIT;
-	char peer[64];
+	char peer[64], path[256];
 	struct px *p;
 	int r;
 
@@ -97,6 +109,9 @@ static int px_open(struct gw_server *srv, struct gw_request *req)
 	req->stream_state = p;
 	req->stream_release = px_release;
 
+	/* Known where the service is: no daemon round trip. */
+	if (px_cache_get(px_engine_cache(p->eng), px_kind(p), px_id(p), path, sizeof(path)))
+		return px_go(p, path, true);
 	msg.kind = (char *)req->match.route->stream_arg;
 	msg.id = (char *)gw_match_param(&req->match, "id");
 	msg.wait_ms = srv->cfg.proxy_timeout_ms;
@@ -286,11 +301,37 @@ static int respond_open_failure(struct gw_request *req, int err)
 	return gw_rpc_respond_failure(req, err);
 }
 
+/* Set up the transfer to socket_path and hand it to the engine; errors
+ * answered now or, when `later`, at the final call. */
+static int px_go(struct px *p, const char *socket_path, bool later)
+{
+	struct gw_request *req = p->req;
+	int r = px_setup(p, socket_path);
+
+	pthread_mutex_lock(&p->lock);
+	p->up_done = !p->body_expected;
+	p->progress_ms = px_mono_ms();
+	pthread_mutex_unlock(&p->lock);
+	if (r == 0)
+		r = px_engine_submit(p->eng, p);
+	if (r < 0) {
+		p->open_err = r == -ESHUTDOWN ? r : -EIO;
+		p->phase = later ? PX_DISCARD : PX_DONE;
+		if (later)
+			return 0;
+		if (r == -ESHUTDOWN)
+			return gw_rpc_respond_failure(req, r);
+		return gw_respond_error(req, 502, NULL, "the service could not be reached");
+	}
+	p->phase = PX_STREAMING;
+	return 0;
+}
+
 static int px_start(struct gw_server *srv, struct px *p, bool later)
 {
 	struct gw_request *req = p->req;
 	const Sbx__OpenProxyReply *rep;
-	int err, r;
+	int err;
 
 	pthread_mutex_lock(&req->lock);
 	err = req->call_err;
@@ -314,24 +355,8 @@ static int px_start(struct gw_server *srv, struct px *p, bool later)
 		p->phase = later ? PX_DISCARD : PX_DONE;
 		return later ? 0 : gw_rpc_respond_failure(req, -EBADMSG);
 	}
-	r = px_setup(p, rep->socket_path);
-	pthread_mutex_lock(&p->lock);
-	p->up_done = !p->body_expected;
-	p->progress_ms = px_mono_ms();
-	pthread_mutex_unlock(&p->lock);
-	if (r == 0)
-		r = px_engine_submit(p->eng, p);
-	if (r < 0) {
-		p->open_err = r == -ESHUTDOWN ? r : -EIO;
-		p->phase = later ? PX_DISCARD : PX_DONE;
-		if (later)
-			return 0;
-		if (r == -ESHUTDOWN)
-			return gw_rpc_respond_failure(req, r);
-		return gw_respond_error(req, 502, NULL, "the service could not be reached");
-	}
-	p->phase = PX_STREAMING;
-	return 0;
+	px_cache_put(px_engine_cache(p->eng), px_kind(p), px_id(p), rep->socket_path);
+	return px_go(p, rep->socket_path, later);
 }
 
 /* libmicrohttpd pulls the response body. */
@@ -377,6 +402,9 @@ static int px_respond(struct px *p)
 	pthread_mutex_lock(&p->lock);
 	if (!p->headers_done) {
 		int st = p->fail_status ? p->fail_status : 502;
+
+		/* Maybe the service is gone: ask the daemon next time. */
+		px_cache_drop(px_engine_cache(p->eng), px_kind(p), px_id(p));
 		const char *msg = p->fail_msg ? p->fail_msg : "the service did not answer";
 
 		pthread_mutex_unlock(&p->lock);

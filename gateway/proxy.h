@@ -34,9 +34,10 @@ struct gw_proxy_engine;
 
 /* The engine: one thread driving every proxied transfer of a server with
  * one curl multi handle. timeout_ms: how long a service may take to
- * accept and to send its response headers. Returns 0, -ENOMEM, or -EIO
- * when libcurl or the thread cannot be set up. */
-int gw_proxy_engine_new(uint32_t timeout_ms, struct gw_proxy_engine **ret);
+ * accept and to send its response headers; cache_ms: how long OpenProxy's
+ * answer for an id is reused (0: ask for every request). Returns 0,
+ * -ENOMEM, or -EIO when libcurl or the thread cannot be set up. */
+int gw_proxy_engine_new(uint32_t timeout_ms, uint32_t cache_ms, struct gw_proxy_engine **ret);
 /* Fail every transfer still running (their clients get 503, or a cut
  * response when its headers were sent already), refuse new ones and join
  * the thread. Blocks briefly. Idempotent. */

@@ -29,7 +29,13 @@ struct gw_proxy_engine {
 	struct px *pending;   /* submitted, not added yet (via next) */
 	bool stopping;
 	struct px *active; /* engine thread only */
+	struct px_cache *cache;
 };
+
+struct px_cache *px_engine_cache(struct gw_proxy_engine *e)
+{
+	return e->cache;
+}
 
 size_t px_fifo_room(const struct px_fifo *f)
 {
@@ -399,7 +405,7 @@ static void *engine_main(void *arg)
 	return NULL;
 }
 
-int gw_proxy_engine_new(uint32_t timeout_ms, struct gw_proxy_engine **ret)
+int gw_proxy_engine_new(uint32_t timeout_ms, uint32_t cache_ms, struct gw_proxy_engine **ret)
 {
 	struct gw_proxy_engine *e;
 
@@ -415,7 +421,8 @@ int gw_proxy_engine_new(uint32_t timeout_ms, struct gw_proxy_engine **ret)
 	e->timeout_ms = timeout_ms;
 	pthread_mutex_init(&e->lock, NULL);
 	e->multi = curl_multi_init();
-	if (!e->multi || pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+	e->cache = px_cache_new(cache_ms);
+	if (!e->multi || !e->cache || pthread_create(&e->thread, NULL, engine_main, e) != 0) {
 		gw_proxy_engine_free(e);
 		return -EIO;
 	}
@@ -443,6 +450,7 @@ void gw_proxy_engine_free(struct gw_proxy_engine *e)
 	gw_proxy_engine_stop(e);
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
+	px_cache_free(e->cache);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 	curl_global_cleanup();

@@ -83,6 +83,18 @@ struct px {
 };
 
 uint64_t px_mono_ms(void);
+
+/* OpenProxy's answers by kind and id, for ttl_ms (0: nothing is kept;
+ * proxy_cache.c). Thread-safe. */
+struct px_cache;
+struct px_cache *px_cache_new(uint32_t ttl_ms);
+void px_cache_free(struct px_cache *c);
+/* The socket path of kind/id into path[len], if kept and fresh. */
+bool px_cache_get(struct px_cache *c, const char *kind, const char *id, char *path, size_t len);
+void px_cache_put(struct px_cache *c, const char *kind, const char *id, const char *path);
+void px_cache_drop(struct px_cache *c, const char *kind, const char *id);
+/* The engine's cache (NULL: none). */
+struct px_cache *px_engine_cache(struct gw_proxy_engine *e);
 /* Drop a reference; the last one frees the transfer and drops the
  * request's reference. */
 void px_unref(struct px *p);

@@ -383,7 +383,7 @@ int gw_server_start(struct gw_server *srv, char *err, size_t errlen)
 			 strerror(-r));
 		return r;
 	}
-	r = gw_proxy_engine_new(srv->cfg.proxy_timeout_ms, &srv->proxy);
+	r = gw_proxy_engine_new(srv->cfg.proxy_timeout_ms, srv->cfg.proxy_cache_ms, &srv->proxy);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot start the reverse proxy: %s", strerror(-r));
 		return r;

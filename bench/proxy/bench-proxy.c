@@ -11,6 +11,11 @@
  * A third target, the gateway answering 404 from OpenProxy alone, shows
  * how much of the difference is the per-request RPC to the daemon.
  *
+ * Then the same with the real thing: sandboxd and the gateway, a node web
+ * server deployed through POST /faas/deploy, hit through /faas/{id}/ and
+ * directly on the daemon's forwarder socket (which relays into the
+ * sandbox's network namespace). Skipped when sandboxes cannot run here.
+ *
  * usage: bench-proxy [--rounds N] [--seconds S] [--clients C]
  *   defaults: 5 rounds of 2 s per target, 8 clients. Binaries come from
  *   $SBX_BIN_DIR (default: this program's directory).
@@ -28,6 +33,7 @@
 #include "harness.h"
 #include "httpc.h"
 #include "proxyfix.h"
+#include "stack.h"
 #include "testlib.h"
 
 #define MAX_CLIENTS 64
@@ -134,10 +140,76 @@ static int round_of(const struct target *t, int clients, int seconds, double *rp
 	return 0;
 }
 
+/* Median req/s and p50 of each of n targets over `rounds` interleaved
+ * rounds, printed; -1 when a round failed. */
+static int measure(struct target *t, int n, int rounds, int seconds, int clients, double *ret_rps,
+		   double *ret_p50)
+{
+	double rps[3][64], p50[3][64];
+
+	for (int i = 0; i < rounds; i++)
+		for (int k = 0; k < n; k++)
+			if (round_of(&t[k], clients, seconds, &rps[k][i], &p50[k][i]) < 0)
+				return -1;
+	for (int k = 0; k < n; k++) {
+		qsort(rps[k], (size_t)rounds, sizeof(double), cmp_double);
+		qsort(p50[k], (size_t)rounds, sizeof(double), cmp_double);
+		ret_rps[k] = rps[k][rounds / 2];
+		ret_p50[k] = p50[k][rounds / 2];
+		printf("  %-26s %9.0f req/s   p50 %7.0f us\n", t[k].name, ret_rps[k], ret_p50[k]);
+	}
+	printf("  gateway/direct: %.2fx req/s, p50 +%.0f us\n", ret_rps[0] / ret_rps[1],
+	       ret_p50[0] - ret_p50[1]);
+	return 0;
+}
+
+/* The real daemon and gateway, a deployed node server. */
+static int bench_real(int rounds, int seconds, int clients)
+{
+	static const char body[] =
+		"{\"runtime\": \"node\", \"entry_point\": \"server.js\", \"code\": "
+		"\"require('http').createServer((q, s) => s.end('ok')).listen(3000)\"}";
+	struct target t[2] = {{.name = "gateway /faas/{id}/ (real)", .status = 200},
+			      {.name = "forwarder socket directly", .status = 200}};
+	char why[256], path[512];
+	double rps[2], p50[2];
+	struct th_stack st;
+	struct th_resp r = {0};
+	json_t *j;
+	int rc = -1;
+
+	if (!th_sandboxes_possible(why, sizeof(why))) {
+		printf("real deployment: not measured (%s)\n", why);
+		return 0;
+	}
+	if (th_stack_start(&st, "sbx-bench-proxy-real", NULL) < 0)
+		return -1;
+	th_http(st.base, "POST", "/faas/deploy", body, NULL, 60000, &r);
+	j = r.status == 200 ? th_json(&r) : NULL;
+	if (!j || !json_is_string(json_object_get(j, "status")) ||
+	    strcmp(json_string_value(json_object_get(j, "status")), "Running") != 0) {
+		fprintf(stderr, "bench-proxy: deploy failed: %ld %s\n", r.status, r.body);
+		goto out;
+	}
+	snprintf(t[0].url, sizeof(t[0].url), "%s/faas/%s/", st.base,
+		 json_string_value(json_object_get(j, "deployment_id")));
+	snprintf(t[1].url, sizeof(t[1].url), "http://localhost/");
+	snprintf(path, sizeof(path), "%s/proxy/%s.sock", st.state,
+		 json_string_value(json_object_get(j, "sandbox_id")));
+	t[1].unix_path = path;
+	printf("real deployment (node http server in a sandbox), %d clients:\n", clients);
+	rc = measure(t, 2, rounds, seconds, clients, rps, p50);
+out:
+	json_decref(j);
+	th_resp_fini(&r);
+	th_stack_stop(&st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int rounds = 5, seconds = 2, clients = 8, port = tl_free_port();
-	double rps[3][64], p50[3][64];
+	double rps[3], p50[3];
 	/* The third: the gateway answering from OpenProxy alone (the fake
 	 * daemon says NOT_FOUND), to show what the RPC costs of the total. */
 	struct target t[3] = {{.name = "gateway /faas/{id}/", .status = 200},
@@ -208,24 +280,15 @@ int main(int argc, char **argv)
 	printf("bench-proxy: GET of a 2-byte body, %d keep-alive clients, %d rounds x %d s per "
 	       "target\n",
 	       clients, rounds, seconds);
-	for (int i = 0; i < rounds; i++)
-		for (int k = 0; k < 3; k++)
-			if (round_of(&t[k], clients, seconds, &rps[k][i], &p50[k][i]) < 0) {
-				th_stop(gw, SIGTERM, 15000);
-				return 1;
-			}
-	for (int k = 0; k < 3; k++) {
-		qsort(rps[k], (size_t)rounds, sizeof(double), cmp_double);
-		qsort(p50[k], (size_t)rounds, sizeof(double), cmp_double);
-		printf("  %-22s %9.0f req/s   p50 %7.0f us\n", t[k].name, rps[k][rounds / 2],
-		       p50[k][rounds / 2]);
+	if (measure(t, 3, rounds, seconds, clients, rps, p50) < 0) {
+		th_stop(gw, SIGTERM, 15000);
+		return 1;
 	}
-	printf("  gateway/direct: %.2fx req/s, p50 +%.0f us\n",
-	       rps[0][rounds / 2] / rps[1][rounds / 2], p50[0][rounds / 2] - p50[1][rounds / 2]);
 	th_stop(gw, SIGTERM, 15000);
 	pf_stop(fx);
 	th_rmtree(dir);
 	free(dir);
+	r.status = bench_real(rounds, seconds, clients);
 	curl_global_cleanup();
-	return 0;
+	return r.status < 0 ? 1 : 0;
 }

@@ -450,7 +450,10 @@ void sbx_deployments_sweep(struct sbx_objects *o, int64_t now_ms)
 		    sbx_sandbox_service_info(o, d->sandbox_id, &info) < 0 ||
 		    info.state == SBX_SERVICE_STOPPED || info.state == SBX_SERVICE_EXITED)
 			continue;
+		/* Requests on connections the gateway keeps count too. */
 		pthread_mutex_lock(&d->lock);
+		if (info.last_activity_ms > d->last_request_ms)
+			d->last_request_ms = info.last_activity_ms;
 		idle = !d->deleted && now_ms - d->last_request_ms > (int64_t)d->scale_down_s * 1000;
 		pthread_mutex_unlock(&d->lock);
 		if (!idle)

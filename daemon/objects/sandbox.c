@@ -290,7 +290,8 @@ static int service_attach(struct sbx_objects *o, struct sbx_sandbox *s, struct s
 	if (asprintf(&path, "%s/%s.sock", o->proxy_dir, s->obj.id) < 0)
 		r = -ENOMEM;
 	else
-		r = sbx_service_new(path, SERVICE_PORT, &service_ops, s, &s->svc);
+		r = sbx_service_new(path, SERVICE_PORT, o->cfg->service_ready_timeout_ms,
+				    &service_ops, s, &s->svc);
 	if (r < 0) {
 		pthread_mutex_lock(&o->lock);
 		o->services--;
@@ -1169,12 +1170,18 @@ void sbx_sandboxes_sweep(struct sbx_objects *o, int64_t now_ms)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct sbx_sandbox *s = (struct sbx_sandbox *)list[i];
+		struct sbx_service_info info = {0};
 		bool expired;
 
+		if (s->svc)
+			sbx_service_info(s->svc, &info);
 		/* Unlinked under the sandbox's lock, so that no execution starts
 		 * between the check and the unlink. The registry's reference
 		 * comes to this thread and goes in forget(). */
 		pthread_mutex_lock(&s->lock);
+		/* Proxied requests on kept connections count as use. */
+		if (info.last_activity_ms > s->last_used_ms)
+			s->last_used_ms = info.last_activity_ms;
 		/* A persistent sandbox expires with its process running (it
 		 * goes with the last reference); a deployment's, never. */
 		expired = (!s->running || s->svc) && !s->owned &&

@@ -8,12 +8,14 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -35,6 +37,7 @@ struct sbx_forward {
 	void *arg;
 	int listen_fd, wake[2];
 	pthread_t acceptor;
+	_Atomic int64_t last_ms; /* wall clock of the last byte relayed */
 
 	pthread_mutex_t lock; /* guards the rest */
 	pthread_cond_t idle;
@@ -50,6 +53,14 @@ struct pipe_half {
 	bool eof;      /* `from` said EOF; pass it on once the buffer is empty */
 	bool shut;     /* ...which was done */
 };
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void set_nonblock(int fd)
 {
@@ -90,7 +101,7 @@ static bool half_step(struct pipe_half *h, int from, int to, short rev_from)
 	return true;
 }
 
-static void relay(int a, int b)
+static void relay(struct sbx_forward *f, int a, int b)
 {
 	struct pipe_half *h = malloc(2 * sizeof(*h));
 	int fds[2] = {a, b};
@@ -118,6 +129,7 @@ static void relay(int a, int b)
 		}
 		if (!half_step(&h[0], a, b, p[0].revents) || !half_step(&h[1], b, a, p[1].revents))
 			break;
+		atomic_store(&f->last_ms, wall_ms());
 		/* A side that hung up in both directions, once what it sent
 		 * is passed on, ends it all: nothing more can reach it. */
 		if ((p[0].revents | p[1].revents) & POLLERR)
@@ -184,7 +196,7 @@ static void *relay_main(void *arg)
 		if (c->f->closing)
 			shutdown(s, SHUT_RDWR);
 		pthread_mutex_unlock(&c->f->lock);
-		relay(c->fd[0], s);
+		relay(c->f, c->fd[0], s);
 	}
 	conn_unlink(c);
 	return NULL;
@@ -199,6 +211,7 @@ static void accept_one(struct sbx_forward *f)
 
 	if (fd < 0)
 		return;
+	atomic_store(&f->last_ms, wall_ms());
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -325,4 +338,9 @@ unsigned sbx_forward_connections(struct sbx_forward *f)
 	n = f->n_conns;
 	pthread_mutex_unlock(&f->lock);
 	return n;
+}
+
+int64_t sbx_forward_last_activity(struct sbx_forward *f)
+{
+	return atomic_load(&f->last_ms);
 }

@@ -16,8 +16,9 @@
 struct sbx_forward;
 
 /* The namespace to connect into for a new connection: a new fd the
- * forwarder closes, or -errno when the service is not running (the
- * connection is then closed at once: the gateway answers 502). */
+ * forwarder closes, or -errno when the service cannot be reached (the
+ * connection is then closed at once: the gateway answers 502). Called on
+ * the connection's own thread: it may block (to start the service). */
 typedef int (*sbx_forward_target_fn)(void *arg);
 
 /* Listen on `path` (an existing file there is replaced; mode 0666: the
@@ -29,6 +30,10 @@ int sbx_forward_open(const char *path, uint16_t port, sbx_forward_target_fn targ
 /* Stop accepting, cut every open connection, wait for the relay threads
  * and remove the socket file. NULL is a no-op. */
 void sbx_forward_close(struct sbx_forward *f);
+
+/* Wall clock (ms since the epoch) of the last connection or byte
+ * relayed; 0 = none yet. Requests on a kept connection count too. */
+int64_t sbx_forward_last_activity(struct sbx_forward *f);
 
 /* Connections being relayed now. */
 unsigned sbx_forward_connections(struct sbx_forward *f);

@@ -24,6 +24,7 @@ struct sbx_service {
 	const struct sbx_service_ops *ops;
 	void *arg;
 	uint16_t port;
+	uint32_t wake_ms; /* a connection to a stopped service starts it; 0: never */
 	struct sbx_forward *fw;
 	char *socket_path;
 
@@ -54,7 +55,7 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The forwarder's view: the namespace of the run in progress. */
+/* The namespace of the run in progress (a new fd), or -ECONNREFUSED. */
 static int current_netns(void *arg)
 {
 	struct sbx_service *s = arg;
@@ -97,8 +98,25 @@ static void *service_main(void *arg)
 	return NULL;
 }
 
-int sbx_service_new(const char *socket_path, uint16_t port, const struct sbx_service_ops *ops,
-		    void *arg, struct sbx_service **ret)
+/* The forwarder's view: the namespace of the run in progress, once its
+ * port accepts connections; a service stopped (scaled to zero) or ended is
+ * started first. So a client holding on to the socket's path (the gateway
+ * caches it) gets what OpenProxy would have given it. */
+static int forward_target(void *arg)
+{
+	struct sbx_service *s = arg;
+	int r;
+
+	if (!s->wake_ms)
+		return current_netns(s);
+	r = sbx_service_start(s);
+	if (r == 0)
+		r = sbx_service_wait_ready(s, s->wake_ms);
+	return r < 0 ? r : current_netns(s);
+}
+
+int sbx_service_new(const char *socket_path, uint16_t port, uint32_t wake_ms,
+		    const struct sbx_service_ops *ops, void *arg, struct sbx_service **ret)
 {
 	struct sbx_service *s = calloc(1, sizeof(*s));
 	int r;
@@ -108,12 +126,13 @@ int sbx_service_new(const char *socket_path, uint16_t port, const struct sbx_ser
 	s->ops = ops;
 	s->arg = arg;
 	s->port = port;
+	s->wake_ms = wake_ms;
 	s->netns_fd = -1;
 	s->state = SBX_SERVICE_STOPPED;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
 	s->socket_path = strdup(socket_path);
-	r = s->socket_path ? sbx_forward_open(socket_path, port, current_netns, s, &s->fw) : -ENOMEM;
+	r = s->socket_path ? sbx_forward_open(socket_path, port, forward_target, s, &s->fw) : -ENOMEM;
 	if (r < 0) {
 		free(s->socket_path);
 		pthread_cond_destroy(&s->changed);
@@ -272,6 +291,7 @@ void sbx_service_info(struct sbx_service *s, struct sbx_service_info *ret)
 	ret->state = s->state;
 	ret->starts = s->starts;
 	ret->started_ms = s->started_ms;
+	ret->last_activity_ms = sbx_forward_last_activity(s->fw);
 	snprintf(ret->note, sizeof(ret->note), "%s", s->note);
 	pthread_mutex_unlock(&s->lock);
 }

@@ -38,9 +38,11 @@ struct sbx_service_ops {
 };
 
 /* A stopped service whose forwarder listens on socket_path and relays to
- * `port`. ops and arg must outlive it. 0 or -errno. */
-int sbx_service_new(const char *socket_path, uint16_t port, const struct sbx_service_ops *ops,
-		    void *arg, struct sbx_service **ret);
+ * `port`; a connection that finds it stopped or ended starts it and waits
+ * up to wake_ms for its port (0: is refused at once). ops and arg must
+ * outlive it. 0 or -errno. */
+int sbx_service_new(const char *socket_path, uint16_t port, uint32_t wake_ms,
+		    const struct sbx_service_ops *ops, void *arg, struct sbx_service **ret);
 /* Stop it and free it. NULL is a no-op. */
 void sbx_service_free(struct sbx_service *s);
 
@@ -58,6 +60,7 @@ struct sbx_service_info {
 	enum sbx_service_state state;
 	unsigned starts;    /* runs begun since creation */
 	int64_t started_ms; /* wall clock of the last start; 0 = never */
+	int64_t last_activity_ms; /* of the forwarder (sbx_forward_last_activity) */
 	char note[160];     /* how the last run ended, "" while running */
 };
 void sbx_service_info(struct sbx_service *s, struct sbx_service_info *ret);

@@ -239,7 +239,7 @@ static void test_service(void)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/svc.sock", dir);
-	CHECK(sbx_service_new(path, PORT, &fake_ops, &fk, &s) == 0);
+	CHECK(sbx_service_new(path, PORT, 0, &fake_ops, &fk, &s) == 0);
 	if (!s)
 		return;
 	CHECK(sbx_service_wait_ready(s, 100) == -ECONNREFUSED); /* never started */
@@ -271,6 +271,20 @@ static void test_service(void)
 	CHECK(sbx_service_wait_ready(s, 10000) == 0);
 	sbx_service_free(s); /* stops it */
 	CHECK(fk.runs == 5);
+
+	/* With wake_ms, a connection to the stopped service starts it and
+	 * waits for its port: a client that kept the socket's path wakes it. */
+	CHECK(sbx_service_new(path, PORT, 10000, &fake_ops, &fk, &s) == 0);
+	if (!s)
+		return;
+	fd = connect_unix(path);
+	CHECK(fd >= 0 && write(fd, "wake", 4) == 4 && read(fd, buf, 4) == 4 &&
+	      memcmp(buf, "wake", 4) == 0);
+	close(fd);
+	sbx_service_info(s, &info);
+	CHECK(info.state == SBX_SERVICE_RUNNING && info.last_activity_ms > 0);
+	sbx_service_free(s);
+	CHECK(fk.runs == 6);
 }
 
 int main(void)
