@@ -59,6 +59,11 @@ struct gw_request {
 	/* A log stream answering this request (gateway/logstream.h), told
 	 * when the request is gone; one reference. HTTP thread only. */
 	struct gw_logstream *stream;
+	/* A hand-written handler's state while the request is suspended
+	 * (gateway/admin_test.c), freed with ctx_free when the last reference
+	 * goes; NULL: none. Set on the HTTP thread before suspending. */
+	void *ctx;
+	void (*ctx_free)(void *ctx);
 
 	pthread_mutex_t lock; /* guards what follows */
 	int refs;

@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -276,12 +277,19 @@ int gw_server_new(const struct gw_config *cfg, const struct gw_route *routes, si
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* POST /admin/api/test's libcurl; counted, so one per server is fine. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		free(srv);
+		snprintf(err, errlen, "cannot initialise libcurl");
+		return -ENOMEM;
+	}
 	srv->cache = calloc(n ? n : 1, sizeof(*srv->cache));
 	if (!srv->cache || (cfg->rate_limit_per_minute &&
 			    gw_ratelimit_new(cfg->rate_limit_per_minute, cfg->rate_limit_burst,
 					     cfg->rate_limit_clients, &srv->ratelimit) < 0)) {
 		free(srv->cache);
 		free(srv);
+		curl_global_cleanup();
 		snprintf(err, errlen, "cannot set up the rate limiter");
 		return -ENOMEM;
 	}
@@ -293,6 +301,7 @@ int gw_server_new(const struct gw_config *cfg, const struct gw_route *routes, si
 		pthread_mutex_init(&srv->cache[i].lock, NULL);
 	atomic_init(&srv->next_id, 1);
 	atomic_init(&srv->draining, false);
+	atomic_init(&srv->admin_tests, 0);
 	pthread_rwlock_init(&srv->calls_lock, NULL);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -478,6 +487,7 @@ void gw_server_free(struct gw_server *srv)
 	pthread_cond_destroy(&srv->changed);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
+	curl_global_cleanup();
 }
 
 struct gw_logstreams *gw_ls_hub(struct gw_server *srv)

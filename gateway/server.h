@@ -41,6 +41,7 @@ struct gw_server {
 	uint16_t port; /* bound port */
 	atomic_uint_fast64_t next_id;
 	atomic_bool draining; /* SIGTERM: new requests get 503 */
+	atomic_uint admin_tests; /* POST /admin/api/test requests in flight */
 
 	/* Read-held while starting an RPC, write-held to close the client, so
 	 * no call starts on a closed client. */
