@@ -54,22 +54,22 @@ static const struct {
 #define BASE "http://localhost:8070"
 #define JSON_CT "-H \"Content-Type: application/json\" "
 #define SANDBOX_JSON                                                                               \
-	"{\"id\":\"" SB_ID "\",\"status\":\"created\",\"runtime\":\"node\","                     \
+	"{\"id\":\"" SB_ID "\",\"status\":\"created\",\"runtime\":\"node\","                       \
 	"\"created_at\":\"2024-01-15T10:30:00Z\",\"timeout_ms\":30000,\"memory_limit_mb\":256}"
 #define ADMIN_SANDBOX_JSON                                                                         \
-	"{\"id\":\"" SB_ID "\",\"status\":\"running\",\"runtime\":\"node\","                     \
-	"\"created_at\":\"2024-01-15T10:30:00Z\",\"uptime\":120.5,\"memory_mb\":45.2,"           \
-	"\"cpu_percentage\":1.5,\"dev_server_url\":null,\"allocated_port\":null,"                \
+	"{\"id\":\"" SB_ID "\",\"status\":\"running\",\"runtime\":\"node\","                       \
+	"\"created_at\":\"2024-01-15T10:30:00Z\",\"uptime\":120.5,\"memory_mb\":45.2,"             \
+	"\"cpu_percentage\":1.5,\"dev_server_url\":null,\"allocated_port\":null,"                  \
 	"\"is_persistent\":false,\"container_id\":null}"
 #define USAGE_JSON                                                                                 \
-	"\"memory_usage\":{\"used\":2048.0,\"total\":8192.0,\"percentage\":25.0},"                \
+	"\"memory_usage\":{\"used\":2048.0,\"total\":8192.0,\"percentage\":25.0},"                 \
 	"\"cpu_usage\":{\"used\":12.5,\"total\":100.0,\"percentage\":12.5}"
 #define DEPLOYMENT_JSON                                                                            \
-	"{\"deployment_id\":\"" DEP_ID "\",\"url\":\"" BASE "/faas/" DEP_ID "/\","                \
-	"\"sandbox_id\":\"" SB_ID "\",\"status\":\"Running\","                                    \
+	"{\"deployment_id\":\"" DEP_ID "\",\"url\":\"" BASE "/faas/" DEP_ID "/\","                 \
+	"\"sandbox_id\":\"" SB_ID "\",\"status\":\"Running\","                                     \
 	"\"created_at\":\"2024-01-15T10:30:00Z\",\"runtime\":\"bun\",\"memory_mb\":256}"
 #define LOG_JSON(msg, id)                                                                          \
-	"{\"timestamp\":\"2024-01-15T10:30:01Z\",\"level\":\"INFO\",\"message\":\"" msg "\","    \
+	"{\"timestamp\":\"2024-01-15T10:30:01Z\",\"level\":\"INFO\",\"message\":\"" msg "\","      \
 	"\"sandbox_id\":" id "}"
 
 static const struct {
@@ -127,7 +127,8 @@ static const struct {
 	{"POST", "/admin/api/test",
 	 "curl -X POST " BASE "/admin/api/test " JSON_CT
 	 "-d '{\"method\": \"GET\", \"path\": \"/health\"}'",
-	 "{\"status\":200,\"headers\":{\"date\":\"Mon, 15 Jan 2024 10:30:00 GMT\",\"content-type\":\"application/json\","
+	 "{\"status\":200,\"headers\":{\"date\":\"Mon, 15 Jan 2024 10:30:00 "
+	 "GMT\",\"content-type\":\"application/json\","
 	 "\"content-length\":\"61\"},\"body\":\"{\\\"status\\\":\\\"ok\\\","
 	 "\\\"service\\\":\\\"sandbox-service\\\",\\\"version\\\":\\\"0.1.0\\\"}\","
 	 "\"duration_ms\":1.234}"},
@@ -144,7 +145,8 @@ static const struct {
 	 "\"scale_down_after_minutes\": 10}}'",
 	 DEPLOYMENT_JSON},
 	{"GET", "/faas/deployments", "curl " BASE "/faas/deployments", "[" DEPLOYMENT_JSON "]"},
-	{"GET", "/faas/deployments/{id}", "curl " BASE "/faas/deployments/" DEP_ID, DEPLOYMENT_JSON},
+	{"GET", "/faas/deployments/{id}", "curl " BASE "/faas/deployments/" DEP_ID,
+	 DEPLOYMENT_JSON},
 	{"PUT", "/faas/deployments/{id}/files",
 	 "curl -X PUT " BASE "/faas/deployments/" DEP_ID "/files " JSON_CT
 	 "-d '{\"files\": [{\"path\": \"index.ts\", \"content\": \"import express from "
@@ -394,7 +396,8 @@ static json_t *route_doc(const struct gw_route *rt)
 		return NULL;
 	}
 	for (; hp && hp->name; hp++)
-		if (add_param(params, hp->name, hp->param_type, hp->required, hp->description) < 0) {
+		if (add_param(params, hp->name, hp->param_type, hp->required, hp->description) <
+		    0) {
 			json_decref(params);
 			return NULL;
 		}

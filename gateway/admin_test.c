@@ -393,9 +393,12 @@ static int build_headers(struct gw_request *req, json_t *hdrs, struct test_call 
 		if (!json_is_object(hdrs))
 			goto bad_type;
 		if (json_object_size(hdrs) > GW_ADMIN_TEST_HEADERS_MAX)
-			return gw_respond_error(req, 400, NULL, "'headers' may have at most %d entries",
-						GW_ADMIN_TEST_HEADERS_MAX) ?: 1;
-		json_object_foreach(hdrs, name, value) {
+			return gw_respond_error(req, 400, NULL,
+						"'headers' may have at most %d entries",
+						GW_ADMIN_TEST_HEADERS_MAX)
+				       ?: 1;
+		json_object_foreach(hdrs, name, value)
+		{
 			size_t nl = strlen(name);
 
 			if (!json_is_string(value))
@@ -403,21 +406,28 @@ static int build_headers(struct gw_request *req, json_t *hdrs, struct test_call 
 			v = json_string_value(value);
 			if (nl == 0 || nl > 128)
 				return gw_respond_error(req, 400, NULL,
-							"header names must be 1 to 128 bytes") ?: 1;
+							"header names must be 1 to 128 bytes")
+					       ?: 1;
 			for (size_t i = 0; i < nl; i++)
 				if (!is_tchar(name[i]))
-					return gw_respond_error(
-						req, 400, NULL,
-						"header name '%.128s' has a character not allowed "
-						"in a header name", name) ?: 1;
+					return gw_respond_error(req, 400, NULL,
+								"header name '%.128s' has a "
+								"character not allowed "
+								"in a header name",
+								name)
+						       ?: 1;
 			if (json_string_length(value) > HEADER_VALUE_MAX ||
 			    strlen(v) != json_string_length(value) || strpbrk(v, "\r\n"))
-				return gw_respond_error(req, 400, NULL,
-							"header '%s' must be at most %d bytes with no "
-							"line break or NUL", name, HEADER_VALUE_MAX) ?: 1;
+				return gw_respond_error(
+					       req, 400, NULL,
+					       "header '%s' must be at most %d bytes with no "
+					       "line break or NUL",
+					       name, HEADER_VALUE_MAX)
+					       ?: 1;
 			if (header_refused(name))
 				return gw_respond_error(req, 400, NULL,
-							"header '%s' is set by the gateway", name) ?: 1;
+							"header '%s' is set by the gateway", name)
+					       ?: 1;
 			has_key |= strcasecmp(name, "authorization") == 0 ||
 				   strcasecmp(name, "x-api-key") == 0;
 			has_type |= strcasecmp(name, "content-type") == 0;
@@ -442,7 +452,8 @@ static int build_headers(struct gw_request *req, json_t *hdrs, struct test_call 
 		return -ENOMEM;
 	return 0;
 bad_type:
-	return gw_respond_error(req, 400, NULL, "'headers' must be an object of string values") ?: 1;
+	return gw_respond_error(req, 400, NULL, "'headers' must be an object of string values")
+		       ?: 1;
 }
 
 /* The listen address as a URL host: a wildcard address is reached on
@@ -455,7 +466,8 @@ static int self_url(struct gw_server *srv, const char *path, char **ret)
 		host = "127.0.0.1";
 	else if (strcmp(host, "::") == 0 || strcmp(host, "[::]") == 0)
 		host = "::1";
-	return asprintf(ret, strchr(host, ':') && host[0] != '[' ? "http://[%s]:%u%s" : "http://%s:%u%s",
+	return asprintf(ret,
+			strchr(host, ':') && host[0] != '[' ? "http://[%s]:%u%s" : "http://%s:%u%s",
 			host, (unsigned)srv->port, path) < 0
 		       ? -ENOMEM
 		       : 0;
@@ -473,26 +485,33 @@ static int parse(struct gw_server *srv, struct gw_request *req, struct test_call
 	if (req->body.len == 0)
 		return gw_respond_error(req, 400, NULL,
 					"the request body must be a JSON object with 'method' and "
-					"'path'") ?: 1;
-	in = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &je);
+					"'path'")
+			       ?: 1;
+	in = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			&je);
 	if (!in)
-		return gw_respond_error(req, 400, NULL,
-					"the request body is not valid JSON: %s (line %d, column %d)",
-					je.text, je.line, je.column) ?: 1;
+		return gw_respond_error(
+			       req, 400, NULL,
+			       "the request body is not valid JSON: %s (line %d, column %d)",
+			       je.text, je.line, je.column)
+			       ?: 1;
 	if (!json_is_object(in))
-		return gw_respond_error(req, 400, NULL, "the request body must be a JSON object") ?: 1;
+		return gw_respond_error(req, 400, NULL, "the request body must be a JSON object")
+			       ?: 1;
 	method = json_object_get(in, "method");
 	path = json_object_get(in, "path");
 	body = json_object_get(in, "body");
 	if (!method || !path)
 		return gw_respond_error(req, 400, NULL, "'%s' is required",
-					method ? "path" : "method") ?: 1;
+					method ? "path" : "method")
+			       ?: 1;
 	for (i = 0; i < SBX_ARRAY_SIZE(methods); i++)
 		if (json_is_string(method) && strcmp(json_string_value(method), methods[i]) == 0)
 			break;
 	if (i == SBX_ARRAY_SIZE(methods))
 		return gw_respond_error(req, 400, NULL,
-					"'method' must be one of GET, POST, PUT, DELETE, PATCH") ?: 1;
+					"'method' must be one of GET, POST, PUT, DELETE, PATCH")
+			       ?: 1;
 	snprintf(c->method, sizeof(c->method), "%s", methods[i]);
 	if (!json_is_string(path))
 		return gw_respond_error(req, 400, NULL, "'path' must be a string") ?: 1;
