@@ -26,7 +26,8 @@ static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
 /* Headers libcurl and the gateway set themselves: a request that sets
  * them could no longer be framed or routed as asked. */
 static const char *const refused_headers[] = {
-	"host", "content-length", "transfer-encoding", "connection", "expect", "upgrade", "te",
+	"host", "content-length",     "transfer-encoding", "connection", "expect", "upgrade",
+	"te",	GW_ADMIN_TEST_HEADER,
 };
 
 /* One inner request. Lives in req->ctx: written by the thread until it
@@ -39,6 +40,7 @@ struct test_call {
 	size_t body_len;
 	struct curl_slist *headers;
 	uint32_t timeout_ms;
+	bool limited; /* the inner route spends a rate-limit token */
 
 	long status;
 	json_t *resp_headers; /* lower-case name -> value */
@@ -187,6 +189,12 @@ static int perform(struct test_call *c)
 	curl_easy_cleanup(h);
 	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c->truncated))
 		return 0;
+	/* A response that never ends (a log stream with follow=true): what
+	 * came before the timeout, marked as cut. */
+	if (rc == CURLE_OPERATION_TIMEDOUT && c->status > 0) {
+		c->truncated = true;
+		return 0;
+	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		return -ESHUTDOWN;
 	if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -327,8 +335,11 @@ static bool is_tchar(char ch)
 	return isalnum((unsigned char)ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
-/* NULL when path may be sent to this gateway, else why not. */
-static const char *path_problem(struct gw_server *srv, const char *path)
+/* NULL when path may be sent to this gateway with method, else why not
+ * ("" when out of memory). *ret_limited: the route it reaches spends a
+ * rate-limit token. */
+static const char *path_problem(struct gw_server *srv, const char *path, const char *method,
+				bool *ret_limited)
 {
 	char plain[GW_PATH_MAX + 1];
 	struct gw_match *m;
@@ -354,6 +365,9 @@ static const char *path_problem(struct gw_server *srv, const char *path)
 		return "";
 	loops = gw_router_match(srv->routes, srv->n_routes, "POST", plain, m) == GW_MATCH_OK &&
 		m->route->handler == gw_admin_test_handler;
+	*ret_limited =
+		gw_router_match(srv->routes, srv->n_routes, method, plain, m) == GW_MATCH_OK &&
+		m->route->rate_limited;
 	free(m);
 	return loops ? "'path' must not be /admin/api/test itself" : NULL;
 }
@@ -447,6 +461,12 @@ static int build_headers(struct gw_request *req, json_t *hdrs, struct test_call 
 	}
 	if (c->body && !has_type && add_header(&c->headers, "Content-Type", "application/json") < 0)
 		return -ENOMEM;
+	/* Paid for already: the outer request took the caller's token. Only
+	 * to rate-limited routes, which are RPC routes: a proxy route would
+	 * hand the token on to a sandbox. */
+	if (c->limited &&
+	    add_header(&c->headers, GW_ADMIN_TEST_HEADER, c->srv->admin_test_token) < 0)
+		return -ENOMEM;
 	/* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
 	if (add_header(&c->headers, "Expect", "") < 0)
 		return -ENOMEM;
@@ -516,7 +536,7 @@ static int parse(struct gw_server *srv, struct gw_request *req, struct test_call
 	if (!json_is_string(path))
 		return gw_respond_error(req, 400, NULL, "'path' must be a string") ?: 1;
 	why = strlen(json_string_value(path)) == json_string_length(path)
-		      ? path_problem(srv, json_string_value(path))
+		      ? path_problem(srv, json_string_value(path), c->method, &c->limited)
 		      : "'path' must not contain NUL";
 	if (why && !*why)
 		return -ENOMEM;
@@ -555,6 +575,26 @@ int gw_admin_test_handler(struct gw_server *srv, struct gw_request *req)
 	if (r != 0) {
 		call_free(c);
 		return r < 0 ? r : 0;
+	}
+	/* Counted here, against the caller; the inner request, from
+	 * loopback, skips the limit (GW_ADMIN_TEST_HEADER). */
+	if (c->limited && srv->ratelimit) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		uint32_t wait_s =
+			gw_ratelimit_take(srv->ratelimit, ci ? ci->client_addr : NULL, now_us());
+
+		if (wait_s) {
+			char secs[16];
+			const struct gw_header hdrs[] = {{MHD_HTTP_HEADER_RETRY_AFTER, secs},
+							 {NULL}};
+
+			call_free(c);
+			snprintf(secs, sizeof(secs), "%u", wait_s);
+			return gw_respond_error(req, 429, hdrs,
+						"rate limit exceeded: %u requests per minute",
+						srv->cfg.rate_limit_per_minute);
+		}
 	}
 	if (atomic_fetch_add(&srv->admin_tests, 1) >= GW_ADMIN_TEST_MAX) {
 		atomic_fetch_sub(&srv->admin_tests, 1);

@@ -27,9 +27,11 @@ struct gw_server;
  * request timeout (plus a second, so that an inner 504 is still seen).
  *
  * 200 {status, headers: {lower-case name: value}, body, duration_ms
- * (number, ms)[, truncated: true]}: any inner status, 404 included. 400
- * for a bad request body, 429 past GW_ADMIN_TEST_MAX, 502 when the inner
- * request failed, 504 when it timed out, 503 while shutting down.
+ * (number, ms)[, truncated: true]}: any inner status, 404 included;
+ * truncated when the body passed GW_ADMIN_TEST_BODY_MAX or was still
+ * coming at the timeout (a followed log stream). 400 for a bad request
+ * body, 429 past GW_ADMIN_TEST_MAX, 502 when the inner request failed,
+ * 504 when it timed out before any answer, 503 while shutting down.
  *
  * The request runs on a thread of its own while the connection is
  * suspended, so no HTTP thread waits; it goes through the whole gateway

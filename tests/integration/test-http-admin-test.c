@@ -3,8 +3,8 @@
  * sandbox created, read and deleted through it with a body and headers,
  * inner statuses reported inside a 200, every bad input refused with 400,
  * concurrent requests on a gateway of two HTTP threads (the inner request
- * must not wait for the thread its outer request holds), and the
- * client's API key forwarded. */
+ * must not wait for the thread its outer request holds), the client's API
+ * key forwarded, and the rate limit spent once, by the caller. */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -340,6 +340,44 @@ static void test_api_key(void)
 	th_stack_stop(&sec);
 }
 
+/* RATE_LIMIT_BURST=2: two sandboxes created through the test endpoint,
+ * the third refused with the gateway's own 429, counted once each (the
+ * test client and the gateway's inner requests share 127.0.0.1); routes
+ * that spend no token still work. */
+static void test_rate_limit(void)
+{
+	const char *create = "{\"method\": \"POST\", \"path\": \"/sandbox\", \"body\": "
+			     "\"{\\\"runtime\\\": \\\"node\\\", \\\"code\\\": \\\"1\\\"}\"}";
+	struct th_stack rl;
+	struct th_resp r = {0};
+	char buf[32];
+	json_t *j;
+
+	setenv("RATE_LIMIT_PER_MINUTE", "2", 1);
+	setenv("RATE_LIMIT_BURST", "2", 1);
+	if (th_stack_start(&rl, "http-admin-test-rate", NULL) < 0)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		j = test_call(rl.base, create, NULL);
+		if (j)
+			CHECKF(inner_status(j) == 200, "create %d: inner %ld %s", i,
+			       inner_status(j), jstr(j, "body"));
+		json_decref(j);
+	}
+	th_http(rl.base, "POST", "/admin/api/test", create, NULL, 0, &r);
+	th_check_error(&r, 429, "rate limit");
+	CHECK(th_header(&r, "Retry-After", buf, sizeof(buf)) != NULL);
+	th_resp_fini(&r);
+	j = test_call(rl.base, "{\"method\": \"GET\", \"path\": \"/sandboxes\"}", NULL);
+	if (j)
+		CHECK_INT(inner_status(j), 200);
+	json_decref(j);
+	th_stack_stop(&rl);
+out:
+	unsetenv("RATE_LIMIT_PER_MINUTE");
+	unsetenv("RATE_LIMIT_BURST");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -353,5 +391,6 @@ int main(void)
 	test_concurrent();
 	th_stack_stop(&st);
 	test_api_key();
+	test_rate_limit();
 	TEST_DONE();
 }
