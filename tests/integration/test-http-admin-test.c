@@ -340,6 +340,33 @@ static void test_api_key(void)
 	th_stack_stop(&sec);
 }
 
+/* A reply past 1 MiB is cut there and says so: /run printing 1.5 MB (the
+ * daemon keeps 1 MiB of it, and the JSON around it is more). */
+static void test_truncated(void)
+{
+	const char *run = "{\"method\": \"POST\", \"path\": \"/run\", \"body\": "
+			  "\"{\\\"command\\\": [\\\"/bin/sh\\\", \\\"-c\\\", \\\"head -c "
+			  "1500000 /dev/zero | tr '\\\\\\\\0' x\\\"]}\"}";
+	struct th_resp r = {0};
+	char why[256];
+	json_t *j;
+
+	if (!th_sandboxes_possible(why, sizeof(why))) {
+		printf("truncation not tested: %s\n", why);
+		return;
+	}
+	th_http(st.base, "POST", "/admin/api/test", run, NULL, 0, &r);
+	j = th_check_reply(&r, REPLY_SHAPE " truncated:b");
+	th_resp_fini(&r);
+	if (!j)
+		return;
+	CHECKF(inner_status(j) == 200, "/run: inner %ld %.200s", inner_status(j), jstr(j, "body"));
+	CHECK(json_is_true(json_object_get(j, "truncated")));
+	CHECK_INT(json_string_length(json_object_get(j, "body")), 1u << 20);
+	CHECK(strncmp(jstr(j, "body"), "{\"stdout\":\"xxx", 14) == 0);
+	json_decref(j);
+}
+
 /* RATE_LIMIT_BURST=2: two sandboxes created through the test endpoint,
  * the third refused with the gateway's own 429, counted once each (the
  * test client and the gateway's inner requests share 127.0.0.1); routes
@@ -389,6 +416,7 @@ int main(void)
 	test_sandbox_round_trip();
 	test_large_body();
 	test_concurrent();
+	test_truncated();
 	th_stack_stop(&st);
 	test_api_key();
 	test_rate_limit();
