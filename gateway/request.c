@@ -63,6 +63,8 @@ void gw_request_unref(struct gw_request *req)
 	pthread_mutex_unlock(&req->lock);
 	if (left > 0)
 		return;
+	if (req->ctx_free)
+		req->ctx_free(req->ctx);
 	sbx_buf_fini(&req->body);
 	sbx_reply_fini(&req->reply);
 	pthread_mutex_destroy(&req->lock);

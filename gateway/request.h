@@ -64,6 +64,11 @@ struct gw_request {
 	 * longer, held by the transfer and the response). */
 	void *stream_state;
 	void (*stream_release)(void *state);
+	/* A hand-written handler's state while the request is suspended
+	 * (gateway/admin_test.c), freed with ctx_free when the last reference
+	 * goes; NULL: none. Set on the HTTP thread before suspending. */
+	void *ctx;
+	void (*ctx_free)(void *ctx);
 
 	pthread_mutex_t lock; /* guards what follows */
 	int refs;

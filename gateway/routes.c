@@ -6,6 +6,7 @@
 #include "routes.h"
 
 #include "admin_page.h"
+#include "admin_test.h"
 #include "cleanup.h"
 #include "dialects.h"
 #include "logstream.h"
@@ -88,6 +89,9 @@ const struct gw_route gw_routes[] = {
 		       &gw_dialect_admin_logs, gw_logs_sandbox_handler, false),
 	GW_RPC("GET", "/admin/api/logs", "AdminLogs", &gw_dialect_admin_logs, 200),
 	GW_HANDLER("GET", "/admin/api/docs", gw_admin_docs_handler),
+	/* The gateway sends the request to itself, on its own thread
+	 * (gateway/admin_test.h). */
+	GW_HANDLER("POST", "/admin/api/test", gw_admin_test_handler),
 
 	/* Deployment logs (gateway/logstream.h): the ring's last `lines` as a
 	 * JSON array, or with follow=true a live stream. Kept before any

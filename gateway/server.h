@@ -21,6 +21,8 @@
 #include "router.h"
 #include "sandbox.h"
 
+#define GW_ADMIN_TEST_HEADER "X-Sandboxd-Admin-Test"
+
 /* The last successful answer of a GW_RPC_CACHED route. */
 struct gw_reply_cache {
 	pthread_mutex_t lock;
@@ -43,6 +45,11 @@ struct gw_server {
 	uint16_t port; /* bound port */
 	atomic_uint_fast64_t next_id;
 	atomic_bool draining; /* SIGTERM: new requests get 503 */
+	atomic_uint admin_tests; /* POST /admin/api/test requests in flight */
+	/* Random, per server: POST /admin/api/test's inner requests carry it
+	 * in GW_ADMIN_TEST_HEADER, and skip the rate limit, which the outer
+	 * request already paid for the real client. */
+	char admin_test_token[33];
 
 	/* Read-held while starting an RPC, write-held to close the client, so
 	 * no call starts on a closed client. */

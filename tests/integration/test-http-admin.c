@@ -31,7 +31,7 @@
 #define USAGE_SHAPE "used:n total:n percentage:n"
 #define RESOURCES_SHAPE "memory:o cpu:o disk:o network:o"
 #define FORCE_STOP_SHAPE "success:b message:s"
-#define DOC_SHAPE "method:s path:s description:s parameters:a example_request:z example_response:z"
+#define DOC_SHAPE "method:s path:s description:s parameters:a example_request:%c example_response:%c"
 #define PARAM_SHAPE "name:s param_type:s required:b description:s"
 #define NO_SUCH_ID "00000000-0000-4000-8000-000000000000"
 
@@ -408,6 +408,64 @@ out:
 	json_decref(sb);
 }
 
+/* The seed's endpoints have both examples; the JSON ones parse. Routes the
+ * table lacks (the proxy rows may be absent) are skipped. */
+static void test_docs_examples(json_t *docs)
+{
+	static const char *const seed[][2] = {
+		{"GET", "/health"},
+		{"POST", "/sandbox"},
+		{"GET", "/sandbox/{id}"},
+		{"POST", "/sandbox/{id}/execute"},
+		{"POST", "/sandbox/{id}/files"},
+		{"GET", "/sandboxes"},
+		{"DELETE", "/sandbox/{id}"},
+		{"GET", "/admin/api/status"},
+		{"GET", "/admin/api/sandboxes"},
+		{"GET", "/admin/api/sandboxes/{id}"},
+		{"GET", "/admin/api/sandboxes/{id}/logs"},
+		{"POST", "/admin/api/sandboxes/{id}/force-stop"},
+		{"GET", "/admin/api/sandboxes/{id}/resources"},
+		{"GET", "/admin/api/logs"},
+		{"GET", "/admin/api/docs"},
+		{"POST", "/admin/api/test"},
+		{"POST", "/faas/deploy"},
+		{"GET", "/faas/deployments"},
+		{"GET", "/faas/deployments/{id}"},
+		{"PUT", "/faas/deployments/{id}/files"},
+		{"DELETE", "/faas/deployments/{id}"},
+		{NULL, "/faas/{id}/*"},
+		{NULL, "/proxy/{id}/*"},
+	};
+	size_t i, k, found = 0;
+	json_t *d;
+
+	for (k = 0; k < SBX_ARRAY_SIZE(seed); k++) {
+		json_array_foreach(docs, i, d) {
+			const char *req = json_string_value(json_object_get(d, "example_request"));
+			const char *resp = json_string_value(json_object_get(d, "example_response"));
+			json_t *parsed;
+
+			if ((seed[k][0] && strcmp(jstr(d, "method"), seed[k][0]) != 0) ||
+			    strcmp(jstr(d, "path"), seed[k][1]) != 0)
+				continue;
+			found++;
+			CHECKF(req && strncmp(req, "curl ", 5) == 0, "%s %s: example_request %s",
+			       jstr(d, "method"), seed[k][1], req ? req : "null");
+			CHECKF(resp && *resp, "%s %s: no example_response", jstr(d, "method"),
+			       seed[k][1]);
+			if (!resp || (*resp != '{' && *resp != '['))
+				continue;
+			parsed = json_loads(resp, 0, NULL);
+			CHECKF(parsed != NULL, "%s %s: example_response is not JSON: %s",
+			       jstr(d, "method"), seed[k][1], resp);
+			json_decref(parsed);
+		}
+	}
+	/* All but the proxy rows, which another change adds. */
+	CHECKF(found >= SBX_ARRAY_SIZE(seed) - 2, "%zu of the seed's endpoints documented", found);
+}
+
 /* The docs list every row of the route table: the admin routes among them,
  * with their path parameter. */
 static void test_docs(void)
@@ -424,6 +482,7 @@ static void test_docs(void)
 		{"GET", "/admin/api/sandboxes/{id}/logs"},
 		{"GET", "/admin/api/logs"},
 		{"GET", "/admin/api/docs"},
+		{"POST", "/admin/api/test"},
 	};
 	json_t *a = get_array("GET", "/admin/api/docs"), *d, *p;
 	size_t i, k, n;
@@ -431,11 +490,18 @@ static void test_docs(void)
 	if (!a)
 		return;
 	json_array_foreach(a, i, d) {
-		if (!shape(d, DOC_SHAPE, "docs entry"))
+		char spec[128];
+
+		/* The examples are strings where the table has them, else null. */
+		snprintf(spec, sizeof(spec), DOC_SHAPE,
+			 json_is_string(json_object_get(d, "example_request")) ? 's' : 'z',
+			 json_is_string(json_object_get(d, "example_response")) ? 's' : 'z');
+		if (!shape(d, spec, "docs entry"))
 			break;
 		json_array_foreach(json_object_get(d, "parameters"), k, p)
 			shape(p, PARAM_SHAPE, "docs parameter");
 	}
+	test_docs_examples(a);
 	for (k = 0; k < SBX_ARRAY_SIZE(want); k++) {
 		bool found = false;
 
