@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin_test.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "deploy.pb-c.h"
@@ -166,6 +167,8 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 		"Content-Length",    "Expect",
 		"X-Forwarded-For",   "X-Forwarded-Host",
 		"X-Forwarded-Proto", "X-Forwarded-Prefix",
+		/* the gateway's own token: never to a sandbox */
+		GW_ADMIN_TEST_HEADER,
 	};
 	struct hdr_ctx *h = cls;
 	size_t len = strlen(name);
