@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "admin_test.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "deploy.pb-c.h"
