@@ -144,9 +144,21 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "${json[@]}" -d '{}'
 if [ "$code" = 404 ] || [ "$code" = 405 ]; then
 	say "skip  POST /faas/deploy: not served ($code)"
 else
-	check "POST /faas/deploy" '"id"' -X POST "${json[@]}" \
-		-d '{"runtime": "node", "code": "require(\"http\").createServer((q, s) => s.end(\"hi\")).listen(3000)"}' \
-		"$base/faas/deploy"
+	# Deployed, then reached through the gateway's proxy: the forwarder
+	# socket crosses from the sandboxd container to the gateway's through
+	# the shared sandboxd-proxy volume.
+	out=$(curl -sS -m 60 -X POST "${json[@]}" -w '\n%{http_code}' \
+		-d '{"runtime": "node", "code": "require(\"http\").createServer((q, s) => s.end(\"hi from \" + q.url)).listen(3000)"}' \
+		"$base/faas/deploy" 2>&1)
+	dep=$(printf '%s' "${out%$'\n'*}" | sed -n 's/.*"deployment_id" *: *"\([^"]*\)".*/\1/p')
+	if [ -n "$dep" ]; then
+		say "ok    POST /faas/deploy: ${out:0:120}"
+		check "GET /faas/{id}/hello (proxy)" 'hi from /hello' "$base/faas/$dep/hello"
+		check "DELETE /faas/deployments/{id}" '' -X DELETE "$base/faas/deployments/$dep"
+	else
+		say "FAIL  POST /faas/deploy: ${out:0:300}"
+		failed=1
+	fi
 fi
 
 say "total $(($(date +%s) - t0)) s"
