@@ -57,16 +57,6 @@ static void px_release(void *state)
 	px_unref(p);
 }
 
-static bool has_body(struct MHD_Connection *conn)
-{
-	const char *cl =
-		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
-	return (cl && strcmp(cl, "0") != 0) ||
-	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
-}
-
 static void opened(void *arg, int err, struct sbx_reply *reply)
 {
 	struct gw_request *req = arg;
@@ -105,7 +95,7 @@ static int px_open(struct gw_server *srv, struct gw_request *req)
 	p->up.cap = UP_MAX;
 	p->down.cap = DOWN_MAX;
 	p->content_length = -1;
-	p->body_expected = has_body(req->conn);
+	p->body_expected = gw_request_has_body(req->conn);
 	req->stream_state = p;
 	req->stream_release = px_release;
 
@@ -397,7 +387,6 @@ static int px_respond(struct px *p)
 	struct gw_request *req = p->req;
 	struct MHD_Response *resp;
 	uint64_t size = MHD_SIZE_UNKNOWN;
-	enum MHD_Result queued;
 	long status;
 
 	p->phase = PX_DONE;
@@ -430,16 +419,7 @@ static int px_respond(struct px *p)
 	for (size_t i = 0; i < p->n_hv; i++)
 		if (!px_list_has(p->connection, p->hv[i], strlen(p->hv[i])))
 			MHD_add_response_header(resp, p->hv[i], p->hv[i] + strlen(p->hv[i]) + 1);
-	/* As gateway/respond.c: no kept connections while draining. */
-	if (atomic_load(&req->srv->draining))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	queued = MHD_queue_response(req->conn, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	if (queued != MHD_YES)
-		return -EIO;
-	req->status = (int)status;
-	req->state = GW_REQ_RESPONDED;
-	return 0;
+	return gw_respond_response(req, (int)status, resp);
 }
 
 /* A piece of the client's body: into `up`, as much as fits. */

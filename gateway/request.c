@@ -125,3 +125,13 @@ bool gw_request_gone(struct gw_request *req)
 		gw_server_count_suspended(req->srv, -1);
 	return was_suspended;
 }
+
+bool gw_request_has_body(struct MHD_Connection *conn)
+{
+	const char *cl =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return (cl && strcmp(cl, "0") != 0) ||
+	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}

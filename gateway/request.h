@@ -104,4 +104,8 @@ void gw_request_resumed(struct gw_request *req);
  * suspended (only at daemon shutdown). */
 bool gw_request_gone(struct gw_request *req);
 
+/* Does the request announce a body (Content-Length other than 0, or
+ * Transfer-Encoding)? */
+bool gw_request_has_body(struct MHD_Connection *conn);
+
 #endif

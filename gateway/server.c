@@ -55,17 +55,6 @@ static enum MHD_Result queued(int r)
 	return r < 0 ? MHD_NO : MHD_YES;
 }
 
-/* Does the request announce a body? */
-static bool has_body(struct MHD_Connection *conn)
-{
-	const char *cl =
-		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
-	return (cl && strcmp(cl, "0") != 0) ||
-	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
-}
-
 /* Refuse a request from its headers alone. With a body announced, answer
  * at once: libmicrohttpd then skips the body and closes the connection.
  * Without one, answer at the final call, which keeps the connection. */
@@ -78,7 +67,7 @@ static enum MHD_Result refuse(struct gw_request *req, int status, const char *hd
 	va_start(ap, fmt);
 	vsnprintf(req->refusal, sizeof(req->refusal), fmt, ap);
 	va_end(ap);
-	if (has_body(req->conn))
+	if (gw_request_has_body(req->conn))
 		return queued(gw_respond_error(req, status, hdrs, "%s", req->refusal));
 	req->state = GW_REQ_REFUSED;
 	req->refusal_status = status;

@@ -147,7 +147,8 @@ static int check_deploy(struct sbx_objects *o, struct sbx_rpc_call *call,
 		return sbx_rpc_error(call, -EINVAL, "auto_scale.max_instances must be at most %u",
 				     o->cfg->max_deployments);
 	if (as->scale_down_after_minutes > 100000 || as->scale_down_after_seconds > 6000000)
-		return sbx_rpc_error(call, -EINVAL, "auto_scale.scale_down_after_minutes is too large");
+		return sbx_rpc_error(call, -EINVAL,
+				     "auto_scale.scale_down_after_minutes is too large");
 	return 0;
 }
 
@@ -173,14 +174,16 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	d->max_instances = as && as->max_instances ? as->max_instances : 1;
 	d->o = o;
 	d->scale_down_s = as && as->scale_down_after_seconds ? as->scale_down_after_seconds
-			  : as && as->scale_down_after_minutes ? as->scale_down_after_minutes * 60
-							       : o->cfg->scale_down_after_minutes * 60;
+			  : as && as->scale_down_after_minutes
+				  ? as->scale_down_after_minutes * 60
+				  : o->cfg->scale_down_after_minutes * 60;
 	r = sbx_registry_add(o->deployments, &d->obj);
 	if (r < 0) {
 		sbx_obj_unref(&d->obj);
-		return r == -EAGAIN ? sbx_rpc_error(call, -EAGAIN, "too many deployments (limit %u)",
-						    sbx_registry_max(o->deployments))
-				    : r;
+		return r == -EAGAIN
+			       ? sbx_rpc_error(call, -EAGAIN, "too many deployments (limit %u)",
+					       sbx_registry_max(o->deployments))
+			       : r;
 	}
 	creq.runtime = req->runtime;
 	creq.code = req->code;
@@ -273,8 +276,8 @@ int sbx_deployment_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 	r = sbx_registry_list(o->deployments, &list, &n);
 	if (r < 0)
 		return r;
-	r = sbx_objects_list_reply(&sbx__list_deployments_reply__descriptor, "deployments", list,
-				   n, deployment_item, (ProtobufCMessage **)ret);
+	r = sbx_objects_list_reply(&sbx__list_deployments_reply__descriptor, "deployments", list, n,
+				   deployment_item, (ProtobufCMessage **)ret);
 	sbx_registry_list_free(list, n);
 	return r;
 }
@@ -446,8 +449,7 @@ void sbx_deployments_sweep(struct sbx_objects *o, int64_t now_ms)
 		struct sbx_service_info info;
 		bool idle;
 
-		if (d->min_instances > 0 ||
-		    sbx_sandbox_service_info(o, d->sandbox_id, &info) < 0 ||
+		if (d->min_instances > 0 || sbx_sandbox_service_info(o, d->sandbox_id, &info) < 0 ||
 		    info.state == SBX_SERVICE_STOPPED || info.state == SBX_SERVICE_EXITED)
 			continue;
 		/* Requests on connections the gateway keeps count too. */

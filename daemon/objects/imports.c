@@ -16,7 +16,7 @@
 #define SCAN_MAX_FILES 256
 #define SCAN_MAX_BYTES (1u << 20) /* per file */
 #define SCAN_MAX_DEPTH 3
-#define NAME_MAX_LEN 214          /* npm's limit */
+#define NAME_MAX_LEN 214 /* npm's limit */
 
 struct scan {
 	char **names;
@@ -26,12 +26,49 @@ struct scan {
 };
 
 static const char *const builtins[] = {
-	"assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants",
-	"crypto", "dgram", "diagnostics_channel", "dns", "domain", "events", "fs", "http",
-	"http2", "https", "inspector", "module", "net", "os", "path", "perf_hooks", "process",
-	"punycode", "querystring", "readline", "repl", "stream", "string_decoder", "sys",
-	"timers", "tls", "trace_events", "tty", "url", "util", "v8", "vm", "wasi",
-	"worker_threads", "zlib", "bun",
+	"assert",
+	"async_hooks",
+	"buffer",
+	"child_process",
+	"cluster",
+	"console",
+	"constants",
+	"crypto",
+	"dgram",
+	"diagnostics_channel",
+	"dns",
+	"domain",
+	"events",
+	"fs",
+	"http",
+	"http2",
+	"https",
+	"inspector",
+	"module",
+	"net",
+	"os",
+	"path",
+	"perf_hooks",
+	"process",
+	"punycode",
+	"querystring",
+	"readline",
+	"repl",
+	"stream",
+	"string_decoder",
+	"sys",
+	"timers",
+	"tls",
+	"trace_events",
+	"tty",
+	"url",
+	"util",
+	"v8",
+	"vm",
+	"wasi",
+	"worker_threads",
+	"zlib",
+	"bun",
 };
 
 static bool source_file(const char *name)
@@ -149,7 +186,8 @@ static void scan_text(struct scan *sc, const char *text, size_t len)
 
 static char *read_text(int dirfd, const char *name)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	_cleanup_close_ int fd =
+		openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct stat st;
 	char *buf;
 	ssize_t n;

@@ -50,8 +50,8 @@ struct sbx_forward {
 struct pipe_half {
 	char buf[RELAY_BUF];
 	size_t len, off;
-	bool eof;      /* `from` said EOF; pass it on once the buffer is empty */
-	bool shut;     /* ...which was done */
+	bool eof;  /* `from` said EOF; pass it on once the buffer is empty */
+	bool shut; /* ...which was done */
 };
 
 static int64_t wall_ms(void)

@@ -89,7 +89,9 @@ static void *service_main(void *arg)
 	} else {
 		s->state = SBX_SERVICE_EXITED;
 		snprintf(s->note, sizeof(s->note), "%s",
-			 note ? note : r < 0 ? strerror(-r) : "the service ended");
+			 note	 ? note
+			 : r < 0 ? strerror(-r)
+				 : "the service ended");
 	}
 	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);
@@ -132,7 +134,8 @@ int sbx_service_new(const char *socket_path, uint16_t port, uint32_t wake_ms,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
 	s->socket_path = strdup(socket_path);
-	r = s->socket_path ? sbx_forward_open(socket_path, port, forward_target, s, &s->fw) : -ENOMEM;
+	r = s->socket_path ? sbx_forward_open(socket_path, port, forward_target, s, &s->fw)
+			   : -ENOMEM;
 	if (r < 0) {
 		free(s->socket_path);
 		pthread_cond_destroy(&s->changed);

@@ -58,10 +58,10 @@ int sbx_service_wait_ready(struct sbx_service *s, uint32_t timeout_ms);
 
 struct sbx_service_info {
 	enum sbx_service_state state;
-	unsigned starts;    /* runs begun since creation */
-	int64_t started_ms; /* wall clock of the last start; 0 = never */
+	unsigned starts;	  /* runs begun since creation */
+	int64_t started_ms;	  /* wall clock of the last start; 0 = never */
 	int64_t last_activity_ms; /* of the forwarder (sbx_forward_last_activity) */
-	char note[160];     /* how the last run ended, "" while running */
+	char note[160];		  /* how the last run ended, "" while running */
 };
 void sbx_service_info(struct sbx_service *s, struct sbx_service_info *ret);
 

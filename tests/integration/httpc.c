@@ -196,3 +196,24 @@ json_t *th_check_reply_(const char *file, int line, const struct th_resp *r, con
 	json_decref(j);
 	return NULL;
 }
+
+bool th_expect_error_(const char *file, int line, const char *base, const char *method,
+		      const char *path, const char *body, long status, const char *want)
+{
+	struct th_resp r = {0};
+	bool ok;
+
+	th_http(base, method, path, body, NULL, 0, &r);
+	ok = th_check_error_(file, line, &r, status, want);
+	if (!ok)
+		printf("  (request was %s %s %.200s)\n", method, path, body ? body : "");
+	th_resp_fini(&r);
+	return ok;
+}
+
+const char *th_str(const json_t *j, const char *key)
+{
+	const char *s = json_string_value(json_object_get(j, key));
+
+	return s ? s : "(none)";
+}

@@ -46,6 +46,16 @@ bool th_json_shape(const json_t *j, const char *spec, char *why, size_t whylen);
 bool th_check_error_(const char *file, int line, const struct th_resp *r, long status,
 		     const char *want);
 
+/* method base+path with body (NULL: none), then th_check_error on the
+ * reply, printing the request when it does not hold. */
+#define th_expect_error(base, method, path, body, st, want)                                        \
+	th_expect_error_(__FILE__, __LINE__, (base), (method), (path), (body), (st), (want))
+bool th_expect_error_(const char *file, int line, const char *base, const char *method,
+		      const char *path, const char *body, long status, const char *want);
+
+/* j[key] as a string; "(none)" when it is not one. */
+const char *th_str(const json_t *j, const char *key);
+
 /* CHECKs that r is a 200 JSON reply of shape spec; returns the parsed body
  * (caller decrefs) or NULL. */
 #define th_check_reply(r, spec) th_check_reply_(__FILE__, __LINE__, (r), (spec))

@@ -23,7 +23,8 @@
 #include "stack.h"
 #include "testlib.h"
 
-#define DEPLOY_SHAPE "deployment_id:s url:s sandbox_id:s status:s created_at:s runtime:s memory_mb:i"
+#define DEPLOY_SHAPE                                                                               \
+	"deployment_id:s url:s sandbox_id:s status:s created_at:s runtime:s memory_mb:i"
 
 static struct th_stack st;
 
@@ -44,24 +45,6 @@ static const char node_server[] =
 	"    s.end(JSON.stringify({v: V, path: q.url, method: q.method, got: n})); });"
 	"}).listen(3000, '127.0.0.1', () => console.log('listening'));";
 
-static const char *str_of(const json_t *j, const char *key)
-{
-	const char *s = json_string_value(json_object_get(j, key));
-
-	return s ? s : "(none)";
-}
-
-static void expect_error(const char *method, const char *path, const char *body, long status,
-			 const char *want)
-{
-	struct th_resp r = {0};
-
-	th_http(st.base, method, path, body, NULL, 0, &r);
-	if (!th_check_error(&r, status, want))
-		printf("  (request was %s %s %.200s)\n", method, path, body ? body : "");
-	th_resp_fini(&r);
-}
-
 /* POST /faas/deploy; the new id in id ("" on failure). */
 static json_t *deploy(const char *body, char *id, size_t idlen)
 {
@@ -72,7 +55,7 @@ static json_t *deploy(const char *body, char *id, size_t idlen)
 	th_http(st.base, "POST", "/faas/deploy", body, NULL, 120000, &r);
 	j = th_check_reply(&r, DEPLOY_SHAPE);
 	if (j)
-		snprintf(id, idlen, "%s", str_of(j, "deployment_id"));
+		snprintf(id, idlen, "%s", th_str(j, "deployment_id"));
 	else
 		printf("  (request was %.300s)\n", body);
 	th_resp_fini(&r);
@@ -118,7 +101,7 @@ static const char *deployment_status(const char *id, char *buf, size_t len)
 
 	snprintf(path, sizeof(path), "/faas/deployments/%s", id);
 	j = get_json(path, 200, 0);
-	snprintf(buf, len, "%s", j ? str_of(j, "status") : "(none)");
+	snprintf(buf, len, "%s", j ? th_str(j, "status") : "(none)");
 	json_decref(j);
 	return buf;
 }
@@ -135,11 +118,11 @@ static void test_lifecycle(void)
 
 	if (!j)
 		return;
-	CHECK_STR(str_of(j, "status"), "Running");
-	CHECK_STR(str_of(j, "runtime"), "node");
+	CHECK_STR(th_str(j, "status"), "Running");
+	CHECK_STR(th_str(j, "runtime"), "node");
 	CHECK(json_integer_value(json_object_get(j, "memory_mb")) == 256);
 	snprintf(path, sizeof(path), "/faas/%s/", id);
-	CHECKF(strcmp(str_of(j, "url"), path) == 0, "url %s", str_of(j, "url"));
+	CHECKF(strcmp(th_str(j, "url"), path) == 0, "url %s", th_str(j, "url"));
 	json_decref(j);
 
 	l = get_json("/faas/deployments", 200, 0);
@@ -148,7 +131,7 @@ static void test_lifecycle(void)
 
 		CHECKF(th_json_shape(json_array_get(l, i), DEPLOY_SHAPE, why, sizeof(why)), "%s",
 		       why);
-		found |= strcmp(str_of(json_array_get(l, i), "deployment_id"), id) == 0;
+		found |= strcmp(th_str(json_array_get(l, i), "deployment_id"), id) == 0;
 	}
 	CHECKF(found, "deployment %s not listed", id);
 	json_decref(l);
@@ -158,8 +141,8 @@ static void test_lifecycle(void)
 	snprintf(path, sizeof(path), "/faas/%s/api/status?x=1&y=two", id);
 	j = get_json(path, 200, 30000);
 	if (j) {
-		CHECK_STR(str_of(j, "v"), "one");
-		CHECK_STR(str_of(j, "path"), "/api/status?x=1&y=two");
+		CHECK_STR(th_str(j, "v"), "one");
+		CHECK_STR(th_str(j, "path"), "/api/status?x=1&y=two");
 	}
 	json_decref(j);
 	snprintf(path, sizeof(path), "/faas/%s/echo", id);
@@ -178,16 +161,16 @@ static void test_lifecycle(void)
 	snprintf(path, sizeof(path), "/faas/%s/", id);
 	j = get_json(path, 200, 30000);
 	if (j)
-		CHECK_STR(str_of(j, "v"), "two");
+		CHECK_STR(th_str(j, "v"), "two");
 	json_decref(j);
 
 	snprintf(path, sizeof(path), "/faas/deployments/%s", id);
 	th_http(st.base, "DELETE", path, NULL, NULL, 30000, &r);
 	CHECKF(r.status == 204 && r.len == 0, "DELETE: %ld %.200s", r.status, r.body);
-	expect_error("DELETE", path, NULL, 404, "not found");
-	expect_error("GET", path, NULL, 404, "not found");
+	th_expect_error(st.base, "DELETE", path, NULL, 404, "not found");
+	th_expect_error(st.base, "GET", path, NULL, 404, "not found");
 	snprintf(path, sizeof(path), "/faas/%s/", id);
-	expect_error("GET", path, NULL, 404, "not found");
+	th_expect_error(st.base, "GET", path, NULL, 404, "not found");
 	th_resp_fini(&r);
 }
 
@@ -195,9 +178,9 @@ static void test_lifecycle(void)
  * which waits for the port and then succeeds. */
 static void test_scale_to_zero(void)
 {
-	_cleanup_free_ char *body = node_deploy_body(
-		"{\"auto_scale\": {\"min_instances\": 0, \"max_instances\": 2, "
-		"\"scale_down_after_seconds\": 2}}");
+	_cleanup_free_ char *body =
+		node_deploy_body("{\"auto_scale\": {\"min_instances\": 0, \"max_instances\": 2, "
+				 "\"scale_down_after_seconds\": 2}}");
 	char id[64], path[200], buf[32];
 	json_t *j = deploy(body, id, sizeof(id));
 	long long until;
@@ -213,11 +196,11 @@ static void test_scale_to_zero(void)
 	snprintf(path, sizeof(path), "/faas/%s/woken", id);
 	j = get_json(path, 200, 30000);
 	if (j)
-		CHECK_STR(str_of(j, "path"), "/woken");
+		CHECK_STR(th_str(j, "path"), "/woken");
 	json_decref(j);
 	CHECK_STR(deployment_status(id, buf, sizeof(buf)), "Running");
 	snprintf(path, sizeof(path), "/faas/deployments/%s", id);
-	expect_error("DELETE", "/faas/deployments/no-such-id", NULL, 404, "not found");
+	th_expect_error(st.base, "DELETE", "/faas/deployments/no-such-id", NULL, 404, "not found");
 	{
 		struct th_resp r = {0};
 
@@ -244,9 +227,17 @@ static void test_isolation(const char *id)
 /* kill -9 sandboxd, start it on the same state: the deployment answers. */
 static void test_restart(void)
 {
-	const char *dargs[] = {"--rpc",	      st.rpc,	"--events",	    st.events,
-			       "--state-dir", st.state, "--cleanup-interval", "1",
-			       "--ready-timeout-ms", "3000", NULL};
+	const char *dargs[] = {"--rpc",
+			       st.rpc,
+			       "--events",
+			       st.events,
+			       "--state-dir",
+			       st.state,
+			       "--cleanup-interval",
+			       "1",
+			       "--ready-timeout-ms",
+			       "3000",
+			       NULL};
 	_cleanup_free_ char *body = node_deploy_body(NULL);
 	char id[64], path[200];
 	json_t *j = deploy(body, id, sizeof(id));
@@ -272,7 +263,7 @@ static void test_restart(void)
 	}
 	j = get_json(path, 200, 30000);
 	if (j)
-		CHECK_STR(str_of(j, "path"), "/after-restart");
+		CHECK_STR(th_str(j, "path"), "/after-restart");
 	json_decref(j);
 }
 
@@ -288,16 +279,16 @@ static void test_down(void)
 	json_decref(j);
 	if (*id) {
 		snprintf(path, sizeof(path), "/faas/%s/", id);
-		expect_error("GET", path, NULL, 502, "exited with code 3");
+		th_expect_error(st.base, "GET", path, NULL, 502, "exited with code 3");
 	}
 	j = deploy("{\"runtime\": \"node\", \"code\": \"setInterval(() => {}, 1000)\"}", id,
 		   sizeof(id));
 	if (j)
-		CHECK_STR(str_of(j, "status"), "Starting");
+		CHECK_STR(th_str(j, "status"), "Starting");
 	json_decref(j);
 	if (*id) {
 		snprintf(path, sizeof(path), "/faas/%s/", id);
-		expect_error("GET", path, NULL, 504, "in time");
+		th_expect_error(st.base, "GET", path, NULL, 504, "in time");
 	}
 }
 
@@ -313,17 +304,19 @@ static void test_persistent_sandbox(void)
 		"    \"runtime\": \"node\",\n"
 		"    \"code\": \"const http = require(\\\"http\\\"); const server = "
 		"http.createServer((req, res) => { res.writeHead(200, {\\\"Content-Type\\\": "
-		"\\\"text/plain\\\"}); res.end(\\\"Hello from sandbox!\\\"); }); server.listen(3000, "
+		"\\\"text/plain\\\"}); res.end(\\\"Hello from sandbox!\\\"); }); "
+		"server.listen(3000, "
 		"() => console.log(\\\"Server running on port 3000\\\"));\",\n"
 		"    \"mode\": \"persistent\",\n"
 		"    \"dev_server\": true,\n"
 		"    \"timeout_ms\": 300000\n"
 		"  }",
 		NULL, 0, &r);
-	j = th_check_reply(&r, "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i");
+	j = th_check_reply(&r,
+			   "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i");
 	if (j) {
-		snprintf(id, sizeof(id), "%s", str_of(j, "id"));
-		CHECK_STR(str_of(j, "status"), "running");
+		snprintf(id, sizeof(id), "%s", th_str(j, "id"));
+		CHECK_STR(th_str(j, "status"), "running");
 	}
 	json_decref(j);
 	if (!*id)
@@ -336,33 +329,36 @@ static void test_persistent_sandbox(void)
 	th_http(st.base, "DELETE", path, NULL, NULL, 30000, &r);
 	CHECKF(r.status == 204, "DELETE: %ld", r.status);
 	snprintf(path, sizeof(path), "/proxy/%s/", id);
-	expect_error("GET", path, NULL, 404, "not found");
+	th_expect_error(st.base, "GET", path, NULL, 404, "not found");
 	th_resp_fini(&r);
 }
 
 static void test_bad_input(void)
 {
-	expect_error("POST", "/faas/deploy", "{\"runtime\": \"node\"", 400, NULL);
-	expect_error("POST", "/faas/deploy", "{}", 400, "runtime");
-	expect_error("POST", "/faas/deploy", "{\"runtime\": 3, \"code\": \"x\"}", 400, "runtime");
-	expect_error("POST", "/faas/deploy", "{\"runtime\": \"cobol\", \"code\": \"x\"}", 400,
-		     "unsupported runtime");
-	expect_error("POST", "/faas/deploy",
-		     "{\"runtime\": \"node\", \"code\": \"x\", \"files\": [{\"path\": "
-		     "\"../escape.js\", \"content\": \"x\"}]}",
-		     400, "..");
-	expect_error("POST", "/faas/deploy",
-		     "{\"runtime\": \"node\", \"code\": \"x\", \"memory_limit_mb\": 99999999}", 400,
-		     "memory_limit_mb");
-	expect_error("POST", "/faas/deploy",
-		     "{\"runtime\": \"node\", \"code\": \"x\", \"auto_scale\": {\"min_instances\": 3, "
-		     "\"max_instances\": 1}}",
-		     400, "max_instances");
-	expect_error("PUT", "/faas/deployments/nope/files",
-		     "{\"files\": [{\"path\": \"a.js\", \"content\": \"x\"}]}", 404, "not found");
-	expect_error("GET", "/faas/deployments/nope", NULL, 404, "not found");
-	expect_error("GET", "/faas/nope/", NULL, 404, "not found");
-	expect_error("GET", "/proxy/nope/", NULL, 404, "not found");
+	th_expect_error(st.base, "POST", "/faas/deploy", "{\"runtime\": \"node\"", 400, NULL);
+	th_expect_error(st.base, "POST", "/faas/deploy", "{}", 400, "runtime");
+	th_expect_error(st.base, "POST", "/faas/deploy", "{\"runtime\": 3, \"code\": \"x\"}", 400,
+			"runtime");
+	th_expect_error(st.base, "POST", "/faas/deploy",
+			"{\"runtime\": \"cobol\", \"code\": \"x\"}", 400, "unsupported runtime");
+	th_expect_error(st.base, "POST", "/faas/deploy",
+			"{\"runtime\": \"node\", \"code\": \"x\", \"files\": [{\"path\": "
+			"\"../escape.js\", \"content\": \"x\"}]}",
+			400, "..");
+	th_expect_error(st.base, "POST", "/faas/deploy",
+			"{\"runtime\": \"node\", \"code\": \"x\", \"memory_limit_mb\": 99999999}",
+			400, "memory_limit_mb");
+	th_expect_error(
+		st.base, "POST", "/faas/deploy",
+		"{\"runtime\": \"node\", \"code\": \"x\", \"auto_scale\": {\"min_instances\": 3, "
+		"\"max_instances\": 1}}",
+		400, "max_instances");
+	th_expect_error(st.base, "PUT", "/faas/deployments/nope/files",
+			"{\"files\": [{\"path\": \"a.js\", \"content\": \"x\"}]}", 404,
+			"not found");
+	th_expect_error(st.base, "GET", "/faas/deployments/nope", NULL, 404, "not found");
+	th_expect_error(st.base, "GET", "/faas/nope/", NULL, 404, "not found");
+	th_expect_error(st.base, "GET", "/proxy/nope/", NULL, 404, "not found");
 }
 
 /* Is the npm registry reachable (TCP to registry.npmjs.org:443 in 3 s)? */
@@ -401,33 +397,35 @@ static void test_seed_example(void)
 							 : "registry.npmjs.org is out of reach");
 		return;
 	}
-	j = deploy("{\n"
-		   "    \"runtime\": \"bun\",\n"
-		   "    \"code\": \"console.log(\\\"Hello FaaS!\\\");\",\n"
-		   "    \"entry_point\": \"bun dev\",\n"
-		   "    \"files\": [\n"
-		   "      {\n"
-		   "        \"path\": \"package.json\",\n"
-		   "        \"content\": \"{\\\"name\\\": \\\"my-function\\\", \\\"scripts\\\": "
-		   "{\\\"dev\\\": \\\"bun run --hot index.ts\\\"}}\"\n"
-		   "      },\n"
-		   "      {\n"
-		   "        \"path\": \"index.ts\",\n"
-		   "        \"content\": \"import express from \\\"express\\\"; const app = express(); "
-		   "app.get(\\\"/\\\", (req, res) => res.json({message: \\\"Hello from FaaS!\\\"})); "
-		   "app.listen(3000);\"\n"
-		   "      }\n"
-		   "    ],\n"
-		   "    \"auto_scale\": {\n"
-		   "      \"min_instances\": 0,\n"
-		   "      \"max_instances\": 5,\n"
-		   "      \"scale_down_after_minutes\": 10\n"
-		   "    }\n"
-		   "  }",
-		   id, sizeof(id));
+	j = deploy(
+		"{\n"
+		"    \"runtime\": \"bun\",\n"
+		"    \"code\": \"console.log(\\\"Hello FaaS!\\\");\",\n"
+		"    \"entry_point\": \"bun dev\",\n"
+		"    \"files\": [\n"
+		"      {\n"
+		"        \"path\": \"package.json\",\n"
+		"        \"content\": \"{\\\"name\\\": \\\"my-function\\\", \\\"scripts\\\": "
+		"{\\\"dev\\\": \\\"bun run --hot index.ts\\\"}}\"\n"
+		"      },\n"
+		"      {\n"
+		"        \"path\": \"index.ts\",\n"
+		"        \"content\": \"import express from \\\"express\\\"; const app = "
+		"express(); "
+		"app.get(\\\"/\\\", (req, res) => res.json({message: \\\"Hello from FaaS!\\\"})); "
+		"app.listen(3000);\"\n"
+		"      }\n"
+		"    ],\n"
+		"    \"auto_scale\": {\n"
+		"      \"min_instances\": 0,\n"
+		"      \"max_instances\": 5,\n"
+		"      \"scale_down_after_minutes\": 10\n"
+		"    }\n"
+		"  }",
+		id, sizeof(id));
 	if (!j)
 		return;
-	CHECK_STR(str_of(j, "status"), "Running");
+	CHECK_STR(th_str(j, "status"), "Running");
 	json_decref(j);
 	snprintf(path, sizeof(path), "/faas/%s/", id);
 	th_http(st.base, "GET", path, NULL, NULL, 60000, &r);
@@ -439,7 +437,8 @@ static void test_seed_example(void)
 		"    \"files\": [\n"
 		"      {\n"
 		"        \"path\": \"index.ts\",\n"
-		"        \"content\": \"import express from \\\"express\\\"; const app = express(); "
+		"        \"content\": \"import express from \\\"express\\\"; const app = "
+		"express(); "
 		"app.get(\\\"/\\\", (req, res) => res.json({message: \\\"Updated via API!\\\", "
 		"timestamp: new Date().toISOString()})); app.listen(3000);\"\n"
 		"      }\n"

@@ -56,24 +56,6 @@ static json_t *execute(const char *id)
 	return j;
 }
 
-static const char *str_of(const json_t *j, const char *key)
-{
-	const char *s = json_string_value(json_object_get(j, key));
-
-	return s ? s : "(none)";
-}
-
-static void expect_error(const char *method, const char *path, const char *body, long status,
-			 const char *want)
-{
-	struct th_resp r = {0};
-
-	th_http(st.base, method, path, body, NULL, 0, &r);
-	if (!th_check_error(&r, status, want))
-		printf("  (request was %s %s %.200s)\n", method, path, body ? body : "");
-	th_resp_fini(&r);
-}
-
 static void delete_ok(const char *id)
 {
 	struct th_resp r = {0};
@@ -100,26 +82,26 @@ static void test_basic_node(void)
 		   id, sizeof(id));
 	if (!j)
 		return;
-	CHECK_STR(str_of(j, "status"), "created");
-	CHECK_STR(str_of(j, "runtime"), "node");
+	CHECK_STR(th_str(j, "status"), "created");
+	CHECK_STR(th_str(j, "runtime"), "node");
 	CHECK_INT(json_integer_value(json_object_get(j, "timeout_ms")), 30000);
 	CHECK_INT(json_integer_value(json_object_get(j, "memory_limit_mb")), 256);
 	CHECKF(strlen(id) == 36 && id[8] == '-' && id[14] == '4', "id '%s' is not a UUID v4", id);
-	CHECKF(strlen(str_of(j, "created_at")) >= 20 && str_of(j, "created_at")[10] == 'T',
-	       "created_at '%s'", str_of(j, "created_at"));
+	CHECKF(strlen(th_str(j, "created_at")) >= 20 && th_str(j, "created_at")[10] == 'T',
+	       "created_at '%s'", th_str(j, "created_at"));
 	json_decref(j);
 
 	snprintf(path, sizeof(path), "/sandbox/%s", id);
 	th_http(st.base, "GET", path, NULL, NULL, 0, &r);
 	j = th_check_reply(&r, SANDBOX_SHAPE);
 	if (j)
-		CHECK_STR(str_of(j, "status"), "created");
+		CHECK_STR(th_str(j, "status"), "created");
 	json_decref(j);
 
 	j = execute(id);
 	if (j) {
-		CHECK_STR(str_of(j, "stdout"), "Hello, World!\n");
-		CHECK_STR(str_of(j, "stderr"), "");
+		CHECK_STR(th_str(j, "stdout"), "Hello, World!\n");
+		CHECK_STR(th_str(j, "stderr"), "");
 		CHECK(json_is_true(json_object_get(j, "success")));
 		CHECK_INT(json_integer_value(json_object_get(j, "exit_code")), 0);
 	}
@@ -127,7 +109,7 @@ static void test_basic_node(void)
 	th_http(st.base, "GET", path, NULL, NULL, 0, &r);
 	j = th_check_reply(&r, SANDBOX_SHAPE);
 	if (j)
-		CHECK_STR(str_of(j, "status"), "completed");
+		CHECK_STR(th_str(j, "status"), "completed");
 	json_decref(j);
 	delete_ok(id);
 	/* A failing run: "failed", success false, its exit code. */
@@ -142,7 +124,7 @@ static void test_basic_node(void)
 		th_http(st.base, "GET", path, NULL, NULL, 0, &r);
 		j = th_check_reply(&r, SANDBOX_SHAPE);
 		if (j)
-			CHECK_STR(str_of(j, "status"), "failed");
+			CHECK_STR(th_str(j, "status"), "failed");
 	}
 	json_decref(j);
 	th_resp_fini(&r);
@@ -168,11 +150,11 @@ static void test_bun_env(void)
 
 	if (!j)
 		return;
-	CHECK_STR(str_of(j, "runtime"), "bun");
+	CHECK_STR(th_str(j, "runtime"), "bun");
 	json_decref(j);
 	j = execute(id);
 	if (j) {
-		CHECK_STR(str_of(j, "stdout"), "Environment: development\nAPI Key: test-key-123\n");
+		CHECK_STR(th_str(j, "stdout"), "Environment: development\nAPI Key: test-key-123\n");
 		CHECK(json_is_true(json_object_get(j, "success")));
 	}
 	json_decref(j);
@@ -205,12 +187,12 @@ static void test_typescript_deps(void)
 
 	if (!j)
 		return;
-	CHECK_STR(str_of(j, "runtime"), "typescript");
+	CHECK_STR(th_str(j, "runtime"), "typescript");
 	json_decref(j);
 	j = execute(id);
 	if (!j)
 		return;
-	out = str_of(j, "stdout");
+	out = th_str(j, "stdout");
 	if (json_is_true(json_object_get(j, "success"))) {
 		CHECKF(strncmp(out, "Random UUID: ", 13) == 0 && strlen(out) == 13 + 36 + 1 &&
 			       out[13 + 14] == '4',
@@ -219,9 +201,9 @@ static void test_typescript_deps(void)
 		/* The registry was out of reach: say so, loudly. */
 		printf("note: TypeScript with Dependencies could not install: exit %lld, "
 		       "stderr: %.400s\n",
-		       json_integer_value(json_object_get(j, "exit_code")), str_of(j, "stderr"));
-		CHECKF(*str_of(j, "stderr") && json_integer_value(json_object_get(j, "exit_code")),
-		       "a failed install must explain itself: %s", str_of(j, "stderr"));
+		       json_integer_value(json_object_get(j, "exit_code")), th_str(j, "stderr"));
+		CHECKF(*th_str(j, "stderr") && json_integer_value(json_object_get(j, "exit_code")),
+		       "a failed install must explain itself: %s", th_str(j, "stderr"));
 		snprintf(path, sizeof(path), "/sandbox/%s", id);
 		th_http(st.base, "GET", path, NULL, NULL, 0, &r);
 		CHECKF(r.status == 200 && strstr(r.body, "\"status\":\"failed\""), "%ld %s",
@@ -268,7 +250,7 @@ static void test_upload(void)
 	th_resp_fini(&r);
 	j = execute(id);
 	if (j)
-		CHECK_STR(str_of(j, "stdout"),
+		CHECK_STR(th_str(j, "stdout"),
 			  "1970-01-01T00:00:00.000Z\ntrue false #!/bin/bash\nnode index.js\n");
 	json_decref(j);
 	/* Symlink tricks: a run plants links to outside the workspace; an
@@ -279,11 +261,11 @@ static void test_upload(void)
 			   id2, sizeof(id2)));
 	j = *id2 ? execute(id2) : NULL;
 	if (j) {
-		CHECK_STR(str_of(j, "stdout"), "planted\n");
+		CHECK_STR(th_str(j, "stdout"), "planted\n");
 		snprintf(path2, sizeof(path2), "/sandbox/%s/files", id2);
-		expect_error("POST", path2, "[{\"path\": \"dir/evil\", \"content\": \"x\"}]", 400,
+		th_expect_error(st.base, "POST", path2, "[{\"path\": \"dir/evil\", \"content\": \"x\"}]", 400,
 			     "symbolic link");
-		expect_error("POST", path2, "[{\"path\": \"file\", \"content\": \"x\"}]", 400,
+		th_expect_error(st.base, "POST", path2, "[{\"path\": \"file\", \"content\": \"x\"}]", 400,
 			     "symbolic link");
 		delete_ok(id2);
 	}
@@ -315,9 +297,9 @@ static void test_list_delete(void)
 	json_array_foreach(j, i, e)
 	{
 		CHECKF(th_json_shape(e, SANDBOX_SHAPE, why, sizeof(why)), "%s", why);
-		if (strcmp(str_of(e, "id"), a) == 0)
+		if (strcmp(th_str(e, "id"), a) == 0)
 			seen |= 1;
-		if (strcmp(str_of(e, "id"), b) == 0) {
+		if (strcmp(th_str(e, "id"), b) == 0) {
 			seen |= 2;
 			CHECK_INT(json_integer_value(json_object_get(e, "timeout_ms")), 5000);
 			CHECK_INT(json_integer_value(json_object_get(e, "memory_limit_mb")), 128);
@@ -329,8 +311,8 @@ static void test_list_delete(void)
 
 	delete_ok(a);
 	snprintf(path, sizeof(path), "/sandbox/%s", a);
-	expect_error("DELETE", path, NULL, 404, "not found");
-	expect_error("GET", path, NULL, 404, "not found");
+	th_expect_error(st.base, "DELETE", path, NULL, 404, "not found");
+	th_expect_error(st.base, "GET", path, NULL, 404, "not found");
 	delete_ok(b);
 	th_http(st.base, "GET", "/sandboxes", NULL, NULL, 0, &r);
 	CHECKF(r.status == 200 && !strstr(r.body, a) && !strstr(r.body, b), "%ld %.300s", r.status,
@@ -346,55 +328,55 @@ static void test_bad_input(void)
 	size_t n;
 	json_t *j;
 
-	expect_error("POST", "/sandbox", "{}", 400, "runtime");
-	expect_error("POST", "/sandbox", "{\"runtime\": \"node\"}", 400, "code");
-	expect_error("POST", "/sandbox", "{\"runtime\": 7, \"code\": \"1\"}", 400, "runtime");
-	expect_error("POST", "/sandbox", "{\"runtime\": \"cobol\", \"code\": \"1\"}", 400,
+	th_expect_error(st.base, "POST", "/sandbox", "{}", 400, "runtime");
+	th_expect_error(st.base, "POST", "/sandbox", "{\"runtime\": \"node\"}", 400, "code");
+	th_expect_error(st.base, "POST", "/sandbox", "{\"runtime\": 7, \"code\": \"1\"}", 400, "runtime");
+	th_expect_error(st.base, "POST", "/sandbox", "{\"runtime\": \"cobol\", \"code\": \"1\"}", 400,
 		     "unsupported runtime");
-	expect_error("POST", "/sandbox",
+	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", \"timeout_ms\": "
 		     "\"soon\"}",
 		     400, "timeout_ms");
-	expect_error("POST", "/sandbox",
+	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", \"timeout_ms\": "
 		     "-5}",
 		     400, "timeout_ms");
-	expect_error("POST", "/sandbox",
+	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", "
 		     "\"memory_limit_mb\": 99999999}",
 		     400, "memory_limit_mb");
-	expect_error("POST", "/sandbox",
+	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", \"mode\": "
 		     "\"forever\"}",
 		     400, "mode");
-	expect_error("POST", "/sandbox",
+	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", \"env_vars\": "
 		     "[1]}",
 		     400, "env_vars");
-	expect_error("POST", "/sandbox",
+	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", \"files\": "
 		     "{\"a\": 1}}",
 		     400, "files");
-	expect_error("POST", "/sandbox",
+	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", \"files\": "
 		     "[{\"path\": \"../x\", \"content\": \"\"}]}",
 		     400, "'../x'");
-	expect_error("POST", "/sandbox",
+	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", \"files\": "
 		     "[{\"path\": \"/etc/x\", \"content\": \"\"}]}",
 		     400, "'/etc/x'");
-	expect_error("POST", "/sandbox", "{\"runtime\": \"node\"", 400, "not valid JSON");
-	expect_error("POST", "/sandbox", "[]", 400, NULL);
-	expect_error("PUT", "/sandbox", "{}", 405, NULL);
+	th_expect_error(st.base, "POST", "/sandbox", "{\"runtime\": \"node\"", 400, "not valid JSON");
+	th_expect_error(st.base, "POST", "/sandbox", "[]", 400, NULL);
+	th_expect_error(st.base, "PUT", "/sandbox", "{}", 405, NULL);
 
 	/* Unknown ids: 404 on every route that takes one. */
-	expect_error("GET", unknown, NULL, 404, "not found");
-	expect_error("DELETE", unknown, NULL, 404, "not found");
+	th_expect_error(st.base, "GET", unknown, NULL, 404, "not found");
+	th_expect_error(st.base, "DELETE", unknown, NULL, 404, "not found");
 	snprintf(path, sizeof(path), "%s/execute", unknown);
-	expect_error("POST", path, NULL, 404, "not found");
+	th_expect_error(st.base, "POST", path, NULL, 404, "not found");
 	snprintf(path, sizeof(path), "%s/files", unknown);
-	expect_error("POST", path, "[{\"path\": \"a\", \"content\": \"b\"}]", 404, "not found");
-	expect_error("GET", "/sandbox/%2e%2e", NULL, 400, NULL);
+	th_expect_error(st.base, "POST", path, "[{\"path\": \"a\", \"content\": \"b\"}]", 404, "not found");
+	th_expect_error(st.base, "GET", "/sandbox/%2e%2e", NULL, 400, NULL);
 
 	/* Uploads: traversal, wrong shapes, too many files, too big. */
 	j = create("{\"runtime\": \"node\", \"code\": \"1\"}", id, sizeof(id));
@@ -402,16 +384,16 @@ static void test_bad_input(void)
 	if (!*id)
 		return;
 	snprintf(path, sizeof(path), "/sandbox/%s/files", id);
-	expect_error("POST", path, "[{\"path\": \"../x\", \"content\": \"evil\"}]", 400, "'../x'");
-	expect_error("POST", path, "[{\"path\": \"/etc/x\", \"content\": \"evil\"}]", 400,
+	th_expect_error(st.base, "POST", path, "[{\"path\": \"../x\", \"content\": \"evil\"}]", 400, "'../x'");
+	th_expect_error(st.base, "POST", path, "[{\"path\": \"/etc/x\", \"content\": \"evil\"}]", 400,
 		     "'/etc/x'");
-	expect_error("POST", path, "[{\"path\": \"a/../../x\", \"content\": \"evil\"}]", 400,
+	th_expect_error(st.base, "POST", path, "[{\"path\": \"a/../../x\", \"content\": \"evil\"}]", 400,
 		     "'..'");
-	expect_error("POST", path, "[{\"path\": \"\", \"content\": \"x\"}]", 400, "empty");
-	expect_error("POST", path, "{\"files\": []}", 400, "array");
-	expect_error("POST", path, "[{\"path\": 1, \"content\": \"x\"}]", 400, "path");
-	expect_error("POST", path, "[{\"path\": \"a\", \"content\": 5}]", 400, "content");
-	expect_error("POST", path, "[{\"path\": \"a\", \"is_executable\": \"yes\"}]", 400,
+	th_expect_error(st.base, "POST", path, "[{\"path\": \"\", \"content\": \"x\"}]", 400, "empty");
+	th_expect_error(st.base, "POST", path, "{\"files\": []}", 400, "array");
+	th_expect_error(st.base, "POST", path, "[{\"path\": 1, \"content\": \"x\"}]", 400, "path");
+	th_expect_error(st.base, "POST", path, "[{\"path\": \"a\", \"content\": 5}]", 400, "content");
+	th_expect_error(st.base, "POST", path, "[{\"path\": \"a\", \"is_executable\": \"yes\"}]", 400,
 		     "is_executable");
 	/* 257 files (the daemon allows 256 per request). */
 	many = malloc(257 * 48 + 16);
@@ -420,15 +402,15 @@ static void test_bad_input(void)
 		n += (size_t)sprintf(many + n, "%s{\"path\": \"f%d\", \"content\": \"x\"}",
 				     i ? "," : "", i);
 	sprintf(many + n, "]");
-	expect_error("POST", path, many, 400, "too many files");
+	th_expect_error(st.base, "POST", path, many, 400, "too many files");
 	free(many);
 	/* A body over the gateway's --max-body (16 MiB): 413. */
 	big = malloc((17u << 20) + 64);
 	n = (size_t)sprintf(big, "[{\"path\": \"big\", \"content\": \"");
 	memset(big + n, 'a', 17u << 20);
 	strcpy(big + n + (17u << 20), "\"}]");
-	expect_error("POST", path, big, 413, "larger than");
-	expect_error("POST", "/sandbox", big, 413, "larger than");
+	th_expect_error(st.base, "POST", path, big, 413, "larger than");
+	th_expect_error(st.base, "POST", "/sandbox", big, 413, "larger than");
 	free(big);
 	delete_ok(id);
 }
@@ -539,7 +521,7 @@ static void *client_loop(void *arg)
 			continue;
 		}
 		j = th_json(&r);
-		snprintf(id, sizeof(id), "%s", str_of(j, "id"));
+		snprintf(id, sizeof(id), "%s", th_str(j, "id"));
 		json_decref(j);
 		snprintf(path, sizeof(path), "/sandbox/%s/execute", id);
 		th_http(st.base, "POST", path, NULL, NULL, 60000, &r);

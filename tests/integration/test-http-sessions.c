@@ -24,13 +24,6 @@
 
 static struct th_stack st;
 
-static const char *str_of(const json_t *j, const char *key)
-{
-	const char *s = json_string_value(json_object_get(j, key));
-
-	return s ? s : "(none)";
-}
-
 /* POST /sessions with body; the new id in id, "" on failure. */
 static void new_session(const char *body, char *id, size_t idlen)
 {
@@ -41,7 +34,7 @@ static void new_session(const char *body, char *id, size_t idlen)
 	th_http(st.base, "POST", "/sessions", body, NULL, 0, &r);
 	j = th_check_reply(&r, "session_id:s");
 	if (j)
-		snprintf(id, idlen, "%s", str_of(j, "session_id"));
+		snprintf(id, idlen, "%s", th_str(j, "session_id"));
 	json_decref(j);
 	th_resp_fini(&r);
 }
@@ -58,17 +51,6 @@ static void post_exact(const char *id, const char *what, const char *body, const
 	CHECKF(r.status == 200 && (!want || strcmp(r.body, want) == 0),
 	       "POST %s %s\n  got %ld %s\n want %s", path, body, r.status, r.body,
 	       want ? want : "200");
-	th_resp_fini(&r);
-}
-
-static void expect_error(const char *method, const char *path, const char *body, long status,
-			 const char *want)
-{
-	struct th_resp r = {0};
-
-	th_http(st.base, method, path, body, NULL, 0, &r);
-	if (!th_check_error(&r, status, want))
-		printf("  (request was %s %s %.200s)\n", method, path, body ? body : "");
 	th_resp_fini(&r);
 }
 
@@ -119,9 +101,9 @@ static void test_documented(char *id, size_t idlen)
 			NULL, 0, &r);
 		j = th_check_reply(&r, "stdout:s stderr:s exit_code:i signal:z");
 		if (j) {
-			CHECK_STR(str_of(j, "stdout"), "[]\n/workspace\n");
-			CHECKF(strstr(str_of(j, "stderr"), "No such file"), "%s",
-			       str_of(j, "stderr"));
+			CHECK_STR(th_str(j, "stdout"), "[]\n/workspace\n");
+			CHECKF(strstr(th_str(j, "stderr"), "No such file"), "%s",
+			       th_str(j, "stderr"));
 		}
 		json_decref(j);
 	}
@@ -131,8 +113,8 @@ static void test_documented(char *id, size_t idlen)
 	th_http(st.base, "GET", path, NULL, NULL, 0, &r);
 	j = th_check_reply(&r, SESSION_SHAPE);
 	if (j) {
-		CHECK_STR(str_of(j, "session_id"), id);
-		CHECK_STR(str_of(j, "cwd"), "/tmp");
+		CHECK_STR(th_str(j, "session_id"), id);
+		CHECK_STR(th_str(j, "cwd"), "/tmp");
 		CHECK_STR(json_string_value(json_object_get(json_object_get(j, "env"), "MY_VAR")),
 			  "hello");
 		CHECK_INT(json_integer_value(json_object_get(j, "runs")), 8);
@@ -149,8 +131,8 @@ static void test_documented(char *id, size_t idlen)
 	snprintf(path, sizeof(path), "/sessions/%s", other);
 	th_http(st.base, "DELETE", path, NULL, NULL, 0, &r);
 	CHECKF(r.status == 204 && r.len == 0, "DELETE: %ld '%s'", r.status, r.body);
-	expect_error("DELETE", path, NULL, 404, "not found");
-	expect_error("GET", path, NULL, 404, "not found");
+	th_expect_error(st.base, "DELETE", path, NULL, 404, "not found");
+	th_expect_error(st.base, "GET", path, NULL, 404, "not found");
 	th_http(st.base, "GET", "/sessions", NULL, NULL, 0, &r);
 	CHECKF(r.status == 200 && !strstr(r.body, other), "%.300s", r.body);
 	th_resp_fini(&r);
@@ -163,47 +145,47 @@ static void test_bad_input(const char *id)
 	char path[160], *big;
 	size_t n;
 
-	expect_error("POST", "/sessions", "{\"env\": \"MY_VAR=hello\"}", 400, "env");
-	expect_error("POST", "/sessions", "{\"env\": {\"A\": 1}}", 400, "env");
-	expect_error("POST", "/sessions", "{\"env\": {\"A=B\": \"1\"}}", 400, "A=B");
-	expect_error("POST", "/sessions", "{\"env\"", 400, "not valid JSON");
+	th_expect_error(st.base, "POST", "/sessions", "{\"env\": \"MY_VAR=hello\"}", 400, "env");
+	th_expect_error(st.base, "POST", "/sessions", "{\"env\": {\"A\": 1}}", 400, "env");
+	th_expect_error(st.base, "POST", "/sessions", "{\"env\": {\"A=B\": \"1\"}}", 400, "A=B");
+	th_expect_error(st.base, "POST", "/sessions", "{\"env\"", 400, "not valid JSON");
 
 	snprintf(path, sizeof(path), "/sessions/%s/run", id);
-	expect_error("POST", path, "{}", 400, "command");
-	expect_error("POST", path, "{\"command\": []}", 400, "command");
-	expect_error("POST", path, "{\"command\": \"/bin/true\"}", 400, "command");
-	expect_error("POST", path, "{\"command\": [1]}", 400, "command");
-	expect_error("POST", path, "{\"command\": [\"/bin/true\"], \"time\": \"soon\"}", 400,
+	th_expect_error(st.base, "POST", path, "{}", 400, "command");
+	th_expect_error(st.base, "POST", path, "{\"command\": []}", 400, "command");
+	th_expect_error(st.base, "POST", path, "{\"command\": \"/bin/true\"}", 400, "command");
+	th_expect_error(st.base, "POST", path, "{\"command\": [1]}", 400, "command");
+	th_expect_error(st.base, "POST", path, "{\"command\": [\"/bin/true\"], \"time\": \"soon\"}", 400,
 		     "'time'");
-	expect_error("POST", path, "{\"command\": [\"/bin/true\"], \"mem\": 99999999999}", 400,
+	th_expect_error(st.base, "POST", path, "{\"command\": [\"/bin/true\"], \"mem\": 99999999999}", 400,
 		     "'mem'");
-	expect_error("POST", path, "{\"command\": [\"/bin/true\"], \"env\": [\"A=1\"]}", 400,
+	th_expect_error(st.base, "POST", path, "{\"command\": [\"/bin/true\"], \"env\": [\"A=1\"]}", 400,
 		     "env");
 	snprintf(path, sizeof(path), "/sessions/%s/env", id);
-	expect_error("POST", path, "{\"env\": 5}", 400, "env");
+	th_expect_error(st.base, "POST", path, "{\"env\": 5}", 400, "env");
 	snprintf(path, sizeof(path), "/sessions/%s/cwd", id);
-	expect_error("POST", path, "{}", 400, "cwd");
-	expect_error("POST", path, "{\"cwd\": \"tmp\"}", 400, "absolute");
-	expect_error("POST", path, "{\"cwd\": 5}", 400, "cwd");
+	th_expect_error(st.base, "POST", path, "{}", 400, "cwd");
+	th_expect_error(st.base, "POST", path, "{\"cwd\": \"tmp\"}", 400, "absolute");
+	th_expect_error(st.base, "POST", path, "{\"cwd\": 5}", 400, "cwd");
 	/* Too big a body. */
 	big = malloc((17u << 20) + 64);
 	n = (size_t)sprintf(big, "{\"env\": {\"A\": \"");
 	memset(big + n, 'a', 17u << 20);
 	strcpy(big + n + (17u << 20), "\"}}");
-	expect_error("POST", path, big, 413, "larger than");
-	expect_error("POST", "/sessions", big, 413, "larger than");
+	th_expect_error(st.base, "POST", path, big, 413, "larger than");
+	th_expect_error(st.base, "POST", "/sessions", big, 413, "larger than");
 	free(big);
 
 	/* Unknown ids. */
-	expect_error("GET", unknown, NULL, 404, "not found");
-	expect_error("DELETE", unknown, NULL, 404, "not found");
+	th_expect_error(st.base, "GET", unknown, NULL, 404, "not found");
+	th_expect_error(st.base, "DELETE", unknown, NULL, 404, "not found");
 	snprintf(path, sizeof(path), "%s/run", unknown);
-	expect_error("POST", path, "{\"command\": [\"/bin/true\"]}", 404, "not found");
+	th_expect_error(st.base, "POST", path, "{\"command\": [\"/bin/true\"]}", 404, "not found");
 	snprintf(path, sizeof(path), "%s/env", unknown);
-	expect_error("POST", path, "{\"env\": {\"A\": \"1\"}}", 404, "not found");
+	th_expect_error(st.base, "POST", path, "{\"env\": {\"A\": \"1\"}}", 404, "not found");
 	snprintf(path, sizeof(path), "%s/cwd", unknown);
-	expect_error("POST", path, "{\"cwd\": \"/tmp\"}", 404, "not found");
-	expect_error("PUT", "/sessions", NULL, 405, NULL);
+	th_expect_error(st.base, "POST", path, "{\"cwd\": \"/tmp\"}", 404, "not found");
+	th_expect_error(st.base, "PUT", "/sessions", NULL, 405, NULL);
 }
 
 /* The executor's history of the runs above, and its statistics. */
@@ -220,15 +202,15 @@ static void test_history(const char *session)
 	       r.status, r.body);
 	json_array_foreach(j, i, e)
 	{
-		if (strcmp(str_of(e, "object_id"), session) != 0)
+		if (strcmp(th_str(e, "object_id"), session) != 0)
 			continue;
 		CHECKF(th_json_shape(e, HISTORY_SHAPE, why, sizeof(why)), "%s", why);
-		CHECK_STR(str_of(e, "kind"), "session");
-		CHECK_STR(str_of(e, "status"), "success");
+		CHECK_STR(th_str(e, "kind"), "session");
+		CHECK_STR(th_str(e, "status"), "success");
 		/* The gateway tells the daemon whom it acts for. */
-		CHECK_STR(str_of(e, "client"), "127.0.0.1");
+		CHECK_STR(th_str(e, "client"), "127.0.0.1");
 		if (!*exec_id)
-			snprintf(exec_id, sizeof(exec_id), "%s", str_of(e, "execution_id"));
+			snprintf(exec_id, sizeof(exec_id), "%s", th_str(e, "execution_id"));
 	}
 	CHECKF(exec_id[0] != '\0', "no history entry for session %s", session);
 	json_decref(j);
@@ -238,15 +220,15 @@ static void test_history(const char *session)
 	CHECKF(r.status == 200 && json_array_size(j) == 2, "?limit=2: %ld %.300s", r.status,
 	       r.body);
 	json_decref(j);
-	expect_error("GET", "/api/v1/executions?limit=many", NULL, 400, "limit");
+	th_expect_error(st.base, "GET", "/api/v1/executions?limit=many", NULL, 400, "limit");
 
 	snprintf(path, sizeof(path), "/api/v1/executions/%s", exec_id);
 	th_http(st.base, "GET", path, NULL, NULL, 0, &r);
 	j = th_check_reply(&r, HISTORY_SHAPE);
 	if (j)
-		CHECKF(strcmp(str_of(j, "execution_id"), exec_id) == 0, "%s", r.body);
+		CHECKF(strcmp(th_str(j, "execution_id"), exec_id) == 0, "%s", r.body);
 	json_decref(j);
-	expect_error("GET", "/api/v1/executions/00000000-0000-4000-8000-000000000000", NULL, 404,
+	th_expect_error(st.base, "GET", "/api/v1/executions/00000000-0000-4000-8000-000000000000", NULL, 404,
 		     "not found");
 
 	th_http(st.base, "GET", "/api/v1/stats", NULL, NULL, 0, &r);
@@ -298,7 +280,7 @@ static void test_restart(const char *session)
 	j = th_check_reply(&r,
 			   "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i");
 	if (j)
-		snprintf(id, sizeof(id), "%s", str_of(j, "id"));
+		snprintf(id, sizeof(id), "%s", th_str(j, "id"));
 	json_decref(j);
 	if (!*id)
 		return;
@@ -328,7 +310,7 @@ static void test_restart(const char *session)
 	j = th_check_reply(&r, "sandbox_id:s success:b stdout:s stderr:s exit_code:i "
 			       "execution_time_ms:i");
 	if (j)
-		CHECK_STR(str_of(j, "stdout"), "uploaded yes\n");
+		CHECK_STR(th_str(j, "stdout"), "uploaded yes\n");
 	json_decref(j);
 	post_exact(session, "run",
 		   "{\"command\": [\"/bin/sh\", \"-c\", \"cat test.txt /workspace/w.txt; echo "
