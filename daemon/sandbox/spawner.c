@@ -200,9 +200,12 @@ static void on_sock(struct sbx_ctx *ctx, struct sbx_exec *ex, uint32_t events)
 		dequeue(ctx, ex);
 		sbx_exec_retire(ctx, ex);
 	} else if (ex->state == EX_RUNNING) {
+		/* Kill the tree, but close the socket (the caller's EOF) only
+		 * once the init is reaped, which in a pid namespace means every
+		 * process of it is gone: when a stop returns, nothing of the
+		 * sandbox answers any more (a restarted service's old process
+		 * must not serve one more request). */
 		sbx_epoll_del(ctx, ex->fd);
-		close(ex->fd);
-		ex->fd = -1;
 		sbx_exec_kill(ctx, ex, SBX_KILL_CANCEL);
 	}
 }

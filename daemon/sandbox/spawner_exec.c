@@ -160,7 +160,7 @@ int sbx_exec_reply_more(struct sbx_ctx *ctx, struct sbx_exec *ex)
 
 static void send_result(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__ExecResult *res)
 {
-	if (ex->fd < 0) {
+	if (ex->fd < 0 || ex->kill == SBX_KILL_CANCEL) {
 		sbx_exec_retire(ctx, ex); /* cancelled: nobody to tell */
 		return;
 	}
