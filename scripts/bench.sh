@@ -35,7 +35,7 @@ run() {
 run bench-rpc
 run bench-http
 # Optional benchmarks, run when built.
-optional=(bench-exec)
+optional=(bench-exec bench-logs)
 for name in "${optional[@]}"; do
   if [ -x "$bin/$name" ]; then
     run "$name"
