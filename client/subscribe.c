@@ -47,15 +47,15 @@
 
 struct sbx_subscription {
 	char url[SUB_URL_MAX];
-	bool ipc;           /* ipc://: frames carry a type byte */
+	bool ipc; /* ipc://: frames carry a type byte */
 	char *prefix;
 	size_t plen;
 	sbx_event_cb cb;
 	void *arg;
-	int wake[2];        /* close writes here: the thread's polls end */
+	int wake[2]; /* close writes here: the thread's polls end */
 	pthread_t thread;
-	int connected;      /* atomic */
-	int stop;           /* atomic: set by close, checked between messages */
+	int connected; /* atomic */
+	int stop;      /* atomic: set by close, checked between messages */
 	uint8_t *buf;
 	size_t cap;
 };
@@ -109,16 +109,20 @@ static int dial(struct sbx_subscription *s)
 			h[strlen(h) - 1] = 0;
 			h++;
 		}
-		if (getaddrinfo(*h ? h : NULL, port, &hints, &ai) != 0 || !ai)
-			return -1;
+		/* An address needs no resolver (nor its modules' memory). */
+		hints.ai_flags = AI_NUMERICHOST;
+		if (getaddrinfo(*h ? h : NULL, port, &hints, &ai) != 0) {
+			hints.ai_flags = 0;
+			if (getaddrinfo(*h ? h : NULL, port, &hints, &ai) != 0 || !ai)
+				return -1;
+		}
 		sa = ai->ai_addr;
 		salen = ai->ai_addrlen;
 	}
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd >= 0 && connect(fd, sa, salen) < 0) {
 		socklen_t l = sizeof(err);
-		if (errno != EINPROGRESS ||
-		    wait_fd(s, fd, POLLOUT, SUB_HANDSHAKE_MS) != 1 ||
+		if (errno != EINPROGRESS || wait_fd(s, fd, POLLOUT, SUB_HANDSHAKE_MS) != 1 ||
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err != 0) {
 			close(fd);
 			fd = -1;
@@ -275,15 +279,16 @@ void sbx_subscribe_close(struct sbx_subscription *s)
 	free(s);
 }
 
-int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb,
-		       void *arg, struct sbx_subscription **ret)
+int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb, void *arg,
+		       struct sbx_subscription **ret)
 {
 	struct sbx_subscription *s;
 	const char *url = events_url ? events_url : SBX_DEFAULT_EVENTS_URL;
 
 	if (!cb || !topic_prefix || strlen(url) >= SUB_URL_MAX ||
 	    (strncmp(url, "ipc://", 6) != 0 && strncmp(url, "tcp://", 6) != 0) ||
-	    (strncmp(url, "ipc://", 6) == 0 && strlen(url + 6) >= sizeof(((struct sockaddr_un *)0)->sun_path)))
+	    (strncmp(url, "ipc://", 6) == 0 &&
+	     strlen(url + 6) >= sizeof(((struct sockaddr_un *)0)->sun_path)))
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
