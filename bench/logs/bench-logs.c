@@ -55,8 +55,8 @@ static double now_s(void)
 
 /* Lines "1", "2", ... checked as they come; shared by both runners. */
 struct check {
-	uint64_t next;   /* value expected next, from 1 */
-	uint64_t bad;    /* lines that were not the expected value */
+	uint64_t next; /* value expected next, from 1 */
+	uint64_t bad;  /* lines that were not the expected value */
 };
 
 static void check_line(struct check *c, const char *p, size_t len)
@@ -107,10 +107,11 @@ static int on_line(void *arg, uint64_t seq, int64_t time_us, const char *stream,
 static void *follow_thread(void *arg)
 {
 	struct follower *f = arg;
-	struct sbx_client_opts co = {.rpc_url = f->rpc, .timeout_ms = CALL_TIMEOUT_MS,
+	struct sbx_client_opts co = {.rpc_url = f->rpc,
+				     .timeout_ms = CALL_TIMEOUT_MS,
 				     .connect_wait_ms = CONNECT_WAIT_MS};
-	struct sbx_logs_follow_opts o = {.events_url = f->events, .id = f->id, .follow = 1,
-					 .until_exit = 1};
+	struct sbx_logs_follow_opts o = {
+		.events_url = f->events, .id = f->id, .follow = 1, .until_exit = 1};
 	struct sbx_client *c = NULL;
 
 	f->chk.next = 1;
@@ -142,7 +143,7 @@ static int call(struct sbx_client *c, const char *method, const ProtobufCMessage
 struct round_result {
 	double slowest, fastest; /* lines/s of the slowest and fastest subscriber */
 	double exec_ms;
-	uint64_t bad;            /* lines missing, wrong, repeated or out of order, all subscribers */
+	uint64_t bad; /* lines missing, wrong, repeated or out of order, all subscribers */
 };
 
 static int sandboxd_round(struct sbx_client *c, const char *rpc, const char *events, long lines,
@@ -179,7 +180,8 @@ static int sandboxd_round(struct sbx_client *c, const char *rpc, const char *eve
 	if (rv == 0) {
 		const Sbx__SandboxExecution *e = (const Sbx__SandboxExecution *)r.msg;
 		if (!e->success)
-			fprintf(stderr, "bench-logs: execution failed: %s\n", e->error ? e->error : "");
+			fprintf(stderr, "bench-logs: execution failed: %s\n",
+				e->error ? e->error : "");
 		sbx_reply_fini(&r);
 	}
 	res->slowest = 1e18;
@@ -194,9 +196,10 @@ static int sandboxd_round(struct sbx_client *c, const char *rpc, const char *eve
 		if (bad || f[i].dropped_bytes || f[i].exits != 1)
 			fprintf(stderr,
 				"bench-logs: follower %d: %" PRIu64 " lines, %" PRIu64
-				" wrong, %" PRIu64 " lost, %" PRIu64 " bytes dropped by the spawner, %"
-				PRIu64 " exit lines\n",
-				i, f[i].lines, f[i].chk.bad, f[i].lost, f[i].dropped_bytes, f[i].exits);
+				" wrong, %" PRIu64 " lost, %" PRIu64
+				" bytes dropped by the spawner, %" PRIu64 " exit lines\n",
+				i, f[i].lines, f[i].chk.bad, f[i].lost, f[i].dropped_bytes,
+				f[i].exits);
 		res->bad += bad + (f[i].dropped_bytes ? 1 : 0) + (f[i].exits != 1);
 		if (rate < res->slowest)
 			res->slowest = rate;
@@ -334,7 +337,8 @@ static int find_sandboxd(const char *opt, char *out, size_t size)
 		strcpy(slash + 1, "sandboxd");
 	}
 	if (access(out, X_OK) < 0) {
-		fprintf(stderr, "bench-logs: no sandboxd at %s (build it, or pass --sandboxd)\n", out);
+		fprintf(stderr, "bench-logs: no sandboxd at %s (build it, or pass --sandboxd)\n",
+			out);
 		return -ENOENT;
 	}
 	return 0;
@@ -433,7 +437,8 @@ int main(int argc, char **argv)
 	}
 
 	printf("bench-logs: seq 1 %ld in a shell sandbox, %d followers (sbx_logs_follow), %d "
-	       "rounds\n", lines, subs, rounds);
+	       "rounds\n",
+	       lines, subs, rounds);
 	for (int i = 0; i < rounds; i++) {
 		struct round_result a = {0}, b = {0};
 		if (sandboxd_round(c, rpc, events, lines, subs, &a) < 0 ||
@@ -448,7 +453,8 @@ int main(int argc, char **argv)
 		bad += a.bad;
 		peer_bad += b.bad;
 		fprintf(stderr,
-			"  round %d: sandboxd slowest %.0f fastest %.0f lines/s (execution %.0f ms), "
+			"  round %d: sandboxd slowest %.0f fastest %.0f lines/s (execution %.0f "
+			"ms), "
 			"%" PRIu64 " bad | pipes slowest %.0f lines/s\n",
 			i + 1, a.slowest, a.fastest, a.exec_ms, a.bad, b.slowest);
 	}
@@ -461,8 +467,8 @@ int main(int argc, char **argv)
 	printf("execution (ExecuteSandbox call) median %.0f ms; lines lost, wrong, repeated or "
 	       "dropped: %" PRIu64 " (pipes %" PRIu64 ")\n",
 	       median(exec_ms, rounds), bad, peer_bad);
-	printf("target >= %.0f lines/s to %d subscribers with zero loss: %s\n", TARGET_LINES_S, subs,
-	       m >= TARGET_LINES_S && bad == 0 ? "met" : "MISSED");
+	printf("target >= %.0f lines/s to %d subscribers with zero loss: %s\n", TARGET_LINES_S,
+	       subs, m >= TARGET_LINES_S && bad == 0 ? "met" : "MISSED");
 	status = 0;
 out:
 	sbx_client_close(c);
