@@ -95,6 +95,7 @@ struct state {
 	bool stop;       /* cb asked, or until_exit saw "exit" */
 	bool live;       /* past the first replay: an "exit" line ends until_exit */
 	bool active;     /* the last GetLogs saw an execution writing */
+	bool last_exit;  /* the newest line delivered is an "exit" line */
 };
 
 static void deliver(struct state *st, uint64_t seq, int64_t t, const char *stream,
@@ -103,6 +104,7 @@ static void deliver(struct state *st, uint64_t seq, int64_t t, const char *strea
 	if (st->stop || seq < st->next)
 		return;
 	st->next = seq + 1;
+	st->last_exit = strcmp(stream, "exit") == 0;
 	if (st->cb(st->arg, seq, t, stream, text, len) != 0)
 		st->stop = true;
 	if (st->live && st->o->until_exit && strcmp(stream, "exit") == 0)
@@ -177,7 +179,9 @@ static int follow(struct state *st, struct follower *f)
 			continue;
 		}
 		last_line = mono_ms();
-		if (st->next && e.seq > st->next) {
+		if (!st->next)
+			st->next = 1; /* no ring at replay: it starts at 1 */
+		if (e.seq > st->next) {
 			/* A gap: fill it from the ring first. */
 			int r = replay(st, 0);
 			if (r < 0 && r != -ENOENT) {
@@ -189,8 +193,6 @@ static int follow(struct state *st, struct follower *f)
 				st->next = e.seq;
 			}
 		}
-		if (!st->next)
-			st->next = e.seq; /* the ring did not exist at replay */
 		deliver(st, e.seq, e.time_us, e.kind, e.data, e.len);
 		free(e.data);
 	}
@@ -227,6 +229,15 @@ int sbx_logs_follow(struct sbx_client *c, struct sbx_logs_follow_opts *o, sbx_lo
 	}
 	r = replay(&st, o->tail);
 	st.live = true;
+	/* The feed appends the "exit" line, then lets go of the ring: a
+	 * replay in between ends on "exit" yet says active, and that exit
+	 * will not come again live. Look again until the writer is gone or
+	 * a new execution writes (bounded; then follow as usual). */
+	for (int i = 0; r == 0 && o->until_exit && st.active && st.last_exit && i < 20; i++) {
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+		r = replay(&st, 0);
+	}
 	if (r == 0 && o->until_exit && !st.active)
 		st.stop = true; /* nothing running: what was kept is all there is */
 	if (r == -ENOENT && o->follow)

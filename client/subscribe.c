@@ -1,49 +1,183 @@
-/* Event subscriptions: an nng sub socket with a raised receive buffer and
- * one thread that decodes each message ("<topic>\0" + packed sbx.Event)
- * and hands it to the callback. */
+/* Event subscriptions: a minimal SP subscriber of the daemon's pub socket,
+ * on a plain stream socket, and one thread that reads, filters on the
+ * topic prefix, decodes each message ("<topic>\0" + packed sbx.Event) and
+ * hands it to the callback.
+ *
+ * Why not an nng sub0 socket: nng 1.5.2 (Debian bookworm) can deadlock in
+ * nng_close when a sub socket is closed while messages are still arriving
+ * (nanomsg/nng#1543, #1813; fixed only in nng 1.8): the pipe's receive aio
+ * is caught between nni_aio_begin and nni_aio_schedule, nni_aio_stop waits
+ * for a task that nobody will run, the reaper thread blocks for good and
+ * every later close in the process with it. A subscriber only reads, so
+ * speaking the wire protocol ourselves is small, and closing is close(2).
+ *
+ * Wire (nng's SP transports): each side sends "\0SP\0", its 16-bit
+ * protocol id (big-endian; pub0 0x20, sub0 0x21) and two zero bytes; then
+ * the publisher sends messages, each prefixed with a 64-bit big-endian
+ * length, which ipc:// precedes with a one-byte message type (1). SP
+ * subscribers filter on their side: the publisher sends every event. */
 #include <errno.h>
-#include <nng/nng.h>
-#include <nng/protocol/pubsub0/sub.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "rpc.pb-c.h"
 #include "sandbox.h"
 
-/* Messages nng holds for us while the callback runs (nng's maximum). */
-#define SUB_RECVBUF 8192
+/* Largest message accepted; a larger one is a protocol error (the daemon
+ * sends one log line, at most 16 KiB of text, per event). */
+#define SUB_MSG_MAX (1u << 20)
+/* Read buffer: grows from this up to SUB_MSG_MAX + a frame header. */
+#define SUB_BUF_MIN (256u << 10)
+#define SUB_URL_MAX 512
+#define SUB_HANDSHAKE_MS 5000
+#define SUB_REDIAL_MIN_MS 10
+#define SUB_REDIAL_MAX_MS 1000
+#define SP_PROTO_PUB0 0x20
+#define SP_PROTO_SUB0 0x21
 
 struct sbx_subscription {
-	nng_socket sock;
-	pthread_t thread;
+	char url[SUB_URL_MAX];
+	bool ipc; /* ipc://: frames carry a type byte */
+	char *prefix;
+	size_t plen;
 	sbx_event_cb cb;
 	void *arg;
-	int connected;
+	int wake[2]; /* close writes here: the thread's polls end */
+	pthread_t thread;
+	int connected; /* atomic */
+	int stop;      /* atomic: set by close, checked between messages */
+	uint8_t *buf;
+	size_t cap;
 };
 
-static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+static bool stopping(struct sbx_subscription *s)
 {
-	struct sbx_subscription *s = arg;
+	struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
 
-	(void)p;
-	__atomic_store_n(&s->connected, ev == NNG_PIPE_EV_ADD_POST, __ATOMIC_RELAXED);
+	return poll(&p, 1, 0) > 0;
 }
 
-static void deliver(struct sbx_subscription *s, nng_msg *m)
+/* Wait until fd has `events` or ms pass (-1: no limit). 1 ready, 0 timed
+ * out, -1 stopping or error. */
+static int wait_fd(struct sbx_subscription *s, int fd, short events, int ms)
 {
-	const char *body = nng_msg_body(m);
-	size_t len = nng_msg_len(m);
-	const char *nul = memchr(body, 0, len);
+	struct pollfd p[2] = {{.fd = s->wake[0], .events = POLLIN}, {.fd = fd, .events = events}};
+
+	for (;;) {
+		int n = poll(p, fd >= 0 ? 2 : 1, ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || p[0].revents)
+			return -1;
+		return n > 0 ? 1 : 0;
+	}
+}
+
+/* A connected, non-blocking stream socket, or -1. */
+static int dial(struct sbx_subscription *s)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	const struct sockaddr *sa;
+	socklen_t salen;
+	int fd, err = 0;
+
+	if (s->ipc) {
+		snprintf(un.sun_path, sizeof(un.sun_path), "%s", s->url + 6);
+		sa = (const struct sockaddr *)&un;
+		salen = sizeof(un);
+	} else {
+		/* tcp://host:port, host may be [v6]. */
+		char host[256], *port;
+		snprintf(host, sizeof(host), "%s", s->url + 6);
+		port = strrchr(host, ':');
+		if (!port)
+			return -1;
+		*port++ = 0;
+		char *h = host;
+		if (*h == '[' && h[strlen(h) - 1] == ']') {
+			h[strlen(h) - 1] = 0;
+			h++;
+		}
+		/* An address needs no resolver (nor its modules' memory). */
+		hints.ai_flags = AI_NUMERICHOST;
+		if (getaddrinfo(*h ? h : NULL, port, &hints, &ai) != 0) {
+			hints.ai_flags = 0;
+			if (getaddrinfo(*h ? h : NULL, port, &hints, &ai) != 0 || !ai)
+				return -1;
+		}
+		sa = ai->ai_addr;
+		salen = ai->ai_addrlen;
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0 && connect(fd, sa, salen) < 0) {
+		socklen_t l = sizeof(err);
+		if (errno != EINPROGRESS || wait_fd(s, fd, POLLOUT, SUB_HANDSHAKE_MS) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (ai)
+		freeaddrinfo(ai);
+	return fd;
+}
+
+/* Read exactly len bytes within the handshake time. 0 or -1. */
+static int read_exact(struct sbx_subscription *s, int fd, uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = recv(fd, p, len, 0);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR) ||
+			   wait_fd(s, fd, POLLIN, SUB_HANDSHAKE_MS) != 1) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int handshake(struct sbx_subscription *s, int fd)
+{
+	const uint8_t mine[8] = {0, 'S', 'P', 0, 0, SP_PROTO_SUB0, 0, 0};
+	uint8_t peer[8];
+
+	/* Eight bytes always fit in a fresh socket's buffer. */
+	if (send(fd, mine, sizeof(mine), MSG_NOSIGNAL) != (ssize_t)sizeof(mine) ||
+	    read_exact(s, fd, peer, sizeof(peer)) < 0)
+		return -1;
+	if (memcmp(peer, "\0SP\0", 4) != 0 || peer[4] != 0 || peer[5] != SP_PROTO_PUB0)
+		return -1;
+	return 0;
+}
+
+static void deliver(struct sbx_subscription *s, const uint8_t *body, size_t len)
+{
+	const uint8_t *nul;
 	Sbx__Event *e;
 
+	if (len < s->plen || memcmp(body, s->prefix, s->plen) != 0)
+		return;
+	nul = memchr(body, 0, len);
 	if (!nul)
 		return;
-	e = sbx__event__unpack(NULL, len - (size_t)(nul + 1 - body), (const uint8_t *)nul + 1);
+	e = sbx__event__unpack(NULL, len - (size_t)(nul + 1 - body), nul + 1);
 	if (!e)
 		return;
 	struct sbx_event ev = {
-		.topic = body,
+		.topic = (const char *)body,
 		.seq = e->seq,
 		.time_us = e->time_us,
 		.kind = e->kind ? e->kind : "",
@@ -54,53 +188,128 @@ static void deliver(struct sbx_subscription *s, nng_msg *m)
 	sbx__event__free_unpacked(e, NULL);
 }
 
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Read and deliver messages until the connection ends or close is called. */
+static void read_loop(struct sbx_subscription *s, int fd)
+{
+	size_t hdr = s->ipc ? 9 : 8, have = 0;
+
+	for (;;) {
+		size_t off = 0;
+		ssize_t n = recv(fd, s->buf + have, s->cap - have, 0);
+		if (n == 0)
+			return;
+		if (n < 0) {
+			if ((errno != EAGAIN && errno != EINTR) || wait_fd(s, fd, POLLIN, -1) != 1)
+				return;
+			continue;
+		}
+		have += (size_t)n;
+		while (have - off >= hdr && !__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+			const uint8_t *h = s->buf + off;
+			uint64_t len = be64(h + hdr - 8);
+			if ((s->ipc && h[0] != 1) || len > SUB_MSG_MAX)
+				return; /* not what a pub0 sends: redial */
+			if (have - off < hdr + len) {
+				/* Incomplete: make room for the whole message. */
+				if (hdr + len > s->cap) {
+					size_t nc = hdr + SUB_MSG_MAX;
+					uint8_t *nb = realloc(s->buf, nc);
+					if (!nb)
+						return;
+					s->buf = nb;
+					s->cap = nc;
+				}
+				break;
+			}
+			deliver(s, s->buf + off + hdr, (size_t)len);
+			off += hdr + (size_t)len;
+		}
+		memmove(s->buf, s->buf + off, have - off);
+		have -= off;
+	}
+}
+
 static void *run(void *arg)
 {
 	struct sbx_subscription *s = arg;
-	nng_msg *m;
+	int backoff = SUB_REDIAL_MIN_MS;
 
-	/* Ends when sbx_subscribe_close closes the socket (NNG_ECLOSED). */
-	for (;;) {
-		int rv = nng_recvmsg(s->sock, &m, 0);
-		if (rv == NNG_ECLOSED)
+	/* Ends when sbx_subscribe_close writes to the wake pipe. */
+	while (!stopping(s)) {
+		int fd = dial(s);
+		if (fd >= 0 && handshake(s, fd) == 0) {
+			backoff = SUB_REDIAL_MIN_MS;
+			__atomic_store_n(&s->connected, 1, __ATOMIC_RELAXED);
+			read_loop(s, fd);
+			__atomic_store_n(&s->connected, 0, __ATOMIC_RELAXED);
+		}
+		if (fd >= 0)
+			close(fd);
+		if (wait_fd(s, -1, 0, backoff) < 0)
 			break;
-		if (rv != 0)
-			continue;
-		deliver(s, m);
-		nng_msg_free(m);
+		backoff = backoff * 2 < SUB_REDIAL_MAX_MS ? backoff * 2 : SUB_REDIAL_MAX_MS;
 	}
 	return NULL;
 }
 
-int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb,
-		       void *arg, struct sbx_subscription **ret)
+void sbx_subscribe_close(struct sbx_subscription *s)
+{
+	if (!s)
+		return;
+	if (s->wake[1] >= 0) {
+		__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+		(void)!write(s->wake[1], "x", 1);
+		pthread_join(s->thread, NULL);
+	}
+	if (s->wake[0] >= 0)
+		close(s->wake[0]);
+	if (s->wake[1] >= 0)
+		close(s->wake[1]);
+	free(s->buf);
+	free(s->prefix);
+	free(s);
+}
+
+int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb, void *arg,
+		       struct sbx_subscription **ret)
 {
 	struct sbx_subscription *s;
+	const char *url = events_url ? events_url : SBX_DEFAULT_EVENTS_URL;
 
-	if (!cb || !topic_prefix)
+	if (!cb || !topic_prefix || strlen(url) >= SUB_URL_MAX ||
+	    (strncmp(url, "ipc://", 6) != 0 && strncmp(url, "tcp://", 6) != 0) ||
+	    (strncmp(url, "ipc://", 6) == 0 &&
+	     strlen(url + 6) >= sizeof(((struct sockaddr_un *)0)->sun_path)))
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->wake[0] = s->wake[1] = -1;
+	snprintf(s->url, sizeof(s->url), "%s", url);
+	s->ipc = strncmp(url, "ipc://", 6) == 0;
+	s->plen = strlen(topic_prefix);
+	s->prefix = strdup(topic_prefix);
 	s->cb = cb;
 	s->arg = arg;
-	if (nng_sub0_open(&s->sock) != 0) {
-		free(s);
+	s->cap = SUB_BUF_MIN;
+	s->buf = malloc(s->cap);
+	if (!s->prefix || !s->buf || pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		sbx_subscribe_close(s);
 		return -ENOMEM;
 	}
-	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, SUB_RECVBUF);
-	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, on_pipe, s);
-	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, on_pipe, s);
-	if (nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, topic_prefix, strlen(topic_prefix)) != 0 ||
-	    nng_dial(s->sock, events_url ? events_url : SBX_DEFAULT_EVENTS_URL, NULL,
-		     NNG_FLAG_NONBLOCK) != 0) {
-		nng_close(s->sock);
-		free(s);
-		return -EINVAL;
-	}
 	if (pthread_create(&s->thread, NULL, run, s) != 0) {
-		nng_close(s->sock);
-		free(s);
+		close(s->wake[1]);
+		s->wake[1] = -1; /* no thread to stop */
+		sbx_subscribe_close(s);
 		return -ENOMEM;
 	}
 	*ret = s;
@@ -110,13 +319,4 @@ int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_eve
 int sbx_subscribe_connected(struct sbx_subscription *s)
 {
 	return __atomic_load_n(&s->connected, __ATOMIC_RELAXED);
-}
-
-void sbx_subscribe_close(struct sbx_subscription *s)
-{
-	if (!s)
-		return;
-	nng_close(s->sock);
-	pthread_join(s->thread, NULL);
-	free(s);
 }

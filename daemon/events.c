@@ -120,17 +120,20 @@ int64_t sbx_events_publish(struct sbx_events *ev, const char *topic, const char 
 	e.time_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 	e.data.data = (uint8_t *)data;
 	e.data.len = len;
-	plen = sbx__event__get_packed_size(&e);
-	if (nng_msg_alloc(&msg, tlen + 1 + plen) != 0)
-		return -ENOMEM;
 	pthread_mutex_lock(&ev->lock);
 	t = topic_get(ev, topic);
 	if (!t) {
 		pthread_mutex_unlock(&ev->lock);
-		nng_msg_free(msg);
 		return -ENOSPC;
 	}
-	e.seq = ++t->seq;
+	/* Sized with its seq: a varint, whose length the packing needs. */
+	e.seq = t->seq + 1;
+	plen = sbx__event__get_packed_size(&e);
+	if (nng_msg_alloc(&msg, tlen + 1 + plen) != 0) {
+		pthread_mutex_unlock(&ev->lock);
+		return -ENOMEM;
+	}
+	t->seq++;
 	seq = (int64_t)e.seq;
 	memcpy(nng_msg_body(msg), topic, tlen + 1);
 	sbx__event__pack(&e, (uint8_t *)nng_msg_body(msg) + tlen + 1);

@@ -93,23 +93,26 @@ struct sbx_event {
 };
 
 /* Runs on the subscription's own thread, one event at a time, in arrival
- * order. Keep it short: while it runs, events queue in nng's bounded
- * receive buffer, and past that the daemon drops them for this subscriber
- * (a gap in seq, never a stall of the daemon). */
+ * order. Keep it short: while it runs, events queue in the connection's
+ * socket buffers and the daemon's bounded per-subscriber queue, and past
+ * that the daemon drops them for this subscriber (a gap in seq, never a
+ * stall of the daemon). */
 typedef void (*sbx_event_cb)(void *arg, const struct sbx_event *ev);
 
 struct sbx_subscription;
 
 /* Subscribe to the events whose topic starts with topic_prefix ("" = all)
- * on events_url (NULL: SBX_DEFAULT_EVENTS_URL), redialling when the daemon
- * restarts. Returns 0 once the subscription is set up locally (not proof
- * that the daemon is connected), -EINVAL, -ENOMEM. */
+ * on events_url (NULL: SBX_DEFAULT_EVENTS_URL; ipc:// or tcp://),
+ * redialling when the daemon restarts. Returns 0 once the subscription is
+ * set up locally (not proof that the daemon is connected), -EINVAL (no
+ * callback or prefix, another URL scheme), -ENOMEM. */
 int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb,
 		       void *arg, struct sbx_subscription **ret);
 /* 1 when connected to the daemon's pub socket. */
 int sbx_subscribe_connected(struct sbx_subscription *s);
 /* Stop; when it returns, the callback is not running and will not run
- * again. NULL is ok. */
+ * again. Never waits for the daemon: at most for the callback in progress.
+ * NULL is ok. */
 void sbx_subscribe_close(struct sbx_subscription *s);
 
 /* ---- live logs ------------------------------------------------------- */
