@@ -228,16 +228,8 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 static struct sbx_deployment *lookup(struct sbx_objects *o, struct sbx_rpc_call *call,
 				     const char *id)
 {
-	struct sbx_obj *obj;
-
-	if (!id || !*id) {
-		sbx_rpc_error(call, -EINVAL, "field 'id' is required");
-		return NULL;
-	}
-	obj = sbx_registry_get(o->deployments, id);
-	if (!obj)
-		sbx_rpc_error(call, -ENOENT, "deployment '%.64s' not found", id);
-	return (struct sbx_deployment *)obj;
+	return (struct sbx_deployment *)sbx_objects_lookup(o->deployments, "deployment", "id",
+							    call, id, NULL);
 }
 
 static int lookup_error(const char *id)

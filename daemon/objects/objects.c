@@ -272,3 +272,20 @@ int sbx_objects_list_reply(const ProtobufCMessageDescriptor *d, const char *fiel
 	*ret = m;
 	return 0;
 }
+
+struct sbx_obj *sbx_objects_lookup(struct sbx_registry *r, const char *kind, const char *field,
+				   struct sbx_rpc_call *call, const char *id, int *ret_err)
+{
+	struct sbx_obj *obj = NULL;
+	int err;
+
+	if (!id || !*id)
+		err = sbx_rpc_error(call, -EINVAL, "field '%s' is required", field);
+	else if (!(obj = sbx_registry_get(r, id)))
+		err = sbx_rpc_error(call, -ENOENT, "%s '%.64s' not found", kind, id);
+	else
+		err = 0;
+	if (ret_err)
+		*ret_err = err;
+	return obj;
+}

@@ -73,6 +73,13 @@ int sbx_objects_list_reply(const ProtobufCMessageDescriptor *d, const char *fiel
 			   struct sbx_obj **list, size_t n,
 			   ProtobufCMessage *(*item)(struct sbx_obj *obj), ProtobufCMessage **ret);
 
+/* The object `id` of registry r (a new reference), or NULL with
+ * call->error set and *ret_err -EINVAL (no id: "field '<field>' is
+ * required") or -ENOENT ("<kind> '<id>' not found"). ret_err may be NULL. */
+struct sbx_rpc_call;
+struct sbx_obj *sbx_objects_lookup(struct sbx_registry *r, const char *kind, const char *field,
+				   struct sbx_rpc_call *call, const char *id, int *ret_err);
+
 /* Wall clock in ms since the epoch, and its ISO 8601 form (UTC, ms). */
 int64_t sbx_now_ms(void);
 char *sbx_iso8601(int64_t ms);

@@ -393,16 +393,8 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 
 static struct sbx_sandbox *lookup(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
 {
-	struct sbx_obj *obj;
-
-	if (!id || !*id) {
-		sbx_rpc_error(call, -EINVAL, "field 'id' is required");
-		return NULL;
-	}
-	obj = sbx_registry_get(o->sandboxes, id);
-	if (!obj)
-		sbx_rpc_error(call, -ENOENT, "sandbox '%.64s' not found", id);
-	return (struct sbx_sandbox *)obj;
+	return (struct sbx_sandbox *)sbx_objects_lookup(o->sandboxes, "sandbox", "id", call, id,
+							 NULL);
 }
 
 static int lookup_error(const char *id)

@@ -165,16 +165,8 @@ int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 static struct sbx_session *lookup(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 				  int *ret_err)
 {
-	struct sbx_obj *obj;
-
-	if (!id || !*id) {
-		*ret_err = sbx_rpc_error(call, -EINVAL, "field 'session_id' is required");
-		return NULL;
-	}
-	obj = sbx_registry_get(o->sessions, id);
-	if (!obj)
-		*ret_err = sbx_rpc_error(call, -ENOENT, "session '%.64s' not found", id);
-	return (struct sbx_session *)obj;
+	return (struct sbx_session *)sbx_objects_lookup(o->sessions, "session", "session_id", call,
+							 id, ret_err);
 }
 
 int sbx_session_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
