@@ -779,31 +779,47 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 
 /* ---- persistent sandboxes: the service's side (service.h) ---- */
 
-/* How a run ended, for the status note. */
+/* The last non-empty line of a run's stderr, at most `max` bytes, or "". */
+static void last_line(const ProtobufCBinaryData *err, char *buf, size_t max)
+{
+	size_t end = err->len, start;
+
+	while (end > 0 && (err->data[end - 1] == '\n' || err->data[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start > 0 && err->data[start - 1] != '\n')
+		start--;
+	if (end - start >= max)
+		start = end - (max - 1);
+	memcpy(buf, err->data + start, end - start);
+	buf[end - start] = '\0';
+}
+
+/* How a run ended, for the status note: what happened, and the last line
+ * the process wrote to stderr ("Cannot find module 'express'"). */
 static char *ended_note(int r, const struct sbx_rpc_call *call, const Sbx__ExecResult *res,
 			bool installing)
 {
-	char *note = NULL;
+	const char *what = installing ? "dependency installation" : "the process";
+	char *note = NULL, tail[128];
+	int n;
 
 	if (r < 0)
-		return asprintf(&note, "could not start: %s", call->error[0] ? call->error : strerror(-r)) < 0
-			       ? NULL : note;
-	if (res->error && strcmp(res->error, "stopped") == 0)
+		n = asprintf(&note, "could not start: %s",
+			     call->error[0] ? call->error : strerror(-r));
+	else if (res->error && strcmp(res->error, "stopped") == 0)
 		return strdup("stopped");
-	if (asprintf(&note, "%s %s", installing ? "dependency installation" : "the process",
-		     res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK
-			     ? "exited"
-			     : res->error && *res->error ? res->error : "was killed") < 0)
-		return NULL;
-	if (res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK) {
-		char *n2 = NULL;
-
-		if (asprintf(&n2, "%s with code %d", note, res->exit_code) >= 0) {
-			free(note);
-			note = n2;
-		}
+	else {
+		last_line(&res->stderr, tail, sizeof(tail));
+		if (res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK)
+			n = asprintf(&note, "%s exited with code %d%s%s", what, res->exit_code,
+				     *tail ? ": " : "", tail);
+		else
+			n = asprintf(&note, "%s ended: %s%s%s", what,
+				     res->error && *res->error ? res->error : "killed",
+				     *tail ? ": " : "", tail);
 	}
-	return note;
+	return n < 0 ? NULL : note;
 }
 
 static int service_run(void *arg, int netns_fd, char **ret_note)
