@@ -782,7 +782,7 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 /* The last non-empty line of a run's stderr, at most `max` bytes, or "". */
 static void last_line(const ProtobufCBinaryData *err, char *buf, size_t max)
 {
-	size_t end = err->len, start;
+	size_t end = err->data ? err->len : 0, start;
 
 	while (end > 0 && (err->data[end - 1] == '\n' || err->data[end - 1] == '\r'))
 		end--;
@@ -791,7 +791,8 @@ static void last_line(const ProtobufCBinaryData *err, char *buf, size_t max)
 		start--;
 	if (end - start >= max)
 		start = end - (max - 1);
-	memcpy(buf, err->data + start, end - start);
+	if (end > start)
+		memcpy(buf, err->data + start, end - start);
 	buf[end - start] = '\0';
 }
 
