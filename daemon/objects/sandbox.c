@@ -1,4 +1,4 @@
-#include "sandbox.h"
+#include "sandbox_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,40 +18,12 @@
 #include "service.h"
 #include "store.h"
 
-/* The port a persistent sandbox's service listens on (the seed's). */
-#define SERVICE_PORT 3000
-
 /* Limits of the dependency installation phase (npm/bun install): it
  * downloads, so it gets more time and memory than a run, within the
  * configured maxima. */
 #define INSTALL_WALL_MS 300000u
 #define INSTALL_MEMORY_MB 1024u
 
-struct sbx_sandbox {
-	struct sbx_obj obj;
-	/* Set at creation, then read-only. */
-	char *runtime, *mode, *entry_point;
-	uint32_t timeout_ms, memory_limit_mb;
-	bool install_deps, dev_server;
-	struct sbx_env env;
-	char *dir, *workspace;
-	struct sbx_objects *o;
-	/* Persistent sandboxes: the long-running process (service.h),
-	 * started at creation, on execute and by proxied requests. */
-	struct sbx_service *svc;
-
-	pthread_mutex_t lock; /* guards the rest, and orders the store writes */
-	char status[16];
-	char *note;
-	int64_t last_used_ms;
-	uint32_t executions;
-	int32_t exit_code;
-	bool deps_installed, running, deleted;
-	bool owned; /* a deployment's: it decides when to stop, never idle expiry */
-	char owner[64]; /* that deployment's id: its service logs there too */
-	bool restart; /* loaded while its process ran: start it again */
-	bool dirty; /* loaded with a change not yet written back */
-};
 
 static void sandbox_free(struct sbx_obj *obj)
 {
@@ -97,27 +69,25 @@ static struct sbx_sandbox *sandbox_alloc(void)
 	return s;
 }
 
-static void set_status(struct sbx_sandbox *s, const char *status, const char *note)
+void sbx_sandbox_set_status(struct sbx_sandbox *s, const char *status, const char *note)
 {
 	snprintf(s->status, sizeof(s->status), "%s", status);
 	free(s->note);
 	s->note = note ? strdup(note) : NULL;
 }
 
-static int save_locked(struct sbx_objects *o, struct sbx_sandbox *s);
-
 static void set_status_saved(struct sbx_objects *o, struct sbx_sandbox *s, const char *status,
 			     const char *note)
 {
 	pthread_mutex_lock(&s->lock);
-	set_status(s, status, note);
-	save_locked(o, s);
+	sbx_sandbox_set_status(s, status, note);
+	sbx_sandbox_save_locked(o, s);
 	pthread_mutex_unlock(&s->lock);
 }
 
 /* Write the sandbox's row; call with s->lock held. A deleted sandbox is
  * not written back. */
-static int save_locked(struct sbx_objects *o, struct sbx_sandbox *s)
+int sbx_sandbox_save_locked(struct sbx_objects *o, struct sbx_sandbox *s)
 {
 	_cleanup_free_ char *env = NULL;
 	struct sbx_store_sandbox rec = {
@@ -269,38 +239,6 @@ static int write_initial_files(struct sbx_sandbox *s, const struct sbx_runtime *
 	return sbx_files_write(s->workspace, req->files, req->n_files, call);
 }
 
-static const struct sbx_service_ops service_ops;
-
-/* Give a persistent sandbox its service (stopped), within the limit of
- * MAX_DEPLOYMENTS processes. */
-static int service_attach(struct sbx_objects *o, struct sbx_sandbox *s, struct sbx_rpc_call *call)
-{
-	_cleanup_free_ char *path = NULL;
-	int r;
-
-	pthread_mutex_lock(&o->lock);
-	r = o->services >= o->cfg->max_deployments ? -EAGAIN : 0;
-	o->services += r == 0;
-	pthread_mutex_unlock(&o->lock);
-	if (r < 0)
-		return call ? sbx_rpc_error(call, -EAGAIN,
-					    "too many deployments and persistent sandboxes (limit %u)",
-					    o->cfg->max_deployments)
-			    : r;
-	if (asprintf(&path, "%s/%s.sock", o->proxy_dir, s->obj.id) < 0)
-		r = -ENOMEM;
-	else
-		r = sbx_service_new(path, SERVICE_PORT, o->cfg->service_ready_timeout_ms,
-				    &service_ops, s, &s->svc);
-	if (r < 0) {
-		pthread_mutex_lock(&o->lock);
-		o->services--;
-		pthread_mutex_unlock(&o->lock);
-		sbx_log(SBX_LOG_ERROR, s->obj.id, "cannot set up the service: %s", strerror(-r));
-	}
-	return r;
-}
-
 int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		       const Sbx__CreateSandboxRequest *req, Sbx__Sandbox **ret)
 {
@@ -356,11 +294,11 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if (r == 0)
 		r = write_initial_files(s, rt, req, call);
 	if (r == 0 && is_persistent(s->mode))
-		r = service_attach(o, s, call);
+		r = sbx_sandbox_service_attach(o, s, call);
 	if (r == 0) {
 		pthread_mutex_lock(&s->lock);
 		s->deleted = false;
-		r = save_locked(o, s);
+		r = sbx_sandbox_save_locked(o, s);
 		s->deleted = r < 0;
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -391,13 +329,13 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 	return r;
 }
 
-static struct sbx_sandbox *lookup(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
+struct sbx_sandbox *sbx_sandbox_lookup(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
 {
 	return (struct sbx_sandbox *)sbx_objects_lookup(o->sandboxes, "sandbox", "id", call, id,
 							 NULL);
 }
 
-static int lookup_error(const char *id)
+int sbx_sandbox_lookup_error(const char *id)
 {
 	return !id || !*id ? -EINVAL : -ENOENT;
 }
@@ -405,11 +343,11 @@ static int lookup_error(const char *id)
 int sbx_sandbox_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 		    Sbx__Sandbox **ret)
 {
-	struct sbx_sandbox *s = lookup(o, call, id);
+	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id);
 	Sbx__Sandbox *m;
 
 	if (!s)
-		return lookup_error(id);
+		return sbx_sandbox_lookup_error(id);
 	m = sandbox_reply(s);
 	sbx_obj_unref(&s->obj);
 	if (!m)
@@ -462,7 +400,7 @@ static int delete_sandbox(struct sbx_objects *o, struct sbx_rpc_call *call, cons
 
 	if (!id || !*id)
 		return sbx_rpc_error(call, -EINVAL, "field 'id' is required");
-	s = lookup(o, call, id);
+	s = sbx_sandbox_lookup(o, call, id);
 	if (!s)
 		return -ENOENT;
 	if (s->owned && !owner) {
@@ -518,14 +456,14 @@ int sbx_sandbox_upload(struct sbx_objects *o, struct sbx_rpc_call *call,
 			    call);
 	if (r < 0)
 		return r;
-	s = lookup(o, call, req->id);
+	s = sbx_sandbox_lookup(o, call, req->id);
 	if (!s)
-		return lookup_error(req->id);
+		return sbx_sandbox_lookup_error(req->id);
 	r = sbx_files_write(s->workspace, req->files, req->n_files, call);
 	if (r == 0) {
 		pthread_mutex_lock(&s->lock);
 		s->last_used_ms = sbx_now_ms();
-		r = save_locked(o, s);
+		r = sbx_sandbox_save_locked(o, s);
 		pthread_mutex_unlock(&s->lock);
 	}
 	m = r == 0 ? (Sbx__UploadFilesReply *)sbx_message_new(&sbx__upload_files_reply__descriptor)
@@ -560,7 +498,7 @@ static size_t runtime_argv(const char *const *tmpl, const struct sbx_runtime *rt
  * package.json declares, then what the sources import without declaring
  * (imports.h). 0 and *ret NULL when it succeeded (or was not needed); 0
  * and *ret the failed result otherwise. */
-static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
+int sbx_sandbox_install(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
 			 Sbx__ExecResult **ret)
 {
 	/* The names come as "$@", never through the shell's parser. */
@@ -628,7 +566,7 @@ static int install_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struc
 
 /* Run the entry point: once (oneshot, netns_fd -1), or as the sandbox's
  * service in its namespace (persistent). */
-static int run_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
+int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
 		     int netns_fd, Sbx__ExecResult **ret)
 {
 	struct sbx_runtimes *rts = sbx_executor_runtimes(o->exec);
@@ -670,7 +608,7 @@ static int run_phase(struct sbx_objects *o, struct sbx_rpc_call *call, struct sb
 	return sbx_executor_spawn(o->exec, call, &spec, ret);
 }
 
-static Sbx__SandboxExecution *execution_reply(const char *id, Sbx__ExecResult *res)
+Sbx__SandboxExecution *sbx_sandbox_execution_reply(const char *id, Sbx__ExecResult *res)
 {
 	Sbx__SandboxExecution *m =
 		(Sbx__SandboxExecution *)sbx_message_new(&sbx__sandbox_execution__descriptor);
@@ -696,13 +634,10 @@ static Sbx__SandboxExecution *execution_reply(const char *id, Sbx__ExecResult *r
 	return m;
 }
 
-static int persistent_execute(struct sbx_rpc_call *call, struct sbx_sandbox *s,
-			      Sbx__SandboxExecution **ret);
-
 int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 			Sbx__SandboxExecution **ret)
 {
-	struct sbx_sandbox *s = lookup(o, call, id);
+	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id);
 	Sbx__ExecResult *res = NULL;
 	Sbx__SandboxExecution *m = NULL;
 	int64_t started = sbx_now_ms();
@@ -712,9 +647,9 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	int r;
 
 	if (!s)
-		return lookup_error(id);
+		return sbx_sandbox_lookup_error(id);
 	if (s->svc) {
-		r = persistent_execute(call, s, ret);
+		r = sbx_sandbox_persistent_execute(call, s, ret);
 		sbx_obj_unref(&s->obj);
 		return r;
 	}
@@ -730,12 +665,12 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	prev_note = s->note ? strdup(s->note) : NULL;
 	s->running = true;
 	install = s->install_deps && !s->deps_installed;
-	set_status(s, "running", NULL);
+	sbx_sandbox_set_status(s, "running", NULL);
 	s->last_used_ms = started;
-	save_locked(o, s);
+	sbx_sandbox_save_locked(o, s);
 	pthread_mutex_unlock(&s->lock);
 
-	r = install ? install_phase(o, call, s, &res) : 0;
+	r = install ? sbx_sandbox_install(o, call, s, &res) : 0;
 	if (r == 0 && !res) {
 		if (install) {
 			pthread_mutex_lock(&s->lock);
@@ -743,9 +678,9 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 			pthread_mutex_unlock(&s->lock);
 		}
 		/* The executor's observer records it in the history. */
-		r = run_phase(o, call, s, -1, &res);
+		r = sbx_sandbox_run(o, call, s, -1, &res);
 	}
-	if (r == 0 && !(m = execution_reply(s->obj.id, res)))
+	if (r == 0 && !(m = sbx_sandbox_execution_reply(s->obj.id, res)))
 		r = -ENOMEM;
 
 	pthread_mutex_lock(&s->lock);
@@ -758,15 +693,15 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 		bool stopped = m->status == SBX__EXEC_STATUS__EXEC_STATUS_SIGNALED && m->error &&
 			       strcmp(m->error, "stopped") == 0;
 
-		set_status(s, m->success ? "completed" : "failed",
+		sbx_sandbox_set_status(s, m->success ? "completed" : "failed",
 			   stopped ? "stopped by an administrator"
 			   : install && !s->deps_installed ? "dependency installation failed"
 							   : NULL);
 	} else {
 		/* Not run at all (queue full, bad limits): as it was before. */
-		set_status(s, prev_status, prev_note);
+		sbx_sandbox_set_status(s, prev_status, prev_note);
 	}
-	save_locked(o, s);
+	sbx_sandbox_save_locked(o, s);
 	pthread_mutex_unlock(&s->lock);
 	if (res)
 		sbx__exec_result__free_unpacked(res, NULL);
@@ -775,281 +710,6 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 		return r;
 	*ret = m;
 	return 0;
-}
-
-/* ---- persistent sandboxes: the service's side (service.h) ---- */
-
-/* The last non-empty line of a run's stderr, at most `max` bytes, or "". */
-static void last_line(const ProtobufCBinaryData *err, char *buf, size_t max)
-{
-	size_t end = err->data ? err->len : 0, start;
-
-	while (end > 0 && (err->data[end - 1] == '\n' || err->data[end - 1] == '\r'))
-		end--;
-	start = end;
-	while (start > 0 && err->data[start - 1] != '\n')
-		start--;
-	if (end - start >= max)
-		start = end - (max - 1);
-	if (end > start)
-		memcpy(buf, err->data + start, end - start);
-	buf[end - start] = '\0';
-}
-
-/* How a run ended, for the status note: what happened, and the last line
- * the process wrote to stderr ("Cannot find module 'express'"). */
-static char *ended_note(int r, const struct sbx_rpc_call *call, const Sbx__ExecResult *res,
-			bool installing)
-{
-	const char *what = installing ? "dependency installation" : "the process";
-	char *note = NULL, tail[128];
-	int n;
-
-	if (r < 0)
-		n = asprintf(&note, "could not start: %s",
-			     call->error[0] ? call->error : strerror(-r));
-	else if (res->error && strcmp(res->error, "stopped") == 0)
-		return strdup("stopped");
-	else {
-		last_line(&res->stderr, tail, sizeof(tail));
-		if (res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK)
-			n = asprintf(&note, "%s exited with code %d%s%s", what, res->exit_code,
-				     *tail ? ": " : "", tail);
-		else
-			n = asprintf(&note, "%s ended: %s%s%s", what,
-				     res->error && *res->error ? res->error : "killed",
-				     *tail ? ": " : "", tail);
-	}
-	return n < 0 ? NULL : note;
-}
-
-static int service_run(void *arg, int netns_fd, char **ret_note)
-{
-	struct sbx_sandbox *s = arg;
-	struct sbx_objects *o = s->o;
-	struct sbx_rpc_call call = {.method = "service", .client = ""};
-	Sbx__ExecResult *res = NULL;
-	bool install, failed_install = false, shutdown;
-	int r;
-
-	pthread_mutex_lock(&s->lock);
-	install = s->install_deps && !s->deps_installed;
-	s->running = true;
-	set_status(s, "running", NULL);
-	save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
-
-	r = install ? install_phase(o, &call, s, &res) : 0;
-	if (r == 0 && res)
-		failed_install = true;
-	else if (r == 0) {
-		if (install) {
-			pthread_mutex_lock(&s->lock);
-			s->deps_installed = true;
-			pthread_mutex_unlock(&s->lock);
-		}
-		r = run_phase(o, &call, s, netns_fd, &res);
-	}
-	*ret_note = ended_note(r, &call, res, failed_install);
-	pthread_mutex_lock(&o->lock);
-	shutdown = o->services_stopping;
-	pthread_mutex_unlock(&o->lock);
-
-	pthread_mutex_lock(&s->lock);
-	s->running = false;
-	if (r == 0) {
-		s->executions++;
-		s->exit_code = res->exit_code;
-	}
-	set_status(s,
-		   r == 0 && !failed_install && res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK &&
-				   res->exit_code == 0
-			   ? "completed"
-		   : r == 0 && res->error && strcmp(res->error, "stopped") == 0 ? "completed"
-										  : "failed",
-		   *ret_note);
-	/* Stopped by the daemon's shutdown: the store keeps "running", so
-	 * the next start brings the process back. */
-	if (!shutdown)
-		save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
-	if (res)
-		sbx__exec_result__free_unpacked(res, NULL);
-	return r;
-}
-
-static void service_cancel(void *arg)
-{
-	struct sbx_sandbox *s = arg;
-
-	sbx_executor_cancel(s->o->exec, s->obj.id);
-}
-
-static const struct sbx_service_ops service_ops = {service_run, service_cancel};
-
-/* A persistent sandbox's "execute": (re)start its process unless it runs;
- * the output goes to its live logs. */
-static int persistent_execute(struct sbx_rpc_call *call, struct sbx_sandbox *s,
-			      Sbx__SandboxExecution **ret)
-{
-	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
-	int r = sbx_service_start(s->svc);
-
-	if (r < 0)
-		return sbx_rpc_error(call, r == -EBUSY ? -EBUSY : -EIO,
-				     "the sandbox's process cannot be started: %s", strerror(-r));
-	pthread_mutex_lock(&s->lock);
-	s->last_used_ms = sbx_now_ms();
-	pthread_mutex_unlock(&s->lock);
-	res.status = SBX__EXEC_STATUS__EXEC_STATUS_OK;
-	res.execution_id = (char *)"";
-	res.error = (char *)"";
-	*ret = execution_reply(s->obj.id, &res);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int lookup_service(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
-			  struct sbx_sandbox **ret)
-{
-	struct sbx_sandbox *s = lookup(o, call, id);
-
-	if (!s)
-		return lookup_error(id);
-	if (!s->svc) {
-		sbx_obj_unref(&s->obj);
-		return sbx_rpc_error(call, -EBUSY,
-				     "sandbox '%.64s' is not persistent: it has no process to reach",
-				     id);
-	}
-	*ret = s;
-	return 0;
-}
-
-/* How long to wait for a port: the configured bound, less when the
- * caller asks for less, and never past its deadline (less a second to
- * answer in). */
-static uint32_t ready_wait_ms(struct sbx_objects *o, const struct sbx_rpc_call *call,
-			      uint32_t wait_ms)
-{
-	uint32_t ms = o->cfg->service_ready_timeout_ms;
-
-	if (wait_ms && wait_ms < ms)
-		ms = wait_ms;
-	if (call->deadline_ms) {
-		int64_t left = (int64_t)call->deadline_ms - sbx_now_ms() - 1000;
-
-		ms = left < 100 ? 100 : left < ms ? (uint32_t)left : ms;
-	}
-	return ms;
-}
-
-int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
-			   uint32_t wait_ms, char **ret_socket)
-{
-	struct sbx_sandbox *s = NULL;
-	struct sbx_service_info info;
-	int r = lookup_service(o, call, id, &s);
-
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&s->lock);
-	s->last_used_ms = sbx_now_ms();
-	if (s->deleted)
-		r = sbx_rpc_error(call, -ENOENT, "sandbox '%.64s' not found", id);
-	pthread_mutex_unlock(&s->lock);
-	if (r < 0) {
-		sbx_obj_unref(&s->obj);
-		return r;
-	}
-	/* Scaled to zero or ended: this request wakes it. */
-	r = sbx_service_start(s->svc);
-	if (r == 0)
-		r = sbx_service_wait_ready(s->svc, ready_wait_ms(o, call, wait_ms));
-	if (r == -ETIMEDOUT)
-		sbx_rpc_error(call, -ETIMEDOUT,
-			      "the service of '%s' did not accept connections on port %d in time", id,
-			      SERVICE_PORT);
-	else if (r < 0) {
-		sbx_service_info(s->svc, &info);
-		sbx_rpc_error(call, -ECONNREFUSED, "the service of '%s' is not running: %s", id,
-			      info.note[0] ? info.note : strerror(-r));
-		r = -ECONNREFUSED;
-	} else if (!(*ret_socket = strdup(sbx_service_socket(s->svc))))
-		r = -ENOMEM;
-	sbx_obj_unref(&s->obj);
-	return r;
-}
-
-int sbx_sandbox_restart(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
-{
-	struct sbx_sandbox *s = NULL;
-	int r = lookup_service(o, call, id, &s);
-
-	if (r < 0)
-		return r;
-	sbx_service_stop(s->svc);
-	r = sbx_service_start(s->svc);
-	if (r < 0)
-		sbx_rpc_error(call, -EIO, "the service cannot be started: %s", strerror(-r));
-	sbx_obj_unref(&s->obj);
-	return r < 0 ? -EIO : 0;
-}
-
-int sbx_sandbox_stop(struct sbx_objects *o, const char *id)
-{
-	struct sbx_obj *obj = sbx_registry_get(o->sandboxes, id);
-	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
-
-	if (!s)
-		return -ENOENT;
-	if (s->svc)
-		sbx_service_stop(s->svc);
-	sbx_obj_unref(&s->obj);
-	return 0;
-}
-
-int sbx_sandbox_service_info(struct sbx_objects *o, const char *id, struct sbx_service_info *ret)
-{
-	struct sbx_obj *obj = sbx_registry_get(o->sandboxes, id);
-	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
-	int r = s && s->svc ? 0 : -ENOENT;
-
-	if (r == 0) {
-		sbx_service_info(s->svc, ret);
-		/* "Starting" until somebody knocks: knock once. */
-		if (ret->state == SBX_SERVICE_STARTING && sbx_service_wait_ready(s->svc, 0) == 0)
-			sbx_service_info(s->svc, ret);
-	}
-	if (s)
-		sbx_obj_unref(&s->obj);
-	return r;
-}
-
-int sbx_sandbox_write_files(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
-			    Sbx__File **files, size_t n, bool *ret_package_json)
-{
-	struct sbx_sandbox *s;
-	int r = sbx_files_check(files, n, o->cfg->max_files, o->cfg->max_upload_bytes, call);
-
-	if (r < 0)
-		return r;
-	s = lookup(o, call, id);
-	if (!s)
-		return lookup_error(id);
-	r = sbx_files_write(s->workspace, files, n, call);
-	*ret_package_json = false;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (strcmp(files[i]->path, "package.json") == 0)
-			*ret_package_json = true;
-	pthread_mutex_lock(&s->lock);
-	/* New dependencies are installed by the next start. */
-	if (*ret_package_json)
-		s->deps_installed = false;
-	s->last_used_ms = sbx_now_ms();
-	save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
-	sbx_obj_unref(&s->obj);
-	return r;
 }
 
 static int load_one(void *arg, const struct sbx_store_sandbox *rec)
@@ -1081,7 +741,7 @@ static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 	s->exit_code = rec->exit_code;
 	/* Its process died with the previous daemon (the spawner and its
 	 * sandboxes do not outlive it): say so instead of "running". */
-	set_status(s, was_running ? "failed" : rec->status,
+	sbx_sandbox_set_status(s, was_running ? "failed" : rec->status,
 		   was_running ? "sandboxd stopped while this sandbox was running" : rec->note);
 	r = sbx_env_unpack(rec->env, rec->env_len, &s->env);
 	if (r == 0 && (!s->runtime || !s->mode || !s->entry_point))
@@ -1096,8 +756,8 @@ static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 	}
 	/* A persistent sandbox's process died with the daemon: it starts
 	 * again once loading is done. */
-	if (is_persistent(s->mode) && service_attach(o, s, NULL) == 0 && was_running) {
-		set_status(s, "running", NULL);
+	if (is_persistent(s->mode) && sbx_sandbox_service_attach(o, s, NULL) == 0 && was_running) {
+		sbx_sandbox_set_status(s, "running", NULL);
 		s->restart = true;
 	}
 	/* Written back after the walk: the store is busy with it now. */
@@ -1122,51 +782,13 @@ int sbx_sandboxes_load(struct sbx_objects *o)
 		if (s->dirty) {
 			sbx_log(SBX_LOG_WARN, s->obj.id, "was running when sandboxd stopped: %s",
 				s->restart ? "starting it again" : "now failed");
-			r = save_locked(o, s);
+			r = sbx_sandbox_save_locked(o, s);
 			s->dirty = false;
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
 	sbx_registry_list_free(list, n);
 	return r;
-}
-
-/* The processes of persistent sandboxes: started again after a restart
- * (once the daemon is up: their output goes to the live logs), stopped at
- * shutdown without a trace in the store (so that the next start brings
- * them back). */
-static void each_service(struct sbx_objects *o, bool start)
-{
-	struct sbx_obj **list;
-	size_t n;
-
-	if (sbx_registry_list(o->sandboxes, &list, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		struct sbx_sandbox *s = (struct sbx_sandbox *)list[i];
-
-		if (!s->svc)
-			continue;
-		if (!start)
-			sbx_service_stop(s->svc);
-		else if (s->restart && sbx_service_start(s->svc) < 0)
-			sbx_log(SBX_LOG_ERROR, s->obj.id, "cannot start its process again");
-		s->restart = false;
-	}
-	sbx_registry_list_free(list, n);
-}
-
-void sbx_sandboxes_start_services(struct sbx_objects *o)
-{
-	each_service(o, true);
-}
-
-void sbx_sandboxes_stop_services(struct sbx_objects *o)
-{
-	pthread_mutex_lock(&o->lock);
-	o->services_stopping = true;
-	pthread_mutex_unlock(&o->lock);
-	each_service(o, false);
 }
 
 void sbx_sandboxes_sweep(struct sbx_objects *o, int64_t now_ms)

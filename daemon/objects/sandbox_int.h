@@ -1,0 +1,69 @@
+/* Internal to the sandboxes (sandbox.c, persistent.c): the object and the
+ * pieces both halves use. Not for other modules: they go through
+ * sandbox.h. */
+#ifndef SBX_SANDBOX_INT_H
+#define SBX_SANDBOX_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "env.h"
+#include "registry.h"
+#include "sandbox.h"
+
+struct sbx_service;
+
+struct sbx_sandbox {
+	struct sbx_obj obj;
+	/* Set at creation, then read-only. */
+	char *runtime, *mode, *entry_point;
+	uint32_t timeout_ms, memory_limit_mb;
+	bool install_deps, dev_server;
+	struct sbx_env env;
+	char *dir, *workspace;
+	struct sbx_objects *o;
+	/* Persistent sandboxes: the long-running process (service.h),
+	 * started at creation, on execute and by proxied requests. */
+	struct sbx_service *svc;
+
+	pthread_mutex_t lock; /* guards the rest, and orders the store writes */
+	char status[16];
+	char *note;
+	int64_t last_used_ms;
+	uint32_t executions;
+	int32_t exit_code;
+	bool deps_installed, running, deleted;
+	bool owned;	/* a deployment's: it decides when to stop, never idle expiry */
+	char owner[64]; /* that deployment's id: its service logs there too */
+	bool restart;	/* loaded while its process ran: start it again */
+	bool dirty;	/* loaded with a change not yet written back */
+};
+
+/* Set the status and its note; call with s->lock held. */
+void sbx_sandbox_set_status(struct sbx_sandbox *s, const char *status, const char *note);
+/* Write the sandbox's row (not for a deleted one); call with s->lock held. */
+int sbx_sandbox_save_locked(struct sbx_objects *o, struct sbx_sandbox *s);
+/* A new reference to sandbox `id`, or NULL with call->error set;
+ * sbx_sandbox_lookup_error(id) is then the errno (-EINVAL, -ENOENT). */
+struct sbx_sandbox *sbx_sandbox_lookup(struct sbx_objects *o, struct sbx_rpc_call *call,
+				       const char *id);
+int sbx_sandbox_lookup_error(const char *id);
+/* The dependency installation phase (with the network): 0 and *ret NULL
+ * when it succeeded or was not needed, 0 and *ret the failed result. */
+int sbx_sandbox_install(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
+			Sbx__ExecResult **ret);
+/* Run the entry point once (netns_fd -1) or as the service (persistent.c). */
+int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
+		    int netns_fd, Sbx__ExecResult **ret);
+/* The ExecuteSandbox reply of a result (its output moves over). */
+Sbx__SandboxExecution *sbx_sandbox_execution_reply(const char *id, Sbx__ExecResult *res);
+
+/* persistent.c: give a persistent sandbox its (stopped) service, within
+ * MAX_DEPLOYMENTS; start its process for an ExecuteSandbox. */
+int sbx_sandbox_service_attach(struct sbx_objects *o, struct sbx_sandbox *s,
+			       struct sbx_rpc_call *call);
+int sbx_sandbox_persistent_execute(struct sbx_rpc_call *call, struct sbx_sandbox *s,
+				   Sbx__SandboxExecution **ret);
+
+#endif
