@@ -500,8 +500,11 @@ static struct sbx_log_feed *logs_feed(struct sbx_executor *x, const struct infli
 	/* A log_id ring is the run's own already: no second one by
 	 * execution id to push other objects' rings out. An object's run
 	 * with a log_id (a deployment's service) feeds both. */
+	/* The execution's own ring is kept for GetLogs, not published:
+	 * live followers follow the object. */
 	return sbx_log_feed_for(logs, id,
-				!f->object_id[0] ? NULL : f->log_id ? f->log_id : s->execution_id);
+				!f->object_id[0] ? NULL : f->log_id ? f->log_id : s->execution_id,
+				f->object_id[0] && f->log_id);
 }
 
 /* ExecuteRequest.log_id: "live-" and 1 to 59 of [A-Za-z0-9-], so that it

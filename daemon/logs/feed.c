@@ -13,13 +13,14 @@
 struct sbx_log_feed {
 	struct sbx_logs *logs;
 	struct sbx_log_ring *rings[SBX_LOG_FEED_MAX];
+	bool publish[SBX_LOG_FEED_MAX];
 	size_t n_rings;
 	size_t plen[2];
 	char partial[2][SBX_LOG_LINE_MAX];
 };
 
 int sbx_log_feed_open(struct sbx_logs *l, const char *const ids[], size_t n,
-		      struct sbx_log_feed **ret)
+		      unsigned publish_mask, struct sbx_log_feed **ret)
 {
 	struct sbx_log_feed *f = calloc(1, sizeof(*f));
 
@@ -33,7 +34,7 @@ int sbx_log_feed_open(struct sbx_logs *l, const char *const ids[], size_t n,
 		for (size_t j = 0; j < i; j++)
 			dup |= ids[j] && strcmp(ids[j], ids[i]) == 0;
 		if (!dup && sbx_logs_acquire(l, ids[i], &f->rings[f->n_rings]) == 0)
-			f->n_rings++;
+			f->publish[f->n_rings++] = publish_mask & (1u << i);
 	}
 	*ret = f;
 	return 0;
@@ -42,7 +43,7 @@ int sbx_log_feed_open(struct sbx_logs *l, const char *const ids[], size_t n,
 static void emit(struct sbx_log_feed *f, enum sbx_log_stream s, const char *text, size_t len)
 {
 	for (size_t i = 0; i < f->n_rings; i++)
-		sbx_log_ring_append(f->rings[i], s, text, len);
+		sbx_log_ring_add(f->rings[i], s, text, len, f->publish[i]);
 }
 
 void sbx_log_feed_write(void *arg, int stream, const void *data, size_t len)
@@ -93,12 +94,12 @@ void sbx_log_feed_close(struct sbx_log_feed *f, const char *exit_json)
 }
 
 struct sbx_log_feed *sbx_log_feed_for(struct sbx_logs *l, const char *object_id,
-				      const char *execution_id)
+				      const char *second_id, bool publish_second)
 {
-	const char *ids[] = {object_id, execution_id};
+	const char *ids[] = {object_id, second_id};
 	struct sbx_log_feed *f;
 
-	if (!l || sbx_log_feed_open(l, ids, 2, &f) < 0)
+	if (!l || sbx_log_feed_open(l, ids, 2, publish_second ? 3u : 1u, &f) < 0)
 		return NULL;
 	if (f->n_rings == 0) {
 		sbx_log_feed_close(f, NULL);

@@ -65,6 +65,10 @@ void sbx_logs_release(struct sbx_logs *l, struct sbx_log_ring *r);
  * publish it. Returns its seq (>= 1) or -ENOMEM / -EINVAL. */
 int64_t sbx_log_ring_append(struct sbx_log_ring *r, enum sbx_log_stream stream,
 			    const char *text, size_t len);
+/* sbx_log_ring_append that publishes only when `publish`: a ring kept
+ * for replay (GetLogs) alone costs no event per line. */
+int64_t sbx_log_ring_add(struct sbx_log_ring *r, enum sbx_log_stream stream, const char *text,
+			 size_t len, bool publish);
 
 /* GetLogs on id's ring (proto/logs.proto): at most `limit` lines
  * (0 or more than SBX_LOG_GET_MAX_LINES: that) and SBX_LOG_GET_MAX_BYTES of
@@ -84,9 +88,10 @@ void sbx_logs_stats(struct sbx_logs *l, struct sbx_logs_stats *ret);
 struct sbx_log_feed;
 
 /* Rings that cannot be had (-ENOSPC) are skipped; ids may be NULL or
- * repeated. 0 or -ENOMEM. */
+ * repeated. Lines of ids[i] are published when bit i of publish_mask is
+ * set, else only kept. 0 or -ENOMEM. */
 int sbx_log_feed_open(struct sbx_logs *l, const char *const ids[], size_t n,
-		      struct sbx_log_feed **ret);
+		      unsigned publish_mask, struct sbx_log_feed **ret);
 /* Output of stream 0 (stdout) or 1 (stderr), in any pieces: the engine's
  * on_output callback (daemon/sandbox/engine.h) with the feed as arg. */
 void sbx_log_feed_write(void *feed, int stream, const void *data, size_t len);
@@ -94,11 +99,14 @@ void sbx_log_feed_write(void *feed, int stream, const void *data, size_t len);
  * none), release the rings and free. NULL is a no-op. */
 void sbx_log_feed_close(struct sbx_log_feed *f, const char *exit_json);
 
-/* For the executor: a feed for the rings of `object_id` and
- * `execution_id` (either may be NULL or ""), or NULL when `l` is NULL, no
- * ring could be had, or out of memory (the run then goes unlogged). */
+/* For the executor: a feed for the rings of `object_id` (published) and
+ * `second_id` (published when publish_second, else kept for GetLogs
+ * only: an execution's own ring; a deployment's is published), either may
+ * be NULL or "", or NULL when `l` is NULL, no ring could be had, or out of
+ * memory (the run then goes unlogged). Publishing a line twice costs every
+ * subscriber a second event: about half the events throughput. */
 struct sbx_log_feed *sbx_log_feed_for(struct sbx_logs *l, const char *object_id,
-				      const char *execution_id);
+				      const char *second_id, bool publish_second);
 /* Close a feed with the "exit" line of a run that returned `rc` and `res`
  * (NULL when rc < 0), after `dropped_bytes` of its output were lost on
  * the way from the spawner. NULL is a no-op. */

@@ -80,8 +80,8 @@ static int make_slot(struct sbx_log_ring *r)
 	return 0;
 }
 
-int64_t sbx_log_ring_append(struct sbx_log_ring *r, enum sbx_log_stream stream,
-			    const char *text, size_t len)
+int64_t sbx_log_ring_add(struct sbx_log_ring *r, enum sbx_log_stream stream, const char *text,
+			 size_t len, bool publish)
 {
 	struct log_line *l;
 	struct timeval tv;
@@ -113,9 +113,17 @@ int64_t sbx_log_ring_append(struct sbx_log_ring *r, enum sbx_log_stream stream,
 	seq = (int64_t)l->seq;
 	/* A failed send is a loss every subscriber sees as a gap, and
 	 * repairs from the ring: the seq stays taken. */
-	sbx_logs_publish(r->owner, r->topic, stream_names[stream], l->seq, l->time_us, l->text, len);
+	if (publish)
+		sbx_logs_publish(r->owner, r->topic, stream_names[stream], l->seq, l->time_us,
+				 l->text, len);
 	pthread_mutex_unlock(&r->lock);
 	return seq;
+}
+
+int64_t sbx_log_ring_append(struct sbx_log_ring *r, enum sbx_log_stream stream,
+			    const char *text, size_t len)
+{
+	return sbx_log_ring_add(r, stream, text, len, true);
 }
 
 static Sbx__LogLine *line_msg(const struct log_line *l)
