@@ -1,6 +1,7 @@
 /* Live logs: a bounded ring of output lines per object id (sandbox,
- * session, execution), each line published on the events socket as it is
- * added, under topic "logs/<id>", with the ring's own sequence number as
+ * session, deployment, execution), each line published on the events
+ * socket as it is added (but an execution's own ring: kept for GetLogs
+ * only), under topic "logs/<id>", with the ring's own sequence number as
  * the event's seq (proto/logs.proto). A client subscribes first, reads
  * the ring (GetLogs), then follows the events, deduplicating by seq.
  *
