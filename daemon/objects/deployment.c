@@ -260,18 +260,9 @@ static ProtobufCMessage *deployment_item(struct sbx_obj *obj)
 int sbx_deployment_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 			Sbx__ListDeploymentsReply **ret)
 {
-	struct sbx_obj **list;
-	size_t n;
-	int r;
-
 	(void)call;
-	r = sbx_registry_list(o->deployments, &list, &n);
-	if (r < 0)
-		return r;
-	r = sbx_objects_list_reply(&sbx__list_deployments_reply__descriptor, "deployments", list, n,
-				   deployment_item, (ProtobufCMessage **)ret);
-	sbx_registry_list_free(list, n);
-	return r;
+	return sbx_objects_list(o->deployments, &sbx__list_deployments_reply__descriptor,
+				"deployments", deployment_item, (ProtobufCMessage **)ret);
 }
 
 int sbx_deployment_delete(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)

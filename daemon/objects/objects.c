@@ -243,9 +243,9 @@ void sbx_objects_leave(struct sbx_objects *o)
 	pthread_mutex_unlock(&o->lock);
 }
 
-int sbx_objects_list_reply(const ProtobufCMessageDescriptor *d, const char *field,
-			   struct sbx_obj **list, size_t n,
-			   ProtobufCMessage *(*item)(struct sbx_obj *obj), ProtobufCMessage **ret)
+static int list_reply(const ProtobufCMessageDescriptor *d, const char *field,
+		      struct sbx_obj **list, size_t n,
+		      ProtobufCMessage *(*item)(struct sbx_obj *obj), ProtobufCMessage **ret)
 {
 	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, field);
 	ProtobufCMessage *m = sbx_message_new(d);
@@ -271,6 +271,21 @@ int sbx_objects_list_reply(const ProtobufCMessageDescriptor *d, const char *fiel
 	}
 	*ret = m;
 	return 0;
+}
+
+int sbx_objects_list(struct sbx_registry *r, const ProtobufCMessageDescriptor *d,
+		     const char *field, ProtobufCMessage *(*item)(struct sbx_obj *obj),
+		     ProtobufCMessage **ret)
+{
+	struct sbx_obj **list;
+	size_t n;
+	int err = sbx_registry_list(r, &list, &n);
+
+	if (err < 0)
+		return err;
+	err = list_reply(d, field, list, n, item, ret);
+	sbx_registry_list_free(list, n);
+	return err;
 }
 
 struct sbx_obj *sbx_objects_lookup(struct sbx_registry *r, const char *kind, const char *field,

@@ -67,11 +67,11 @@ int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, 
 		       char **ret_ws, char **ret_tmp);
 
 /* A reply of descriptor d whose repeated message field `field` holds
- * item(list[i]) for each object (heap messages, as replies must be).
- * -ENOMEM on any failure, nothing left allocated. */
-int sbx_objects_list_reply(const ProtobufCMessageDescriptor *d, const char *field,
-			   struct sbx_obj **list, size_t n,
-			   ProtobufCMessage *(*item)(struct sbx_obj *obj), ProtobufCMessage **ret);
+ * item(obj) for each object of registry r, oldest first (heap messages,
+ * as replies must be). -ENOMEM on any failure, nothing left allocated. */
+int sbx_objects_list(struct sbx_registry *r, const ProtobufCMessageDescriptor *d,
+		     const char *field, ProtobufCMessage *(*item)(struct sbx_obj *obj),
+		     ProtobufCMessage **ret);
 
 /* The object `id` of registry r (a new reference), or NULL with
  * call->error set and *ret_err -EINVAL (no id: "field '<field>' is

@@ -367,17 +367,9 @@ static ProtobufCMessage *sandbox_item(struct sbx_obj *obj)
 int sbx_sandbox_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 		     Sbx__ListSandboxesReply **ret)
 {
-	struct sbx_obj **list;
-	size_t n;
-	int r;
-
-	r = sbx_registry_list(o->sandboxes, &list, &n);
-	if (r < 0)
-		return r;
-	r = sbx_objects_list_reply(&sbx__list_sandboxes_reply__descriptor, "sandboxes", list, n, sandbox_item,
-				   (ProtobufCMessage **)ret);
-	sbx_registry_list_free(list, n);
-	return r;
+	(void)call;
+	return sbx_objects_list(o->sandboxes, &sbx__list_sandboxes_reply__descriptor,
+				"sandboxes", sandbox_item, (ProtobufCMessage **)ret);
 }
 
 /* Unlink s (already removed from the registry, whose reference the caller

@@ -196,17 +196,9 @@ static ProtobufCMessage *session_item(struct sbx_obj *obj)
 
 int sbx_session_list(struct sbx_objects *o, struct sbx_rpc_call *call, Sbx__ListSessionsReply **ret)
 {
-	struct sbx_obj **list;
-	size_t n;
-	int r;
-
-	r = sbx_registry_list(o->sessions, &list, &n);
-	if (r < 0)
-		return r;
-	r = sbx_objects_list_reply(&sbx__list_sessions_reply__descriptor, "sessions", list, n, session_item,
-				   (ProtobufCMessage **)ret);
-	sbx_registry_list_free(list, n);
-	return r;
+	(void)call;
+	return sbx_objects_list(o->sessions, &sbx__list_sessions_reply__descriptor,
+				"sessions", session_item, (ProtobufCMessage **)ret);
 }
 
 /* s holds the registry's reference, handed over by the unlink. */
