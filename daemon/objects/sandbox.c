@@ -76,15 +76,6 @@ void sbx_sandbox_set_status(struct sbx_sandbox *s, const char *status, const cha
 	s->note = note ? strdup(note) : NULL;
 }
 
-static void set_status_saved(struct sbx_objects *o, struct sbx_sandbox *s, const char *status,
-			     const char *note)
-{
-	pthread_mutex_lock(&s->lock);
-	sbx_sandbox_set_status(s, status, note);
-	sbx_sandbox_save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
-}
-
 /* Write the sandbox's row; call with s->lock held. A deleted sandbox is
  * not written back. */
 int sbx_sandbox_save_locked(struct sbx_objects *o, struct sbx_sandbox *s)
@@ -295,6 +286,19 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 		r = write_initial_files(s, rt, req, call);
 	if (r == 0 && is_persistent(s->mode))
 		r = sbx_sandbox_service_attach(o, s, call);
+	/* A persistent sandbox starts at once (a failure below stops it with
+	 * the last reference). "running" is set first: a process that ends
+	 * at once then leaves its own status, not ours. */
+	if (r == 0 && s->svc) {
+		pthread_mutex_lock(&s->lock);
+		sbx_sandbox_set_status(s, "running", NULL);
+		pthread_mutex_unlock(&s->lock);
+		if (sbx_service_start(s->svc) < 0) {
+			pthread_mutex_lock(&s->lock);
+			sbx_sandbox_set_status(s, "failed", "its process could not be started");
+			pthread_mutex_unlock(&s->lock);
+		}
+	}
 	if (r == 0) {
 		pthread_mutex_lock(&s->lock);
 		s->deleted = false;
@@ -317,16 +321,8 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 	}
 	sbx_store_counter_add(o->store, "sandboxes_created", 1, NULL);
 	sbx_log(SBX_LOG_INFO, s->obj.id, "sandbox created (%s, %s)", s->runtime, s->mode);
-	/* A persistent sandbox starts at once; its status follows. */
-	if (s->svc && sbx_service_start(s->svc) == 0) {
-		protobuf_c_message_free_unpacked(&(*ret)->base, NULL);
-		*ret = NULL;
-		set_status_saved(o, s, "running", NULL);
-		if (!(*ret = sandbox_reply(s)))
-			r = -ENOMEM;
-	}
 	sbx_obj_unref(&s->obj);
-	return r;
+	return 0;
 }
 
 struct sbx_sandbox *sbx_sandbox_lookup(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
