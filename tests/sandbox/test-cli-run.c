@@ -35,7 +35,9 @@ int main(void)
 	CHECK_STR(out, "hi\n");
 	CHECK_INT(run("-- /bin/sh -c 'exit 7'", out, sizeof(buf)), 7);
 	CHECK_INT(run("-- /bin/sh -c 'kill -9 $$'", out, sizeof(buf)), 128 + 9);
-	CHECK_INT(run("--time 200 --wall 10000 -- /bin/sh -c 'while :; do :; done'", out, sizeof(buf)), 128 + 9);
+	CHECK_INT(run("--time 200 --wall 10000 -- /bin/sh -c 'while :; do :; done'", out,
+		      sizeof(buf)),
+		  128 + 9);
 	CHECKF(strstr(out, "CPU time limit") != NULL, "%s", out);
 	CHECK_INT(run("--wall 300 -- /bin/sleep 5", out, sizeof(buf)), 128 + 9);
 	CHECKF(strstr(out, "wall time limit") != NULL, "%s", out);
