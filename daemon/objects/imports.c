@@ -93,6 +93,9 @@ static bool package_of(const char *spec, size_t len, char *out)
 
 	if (len == 0 || spec[0] == '.' || spec[0] == '/' || spec[0] == '#')
 		return false;
+	/* "@/components/x": a tsconfig/bundler path alias, not a scope. */
+	if (spec[0] == '@' && len > 1 && spec[1] == '/')
+		return false;
 	while (end < len) {
 		char c = spec[end];
 
