@@ -80,18 +80,17 @@ static int copy_file(const char *from, const char *to)
 
 int main(void)
 {
-	char *probe = tl_bin("sbx-try-syscall");
 	static struct answer host[MAX_ROWS], box[MAX_ROWS];
-
+	struct sbx_engine *e = tu_engine(SBX_CGROUP_AUTO);
+	/* The kernel checks capabilities before arguments in some calls: only
+	 * as root does the control get past them to the kernel's own errno. */
+	if (geteuid() != 0)
+		SKIP("the control run needs root");
+	char *probe = tl_bin("sbx-try-syscall");
 	const char *text = run_host(probe);
 	CHECKF(text != NULL, "%s failed on the host", probe);
-	if (!text) {
-		free(probe);
-		TEST_DONE();
-	}
-	int nhost = parse(text, host);
+	int nhost = text ? parse(text, host) : 0;
 
-	struct sbx_engine *e = tu_engine(SBX_CGROUP_AUTO);
 	char *ws = tl_tmpdir("sbx-surface");
 	char dst[512];
 	snprintf(dst, sizeof(dst), "%s/try-syscall", ws);
