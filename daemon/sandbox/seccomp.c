@@ -15,9 +15,11 @@
  * The kernel reads ioctl's request, personality's value and the clone and
  * seccomp flags as 32 bits: those rules mask the low 32 bits, so a value
  * with high bits set is still caught. The socket allowlists compare all 64
- * bits, so there such a value is refused. README's "The seccomp policy" compares
- * this policy with Docker's, flatpak's and sandbox2's; each rule has a probe
- * in tests/security/try-syscall.c. */
+ * bits, so there such a value is refused.
+ *
+ * README's "The seccomp policy" compares this policy with Docker's,
+ * flatpak's and sandbox2's; each rule has a probe in
+ * tests/security/try-syscall.c. */
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
