@@ -78,12 +78,13 @@ static const char *const absent[] = {
 };
 
 /* Calls newer than the libseccomp we build with, which cannot name them:
- * their x86-64 numbers. */
+ * their numbers, the same on x86-64 and arm64 (as for every call since
+ * Linux 5.1). */
 static const struct {
 	const char *name;
 	int nr;
 } newer[] = {
-#if defined(__x86_64__) && !defined(__ILP32__)
+#if (defined(__x86_64__) && !defined(__ILP32__)) || defined(__aarch64__)
 	{"open_tree_attr", 467}, /* Linux 6.15: open_tree plus mount_setattr */
 #endif
 	{NULL, 0},

@@ -11,7 +11,7 @@
  * host does). test-kernel-surface.c runs it both ways and compares.
  *
  * Built static and without sanitizers: it runs in the sandbox from the
- * workspace, and must not itself make calls the policy refuses. x86-64. */
+ * workspace, and must not itself make calls the policy refuses. */
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
@@ -82,9 +82,6 @@ static const struct row rows[] = {
 	{"init_module", EPERM, SYS_init_module, {WP, 0, WP}},
 	{"finit_module", EPERM, SYS_finit_module, {-1, WP, 0xffffffff}},
 	{"delete_module", EPERM, SYS_delete_module, {WP, 0}},
-	{"create_module", EPERM, SYS_create_module, {0}},
-	{"get_kernel_syms", EPERM, SYS_get_kernel_syms, {0}},
-	{"query_module", EPERM, SYS_query_module, {0}},
 	{"reboot", EPERM, SYS_reboot, {0, 0, 0, 0}}, /* C; bad magic: EINVAL */
 	{"swapon", EPERM, SYS_swapon, {WP, 0xffffffff}},
 	{"swapoff", EPERM, SYS_swapoff, {WP}}, /* C */
@@ -95,24 +92,30 @@ static const struct row rows[] = {
 	{"quotactl_fd", EPERM, SYS_quotactl_fd, {-1, 0xffffffff, 0, 0}},
 	{"nfsservctl", EPERM, SYS_nfsservctl, {0}},
 	{"vhangup", EPERM, SYS_vhangup, {0}}, /* C; no controlling tty: see main() */
-	{"uselib", EPERM, SYS_uselib, {WP}},
-	{"_sysctl", EPERM, SYS__sysctl, {WP}},
-	{"sysfs", EPERM, SYS_sysfs, {99}},
-	{"ustat", EPERM, SYS_ustat, {0, WP}},
 	{"settimeofday", EPERM, SYS_settimeofday, {WP, 0}},
 	{"clock_settime", EPERM, SYS_clock_settime, {0x7fffffff, WP}},
 	{"clock_adjtime", EPERM, SYS_clock_adjtime, {0x7fffffff, WP}},
 	{"open_by_handle_at", EPERM, SYS_open_by_handle_at, {-1, WP, 0}},
 	{"name_to_handle_at", EPERM, SYS_name_to_handle_at, {-1, WP, WP, WP, 0xffffffff}},
-	{"iopl", EPERM, SYS_iopl, {4}},
-	{"ioperm", EPERM, SYS_ioperm, {0, 0, 1}},
 	{"mbind", EPERM, SYS_mbind, {0, 0, 0xffff, 0, 0, 0xffffffff}},
 	{"set_mempolicy", EPERM, SYS_set_mempolicy, {0xffff, 0, 0}},
 	{"get_mempolicy", EPERM, SYS_get_mempolicy, {0, 0, 0, 0, 0xffffffff}},
 	{"set_mempolicy_home_node", EPERM, SYS_set_mempolicy_home_node, {0, 0, 0, 1}},
 	{"migrate_pages", EPERM, SYS_migrate_pages, {0x7ffffffe, 0, 0, 0}},
 	{"move_pages", EPERM, SYS_move_pages, {0x7ffffffe, 1, WP, 0, WP, 0xffffffff}},
+	/* calls only x86-64 has */
+#if defined(__x86_64__)
+	{"create_module", EPERM, SYS_create_module, {0}},
+	{"get_kernel_syms", EPERM, SYS_get_kernel_syms, {0}},
+	{"query_module", EPERM, SYS_query_module, {0}},
+	{"uselib", EPERM, SYS_uselib, {WP}},
+	{"_sysctl", EPERM, SYS__sysctl, {WP}},
+	{"sysfs", EPERM, SYS_sysfs, {99}},
+	{"ustat", EPERM, SYS_ustat, {0, WP}},
+	{"iopl", EPERM, SYS_iopl, {4}},
+	{"ioperm", EPERM, SYS_ioperm, {0, 0, 1}},
 	{"modify_ldt", EPERM, SYS_modify_ldt, {1 /* write */, WP, 1}}, /* EINVAL as u32: "success" */
+#endif
 	/* absent: ENOSYS */
 	{"clone3", ENOSYS, SYS_clone3, {WP, 88}},
 	{"memfd_secret", ENOSYS, SYS_memfd_secret, {0xffffffff}},
