@@ -76,7 +76,7 @@ static int make_volume(const char *dir, uint32_t disk_mb)
 		r = sbx_files_mkdir(vol, 0755);
 	if (r == 0)
 		r = sbx_volume_mount(img, vol);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, uint32_t disk_mb,
@@ -140,6 +140,10 @@ int sbx_objects_opendirs(const char *base, const char *id, char **ret_dir, char 
 	else if ((r = sbx_volume_mount(img, vol)) < 0)
 		sbx_log(SBX_LOG_ERROR, id, "cannot mount its disk volume %s: %s", img,
 			strerror(-r));
+	else if (r == 1)
+		sbx_log(SBX_LOG_INFO, id,
+			"its disk volume was still attached (a sandbox of the previous daemon "
+			"ending): mounted through the same loop device");
 	*ret_dir = TAKE_PTR(dir);
 	*ret_ws = TAKE_PTR(ws);
 	if (ret_tmp)

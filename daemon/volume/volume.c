@@ -180,7 +180,7 @@ int sbx_volume_mount(const char *img, const char *dir)
 	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
 	if (mount(dev, dir, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "noinit_itable") < 0)
 		return -errno;
-	return 0;
+	return img_fd < 0 ? 1 : 0;
 }
 
 int sbx_volume_usage(const char *img, const char *dir, struct sbx_volume_usage *ret)

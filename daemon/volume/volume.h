@@ -43,7 +43,7 @@ int sbx_volume_create(const char *img, uint32_t size_mb);
  * previous daemon's mount still held by a dying sandbox: attaching the
  * file twice would corrupt it), else through a free one, attached with
  * autoclear and direct I/O. Whatever was mounted on dir is detached
- * first. */
+ * first. 0, or 1 when an existing loop device was used. */
 int sbx_volume_mount(const char *img, const char *dir);
 
 /* Detach the mount on dir (lazily: sandboxes still running keep their

@@ -127,8 +127,9 @@ static void test_umount_remount(void)
 	snprintf(f, sizeof(f), "%s/keep", vol);
 	CHECK(stat(f, &st) == 0 && st.st_size == 1 << 20);
 	/* Mounting again over a mount replaces it (a mount left in a shared
-	 * namespace by a killed daemon). */
-	CHECK_INT(sbx_volume_mount(img, vol), 0);
+	 * namespace by a killed daemon); the device may be the one still
+	 * being released (1) or a new one (0). */
+	CHECK(sbx_volume_mount(img, vol) >= 0);
 	CHECK(stat(f, &st) == 0);
 	CHECK_INT(sbx_volume_umount(vol), 0);
 	CHECK(!sbx_volume_mounted(vol));
@@ -149,7 +150,7 @@ static void test_reuse(void)
 	CHECK_INT(sbx_loop_find(img, &fd2, &n2), 0);
 	CHECK_INT(n2, n);
 	close(fd2);
-	CHECK_INT(sbx_volume_mount(img, vol), 0);
+	CHECK_INT(sbx_volume_mount(img, vol), 1);
 	CHECK(stat(vol, &st) == 0);
 	char dev[32];
 	struct stat ds;
