@@ -230,6 +230,18 @@ static void test_sandbox_resources(void)
 	       "%ld %s", r.status, r.body);
 	json_decref(j);
 
+	/* An upload into the full workspace: 507, the sentence says why. */
+	{
+		size_t n = 1u << 20;
+		char *body = malloc(n + 128), *p = body;
+
+		p += sprintf(p, "[{\"path\": \"more.txt\", \"content\": \"");
+		memset(p, 'x', n);
+		strcpy(p + n, "\"}]");
+		snprintf(path, sizeof(path), "/sandbox/%s/files", id);
+		th_expect_error(st.base, "POST", path, body, 507, "workspace is full");
+		free(body);
+	}
 	snprintf(path, sizeof(path), "/admin/api/sandboxes/%s/resources", id);
 	th_http(st.base, "GET", path, NULL, NULL, 0, &r);
 	j = th_json(&r);
