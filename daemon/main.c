@@ -18,36 +18,33 @@ extern char **environ;
  * Their mounts are made in a mount namespace of the daemon's own, entered
  * here while single-threaded and before the spawner is forked (its
  * namespace is then made from ours and sees every volume), so that they
- * all die with the daemon, kill -9 included. The docker backend's
- * containers are made by dockerd, in the host's namespace: its volumes
- * are mounted there (a restart replaces the mounts a kill -9 left).
- * Without loop devices or mke2fs the daemon refuses to start, unless disk
- * limits are off (0), which it says loudly: never silently unlimited. */
+ * all die with the daemon, kill -9 included. Entered with disk limits off
+ * too: volumes made before they were turned off are still mounted. The
+ * docker backend's containers are made by dockerd, in the host's
+ * namespace: its volumes are mounted there (a restart replaces the mounts
+ * a kill -9 left). Without loop devices or mke2fs the daemon refuses to
+ * start, unless disk limits are off (0), which it says loudly: never
+ * silently unlimited. */
 static int disk_setup(const struct sbx_config *c)
 {
+	const char *off = "; or set SANDBOX_DISK_LIMIT_MB=0 to run without disk limits";
+	bool on = c->default_disk_limit_mb > 0;
 	char err[512];
-	int r;
+	int r = 0;
 
-	if (c->default_disk_limit_mb == 0) {
-		log_warn(
-			"disk limits are OFF (SANDBOX_DISK_LIMIT_MB=0): workspaces, sessions' /tmp "
-			"and deployments can fill the host's disk");
-		return 0;
-	}
-	r = sbx_volume_probe(err, sizeof(err));
-	if (r < 0) {
-		log_error("%s; or set SANDBOX_DISK_LIMIT_MB=0 to run without disk limits", err);
+	if (!on)
+		log_warn("disk limits are OFF (SANDBOX_DISK_LIMIT_MB=0): workspaces, sessions' /tmp "
+			 "and deployments can fill the host's disk");
+	if (on && (r = sbx_volume_probe(err, sizeof(err))) < 0) {
+		log_error("%s%s", err, off);
 		return r;
 	}
-	if (strcmp(c->backend, "docker") == 0)
-		return 0;
-	r = sbx_volume_private_ns();
-	if (r < 0)
-		log_error("disk limits need a mount namespace of the daemon's own, and unshare "
-			  "failed: %s (CAP_SYS_ADMIN is needed); or set SANDBOX_DISK_LIMIT_MB=0 to "
-			  "run without disk limits",
-			  strerror(-r));
-	return r;
+	if (strcmp(c->backend, "docker") != 0 && (r = sbx_volume_private_ns()) < 0)
+		sbx_log(on ? SBX_LOG_ERROR : SBX_LOG_WARN, NULL,
+			"disk volumes need a mount namespace of the daemon's own, and unshare "
+			"failed: %s (CAP_SYS_ADMIN is needed)%s",
+			strerror(-r), on ? off : "");
+	return on ? r : 0;
 }
 
 int main(int argc, char **argv)

@@ -375,6 +375,43 @@ static void test_restart(const char *small, const char *dep, int sig)
 	CHECKF(n == 2, "%s: %d loop devices: %s", when, n, which);
 }
 
+/* A session made without disk limits (as before them: plain directories)
+ * keeps working, unlimited, once they are on; new ones get a volume. */
+static void test_legacy(void)
+{
+	const char *off[] = {"--disk-limit-mb", "0", NULL};
+	const char *dargs[] = {"--rpc",	      st.rpc,	"--events", st.events,
+			       "--state-dir", st.state, NULL};
+	char old[64], fresh[64], path[160], out[1024];
+	struct th_resp r = {0};
+
+	if (th_stack_start(&st, "sbx-http-disk-legacy", off) < 0)
+		return;
+	th_expect_error(st.base, "POST", "/sessions", "{\"disk_limit_mb\": 20}", 400,
+			"disk limits are off");
+	create("/sessions", "{}", "session_id", old, sizeof(old));
+	CHECK(*old && session_sh(old, "echo kept > /workspace/k", out, sizeof(out)) == 0);
+	th_stop(st.daemon, SIGTERM, 15000);
+	st.daemon = th_spawn("sandboxd", dargs, st.daemon_log);
+	snprintf(path, sizeof(path), "/sessions/%s", old);
+	for (long long until = th_now_ms() + 30000; th_now_ms() < until; th_sleep_ms(100)) {
+		th_http(st.base, "GET", path, NULL, NULL, 3000, &r);
+		if (r.status == 200)
+			break;
+	}
+	CHECKF(r.status == 200, "the old session is not back");
+	th_resp_fini(&r);
+	CHECKF(session_sh(old,
+			  "cat /workspace/k && dd if=/dev/zero of=/workspace/f bs=1M count=30 "
+			  "2>&1 && rm /workspace/f",
+			  out, sizeof(out)) == 0 &&
+		       strncmp(out, "kept\n", 5) == 0,
+	       "the old session: %s", out);
+	create("/sessions", "{\"disk_limit_mb\": 20}", "session_id", fresh, sizeof(fresh));
+	CHECK(*fresh && write_50mb_fails(fresh, "/workspace"));
+	th_stack_stop(&st);
+}
+
 /* MIN_FREE_DISK_MB above what the disk has: new objects get 507. */
 static void test_507(void)
 {
@@ -428,6 +465,7 @@ int main(void)
 		check_nothing_left("after the last stop");
 	}
 	th_stack_stop(&st);
+	test_legacy();
 	test_507();
 	curl_global_cleanup();
 	TEST_DONE();
