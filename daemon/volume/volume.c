@@ -178,7 +178,12 @@ int sbx_volume_mount(const char *img, const char *dir)
 	/* loop_fd, held open until the mount holds the device, keeps it from
 	 * being cleared and given to another image meanwhile. */
 	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-	if (mount(dev, dir, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "noinit_itable") < 0)
+	/* discard: what the sandbox deletes is punched out of the sparse
+	 * image, so the host's disk holds what volumes hold now, not their
+	 * high-water mark (measured: rm of 200 MB and 2000 files plus sync,
+	 * ~170 ms without, ~200 ms with; the image back from 215 MB to
+	 * 2.5 MB). */
+	if (mount(dev, dir, "ext4", MS_NOSUID | MS_NODEV | MS_NOATIME, "noinit_itable,discard") < 0)
 		return -errno;
 	return img_fd < 0 ? 1 : 0;
 }
