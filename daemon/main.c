@@ -35,16 +35,19 @@ static int disk_setup(const struct sbx_config *c)
 	if (!on)
 		log_warn("disk limits are OFF (SANDBOX_DISK_LIMIT_MB=0): workspaces, sessions' /tmp "
 			 "and deployments can fill the host's disk");
-	if (on && (r = sbx_volume_probe(err, sizeof(err))) < 0) {
-		log_error("%s%s", err, off);
-		return r;
-	}
-	if (strcmp(c->backend, "docker") != 0 && (r = sbx_volume_private_ns()) < 0)
+	if (strcmp(c->backend, "docker") != 0 && (r = sbx_volume_private_ns()) < 0) {
 		sbx_log(on ? SBX_LOG_ERROR : SBX_LOG_WARN, NULL,
 			"disk volumes need a mount namespace of the daemon's own, and unshare "
 			"failed: %s (CAP_SYS_ADMIN is needed)%s",
 			strerror(-r), on ? off : "");
-	return on ? r : 0;
+		return on ? r : 0;
+	}
+	/* A volume made, mounted and removed: what is missing shows now. */
+	if (on && (r = sbx_volume_probe(c->state_dir, err, sizeof(err))) < 0) {
+		log_error("%s%s", err, off);
+		return r;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)

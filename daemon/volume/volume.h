@@ -28,10 +28,13 @@
  * forking the spawner. */
 int sbx_volume_private_ns(void);
 
-/* Whether volumes can be made here: /dev/loop-control answers and mke2fs
- * (e2fsprogs) is installed. On failure, err holds a sentence naming what
- * is missing. */
-int sbx_volume_probe(char *err, size_t errlen);
+/* Whether volumes can be made here: /dev/loop-control answers, mke2fs
+ * (e2fsprogs) is installed and, when dir is not NULL, a smallest volume
+ * can be made in dir, attached and mounted (then removed): so that a
+ * container without the device rules, or a kernel without ext4, is found
+ * at start, not at the first create. On failure, err holds a sentence
+ * naming what is missing. */
+int sbx_volume_probe(const char *dir, char *err, size_t errlen);
 
 /* Create the image file `img` (new: -EEXIST otherwise) of size_mb MiB,
  * sparse, with an ext4 file system in it (mke2fs). Nothing is left behind

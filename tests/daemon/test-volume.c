@@ -177,11 +177,14 @@ int main(void)
 
 	if (geteuid() != 0)
 		SKIP("needs root (loop devices, mount)");
-	if (sbx_volume_probe(err, sizeof(err)) < 0)
+	if (sbx_volume_probe(NULL, err, sizeof(err)) < 0)
 		SKIP("%s", err);
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		SKIP("no mount namespace: %s", strerror(errno));
 	dir = tl_tmpdir("sbx-volume");
+	/* The full probe makes, mounts and removes a volume, leaving nothing. */
+	CHECKF(sbx_volume_probe(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECK(rmdir(dir) == 0 && mkdir(dir, 0700) == 0);
 	snprintf(img, sizeof(img), "%s/disk.img", dir);
 	snprintf(vol, sizeof(vol), "%s/vol", dir);
 	CHECK(mkdir(vol, 0755) == 0);
