@@ -63,6 +63,15 @@ static const struct opt opts[] = {
 	  U(max_execution_time_s), "3600", 1, 86400, "largest time limit a request may ask (s)" },
 	{ "sandbox.max_memory_mb", "MAX_MEMORY_MB", "max-memory-mb", U(max_memory_mb), "4096", 1,
 	  1048576, "largest memory limit a request may ask" },
+	{ "sandbox.default_disk_limit_mb", "SANDBOX_DISK_LIMIT_MB", "disk-limit-mb",
+	  U(default_disk_limit_mb), "512", 0, 1048576,
+	  "size of the workspace (and a session's /tmp) of each sandbox, session and deployment, "
+	  "enforced by the kernel (a loop-mounted ext4 image); 0 = no disk limits" },
+	{ "sandbox.max_disk_limit_mb", "SANDBOX_MAX_DISK_LIMIT_MB", "max-disk-limit-mb",
+	  U(max_disk_limit_mb), "4096", 16, 1048576, "largest disk limit a request may ask" },
+	{ "sandbox.min_free_disk_mb", "MIN_FREE_DISK_MB", "min-free-disk-mb", U(min_free_disk_mb),
+	  "1024", 0, 1048576000,
+	  "new objects are refused (HTTP 507) while the state directory's file system has less free" },
 	{ "sandbox.max_concurrent_sandboxes", "MAX_CONCURRENT_EXECUTIONS", "max-concurrent",
 	  U(max_concurrent), "10", 1, 4096, "executions running at once" },
 	{ "sandbox.max_queued", "SANDBOX_MAX_QUEUED", "max-queued", U(max_queued), "64", 0, 65536,
@@ -240,6 +249,16 @@ static int validate(struct sbx_config *c, char *err, size_t errlen)
 	if (c->default_timeout_ms > (uint64_t)c->max_execution_time_s * 1000) {
 		snprintf(err, errlen, "default timeout %u ms is above the maximum execution time %u s",
 			 c->default_timeout_ms, c->max_execution_time_s);
+		return -EINVAL;
+	}
+	if (c->default_disk_limit_mb && c->default_disk_limit_mb < 16) {
+		snprintf(err, errlen, "default disk limit %u MB is below the smallest, 16 MB (0 turns disk limits off)",
+			 c->default_disk_limit_mb);
+		return -EINVAL;
+	}
+	if (c->default_disk_limit_mb > c->max_disk_limit_mb) {
+		snprintf(err, errlen, "default disk limit %u MB is above the maximum %u MB",
+			 c->default_disk_limit_mb, c->max_disk_limit_mb);
 		return -EINVAL;
 	}
 	if (c->default_memory_limit_mb > c->max_memory_mb) {

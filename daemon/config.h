@@ -26,6 +26,9 @@ struct sbx_config {
 	uint32_t default_memory_limit_mb;
 	uint32_t max_execution_time_s;
 	uint32_t max_memory_mb;
+	uint32_t default_disk_limit_mb; /* 0 = disk limits off */
+	uint32_t max_disk_limit_mb;
+	uint32_t min_free_disk_mb;
 	uint32_t max_concurrent;
 	uint32_t max_queued;
 	uint32_t max_output_bytes;

@@ -5,12 +5,14 @@ set -euo pipefail
 
 # git: OpenSandbox's documented /run example runs `git --version`.
 # chromium: tests/admin drives the admin page in it, headless.
+# e2fsprogs: mke2fs makes the disk volumes (daemon/volume/).
 packages=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev
   libnng-dev libmicrohttpd-dev libjansson-dev libseccomp-dev
   uuid-dev libcurl4-openssl-dev libsqlite3-dev
   curl python3 bubblewrap wrk git
+  e2fsprogs
   rustc
   chromium
 )

@@ -119,6 +119,30 @@ int main(void)
 		sbx_config_fini(&c);
 	}
 	{
+		/* Disk limits: 512 MB by default, from the environment too; below
+		 * the smallest volume or above the maximum is refused; 0 is off. */
+		char *argv[] = { "sandboxd", NULL }, *envp[] = { "MIN_FREE_DISK_MB=5", NULL };
+		char *small[] = { "sandboxd", "--disk-limit-mb", "8", NULL };
+		char *big[] = { "sandboxd", "--disk-limit-mb", "900", "--max-disk-limit-mb", "800", NULL };
+		char *off[] = { "sandboxd", "--disk-limit-mb", "0", NULL };
+
+		CHECK_INT(load(&c, argv, envp, &a, err), 0);
+		CHECK_INT(c.default_disk_limit_mb, 512);
+		CHECK_INT(c.max_disk_limit_mb, 4096);
+		CHECK_INT(c.min_free_disk_mb, 5);
+		sbx_config_fini(&c);
+		CHECK(load(&c, small, envp, &a, err) < 0);
+		CHECKF(strstr(err, "below the smallest, 16 MB") != NULL, "%s", err);
+		sbx_config_fini(&c);
+		CHECK(load(&c, big, envp, &a, err) < 0);
+		CHECKF(strstr(err, "default disk limit 900 MB is above the maximum 800 MB") != NULL, "%s",
+		       err);
+		sbx_config_fini(&c);
+		CHECK_INT(load(&c, off, envp, &a, err), 0);
+		CHECK_INT(c.default_disk_limit_mb, 0);
+		sbx_config_fini(&c);
+	}
+	{
 		char *argv[] = { "sandboxd", "--print-config", "--api-key", "s3cret", NULL }, *envp[] = { NULL };
 		char *out = NULL;
 		size_t len = 0;
