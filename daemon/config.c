@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 #include "backend.h"
 #include "cleanup.h"
@@ -235,6 +236,19 @@ static int validate(struct sbx_config *c, char *err, size_t errlen)
 	}
 	if (strcmp(c->network_mode, "none") != 0) {
 		snprintf(err, errlen, "network mode '%s' is not supported (supported: none)", c->network_mode);
+		return -EINVAL;
+	}
+	/* A forwarder socket is <proxy dir>/<uuid>.sock, and a unix socket's
+	 * path has 108 bytes: say so now rather than at the first deployment. */
+	size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1 - 1 - 36 - 5;
+	size_t proxy_len = *c->proxy_dir ? strlen(c->proxy_dir) : strlen(c->state_dir) + 6;
+	if (proxy_len > sun_max) {
+		snprintf(err, errlen,
+			 "the deployments' socket directory %s%s is %zu bytes long, too long for "
+			 "unix socket paths (at most %zu); set --proxy-dir (SANDBOXD_PROXY_DIR) to a "
+			 "shorter directory",
+			 *c->proxy_dir ? c->proxy_dir : c->state_dir, *c->proxy_dir ? "" : "/proxy",
+			 proxy_len, sun_max);
 		return -EINVAL;
 	}
 	if (c->default_timeout_ms > (uint64_t)c->max_execution_time_s * 1000) {
