@@ -49,6 +49,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	sbx_log_setup(sbx_log_level_parse(d.cfg.log_level), sbx_log_format_parse(d.cfg.log_format));
+	for (unsigned i = 0; i < d.cfg.n_warnings; i++)
+		log_warn("%s", d.cfg.warnings[i]);
 
 	/* Searchable but not listable: workspaces below it are bind-mounted
 	 * into sandboxes from inside their user namespace. */

@@ -6,7 +6,9 @@
  *   workspace and /tmp kept);
  * - an execution whose set-up fails answers with the daemon's whole
  *   sentence: `error` of POST /sandbox/{id}/execute, OpenSandbox's
- *   `stderr` of a session's run; a long path is not cut. */
+ *   `stderr` of a session's run; a long path is not cut;
+ * - ENABLE_PYTHON=false (issue 11, seed settings): python is in no list
+ *   and every path that would run it answers 400 naming it; node works. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +193,58 @@ static void test_setup_failure(void)
 	session_run(id, "{\"command\": [\"/bin/true\"]}", "", want);
 }
 
+/* A second daemon, started with ENABLE_PYTHON=false in its environment. */
+static void test_disabled_language(void)
+{
+	struct th_resp r = {0};
+	char id[64], path[128];
+	json_t *j;
+
+	setenv("ENABLE_PYTHON", "false", 1);
+	int started = th_stack_start(&st, "sbx-http-errors-lang", NULL);
+	unsetenv("ENABLE_PYTHON");
+	if (started < 0)
+		return;
+	th_http(st.base, "GET", "/languages", NULL, NULL, 60000, &r);
+	CHECKF(r.status == 200 && !strstr(r.body, "python") && strstr(r.body, "\"node\""),
+	       "GET /languages: %ld %.500s", r.status, r.body);
+	th_http(st.base, "GET", "/api/v1/config", NULL, NULL, 0, &r);
+	j = th_json(&r);
+	CHECKF(r.status == 200 && json_is_array(json_object_get(j, "languages")) &&
+		       !strstr(r.body, "python") && strstr(r.body, "\"node\""),
+	       "GET /api/v1/config: %ld %.500s", r.status, r.body);
+	json_decref(j);
+
+	const char *const disabled = "language python is disabled on this server";
+	th_expect_error(st.base, "POST", "/api/v1/execute",
+			"{\"language\": \"python\", \"code\": \"print(1)\"}", 400, disabled);
+	th_expect_error(st.base, "POST", "/execute",
+			"{\"language\": \"py\", \"code\": \"print(1)\"}", 400, disabled);
+	th_expect_error(st.base, "POST", "/sandbox",
+			"{\"runtime\": \"python\", \"code\": \"print(1)\"}", 400, disabled);
+	th_expect_error(st.base, "POST", "/run",
+			"{\"command\": [\"python3\", \"-c\", \"print(1)\"]}", 400, disabled);
+	new_session(id, sizeof(id));
+	if (*id) {
+		snprintf(path, sizeof(path), "/sessions/%s/run", id);
+		th_expect_error(st.base, "POST", path,
+				"{\"command\": [\"/usr/bin/python3\", \"-c\", \"print(1)\"]}", 400,
+				disabled);
+		session_run(id, "{\"command\": [\"/bin/echo\", \"still\"]}", "still\n", NULL);
+	}
+
+	th_http(st.base, "POST", "/api/v1/execute",
+		"{\"language\": \"javascript\", \"code\": \"console.log(6 * 7)\"}", NULL, 60000,
+		&r);
+	j = th_check_reply(&r, "execution_id:s status:s stdout:s stderr:s execution_time_ms:i "
+			       "memory_used_mb:n exit_code:i error:z");
+	if (j)
+		CHECK_STR(th_str(j, "stdout"), "42\n");
+	json_decref(j);
+	th_resp_fini(&r);
+	th_stack_stop(&st);
+}
+
 int main(void)
 {
 	char why[256], *priv;
@@ -221,6 +275,7 @@ int main(void)
 		test_setup_failure();
 	}
 	th_stack_stop(&st);
+	test_disabled_language();
 	if (!getenv("SBX_KEEP_TMP"))
 		th_rmtree(priv);
 	free(priv);
