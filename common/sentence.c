@@ -16,9 +16,9 @@ static void cut(char *buf, size_t size)
 		return;
 	}
 	end = size - room;
-	/* The last space at or before the cut, if that keeps most of the
-	 * text; else at least not inside a UTF-8 sequence. */
-	for (size_t i = end; i > end / 2; i--)
+	/* The last space at or before the cut; without one (a single long
+	 * word) at least not inside a UTF-8 sequence. */
+	for (size_t i = end; i > 0; i--)
 		if (buf[i] == ' ') {
 			end = i;
 			break;
