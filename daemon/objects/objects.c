@@ -49,7 +49,8 @@ int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, 
 	if (asprintf(&dir, "%s/%s", base, id) < 0 || asprintf(&ws, "%s/workspace", dir) < 0 ||
 	    (ret_tmp && asprintf(&tmp, "%s/tmp", dir) < 0))
 		return -ENOMEM;
-	/* Root's, searchable: the sandbox user walks through to its mounts. */
+	/* Root's; the sandbox gets its workspace and /tmp as mount trees
+	 * (daemon/sandbox/mnt.c), it walks no host path. */
 	if ((r = sbx_files_mkdir(dir, 0711)) < 0 || (r = sbx_files_mkdir(ws, 0755)) < 0 ||
 	    (r = sbx_executor_own(o->exec, ws)) < 0)
 		goto fail;

@@ -222,6 +222,8 @@ static void test_disabled_language(void)
 			"{\"language\": \"py\", \"code\": \"print(1)\"}", 400, disabled);
 	th_expect_error(st.base, "POST", "/sandbox",
 			"{\"runtime\": \"python\", \"code\": \"print(1)\"}", 400, disabled);
+	th_expect_error(st.base, "POST", "/faas/deploy",
+			"{\"runtime\": \"python\", \"code\": \"print(1)\"}", 400, disabled);
 	th_expect_error(st.base, "POST", "/run",
 			"{\"command\": [\"python3\", \"-c\", \"print(1)\"]}", 400, disabled);
 	new_session(id, sizeof(id));
