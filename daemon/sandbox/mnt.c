@@ -363,6 +363,16 @@ static int prepare_host_dir(struct sbx_ctx *ctx, struct sbx_exec *ex, const char
 			     strerror(-r));
 		return r;
 	}
+	/* Like the tmpfs it stands for: no set-uid programs, no devices. */
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	if (syscall(SYS_mount_setattr, r, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0 &&
+	    errno != ENOSYS) {
+		int e = errno;
+		close(r);
+		sbx_sentence(ex->error, sizeof(ex->error), "cannot bind %s %s: %s", what, dir,
+			     strerror(e));
+		return -e;
+	}
 	*ret_tree = r;
 	return 0;
 }
