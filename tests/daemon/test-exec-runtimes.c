@@ -237,7 +237,8 @@ static void test_disabled(void)
 	for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
 		int li = sbx_runtime_language_index(wants[i].name);
 
-		CHECKF(li >= 0 && strcmp(sbx_runtime_language_name((unsigned)li), wants[i].name) == 0,
+		CHECKF(li >= 0 &&
+			       strcmp(sbx_runtime_language_name((unsigned)li), wants[i].name) == 0,
 		       "%s", wants[i].name);
 		for (size_t j = 0; j < 6 && wants[i].spellings[j]; j++)
 			CHECK_INT(sbx_runtime_language_index(wants[i].spellings[j]), li);
