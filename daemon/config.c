@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "backend.h"
@@ -298,6 +300,31 @@ static const char *env_get(char **envp, const char *name)
 	return NULL;
 }
 
+/* Sandboxes walk no host path (their dirs are handed to them as mount
+ * trees), but a gateway running as another user walks to the deployments'
+ * sockets: say so when a directory on the way keeps it out. */
+static void check_proxy_reach(struct sbx_config *c)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", *c->proxy_dir ? c->proxy_dir : c->state_dir,
+			     *c->proxy_dir ? "" : "/proxy") >= sizeof(dir))
+		return;
+	for (char *s = strrchr(dir, '/'); s && s != dir; s = strrchr(dir, '/')) {
+		*s = 0;
+		if (stat(dir, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+			warn(c,
+			     "a gateway running as another user cannot reach the deployments' sockets "
+			     "in %s%s: %s is not searchable by others (chmod o+x it, or set --proxy-dir "
+			     "to a directory that user can reach)",
+			     *c->proxy_dir ? c->proxy_dir : c->state_dir, *c->proxy_dir ? "" : "/proxy",
+			     dir);
+			return;
+		}
+	}
+}
+
 static int validate(struct sbx_config *c, char *err, size_t errlen)
 {
 	if (sbx_log_level_parse(c->log_level) < 0) {
@@ -342,6 +369,7 @@ static int validate(struct sbx_config *c, char *err, size_t errlen)
 			 proxy_len, sun_max);
 		return -EINVAL;
 	}
+	check_proxy_reach(c);
 	if (c->default_timeout_ms > (uint64_t)c->max_execution_time_s * 1000) {
 		snprintf(err, errlen, "default timeout %u ms is above the maximum execution time %u s",
 			 c->default_timeout_ms, c->max_execution_time_s);

@@ -2,6 +2,7 @@
  * then flags; every bad value refused with a sentence naming it. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "runtimes.h"
@@ -130,6 +131,22 @@ int main(void)
 		CHECK_INT(c.n_warnings, 0);
 		sbx_config_fini(&c);
 		free(path);
+	}
+	{
+		/* A state dir below a private directory works for sandboxes;
+		 * only a gateway of another user would not reach its sockets. */
+		char *priv = tl_tmpdir("sbx-config-private"), state[300];
+		char *argv[] = { "sandboxd", "--state-dir", state, NULL }, *envp[] = { NULL };
+
+		snprintf(state, sizeof(state), "%s/state", priv);
+		CHECKF(load(&c, argv, envp, &a, err) == 0, "%s", err);
+		CHECK_INT(c.n_warnings, 1);
+		if (c.n_warnings == 1)
+			CHECKF(strstr(c.warnings[0], priv) && strstr(c.warnings[0], "not searchable by others"),
+			       "%s", c.warnings[0]);
+		sbx_config_fini(&c);
+		rmdir(priv);
+		free(priv);
 	}
 	{
 		char *argv[] = { "sandboxd", NULL }, *envp[] = { "ENABLE_RUST=maybe", NULL };
