@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define SBX_CONFIG_MAX_WARNINGS 32
+
 struct sbx_config {
 	char *config_file;
 	char *rpc_url;
@@ -52,6 +54,16 @@ struct sbx_config {
 	uint32_t logs_ring_lines;
 	uint32_t logs_ring_bytes;
 	bool enable_audit_log;
+	/* Seed settings that can only be true (validate refuses false). */
+	bool read_only_root;
+	bool drop_all_capabilities;
+	/* ENABLE_<LANGUAGE> / [languages]: bit i set = the runtimes table's
+	 * language i (sbx_runtime_language_name) is disabled. */
+	uint32_t languages_off;
+	/* What the configuration ignored (unknown config.toml keys), one
+	 * sentence each, for sandboxd to log once logging is set up. */
+	char *warnings[SBX_CONFIG_MAX_WARNINGS];
+	unsigned n_warnings;
 };
 
 /* What sbx_config_load found on the command line besides settings. */

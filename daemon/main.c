@@ -86,9 +86,12 @@ int main(int argc, char **argv)
 		break;
 	}
 	sbx_log_setup(sbx_log_level_parse(d.cfg.log_level), sbx_log_format_parse(d.cfg.log_format));
+	for (unsigned i = 0; i < d.cfg.n_warnings; i++)
+		log_warn("%s", d.cfg.warnings[i]);
 
-	/* Searchable but not listable: workspaces below it are bind-mounted
-	 * into sandboxes from inside their user namespace. */
+	/* Searchable but not listable: a gateway running as another user
+	 * reaches the deployments' sockets in <state>/proxy. (Sandboxes get
+	 * their workspaces as mount trees: they walk no host path.) */
 	if (mkdir(d.cfg.state_dir, 0711) < 0 && errno != EEXIST) {
 		log_error("cannot create state directory %s: %s", d.cfg.state_dir, strerror(errno));
 		sbx_config_fini(&d.cfg);

@@ -36,7 +36,9 @@ const struct jpb_dialect gw_dialect_service_sandboxes = {
 	.out_unwrap = "sandboxes",
 };
 
-/* "Execute Code". */
+/* "Execute Code", plus `error` (gateway/SEED-DIFFERENCES.md): null on
+ * success, else the daemon's sentence saying why ("exited with code 1",
+ * "sandbox set-up failed: …"). */
 static const struct jpb_field_map execution_out[] = {
 	{.json = "sandbox_id", .path = "sandbox_id"},
 	{.json = "success", .path = "success"},
@@ -44,6 +46,7 @@ static const struct jpb_field_map execution_out[] = {
 	{.json = "stderr", .path = "stderr"},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "execution_time_ms", .path = "execution_time_ms"},
+	{.json = "error", .path = "error", .zero_is_null = true},
 	{NULL},
 };
 
@@ -97,7 +100,7 @@ static const struct jpb_field_map session_run_in[] = {
 
 static const struct jpb_field_map session_run_out[] = {
 	{.json = "stdout", .path = "stdout"},
-	{.json = "stderr", .path = "stderr"},
+	OPENSANDBOX_STDERR,
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
 	{NULL},
@@ -156,14 +159,10 @@ const struct jpb_dialect gw_dialect_executor_executions = {
  * documented seven keys; dev_server and restart_dev_server default to
  * true as documented. */
 static const struct jpb_field_map deployment_out[] = {
-	{.json = "deployment_id", .path = "deployment_id"},
-	{.json = "url", .path = "url"},
-	{.json = "sandbox_id", .path = "sandbox_id"},
-	{.json = "status", .path = "status"},
-	{.json = "created_at", .path = "created_at"},
-	{.json = "runtime", .path = "runtime"},
-	{.json = "memory_mb", .path = "memory_mb"},
-	{NULL},
+	{.json = "deployment_id", .path = "deployment_id"}, {.json = "url", .path = "url"},
+	{.json = "sandbox_id", .path = "sandbox_id"},	    {.json = "status", .path = "status"},
+	{.json = "created_at", .path = "created_at"},	    {.json = "runtime", .path = "runtime"},
+	{.json = "memory_mb", .path = "memory_mb"},	    {NULL},
 };
 
 const struct jpb_dialect gw_dialect_faas_deploy = {

@@ -88,7 +88,8 @@ int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, 
 
 	if (dir_paths(base, id, disk_mb > 0, &dir, &ws, ret_tmp ? &tmp : NULL) < 0)
 		return -ENOMEM;
-	/* Root's, searchable: the sandbox user walks through to its mounts. */
+	/* Root's; the sandbox gets its workspace and /tmp as mount trees
+	 * (daemon/sandbox/mnt.c), it walks no host path. */
 	r = sbx_files_mkdir(dir, 0711);
 	if (r == 0 && disk_mb > 0) {
 		what = "its disk volume";

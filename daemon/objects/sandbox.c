@@ -162,6 +162,8 @@ static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if (!req->runtime || !*req->runtime)
 		return sbx_rpc_error(call, -EINVAL, "field 'runtime' is required (one of: %s)",
 				     sbx_runtimes_names(rts));
+	if ((r = sbx_executor_check_language(o->exec, call, req->runtime, NULL)) < 0)
+		return r;
 	rt = sbx_runtimes_find(rts, req->runtime);
 	if (!rt)
 		return sbx_rpc_error(call, -EINVAL, "unsupported runtime '%.64s' (supported: %s)",
@@ -575,6 +577,10 @@ int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx
 		.log_id = s->owner[0] ? s->owner : NULL,
 	};
 
+	int r = sbx_executor_check_language(o->exec, call, s->runtime, NULL);
+
+	if (r < 0)
+		return r;
 	if (!rt)
 		return sbx_rpc_error(call, -EBUSY, "runtime '%s' is no longer installed",
 				     s->runtime);

@@ -223,11 +223,47 @@ static void test_versions(struct sbx_runtimes *rt)
 	CHECK_STR(sbx_runtimes_version(rt, &stranger), "");
 }
 
+/* The configuration's ENABLE_<LANGUAGE> rows: every language and alias has
+ * an index naming its language; a disabled language is found by none of
+ * its spellings, named by sbx_runtimes_disabled, listed nowhere. */
+static void test_disabled(void)
+{
+	struct sbx_runtimes *rt = NULL;
+	unsigned n = 0;
+
+	while (sbx_runtime_language_name(n))
+		n++;
+	CHECK(n >= 6 && n <= 32);
+	for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+		int li = sbx_runtime_language_index(wants[i].name);
+
+		CHECKF(li >= 0 &&
+			       strcmp(sbx_runtime_language_name((unsigned)li), wants[i].name) == 0,
+		       "%s", wants[i].name);
+		for (size_t j = 0; j < 6 && wants[i].spellings[j]; j++)
+			CHECK_INT(sbx_runtime_language_index(wants[i].spellings[j]), li);
+	}
+	int py = sbx_runtime_language_index("python");
+	CHECK_INT(sbx_runtimes_new(1u << py, &rt), 0);
+	if (!rt)
+		return;
+	CHECK(sbx_runtimes_find(rt, "python") == NULL && sbx_runtimes_find(rt, "PY") == NULL);
+	CHECK_STR(sbx_runtimes_disabled(rt, "Python3"), "python");
+	CHECK(sbx_runtimes_disabled(rt, "bash") == NULL);
+	CHECK_STR(sbx_runtimes_disabled_argv0(rt, "python3"), "python");
+	CHECK(sbx_runtimes_disabled_argv0(rt, "/usr/bin/env") == NULL);
+	for (size_t i = 0; sbx_runtimes_at(rt, i); i++)
+		CHECK(strcmp(sbx_runtimes_at(rt, i)->name, "python") != 0);
+	CHECK(strstr(sbx_runtimes_names(rt), "python") == NULL);
+	sbx_runtimes_free(rt);
+}
+
 int main(void)
 {
 	struct sbx_runtimes *rt = NULL;
 
-	CHECK_INT(sbx_runtimes_new(&rt), 0);
+	test_disabled();
+	CHECK_INT(sbx_runtimes_new(0, &rt), 0);
 	if (!rt)
 		TEST_DONE();
 	test_rows(rt);
