@@ -597,6 +597,7 @@ int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx
 		spec.n_argv = runtime_argv(rt->run, rt, file, argv);
 		spec.n_compile = runtime_argv(rt->compile, rt, file, compile);
 		spec.compile = spec.n_compile ? compile : NULL;
+		spec.compile_limits = &rt->compile_limits;
 	}
 	return sbx_executor_spawn(o->exec, call, &spec, ret);
 }

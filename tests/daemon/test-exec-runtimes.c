@@ -192,7 +192,7 @@ static void test_versions(struct sbx_runtimes *rt)
 	const struct sbx_runtime *sh = sbx_runtimes_find(rt, "shell");
 	struct sbx_runtime stranger = {
 		"python", {0}, "main.py", "/usr/bin/python3", {"/usr/bin/python3", "--version"},
-		{0},	  {0}};
+		{0},	  {0}, {0}};
 
 	/* Four threads ask at once: one answer, computed once. */
 	if (py) {
