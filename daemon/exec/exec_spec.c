@@ -427,7 +427,11 @@ int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 		.kind = "run",
 	};
 
-	return sbx_executor_spawn(x, call, &spec, ret);
+	int r = sbx_executor_spawn(x, call, &spec, ret);
+
+	if (r == 0)
+		sbx_exec_result_show(*ret);
+	return r;
 }
 
 int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call,
@@ -447,5 +451,9 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call,
 		.log_id = req->log_id,
 	};
 
-	return sbx_executor_spawn(x, call, &spec, ret);
+	int r = sbx_executor_spawn(x, call, &spec, ret);
+
+	if (r == 0)
+		sbx_exec_result_show(*ret);
+	return r;
 }

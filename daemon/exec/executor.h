@@ -8,6 +8,7 @@
 
 #include "api.pb-c.h"
 #include "backend.h"
+#include "exec_status.h"
 #include "runtimes.h"
 #include "server.h"
 
@@ -25,8 +26,8 @@ int sbx_executor_new(const struct sbx_config *cfg, struct sbx_executor **ret);
 void sbx_executor_free(struct sbx_executor *x);
 
 /* Run / Execute, blocking until the result: each request as a spec through
- * sbx_executor_spawn. 0 with *ret (status may be any ExecStatus);
- * -EINVAL (call->error says which
+ * sbx_executor_spawn. 0 with *ret (status may be any ExecStatus shown
+ * outside the daemon, exec_status.h); -EINVAL (call->error says which
  * field), -EAGAIN when the queue is full, -ETIMEDOUT when the call's
  * deadline passed in the queue, -EIO when the backend failed. */
 int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__RunRequest *req,
@@ -100,7 +101,8 @@ struct sbx_exec_spec {
 /* Run a spec, blocking, with the admission and errors of
  * sbx_executor_run: check it and build the SpawnRequest, take a slot,
  * compile, run, release, tell the observer. *ret's execution_id is the
- * history's id. */
+ * history's id; its status is the daemon's own (STOPPED when
+ * sbx_executor_cancel stopped it): sbx_exec_result_show before a reply. */
 int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call,
 		       const struct sbx_exec_spec *spec, Sbx__ExecResult **ret);
 /* Make a host directory usable by the sandbox user (the backend's
@@ -108,7 +110,8 @@ int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call,
 int sbx_executor_own(struct sbx_executor *x, const char *dir);
 
 /* Stop every execution, running or waiting for a slot, whose object id or
- * execution id is `id`: its result becomes SIGNALED with error "stopped".
+ * execution id is `id`: its result becomes STOPPED (shown outside the
+ * daemon as SIGNALED with error "stopped", exec_status.h).
  * Returns how many were stopped (0: none in flight), or -EOPNOTSUPP when
  * one was found but the backend cannot stop executions. Non-blocking. */
 int sbx_executor_cancel(struct sbx_executor *x, const char *id);

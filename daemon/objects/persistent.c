@@ -84,7 +84,7 @@ static char *ended_note(int r, const struct sbx_rpc_call *call, const Sbx__ExecR
 	if (r < 0)
 		n = asprintf(&note, "could not start: %s",
 			     call->error[0] ? call->error : strerror(-r));
-	else if (res->error && strcmp(res->error, "stopped") == 0)
+	else if (res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED)
 		return strdup("stopped");
 	else {
 		last_line(&res->stderr, tail, sizeof(tail));
@@ -142,7 +142,7 @@ static int service_run(void *arg, int netns_fd, char **ret_note)
 		r == 0 && !failed_install && res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK &&
 				res->exit_code == 0
 			? "completed"
-		: r == 0 && res->error && strcmp(res->error, "stopped") == 0 ? "completed"
+		: r == 0 && res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED ? "completed"
 									     : "failed",
 		*ret_note);
 	/* Stopped by the daemon's shutdown: the store keeps "running", so
