@@ -143,7 +143,7 @@ static int service_run(void *arg, int netns_fd, char **ret_note)
 				res->exit_code == 0
 			? "completed"
 		: r == 0 && res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED ? "completed"
-									     : "failed",
+										 : "failed",
 		*ret_note);
 	/* Stopped by the daemon's shutdown: the store keeps "running", so
 	 * the next start brings the process back. */
