@@ -354,8 +354,38 @@ static int copy_files(struct exec_job *j)
 	return 0;
 }
 
-/* Where it runs: cwd, workspace, /tmp, network, stdin, files. */
-static int copy_places(struct exec_job *j)
+static int set_limits(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
+{
+	return resolve_limits(x->cfg, j->spec->limits, j->s->limits, call);
+}
+
+static int set_argv(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
+{
+	Sbx__SpawnRequest *s = j->s;
+
+	if (j->spec->code)
+		return copy_argv(&s->argv, &s->n_argv, j->rt->run,
+				 strv_len(j->rt->run, SBX_RT_ARGV_MAX));
+	return copy_argv(&s->argv, &s->n_argv, j->spec->argv, j->spec->n_argv);
+}
+
+static int set_env(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
+{
+	if (j->spec->env_map)
+		return build_env_map(j->s, j->spec->env_map, j->spec->n_env_map, call);
+	return build_env_strv(j->s, j->spec->env, j->spec->n_env, call);
+}
+
+static int set_execution_id(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
+{
+	int r = new_execution_id(&j->s->execution_id);
+
+	if (r == 0)
+		exec_inflight_set_id(x, &j->f, j->s->execution_id);
+	return r;
+}
+
+static int set_places(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
 {
 	const struct sbx_exec_spec *spec = j->spec;
 	Sbx__SpawnRequest *s = j->s;
@@ -369,8 +399,7 @@ static int copy_places(struct exec_job *j)
 	return copy_files(j);
 }
 
-/* A long-running service: live output, the engine's largest time limits. */
-static int service_mode(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
+static int set_service(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
 {
 	if (!j->spec->service)
 		return 0;
@@ -383,32 +412,26 @@ static int service_mode(struct sbx_executor *x, struct sbx_rpc_call *call, struc
 	return 0;
 }
 
-static int build_env(Sbx__SpawnRequest *s, const struct sbx_exec_spec *spec,
-		     struct sbx_rpc_call *call)
-{
-	if (spec->env_map)
-		return build_env_map(s, spec->env_map, spec->n_env_map, call);
-	return build_env_strv(s, spec->env, spec->n_env, call);
-}
+/* The spec into j->s, in this order: the first refusal is the one the
+ * caller hears, as it always was. */
+static int (*const prepare_steps[])(struct sbx_executor *, struct sbx_rpc_call *,
+				    struct exec_job *) = {
+	check_program,	  /* log_id, a command or code in an allowed language, files */
+	set_limits,	  /* the daemon's defaults; refused above its maxima */
+	set_argv,	  /* the command, or the runtime's run argv */
+	set_env,	  /* base environment, then the spec's */
+	set_execution_id, /* the history's id; sbx_executor_cancel can find it */
+	set_places,	  /* cwd, workspace, /tmp, network, stdin, files */
+	set_service,	  /* a service: live output, the engine's longest limits */
+};
 
 int exec_job_prepare(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
 {
-	const struct sbx_exec_spec *spec = j->spec;
-	Sbx__SpawnRequest *s = j->s;
-	const char *const *argv;
-	int r;
+	int r = 0;
 
-	if ((r = check_program(x, call, j)) < 0)
-		return r;
-	argv = spec->code ? j->rt->run : spec->argv;
-	if ((r = resolve_limits(x->cfg, spec->limits, s->limits, call)) < 0 ||
-	    (r = copy_argv(&s->argv, &s->n_argv, argv,
-			   spec->code ? strv_len(argv, SBX_RT_ARGV_MAX) : spec->n_argv)) < 0 ||
-	    (r = build_env(s, spec, call)) < 0 || (r = new_execution_id(&s->execution_id)) < 0 ||
-	    (r = copy_places(j)) < 0 || (r = service_mode(x, call, j)) < 0)
-		return r;
-	exec_inflight_set_id(x, &j->f, s->execution_id);
-	return 0;
+	for (size_t i = 0; r == 0 && i < SBX_ARRAY_SIZE(prepare_steps); i++)
+		r = prepare_steps[i](x, call, j);
+	return r;
 }
 
 int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__RunRequest *req,

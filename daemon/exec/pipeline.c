@@ -175,19 +175,33 @@ static int run_admitted(struct sbx_executor *x, struct sbx_rpc_call *call, struc
 	return r;
 }
 
+/* The runtime's name for code (Execute names it even when refused before
+ * it was checked), else the spec's language, else argv[0]. */
+static const char *report_language(struct sbx_executor *x, const struct exec_job *j)
+{
+	const struct sbx_runtime *rt = j->rt;
+
+	if (!rt && j->spec->code)
+		rt = sbx_runtimes_find(x->rt, j->spec->language);
+	if (rt)
+		return rt->name;
+	if (j->spec->language)
+		return j->spec->language;
+	return j->s->n_argv ? j->s->argv[0] : "";
+}
+
 /* Tell the observer; j->s may be partly filled when the request failed. */
 static void report(struct sbx_executor *x, struct sbx_rpc_call *call, const struct exec_job *j,
 		   int error)
 {
 	const struct sbx_exec_spec *spec = j->spec;
 	const Sbx__SpawnRequest *s = j->s;
-	const char *language = j->rt ? j->rt->name : spec->language;
 	struct sbx_exec_report rep = {
 		.method = call->method ? call->method : "",
 		.client = call->client ? call->client : "",
 		.kind = spec->kind ? spec->kind : "spawn",
 		.object_id = spec->object_id ? spec->object_id : "",
-		.language = language ? language : (s->n_argv ? s->argv[0] : ""),
+		.language = report_language(x, j),
 		.execution_id = s->execution_id ? s->execution_id : "",
 		.limits = s->limits,
 		.started_ms = j->started_ms,
