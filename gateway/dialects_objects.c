@@ -21,7 +21,7 @@ static const struct jpb_field_map sandbox_out[] = {
 	{.json = "created_at", .path = "created_at"},
 	{.json = "timeout_ms", .path = "timeout_ms"},
 	{.json = "memory_limit_mb", .path = "memory_limit_mb"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_service_sandbox = {
@@ -44,7 +44,7 @@ static const struct jpb_field_map execution_out[] = {
 	{.json = "stderr", .path = "stderr"},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "execution_time_ms", .path = "execution_time_ms"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_service_execute = {
@@ -57,7 +57,7 @@ const struct jpb_dialect gw_dialect_service_execute = {
 static const struct jpb_field_map upload_out[] = {
 	{.json = "message", .path = "message"},
 	{.json = "sandbox_id", .path = "sandbox_id"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_service_upload = {
@@ -69,7 +69,7 @@ const struct jpb_dialect gw_dialect_service_upload = {
 /* OpenSandbox "POST /sessions": `# Returns: {"session_id": "uuid..."}`. */
 static const struct jpb_field_map session_id_out[] = {
 	{.json = "session_id", .path = "session_id"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_opensandbox_session_create = {
@@ -92,7 +92,7 @@ static const struct jpb_field_map session_run_in[] = {
 	{.json = "mem", .path = "limits.memory_kb"},
 	{.json = "fsize", .path = "limits.fsize_kb"},
 	{.json = "nofile", .path = "limits.nofile"},
-	{NULL},
+	{0},
 };
 
 static const struct jpb_field_map session_run_out[] = {
@@ -100,7 +100,7 @@ static const struct jpb_field_map session_run_out[] = {
 	{.json = "stderr", .path = "stderr"},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_opensandbox_session_run = {
@@ -137,7 +137,7 @@ static const struct jpb_field_map history_out[] = {
 	{.json = "client", .path = "client"},
 	{.json = "kind", .path = "kind"},
 	{.json = "object_id", .path = "object_id", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_executor_execution = {
@@ -163,7 +163,7 @@ static const struct jpb_field_map deployment_out[] = {
 	{.json = "created_at", .path = "created_at"},
 	{.json = "runtime", .path = "runtime"},
 	{.json = "memory_mb", .path = "memory_mb"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_faas_deploy = {
