@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "backend.h"
+#include "buf.h"
 #include "cleanup.h"
 #include "log.h"
 #include "toml.h"
@@ -182,11 +183,15 @@ static int toml_cb(void *arg, const char *key, const struct sbx_toml_value *v, c
 	return set_value(arg, o, num, from, err, errlen);
 }
 
+/* Bytes of config.toml read; the rest is ignored. */
+#define CONFIG_FILE_MAX ((1u << 20) - 1)
+
 static int load_file(struct sbx_config *c, char *err, size_t errlen)
 {
 	_cleanup_free_ char *text = NULL;
-	char sub[512];
-	size_t len = 0;
+	struct sbx_buf b;
+	char chunk[4096], sub[512];
+	size_t n;
 	FILE *f;
 	int r;
 
@@ -195,13 +200,18 @@ static int load_file(struct sbx_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open config file %s: %s", c->config_file, strerror(errno));
 		return -EINVAL;
 	}
-	text = calloc(1, 1 << 20);
-	if (text)
-		len = fread(text, 1, (1 << 20) - 1, f);
+	/* As large as the file, not the maximum: a config is a few lines. */
+	sbx_buf_init(&b, CONFIG_FILE_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < CONFIG_FILE_MAX)
+		if (sbx_buf_append_some(&b, chunk, n) == 0) {
+			sbx_buf_fini(&b);
+			fclose(f);
+			return -ENOMEM;
+		}
 	fclose(f);
+	text = sbx_buf_steal(&b, NULL);
 	if (!text)
 		return -ENOMEM;
-	text[len] = 0;
 	r = sbx_toml_parse(text, toml_cb, c, sub, sizeof(sub));
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", c->config_file, sub);
