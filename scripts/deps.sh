@@ -5,6 +5,7 @@ set -euo pipefail
 
 # git: OpenSandbox's documented /run example runs `git --version`.
 # chromium: tests/admin drives the admin page in it, headless.
+# clang, libclang-rt-14-dev: the fuzz build (libFuzzer), part of `make test`.
 packages=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev
@@ -12,6 +13,7 @@ packages=(
   uuid-dev libcurl4-openssl-dev libsqlite3-dev
   curl python3 bubblewrap wrk git
   rustc
+  clang libclang-rt-14-dev
   chromium
 )
 # Runtimes the sandboxes run; node may come from elsewhere (NodeSource).
