@@ -305,7 +305,10 @@ int sbx_config_load(struct sbx_config *c, int argc, char **argv, char **envp,
 		if (v && (r = set_value(c, &opts[i], v, opts[i].env, err, errlen)) < 0)
 			return r;
 	}
-	optind = 1;
+	/* 0, not 1: glibc then forgets where an earlier call stopped inside a
+	 * cluster of short options ("-Xh" refused at X would hand this call
+	 * the "h", read from the earlier call's argv). */
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hV", lopts, &idx)) != -1) {
 		char from[64];
@@ -324,7 +327,14 @@ int sbx_config_load(struct sbx_config *c, int argc, char **argv, char **envp,
 			break;
 		case '?':
 		case ':':
-			snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+			/* A short option is a letter inside argv[optind] or the
+			 * one before it, not necessarily the whole argument. */
+			if (optopt > 0 && optopt < 256)
+				snprintf(err, errlen, "unknown or incomplete option '-%c' (see --help)",
+					 optopt);
+			else
+				snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
+					 argv[optind - 1]);
 			return -EINVAL;
 		default:
 			snprintf(from, sizeof(from), "--%s", opts[ch - 1000].flag);

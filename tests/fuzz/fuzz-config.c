@@ -8,6 +8,7 @@
  *      environment entries ("$NAME=value") or arguments -> sbx_config_load
  *   2  the same lines (no file) -> gw_config_load */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,16 @@ static void daemon_config(char *text)
 	r = sbx_config_load(&c, argc, argv, envp, &action, err, sizeof(err));
 	if (r < 0 && r != -ENOMEM && !err[0])
 		abort(); /* a refusal must say why */
+	if (r == 0 && action == SBX_ACTION_HELP) {
+		/* Only this call's arguments may ask for help: "-h" in a cluster
+		 * of short options, or "--help" (abbreviated or not). */
+		bool asked = false;
+		for (int i = 1; i < argc && !asked; i++)
+			asked = (argv[i][0] == '-' && argv[i][1] != '-' && strchr(argv[i], 'h')) ||
+				strncmp(argv[i], "--h", 3) == 0;
+		if (!asked)
+			abort();
+	}
 	if (r == 0)
 		sbx_config_print(&c, devnull);
 	sbx_config_fini(&c);
