@@ -55,7 +55,8 @@ void sbx_sub_deliver(const uint8_t *body, size_t len, const char *prefix, size_t
 		.seq = e->seq,
 		.time_us = e->time_us,
 		.kind = e->kind ? e->kind : "",
-		.data = e->data.data,
+		/* Never NULL, even empty: callbacks memcpy from it. */
+		.data = e->data.data ? (const void *)e->data.data : "",
 		.len = e->data.len,
 	};
 	cb(arg, &ev);
