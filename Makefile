@@ -33,7 +33,9 @@ test: deps
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz-build FUZZ_TARGET=all
 	@cd $(TEST_BUILD) && ctest --output-on-failure --timeout 600
+	@rm -f $(FUZZ_BUILD)/tests/fuzz/work/*.summary
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure --timeout 600 -L fuzz
+	@cat $(FUZZ_BUILD)/tests/fuzz/work/*.summary
 
 fuzz-build:
 	@CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSBX_FUZZ=ON -DSBX_WERROR=ON >/dev/null

@@ -39,8 +39,9 @@ static void on_event(void *arg, const struct sbx_event *ev)
 		return;
 	sbx_buf_init(&b, 8u << 20);
 	gw_ls_entry_json(&b, ev->topic + 5, ev->seq, ev->time_us, code, ev->data, ev->len, true);
-	/* \u0000 is valid JSON (a program may print NUL bytes). */
-	j = json_loadb(b.data, b.len, JSON_ALLOW_NUL, NULL);
+	/* \u0000 is valid JSON (a program may print NUL bytes), and so is a
+	 * seq past INT64_MAX, which jansson reads only as a real. */
+	j = json_loadb(b.data, b.len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
 	if (!j)
 		abort(); /* a log entry that is not JSON */
 	json_decref(j);
