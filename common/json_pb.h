@@ -40,6 +40,13 @@ struct jpb_field_map {
 	 * (a catch-all like {"error", NULL}), else as its canonical name. */
 	const struct jpb_enum_alias *enums;
 	bool zero_is_null;  /* on output, a numeric 0 / empty string prints as null */
+	/* On output, when this field is empty, the string field at `or_path`
+	 * instead, if the enum condition `or_when` ("path=VALUE_NAME") holds:
+	 * OpenSandbox's stderr says why a run could not start
+	 * ({.json = "stderr", .path = "stderr", .or_path = "error",
+	 *   .or_when = "status=EXEC_STATUS_INTERNAL_ERROR"}). */
+	const char *or_path;
+	const char *or_when;
 };
 
 struct jpb_dialect {

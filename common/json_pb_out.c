@@ -304,6 +304,47 @@ static json_t *message_json(struct octx *o, const ProtobufCMessage *m)
 	return obj;
 }
 
+/* Does m's enum at the path before '=' have the value named after it? */
+static bool when_holds(const ProtobufCMessage *m, const char *cond)
+{
+	const ProtobufCFieldDescriptor *f;
+	const ProtobufCEnumValue *ev;
+	ProtobufCMessage *holder;
+	const char *eq = cond ? strchr(cond, '=') : NULL;
+	char path[128];
+
+	if (!eq || (size_t)(eq - cond) >= sizeof(path))
+		return cond == NULL;
+	memcpy(path, cond, (size_t)(eq - cond));
+	path[eq - cond] = 0;
+	if (jpb_resolve((ProtobufCMessage *)m, path, false, &holder, &f) < 0 ||
+	    f->type != PROTOBUF_C_TYPE_ENUM || f->label == PROTOBUF_C_LABEL_REPEATED)
+		return false;
+	ev = protobuf_c_enum_descriptor_get_value_by_name(f->descriptor, eq + 1);
+	return ev && *(const int *)jpb_member(holder, f) == ev->value;
+}
+
+/* fm's or_path text when v is empty and or_when holds; else v. */
+static json_t *or_value(const ProtobufCMessage *m, const struct jpb_field_map *fm, json_t *v)
+{
+	const ProtobufCFieldDescriptor *f;
+	ProtobufCMessage *holder;
+	const char *s;
+
+	if (!fm->or_path || !v ||
+	    !(json_is_null(v) || (json_is_string(v) && !json_string_length(v))))
+		return v;
+	if (!when_holds(m, fm->or_when) ||
+	    jpb_resolve((ProtobufCMessage *)m, fm->or_path, false, &holder, &f) < 0 ||
+	    f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+		return v;
+	s = *(char *const *)jpb_member(holder, f);
+	if (!s || !*s)
+		return v;
+	json_decref(v);
+	return text_json(s, strlen(s));
+}
+
 /* The reply's top-level object: the dialect's projection, or canonical. */
 static json_t *top_json(struct octx *o, const ProtobufCMessage *m)
 {
@@ -323,7 +364,7 @@ static json_t *top_json(struct octx *o, const ProtobufCMessage *m)
 			v = field_json(o, holder, f, fm);
 		else
 			v = json_null();
-		if (put(obj, fm->json, v) < 0) {
+		if (put(obj, fm->json, or_value(m, fm, v)) < 0) {
 			json_decref(obj);
 			obj = NULL;
 		}

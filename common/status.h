@@ -1,5 +1,8 @@
 /* Status codes: gRPC's numbering, used on the RPC wire (RpcReply.status),
- * and the one table that maps errno -> status -> HTTP status. */
+ * and the one table that maps errno -> status -> HTTP status. One code of
+ * our own follows gRPC's: INSUFFICIENT_STORAGE, the host's disk is short
+ * (gRPC folds it into RESOURCE_EXHAUSTED, but HTTP tells it apart: 507,
+ * not 429 "try again soon"); a gRPC client reads it as an unknown code. */
 #ifndef SBX_STATUS_H
 #define SBX_STATUS_H
 
@@ -21,7 +24,8 @@ enum sbx_status {
 	SBX_UNAVAILABLE = 14,
 	SBX_DATA_LOSS = 15,
 	SBX_UNAUTHENTICATED = 16,
-	SBX_STATUS_MAX = SBX_UNAUTHENTICATED,
+	SBX_INSUFFICIENT_STORAGE = 17,
+	SBX_STATUS_MAX = SBX_INSUFFICIENT_STORAGE,
 };
 
 /* "INVALID_ARGUMENT" etc.; "UNKNOWN" for a code outside the table. */
@@ -30,7 +34,8 @@ const char *sbx_status_name(int status);
  * RESOURCE_EXHAUSTED -> 429, UNAVAILABLE -> 503, ...); 500 when unknown. */
 int sbx_status_http(int status);
 /* Status for a negative errno returned inside the code base (-EINVAL ->
- * INVALID_ARGUMENT, -ENOENT -> NOT_FOUND, -EAGAIN -> RESOURCE_EXHAUSTED...);
+ * INVALID_ARGUMENT, -ENOENT -> NOT_FOUND, -EAGAIN -> RESOURCE_EXHAUSTED,
+ * -ENOSPC -> INSUFFICIENT_STORAGE...);
  * INTERNAL for anything unlisted, OK for 0. */
 int sbx_status_from_errno(int neg_errno);
 

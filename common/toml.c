@@ -83,6 +83,10 @@ static int parse_value(const char **pp, struct sbx_toml_value *v, char *sbuf)
 		*pp = p + (*p == 't' ? 4 : 5);
 		return 0;
 	}
+	/* strtoll skips any whitespace, newlines too: "key =\n5" would take
+	 * the next line's number. */
+	if (!isdigit((unsigned char)*p) && *p != '-' && *p != '+')
+		return -EINVAL;
 	errno = 0;
 	v->num = strtoll(p, &end, 10);
 	if (end == p || errno)

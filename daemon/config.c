@@ -1,14 +1,21 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "backend.h"
 #include "buf.h"
+#include "runtimes.h"
 #include "cleanup.h"
 #include "log.h"
 #include "toml.h"
@@ -64,6 +71,15 @@ static const struct opt opts[] = {
 	  U(max_execution_time_s), "3600", 1, 86400, "largest time limit a request may ask (s)" },
 	{ "sandbox.max_memory_mb", "MAX_MEMORY_MB", "max-memory-mb", U(max_memory_mb), "4096", 1,
 	  1048576, "largest memory limit a request may ask" },
+	{ "sandbox.default_disk_limit_mb", "SANDBOX_DISK_LIMIT_MB", "disk-limit-mb",
+	  U(default_disk_limit_mb), "512", 0, 1048576,
+	  "size of the workspace (and a session's /tmp) of each sandbox, session and deployment, "
+	  "enforced by the kernel (a loop-mounted ext4 image); 0 = no disk limits" },
+	{ "sandbox.max_disk_limit_mb", "SANDBOX_MAX_DISK_LIMIT_MB", "max-disk-limit-mb",
+	  U(max_disk_limit_mb), "4096", 16, 1048576, "largest disk limit a request may ask" },
+	{ "sandbox.min_free_disk_mb", "MIN_FREE_DISK_MB", "min-free-disk-mb", U(min_free_disk_mb),
+	  "1024", 0, 1048576000,
+	  "new objects are refused (HTTP 507) while the state directory's file system has less free" },
 	{ "sandbox.max_concurrent_sandboxes", "MAX_CONCURRENT_EXECUTIONS", "max-concurrent",
 	  U(max_concurrent), "10", 1, 4096, "executions running at once" },
 	{ "sandbox.max_queued", "SANDBOX_MAX_QUEUED", "max-queued", U(max_queued), "64", 0, 65536,
@@ -72,6 +88,11 @@ static const struct opt opts[] = {
 	  U(max_output_bytes), "1048576", 1024, 67108864, "stdout/stderr kept per stream" },
 	{ "sandbox.network_mode", "NETWORK_MODE", "network-mode", S(network_mode), "none", 0, 0,
 	  "network of executions: none (loopback only)" },
+	{ "sandbox.read_only_root", "READ_ONLY_ROOT", "read-only-root", B(read_only_root), "true", 0,
+	  0, "the sandbox's root file system is read-only (always: false is refused)" },
+	{ "sandbox.drop_all_capabilities", "DROP_ALL_CAPABILITIES", "drop-all-capabilities",
+	  B(drop_all_capabilities), "true", 0, 0,
+	  "sandboxed processes hold no capabilities (always: false is refused)" },
 	{ "sandbox.cleanup_interval_seconds", "SANDBOX_CLEANUP_INTERVAL", "cleanup-interval",
 	  U(cleanup_interval_s), "30", 1, 86400, "how often idle objects are reclaimed" },
 	{ "sandbox.session_idle_seconds", "SESSION_IDLE_TIMEOUT", "session-idle", U(session_idle_s),
@@ -163,24 +184,94 @@ static const struct opt *find_opt(const char *key)
 	return NULL;
 }
 
+/* Remember a sentence about something the configuration ignored. */
+static void warn(struct sbx_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct sbx_config *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *w;
+
+	if (c->n_warnings >= SBX_CONFIG_MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&w, fmt, ap) >= 0)
+		c->warnings[c->n_warnings++] = w;
+	va_end(ap);
+}
+
+/* ENABLE_<LANGUAGE> and [languages]: one setting per language of the
+ * runtimes table (and per alias: the executor seed's ENABLE_JAVASCRIPT is
+ * node's), so a new runtime row brings its setting with it. */
+static int set_language(struct sbx_config *c, int li, const char *v, const char *from, char *err,
+			size_t errlen)
+{
+	bool on;
+
+	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"))
+		on = true;
+	else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no"))
+		on = false;
+	else {
+		snprintf(err, errlen, "%s must be true or false, not '%s'", from, v);
+		return -EINVAL;
+	}
+	if (on)
+		c->languages_off &= ~(1u << li);
+	else
+		c->languages_off |= 1u << li;
+	return 0;
+}
+
+static int language_env(struct sbx_config *c, char **envp, char *err, size_t errlen)
+{
+	for (; envp && *envp; envp++) {
+		const char *e = *envp, *eq = strchr(e, '=');
+		char name[64], from[80];
+		int li, r;
+
+		if (strncmp(e, "ENABLE_", 7) != 0 || !eq || (size_t)(eq - e - 7) >= sizeof(name))
+			continue;
+		memcpy(name, e + 7, (size_t)(eq - e - 7));
+		name[eq - e - 7] = 0;
+		li = sbx_runtime_language_index(name);
+		if (li < 0 || li >= 32)
+			continue; /* ENABLE_AUDIT_LOG, the seeds' ENABLE_CODE_EXECUTION, ... */
+		snprintf(from, sizeof(from), "ENABLE_%s", name);
+		if ((r = set_language(c, li, eq + 1, from, err, errlen)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int toml_cb(void *arg, const char *key, const struct sbx_toml_value *v, char *err,
 		   size_t errlen)
 {
+	struct sbx_config *c = arg;
 	const struct opt *o = find_opt(key);
 	char num[32], from[64];
 
-	/* The seed's [server] table configures the gateway, not the daemon. */
-	if (!o && strncmp(key, "server.", 7) == 0)
+	/* The seed's [server] host and port: the gateway's --listen
+	 * (SANDBOX_HOST, SANDBOX_PORT). */
+	if (!o && (strcmp(key, "server.host") == 0 || strcmp(key, "server.port") == 0))
 		return 0;
+	snprintf(num, sizeof(num), v->type == SBX_TOML_BOOL ? (v->num ? "true" : "false") : "%lld", v->num);
+	if (!o && strncmp(key, "languages.", 10) == 0) {
+		int li = sbx_runtime_language_index(key + 10);
+
+		if (li >= 0 && li < 32) {
+			snprintf(from, sizeof(from), "line %d: %.40s", v->line, key);
+			return set_language(c, li, v->type == SBX_TOML_STRING ? v->str : num, from, err,
+					    errlen);
+		}
+	}
 	if (!o) {
-		snprintf(err, errlen, "line %d: unknown setting '%s'", v->line, key);
-		return -EINVAL;
+		warn(c, "config.toml: unknown key \"%s\" ignored (line %d)", key, v->line);
+		return 0;
 	}
 	snprintf(from, sizeof(from), "line %d", v->line);
 	if (v->type == SBX_TOML_STRING)
-		return set_value(arg, o, v->str, from, err, errlen);
-	snprintf(num, sizeof(num), v->type == SBX_TOML_BOOL ? (v->num ? "true" : "false") : "%lld", v->num);
-	return set_value(arg, o, num, from, err, errlen);
+		return set_value(c, o, v->str, from, err, errlen);
+	return set_value(c, o, num, from, err, errlen);
 }
 
 /* Bytes of config.toml read; the rest is ignored. */
@@ -228,6 +319,31 @@ static const char *env_get(char **envp, const char *name)
 	return NULL;
 }
 
+/* Sandboxes walk no host path (their dirs are handed to them as mount
+ * trees), but a gateway running as another user walks to the deployments'
+ * sockets: say so when a directory on the way keeps it out. */
+static void check_proxy_reach(struct sbx_config *c)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", *c->proxy_dir ? c->proxy_dir : c->state_dir,
+			     *c->proxy_dir ? "" : "/proxy") >= sizeof(dir))
+		return;
+	for (char *s = strrchr(dir, '/'); s && s != dir; s = strrchr(dir, '/')) {
+		*s = 0;
+		if (stat(dir, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+			warn(c,
+			     "a gateway running as another user cannot reach the deployments' sockets "
+			     "in %s%s: %s is not searchable by others (chmod o+x it, or set --proxy-dir "
+			     "to a directory that user can reach)",
+			     *c->proxy_dir ? c->proxy_dir : c->state_dir, *c->proxy_dir ? "" : "/proxy",
+			     dir);
+			return;
+		}
+	}
+}
+
 static int validate(struct sbx_config *c, char *err, size_t errlen)
 {
 	if (sbx_log_level_parse(c->log_level) < 0) {
@@ -243,13 +359,49 @@ static int validate(struct sbx_config *c, char *err, size_t errlen)
 			 sbx_backend_names());
 		return -EINVAL;
 	}
+	/* The seeds' hardening switches: what they ask is always so here. */
+	if (!c->read_only_root) {
+		snprintf(err, errlen, "READ_ONLY_ROOT (sandbox.read_only_root) cannot be false: the "
+				      "sandbox's root is always read-only (set it to true or leave it out)");
+		return -EINVAL;
+	}
+	if (!c->drop_all_capabilities) {
+		snprintf(err, errlen, "DROP_ALL_CAPABILITIES (sandbox.drop_all_capabilities) cannot be "
+				      "false: sandboxed processes never hold capabilities (set it to "
+				      "true or leave it out)");
+		return -EINVAL;
+	}
 	if (strcmp(c->network_mode, "none") != 0) {
 		snprintf(err, errlen, "network mode '%s' is not supported (supported: none)", c->network_mode);
 		return -EINVAL;
 	}
+	/* A forwarder socket is <proxy dir>/<uuid>.sock, and a unix socket's
+	 * path has 108 bytes: say so now rather than at the first deployment. */
+	size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1 - 1 - 36 - 5;
+	size_t proxy_len = *c->proxy_dir ? strlen(c->proxy_dir) : strlen(c->state_dir) + 6;
+	if (proxy_len > sun_max) {
+		snprintf(err, errlen,
+			 "the deployments' socket directory %s%s is %zu bytes long, too long for "
+			 "unix socket paths (at most %zu); set --proxy-dir (SANDBOXD_PROXY_DIR) to a "
+			 "shorter directory",
+			 *c->proxy_dir ? c->proxy_dir : c->state_dir, *c->proxy_dir ? "" : "/proxy",
+			 proxy_len, sun_max);
+		return -EINVAL;
+	}
+	check_proxy_reach(c);
 	if (c->default_timeout_ms > (uint64_t)c->max_execution_time_s * 1000) {
 		snprintf(err, errlen, "default timeout %u ms is above the maximum execution time %u s",
 			 c->default_timeout_ms, c->max_execution_time_s);
+		return -EINVAL;
+	}
+	if (c->default_disk_limit_mb && c->default_disk_limit_mb < 16) {
+		snprintf(err, errlen, "default disk limit %u MB is below the smallest, 16 MB (0 turns disk limits off)",
+			 c->default_disk_limit_mb);
+		return -EINVAL;
+	}
+	if (c->default_disk_limit_mb > c->max_disk_limit_mb) {
+		snprintf(err, errlen, "default disk limit %u MB is above the maximum %u MB",
+			 c->default_disk_limit_mb, c->max_disk_limit_mb);
 		return -EINVAL;
 	}
 	if (c->default_memory_limit_mb > c->max_memory_mb) {
@@ -300,6 +452,8 @@ int sbx_config_load(struct sbx_config *c, int argc, char **argv, char **envp,
 		if (r < 0)
 			return r;
 	}
+	if ((r = language_env(c, envp, err, errlen)) < 0)
+		return r;
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(opts); i++) {
 		v = env_get(envp, opts[i].env);
 		if (v && (r = set_value(c, &opts[i], v, opts[i].env, err, errlen)) < 0)
@@ -360,6 +514,8 @@ void sbx_config_fini(struct sbx_config *c)
 		if (opts[i].type == OPT_STR)
 			free(*(char **)field(c, &opts[i]));
 	free(c->config_file);
+	for (unsigned i = 0; i < c->n_warnings; i++)
+		free(c->warnings[i]);
 	*c = (struct sbx_config){ 0 };
 }
 
@@ -385,6 +541,9 @@ void sbx_config_print(const struct sbx_config *c, FILE *f)
 			break;
 		}
 	}
+	for (unsigned i = 0; sbx_runtime_language_name(i); i++)
+		fprintf(f, "languages.%s = %s\n", sbx_runtime_language_name(i),
+			c->languages_off & (1u << i) ? "false" : "true");
 }
 
 void sbx_config_usage(FILE *f, const char *prog)
@@ -402,6 +561,17 @@ void sbx_config_usage(FILE *f, const char *prog)
 		fprintf(f, "  --%-20s%s\n      %s (env %s, key %s, default \"%s\")\n", opts[i].flag,
 			opts[i].type == OPT_BOOL ? " BOOL" : opts[i].type == OPT_U32 ? " N" : " VALUE",
 			opts[i].help, opts[i].env, opts[i].key, opts[i].def);
+	fprintf(f, "Languages (environment variable, config.toml key; default true; an alias\n"
+		   "works too, e.g. ENABLE_JAVASCRIPT for node):\n");
+	for (unsigned i = 0; sbx_runtime_language_name(i); i++) {
+		char up[32];
+		size_t j;
+
+		for (j = 0; sbx_runtime_language_name(i)[j] && j < sizeof(up) - 1; j++)
+			up[j] = (char)toupper((unsigned char)sbx_runtime_language_name(i)[j]);
+		up[j] = 0;
+		fprintf(f, "  ENABLE_%-14s languages.%s\n", up, sbx_runtime_language_name(i));
+	}
 	fprintf(f, "  --print-config        print the resolved configuration and exit\n"
 		   "  --run                 run one command in a sandbox without a daemon (see --run --help)\n"
 		   "  -h, --help            this text\n"

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define SBX_CONFIG_MAX_WARNINGS 32
+
 struct sbx_config {
 	char *config_file;
 	char *rpc_url;
@@ -26,6 +28,9 @@ struct sbx_config {
 	uint32_t default_memory_limit_mb;
 	uint32_t max_execution_time_s;
 	uint32_t max_memory_mb;
+	uint32_t default_disk_limit_mb; /* 0 = disk limits off */
+	uint32_t max_disk_limit_mb;
+	uint32_t min_free_disk_mb;
 	uint32_t max_concurrent;
 	uint32_t max_queued;
 	uint32_t max_output_bytes;
@@ -49,6 +54,16 @@ struct sbx_config {
 	uint32_t logs_ring_lines;
 	uint32_t logs_ring_bytes;
 	bool enable_audit_log;
+	/* Seed settings that can only be true (validate refuses false). */
+	bool read_only_root;
+	bool drop_all_capabilities;
+	/* ENABLE_<LANGUAGE> / [languages]: bit i set = the runtimes table's
+	 * language i (sbx_runtime_language_name) is disabled. */
+	uint32_t languages_off;
+	/* What the configuration ignored (unknown config.toml keys), one
+	 * sentence each, for sandboxd to log once logging is set up. */
+	char *warnings[SBX_CONFIG_MAX_WARNINGS];
+	unsigned n_warnings;
 };
 
 /* What sbx_config_load found on the command line besides settings. */

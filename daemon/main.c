@@ -10,8 +10,45 @@
 #include "daemon.h"
 #include "executor.h"
 #include "log.h"
+#include "volume.h"
 
 extern char **environ;
+
+/* Disk limits (daemon/volume/): volumes are loop-mounted ext4 images.
+ * Their mounts are made in a mount namespace of the daemon's own, entered
+ * here while single-threaded and before the spawner is forked (its
+ * namespace is then made from ours and sees every volume), so that they
+ * all die with the daemon, kill -9 included. Entered with disk limits off
+ * too: volumes made before they were turned off are still mounted. The
+ * docker backend's containers are made by dockerd, in the host's
+ * namespace: its volumes are mounted there (a restart replaces the mounts
+ * a kill -9 left). Without loop devices or mke2fs the daemon refuses to
+ * start, unless disk limits are off (0), which it says loudly: never
+ * silently unlimited. */
+static int disk_setup(const struct sbx_config *c)
+{
+	const char *off = "; or set SANDBOX_DISK_LIMIT_MB=0 to run without disk limits";
+	bool on = c->default_disk_limit_mb > 0;
+	char err[512];
+	int r = 0;
+
+	if (!on)
+		log_warn("disk limits are OFF (SANDBOX_DISK_LIMIT_MB=0): workspaces, sessions' /tmp "
+			 "and deployments can fill the host's disk");
+	if (strcmp(c->backend, "docker") != 0 && (r = sbx_volume_private_ns()) < 0) {
+		sbx_log(on ? SBX_LOG_ERROR : SBX_LOG_WARN, NULL,
+			"disk volumes need a mount namespace of the daemon's own, and unshare "
+			"failed: %s (CAP_SYS_ADMIN is needed)%s",
+			strerror(-r), on ? off : "");
+		return on ? r : 0;
+	}
+	/* A volume made, mounted and removed: what is missing shows now. */
+	if (on && (r = sbx_volume_probe(c->state_dir, err, sizeof(err))) < 0) {
+		log_error("%s%s", err, off);
+		return r;
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -49,11 +86,18 @@ int main(int argc, char **argv)
 		break;
 	}
 	sbx_log_setup(sbx_log_level_parse(d.cfg.log_level), sbx_log_format_parse(d.cfg.log_format));
+	for (unsigned i = 0; i < d.cfg.n_warnings; i++)
+		log_warn("%s", d.cfg.warnings[i]);
 
-	/* Searchable but not listable: workspaces below it are bind-mounted
-	 * into sandboxes from inside their user namespace. */
+	/* Searchable but not listable: a gateway running as another user
+	 * reaches the deployments' sockets in <state>/proxy. (Sandboxes get
+	 * their workspaces as mount trees: they walk no host path.) */
 	if (mkdir(d.cfg.state_dir, 0711) < 0 && errno != EEXIST) {
 		log_error("cannot create state directory %s: %s", d.cfg.state_dir, strerror(errno));
+		sbx_config_fini(&d.cfg);
+		return 1;
+	}
+	if (disk_setup(&d.cfg) < 0) {
 		sbx_config_fini(&d.cfg);
 		return 1;
 	}

@@ -86,7 +86,7 @@ static const struct {
 	{"GET", "/sandbox/{id}", "curl " BASE "/sandbox/" SB_ID, SANDBOX_JSON},
 	{"POST", "/sandbox/{id}/execute", "curl -X POST " BASE "/sandbox/" SB_ID "/execute",
 	 "{\"sandbox_id\":\"" SB_ID "\",\"success\":true,\"stdout\":\"Hello, World!\\n\","
-	 "\"stderr\":\"\",\"exit_code\":0,\"execution_time_ms\":45}"},
+	 "\"stderr\":\"\",\"exit_code\":0,\"execution_time_ms\":45,\"error\":null}"},
 	{"POST", "/sandbox/{id}/files",
 	 "curl -X POST " BASE "/sandbox/" SB_ID "/files " JSON_CT
 	 "-d '[{\"path\": \"utils.js\", \"content\": \"exports.formatDate = (date) => "

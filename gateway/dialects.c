@@ -122,7 +122,7 @@ static const struct jpb_field_map opensandbox_run_in[] = {
 
 static const struct jpb_field_map opensandbox_run_out[] = {
 	{.json = "stdout", .path = "stdout"},
-	{.json = "stderr", .path = "stderr"},
+	OPENSANDBOX_STDERR,
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
 	{0},

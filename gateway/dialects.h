@@ -6,6 +6,15 @@
 
 #include "json_pb.h"
 
+/* OpenSandbox's reply has no error field: a run that could not start
+ * (the program never ran, so wrote nothing) shows the daemon's sentence
+ * as its stderr. Shared with the sessions' run (dialects_objects.c). */
+#define OPENSANDBOX_STDERR                                                                         \
+	{                                                                                          \
+		.json = "stderr", .path = "stderr", .or_path = "error",                            \
+		.or_when = "status=EXEC_STATUS_INTERNAL_ERROR"                                     \
+	}
+
 /* sandbox-service API: GET /health is exactly {status, service, version}. */
 extern const struct jpb_dialect gw_dialect_service_health;
 /* sandbox-executor: GET /api/v1/health, {status: "healthy", version,

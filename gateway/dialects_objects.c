@@ -36,7 +36,9 @@ const struct jpb_dialect gw_dialect_service_sandboxes = {
 	.out_unwrap = "sandboxes",
 };
 
-/* "Execute Code". */
+/* "Execute Code", plus `error` (gateway/SEED-DIFFERENCES.md): null on
+ * success, else the daemon's sentence saying why ("exited with code 1",
+ * "sandbox set-up failed: …"). */
 static const struct jpb_field_map execution_out[] = {
 	{.json = "sandbox_id", .path = "sandbox_id"},
 	{.json = "success", .path = "success"},
@@ -44,6 +46,7 @@ static const struct jpb_field_map execution_out[] = {
 	{.json = "stderr", .path = "stderr"},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "execution_time_ms", .path = "execution_time_ms"},
+	{.json = "error", .path = "error", .zero_is_null = true},
 	{0},
 };
 
@@ -97,7 +100,7 @@ static const struct jpb_field_map session_run_in[] = {
 
 static const struct jpb_field_map session_run_out[] = {
 	{.json = "stdout", .path = "stdout"},
-	{.json = "stderr", .path = "stderr"},
+	OPENSANDBOX_STDERR,
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
 	{0},

@@ -8,6 +8,10 @@
 #include <sys/random.h>
 
 #define NONE UINT32_MAX
+/* Refills are sums of doubles: the token promised at exactly the reported
+ * second can come out as 0.9999999999. A billionth of a token is at most
+ * 60 ns early (at 1 a minute). */
+#define TOKEN_SLACK 1e-9
 
 /* An address as the table keys it: 16 bytes and the family. */
 struct key {
@@ -197,12 +201,12 @@ uint32_t gw_ratelimit_take(struct gw_ratelimit *rl, const struct sockaddr *sa, u
 			b->tokens = rl->burst;
 		b->last_us = now_us;
 	}
-	if (b->tokens >= 1.0) {
+	if (b->tokens >= 1.0 - TOKEN_SLACK) {
 		b->tokens -= 1.0;
 	} else {
 		/* Whole seconds, rounded up: a client that waits this long
 		 * finds a token. */
-		need = (1.0 - b->tokens) / rl->per_us / 1e6;
+		need = (1.0 - TOKEN_SLACK - b->tokens) / rl->per_us / 1e6;
 		wait_s = need >= 86400.0 ? 86400 : (uint32_t)need;
 		if ((double)wait_s < need)
 			wait_s++;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sentence.h"
 #include "server.h"
 
 /* Sent when even building the error body fails. */
@@ -76,12 +77,12 @@ int gw_respond(struct gw_request *req, int status, json_t *body, const struct gw
 int gw_respond_error(struct gw_request *req, int status, const struct gw_header *hdrs,
 		     const char *fmt, ...)
 {
-	char msg[512];
+	char msg[SBX_SENTENCE_MAX];
 	json_t *body;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	sbx_vsentence(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	body = json_pack("{s:s}", "error", msg);
 	/* Only invalid UTF-8 (from a peer's message) fails here. */

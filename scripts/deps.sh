@@ -5,6 +5,7 @@ set -euo pipefail
 
 # git: OpenSandbox's documented /run example runs `git --version`.
 # chromium: tests/admin drives the admin page in it, headless.
+# e2fsprogs: mke2fs makes the disk volumes (daemon/volume/).
 # clang, libclang-rt-14-dev: the fuzz build (libFuzzer), part of `make test`.
 packages=(
   build-essential cmake pkg-config
@@ -12,6 +13,7 @@ packages=(
   libnng-dev libmicrohttpd-dev libjansson-dev libseccomp-dev
   uuid-dev libcurl4-openssl-dev libsqlite3-dev
   curl python3 bubblewrap wrk git
+  e2fsprogs
   rustc
   clang libclang-rt-14-dev
   chromium

@@ -23,6 +23,7 @@
 #include "registry.h"
 #include "sandbox.h"
 #include "store.h"
+#include "volume.h"
 
 #define LINES_DEFAULT 100
 #define LINES_MAX 1000
@@ -332,24 +333,36 @@ static void walk_dir(int dirfd, unsigned depth, struct walk *w)
 	closedir(dir);
 }
 
-static uint64_t workspace_bytes(struct sbx_objects *o, const char *id)
+/* The sandbox's disk: its volume's file system (statvfs: used, limit and
+ * percentage in MB), or, for a sandbox made before disk limits, its
+ * workspace walked (no limit: 0). */
+static void disk_figures(struct sbx_objects *o, const char *id, Sbx__AdminDisk *disk)
 {
+	struct sbx_volume_usage u;
+	char img[4096], vol[4096], path[4096];
 	struct walk w = {0};
-	char path[4096];
 	int fd;
 
+	snprintf(img, sizeof(img), "%s/%s/disk.img", o->sandboxes_dir, id);
+	snprintf(vol, sizeof(vol), "%s/%s/vol", o->sandboxes_dir, id);
+	if (sbx_volume_usage(img, vol, &u) == 0) {
+		disk->used = (double)u.used / (1024.0 * 1024.0);
+		disk->limit = (double)u.limit / (1024.0 * 1024.0);
+		disk->percentage = u.limit ? 100.0 * (double)u.used / (double)u.limit : 0.0;
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/%s/workspace", o->sandboxes_dir, id);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0)
 		walk_dir(fd, 0, &w);
-	return w.bytes;
+	disk->used = (double)w.bytes / (1024.0 * 1024.0);
 }
 
 /* Real figures: memory used (the last execution's peak) and limit, CPU
- * share of the last execution, cores, disk used (the workspace walked).
- * Zeros: disk read/write bytes (no per-sandbox I/O accounting is kept),
- * disk limit (workspaces have no quota; single files are capped by the
- * fsize limit), network (executions have no network: loopback only). */
+ * share of the last execution, cores, disk used, limit and percentage
+ * (the sandbox's volume). Zeros: disk read/write bytes (no per-sandbox
+ * I/O accounting is kept), network (executions have no network: loopback
+ * only). */
 static int resources(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc_call *call,
 		     const char *id, ProtobufCMessage **ret)
 {
@@ -382,7 +395,7 @@ static int resources(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc
 								(double)fig.wall_time_ms
 						      : 0.0;
 		r->cpu->cores = cores > 0 ? (uint32_t)cores : 1;
-		r->disk->used = (double)workspace_bytes(o, s->id) / (1024.0 * 1024.0);
+		disk_figures(o, s->id, r->disk);
 	}
 	protobuf_c_message_free_unpacked(&s->base, NULL);
 	return done(r ? &r->base : NULL, ret);

@@ -19,6 +19,7 @@
 #include "docker_tar.h"
 #include "engine.h"
 #include "log.h"
+#include "sentence.h"
 
 #define SANDBOX_UID 1000
 #define SANDBOX_GID 1000
@@ -61,7 +62,7 @@ struct run {
 	uint64_t dropped;
 	enum kill_reason kill;
 	long long t_start, t_end;
-	char error[256];
+	char error[SBX_SENTENCE_MAX];
 };
 
 static long long now_ms(void)
@@ -721,7 +722,7 @@ int sbx_docker_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **
 		 * failure, so that partial output and the reason reach the
 		 * caller. */
 		if (!x->error[0])
-			snprintf(x->error, sizeof(x->error), "docker engine error: %.200s",
+			snprintf(x->error, sizeof(x->error), "docker engine error: %s",
 				 x->conn.errbuf[0] ? x->conn.errbuf : strerror(-r));
 		sbx_log(SBX_LOG_ERROR, req->execution_id, "docker backend: %s", x->error);
 		tmpl.status = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;

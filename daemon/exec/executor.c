@@ -199,7 +199,7 @@ int sbx_executor_new(const struct sbx_config *cfg, struct sbx_executor **ret)
 		r = -errno;
 		goto fail;
 	}
-	r = sbx_runtimes_new(&x->rt);
+	r = sbx_runtimes_new(cfg->languages_off, &x->rt);
 	if (r < 0)
 		goto fail;
 	r = x->ops->open(cfg, &x->backend);
@@ -546,6 +546,15 @@ static int run_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 	return r;
 }
 
+int sbx_executor_check_language(struct sbx_executor *x, struct sbx_rpc_call *call,
+				const char *language, const char *argv0)
+{
+	const char *off = language && *language ? sbx_runtimes_disabled(x->rt, language)
+						: sbx_runtimes_disabled_argv0(x->rt, argv0);
+
+	return off ? sbx_rpc_error(call, -EINVAL, "language %s is disabled on this server", off) : 0;
+}
+
 int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__RunRequest *req,
 		 Sbx__ExecResult **ret)
 {
@@ -562,6 +571,8 @@ int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 		r = sbx_rpc_error(call, -EINVAL, "field 'command' must be a non-empty array of strings");
 		goto out;
 	}
+	if ((r = sbx_executor_check_language(x, call, NULL, req->argv[0])) < 0)
+		goto out;
 	if (req->n_files > EXEC_MAX_FILES) {
 		r = sbx_rpc_error(call, -EINVAL, "at most %d files are allowed", EXEC_MAX_FILES);
 		goto out;
@@ -700,6 +711,8 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, cons
 				  sbx_runtimes_names(x->rt));
 		goto out;
 	}
+	if ((r = sbx_executor_check_language(x, call, req->language, NULL)) < 0)
+		goto out;
 	if (!rt) {
 		r = sbx_rpc_error(call, -EINVAL, "unsupported language '%.64s' (supported: %s)", req->language,
 				  sbx_runtimes_names(x->rt));
@@ -793,6 +806,8 @@ int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const 
 			r = sbx_rpc_error(call, -EINVAL, "field 'command' must be a non-empty array of strings");
 			goto out;
 		}
+	if ((r = sbx_executor_check_language(x, call, spec->language, spec->argv[0])) < 0)
+		goto out;
 	r = resolve_limits(x->cfg, spec->limits, s->limits, call);
 	if (r < 0)
 		goto out;

@@ -32,6 +32,13 @@ int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__ExecuteRequest *req,
 		     Sbx__ExecResult **ret);
 
+/* 0, or -EINVAL with "language python is disabled on this server" in
+ * call->error when the configuration (ENABLE_<LANGUAGE>) disabled the
+ * language, or, for a command (language NULL), the language whose name,
+ * alias or binary argv0 names. Every execution path asks. */
+int sbx_executor_check_language(struct sbx_executor *x, struct sbx_rpc_call *call,
+				const char *language, const char *argv0);
+
 /* One execution in a persistent host workspace, prepared by the objects
  * layer (sandboxes, sessions): the argv is final, files are already on
  * disk. */

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "sentence.h"
 
 /* The sandbox user: 1000 inside, this uid/gid outside (as native). */
 #define OUTSIDE_ID 100000
@@ -423,7 +424,7 @@ int sbx_nsjail_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **
 	Sbx__ExecResult *res = calloc(1, sizeof(*res));
 	struct args *a = calloc(1, sizeof(*a));
 	struct io io = {0};
-	char ws[PATH_MAX] = "", err[256] = "";
+	char ws[PATH_MAX] = "", err[SBX_SENTENCE_MAX] = "";
 	bool fresh = false, killed = false;
 	const char *why;
 	int r, st = 0, dirfd;

@@ -8,28 +8,44 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SBX_RT_ARGV_MAX 8
 
 struct sbx_runtime {
 	const char *name;
 	const char *aliases[4];
-	const char *source;                      /* in /workspace */
-	const char *probe;                       /* absolute host path that must exist */
-	const char *version[SBX_RT_ARGV_MAX];    /* argv printing the version */
-	const char *compile[SBX_RT_ARGV_MAX];    /* empty: interpreted */
+	const char *source;		      /* in /workspace */
+	const char *probe;		      /* absolute host path that must exist */
+	const char *version[SBX_RT_ARGV_MAX]; /* argv printing the version */
+	const char *compile[SBX_RT_ARGV_MAX]; /* empty: interpreted */
 	const char *run[SBX_RT_ARGV_MAX];
 };
 
 struct sbx_runtimes;
 
-/* Probe which rows are installed (cheap: a stat per row). Versions are
+/* The table's languages (distinct names, table order): the i-th, NULL past
+ * the end; and the index of a name or alias (case-insensitive), -1 if
+ * none. The configuration's ENABLE_<LANGUAGE> rows come from these. */
+const char *sbx_runtime_language_name(unsigned i);
+int sbx_runtime_language_index(const char *name);
+
+/* Probe which rows are installed (cheap: a stat per row), leaving out the
+ * languages whose bit (1 << index) is set in `disabled`. Versions are
  * asked lazily, once, by sbx_runtimes_version. */
-int sbx_runtimes_new(struct sbx_runtimes **ret);
+int sbx_runtimes_new(uint32_t disabled, struct sbx_runtimes **ret);
 void sbx_runtimes_free(struct sbx_runtimes *rt);
 
 /* The installed runtime for a name or alias (case-insensitive), or NULL. */
 const struct sbx_runtime *sbx_runtimes_find(const struct sbx_runtimes *rt, const char *name);
+/* When `name` (a language or alias) is disabled by the configuration, the
+ * language's name, for "language python is disabled on this server";
+ * else NULL. */
+const char *sbx_runtimes_disabled(const struct sbx_runtimes *rt, const char *name);
+/* The same for a command: argv0's base name is a disabled language's
+ * name, alias or binary ("python3", "/usr/bin/node", "bash"). A policy the
+ * seeds ask for, not isolation: a shell can still start the binary. */
+const char *sbx_runtimes_disabled_argv0(const struct sbx_runtimes *rt, const char *argv0);
 /* The i-th installed runtime (distinct names), NULL past the end. */
 const struct sbx_runtime *sbx_runtimes_at(const struct sbx_runtimes *rt, size_t i);
 /* "python, node, ..." of installed names, for error messages. */

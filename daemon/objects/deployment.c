@@ -196,6 +196,8 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	creq.mode = (char *)"persistent";
 	creq.install_deps = true;
 	creq.dev_server = req->dev_server;
+	/* The sandbox's volume holds the installed packages too. */
+	creq.disk_limit_mb = req->disk_limit_mb;
 	r = sbx_sandbox_create_owned(o, call, &creq, d->obj.id, &sb);
 	if (r == 0 && !(d->sandbox_id = strdup(sb->id)))
 		r = -ENOMEM;

@@ -93,11 +93,13 @@ int sbx_env_merge(struct sbx_env *e, void *const *entries, size_t n, struct sbx_
 	}
 	bytes = env_bytes(&out);
 	if (out.n > SBX_ENV_MAX || bytes > SBX_ENV_MAX_BYTES) {
-		sbx_env_fini(&out);
-		return sbx_rpc_error(call, -EINVAL,
-				     "the environment would hold %zu variables and %zu bytes; at "
-				     "most %d and %u are allowed",
-				     out.n, bytes, SBX_ENV_MAX, SBX_ENV_MAX_BYTES);
+		int r = sbx_rpc_error(call, -EINVAL,
+				      "the environment would hold %zu variables and %zu bytes; at "
+				      "most %d and %u are allowed",
+				      out.n, bytes, SBX_ENV_MAX, SBX_ENV_MAX_BYTES);
+
+		sbx_env_fini(&out); /* after: it zeroes out.n */
+		return r;
 	}
 	sbx_env_fini(e);
 	*e = out;

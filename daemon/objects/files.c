@@ -171,6 +171,12 @@ int sbx_files_write(const char *workspace, Sbx__File *const *files, size_t n,
 					     files[i]->path);
 		/* Owned like the workspace, i.e. by the sandbox user. */
 		r = write_one(wsfd, files[i], st.st_uid, st.st_gid, call);
+		/* The workspace's volume is full: its disk limit. */
+		if (r == -ENOSPC || r == -EDQUOT)
+			return sbx_rpc_error(call, -ENOSPC,
+					     "file '%.128s' does not fit: the workspace is full "
+					     "(disk limit reached)",
+					     files[i]->path);
 		if (r < 0)
 			return r;
 	}

@@ -26,8 +26,9 @@ int sbx_files_check(Sbx__File *const *files, size_t n, unsigned max_files, uint6
  * daemon, owned by the sandbox user): missing directories are created,
  * files replaced (mode 0755 if is_executable, else 0644), everything owned
  * by the workspace's owner. A path through a symlink or onto anything but
- * a regular file with one link is refused: -EINVAL with call->error. Files
- * before the failing one stay written. */
+ * a regular file with one link is refused: -EINVAL with call->error; a
+ * file that does not fit (the workspace's disk limit): -ENOSPC with
+ * call->error. Files before the failing one stay written. */
 int sbx_files_write(const char *workspace, Sbx__File *const *files, size_t n,
 		    struct sbx_rpc_call *call);
 

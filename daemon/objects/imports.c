@@ -91,7 +91,11 @@ static bool package_of(const char *spec, size_t len, char *out)
 {
 	size_t end = 0, slashes = spec[0] == '@' ? 2 : 1, seen = 0;
 
-	if (len == 0 || spec[0] == '.' || spec[0] == '/' || spec[0] == '#')
+	/* '-': the names are argv for npm/bun, where "--global" is an option. */
+	if (len == 0 || spec[0] == '.' || spec[0] == '/' || spec[0] == '#' || spec[0] == '-')
+		return false;
+	/* "@/components/x": a tsconfig/bundler path alias, not a scope. */
+	if (spec[0] == '@' && len > 1 && spec[1] == '/')
 		return false;
 	while (end < len) {
 		char c = spec[end];

@@ -16,8 +16,8 @@
  * .cjs, .jsx, .ts, .mts, .tsx files of `workspace` (depth <= 3, no
  * node_modules), minus Node/Bun built-ins, relative paths and the names
  * package.json already mentions. At most SBX_IMPORTS_MAX, each made of
- * [a-z0-9@/._-] only. 0 and names[0..*n) (free with sbx_imports_free), or
- * -ENOMEM. */
+ * [a-z0-9@/._-] only and none starting with '-' (they become argv). 0 and
+ * names[0..*n) (free with sbx_imports_free), or -ENOMEM. */
 int sbx_imports_missing(const char *workspace, char ***ret_names, size_t *n);
 void sbx_imports_free(char **names, size_t n);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "api.pb-c.h"
@@ -19,6 +20,7 @@
 #include "sandbox.h"
 #include "session.h"
 #include "store.h"
+#include "volume.h"
 
 int64_t sbx_now_ms(void)
 {
@@ -40,31 +42,160 @@ char *sbx_iso8601(int64_t ms)
 	return strdup(buf);
 }
 
-int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, char **ret_dir,
-		       char **ret_ws, char **ret_tmp)
+/* Paths of an object's files: <base>/<id>, and in it either a volume
+ * (disk.img mounted on vol/, workspace/ and tmp/ inside) or, without a
+ * disk limit, workspace/ and tmp/ themselves. */
+static int dir_paths(const char *base, const char *id, bool volume, char **dir, char **ws,
+		     char **tmp)
+{
+	const char *in = volume ? "/vol" : "";
+
+	if (asprintf(dir, "%s/%s", base, id) < 0 || asprintf(ws, "%s%s/workspace", *dir, in) < 0 ||
+	    (tmp && asprintf(tmp, "%s%s/tmp", *dir, in) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
+static int volume_paths(const char *dir, char *img, char *vol, size_t len)
+{
+	if ((size_t)snprintf(img, len, "%s/disk.img", dir) >= len ||
+	    (size_t)snprintf(vol, len, "%s/vol", dir) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Make dir's volume of disk_mb MB and mount it. */
+static int make_volume(const char *dir, uint32_t disk_mb)
+{
+	char img[4096], vol[4096];
+	int r = volume_paths(dir, img, vol, sizeof(img));
+
+	if (r == 0)
+		r = sbx_volume_create(img, disk_mb);
+	if (r == 0)
+		r = sbx_files_mkdir(vol, 0755);
+	if (r == 0)
+		r = sbx_volume_mount(img, vol);
+	return r < 0 ? r : 0;
+}
+
+int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, uint32_t disk_mb,
+		       char **ret_dir, char **ret_ws, char **ret_tmp)
 {
 	_cleanup_free_ char *dir = NULL, *ws = NULL, *tmp = NULL;
+	const char *what = "its directory";
 	int r;
 
-	if (asprintf(&dir, "%s/%s", base, id) < 0 || asprintf(&ws, "%s/workspace", dir) < 0 ||
-	    (ret_tmp && asprintf(&tmp, "%s/tmp", dir) < 0))
+	if (dir_paths(base, id, disk_mb > 0, &dir, &ws, ret_tmp ? &tmp : NULL) < 0)
 		return -ENOMEM;
-	/* Root's, searchable: the sandbox user walks through to its mounts. */
-	if ((r = sbx_files_mkdir(dir, 0711)) < 0 || (r = sbx_files_mkdir(ws, 0755)) < 0 ||
-	    (r = sbx_executor_own(o->exec, ws)) < 0)
-		goto fail;
-	if (tmp &&
-	    ((r = sbx_files_mkdir(tmp, 0755)) < 0 || (r = sbx_executor_own(o->exec, tmp)) < 0))
-		goto fail;
+	/* Root's; the sandbox gets its workspace and /tmp as mount trees
+	 * (daemon/sandbox/mnt.c), it walks no host path. */
+	r = sbx_files_mkdir(dir, 0711);
+	if (r == 0 && disk_mb > 0) {
+		what = "its disk volume";
+		r = make_volume(dir, disk_mb);
+	}
+	if (r == 0) {
+		what = "its workspace";
+		if ((r = sbx_files_mkdir(ws, 0755)) == 0)
+			r = sbx_executor_own(o->exec, ws);
+	}
+	if (r == 0 && tmp && (r = sbx_files_mkdir(tmp, 0755)) == 0)
+		r = sbx_executor_own(o->exec, tmp);
+	if (r < 0) {
+		sbx_log(SBX_LOG_ERROR, id, "cannot create %s in %s: %s", what, dir, strerror(-r));
+		sbx_objects_dirs_release(id, dir, true);
+		return r;
+	}
 	*ret_dir = TAKE_PTR(dir);
 	*ret_ws = TAKE_PTR(ws);
 	if (ret_tmp)
 		*ret_tmp = TAKE_PTR(tmp);
 	return 0;
-fail:
-	sbx_log(SBX_LOG_ERROR, id, "cannot create %s: %s", dir, strerror(-r));
-	sbx_files_rmtree(dir);
-	return r;
+}
+
+int sbx_objects_opendirs(const char *base, const char *id, char **ret_dir, char **ret_ws,
+			 char **ret_tmp)
+{
+	_cleanup_free_ char *dir = NULL, *ws = NULL, *tmp = NULL;
+	char img[4096], vol[4096];
+	struct stat st;
+	bool volume;
+	int r;
+
+	if (asprintf(&dir, "%s/%s", base, id) < 0)
+		return -ENOMEM;
+	if ((r = volume_paths(dir, img, vol, sizeof(img))) < 0)
+		return r;
+	volume = lstat(img, &st) == 0;
+	free(dir);
+	dir = NULL;
+	if (dir_paths(base, id, volume, &dir, &ws, ret_tmp ? &tmp : NULL) < 0)
+		return -ENOMEM;
+	if (!volume)
+		sbx_log(SBX_LOG_WARN, id,
+			"created before disk limits: its workspace has no size limit (create a "
+			"new one to get one)");
+	/* Not mounted, the workspace path does not exist: executions and
+	 * uploads fail rather than write to the host's disk unlimited. */
+	else if ((r = sbx_volume_mount(img, vol)) < 0)
+		sbx_log(SBX_LOG_ERROR, id, "cannot mount its disk volume %s: %s", img,
+			strerror(-r));
+	else if (r == 1)
+		sbx_log(SBX_LOG_INFO, id,
+			"its disk volume was still attached (a sandbox of the previous daemon "
+			"ending): mounted through the same loop device");
+	*ret_dir = TAKE_PTR(dir);
+	*ret_ws = TAKE_PTR(ws);
+	if (ret_tmp)
+		*ret_tmp = TAKE_PTR(tmp);
+	return 0;
+}
+
+void sbx_objects_dirs_release(const char *id, const char *dir, bool remove)
+{
+	char img[4096], vol[4096];
+	int r;
+
+	if (!dir)
+		return;
+	if (volume_paths(dir, img, vol, sizeof(img)) == 0 && sbx_volume_mounted(vol) &&
+	    (r = sbx_volume_umount(vol)) < 0)
+		sbx_log(SBX_LOG_WARN, id, "cannot unmount %s: %s", vol, strerror(-r));
+	/* The image goes with the directory; the loop device, and the
+	 * space, with the last mount of it (sandboxes still ending). */
+	if (remove && (r = sbx_files_rmtree(dir)) < 0)
+		sbx_log(SBX_LOG_WARN, id, "cannot remove %s: %s", dir, strerror(-r));
+}
+
+int sbx_objects_disk_limit(struct sbx_objects *o, struct sbx_rpc_call *call, uint32_t req_mb,
+			   uint32_t *ret_mb)
+{
+	const struct sbx_config *c = o->cfg;
+	uint64_t avail = 0;
+
+	if (req_mb && !c->default_disk_limit_mb)
+		return sbx_rpc_error(
+			call, -EINVAL,
+			"field 'disk_limit_mb' cannot be honoured: disk limits are off "
+			"on this server");
+	if (req_mb > c->max_disk_limit_mb)
+		return sbx_rpc_error(call, -EINVAL, "field 'disk_limit_mb' must be at most %u",
+				     c->max_disk_limit_mb);
+	if (req_mb && req_mb < SBX_VOLUME_MIN_MB)
+		return sbx_rpc_error(call, -EINVAL, "field 'disk_limit_mb' must be at least %u",
+				     SBX_VOLUME_MIN_MB);
+	if (c->min_free_disk_mb && sbx_volume_host_free(c->state_dir, &avail) == 0 &&
+	    avail < (uint64_t)c->min_free_disk_mb << 20) {
+		log_warn("refusing a new object: %llu MB free in %s, below MIN_FREE_DISK_MB (%u)",
+			 (unsigned long long)(avail >> 20), c->state_dir, c->min_free_disk_mb);
+		return sbx_rpc_error(
+			call, -ENOSPC,
+			"the server is short of disk space: no new sandboxes, sessions "
+			"or deployments until some is freed");
+	}
+	*ret_mb = req_mb ? req_mb : c->default_disk_limit_mb;
+	return 0;
 }
 
 /* Remove <base>/<name> directories of no object: left by a crash between
@@ -89,7 +220,7 @@ static void clean_orphans(const char *base, struct sbx_registry *reg)
 		}
 		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
 		log_info("removing %s: no object of that id", path);
-		sbx_files_rmtree(path);
+		sbx_objects_dirs_release(e->d_name, path, true);
 	}
 	closedir(d);
 }

@@ -4,11 +4,18 @@
  *
  * On disk, below the state directory (0711):
  *   sandboxd.db                      the store (daemon/store/)
- *   sandboxes/<id>/workspace/        a sandbox's files, /workspace inside
- *   sessions/<id>/workspace/, tmp/   a session's files and its /tmp
+ *   sandboxes/<id>/disk.img          a sandbox's volume (volume.h), mounted on
+ *   sandboxes/<id>/vol/workspace/    its files, /workspace inside
+ *   sessions/<id>/disk.img           a session's volume, mounted on
+ *   sessions/<id>/vol/workspace/, tmp/   its files and its /tmp
+ * Without disk limits (SANDBOX_DISK_LIMIT_MB=0, or objects made before
+ * them) workspace/ and tmp/ are directly in <id>/.
  * Every directory on those paths is searchable by others (the sandbox
- * user reaches its bind mounts through them) but only <id>/workspace and
- * <id>/tmp belong to the sandbox user. */
+ * user reaches its bind mounts through them) but only workspace/ and
+ * tmp/ belong to the sandbox user.
+ *
+ * Volumes are mounted in the calling process's mount namespace: sandboxd
+ * enters a private one first (main.c), so that none outlives it. */
 #ifndef SBX_OBJECTS_H
 #define SBX_OBJECTS_H
 
@@ -21,6 +28,7 @@ struct sbx_config;
 struct sbx_obj;
 struct sbx_executor;
 struct sbx_registry;
+struct sbx_rpc_call;
 struct sbx_store;
 
 struct sbx_objects {
@@ -62,9 +70,28 @@ void sbx_objects_sweep(struct sbx_objects *o);
 
 /* Helpers of sandbox.c and session.c. */
 /* Create <base>/<id> (0711, root) and in it workspace/ and, when ret_tmp
- * is given, tmp/, both owned by the sandbox user. Paths through ret_*. */
-int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, char **ret_dir,
-		       char **ret_ws, char **ret_tmp);
+ * is given, tmp/, both owned by the sandbox user. With disk_mb > 0 these
+ * two live in a volume of that size (volume.h): <id>/disk.img mounted on
+ * <id>/vol. Paths through ret_*; nothing is left behind on failure
+ * (logged). */
+int sbx_objects_mkdirs(struct sbx_objects *o, const char *base, const char *id, uint32_t disk_mb,
+		       char **ret_dir, char **ret_ws, char **ret_tmp);
+/* At load: the paths of <base>/<id>'s files, its volume mounted again.
+ * An object made before disk limits (no disk.img) keeps its plain,
+ * unlimited directories, with a warning; a volume that cannot be mounted
+ * is logged and leaves the workspace path missing, so that nothing runs
+ * or is written there without its limit. -ENOMEM. */
+int sbx_objects_opendirs(const char *base, const char *id, char **ret_dir, char **ret_ws,
+			 char **ret_tmp);
+/* Unmount dir's volume (when mounted) and, with `remove`, delete dir with
+ * the image in it. NULL dir is a no-op. Logs failures. */
+void sbx_objects_dirs_release(const char *id, const char *dir, bool remove);
+/* The disk limit of a new object asking for req_mb (0 = the default),
+ * checked against the maximum (-EINVAL), and whether the state directory
+ * has MIN_FREE_DISK_MB free for it (-ENOSPC: HTTP 507); call->error says
+ * which. */
+int sbx_objects_disk_limit(struct sbx_objects *o, struct sbx_rpc_call *call, uint32_t req_mb,
+			   uint32_t *ret_mb);
 
 /* A reply of descriptor d whose repeated message field `field` holds
  * item(obj) for each object of registry r, oldest first (heap messages,
@@ -76,7 +103,6 @@ int sbx_objects_list(struct sbx_registry *r, const ProtobufCMessageDescriptor *d
 /* The object `id` of registry r (a new reference), or NULL with
  * call->error set and *ret_err -EINVAL (no id: "field '<field>' is
  * required") or -ENOENT ("<kind> '<id>' not found"). ret_err may be NULL. */
-struct sbx_rpc_call;
 struct sbx_obj *sbx_objects_lookup(struct sbx_registry *r, const char *kind, const char *field,
 				   struct sbx_rpc_call *call, const char *id, int *ret_err);
 

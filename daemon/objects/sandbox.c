@@ -36,15 +36,10 @@ static void sandbox_free(struct sbx_obj *obj)
 		s->o->services--;
 		pthread_mutex_unlock(&s->o->lock);
 	}
-	/* The last reference of a deleted sandbox takes its files along:
-	 * never earlier, an execution may still be using them. */
-	if (s->deleted && s->dir) {
-		int r = sbx_files_rmtree(s->dir);
-
-		if (r < 0)
-			sbx_log(SBX_LOG_WARN, s->obj.id, "cannot remove %s: %s", s->dir,
-				strerror(-r));
-	}
+	/* The last reference unmounts the volume, and a deleted sandbox's
+	 * takes its files along: never earlier, an execution may still be
+	 * using them. */
+	sbx_objects_dirs_release(s->obj.id, s->dir, s->deleted);
 	free(s->runtime);
 	free(s->mode);
 	free(s->entry_point);
@@ -167,6 +162,8 @@ static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if (!req->runtime || !*req->runtime)
 		return sbx_rpc_error(call, -EINVAL, "field 'runtime' is required (one of: %s)",
 				     sbx_runtimes_names(rts));
+	if ((r = sbx_executor_check_language(o->exec, call, req->runtime, NULL)) < 0)
+		return r;
 	rt = sbx_runtimes_find(rts, req->runtime);
 	if (!rt)
 		return sbx_rpc_error(call, -EINVAL, "unsupported runtime '%.64s' (supported: %s)",
@@ -242,9 +239,12 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 {
 	const struct sbx_runtime *rt = NULL;
 	struct sbx_sandbox *s;
+	uint32_t disk_mb = 0;
 	int r;
 
 	r = check_create(o, call, req, &rt);
+	if (r == 0)
+		r = sbx_objects_disk_limit(o, call, req->disk_limit_mb, &disk_mb);
 	if (r < 0)
 		return r;
 	s = sandbox_alloc();
@@ -281,7 +281,8 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 	}
 	/* From here on, a failure deletes the sandbox and its directory. */
 	s->deleted = true;
-	r = sbx_objects_mkdirs(o, o->sandboxes_dir, s->obj.id, &s->dir, &s->workspace, NULL);
+	r = sbx_objects_mkdirs(o, o->sandboxes_dir, s->obj.id, disk_mb, &s->dir, &s->workspace,
+			       NULL);
 	if (r == 0)
 		r = write_initial_files(s, rt, req, call);
 	if (r == 0 && is_persistent(s->mode))
@@ -576,6 +577,10 @@ int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx
 		.log_id = s->owner[0] ? s->owner : NULL,
 	};
 
+	int r = sbx_executor_check_language(o->exec, call, s->runtime, NULL);
+
+	if (r < 0)
+		return r;
 	if (!rt)
 		return sbx_rpc_error(call, -EBUSY, "runtime '%s' is no longer installed",
 				     s->runtime);
@@ -735,9 +740,7 @@ static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 	if (r == 0 && (!s->runtime || !s->mode || !s->entry_point))
 		r = -ENOMEM;
 	if (r == 0)
-		r = asprintf(&s->dir, "%s/%s", o->sandboxes_dir, s->obj.id) < 0 ? -ENOMEM : 0;
-	if (r == 0)
-		r = asprintf(&s->workspace, "%s/workspace", s->dir) < 0 ? -ENOMEM : 0;
+		r = sbx_objects_opendirs(o->sandboxes_dir, s->obj.id, &s->dir, &s->workspace, NULL);
 	if (r < 0) {
 		sbx_obj_unref(&s->obj);
 		return r;

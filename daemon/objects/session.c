@@ -35,13 +35,9 @@ static void session_free(struct sbx_obj *obj)
 {
 	struct sbx_session *s = (struct sbx_session *)obj;
 
-	if (s->deleted && s->dir) {
-		int r = sbx_files_rmtree(s->dir);
-
-		if (r < 0)
-			sbx_log(SBX_LOG_WARN, s->obj.id, "cannot remove %s: %s", s->dir,
-				strerror(-r));
-	}
+	/* Unmounted when freed (a deleted session's files removed): the
+	 * last reference, never earlier, a run may still be using them. */
+	sbx_objects_dirs_release(s->obj.id, s->dir, s->deleted);
 	sbx_env_fini(&s->env);
 	free(s->cwd);
 	free(s->dir);
@@ -110,9 +106,13 @@ static Sbx__Session *session_reply(struct sbx_session *s)
 int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		       const Sbx__CreateSessionRequest *req, Sbx__Session **ret)
 {
-	struct sbx_session *s = session_alloc();
-	int r;
+	struct sbx_session *s;
+	uint32_t disk_mb;
+	int r = sbx_objects_disk_limit(o, call, req->disk_limit_mb, &disk_mb);
 
+	if (r < 0)
+		return r;
+	s = session_alloc();
 	if (!s)
 		return -ENOMEM;
 	sbx_obj_init(&s->obj, &session_type);
@@ -135,7 +135,8 @@ int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 				    : r;
 	}
 	s->deleted = true; /* until saved: a failure removes what was made */
-	r = sbx_objects_mkdirs(o, o->sessions_dir, s->obj.id, &s->dir, &s->workspace, &s->tmp);
+	r = sbx_objects_mkdirs(o, o->sessions_dir, s->obj.id, disk_mb, &s->dir, &s->workspace,
+			       &s->tmp);
 	if (r == 0) {
 		pthread_mutex_lock(&s->lock);
 		s->deleted = false;
@@ -361,10 +362,9 @@ static int load_one(void *arg, const struct sbx_store_session *rec)
 	r = sbx_env_unpack(rec->env, rec->env_len, &s->env);
 	if (r == 0 && !s->cwd)
 		r = -ENOMEM;
-	if (r == 0 && (asprintf(&s->dir, "%s/%s", o->sessions_dir, s->obj.id) < 0 ||
-		       asprintf(&s->workspace, "%s/workspace", s->dir) < 0 ||
-		       asprintf(&s->tmp, "%s/tmp", s->dir) < 0))
-		r = -ENOMEM;
+	if (r == 0)
+		r = sbx_objects_opendirs(o->sessions_dir, s->obj.id, &s->dir, &s->workspace,
+					 &s->tmp);
 	if (r == 0)
 		r = sbx_registry_restore(o->sessions, &s->obj);
 	sbx_obj_unref(&s->obj);

@@ -67,7 +67,17 @@ static int handle_get_config(void *state, struct sbx_rpc_call *call, const Proto
 	r->rate_limit_burst = c->rate_limit_burst;
 	r->max_output_bytes = c->max_output_bytes;
 	r->max_body_bytes = SBX_ENVELOPE_MAX;
-	if (!r->backend || !r->network_mode) {
+	/* The enabled, installed languages, as GET /languages lists them. */
+	struct sbx_executor *x = ((struct sbx_daemon *)state)->exec;
+	struct sbx_runtimes *rts = x ? sbx_executor_runtimes(x) : NULL;
+	size_t n = 0;
+	while (rts && sbx_runtimes_at(rts, n))
+		n++;
+	r->languages = n ? calloc(n, sizeof(*r->languages)) : NULL;
+	for (size_t i = 0; r->languages && i < n; i++)
+		if ((r->languages[i] = strdup(sbx_runtimes_at(rts, i)->name)))
+			r->n_languages++;
+	if (!r->backend || !r->network_mode || r->n_languages < n) {
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 		return -ENOMEM;
 	}

@@ -53,7 +53,7 @@ int sbx_rpc_error(struct sbx_rpc_call *call, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(call->error, sizeof(call->error), fmt, ap);
+	sbx_vsentence(call->error, sizeof(call->error), fmt, ap);
 	va_end(ap);
 	return err;
 }

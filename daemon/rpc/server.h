@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sentence.h"
+
 struct sbx_rpc_server;
 
 /* What a handler knows about the request it serves. */
@@ -22,7 +24,7 @@ struct sbx_rpc_call {
 	/* RpcRequest.client: who asked (the gateway's HTTP client address),
 	 * "" when the caller did not say. Valid during the call. */
 	const char *client;
-	char error[512];         /* user-facing sentence for a failed call */
+	char error[SBX_SENTENCE_MAX]; /* user-facing sentence for a failed call */
 };
 
 /* Returns 0 with *ret_reply set (a heap message of the method's output type,

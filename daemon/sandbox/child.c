@@ -45,35 +45,50 @@ _Noreturn void sbx_child_fail(const struct sbx_exec *ex, enum sbx_child_msg_kind
 	memset(&m, 0, sizeof(m));
 	m.kind = kind;
 	m.err = err;
+	char what[sizeof(m.text)];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(m.text, sizeof(m.text), fmt, ap);
+	sbx_vsentence(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (err && n >= 0 && (size_t)n < sizeof(m.text))
-		snprintf(m.text + n, sizeof(m.text) - (size_t)n, ": %s", strerror(err));
+	if (err)
+		sbx_sentence(m.text, sizeof(m.text), "%s: %s", what, strerror(err));
+	else
+		sbx_sentence(m.text, sizeof(m.text), "%s", what);
 	sbx_child_send(ex, &m);
 	_exit(kind == SBX_MSG_EXEC_ERROR ? 127 : 126);
 }
 
 /* Give the child exactly the fds it needs, at fixed numbers: 0-2 stdio,
- * 3 status pipe, 4 go pipe. Everything else the spawner holds (other
- * sandboxes' pipes and sockets) is closed, or the init, which never
- * execs, would keep them open. */
+ * 3 status pipe, 4 go pipe, then the mount trees mnt.c attaches (5..).
+ * Everything else the spawner holds (other sandboxes' pipes and sockets)
+ * is closed, or the init, which never execs, would keep them open. */
 static void setup_fds(struct sbx_exec *ex)
 {
 	int want[5] = {ex->child_stdin, ex->child_stdout, ex->child_stderr, ex->child_status,
 		       ex->child_go};
+	unsigned n_mnt = ex->n_mnt_fds, top = 5 + n_mnt;
 	int tmp[5];
+	/* First out of the way of every final number, then into place. */
 	for (int i = 0; i < 5; i++) {
-		tmp[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 5);
+		tmp[i] = fcntl(want[i], F_DUPFD_CLOEXEC, (int)top);
 		if (tmp[i] < 0)
 			_exit(126);
 	}
+	for (unsigned i = 0; i < n_mnt; i++)
+		if (ex->mnt_fds[i] >= 0 &&
+		    (ex->mnt_fds[i] = fcntl(ex->mnt_fds[i], F_DUPFD_CLOEXEC, (int)top)) < 0)
+			_exit(126);
 	for (int i = 0; i < 5; i++)
 		if (dup3(tmp[i], i, i >= 3 ? O_CLOEXEC : 0) < 0)
 			_exit(126);
-	if (syscall(SYS_close_range, 5, ~0U, 0) < 0)
-		for (int fd = 5; fd < 1024; fd++)
+	for (unsigned i = 0; i < n_mnt; i++)
+		if (ex->mnt_fds[i] >= 0) {
+			if (dup3(ex->mnt_fds[i], (int)(5 + i), O_CLOEXEC) < 0)
+				_exit(126);
+			ex->mnt_fds[i] = (int)(5 + i);
+		}
+	if (syscall(SYS_close_range, top, ~0U, 0) < 0)
+		for (int fd = (int)top; fd < 1024; fd++)
 			close(fd);
 	ex->child_stdin = 0;
 	ex->child_stdout = 1;

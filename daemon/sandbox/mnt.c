@@ -18,6 +18,7 @@
 #include <linux/mount.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -107,7 +108,8 @@ static int copy_file(const char *src, const char *dst)
 	if (in < 0)
 		return -errno;
 	snprintf(tmp, sizeof(tmp), "%s.new", dst);
-	_cleanup_close_ int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	_cleanup_close_ int out =
+		open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (out < 0)
 		return -errno;
 	for (size_t total = 0;;) {
@@ -198,8 +200,8 @@ static int mnt_init(struct sbx_ctx *ctx)
 
 	snprintf(skel, sizeof(skel), "%s/skel", ctx->cfg.state_dir);
 	snprintf(ctx->root, sizeof(ctx->root), "%s/root", ctx->cfg.state_dir);
-	static const char *const dirs[] = {"", "/tmp", "/dev", "/dev/shm", "/proc", "/etc",
-					   SBX_WORKSPACE, "/root", "/home"};
+	static const char *const dirs[] = {"",	   "/tmp",	  "/dev",  "/dev/shm", "/proc",
+					   "/etc", SBX_WORKSPACE, "/root", "/home"};
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(dirs); i++) {
 		snprintf(p, sizeof(p), "%s%s", skel, dirs[i]);
 		if ((r = mkdir_p(p, 0755)) < 0)
@@ -255,36 +257,31 @@ static void mnt_fini(struct sbx_ctx *ctx)
 	/* The mounts die with the spawner's mount namespace. */
 }
 
-/* The ancestors of a host path bound in by the child must be searchable by
- * others: the child walks them without host capabilities. */
-static int check_searchable(const char *path, char *err, size_t errlen)
+/* Host directories and files reach the sandbox as mount trees the spawner
+ * clones (open_tree(OPEN_TREE_CLONE)) before clone(), with its host
+ * privileges, and the child attaches with move_mount(): the child never
+ * resolves a host path. Its capabilities count in its own user namespace
+ * only, so a path through a directory that is not searchable by others
+ * (a 0700 state dir parent, anything under /root) would fail for it, and
+ * an O_PATH fd would not help: open_tree() or a bind of /proc/self/fd/N in
+ * the child refuses (EINVAL) a mount of the spawner's namespace. A
+ * detached tree may be attached in another mount namespace: that is what
+ * the child does. */
+static int tree_of_fd(int fd)
 {
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = strrchr(p, '/'); s && s != p; s = strrchr(p, '/')) {
-		*s = 0;
-		struct stat st;
-		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH)) {
-			snprintf(err, errlen, "cannot bind %.70s: %.70s is not searchable by others",
-				 path, p);
-			return -EACCES;
-		}
-	}
-	return 0;
+	int t = (int)syscall(SYS_open_tree, fd, "",
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	return t < 0 ? -errno : t;
 }
 
-static int ensure_target(const struct sbx_ctx *ctx, const char *src, const char *target,
+static int ensure_target(const struct sbx_ctx *ctx, const struct stat *sst, const char *target,
 			 char *err, size_t errlen)
 {
-	char p[PATH_MAX];
-	struct stat st, sst;
+	char p[PATH_MAX + 320];
+	struct stat st;
 	snprintf(p, sizeof(p), "%s%s", ctx->root, target);
 	if (stat(p, &st) == 0)
 		return 0;
-	if (stat(src, &sst) < 0) {
-		snprintf(err, errlen, "bind source %.100s: %s", src, strerror(errno));
-		return -errno;
-	}
 	/* Create the mount point in the skeleton (the root is a read-only
 	 * bind of it); only possible outside the host-bound directories. */
 	snprintf(p, sizeof(p), "%s/skel%s", ctx->cfg.state_dir, target);
@@ -293,60 +290,143 @@ static int ensure_target(const struct sbx_ctx *ctx, const char *src, const char 
 	int r = mkdir_p(p, 0755);
 	*slash = '/';
 	if (r == 0)
-		r = S_ISDIR(sst.st_mode) ? (mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0)
-					 : touch(p, NULL);
+		r = S_ISDIR(sst->st_mode) ? (mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0)
+					  : touch(p, NULL);
 	snprintf(p, sizeof(p), "%s%s", ctx->root, target);
 	if (r < 0 || stat(p, &st) < 0) {
-		snprintf(err, errlen, "bind target %.100s cannot be created", target);
+		sbx_sentence(err, errlen, "bind target %s cannot be created: %s", target,
+			     strerror(r < 0 ? -r : ENOENT));
 		return r < 0 ? r : -ENOENT;
 	}
 	return 0;
 }
 
+/* A request's bind: the operator's host path (symlinks followed, as
+ * mount(2) would), read-only inside. */
+static int prepare_bind(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__BindMount *b,
+			int *ret_tree)
+{
+	const char *t = b->target[0] ? b->target : b->source;
+	struct stat st;
+	int r;
+
+	_cleanup_close_ int fd = open(b->source, O_PATH | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		sbx_sentence(ex->error, sizeof(ex->error), "bind source %s: %s", b->source,
+			     strerror(-r));
+		return r;
+	}
+	if ((r = ensure_target(ctx, &st, t, ex->error, sizeof(ex->error))) < 0)
+		return r;
+	if ((r = tree_of_fd(fd)) < 0) {
+		sbx_sentence(ex->error, sizeof(ex->error), "cannot bind %s: %s", b->source,
+			     strerror(-r));
+		return r;
+	}
+	*ret_tree = r;
+	return 0;
+}
+
 /* A host directory bound read-write into the sandbox (workspace, /tmp of a
- * session): its path must be searchable from the user namespace, and the
- * sandbox user owns it. A symlink is refused (it would let a session
- * redirect the bind). "" is no directory. */
+ * session): the sandbox user owns it. A symlink is refused (it would let a
+ * session redirect the bind); its parents are the daemon's own. "" is no
+ * directory. */
 static int prepare_host_dir(struct sbx_ctx *ctx, struct sbx_exec *ex, const char *dir,
-			    const char *what)
+			    const char *what, int *ret_tree)
 {
 	int r;
 
 	if (!dir[0])
 		return 0;
-	if ((r = check_searchable(dir, ex->error, sizeof(ex->error))) < 0)
-		return r;
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
+		struct stat st;
 		r = -errno;
-		snprintf(ex->error, sizeof(ex->error), "%s %.100s: %s", what, dir, strerror(errno));
+		if (r == -ELOOP || (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)))
+			sbx_sentence(ex->error, sizeof(ex->error),
+				     "%s %s is a symbolic link, not a directory", what, dir);
+		else
+			sbx_sentence(ex->error, sizeof(ex->error), "%s %s: %s", what, dir,
+				     strerror(-r));
 		return r;
 	}
-	if (fchown(fd, ctx->cfg.host_uid, ctx->cfg.host_gid) < 0 || fchmod(fd, 0755) < 0)
-		return -errno;
+	if (fchown(fd, ctx->cfg.host_uid, ctx->cfg.host_gid) < 0 || fchmod(fd, 0755) < 0) {
+		r = -errno;
+		sbx_sentence(ex->error, sizeof(ex->error),
+			     "%s %s cannot be given to the sandbox user: %s", what, dir,
+			     strerror(-r));
+		return r;
+	}
+	if ((r = tree_of_fd(fd)) < 0) {
+		sbx_sentence(ex->error, sizeof(ex->error), "cannot bind %s %s: %s", what, dir,
+			     strerror(-r));
+		return r;
+	}
+	/* Like the tmpfs it stands for: no set-uid programs, no devices. */
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	if (syscall(SYS_mount_setattr, r, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0 &&
+	    errno != ENOSYS) {
+		int e = errno;
+		close(r);
+		sbx_sentence(ex->error, sizeof(ex->error), "cannot bind %s %s: %s", what, dir,
+			     strerror(e));
+		return -e;
+	}
+	*ret_tree = r;
 	return 0;
+}
+
+void sbx_mnt_release(struct sbx_exec *ex)
+{
+	for (unsigned i = 0; ex->mnt_fds && i < ex->n_mnt_fds; i++)
+		if (ex->mnt_fds[i] >= 0)
+			close(ex->mnt_fds[i]);
+	free(ex->mnt_fds);
+	ex->mnt_fds = NULL;
+	ex->n_mnt_fds = 0;
 }
 
 static int mnt_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	const Sbx__SpawnRequest *req = ex->req;
 	int r;
-	for (size_t i = 0; i < req->n_binds; i++) {
-		const Sbx__BindMount *b = req->binds[i];
-		const char *t = b->target[0] ? b->target : b->source;
-		if ((r = check_searchable(b->source, ex->error, sizeof(ex->error))) < 0)
+
+	ex->mnt_fds = malloc((2 + req->n_binds) * sizeof(int));
+	if (!ex->mnt_fds)
+		return -ENOMEM;
+	ex->n_mnt_fds = 2 + (unsigned)req->n_binds;
+	for (unsigned i = 0; i < ex->n_mnt_fds; i++)
+		ex->mnt_fds[i] = -1;
+	for (size_t i = 0; i < req->n_binds; i++)
+		if ((r = prepare_bind(ctx, ex, req->binds[i], &ex->mnt_fds[2 + i])) < 0)
 			return r;
-		if ((r = ensure_target(ctx, b->source, t, ex->error, sizeof(ex->error))) < 0)
-			return r;
-	}
-	if ((r = prepare_host_dir(ctx, ex, req->workspace, "workspace")) < 0)
+	if ((r = prepare_host_dir(ctx, ex, req->workspace, "workspace", &ex->mnt_fds[0])) < 0)
 		return r;
-	return prepare_host_dir(ctx, ex, req->tmp_dir, "tmp_dir");
+	return prepare_host_dir(ctx, ex, req->tmp_dir, "tmp_dir", &ex->mnt_fds[1]);
+}
+
+/* The child has its copies: the spawner's go with the mount trees. */
+static int mnt_parent(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	sbx_mnt_release(ex);
+	return 0;
+}
+
+/* In the child: attach a tree the spawner cloned onto `target` (relative
+ * to the new root), then let go of it. */
+static void attach(const struct sbx_exec *ex, int *tree, const char *target, const char *what)
+{
+	if (syscall(SYS_move_mount, *tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "bind %s", what);
+	close(*tree);
+	*tree = -1;
 }
 
 static int set_ro(const char *path)
 {
-	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+	struct mount_attr a = {.attr_set =
+				       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
 	if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &a, sizeof(a)) == 0)
 		return 0;
 	if (errno != ENOSYS)
@@ -379,19 +459,16 @@ static int mnt_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	 * their size is capped (their pages also count in the memory cgroup). */
 	snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
 		 (unsigned long long)ctx->cfg.tmp_kb * 1024);
-	if (req->tmp_dir[0]) {
+	if (ex->mnt_fds[1] >= 0) {
 		/* A session's /tmp outlives the run: its host directory. */
-		if (mount(req->tmp_dir, "tmp", NULL, MS_BIND | MS_REC, NULL) < 0)
-			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "bind /tmp %s", req->tmp_dir);
+		attach(ex, &ex->mnt_fds[1], "tmp", "/tmp");
 	} else if (mount("tmpfs", "tmp", "tmpfs", nsd, opts) < 0) {
 		sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "mount /tmp");
 	}
 	if (mount("tmpfs", "dev/shm", "tmpfs", nsd | MS_NOEXEC, opts) < 0)
 		sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "mount /dev/shm");
-	if (req->workspace[0]) {
-		if (mount(req->workspace, "workspace", NULL, MS_BIND | MS_REC, NULL) < 0)
-			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "bind workspace %s",
-				       req->workspace);
+	if (ex->mnt_fds[0] >= 0) {
+		attach(ex, &ex->mnt_fds[0], "workspace", SBX_WORKSPACE);
 	} else {
 		/* A fresh workspace: tmpfs owned by the sandbox user, gone with
 		 * the mount namespace, never touching the host disk. */
@@ -402,12 +479,12 @@ static int mnt_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	}
 	for (size_t i = 0; i < req->n_binds; i++) {
 		const Sbx__BindMount *b = req->binds[i];
-		snprintf(target, sizeof(target), ".%s", b->target[0] ? b->target : b->source);
-		if (mount(b->source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, errno, "bind %s", b->source);
+		const char *t = b->target[0] ? b->target : b->source;
+		snprintf(target, sizeof(target), ".%s", t);
+		attach(ex, &ex->mnt_fds[2 + i], target, t);
 		int r = set_ro(target);
 		if (r < 0)
-			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "read-only %s", b->source);
+			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "read-only %s", t);
 	}
 	/* /proc of the new pid namespace: shows only the sandbox's processes. */
 	if (mount("proc", "proc", "proc", nsd | MS_NOEXEC, NULL) < 0)
@@ -428,5 +505,6 @@ const struct sbx_module sbx_mnt_module = {
 	.init = mnt_init,
 	.fini = mnt_fini,
 	.prepare = mnt_prepare,
+	.parent = mnt_parent,
 	.child = mnt_child,
 };

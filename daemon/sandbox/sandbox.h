@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "engine.h"
+#include "sentence.h"
 
 /* The ids the sandbox user has inside its user namespace. */
 #define SBX_INSIDE_UID 1000
@@ -95,7 +96,7 @@ struct sbx_watch {
 struct sbx_outbuf {
 	char *data;
 	size_t len, alloc, cap; /* cap = the output limit; data grows up to it */
-	uint64_t total;  /* bytes the sandbox wrote, kept or not */
+	uint64_t total;		/* bytes the sandbox wrote, kept or not */
 	int fd;
 	bool truncated;
 	struct sbx_watch w;
@@ -104,12 +105,14 @@ struct sbx_outbuf {
 /* Child → spawner messages on the status pipe (each < PIPE_BUF, atomic). */
 enum sbx_child_msg_kind {
 	SBX_MSG_SETUP_ERROR = 1, /* set-up failed: INTERNAL_ERROR */
-	SBX_MSG_EXEC_ERROR,      /* execve() failed: RUNTIME_ERROR, exit 127 */
-	SBX_MSG_EXIT,            /* init saw the payload end: wstatus, rusage */
-	SBX_MSG_TRACE,           /* per-module timings (cfg.trace) */
+	SBX_MSG_EXEC_ERROR,	 /* execve() failed: RUNTIME_ERROR, exit 127 */
+	SBX_MSG_EXIT,		 /* init saw the payload end: wstatus, rusage */
+	SBX_MSG_TRACE,		 /* per-module timings (cfg.trace) */
 };
 
 #define SBX_TRACE_SLOTS 16
+/* text: room for a sentence with a long path, the message staying below
+ * PIPE_BUF; longer ones are cut at a word (common/sentence.h). */
 struct sbx_child_msg {
 	uint32_t kind;
 	int32_t err;
@@ -117,7 +120,7 @@ struct sbx_child_msg {
 	uint32_t cpu_ms;
 	uint64_t maxrss_kb;
 	uint32_t trace_us[SBX_TRACE_SLOTS];
-	char text[160];
+	char text[2048];
 };
 
 enum sbx_exec_state { EX_READING, EX_QUEUED, EX_RUNNING, EX_REPLYING, EX_DEAD };
@@ -149,16 +152,21 @@ struct sbx_exec {
 
 	/* per-module state */
 	struct sbx_cgroup_slot cg;
-	int netns_fd;      /* net.c: netns to enter, -1 = clone a new one */
+	int netns_fd;	     /* net.c: netns to enter, -1 = clone a new one */
 	int caller_netns_fd; /* net.c: the daemon's netns for this run, -1 = none */
-	int workspace_fd;  /* a host workspace, checked and chowned */
+	/* mnt.c: detached mount trees the spawner cloned (open_tree) from the
+	 * host dirs to bind, so the child never walks a host path: [0] the
+	 * workspace, [1] the /tmp dir, [2 + i] the request's bind i; -1 =
+	 * none. In the child they sit at fds 5.. (child.c). */
+	int *mnt_fds;
+	unsigned n_mnt_fds;
 
 	uint64_t t_start, t_exit, t_deadline_wall;
 	uint64_t cpu_used_ns;
 	bool have_cpu, have_peak, oom; /* filled by cgroup teardown */
-	char **argv, **envp;           /* NULL-terminated copies for execve */
+	char **argv, **envp;	       /* NULL-terminated copies for execve */
 	enum sbx_kill_reason kill;
-	char error[200]; /* spawner-side failure, INTERNAL_ERROR */
+	char error[SBX_SENTENCE_MAX]; /* spawner-side failure, INTERNAL_ERROR */
 	uint64_t trace_ns[8];
 
 	/* live output (SpawnRequest.stream_output, spawner_stream.c): the
@@ -185,9 +193,9 @@ struct sbx_module {
 	void (*teardown)(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res);
 };
 
-extern const struct sbx_module sbx_user_module, sbx_cgroup_module, sbx_net_module,
-	sbx_uts_module, sbx_mnt_module, sbx_files_module, sbx_pid_module, sbx_rlimit_module,
-	sbx_caps_module, sbx_seccomp_module;
+extern const struct sbx_module sbx_user_module, sbx_cgroup_module, sbx_net_module, sbx_uts_module,
+	sbx_mnt_module, sbx_files_module, sbx_pid_module, sbx_rlimit_module, sbx_caps_module,
+	sbx_seccomp_module;
 
 /* The fixed order (child.c). */
 extern const struct sbx_module *const sbx_modules[];
@@ -244,13 +252,15 @@ int sbx_seccomp_build(struct sock_fprog *ret_prog);
 
 /* mnt.c: the mount plan, data first (tested on its own). */
 struct sbx_mount_entry {
-	const char *path;  /* absolute, inside and on the host */
+	const char *path; /* absolute, inside and on the host */
 	bool is_dir;
-	bool optional;     /* skip if missing on the host */
-	bool copy;         /* a small file snapshotted into the skeleton, not bound */
+	bool optional; /* skip if missing on the host */
+	bool copy;     /* a small file snapshotted into the skeleton, not bound */
 };
 extern const struct sbx_mount_entry sbx_mnt_plan[];
 extern const unsigned sbx_mnt_plan_len;
+/* mnt.c: close the execution's mount trees (ex->mnt_fds); idempotent. */
+void sbx_mnt_release(struct sbx_exec *ex);
 
 /* files.c: is `path` a safe relative path inside the workspace? (no "..",
  * not absolute, no empty components, bounded length) */

@@ -41,7 +41,7 @@ struct sbx_exec *sbx_exec_new(struct sbx_ctx *ctx, int fd)
 	ex->stdin_w = ex->pidfd = ex->timerfd = ex->status_r = ex->go_w = -1;
 	ex->child_stdin = ex->child_stdout = ex->child_stderr = -1;
 	ex->child_status = ex->child_go = -1;
-	ex->netns_fd = ex->workspace_fd = ex->caller_netns_fd = -1;
+	ex->netns_fd = ex->caller_netns_fd = -1;
 	for (int i = 0; i < SBX_V1_N; i++)
 		ex->cg.dfd[i] = -1;
 	ex->w_sock = (struct sbx_watch){ex, W_SOCK};
@@ -73,7 +73,7 @@ void sbx_exec_free(struct sbx_exec *ex)
 	close_fd(&ex->child_stderr);
 	close_fd(&ex->child_status);
 	close_fd(&ex->child_go);
-	close_fd(&ex->workspace_fd);
+	sbx_mnt_release(ex);
 	close_fd(&ex->caller_netns_fd);
 	for (int i = 0; i < 2; i++) {
 		close_fd(&ex->out[i].fd);
@@ -281,7 +281,7 @@ static void decide(const struct sbx_ctx *ctx, struct sbx_exec *ex, const struct 
 		snprintf(err, errlen, "%s", rep->setup.text);
 	} else if (rep->have_setup) {
 		st = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
-		snprintf(err, errlen, "sandbox set-up failed: %s", rep->setup.text);
+		sbx_sentence(err, errlen, "sandbox set-up failed: %s", rep->setup.text);
 	} else if (ex->kill == SBX_KILL_CANCEL || ex->kill == SBX_KILL_SHUTDOWN) {
 		st = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
 		snprintf(err, errlen, "execution cancelled");
@@ -321,7 +321,7 @@ static void finish(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	struct child_report rep;
 	read_reports(ex, &rep);
 	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
-	char err[256] = "";
+	char err[SBX_SENTENCE_MAX] = "";
 	teardown_modules(ctx, ex, &res);
 	ex->trace_ns[4] = ex->trace_ns[4] ? ex->trace_ns[4] : sbx_now_ns();
 	decide(ctx, ex, &rep, &res, err, sizeof(err));
@@ -438,7 +438,7 @@ static uint64_t next_check(const struct sbx_ctx *ctx, const struct sbx_exec *ex,
 static void start_failed(struct sbx_ctx *ctx, struct sbx_exec *ex, const char *what, int r)
 {
 	if (!ex->error[0])
-		snprintf(ex->error, sizeof(ex->error), "%s: %s", what, strerror(-r));
+		sbx_sentence(ex->error, sizeof(ex->error), "%s: %s", what, strerror(-r));
 	finish(ctx, ex);
 }
 
@@ -609,8 +609,8 @@ void sbx_exec_on_exit(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		return;
 	ex->reaped = true;
 	ex->t_exit = ex->trace_ns[4] = sbx_now_ns();
-	ex->init_wstatus = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8
-						    : (si.si_status & 0x7f);
+	ex->init_wstatus =
+		si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : (si.si_status & 0x7f);
 	/* Every process of the namespace is gone now; what they wrote is in
 	 * the pipes. */
 	for (int i = 0; i < 2; i++)

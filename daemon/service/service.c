@@ -36,7 +36,7 @@ struct sbx_service {
 	int netns_fd; /* of the run in progress, -1 between runs */
 	unsigned starts;
 	int64_t started_ms;
-	char note[160];
+	char note[SBX_SENTENCE_MAX];
 };
 
 static int64_t wall_ms(void)
@@ -88,10 +88,10 @@ static void *service_main(void *arg)
 		snprintf(s->note, sizeof(s->note), "stopped");
 	} else {
 		s->state = SBX_SERVICE_EXITED;
-		snprintf(s->note, sizeof(s->note), "%s",
-			 note	 ? note
-			 : r < 0 ? strerror(-r)
-				 : "the service ended");
+		sbx_sentence(s->note, sizeof(s->note), "%s",
+			     note    ? note
+			     : r < 0 ? strerror(-r)
+				     : "the service ended");
 	}
 	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);

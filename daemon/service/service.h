@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sentence.h"
+
 struct sbx_service;
 
 enum sbx_service_state {
@@ -58,10 +60,10 @@ int sbx_service_wait_ready(struct sbx_service *s, uint32_t timeout_ms);
 
 struct sbx_service_info {
 	enum sbx_service_state state;
-	unsigned starts;	  /* runs begun since creation */
-	int64_t started_ms;	  /* wall clock of the last start; 0 = never */
-	int64_t last_activity_ms; /* of the forwarder (sbx_forward_last_activity) */
-	char note[160];		  /* how the last run ended, "" while running */
+	unsigned starts;	     /* runs begun since creation */
+	int64_t started_ms;	     /* wall clock of the last start; 0 = never */
+	int64_t last_activity_ms;    /* of the forwarder (sbx_forward_last_activity) */
+	char note[SBX_SENTENCE_MAX]; /* how the last run ended, "" while running */
 };
 void sbx_service_info(struct sbx_service *s, struct sbx_service_info *ret);
 

@@ -790,6 +790,37 @@ static void test_dialect_enum(void)
 	       "field 'colours[1]' must be one of: rouge, vert");
 }
 
+/* or_path / or_when: an empty field shows another field's text only while
+ * the condition holds (OpenSandbox's stderr and the daemon's sentence). */
+static const struct jpb_field_map or_out[] = {
+	{.json = "stderr", .path = "stderr", .or_path = "error",
+	 .or_when = "status=EXEC_STATUS_INTERNAL_ERROR"},
+	{.json = "any", .path = "stdout", .or_path = "error"},
+	{.json = "bad", .path = "stdout", .or_path = "error", .or_when = "exit_code=1"},
+	{0},
+};
+static const struct jpb_dialect or_reply = {.name = "or", .out = or_out};
+
+static void test_or_path(void)
+{
+	Sbx__ExecResult r = SBX__EXEC_RESULT__INIT;
+
+	r.status = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
+	r.error = "workspace /x is a symbolic link";
+	out_str(&r.base, &or_reply,
+		"{\"stderr\":\"workspace /x is a symbolic link\",\"any\":\"workspace /x is a "
+		"symbolic link\",\"bad\":\"\"}");
+	r.status = SBX__EXEC_STATUS__EXEC_STATUS_RUNTIME_ERROR;
+	r.error = "exited with code 1";
+	out_str(&r.base, &or_reply,
+		"{\"stderr\":\"\",\"any\":\"exited with code 1\",\"bad\":\"\"}");
+	r.status = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
+	r.stderr.data = (uint8_t *)"own";
+	r.stderr.len = 3;
+	out_str(&r.base, &or_reply,
+		"{\"stderr\":\"own\",\"any\":\"exited with code 1\",\"bad\":\"\"}");
+}
+
 static void test_dialect_out(void)
 {
 	Sbx__ExecResult r = SBX__EXEC_RESULT__INIT;
@@ -1081,6 +1112,7 @@ int main(void)
 	test_dialect_in();
 	test_dialect_enum();
 	test_dialect_out();
+	test_or_path();
 	test_string_alias();
 	test_projection_absent();
 	test_wrap();

@@ -68,6 +68,9 @@ static void test_errno(void)
 	CHECK_INT(sbx_status_http(sbx_status_from_errno(-ENOSYS)), 501);
 	CHECK_INT(sbx_status_http(sbx_status_from_errno(-EACCES)), 401);
 	CHECK_INT(sbx_status_http(sbx_status_from_errno(-ETIMEDOUT)), 504);
+	/* The host's disk short (MIN_FREE_DISK_MB): 507, not 429. */
+	CHECK_INT(sbx_status_from_errno(-ENOSPC), SBX_INSUFFICIENT_STORAGE);
+	CHECK_INT(sbx_status_http(sbx_status_from_errno(-ENOSPC)), 507);
 	CHECK_INT(sbx_status_http(sbx_status_from_errno(-EDOM)), 500);
 }
 

@@ -2,8 +2,10 @@
  * then flags; every bad value refused with a sentence naming it. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "runtimes.h"
 #include "testlib.h"
 
 static int load(struct sbx_config *c, char **argv, char **envp, enum sbx_config_action *a, char *err)
@@ -90,12 +92,122 @@ int main(void)
 		sbx_config_fini(&c);
 	}
 	{
-		char *path = write_file("[sandbox]\nunknown_key = 1\n");
+		/* Unknown keys are named and ignored, not fatal; the seed's
+		 * [server] host and port are the gateway's. */
+		char *path = write_file("[server]\nhost = \"0.0.0.0\"\nport = 8070\n[sandbox]\n"
+					"foo = 1\nmax_queued = 3\n[nope]\nbar = \"x\"\n");
 		char *argv[] = { "sandboxd", "--config", path, NULL }, *envp[] = { NULL };
-		CHECK(load(&c, argv, envp, &a, err) < 0);
-		CHECKF(strstr(err, "line 2: unknown setting 'sandbox.unknown_key'") != NULL, "%s", err);
+		CHECKF(load(&c, argv, envp, &a, err) == 0, "%s", err);
+		CHECK_INT(c.max_queued, 3);
+		CHECK_INT(c.n_warnings, 2);
+		if (c.n_warnings == 2) {
+			CHECK_STR(c.warnings[0], "config.toml: unknown key \"sandbox.foo\" ignored (line 5)");
+			CHECK_STR(c.warnings[1], "config.toml: unknown key \"nope.bar\" ignored (line 8)");
+		}
 		sbx_config_fini(&c);
 		free(path);
+	}
+	{
+		/* ENABLE_<LANGUAGE>, one per runtime row: the executor seed's
+		 * four, JAVASCRIPT being node's alias; env over the file. */
+		char *path = write_file("[languages]\nrust = false\nbun = false\npython = false\n");
+		char *argv[] = { "sandboxd", "--config", path, NULL };
+		char *envp[] = { "ENABLE_PYTHON=true", "ENABLE_JAVASCRIPT=false", "ENABLE_SHELL=no",
+				 "ENABLE_CODE_EXECUTION=true", NULL };
+		int py = sbx_runtime_language_index("python"), node = sbx_runtime_language_index("node");
+		int sh = sbx_runtime_language_index("bash"), rs = sbx_runtime_language_index("rust");
+		int bun = sbx_runtime_language_index("bun"), ts = sbx_runtime_language_index("ts");
+
+		CHECK(py >= 0 && node >= 0 && sh >= 0 && rs >= 0 && bun >= 0 && ts >= 0);
+		CHECK_INT(sbx_runtime_language_index("javascript"), node);
+		CHECK_INT(sbx_runtime_language_index("cobol"), -1);
+		CHECKF(load(&c, argv, envp, &a, err) == 0, "%s", err);
+		CHECK(!(c.languages_off & (1u << py)));
+		CHECK(c.languages_off & (1u << node));
+		CHECK(c.languages_off & (1u << sh));
+		CHECK(c.languages_off & (1u << rs));
+		CHECK(c.languages_off & (1u << bun));
+		CHECK(!(c.languages_off & (1u << ts)));
+		CHECK_INT(c.n_warnings, 0);
+		sbx_config_fini(&c);
+		free(path);
+	}
+	{
+		/* A state dir below a private directory works for sandboxes;
+		 * only a gateway of another user would not reach its sockets. */
+		char *priv = tl_tmpdir("sbx-config-private"), state[300];
+		char *argv[] = { "sandboxd", "--state-dir", state, NULL }, *envp[] = { NULL };
+
+		snprintf(state, sizeof(state), "%s/state", priv);
+		CHECKF(load(&c, argv, envp, &a, err) == 0, "%s", err);
+		CHECK_INT(c.n_warnings, 1);
+		if (c.n_warnings == 1)
+			CHECKF(strstr(c.warnings[0], priv) && strstr(c.warnings[0], "not searchable by others"),
+			       "%s", c.warnings[0]);
+		sbx_config_fini(&c);
+		rmdir(priv);
+		free(priv);
+	}
+	{
+		char *argv[] = { "sandboxd", NULL }, *envp[] = { "ENABLE_RUST=maybe", NULL };
+		CHECK(load(&c, argv, envp, &a, err) < 0);
+		CHECKF(strstr(err, "ENABLE_RUST must be true or false, not 'maybe'"), "%s", err);
+		sbx_config_fini(&c);
+	}
+	{
+		/* A disabled language is left out of the runtimes table. */
+		char *argv[] = { "sandboxd", NULL };
+		char *envp[] = { "ENABLE_PYTHON=false", NULL };
+		struct sbx_runtimes *rts = NULL;
+
+		CHECKF(load(&c, argv, envp, &a, err) == 0, "%s", err);
+		CHECK_INT(sbx_runtimes_new(c.languages_off, &rts), 0);
+		CHECK(sbx_runtimes_find(rts, "python") == NULL);
+		CHECK(sbx_runtimes_find(rts, "python3") == NULL);
+		CHECK_STR(sbx_runtimes_disabled(rts, "py"), "python");
+		CHECK_STR(sbx_runtimes_disabled_argv0(rts, "/usr/bin/python3"), "python");
+		CHECK(sbx_runtimes_disabled_argv0(rts, "/bin/sh") == NULL);
+		CHECK(sbx_runtimes_disabled(rts, "node") == NULL);
+		CHECK(strstr(sbx_runtimes_names(rts), "python") == NULL);
+		sbx_runtimes_free(rts);
+		sbx_config_fini(&c);
+	}
+	{
+		/* READ_ONLY_ROOT / DROP_ALL_CAPABILITIES: true is what we do
+		 * anyway; false is refused with a sentence. */
+		char *argv[] = { "sandboxd", NULL };
+		char *ok[] = { "READ_ONLY_ROOT=true", "DROP_ALL_CAPABILITIES=true", NULL };
+		char *ro[] = { "READ_ONLY_ROOT=false", NULL };
+		char *caps[] = { "DROP_ALL_CAPABILITIES=false", NULL };
+
+		CHECKF(load(&c, argv, ok, &a, err) == 0, "%s", err);
+		sbx_config_fini(&c);
+		CHECK(load(&c, argv, ro, &a, err) < 0);
+		CHECKF(strstr(err, "READ_ONLY_ROOT") && strstr(err, "cannot be false"), "%s", err);
+		sbx_config_fini(&c);
+		CHECK(load(&c, argv, caps, &a, err) < 0);
+		CHECKF(strstr(err, "DROP_ALL_CAPABILITIES") && strstr(err, "cannot be false"), "%s", err);
+		sbx_config_fini(&c);
+	}
+	{
+		char *path = write_file("[sandbox]\nread_only_root = false\n");
+		char *argv[] = { "sandboxd", "--config", path, NULL }, *envp[] = { NULL };
+		CHECK(load(&c, argv, envp, &a, err) < 0);
+		CHECKF(strstr(err, "READ_ONLY_ROOT (sandbox.read_only_root) cannot be false"), "%s", err);
+		sbx_config_fini(&c);
+		free(path);
+	}
+	{
+		/* A proxy dir too long for unix sockets is refused at start. */
+		char long_dir[120], *argv[] = { "sandboxd", "--proxy-dir", long_dir, NULL }, *envp[] = { NULL };
+
+		memset(long_dir, 'p', sizeof(long_dir) - 1);
+		long_dir[0] = '/';
+		long_dir[sizeof(long_dir) - 1] = 0;
+		CHECK(load(&c, argv, envp, &a, err) < 0);
+		CHECKF(strstr(err, "too long for unix socket paths") && strstr(err, "--proxy-dir"), "%s",
+		       err);
+		sbx_config_fini(&c);
 	}
 	{
 		char *path = write_file("[sandbox\nx = 1\n");
@@ -132,6 +244,30 @@ int main(void)
 		sbx_config_fini(&c);
 	}
 	{
+		/* Disk limits: 512 MB by default, from the environment too; below
+		 * the smallest volume or above the maximum is refused; 0 is off. */
+		char *argv[] = { "sandboxd", NULL }, *envp[] = { "MIN_FREE_DISK_MB=5", NULL };
+		char *small[] = { "sandboxd", "--disk-limit-mb", "8", NULL };
+		char *big[] = { "sandboxd", "--disk-limit-mb", "900", "--max-disk-limit-mb", "800", NULL };
+		char *off[] = { "sandboxd", "--disk-limit-mb", "0", NULL };
+
+		CHECK_INT(load(&c, argv, envp, &a, err), 0);
+		CHECK_INT(c.default_disk_limit_mb, 512);
+		CHECK_INT(c.max_disk_limit_mb, 4096);
+		CHECK_INT(c.min_free_disk_mb, 5);
+		sbx_config_fini(&c);
+		CHECK(load(&c, small, envp, &a, err) < 0);
+		CHECKF(strstr(err, "below the smallest, 16 MB") != NULL, "%s", err);
+		sbx_config_fini(&c);
+		CHECK(load(&c, big, envp, &a, err) < 0);
+		CHECKF(strstr(err, "default disk limit 900 MB is above the maximum 800 MB") != NULL, "%s",
+		       err);
+		sbx_config_fini(&c);
+		CHECK_INT(load(&c, off, envp, &a, err), 0);
+		CHECK_INT(c.default_disk_limit_mb, 0);
+		sbx_config_fini(&c);
+	}
+	{
 		char *argv[] = { "sandboxd", "--print-config", "--api-key", "s3cret", NULL }, *envp[] = { NULL };
 		char *out = NULL;
 		size_t len = 0;
@@ -145,6 +281,8 @@ int main(void)
 		CHECK(strstr(out, "sandbox.default_timeout_ms = 30000\n") != NULL);
 		CHECK(strstr(out, "s3cret") == NULL);
 		CHECK(strstr(out, "daemon.api_key = \"********\"") != NULL);
+		CHECK(strstr(out, "languages.python = true\n") != NULL);
+		CHECK(strstr(out, "sandbox.read_only_root = true\n") != NULL);
 		free(out);
 		sbx_config_fini(&c);
 	}

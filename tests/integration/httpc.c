@@ -112,6 +112,8 @@ static bool type_ok(const json_t *v, char t)
 		return json_is_boolean(v);
 	case 'z':
 		return json_is_null(v);
+	case 'S':
+		return json_is_null(v) || json_is_string(v);
 	case 'a':
 		return json_is_array(v);
 	case 'o':

@@ -35,7 +35,7 @@ json_t *th_json(const struct th_resp *r);
 
 /* Does j have exactly these keys, in this order, of these types? spec is
  * "key:T key:T ..." with T one of s (string), i (integer), n (number),
- * b (bool), z (null), a (array), o (object). On mismatch false and a
+ * b (bool), z (null), S (string or null), a (array), o (object). On mismatch false and a
  * sentence in why. */
 bool th_json_shape(const json_t *j, const char *spec, char *why, size_t whylen);
 

@@ -66,8 +66,9 @@ int th_stack_start(struct th_stack *s, const char *name, const char *const daemo
 		tl_fail(__FILE__, __LINE__, "th_stack_start", "no temporary directory or port");
 		return -1;
 	}
-	/* Sandboxes run as another uid and reach their workspaces under
-	 * state/ through this directory (mkdtemp makes it 0700). */
+	/* mkdtemp makes it 0700; sandboxes would work below that
+	 * (test-http-errors.c), a gateway running as another user reaching
+	 * the deployments' sockets would not. */
 	chmod(s->dir, 0711);
 	snprintf(s->rpc, sizeof(s->rpc), "ipc://%s/rpc.sock", s->dir);
 	snprintf(s->events, sizeof(s->events), "ipc://%s/events.sock", s->dir);

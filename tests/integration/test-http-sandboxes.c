@@ -18,7 +18,8 @@
 #include "testlib.h"
 
 #define SANDBOX_SHAPE "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i"
-#define EXECUTE_SHAPE "sandbox_id:s success:b stdout:s stderr:s exit_code:i execution_time_ms:i"
+#define EXECUTE_SHAPE                                                                              \
+	"sandbox_id:s success:b stdout:s stderr:s exit_code:i execution_time_ms:i error:S"
 
 static struct th_stack st;
 

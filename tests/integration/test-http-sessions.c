@@ -308,7 +308,7 @@ static void test_restart(const char *session)
 	snprintf(path, sizeof(path), "/sandbox/%s/execute", id);
 	th_http(st.base, "POST", path, NULL, NULL, 120000, &r);
 	j = th_check_reply(&r, "sandbox_id:s success:b stdout:s stderr:s exit_code:i "
-			       "execution_time_ms:i");
+			       "execution_time_ms:i error:z");
 	if (j)
 		CHECK_STR(th_str(j, "stdout"), "uploaded yes\n");
 	json_decref(j);

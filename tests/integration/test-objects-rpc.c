@@ -192,6 +192,27 @@ static bool path_exists(const char *fmt, const char *a, const char *b)
 	return lstat(p, &st) == 0;
 }
 
+/* The path of `rest` in the workspace of object `id` ("sandboxes",
+ * "sessions") of the daemon `pid` on `state`: the workspace is on the
+ * object's disk volume, mounted in the daemon's own mount namespace,
+ * which /proc/<pid>/root walks. */
+static char *ws_path(char *buf, size_t len, pid_t pid, const char *state, const char *kind,
+		     const char *id, const char *rest)
+{
+	snprintf(buf, len, "/proc/%d/root%s/%s/%s/vol/workspace%s", (int)pid, state, kind, id,
+		 rest);
+	return buf;
+}
+
+static bool ws_exists(pid_t pid, const char *state, const char *kind, const char *id,
+		      const char *rest)
+{
+	char p[1024];
+	struct stat st;
+
+	return lstat(ws_path(p, sizeof(p), pid, state, kind, id, rest), &st) == 0;
+}
+
 static void test_sandbox_lifecycle(void)
 {
 	char id[37], fail_id[37];
@@ -210,8 +231,8 @@ static void test_sandbox_lifecycle(void)
 	CHECK_INT(jint(&r, "memory_limit_mb"), 256);
 	CHECK(strlen(jstr(&r, "created_at")) == 24 && jstr(&r, "created_at")[10] == 'T');
 	rep_fini(&r);
-	CHECK(path_exists("%s/sandboxes/%s/workspace/data/in.txt", state_dir, id));
-	CHECK(path_exists("%s/sandboxes/%s/workspace/main.py", state_dir, id));
+	CHECK(ws_exists(daemon_pid, state_dir, "sandboxes", id, "/data/in.txt"));
+	CHECK(ws_exists(daemon_pid, state_dir, "sandboxes", id, "/main.py"));
 
 	r = call("ExecuteSandbox", "{\"id\":\"%s\"}", id);
 	CHECK_STATUS(r, SBX_OK);
@@ -220,7 +241,7 @@ static void test_sandbox_lifecycle(void)
 	CHECK(strcmp(jstr(&r, "sandbox_id"), id) == 0);
 	CHECK_INT(jint(&r, "exit_code"), 0);
 	rep_fini(&r);
-	CHECK(path_exists("%s/sandboxes/%s/workspace/out.txt", state_dir, id));
+	CHECK(ws_exists(daemon_pid, state_dir, "sandboxes", id, "/out.txt"));
 	r = call("GetSandbox", "{\"id\":\"%s\"}", id);
 	CHECK_STR(jstr(&r, "status"), "completed");
 	CHECK_INT(jint(&r, "executions"), 1);
@@ -400,7 +421,7 @@ static void test_symlink_tricks(void)
 	r = call("ExecuteSandbox", "{\"id\":\"%s\"}", id);
 	CHECK(jbool(&r, "success"));
 	rep_fini(&r);
-	snprintf(p, sizeof(p), "%s/sandboxes/%s/workspace/link", state_dir, id);
+	ws_path(p, sizeof(p), daemon_pid, state_dir, "sandboxes", id, "/link");
 	CHECK(lstat(p, &st) == 0 && S_ISLNK(st.st_mode));
 
 	r = call("UploadFiles",
@@ -428,7 +449,7 @@ static void test_symlink_tricks(void)
 	CHECK_STR(jstr(&r, "message"), "Files uploaded successfully");
 	CHECK(strcmp(jstr(&r, "sandbox_id"), id) == 0);
 	rep_fini(&r);
-	snprintf(p, sizeof(p), "%s/sandboxes/%s/workspace/run.sh", state_dir, id);
+	ws_path(p, sizeof(p), daemon_pid, state_dir, "sandboxes", id, "/run.sh");
 	CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0755 && st.st_uid != 0);
 	r = call("ExecuteSandbox", "{\"id\":\"%s\"}", id);
 	CHECK(jbool(&r, "success"));
@@ -597,7 +618,7 @@ static void test_delete_while_running(void)
 	r = call("GetSandbox", "{\"id\":\"%s\"}", b.id);
 	CHECK_STATUS(r, SBX_NOT_FOUND);
 	/* The run goes on with its files, which go when it returns. */
-	CHECK(path_exists("%s/sandboxes/%s/workspace/main.sh", state_dir, b.id));
+	CHECK(ws_exists(daemon_pid, state_dir, "sandboxes", b.id, "/main.sh"));
 	pthread_join(t, NULL);
 	CHECK_STATUS(b.r, SBX_OK);
 	CHECK_STR(jstr(&b.r, "stdout"), "survived\n");
@@ -623,12 +644,12 @@ static void test_install_deps(void)
 			"\"files\":[{\"path\":\"package.json\",\"content\":\"{\\\"name\\\":"
 			"\\\"t\\\",\\\"version\\\":\\\"1.0.0\\\"}\"}]}"))
 		return;
-	CHECK(!path_exists("%s/sandboxes/%s/workspace/package-lock.json", state_dir, id));
+	CHECK(!ws_exists(daemon_pid, state_dir, "sandboxes", id, "/package-lock.json"));
 	r = call("ExecuteSandbox", "{\"id\":\"%s\"}", id);
 	CHECK(jbool(&r, "success"));
 	CHECK_STR(jstr(&r, "stdout"), "true\n");
 	rep_fini(&r);
-	CHECK(path_exists("%s/sandboxes/%s/workspace/package-lock.json", state_dir, id));
+	CHECK(ws_exists(daemon_pid, state_dir, "sandboxes", id, "/package-lock.json"));
 	r = call("DeleteSandbox", "{\"id\":\"%s\"}", id);
 	rep_fini(&r);
 }
@@ -802,7 +823,7 @@ static void test_idle_expiry(void)
 	b.url = url;
 	pthread_create(&t, NULL, bg_execute, &b);
 	th_sleep_ms(200);
-	CHECK(path_exists("%s/sessions/%s/workspace", state, sid));
+	CHECK(ws_exists(pid, state, "sessions", sid, ""));
 	th_sleep_ms(2800);
 	r = call_on(url, "GetSession", "{\"session_id\":\"%s\"}", sid);
 	CHECK_STATUS(r, SBX_NOT_FOUND);

@@ -49,5 +49,28 @@ int main(void)
 	CHECK_INT(run("--help", out, sizeof(buf)), 0);
 	CHECK(strstr(out, "Usage: sandboxd --run") != NULL);
 	CHECK_INT(run("--time abc -- true", out, sizeof(buf)), 2);
+
+	/* --bind and --workspace below a directory others cannot search
+	 * (mkdtemp's 0700): the spawner hands them over as mount trees. */
+	char *priv = tl_tmpdir("sbx-cli-private"), args[1024], path[512];
+	snprintf(args, sizeof(args),
+		 "mkdir %s/data %s/ws && echo from-host > %s/data/f && chmod 0700 %s", priv, priv,
+		 priv, priv);
+	CHECK(system(args) == 0);
+	snprintf(args, sizeof(args),
+		 "--bind %s/data:/opt/data --workspace %s/ws -- /bin/sh -c 'cat /opt/data/f; echo "
+		 "w > /workspace/o; echo x > /opt/data/g || echo read-only'",
+		 priv, priv);
+	CHECK_INT(run(args, out, sizeof(buf)), 0);
+	CHECKF(strstr(out, "from-host\n") && strstr(out, "read-only\n"), "%s", out);
+	snprintf(path, sizeof(path), "%s/ws/o", priv);
+	FILE *f = fopen(path, "r");
+	CHECKF(f != NULL, "%s was not written", path);
+	if (f)
+		fclose(f);
+	snprintf(args, sizeof(args), "rm -rf %s", priv);
+	if (system(args) != 0)
+		fprintf(stderr, "cleanup failed\n");
+	free(priv);
 	TEST_DONE();
 }
