@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "engine.h"
 
 extern char **environ;
@@ -39,13 +40,6 @@ struct bench {
 	atomic_long failed;
 	double deadline;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool find_exe(const char *name, char *out, size_t size)
 {
@@ -127,9 +121,9 @@ static void latency(struct sbx_engine *e, const struct cmd *c, bool with_bwrap, 
 	int fails[2] = {0, 0};
 	for (int i = 0; i < runs; i++)
 		for (int k = 0; k < (with_bwrap ? 2 : 1); k++) {
-			double t0 = now_s();
+			double t0 = (sbx_clock_mono_ns() / 1e9);
 			int r = k ? run_bwrap(c) : run_engine(e, c);
-			t[k][i] = (now_s() - t0) * 1000;
+			t[k][i] = ((sbx_clock_mono_ns() / 1e9) - t0) * 1000;
 			fails[k] += r < 0;
 		}
 	for (int k = 0; k < (with_bwrap ? 2 : 1); k++) {
@@ -147,7 +141,7 @@ static void latency(struct sbx_engine *e, const struct cmd *c, bool with_bwrap, 
 static void *worker(void *arg)
 {
 	struct bench *b = arg;
-	while (now_s() < b->deadline) {
+	while ((sbx_clock_mono_ns() / 1e9) < b->deadline) {
 		int r = b->use_bwrap ? run_bwrap(b->cmd) : run_engine(b->e, b->cmd);
 		if (r < 0)
 			atomic_fetch_add(&b->failed, 1);
@@ -162,13 +156,13 @@ static double throughput(struct sbx_engine *e, const struct cmd *c, bool bwrap, 
 {
 	struct bench b = {.e = e, .cmd = c, .use_bwrap = bwrap, .seconds = seconds};
 	pthread_t th[16];
-	double t0 = now_s();
+	double t0 = (sbx_clock_mono_ns() / 1e9);
 	b.deadline = t0 + seconds;
 	for (int i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, &b);
 	for (int i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	double el = now_s() - t0;
+	double el = (sbx_clock_mono_ns() / 1e9) - t0;
 	if (b.failed)
 		fprintf(stderr, "%s %s x%d: %ld failed\n", bwrap ? "bwrap" : "engine", c->name,
 			threads, (long)b.failed);

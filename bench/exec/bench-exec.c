@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "api.pb-c.h"
+#include "clock.h"
 #include "proc.h"
 #include "sandbox.h"
 
@@ -97,13 +98,6 @@ struct load {
 	double deadline;
 	atomic_long done, failed;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool find_exe(const char *name, char *out, size_t size)
 {
@@ -210,9 +204,9 @@ static int latency(const struct ctx *x, int runs, int druns, int round,
 			/* docker: its share of the calls up to this step */
 			int due = k == R_DOCKER ? (int)((long)(i + 1) * druns / runs) - got[k] : 1;
 			for (int j = 0; on(x, k) && j < due; j++) {
-				double t0 = now_s();
+				double t0 = (sbx_clock_mono_ns() / 1e9);
 				fails[k] += run_one(x, (enum runner)k) < 0;
-				t[k][got[k]++] = (now_s() - t0) * 1000;
+				t[k][got[k]++] = ((sbx_clock_mono_ns() / 1e9) - t0) * 1000;
 			}
 		}
 	for (int k = 0; k < N_RUNNERS; k++) {
@@ -238,7 +232,7 @@ out:
 static void *caller(void *arg)
 {
 	struct load *l = arg;
-	while (now_s() < l->deadline) {
+	while ((sbx_clock_mono_ns() / 1e9) < l->deadline) {
 		if (run_one(l->x, l->runner) < 0)
 			atomic_fetch_add(&l->failed, 1);
 		else
@@ -254,14 +248,14 @@ static double throughput(const struct ctx *x, enum runner k, int callers, double
 	struct load l = {.x = x, .runner = k};
 	pthread_t th[MAX_CALLERS];
 	int started = 0;
-	double t0 = now_s();
+	double t0 = (sbx_clock_mono_ns() / 1e9);
 	l.deadline = t0 + seconds;
 	for (; started < callers; started++)
 		if (pthread_create(&th[started], NULL, caller, &l) != 0)
 			break;
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	double el = now_s() - t0;
+	double el = (sbx_clock_mono_ns() / 1e9) - t0;
 	if (l.failed)
 		fprintf(stderr, "bench-exec: %s %s x%d: %ld calls failed\n", runner_name[k],
 			x->cmd->name, callers, (long)l.failed);

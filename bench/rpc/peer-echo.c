@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "envelope.h"
 #include "peer.h"
 
@@ -48,7 +49,6 @@ static int errno_from_nng(int rv)
 int echo_peer_open(const char *url, unsigned wait_ms, struct echo_peer **ret)
 {
 	struct echo_peer *p;
-	struct timespec ts;
 	uint64_t deadline_ms;
 	int rv, r;
 
@@ -56,9 +56,7 @@ int echo_peer_open(const char *url, unsigned wait_ms, struct echo_peer **ret)
 	if (!p)
 		return -ENOMEM;
 	/* A deadline like libsandbox's, so the envelope has the same size. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	deadline_ms =
-		(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + ECHO_CALL_TIMEOUT_MS;
+	deadline_ms = (uint64_t)sbx_clock_wall_ms() + ECHO_CALL_TIMEOUT_MS;
 	r = sbx_envelope_pack_request("Health", 1, deadline_ms, NULL, NULL, NULL, &p->req, &p->req_len);
 	if (r < 0) {
 		free(p);

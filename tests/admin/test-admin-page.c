@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "harness.h"
 #include "json_pb.h"
 #include "methods.h"
@@ -85,7 +86,7 @@ static void *exec_thread(void *arg)
 static bool wait_status(const char *id, const char *want, bool equal, int timeout_ms)
 {
 	char req[128];
-	long long until = th_now_ms() + timeout_ms;
+	long long until = sbx_clock_mono_ms() + timeout_ms;
 
 	snprintf(req, sizeof(req), "{\"id\": \"%s\"}", id);
 	do {
@@ -96,7 +97,7 @@ static bool wait_status(const char *id, const char *want, bool equal, int timeou
 		if (hit)
 			return true;
 		th_sleep_ms(100);
-	} while (th_now_ms() < until);
+	} while (sbx_clock_mono_ms() < until);
 	return false;
 }
 
@@ -189,8 +190,7 @@ int main(void)
 
 		/* Force stop must have ended the execution, well before its
 		 * 45 s limit. */
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 15;
+		until = sbx_clock_deadline(CLOCK_REALTIME, 15000);
 		if (pthread_timedjoin_np(thread, NULL, &until) == 0) {
 			CHECK(wait_status(id, "running", false, 5000));
 		} else {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "testlib.h"
 
 #define MAX_CHILDREN 16
@@ -23,14 +24,6 @@ static struct {
 	char log[512];
 } children[MAX_CHILDREN];
 static bool atexit_done;
-
-long long th_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void th_sleep_ms(int ms)
 {
@@ -112,7 +105,7 @@ pid_t th_spawn(const char *name, const char *const args[], const char *log_path)
 
 int th_wait(pid_t pid, int timeout_ms, int *ret_status)
 {
-	long long until = th_now_ms() + timeout_ms;
+	long long until = sbx_clock_mono_ms() + timeout_ms;
 	int st;
 
 	for (;;) {
@@ -123,7 +116,7 @@ int th_wait(pid_t pid, int timeout_ms, int *ret_status)
 			*ret_status = st;
 			return 0;
 		}
-		if (r < 0 || th_now_ms() >= until)
+		if (r < 0 || sbx_clock_mono_ms() >= until)
 			return -ETIMEDOUT;
 		th_sleep_ms(10);
 	}
@@ -177,11 +170,11 @@ static bool all_stopped(pid_t pid)
 
 int th_freeze(pid_t pid, int timeout_ms)
 {
-	long long until = th_now_ms() + timeout_ms;
+	long long until = sbx_clock_mono_ms() + timeout_ms;
 
 	kill(pid, SIGSTOP);
 	while (!all_stopped(pid)) {
-		if (th_now_ms() >= until)
+		if (sbx_clock_mono_ms() >= until)
 			return -ETIMEDOUT;
 		th_sleep_ms(5);
 	}

@@ -27,8 +27,6 @@ int th_stop(pid_t pid, int sig, int timeout_ms);
  * may run on for a while. Returns 0 or -ETIMEDOUT. */
 int th_freeze(pid_t pid, int timeout_ms);
 
-/* Milliseconds on the monotonic clock. */
-long long th_now_ms(void);
 void th_sleep_ms(int ms);
 
 /* Print every log file given to th_spawn (call when tests failed). */

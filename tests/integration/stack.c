@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
 #include "testlib.h"
@@ -37,7 +38,7 @@ bool th_sandboxes_possible(char *why, size_t whylen)
 
 static bool wait_health(struct th_stack *s, int timeout_ms)
 {
-	long long until = th_now_ms() + timeout_ms;
+	long long until = sbx_clock_mono_ms() + timeout_ms;
 	struct th_resp r = {0};
 	bool ok = false;
 
@@ -46,7 +47,7 @@ static bool wait_health(struct th_stack *s, int timeout_ms)
 		ok = r.code == CURLE_OK && r.status == 200;
 		if (!ok)
 			th_sleep_ms(50);
-	} while (!ok && th_now_ms() < until);
+	} while (!ok && sbx_clock_mono_ms() < until);
 	th_resp_fini(&r);
 	return ok;
 }

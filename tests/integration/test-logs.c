@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api.pb-c.h"
+#include "clock.h"
 #include "harness.h"
 #include "logs.pb-c.h"
 #include "sandbox.h"
@@ -70,7 +71,7 @@ static void *exec_thread(void *arg)
 	Sbx__ExecuteSandboxRequest q = SBX__EXECUTE_SANDBOX_REQUEST__INIT;
 	struct sbx_client *c = client();
 	struct sbx_reply r;
-	long long t0 = th_now_ms();
+	long long t0 = sbx_clock_mono_ms();
 
 	q.id = (char *)j->id;
 	j->status = -1;
@@ -84,7 +85,7 @@ static void *exec_thread(void *arg)
 		}
 		sbx_reply_fini(&r);
 	}
-	j->ms = th_now_ms() - t0;
+	j->ms = sbx_clock_mono_ms() - t0;
 	sbx_client_close(c);
 	return NULL;
 }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
 #include "proxyfix.h"
@@ -362,20 +363,21 @@ static void test_errors(void)
 	th_check_error(&r, 502, NULL);
 	th_resp_fini(&r);
 
-	t0 = th_now_ms();
+	t0 = sbx_clock_mono_ms();
 	th_http(base, "GET", "/proxy/hang/", NULL, NULL, 0, &r);
 	th_check_error(&r, 504, NULL);
-	CHECKF(th_now_ms() - t0 < PROXY_TIMEOUT_MS + 3000, "504 after %lld ms", th_now_ms() - t0);
+	CHECKF(sbx_clock_mono_ms() - t0 < PROXY_TIMEOUT_MS + 3000, "504 after %lld ms",
+	       sbx_clock_mono_ms() - t0);
 	th_resp_fini(&r);
 
 	/* The service fails while the body is still streaming. */
 	CHECK_INT(upload("/faas/nolisten/upload", 20u << 20, false, answer, sizeof(answer)), 502);
 	CHECK_INT(upload("/faas/missing/upload", 20u << 20, false, answer, sizeof(answer)), 404);
 	upload("/faas/dep1/close", 20u << 20, false, answer, sizeof(answer));
-	t0 = th_now_ms();
+	t0 = sbx_clock_mono_ms();
 	upload("/faas/hang/upload", 2u << 20, true, answer, sizeof(answer));
-	CHECKF(th_now_ms() - t0 < 30000, "an upload to a hung service took %lld ms",
-	       th_now_ms() - t0);
+	CHECKF(sbx_clock_mono_ms() - t0 < 30000, "an upload to a hung service took %lld ms",
+	       sbx_clock_mono_ms() - t0);
 
 	/* A service that stalls mid-response: cut after the proxy timeout. */
 	{
@@ -389,13 +391,13 @@ static void test_errors(void)
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, big_write);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-		t0 = th_now_ms();
+		t0 = sbx_clock_mono_ms();
 		rc = curl_easy_perform(c);
 		CHECKF(rc != CURLE_OK && rc != CURLE_OPERATION_TIMEDOUT && b.n == 1u << 20,
 		       "a stalled response: %s after %llu bytes", curl_easy_strerror(rc),
 		       (unsigned long long)b.n);
-		CHECKF(th_now_ms() - t0 < PROXY_TIMEOUT_MS + 2500, "cut after %lld ms",
-		       th_now_ms() - t0);
+		CHECKF(sbx_clock_mono_ms() - t0 < PROXY_TIMEOUT_MS + 2500, "cut after %lld ms",
+		       sbx_clock_mono_ms() - t0);
 		curl_easy_cleanup(c);
 	}
 
@@ -463,7 +465,8 @@ int main(void)
 		gw = th_spawn("sandbox-gateway", args, log);
 	}
 	CHECK(gw > 0);
-	for (long long until = th_now_ms() + 20000; gw > 0 && th_now_ms() < until;) {
+	for (long long until = sbx_clock_mono_ms() + 20000;
+	     gw > 0 && sbx_clock_mono_ms() < until;) {
 		th_resp_fini(&r);
 		memset(&r, 0, sizeof(r));
 		th_http(base, "GET", "/faas/dep1/", NULL, NULL, 1000, &r);
