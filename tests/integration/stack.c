@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
 #include "testlib.h"
@@ -34,22 +33,6 @@ bool th_sandboxes_possible(char *why, size_t whylen)
 	snprintf(why, whylen, "unshare(user, mount, pid namespaces): %s",
 		 WIFEXITED(st) ? strerror(WEXITSTATUS(st)) : "the probe died");
 	return false;
-}
-
-static bool wait_health(struct th_stack *s, int timeout_ms)
-{
-	long long until = sbx_clock_mono_ms() + timeout_ms;
-	struct th_resp r = {0};
-	bool ok = false;
-
-	do {
-		th_http(s->base, "GET", "/health", NULL, NULL, 1000, &r);
-		ok = r.code == CURLE_OK && r.status == 200;
-		if (!ok)
-			th_sleep_ms(50);
-	} while (!ok && sbx_clock_mono_ms() < until);
-	th_resp_fini(&r);
-	return ok;
 }
 
 int th_stack_start(struct th_stack *s, const char *name, const char *const daemon_args[])
@@ -83,7 +66,7 @@ int th_stack_start(struct th_stack *s, const char *name, const char *const daemo
 	dargs[n] = NULL;
 	s->daemon = th_spawn("sandboxd", dargs, s->daemon_log);
 	s->gw = th_spawn("sandbox-gateway", gargs, s->gw_log);
-	if (s->daemon <= 0 || s->gw <= 0 || !wait_health(s, 30000)) {
+	if (s->daemon <= 0 || s->gw <= 0 || !th_wait_http(s->base, "/health", 200, 30000)) {
 		tl_fail(__FILE__, __LINE__, "th_stack_start",
 			"sandboxd and sandbox-gateway did not come up in 30 s");
 		th_dump_logs();

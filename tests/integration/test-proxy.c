@@ -27,22 +27,6 @@ static char base[64];
 static pid_t gw;
 static struct pf_fixture *fx;
 
-static long vm_hwm_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "VmHWM:", 6) == 0)
-			kb = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 static bool has(const struct th_resp *r, const char *s)
 {
 	return r->body && strstr(r->body, s);
@@ -203,7 +187,7 @@ static long upload(const char *path, uint64_t len, bool chunked, char *answer, s
 
 static void test_big(void)
 {
-	long before = vm_hwm_kb(gw), after;
+	long before = th_proc_status_kb(gw, "VmHWM"), after;
 	struct big b = {0}, want = {0};
 	char url[256], answer[256];
 	long status = 0;
@@ -233,7 +217,7 @@ static void test_big(void)
 	CHECKF(b.sum == want.sum, "download checksum %llx, want %llx", (unsigned long long)b.sum,
 	       (unsigned long long)want.sum);
 
-	after = vm_hwm_kb(gw);
+	after = th_proc_status_kb(gw, "VmHWM");
 	printf("gateway VmHWM: %ld kB before, %ld kB after 50 MB up and 50 MB down\n", before,
 	       after);
 	CHECKF(before > 0 && after - before < RSS_GROWTH_MAX_KB, "VmHWM grew by %ld kB",
