@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "envelope.h"
+#include "ipc.h"
 #include "methods.h"
 #include "status.h"
 
@@ -51,29 +52,6 @@ struct sbx_client {
 	size_t n_slots;
 	struct slot *slots[SBX_CLIENT_MAX_SLOTS];
 };
-
-static int errno_from_nng(int rv)
-{
-	switch (rv) {
-	case 0:
-		return 0;
-	case NNG_ETIMEDOUT:
-		return -ETIMEDOUT;
-	case NNG_ECLOSED:
-	case NNG_ECANCELED:
-		return -ECANCELED;
-	case NNG_ECONNREFUSED:
-	case NNG_ECONNSHUT:
-	case NNG_ECONNRESET:
-		return -ECONNREFUSED;
-	case NNG_ENOMEM:
-		return -ENOMEM;
-	case NNG_EMSGSIZE:
-		return -E2BIG;
-	default:
-		return -EIO;
-	}
-}
 
 void sbx_reply_fini(struct sbx_reply *r)
 {
@@ -149,7 +127,7 @@ static void slot_cb(void *arg)
 	if (s->phase == SLOT_SEND) {
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(s->aio));
-			slot_complete(s, errno_from_nng(rv), NULL);
+			slot_complete(s, sbx_errno_from_nng(rv), NULL);
 			return;
 		}
 		now = sbx_clock_mono_ms();
@@ -159,7 +137,7 @@ static void slot_cb(void *arg)
 		return;
 	}
 	if (rv != 0) {
-		slot_complete(s, errno_from_nng(rv), NULL);
+		slot_complete(s, sbx_errno_from_nng(rv), NULL);
 		return;
 	}
 	msg = nng_aio_get_msg(s->aio);
@@ -199,7 +177,7 @@ static int slot_acquire(struct sbx_client *c, struct slot **ret)
 			nng_ctx_close(s->ctx);
 		free(s);
 		pthread_mutex_unlock(&c->lock);
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	}
 	c->slots[c->n_slots++] = s;
 	pthread_mutex_unlock(&c->lock);
@@ -363,7 +341,7 @@ int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret)
 	if (rv != 0) {
 		free(c->auth_token);
 		free(c);
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	}
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 10);
@@ -378,7 +356,7 @@ int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret)
 		nng_close(c->sock);
 		free(c->auth_token);
 		free(c);
-		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? -EINVAL : errno_from_nng(rv);
+		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? -EINVAL : sbx_errno_from_nng(rv);
 	}
 	until = sbx_clock_mono_ms() + (opts ? opts->connect_wait_ms : 0);
 	while (!sbx_client_connected(c) && sbx_clock_mono_ms() < until)
