@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "api.pb-c.h"
+#include "benchlib.h"
 #include "clock.h"
 #include "proc.h"
 #include "sandbox.h"
@@ -302,20 +303,6 @@ static int pipe_round(long lines, int subs, struct round_result *res)
 
 /* ---- main -------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_ROUNDS];
-	memcpy(s, v, (size_t)n * sizeof(double));
-	qsort(s, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 static int find_sandboxd(const char *opt, char *out, size_t size)
 {
 	if (opt) {
@@ -452,15 +439,15 @@ int main(int argc, char **argv)
 			"%" PRIu64 " bad | pipes slowest %.0f lines/s\n",
 			i + 1, a.slowest, a.fastest, a.exec_ms, a.bad, b.slowest);
 	}
-	double m = median(sbx, rounds), mp = median(peer, rounds);
+	double m = bench_median(sbx, rounds), mp = bench_median(peer, rounds);
 	printf("%-34s %14s %14s\n", "lines/s per subscriber (median)", "slowest", "fastest");
 	printf("%-34s %14.0f %14.0f\n", "sandboxd (sandbox -> followers)", m,
-	       median(sbx_fast, rounds));
+	       bench_median(sbx_fast, rounds));
 	printf("%-34s %14.0f\n", "peer: seq | tee to plain pipes", mp);
 	printf("%-34s %13.3fx\n", "ratio sandboxd / pipes", m / mp);
 	printf("execution (ExecuteSandbox call) median %.0f ms; lines lost, wrong, repeated or "
 	       "dropped: %" PRIu64 " (pipes %" PRIu64 ")\n",
-	       median(exec_ms, rounds), bad, peer_bad);
+	       bench_median(exec_ms, rounds), bad, peer_bad);
 	printf("target >= %.0f lines/s to %d subscribers with zero loss: %s\n", TARGET_LINES_S,
 	       subs, m >= TARGET_LINES_S && bad == 0 ? "met" : "MISSED");
 	status = 0;
