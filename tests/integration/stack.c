@@ -35,6 +35,14 @@ bool th_sandboxes_possible(char *why, size_t whylen)
 	return false;
 }
 
+void th_require_sandboxes(void)
+{
+	char why[256];
+
+	if (!th_sandboxes_possible(why, sizeof(why)))
+		SKIP("%s", why);
+}
+
 int th_stack_start(struct th_stack *s, const char *name, const char *const daemon_args[])
 {
 	memset(s, 0, sizeof(*s));

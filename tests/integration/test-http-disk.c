@@ -449,12 +449,11 @@ static void test_507(void)
 
 int main(void)
 {
-	char why[512], small[64] = "", dep[64] = "";
+	char small[64] = "", dep[64] = "";
 
 	if (geteuid() != 0)
 		SKIP("needs root (loop devices)");
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	if (access("/dev/loop-control", R_OK | W_OK) < 0)
 		SKIP("no loop devices: /dev/loop-control: %s", strerror(errno));
 	curl_global_init(CURL_GLOBAL_DEFAULT);

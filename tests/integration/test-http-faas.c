@@ -479,10 +479,8 @@ static void test_seed_example(void)
 int main(void)
 {
 	const char *dargs[] = {"--cleanup-interval", "1", "--ready-timeout-ms", "3000", NULL};
-	char why[256];
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-faas", dargs) == 0) {
 		test_bad_input();

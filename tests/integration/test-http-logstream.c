@@ -563,10 +563,9 @@ static const char *const ring_args[] = {"--logs-ring-lines", "200000", "--logs-r
 
 int main(void)
 {
-	char why[256], id[64] = "";
+	char id[64] = "";
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	/* Rings that hold the whole 100k run, so that a follower that falls
 	 * behind (under ASan) is refilled from the ring rather than told of

@@ -330,10 +330,9 @@ static void test_restart(const char *session)
 
 int main(void)
 {
-	char why[256], id[64] = "";
+	char id[64] = "";
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-sessions", NULL) == 0) {
 		test_documented(id, sizeof(id));
