@@ -72,7 +72,7 @@ void sbx_admin_record(struct sbx_admin *a, const struct sbx_exec_report *rep)
 	 * sessions and one-off runs have no admin view. */
 	if (!rep->res || strcmp(rep->kind, "sandbox") != 0 || !*rep->object_id)
 		return;
-	if (sbx_outputs_put(a->outputs, rep->object_id, sbx_now_ms(), rep->res) < 0)
+	if (sbx_outputs_put(a->outputs, rep->object_id, sbx_clock_wall_ms(), rep->res) < 0)
 		sbx_log(SBX_LOG_WARN, rep->object_id, "last output not kept for the admin API");
 }
 
