@@ -88,15 +88,8 @@ static json_t *get_array(const char *method, const char *path)
 	return j;
 }
 
-static void expect_error(const char *method, const char *path, long status, const char *want)
-{
-	struct th_resp r = {0};
-
-	th_http(st.base, method, path, NULL, NULL, 0, &r);
-	if (!th_check_error(&r, status, want))
-		printf("  (%s %s)\n", method, path);
-	th_resp_fini(&r);
-}
+#define expect_error(method, path, status, want)                                                   \
+	th_expect_error(st.base, (method), (path), NULL, (status), (want))
 
 static bool shape(const json_t *j, const char *spec, const char *what)
 {
