@@ -272,7 +272,4 @@ bool sbx_file_path_ok(const char *path);
 _Noreturn void sbx_spawner_main(const struct sbx_engine_config *cfg, enum sbx_cgroup_mode mode,
 				int ctl_fd);
 
-/* Monotonic clock in ns. */
-uint64_t sbx_now_ns(void);
-
 #endif

@@ -30,15 +30,9 @@
 
 #include "cleanup.h"
 #include "sandbox.h"
+#include "fdio.h"
 #include "spawner_exec.h"
 #include "wire.h"
-
-uint64_t sbx_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static struct sbx_watch ctl_watch = {.ex = NULL, .kind = W_CTL};
 
