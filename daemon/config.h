@@ -79,5 +79,8 @@ void sbx_config_fini(struct sbx_config *c);
 void sbx_config_print(const struct sbx_config *c, FILE *f);
 /* The --help text, generated from the table. */
 void sbx_config_usage(FILE *f, const char *prog);
+/* The README's table of settings (flag, environment, key, default,
+ * meaning), generated from the same rows. */
+void sbx_config_markdown(FILE *f);
 
 #endif
