@@ -29,7 +29,7 @@ int sbx_opts_parse_bool(const char *v, bool *ret)
 }
 
 /* Decimal digits only (no sign, no space), with a k/m/g suffix for sizes. */
-static int parse_uint(const char *s, bool suffix, uint64_t *ret)
+int sbx_opts_parse_uint(const char *s, bool suffix, uint64_t *ret)
 {
 	uint64_t v, mul = 1;
 	char *end;
@@ -80,7 +80,7 @@ static int set_number(const struct sbx_opts *t, void *cfg, const struct sbx_opt 
 	char what[96];
 	uint64_t n;
 
-	if (parse_uint(v, o->type == SBX_OPT_SIZE, &n) < 0 || n < o->min || n > o->max) {
+	if (sbx_opts_parse_uint(v, o->type == SBX_OPT_SIZE, &n) < 0 || n < o->min || n > o->max) {
 		snprintf(what, sizeof(what), "be an integer from %" PRIu64 " to %" PRIu64, o->min,
 			 o->max);
 		return refuse(t, o, v, from, what, err, errlen);
@@ -390,11 +390,33 @@ static const char *value_name(const struct sbx_opt *o)
 	}
 }
 
+/* "(default 30, $ENV, key table.key)", or "" when there is nothing to say. */
+static void format_details(const struct sbx_opt *o, char *buf, size_t size)
+{
+	char def[160];
+	size_t n = 0;
+
+	format_default(o, def, sizeof(def));
+	buf[0] = 0;
+	if (*def)
+		n += (size_t)snprintf(buf + n, size - n, ", default %s", def);
+	if (o->flag && o->env && n < size)
+		n += (size_t)snprintf(buf + n, size - n, ", $%s", o->env);
+	if (o->key && n < size)
+		n += (size_t)snprintf(buf + n, size - n, ", key %s", o->key);
+	if (n && n < size) {
+		buf[0] = '(';
+		memmove(buf + 1, buf + 2, n - 1);
+		buf[n - 1] = ')';
+	}
+}
+
 void sbx_opts_usage(const struct sbx_opts *t, FILE *f)
 {
 	for (size_t i = 0; i < t->n_rows; i++) {
 		const struct sbx_opt *o = &t->rows[i];
-		char left[96], def[160];
+		const char *help = o->help ? o->help : "";
+		char left[96], details[320];
 
 		if (!o->flag && !o->env)
 			continue;
@@ -404,21 +426,14 @@ void sbx_opts_usage(const struct sbx_opts *t, FILE *f)
 				 o->flag, value_name(o));
 		else
 			snprintf(left, sizeof(left), "$%s", o->env);
-		format_default(o, def, sizeof(def));
-		fprintf(f, "  %-28s %s", left, o->help ? o->help : "");
-		if (o->type == SBX_OPT_CUSTOM && o->must)
-			fprintf(f, "; must %s", o->must);
-		fputc('\n', f);
-		if (*def || (o->flag && o->env) || o->key) {
-			fprintf(f, "%32s", "(");
-			fprintf(f, "%s%s", *def ? "default " : "", def);
-			if (o->flag && o->env)
-				fprintf(f, "%s$%s", *def ? ", " : "", o->env);
-			if (o->key)
-				fprintf(f, "%skey %s", *def || (o->flag && o->env) ? ", " : "",
-					o->key);
-			fputs(")\n", f);
-		}
+		format_details(o, details, sizeof(details));
+		/* The details on the help's line when both fit in 79 columns. */
+		if (!*details)
+			fprintf(f, "  %-28s %s\n", left, help);
+		else if (31 + strlen(help) + 1 + strlen(details) <= 79)
+			fprintf(f, "  %-28s %s %s\n", left, help, details);
+		else
+			fprintf(f, "  %-28s %s\n%31s%s\n", left, help, "", details);
 	}
 }
 

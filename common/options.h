@@ -88,6 +88,10 @@ struct sbx_opts {
 /* true/false, 1/0, yes/no (case-insensitive words): 0 and *ret, or -EINVAL. */
 int sbx_opts_parse_bool(const char *v, bool *ret);
 
+/* Decimal digits only (no sign, no space), with a k/m/g (KiB/MiB/GiB)
+ * suffix when `suffix`: 0 and *ret, or -EINVAL. */
+int sbx_opts_parse_uint(const char *s, bool suffix, uint64_t *ret);
+
 /* Parse v for row o and store it in cfg. `from` names where v came from
  * ("--rpc", "SANDBOXD_RPC", "line 4", "default") for the sentence in err on
  * -EINVAL; -ENOMEM when a copy fails. */
