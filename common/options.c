@@ -470,21 +470,51 @@ void sbx_opts_print(const struct sbx_opts *t, const void *cfg, FILE *f)
 	}
 }
 
+/* Text in a Markdown table cell: '|' would end the cell, '<' open a tag. */
+static void md_text(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		if (*s == '|')
+			fputs("\\|", f);
+		else if (*s == '<')
+			fputs("&lt;", f);
+		else
+			fputc(*s, f);
+}
+
+/* `--flag`, `NAME`, `key` or a dash. */
+static void md_code(FILE *f, const char *prefix, const char *s)
+{
+	if (s)
+		fprintf(f, " `%s%s` |", prefix, s);
+	else
+		fputs(" — |", f);
+}
+
 void sbx_opts_markdown(const struct sbx_opts *t, FILE *f)
 {
-	fputs("| flag | environment | config.toml | default | meaning |\n|---|---|---|---|---|\n",
+	fputs("| flag | environment | config.toml | default | meaning |\n"
+	      "|---|---|---|---|---|\n",
 	      f);
 	for (size_t i = 0; i < t->n_rows; i++) {
 		const struct sbx_opt *o = &t->rows[i];
-		char def[160];
+		bool text = o->type == SBX_OPT_STR || o->type == SBX_OPT_REF;
 
-		if (!o->flag && !o->env)
+		if ((!o->flag && !o->env) || o->type == SBX_OPT_ACTION)
 			continue;
-		format_default(o, def, sizeof(def));
-		fprintf(f, "| %s%s%s | %s%s%s | %s%s%s | %s | %s |\n", o->flag ? "`--" : "—",
-			o->flag ? o->flag : "", o->flag ? "`" : "", o->env ? "`" : "—",
-			o->env ? o->env : "", o->env ? "`" : "", o->key ? "`" : "—",
-			o->key ? o->key : "", o->key ? "`" : "", *def ? def : "—",
-			o->help ? o->help : "");
+		fputc('|', f);
+		md_code(f, "--", o->flag);
+		md_code(f, "", o->env);
+		md_code(f, "", o->key);
+		fputc(' ', f);
+		if (o->def_help || !o->def)
+			md_text(f, o->def_help ? o->def_help : "—");
+		else if (text && !*o->def)
+			fputs("none", f);
+		else
+			fprintf(f, text ? "`%s`" : "%s", o->def);
+		fputs(" | ", f);
+		md_text(f, o->help ? o->help : "");
+		fputs(" |\n", f);
 	}
 }

@@ -145,6 +145,8 @@ static const struct sbx_opt rows[] = {
 	    "text or json"),
 	ACTION("print-config", 0, SBX_ACTION_PRINT, "print the resolved configuration and exit"),
 	ACTION("help", 'h', SBX_ACTION_HELP, "this text"),
+	ACTION("help-markdown", 0, SBX_ACTION_MARKDOWN,
+	       "the settings as the Markdown table of README.md's Configuration"),
 	ACTION("version", 'V', SBX_ACTION_VERSION, "print the version"),
 };
 

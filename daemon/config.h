@@ -67,7 +67,13 @@ struct sbx_config {
 };
 
 /* What sbx_config_load found on the command line besides settings. */
-enum sbx_config_action { SBX_ACTION_SERVE, SBX_ACTION_HELP, SBX_ACTION_VERSION, SBX_ACTION_PRINT };
+enum sbx_config_action {
+	SBX_ACTION_SERVE,
+	SBX_ACTION_HELP,
+	SBX_ACTION_VERSION,
+	SBX_ACTION_PRINT,
+	SBX_ACTION_MARKDOWN, /* --help-markdown: the README's table */
+};
 
 /* Fill c from defaults, the config file (--config / SANDBOX_CONFIG), `envp`
  * and argv. On error returns -EINVAL with one sentence in err; c must still

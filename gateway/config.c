@@ -89,6 +89,17 @@ static int set_log_format(void *cfg, const char *v)
 		.must = must_, .arg = arg_, .help = help_, __VA_ARGS__                             \
 	}
 
+#define REF(flag_, env_, field_, def_, help_)                                                      \
+	{                                                                                          \
+		.flag = flag_, .env = env_, .type = SBX_OPT_REF, .offset = F(field_), .def = def_, \
+		.arg = "URL", .help = help_, .flags = SBX_OPT_NONEMPTY                             \
+	}
+#define ACTION(flag_, short_, action_, help_)                                                      \
+	{                                                                                          \
+		.flag = flag_, .short_flag = short_, .type = SBX_OPT_ACTION, .min = action_,       \
+		.help = help_                                                                      \
+	}
+
 /* One row per setting (common/options.h); --help and the defaults follow
  * from them. */
 static const struct sbx_opt rows[] = {
@@ -99,22 +110,9 @@ static const struct sbx_opt rows[] = {
 	       "the host of --listen", .flags = SBX_OPT_NO_ECHO),
 	CUSTOM(NULL, "SANDBOX_PORT", set_port, NULL, "be a port from 0 to 65535", NULL,
 	       "the port of --listen"),
-	{.flag = "rpc",
-	 .env = "SANDBOXD_RPC",
-	 .type = SBX_OPT_REF,
-	 .offset = F(rpc_url),
-	 .def = SBX_DEFAULT_RPC_URL,
-	 .arg = "URL",
-	 .help = "the daemon's RPC socket",
-	 .flags = SBX_OPT_NONEMPTY},
-	{.flag = "events",
-	 .env = "SANDBOXD_EVENTS",
-	 .type = SBX_OPT_REF,
-	 .offset = F(events_url),
-	 .def = SBX_DEFAULT_EVENTS_URL,
-	 .arg = "URL",
-	 .help = "the daemon's event socket",
-	 .flags = SBX_OPT_NONEMPTY},
+	REF("rpc", "SANDBOXD_RPC", rpc_url, SBX_DEFAULT_RPC_URL, "the daemon's RPC socket"),
+	REF("events", "SANDBOXD_EVENTS", events_url, SBX_DEFAULT_EVENTS_URL,
+	    "the daemon's event socket"),
 	{.flag = "max-body",
 	 .type = SBX_OPT_SIZE,
 	 .offset = F(max_body),
@@ -151,16 +149,10 @@ static const struct sbx_opt rows[] = {
 	       "LEVEL", "error, warn, info or debug"),
 	CUSTOM("log-format", "LOG_FORMAT", set_log_format, "text", "be text or json", "FORMAT",
 	       "text or json"),
-	{.flag = "help",
-	 .short_flag = 'h',
-	 .type = SBX_OPT_ACTION,
-	 .min = GW_ACTION_HELP,
-	 .help = "print this help and exit"},
-	{.flag = "version",
-	 .short_flag = 'V',
-	 .type = SBX_OPT_ACTION,
-	 .min = GW_ACTION_VERSION,
-	 .help = "print the version and exit"},
+	ACTION("help", 'h', GW_ACTION_HELP, "print this help and exit"),
+	ACTION("help-markdown", 0, GW_ACTION_MARKDOWN,
+	       "print the settings as the Markdown table of README.md and exit"),
+	ACTION("version", 'V', GW_ACTION_VERSION, "print the version and exit"),
 };
 
 /* Exact flags, as the gateway has always read them: no abbreviations, no
@@ -197,4 +189,9 @@ void gw_config_usage(FILE *f, const char *prog)
 		prog);
 	sbx_opts_usage(&table, f);
 	fprintf(f, "\nFlags override the environment. Invalid values exit with status 2.\n");
+}
+
+void gw_config_markdown(FILE *f)
+{
+	sbx_opts_markdown(&table, f);
 }

@@ -254,7 +254,9 @@ static void test_output(void)
 	free(out);
 	out = capture(markdown, &loose);
 	CHECKF(strstr(out, "| `--size` | — | `t.size` | 1k | a size |\n"), "%s", out);
-	CHECKF(strstr(out, "| `--name` | `NAME` | `t.name` | \"x\" | a name |\n"), "%s", out);
+	CHECKF(strstr(out, "| `--name` | `NAME` | `t.name` | `x` | a name |\n"), "%s", out);
+	CHECKF(strstr(out, "| `--odd` | — | — | none | an odd number |\n"), "%s", out);
+	CHECKF(!strstr(out, "--help"), "%s", out);
 	free(out);
 	CHECK_INT(load(&loose, &c, none, ARGV("--name", "secret"), &a), 0);
 	out = capture(print, &c);
