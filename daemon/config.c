@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "runtimes.h"
 #include "cleanup.h"
+#include "engine.h"
 #include "log.h"
 #include "options.h"
 #include "toml.h"
@@ -48,7 +49,7 @@ static const struct sbx_opt rows[] = {
 	ROW("daemon.events", "SANDBOXD_EVENTS", "events", S(events_url),
 	    "ipc:///run/sandboxd/events.sock", 0, 0, "nng URL of the events (pub/sub) socket"),
 	ROW("daemon.state_dir", "SANDBOXD_STATE_DIR", "state-dir", S(state_dir),
-	    "/var/lib/sandboxd", 0, 0, "directory for workspaces, objects and history"),
+	    SBX_ENGINE_DEFAULT_STATE_DIR, 0, 0, "directory for workspaces, objects and history"),
 	ROW("daemon.proxy_dir", "SANDBOXD_PROXY_DIR", "proxy-dir", S(proxy_dir), "", 0, 0,
 	    "directory of the forwarder sockets of deployments and dev servers (the gateway "
 	    "connects to them)",

@@ -113,7 +113,7 @@ static const struct sbx_opt rows[] = {
 	{.flag = "state-dir",
 	 .type = SBX_OPT_REF,
 	 .offset = offsetof(struct run_opts, state_dir),
-	 .def = "/var/lib/sandboxd",
+	 .def = SBX_ENGINE_DEFAULT_STATE_DIR,
 	 .arg = "DIR",
 	 .help = "engine state"},
 	{.flag = "help", .type = SBX_OPT_ACTION, .min = 1, .help = "this text"},
