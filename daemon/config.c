@@ -309,6 +309,24 @@ static void check_proxy_reach(struct sbx_config *c)
 	}
 }
 
+/* A forwarder socket is <proxy dir>/<uuid>.sock, and a unix socket's path
+ * has 108 bytes: say so now rather than at the first deployment. */
+static int check_proxy_len(const struct sbx_config *c, char *err, size_t errlen)
+{
+	size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1 - 1 - 36 - 5;
+	size_t proxy_len = *c->proxy_dir ? strlen(c->proxy_dir) : strlen(c->state_dir) + 6;
+
+	if (proxy_len <= sun_max)
+		return 0;
+	snprintf(err, errlen,
+		 "the deployments' socket directory %s%s is %zu bytes long, too long for unix "
+		 "socket paths (at most %zu); set --proxy-dir (SANDBOXD_PROXY_DIR) to a shorter "
+		 "directory",
+		 *c->proxy_dir ? c->proxy_dir : c->state_dir, *c->proxy_dir ? "" : "/proxy",
+		 proxy_len, sun_max);
+	return -EINVAL;
+}
+
 static int validate(struct sbx_config *c, char *err, size_t errlen)
 {
 	if (sbx_log_level_parse(c->log_level) < 0) {
@@ -344,20 +362,8 @@ static int validate(struct sbx_config *c, char *err, size_t errlen)
 			 c->network_mode);
 		return -EINVAL;
 	}
-	/* A forwarder socket is <proxy dir>/<uuid>.sock, and a unix socket's
-	 * path has 108 bytes: say so now rather than at the first deployment. */
-	size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1 - 1 - 36 - 5;
-	size_t proxy_len = *c->proxy_dir ? strlen(c->proxy_dir) : strlen(c->state_dir) + 6;
-	if (proxy_len > sun_max) {
-		snprintf(err, errlen,
-			 "the deployments' socket directory %s%s is %zu bytes long, too long for "
-			 "unix socket paths (at most %zu); set --proxy-dir (SANDBOXD_PROXY_DIR) to "
-			 "a "
-			 "shorter directory",
-			 *c->proxy_dir ? c->proxy_dir : c->state_dir, *c->proxy_dir ? "" : "/proxy",
-			 proxy_len, sun_max);
+	if (check_proxy_len(c, err, errlen) < 0)
 		return -EINVAL;
-	}
 	check_proxy_reach(c);
 	if (c->default_timeout_ms > (uint64_t)c->max_execution_time_s * 1000) {
 		snprintf(err, errlen,
