@@ -97,7 +97,7 @@ int sbx_opts_set(const struct sbx_opts *t, void *cfg, const struct sbx_opt *o, c
 {
 	char *dup;
 
-	if ((o->flags & SBX_OPT_NONEMPTY) && !*v) {
+	if ((o->flags & SBX_OPT_NONEMPTY) && v && !*v) {
 		snprintf(err, errlen, "%s must not be empty", from);
 		return -EINVAL;
 	}
@@ -443,7 +443,7 @@ void sbx_opts_print(const struct sbx_opts *t, const void *cfg, FILE *f)
 		const struct sbx_opt *o = &t->rows[i];
 		const void *p = (const char *)cfg + o->offset;
 
-		if (!o->key || (o->flags & SBX_OPT_NO_PRINT))
+		if (!o->key)
 			continue;
 		switch (o->type) {
 		case SBX_OPT_STR:

@@ -33,7 +33,6 @@ enum sbx_opt_type {
 #define SBX_OPT_NONEMPTY (1u << 0) /* STR/REF: "" is refused */
 #define SBX_OPT_SECRET (1u << 1)   /* masked by sbx_opts_print when set */
 #define SBX_OPT_NO_ECHO (1u << 2)  /* the refusal does not repeat the value */
-#define SBX_OPT_NO_PRINT (1u << 3) /* left out of sbx_opts_print */
 
 /* The first fields are in the order of a short positional row:
  * { key, env, flag, type, offset, default, min, max, help }. */
@@ -73,9 +72,9 @@ struct sbx_opts {
 	const struct sbx_opt *rows;
 	size_t n_rows;
 	unsigned flags;
-	/* Sentences of argv errors: an unknown option ("%s": the argument), a
-	 * missing value ("%s": "--flag", "%s": the row's arg) and a positional
-	 * argument ("%s"). */
+	/* printf formats of the argv errors: an unknown option ("%s": the
+	 * argument), a missing value ("%s": the option as written, "%s": the
+	 * row's arg) and a positional argument ("%s"). */
 	const char *unknown, *missing, *positional;
 };
 
