@@ -212,14 +212,36 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *a, const 
 	return -EINVAL;
 }
 
+/* An unknown "--name" that more than one flag starts with: the table's
+ * ambiguous sentence and the candidates, as getopt_long says it. */
+static int ambiguous(const struct sbx_opts *t, const char *a, size_t len, char *err, size_t errlen)
+{
+	size_t n, matches = 0;
+
+	snprintf(err, errlen, t->ambiguous, a);
+	n = strlen(err);
+	for (size_t i = 0; i < t->n_rows; i++) {
+		const char *f = t->rows[i].flag;
+
+		if (f && strncmp(f, a + 2, len) == 0 && n < errlen) {
+			n += (size_t)snprintf(err + n, errlen - n, " '--%s'", f);
+			matches++;
+		}
+	}
+	if (matches < 2)
+		snprintf(err, errlen, t->unknown, a, "");
+	return -EINVAL;
+}
+
 static int next_long(struct sbx_opts_iter *it, const struct sbx_opt **ret_row,
 		     const char **ret_value, char *err, size_t errlen)
 {
 	const char *a = it->argv[it->pos++], *eq = strchr(a + 2, '=');
 	size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 	const struct sbx_opt *o = find_flag(it->t, a + 2, len);
-	char text[128];
 
+	if (!o && it->t->ambiguous && !(it->t->flags & SBX_OPTS_EXACT))
+		return ambiguous(it->t, a, len, err, errlen);
 	if (!o || (eq && !takes_value(o)))
 		return fail(err, errlen, it->t->unknown, a, "");
 	*ret_row = o;
@@ -230,10 +252,8 @@ static int next_long(struct sbx_opts_iter *it, const struct sbx_opt **ret_row,
 		*ret_value = eq + 1;
 	else if (it->pos < it->argc)
 		*ret_value = it->argv[it->pos++];
-	else {
-		snprintf(text, sizeof(text), "%s", a);
-		return fail(err, errlen, it->t->missing, text, o->arg ? o->arg : "");
-	}
+	else
+		return fail(err, errlen, it->t->missing, a, o->arg ? o->arg : "");
 	return 1;
 }
 

@@ -76,12 +76,16 @@ struct sbx_opts {
 	 * argument), a missing value ("%s": the option as written, "%s": the
 	 * row's arg) and a positional argument ("%s"). */
 	const char *unknown, *missing, *positional;
+	/* An abbreviation of several flags ("%s": the argument; the flags
+	 * follow, quoted); NULL: the unknown option's sentence. */
+	const char *ambiguous;
 };
 
-#define SBX_OPTS(rows_, flags_, unknown_, missing_, positional_)                                   \
+#define SBX_OPTS(rows_, flags_, unknown_, missing_, positional_, ...)                              \
 	{                                                                                          \
 		.rows = (rows_), .n_rows = sizeof(rows_) / sizeof((rows_)[0]), .flags = (flags_),  \
-		.unknown = (unknown_), .missing = (missing_), .positional = (positional_)          \
+		.unknown = (unknown_), .missing = (missing_), .positional = (positional_),         \
+		__VA_ARGS__                                                                        \
 	}
 
 /* true/false, 1/0, yes/no (case-insensitive words): 0 and *ret, or -EINVAL. */

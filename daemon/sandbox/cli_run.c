@@ -123,7 +123,8 @@ static const struct sbx_opt rows[] = {
  * refused as "invalid value for --time: abc", whatever the row. */
 static const struct sbx_opts table =
 	SBX_OPTS(rows, SBX_OPTS_IN_ORDER | SBX_OPTS_TERSE, "unrecognized option '%s'",
-		 "option '%s' requires an argument", "unexpected argument '%s'");
+		 "option '%s' requires an argument", "unexpected argument '%s'",
+		 .ambiguous = "option '%s' is ambiguous; possibilities:");
 
 static void usage(FILE *f)
 {

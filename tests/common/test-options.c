@@ -96,7 +96,7 @@ static const struct sbx_opts exact =
 		 "positional '%s'");
 static const struct sbx_opts in_order =
 	SBX_OPTS(rows, SBX_OPTS_IN_ORDER | SBX_OPTS_TERSE, "unknown '%s'", "missing '%s' (%s)",
-		 "positional '%s'");
+		 "positional '%s'", .ambiguous = "'%s' is ambiguous:");
 
 static char err_buf[256], *err = err_buf;
 
@@ -199,6 +199,11 @@ static void test_argv(void)
 	CHECK_STR(err, "missing '--odd' (N)");
 	CHECK_INT(load(&exact, &c, none, ARGV("-s", "-h"), &a), 0);
 	CHECK_INT(a, 7);
+
+	CHECK_INT(load(&in_order, &c, none, ARGV("--nu", "3"), &a), -EINVAL);
+	CHECK_STR(err, "'--nu' is ambiguous: '--number' '--numbers-too'");
+	CHECK_INT(load(&in_order, &c, none, ARGV("--nx", "3"), &a), -EINVAL);
+	CHECK_STR(err, "unknown '--nx'");
 
 	/* IN_ORDER: the first positional argument (or what follows "--")
 	 * ends the options; the walk leaves argv as it was. */
