@@ -42,16 +42,10 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The daemon's objects, held open for the call; NULL with call->error set
- * when there are none. */
-static struct sbx_objects *enter(struct sbx_daemon *d, struct sbx_rpc_call *call)
-{
-	if (!d->objects || !d->admin || sbx_objects_enter(d->objects) < 0) {
-		sbx_rpc_error(call, -ESHUTDOWN, "the admin API is not available");
-		return NULL;
-	}
-	return d->objects;
-}
+/* The objects, held open for the call. */
+#define ENTER(d, call)                                                                             \
+	sbx_objects_enter_call((d)->admin ? (d)->objects : NULL, (call),                           \
+			       "the admin API is not available")
 
 #define NEW(type, desc) ((type *)sbx_message_new(&(desc)))
 
@@ -88,7 +82,7 @@ static char *backend_word(const char *name)
 SBX_ADMIN_HANDLER(sbx_rpc_admin_status)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	Sbx__AdminStatusReply *r;
 	double used = 0, total = 0;
 	int64_t created = 0;
@@ -171,7 +165,7 @@ static Sbx__AdminSandbox *admin_sandbox(struct sbx_daemon *d, const Sbx__Sandbox
 SBX_ADMIN_HANDLER(sbx_rpc_admin_list_sandboxes)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	Sbx__ListSandboxesReply *list = NULL;
 	Sbx__AdminListSandboxesReply *r = NULL;
 	int rv;
@@ -203,7 +197,7 @@ SBX_ADMIN_HANDLER(sbx_rpc_admin_list_sandboxes)
 SBX_ADMIN_HANDLER(sbx_rpc_admin_get_sandbox)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	const Sbx__AdminSandboxRequest *q = (const Sbx__AdminSandboxRequest *)req;
 	Sbx__Sandbox *s = NULL;
 	int rv;
@@ -288,7 +282,7 @@ static int force_stop(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rp
 SBX_ADMIN_HANDLER(sbx_rpc_admin_force_stop)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int rv;
 
 	if (!o)
@@ -404,7 +398,7 @@ static int resources(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc
 SBX_ADMIN_HANDLER(sbx_rpc_admin_sandbox_resources)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int rv;
 
 	if (!o)
@@ -476,7 +470,7 @@ static int system_logs(struct sbx_daemon *d, struct sbx_objects *o, size_t n,
 SBX_ADMIN_HANDLER(sbx_rpc_admin_logs)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int rv;
 
 	if (!o)
@@ -511,7 +505,7 @@ static int sandbox_logs(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_
 SBX_ADMIN_HANDLER(sbx_rpc_admin_sandbox_logs)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int rv;
 
 	if (!o)
