@@ -218,15 +218,10 @@ SBX_ADMIN_HANDLER(sbx_rpc_admin_get_sandbox)
 static bool is_running(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 		       int *ret_err)
 {
-	Sbx__Sandbox *s = NULL;
-	bool running;
+	Sbx__SandboxState st;
 
-	*ret_err = sbx_sandbox_get(o, call, id, &s);
-	if (*ret_err < 0)
-		return false;
-	running = strcmp(s->status, "running") == 0;
-	protobuf_c_message_free_unpacked(&s->base, NULL);
-	return running;
+	*ret_err = sbx_sandbox_state(o, call, id, &st);
+	return *ret_err == 0 && st == SBX__SANDBOX_STATE__SANDBOX_RUNNING;
 }
 
 static int stop_reply(bool success, const char *msg, const char *id, ProtobufCMessage **ret)

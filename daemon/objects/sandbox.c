@@ -40,7 +40,6 @@ static void sandbox_free(struct sbx_obj *obj)
 	 * using them. */
 	sbx_objects_dirs_release(s->obj.id, s->dir, s->obj.phase != SBX_OBJ_LIVE);
 	free(s->runtime);
-	free(s->mode);
 	free(s->entry_point);
 	sbx_env_fini(&s->env);
 	free(s->dir);
@@ -51,21 +50,53 @@ static void sandbox_free(struct sbx_obj *obj)
 
 #define KIND (&sbx_sandbox_kind)
 
-static struct sbx_sandbox *sandbox_alloc(void)
-{
-	struct sbx_sandbox *s = calloc(1, sizeof(*s));
+/* The seed's words of the states and modes: replies, the store. */
+static const char *const state_words[] = {
+	[SBX__SANDBOX_STATE__SANDBOX_CREATED] = "created",
+	[SBX__SANDBOX_STATE__SANDBOX_RUNNING] = "running",
+	[SBX__SANDBOX_STATE__SANDBOX_COMPLETED] = "completed",
+	[SBX__SANDBOX_STATE__SANDBOX_FAILED] = "failed",
+};
+static const char *const mode_words[] = {
+	[SBX__SANDBOX_MODE__SANDBOX_ONESHOT] = "oneshot",
+	[SBX__SANDBOX_MODE__SANDBOX_PERSISTENT] = "persistent",
+};
 
-	if (!s)
-		return NULL;
-	snprintf(s->status, sizeof(s->status), "created");
-	return s;
+#define N_WORDS(t) (sizeof(t) / sizeof(*(t)))
+
+static const char *word_of(const char *const *words, size_t n, unsigned v)
+{
+	return v < n && words[v] ? words[v] : words[0];
 }
 
-void sbx_sandbox_set_status(struct sbx_sandbox *s, const char *status, const char *note)
+/* The value of `word` in words[], or -1. */
+static int word_value(const char *const *words, size_t n, const char *word)
 {
-	snprintf(s->status, sizeof(s->status), "%s", status);
+	for (size_t i = 0; word && i < n; i++)
+		if (words[i] && strcmp(words[i], word) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void set_state(struct sbx_sandbox *s, Sbx__SandboxState to, const char *note)
+{
+	s->state = to;
 	free(s->note);
 	s->note = note ? strdup(note) : NULL;
+}
+
+int sbx_sandbox_transition(struct sbx_objects *o, struct sbx_sandbox *s, Sbx__SandboxState to,
+			   const char *note)
+{
+	bool shutdown;
+
+	set_state(s, to, note);
+	pthread_mutex_lock(&o->lock);
+	shutdown = o->services_stopping;
+	pthread_mutex_unlock(&o->lock);
+	if (s->svc && shutdown)
+		return 0;
+	return sbx_objects_save_locked(o, &s->obj);
 }
 
 static int sandbox_save(struct sbx_objects *o, struct sbx_obj *obj)
@@ -74,9 +105,9 @@ static int sandbox_save(struct sbx_objects *o, struct sbx_obj *obj)
 	_cleanup_free_ char *env = NULL;
 	struct sbx_store_sandbox rec = {
 		.id = s->obj.id,
-		.status = s->status,
+		.status = word_of(state_words, N_WORDS(state_words), s->state),
 		.runtime = s->runtime,
-		.mode = s->mode,
+		.mode = word_of(mode_words, N_WORDS(mode_words), s->mode),
 		.entry_point = s->entry_point,
 		.note = s->note ? s->note : "",
 		.created_ms = s->obj.created_ms,
@@ -106,11 +137,11 @@ static ProtobufCMessage *sandbox_reply(struct sbx_obj *obj)
 		return NULL;
 	pthread_mutex_lock(&s->obj.lock);
 	m->id = strdup(s->obj.id);
-	m->status = strdup(s->status);
+	m->status = strdup(word_of(state_words, N_WORDS(state_words), s->state));
 	m->runtime = strdup(s->runtime);
 	m->created_at = sbx_iso8601(s->obj.created_ms);
 	m->last_used_at = sbx_iso8601(s->last_used_ms);
-	m->mode = strdup(s->mode);
+	m->mode = strdup(word_of(mode_words, N_WORDS(mode_words), s->mode));
 	m->entry_point = strdup(s->entry_point);
 	m->note = strdup(s->note ? s->note : "");
 	m->timeout_ms = s->timeout_ms;
@@ -139,9 +170,11 @@ static bool entry_is_command(const char *ep)
 	return false;
 }
 
-static bool is_persistent(const char *mode)
+/* A request's mode: "" is oneshot; -1 when it is no mode. */
+static int req_mode(const char *mode)
 {
-	return mode && strcmp(mode, "persistent") == 0;
+	return mode && *mode ? word_value(mode_words, N_WORDS(mode_words), mode)
+			     : SBX__SANDBOX_MODE__SANDBOX_ONESHOT;
 }
 
 static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
@@ -165,12 +198,11 @@ static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if ((!req->code || !*req->code) && (!req->entry_point || !*req->entry_point))
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'code' is required (or an 'entry_point')");
-	if (req->mode && *req->mode && strcmp(req->mode, "oneshot") != 0 &&
-	    strcmp(req->mode, "persistent") != 0)
+	if (req_mode(req->mode) < 0)
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'mode' must be 'oneshot' or 'persistent', not '%.32s'",
 				     req->mode);
-	if (req->dev_server && !is_persistent(req->mode))
+	if (req->dev_server && req_mode(req->mode) != SBX__SANDBOX_MODE__SANDBOX_PERSISTENT)
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'dev_server' needs 'mode': 'persistent' (a dev server "
 				     "keeps running)");
@@ -245,17 +277,18 @@ static int sandbox_setup(struct sbx_obj *obj, struct sbx_rpc_call *call, const v
 
 	if (r == 0)
 		r = write_initial_files(s, a->rt, a->req, call);
-	if (r == 0 && is_persistent(s->mode))
+	if (r == 0 && s->mode == SBX__SANDBOX_MODE__SANDBOX_PERSISTENT)
 		r = sbx_sandbox_service_attach(a->o, s, call);
 	/* "running" is set first: a process that ends at once then leaves
 	 * its own status, not ours. */
 	if (r == 0 && s->svc) {
 		pthread_mutex_lock(&s->obj.lock);
-		sbx_sandbox_set_status(s, "running", NULL);
+		sbx_sandbox_transition(a->o, s, SBX__SANDBOX_STATE__SANDBOX_RUNNING, NULL);
 		pthread_mutex_unlock(&s->obj.lock);
 		if (sbx_service_start(s->svc) < 0) {
 			pthread_mutex_lock(&s->obj.lock);
-			sbx_sandbox_set_status(s, "failed", "its process could not be started");
+			sbx_sandbox_transition(a->o, s, SBX__SANDBOX_STATE__SANDBOX_FAILED,
+					       "its process could not be started");
 			pthread_mutex_unlock(&s->obj.lock);
 		}
 	}
@@ -266,7 +299,8 @@ static void sandbox_describe(struct sbx_obj *obj, char *buf, size_t len)
 {
 	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
 
-	snprintf(buf, len, " (%s, %s)", s->runtime, s->mode);
+	snprintf(buf, len, " (%s, %s)", s->runtime,
+		 word_of(mode_words, N_WORDS(mode_words), s->mode));
 }
 
 int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
@@ -282,7 +316,7 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 		r = sbx_objects_disk_limit(o, call, req->disk_limit_mb, &a.disk_mb);
 	if (r < 0)
 		return r;
-	s = sandbox_alloc();
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	sbx_obj_init(&s->obj, &KIND->type);
@@ -291,14 +325,14 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 	snprintf(s->owner, sizeof(s->owner), "%s", owner ? owner : "");
 	s->dev_server = req->dev_server;
 	s->runtime = strdup(a.rt->name);
-	s->mode = strdup(is_persistent(req->mode) ? "persistent" : "oneshot");
+	s->mode = (Sbx__SandboxMode)req_mode(req->mode);
 	s->entry_point = strdup(req->entry_point ? req->entry_point : "");
 	s->timeout_ms = req->timeout_ms ? req->timeout_ms : o->cfg->default_timeout_ms;
 	s->memory_limit_mb =
 		req->memory_limit_mb ? req->memory_limit_mb : o->cfg->default_memory_limit_mb;
 	s->install_deps = req->install_deps;
 	s->obj.created_ms = s->last_used_ms = sbx_now_ms();
-	r = s->runtime && s->mode && s->entry_point ? 0 : -ENOMEM;
+	r = s->runtime && s->entry_point ? 0 : -ENOMEM;
 	if (r == 0)
 		r = sbx_env_merge(&s->env, (void *const *)req->env_vars, req->n_env_vars, call);
 	if (r == 0)
@@ -318,6 +352,21 @@ int sbx_sandbox_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char
 		    Sbx__Sandbox **ret)
 {
 	return sbx_objects_get_reply(o, KIND, call, id, (ProtobufCMessage **)ret);
+}
+
+int sbx_sandbox_state(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+		      Sbx__SandboxState *ret)
+{
+	int r = 0;
+	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id, &r);
+
+	if (!s)
+		return r;
+	pthread_mutex_lock(&s->obj.lock);
+	*ret = s->state;
+	pthread_mutex_unlock(&s->obj.lock);
+	sbx_obj_unref(&s->obj);
+	return 0;
 }
 
 int sbx_sandbox_list(struct sbx_objects *o, struct sbx_rpc_call *call,
@@ -565,7 +614,7 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	Sbx__SandboxExecution *m = NULL;
 	int64_t started = sbx_now_ms();
 	_cleanup_free_ char *prev_note = NULL;
-	char prev_status[16];
+	Sbx__SandboxState prev_state;
 	bool install;
 
 	if (!s)
@@ -576,7 +625,7 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 		return r;
 	}
 	pthread_mutex_lock(&s->obj.lock);
-	if (s->running || s->obj.phase == SBX_OBJ_GONE) {
+	if (s->state == SBX__SANDBOX_STATE__SANDBOX_RUNNING || s->obj.phase == SBX_OBJ_GONE) {
 		r = s->obj.phase == SBX_OBJ_GONE
 			    ? sbx_rpc_error(call, -ENOENT, "sandbox '%s' not found", id)
 			    : sbx_rpc_error(call, -EBUSY, "sandbox '%s' is already running", id);
@@ -584,13 +633,11 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 		sbx_obj_unref(&s->obj);
 		return r;
 	}
-	snprintf(prev_status, sizeof(prev_status), "%s", s->status);
+	prev_state = s->state;
 	prev_note = s->note ? strdup(s->note) : NULL;
-	s->running = true;
 	install = s->install_deps && !s->deps_installed;
-	sbx_sandbox_set_status(s, "running", NULL);
 	s->last_used_ms = started;
-	sbx_objects_save_locked(o, &s->obj);
+	sbx_sandbox_transition(o, s, SBX__SANDBOX_STATE__SANDBOX_RUNNING, NULL);
 	pthread_mutex_unlock(&s->obj.lock);
 
 	r = install ? sbx_sandbox_install(o, call, s, &res) : 0;
@@ -607,7 +654,6 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 		r = -ENOMEM;
 
 	pthread_mutex_lock(&s->obj.lock);
-	s->running = false;
 	s->last_used_ms = sbx_now_ms();
 	if (r == 0) {
 		s->executions++;
@@ -616,16 +662,17 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 		bool stopped = m->status == SBX__EXEC_STATUS__EXEC_STATUS_SIGNALED && m->error &&
 			       strcmp(m->error, "stopped") == 0;
 
-		sbx_sandbox_set_status(s, m->success ? "completed" : "failed",
+		sbx_sandbox_transition(o, s,
+				       m->success ? SBX__SANDBOX_STATE__SANDBOX_COMPLETED
+						  : SBX__SANDBOX_STATE__SANDBOX_FAILED,
 				       stopped ? "stopped by an administrator"
 				       : install && !s->deps_installed
 					       ? "dependency installation failed"
 					       : NULL);
 	} else {
 		/* Not run at all (queue full, bad limits): as it was before. */
-		sbx_sandbox_set_status(s, prev_status, prev_note);
+		sbx_sandbox_transition(o, s, prev_state, prev_note);
 	}
-	sbx_objects_save_locked(o, &s->obj);
 	pthread_mutex_unlock(&s->obj.lock);
 	if (res)
 		sbx__exec_result__free_unpacked(res, NULL);
@@ -640,8 +687,9 @@ static int sandbox_load(struct sbx_objects *o, const void *arg, struct sbx_obj *
 			bool *ret_changed)
 {
 	const struct sbx_store_sandbox *rec = arg;
-	struct sbx_sandbox *s = sandbox_alloc();
-	bool was_running = strcmp(rec->status, "running") == 0;
+	struct sbx_sandbox *s = calloc(1, sizeof(*s));
+	int state = word_value(state_words, N_WORDS(state_words), rec->status);
+	bool was_running = state == SBX__SANDBOX_STATE__SANDBOX_RUNNING;
 	int r;
 
 	if (!s)
@@ -653,7 +701,10 @@ static int sandbox_load(struct sbx_objects *o, const void *arg, struct sbx_obj *
 	}
 	s->o = o;
 	s->runtime = strdup(rec->runtime);
-	s->mode = strdup(rec->mode);
+	s->mode = word_value(mode_words, N_WORDS(mode_words), rec->mode) ==
+				  SBX__SANDBOX_MODE__SANDBOX_PERSISTENT
+			  ? SBX__SANDBOX_MODE__SANDBOX_PERSISTENT
+			  : SBX__SANDBOX_MODE__SANDBOX_ONESHOT;
 	s->entry_point = strdup(rec->entry_point);
 	s->timeout_ms = rec->timeout_ms;
 	s->memory_limit_mb = rec->memory_limit_mb;
@@ -666,11 +717,10 @@ static int sandbox_load(struct sbx_objects *o, const void *arg, struct sbx_obj *
 	s->exit_code = rec->exit_code;
 	/* Its process died with the previous daemon (the spawner and its
 	 * sandboxes do not outlive it): say so instead of "running". */
-	sbx_sandbox_set_status(s, was_running ? "failed" : rec->status,
-			       was_running ? "sandboxd stopped while this sandbox was running"
-					   : rec->note);
+	set_state(s, was_running || state < 0 ? SBX__SANDBOX_STATE__SANDBOX_FAILED : state,
+		  was_running ? "sandboxd stopped while this sandbox was running" : rec->note);
 	r = sbx_env_unpack(rec->env, rec->env_len, &s->env);
-	if (r == 0 && (!s->runtime || !s->mode || !s->entry_point))
+	if (r == 0 && (!s->runtime || !s->entry_point))
 		r = -ENOMEM;
 	if (r == 0)
 		r = sbx_objects_opendirs(o->sandboxes_dir, s->obj.id, &s->dir, &s->workspace, NULL);
@@ -679,14 +729,14 @@ static int sandbox_load(struct sbx_objects *o, const void *arg, struct sbx_obj *
 		return r;
 	}
 	/* A persistent sandbox's process died with the daemon: it starts
-	 * again once loading is done. */
-	if (is_persistent(s->mode) && sbx_sandbox_service_attach(o, s, NULL) == 0 && was_running) {
-		sbx_sandbox_set_status(s, "running", NULL);
-		s->restart = true;
-	}
+	 * again once loading is done (sbx_sandboxes_start_services). */
+	if (s->mode == SBX__SANDBOX_MODE__SANDBOX_PERSISTENT &&
+	    sbx_sandbox_service_attach(o, s, NULL) == 0 && was_running)
+		set_state(s, SBX__SANDBOX_STATE__SANDBOX_RUNNING, NULL);
 	if (was_running)
 		sbx_log(SBX_LOG_WARN, s->obj.id, "was running when sandboxd stopped: %s",
-			s->restart ? "starting it again" : "now failed");
+			s->state == SBX__SANDBOX_STATE__SANDBOX_RUNNING ? "starting it again"
+									: "now failed");
 	*ret_changed = was_running;
 	*ret = &s->obj;
 	return 0;
@@ -716,7 +766,7 @@ static bool sandbox_expired(struct sbx_objects *o, struct sbx_obj *obj, int64_t 
 {
 	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
 
-	return (!s->running || s->svc) && !s->owned &&
+	return (s->state != SBX__SANDBOX_STATE__SANDBOX_RUNNING || s->svc) && !s->owned &&
 	       now_ms - s->last_used_ms > (int64_t)o->cfg->sandbox_idle_s * 1000;
 }
 

@@ -20,6 +20,9 @@ int sbx_sandbox_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char
 		    Sbx__Sandbox **ret);
 int sbx_sandbox_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 		     Sbx__ListSandboxesReply **ret);
+/* Its state (the admin view's "running"). */
+int sbx_sandbox_state(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+		      Sbx__SandboxState *ret);
 /* A running sandbox is unlinked at once; its workspace goes when the
  * execution returns. */
 int sbx_sandbox_delete(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id);
