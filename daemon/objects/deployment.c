@@ -38,21 +38,20 @@ static void deployment_free(struct sbx_obj *obj)
 	free(d);
 }
 
-static int deployment_save(struct sbx_objects *o, struct sbx_obj *obj)
+static int deployment_save(struct sbx_obj *obj, struct sbx_store_object *row)
 {
 	struct sbx_deployment *d = (struct sbx_deployment *)obj;
-	struct sbx_store_deployment rec = {
-		.id = d->obj.id,
-		.sandbox_id = d->sandbox_id,
-		.created_ms = d->obj.created_ms,
-		.last_request_ms = d->last_request_ms,
-		.min_instances = d->min_instances,
-		.max_instances = d->max_instances,
-		.scale_down_s = d->scale_down_s,
-		.scaled_down = d->scaled_down,
-	};
+	Sbx__DeploymentRecord rec = SBX__DEPLOYMENT_RECORD__INIT;
 
-	return sbx_store_put_deployment(o->store, &rec);
+	rec.sandbox_id = d->sandbox_id;
+	rec.created_ms = d->obj.created_ms;
+	rec.last_request_ms = row->used_ms = d->last_request_ms;
+	rec.min_instances = d->min_instances;
+	rec.max_instances = d->max_instances;
+	rec.scale_down_s = d->scale_down_s;
+	rec.scaled_down = d->scaled_down;
+	row->status = d->scaled_down ? "scaled_down" : "";
+	return sbx_objects_pack(&rec.base, row);
 }
 
 static const char *status_word(enum sbx_service_state st)
@@ -346,17 +345,17 @@ int sbx_deployment_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call,
 	return 0;
 }
 
-static int deployment_load(struct sbx_objects *o, const void *arg, struct sbx_obj **ret,
-			   bool *ret_changed)
+static int deployment_load(struct sbx_objects *o, const char *id, const ProtobufCMessage *m,
+			   struct sbx_obj **ret, bool *ret_changed)
 {
-	const struct sbx_store_deployment *rec = arg;
+	const Sbx__DeploymentRecord *rec = (const Sbx__DeploymentRecord *)m;
 	struct sbx_deployment *d = calloc(1, sizeof(*d));
 
 	(void)ret_changed;
 	if (!d)
 		return -ENOMEM;
-	if (sbx_obj_init_id(&d->obj, &KIND->type, rec->id) < 0) {
-		log_warn("state store: ignoring a deployment with a bad id '%.64s'", rec->id);
+	if (sbx_obj_init_id(&d->obj, &KIND->type, id) < 0) {
+		log_warn("state store: ignoring a deployment with a bad id '%.64s'", id);
 		free(d);
 		return 0;
 	}
@@ -412,10 +411,8 @@ const struct sbx_kind sbx_deployment_kind = {
 	.registry = offsetof(struct sbx_objects, deployments),
 	.list = &sbx__list_deployments_reply__descriptor,
 	.list_field = "deployments",
+	.record = &sbx__deployment_record__descriptor,
 	.save = deployment_save,
-	.unsave = sbx_store_delete_deployment,
-	.each = (int (*)(struct sbx_store *, int (*)(void *, const void *),
-			 void *))sbx_store_each_deployment,
 	.load = deployment_load,
 	.reply = deployment_reply,
 	.forget = deployment_forget,

@@ -17,7 +17,7 @@
 #include "registry.h"
 
 struct sbx_rpc_call;
-struct sbx_store;
+struct sbx_store_object;
 
 struct sbx_kind {
 	/* First: the registry's view (noun for messages, free on the last
@@ -31,17 +31,19 @@ struct sbx_kind {
 	const ProtobufCMessageDescriptor *list;
 	const char *list_field;
 
-	/* Write obj's row. Called with obj->lock held, in phase LIVE only. */
-	int (*save)(struct sbx_objects *o, struct sbx_obj *obj);
-	/* Delete the row of `id` (0 also when there was none). */
-	int (*unsave)(struct sbx_store *st, const char *id);
-	/* Walk the stored records, oldest first (the store's typed walk). */
-	int (*each)(struct sbx_store *st, int (*cb)(void *arg, const void *rec), void *arg);
-	/* Build the object of a stored record, in phase LIVE with one
-	 * reference: *ret NULL skips the record (logged); *ret_changed asks
-	 * for it to be written back once every kind is loaded. */
-	int (*load)(struct sbx_objects *o, const void *rec, struct sbx_obj **ret,
-		    bool *ret_changed);
+	/* Its record in the store (proto/objects.proto). */
+	const ProtobufCMessageDescriptor *record;
+
+	/* Fill row: the record packed (sbx_objects_pack) and the columns
+	 * status, owner and used_ms (id, kind and created_ms are the
+	 * lifecycle's). Called with obj->lock held. */
+	int (*save)(struct sbx_obj *obj, struct sbx_store_object *row);
+	/* Build the object of row `id` from its record (the message of
+	 * `record`), in phase LIVE with one reference: *ret NULL skips it
+	 * (logged); *ret_changed asks for it to be written back once every
+	 * kind is loaded. */
+	int (*load)(struct sbx_objects *o, const char *id, const ProtobufCMessage *rec,
+		    struct sbx_obj **ret, bool *ret_changed);
 	/* Its reply message (heap), or NULL (-ENOMEM). Takes obj->lock. */
 	ProtobufCMessage *(*reply)(struct sbx_obj *obj);
 	/* What goes with it once its row is gone (a deployment's sandbox),
@@ -93,7 +95,10 @@ int sbx_objects_list(struct sbx_objects *o, const struct sbx_kind *k, ProtobufCM
 /* Start-up: load every stored object of every kind (in the order of
  * sbx_kinds: deployments find their sandboxes loaded). */
 int sbx_objects_load(struct sbx_objects *o);
-/* Save obj if it is live; call with obj->lock held. */
+/* Write obj's row if it is live; call with obj->lock held. */
 int sbx_objects_save_locked(struct sbx_objects *o, struct sbx_obj *obj);
+/* For kind->save: m packed into row->record (heap; the lifecycle frees
+ * it). -ENOMEM. */
+int sbx_objects_pack(const ProtobufCMessage *m, struct sbx_store_object *row);
 
 #endif

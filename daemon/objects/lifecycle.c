@@ -18,9 +18,41 @@ struct sbx_registry *sbx_objects_registry(struct sbx_objects *o, const struct sb
 	return *(struct sbx_registry **)((char *)o + k->registry);
 }
 
+int sbx_objects_pack(const ProtobufCMessage *m, struct sbx_store_object *row)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(n ? n : 1);
+
+	if (!buf)
+		return -ENOMEM;
+	protobuf_c_message_pack(m, buf);
+	row->record = buf;
+	row->record_len = n;
+	return 0;
+}
+
+/* Write obj's row, whatever its phase; call with obj->lock held. */
+static int save(struct sbx_objects *o, struct sbx_obj *obj)
+{
+	const struct sbx_kind *k = sbx_kind_of(obj);
+	struct sbx_store_object row = {
+		.id = obj->id,
+		.kind = k->type.noun,
+		.status = "",
+		.owner = "",
+		.created_ms = obj->created_ms,
+	};
+	int r = k->save(obj, &row);
+
+	if (r == 0)
+		r = sbx_store_put_object(o->store, &row);
+	free((void *)row.record);
+	return r;
+}
+
 int sbx_objects_save_locked(struct sbx_objects *o, struct sbx_obj *obj)
 {
-	return obj->phase == SBX_OBJ_LIVE ? sbx_kind_of(obj)->save(o, obj) : 0;
+	return obj->phase == SBX_OBJ_LIVE ? save(o, obj) : 0;
 }
 
 /* obj is unlinked and its registry reference is the caller's: delete its
@@ -34,7 +66,7 @@ static int forget(struct sbx_objects *o, struct sbx_obj *obj, struct sbx_rpc_cal
 
 	pthread_mutex_lock(&obj->lock);
 	obj->phase = SBX_OBJ_GONE;
-	k->unsave(o->store, obj->id);
+	sbx_store_delete_object(o->store, obj->id);
 	pthread_mutex_unlock(&obj->lock);
 	r = k->forget ? k->forget(obj, call ? call : &scratch) : 0;
 	sbx_log(SBX_LOG_INFO, obj->id, "%s deleted (%s)", k->type.noun, why);
@@ -62,7 +94,7 @@ int sbx_objects_create(struct sbx_objects *o, struct sbx_obj *obj, struct sbx_rp
 	if (r == 0) {
 		pthread_mutex_lock(&obj->lock);
 		obj->phase = SBX_OBJ_LIVE;
-		r = k->save(o, obj);
+		r = save(o, obj);
 		if (r < 0)
 			obj->phase = SBX_OBJ_NEW;
 		pthread_mutex_unlock(&obj->lock);
@@ -75,7 +107,7 @@ int sbx_objects_create(struct sbx_objects *o, struct sbx_obj *obj, struct sbx_rp
 
 		pthread_mutex_lock(&obj->lock);
 		if (obj->phase == SBX_OBJ_LIVE)
-			k->unsave(o->store, obj->id);
+			sbx_store_delete_object(o->store, obj->id);
 		obj->phase = SBX_OBJ_GONE;
 		pthread_mutex_unlock(&obj->lock);
 		if (k->forget)
@@ -188,13 +220,22 @@ struct loading {
 	size_t n_changed, cap;
 };
 
-static int load_one(void *arg, const void *rec)
+static int load_one(void *arg, const struct sbx_store_object *row)
 {
 	struct loading *l = arg;
 	struct sbx_obj *obj = NULL;
 	bool changed = false;
-	int r = l->k->load(l->o, rec, &obj, &changed);
+	ProtobufCMessage *rec =
+		protobuf_c_message_unpack(l->k->record, NULL, row->record_len, row->record);
+	int r;
 
+	if (!rec) {
+		log_warn("state store: ignoring %s '%.64s': its record cannot be read",
+			 l->k->type.noun, row->id);
+		return 0;
+	}
+	r = l->k->load(l->o, row->id, rec, &obj, &changed);
+	protobuf_c_message_free_unpacked(rec, NULL);
 	if (r < 0 || !obj)
 		return r;
 	r = sbx_registry_restore(sbx_objects_registry(l->o, l->k), obj);
@@ -224,7 +265,7 @@ int sbx_objects_load(struct sbx_objects *o)
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds) && r == 0; i++) {
 		l.k = kinds[i];
-		r = kinds[i]->each(o->store, load_one, &l);
+		r = sbx_store_each_object(o->store, kinds[i]->type.noun, load_one, &l);
 	}
 	/* Written back now: the store was busy with the walks. */
 	for (size_t i = 0; i < l.n_changed; i++) {

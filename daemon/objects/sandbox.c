@@ -99,33 +99,33 @@ int sbx_sandbox_transition(struct sbx_objects *o, struct sbx_sandbox *s, Sbx__Sa
 	return sbx_objects_save_locked(o, &s->obj);
 }
 
-static int sandbox_save(struct sbx_objects *o, struct sbx_obj *obj)
+static int sandbox_save(struct sbx_obj *obj, struct sbx_store_object *row)
 {
 	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
 	_cleanup_free_ char *env = NULL;
-	struct sbx_store_sandbox rec = {
-		.id = s->obj.id,
-		.status = word_of(state_words, N_WORDS(state_words), s->state),
-		.runtime = s->runtime,
-		.mode = word_of(mode_words, N_WORDS(mode_words), s->mode),
-		.entry_point = s->entry_point,
-		.note = s->note ? s->note : "",
-		.created_ms = s->obj.created_ms,
-		.last_used_ms = s->last_used_ms,
-		.timeout_ms = s->timeout_ms,
-		.memory_limit_mb = s->memory_limit_mb,
-		.executions = s->executions,
-		.exit_code = s->exit_code,
-		.install_deps = s->install_deps,
-		.dev_server = s->dev_server,
-		.deps_installed = s->deps_installed,
-	};
-	int r = sbx_env_pack(&s->env, &env, &rec.env_len);
+	Sbx__SandboxRecord rec = SBX__SANDBOX_RECORD__INIT;
+	int r = sbx_env_pack(&s->env, &env, &rec.env.len);
 
 	if (r < 0)
 		return r;
-	rec.env = env;
-	return sbx_store_put_sandbox(o->store, &rec);
+	rec.env.data = (uint8_t *)env;
+	rec.state = s->state;
+	rec.note = s->note ? s->note : "";
+	rec.runtime = s->runtime;
+	rec.mode = s->mode;
+	rec.entry_point = s->entry_point;
+	rec.created_ms = s->obj.created_ms;
+	rec.last_used_ms = row->used_ms = s->last_used_ms;
+	rec.timeout_ms = s->timeout_ms;
+	rec.memory_limit_mb = s->memory_limit_mb;
+	rec.executions = s->executions;
+	rec.exit_code = s->exit_code;
+	rec.install_deps = s->install_deps;
+	rec.dev_server = s->dev_server;
+	rec.deps_installed = s->deps_installed;
+	row->owner = rec.owner = s->owner;
+	row->status = word_of(state_words, N_WORDS(state_words), s->state);
+	return sbx_objects_pack(&rec.base, row);
 }
 
 static ProtobufCMessage *sandbox_reply(struct sbx_obj *obj)
@@ -683,26 +683,24 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	return 0;
 }
 
-static int sandbox_load(struct sbx_objects *o, const void *arg, struct sbx_obj **ret,
-			bool *ret_changed)
+static int sandbox_load(struct sbx_objects *o, const char *id, const ProtobufCMessage *m,
+			struct sbx_obj **ret, bool *ret_changed)
 {
-	const struct sbx_store_sandbox *rec = arg;
+	const Sbx__SandboxRecord *rec = (const Sbx__SandboxRecord *)m;
 	struct sbx_sandbox *s = calloc(1, sizeof(*s));
-	int state = word_value(state_words, N_WORDS(state_words), rec->status);
-	bool was_running = state == SBX__SANDBOX_STATE__SANDBOX_RUNNING;
+	bool was_running = rec->state == SBX__SANDBOX_STATE__SANDBOX_RUNNING;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
-	if (sbx_obj_init_id(&s->obj, &KIND->type, rec->id) < 0) {
-		log_warn("state store: ignoring a sandbox with a bad id '%.64s'", rec->id);
+	if (sbx_obj_init_id(&s->obj, &KIND->type, id) < 0) {
+		log_warn("state store: ignoring a sandbox with a bad id '%.64s'", id);
 		free(s);
 		return 0;
 	}
 	s->o = o;
 	s->runtime = strdup(rec->runtime);
-	s->mode = word_value(mode_words, N_WORDS(mode_words), rec->mode) ==
-				  SBX__SANDBOX_MODE__SANDBOX_PERSISTENT
+	s->mode = rec->mode == SBX__SANDBOX_MODE__SANDBOX_PERSISTENT
 			  ? SBX__SANDBOX_MODE__SANDBOX_PERSISTENT
 			  : SBX__SANDBOX_MODE__SANDBOX_ONESHOT;
 	s->entry_point = strdup(rec->entry_point);
@@ -715,11 +713,19 @@ static int sandbox_load(struct sbx_objects *o, const void *arg, struct sbx_obj *
 	s->last_used_ms = rec->last_used_ms;
 	s->executions = rec->executions;
 	s->exit_code = rec->exit_code;
+	s->owned = *rec->owner != '\0';
+	snprintf(s->owner, sizeof(s->owner), "%s", rec->owner);
 	/* Its process died with the previous daemon (the spawner and its
-	 * sandboxes do not outlive it): say so instead of "running". */
-	set_state(s, was_running || state < 0 ? SBX__SANDBOX_STATE__SANDBOX_FAILED : state,
-		  was_running ? "sandboxd stopped while this sandbox was running" : rec->note);
-	r = sbx_env_unpack(rec->env, rec->env_len, &s->env);
+	 * sandboxes do not outlive it): say so instead of "running". A state
+	 * of a newer daemon reads as failed. */
+	set_state(s,
+		  was_running || rec->state >= N_WORDS(state_words)
+			  ? SBX__SANDBOX_STATE__SANDBOX_FAILED
+			  : rec->state,
+		  was_running  ? "sandboxd stopped while this sandbox was running"
+		  : *rec->note ? rec->note
+			       : NULL);
+	r = sbx_env_unpack((const char *)rec->env.data, rec->env.len, &s->env);
 	if (r == 0 && (!s->runtime || !s->entry_point))
 		r = -ENOMEM;
 	if (r == 0)
@@ -778,10 +784,8 @@ const struct sbx_kind sbx_sandbox_kind = {
 	.registry = offsetof(struct sbx_objects, sandboxes),
 	.list = &sbx__list_sandboxes_reply__descriptor,
 	.list_field = "sandboxes",
+	.record = &sbx__sandbox_record__descriptor,
 	.save = sandbox_save,
-	.unsave = sbx_store_delete_sandbox,
-	.each = (int (*)(struct sbx_store *, int (*)(void *, const void *),
-			 void *))sbx_store_each_sandbox,
 	.load = sandbox_load,
 	.reply = sandbox_reply,
 	.tick = sandbox_tick,

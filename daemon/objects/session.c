@@ -48,23 +48,21 @@ static void session_free(struct sbx_obj *obj)
 	free(s);
 }
 
-static int session_save(struct sbx_objects *o, struct sbx_obj *obj)
+static int session_save(struct sbx_obj *obj, struct sbx_store_object *row)
 {
 	struct sbx_session *s = (struct sbx_session *)obj;
 	_cleanup_free_ char *env = NULL;
-	struct sbx_store_session rec = {
-		.id = s->obj.id,
-		.cwd = s->cwd,
-		.created_ms = s->obj.created_ms,
-		.last_used_ms = s->last_used_ms,
-		.runs = s->runs,
-	};
-	int r = sbx_env_pack(&s->env, &env, &rec.env_len);
+	Sbx__SessionRecord rec = SBX__SESSION_RECORD__INIT;
+	int r = sbx_env_pack(&s->env, &env, &rec.env.len);
 
 	if (r < 0)
 		return r;
-	rec.env = env;
-	return sbx_store_put_session(o->store, &rec);
+	rec.env.data = (uint8_t *)env;
+	rec.cwd = s->cwd;
+	rec.created_ms = s->obj.created_ms;
+	rec.last_used_ms = row->used_ms = s->last_used_ms;
+	rec.runs = s->runs;
+	return sbx_objects_pack(&rec.base, row);
 }
 
 static ProtobufCMessage *session_reply(struct sbx_obj *obj)
@@ -268,18 +266,18 @@ int sbx_session_set_cwd(struct sbx_objects *o, struct sbx_rpc_call *call,
 	return r;
 }
 
-static int session_load(struct sbx_objects *o, const void *arg, struct sbx_obj **ret,
-			bool *ret_changed)
+static int session_load(struct sbx_objects *o, const char *id, const ProtobufCMessage *m,
+			struct sbx_obj **ret, bool *ret_changed)
 {
-	const struct sbx_store_session *rec = arg;
+	const Sbx__SessionRecord *rec = (const Sbx__SessionRecord *)m;
 	struct sbx_session *s = calloc(1, sizeof(*s));
 	int r;
 
 	(void)ret_changed;
 	if (!s)
 		return -ENOMEM;
-	if (sbx_obj_init_id(&s->obj, &KIND->type, rec->id) < 0) {
-		log_warn("state store: ignoring a session with a bad id '%.64s'", rec->id);
+	if (sbx_obj_init_id(&s->obj, &KIND->type, id) < 0) {
+		log_warn("state store: ignoring a session with a bad id '%.64s'", id);
 		free(s);
 		return 0;
 	}
@@ -287,7 +285,7 @@ static int session_load(struct sbx_objects *o, const void *arg, struct sbx_obj *
 	s->last_used_ms = rec->last_used_ms;
 	s->runs = rec->runs;
 	s->cwd = strdup(rec->cwd[0] == '/' ? rec->cwd : DEFAULT_CWD);
-	r = sbx_env_unpack(rec->env, rec->env_len, &s->env);
+	r = sbx_env_unpack((const char *)rec->env.data, rec->env.len, &s->env);
 	if (r == 0 && !s->cwd)
 		r = -ENOMEM;
 	if (r == 0)
@@ -317,10 +315,8 @@ const struct sbx_kind sbx_session_kind = {
 	.registry = offsetof(struct sbx_objects, sessions),
 	.list = &sbx__list_sessions_reply__descriptor,
 	.list_field = "sessions",
+	.record = &sbx__session_record__descriptor,
 	.save = session_save,
-	.unsave = sbx_store_delete_session,
-	.each = (int (*)(struct sbx_store *, int (*)(void *, const void *),
-			 void *))sbx_store_each_session,
 	.load = session_load,
 	.reply = session_reply,
 	.expired = session_expired,

@@ -10,11 +10,14 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -22,6 +25,7 @@
 #include "methods.h"
 #include "sandbox.h"
 #include "status.h"
+#include "store_v3.h"
 #include "testlib.h"
 
 static char *dir, state_dir[300], log_path[300];
@@ -846,6 +850,130 @@ static void test_idle_expiry(void)
 	}
 }
 
+/* Rows of a schema-3 store (store_v3.h): a oneshot shell sandbox that ran
+ * 4 times, a session, an execution and a counter; %s are the ids, %lld
+ * the last use (now: the sweeper must not take them). */
+static const char v3_rows[] = STORE_V3_INSERT_SANDBOX
+	" VALUES ('%s', 'completed', 'shell', 'oneshot', '', '', 1700000000000, %lld, 30000,"
+	" 256, 4, 0, 0, 0, 0, X'4752454554494E473D686900');" /* GREETING=hi */
+	STORE_V3_INSERT_SESSION
+	" VALUES ('%s', '/workspace/app', 1700000000001, %lld, 2, X'4B4545503D6D6500');" /* KEEP=me
+											  */
+	STORE_V3_INSERT_EXECUTION
+	" VALUES ('exec-v3', 'sandbox', '%s', 1700000000500, 12, 'EXEC_STATUS_RUNTIME_ERROR',"
+	" 3, 0, 'shell', '198.51.100.7', 2048, 5);"
+	"INSERT INTO counters (name, value) VALUES ('sandboxes_created', 7)"
+	" ON CONFLICT(name) DO UPDATE SET value = value + 7;";
+
+static bool write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return false;
+	fputs(text, f);
+	return fclose(f) == 0;
+}
+
+/* A state directory of today's main (schema 3, workspaces made before
+ * disk limits): migrated on the daemon's first start, every object
+ * served as it was, its files and history kept. */
+static void test_schema3_store(void)
+{
+	const char *sb = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
+		   *ss = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+	char url[320], state[320], log[320], p[700], *sql;
+	long long now = (long long)time(NULL) * 1000;
+	sqlite3 *db = NULL;
+	struct rep r;
+	pid_t pid;
+	int st;
+
+	snprintf(url, sizeof(url), "ipc://%s/v3.sock", dir);
+	snprintf(state, sizeof(state), "%s/v3-state", dir);
+	snprintf(log, sizeof(log), "%s/v3.log", dir);
+	const char *dirs[] = {"",
+			      "/sandboxes",
+			      "/sandboxes/%s",
+			      "/sandboxes/%s/workspace",
+			      "/sessions",
+			      "/sessions/%s",
+			      "/sessions/%s/workspace",
+			      "/sessions/%s/workspace/app",
+			      "/sessions/%s/tmp"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+		char rel[100];
+
+		snprintf(rel, sizeof(rel), dirs[i], strstr(dirs[i], "sessions") ? ss : sb);
+		snprintf(p, sizeof(p), "%s%s", state, rel);
+		CHECKF(mkdir(p, strstr(rel, "workspace") || strstr(rel, "tmp") ? 0777 : 0711) == 0,
+		       "mkdir %s: %s", p, strerror(errno));
+		chmod(p, strstr(rel, "workspace") || strstr(rel, "tmp") ? 0777 : 0711);
+	}
+	snprintf(p, sizeof(p), "%s/sandboxes/%s/workspace/main.sh", state, sb);
+	CHECK(write_file(p, "echo from-v3-$GREETING\n"));
+	snprintf(p, sizeof(p), "%s/sessions/%s/workspace/s.txt", state, ss);
+	CHECK(write_file(p, "session-file\n"));
+	snprintf(p, sizeof(p), "%s/sandboxd.db", state);
+	sql = sqlite3_mprintf(v3_rows, sb, now, ss, now, sb);
+	CHECK(sqlite3_open(p, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, STORE_V3_SCHEMA, NULL, NULL, NULL) == SQLITE_OK);
+	CHECKF(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	sqlite3_free(sql);
+
+	pid = start_daemon(url, state, log, NULL);
+	r = call_on(url, "GetSandbox", "{\"id\":\"%s\"}", sb);
+	CHECK_STATUS(r, SBX_OK);
+	CHECK_STR(jstr(&r, "status"), "completed");
+	CHECK_STR(jstr(&r, "runtime"), "shell");
+	CHECK_STR(jstr(&r, "mode"), "oneshot");
+	CHECK_STR(jstr(&r, "created_at"), "2023-11-14T22:13:20.000Z");
+	CHECK_INT(jint(&r, "executions"), 4);
+	CHECK_INT(jint(&r, "timeout_ms"), 30000);
+	CHECK_INT(jint(&r, "memory_limit_mb"), 256);
+	rep_fini(&r);
+	r = call_on(url, "ExecuteSandbox", "{\"id\":\"%s\"}", sb);
+	CHECK(jbool(&r, "success"));
+	CHECK_STR(jstr(&r, "stdout"), "from-v3-hi\n");
+	rep_fini(&r);
+	r = call_on(url, "GetSandbox", "{\"id\":\"%s\"}", sb);
+	CHECK_INT(jint(&r, "executions"), 5);
+	rep_fini(&r);
+	r = call_on(url, "GetSession", "{\"session_id\":\"%s\"}", ss);
+	CHECK_STATUS(r, SBX_OK);
+	CHECK_STR(jstr(&r, "cwd"), "/workspace/app");
+	CHECK_INT(jint(&r, "runs"), 2);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(r.j, "env"), "KEEP")), "me");
+	rep_fini(&r);
+	r = call_on(url, "SessionRun",
+		    "{\"session_id\":\"%s\",\"command\":[\"/bin/sh\",\"-c\","
+		    "\"cat /workspace/s.txt; echo $KEEP\"]}",
+		    ss);
+	CHECK_STR(jstr(&r, "stdout"), "session-file\nme\n");
+	rep_fini(&r);
+	r = call_on(url, "GetExecution", "{\"execution_id\":\"exec-v3\"}");
+	CHECK_STATUS(r, SBX_OK);
+	CHECK_STR(jstr(&r, "language"), "shell");
+	CHECK_STR(jstr(&r, "client"), "198.51.100.7");
+	CHECK_INT(jint(&r, "exit_code"), 3);
+	CHECK_INT(jint(&r, "memory_peak_kb"), 2048);
+	rep_fini(&r);
+	st = th_stop(pid, SIGTERM, 10000);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "v3 daemon exit status %#x", st);
+	/* Once more: the migrated store is read as it is. */
+	pid = start_daemon(url, state, log, NULL);
+	r = call_on(url, "GetSandbox", "{\"id\":\"%s\"}", sb);
+	CHECK_STATUS(r, SBX_OK);
+	CHECK_INT(jint(&r, "executions"), 5);
+	rep_fini(&r);
+	r = call_on(url, "GetSession", "{\"session_id\":\"%s\"}", ss);
+	CHECK_INT(jint(&r, "runs"), 3);
+	rep_fini(&r);
+	st = th_stop(pid, SIGTERM, 10000);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "v3 daemon exit status %#x", st);
+}
+
 int main(void)
 {
 	struct rep r;
@@ -883,6 +1011,7 @@ int main(void)
 	test_install_deps();
 	test_restart();
 	test_idle_expiry();
+	test_schema3_store();
 
 	{
 		int st = th_stop(daemon_pid, SIGTERM, 10000);
