@@ -25,10 +25,16 @@ struct sbx_deployment {
 
 	/* Guarded by obj.lock. */
 	int64_t last_request_ms;
-	bool scaled_down;
+	Sbx__DeploymentState state; /* changed by transition() alone */
 };
 
 #define KIND (&sbx_deployment_kind)
+
+/* The store's status column of each state. */
+static const char *const state_words[] = {
+	[SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE] = "active",
+	[SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN] = "scaled_down",
+};
 
 static void deployment_free(struct sbx_obj *obj)
 {
@@ -49,9 +55,16 @@ static int deployment_save(struct sbx_obj *obj, struct sbx_store_object *row)
 	rec.min_instances = d->min_instances;
 	rec.max_instances = d->max_instances;
 	rec.scale_down_s = d->scale_down_s;
-	rec.scaled_down = d->scaled_down;
-	row->status = d->scaled_down ? "scaled_down" : "";
+	rec.state = d->state;
+	row->status = state_words[d->state];
 	return sbx_objects_pack(&rec.base, row);
+}
+
+/* Move d to `to` and write it back; call with d->obj.lock held. */
+static void transition(struct sbx_objects *o, struct sbx_deployment *d, Sbx__DeploymentState to)
+{
+	d->state = to;
+	sbx_objects_save_locked(o, &d->obj);
 }
 
 static const char *status_word(enum sbx_service_state st)
@@ -89,7 +102,7 @@ static ProtobufCMessage *deployment_reply(struct sbx_obj *obj)
 	}
 	m->auto_scale = as;
 	pthread_mutex_lock(&d->obj.lock);
-	scaled_down = d->scaled_down;
+	scaled_down = d->state == SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN;
 	last = d->last_request_ms;
 	pthread_mutex_unlock(&d->obj.lock);
 	sbx_sandbox_service_info(o, d->sandbox_id, &info);
@@ -271,8 +284,7 @@ int sbx_deployment_update_files(struct sbx_objects *o, struct sbx_rpc_call *call
 	/* A new package.json needs an install, which only a start does. */
 	if (r == 0 && (req->restart_dev_server || package_json)) {
 		pthread_mutex_lock(&d->obj.lock);
-		d->scaled_down = false;
-		sbx_objects_save_locked(o, &d->obj);
+		transition(o, d, SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE);
 		pthread_mutex_unlock(&d->obj.lock);
 		r = sbx_sandbox_restart(o, call, d->sandbox_id);
 	}
@@ -314,9 +326,8 @@ int sbx_deployment_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call,
 			return r;
 		pthread_mutex_lock(&d->obj.lock);
 		d->last_request_ms = sbx_now_ms();
-		if (d->scaled_down) {
-			d->scaled_down = false;
-			sbx_objects_save_locked(o, &d->obj);
+		if (d->state == SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN) {
+			transition(o, d, SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE);
 			sbx_log(SBX_LOG_INFO, d->obj.id, "woken by a request");
 		}
 		pthread_mutex_unlock(&d->obj.lock);
@@ -366,7 +377,9 @@ static int deployment_load(struct sbx_objects *o, const char *id, const Protobuf
 	d->max_instances = rec->max_instances;
 	d->o = o;
 	d->scale_down_s = rec->scale_down_s;
-	d->scaled_down = rec->scaled_down;
+	d->state = rec->state == SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN
+			   ? SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN
+			   : SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE;
 	if (!d->sandbox_id) {
 		sbx_obj_unref(&d->obj);
 		return -ENOMEM;
@@ -399,8 +412,7 @@ static void deployment_tick(struct sbx_objects *o, struct sbx_obj *obj, int64_t 
 	sbx_log(SBX_LOG_INFO, d->obj.id, "idle for %us: scaling to zero", d->scale_down_s);
 	sbx_sandbox_stop(o, d->sandbox_id);
 	pthread_mutex_lock(&d->obj.lock);
-	d->scaled_down = true;
-	sbx_objects_save_locked(o, &d->obj);
+	transition(o, d, SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN);
 	pthread_mutex_unlock(&d->obj.lock);
 }
 

@@ -146,8 +146,10 @@ static int deployment(sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *ins)
 	rec.min_instances = (uint32_t)sqlite3_column_int64(st, 4);
 	rec.max_instances = (uint32_t)sqlite3_column_int64(st, 5);
 	rec.scale_down_s = (uint32_t)sqlite3_column_int64(st, 6);
-	rec.scaled_down = sqlite3_column_int64(st, 7) != 0;
-	x.status = rec.scaled_down ? "scaled_down" : "";
+	rec.state = sqlite3_column_int64(st, 7) ? SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN
+						: SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE;
+	/* The words of deployment.c's table. */
+	x.status = rec.state ? "scaled_down" : "active";
 	return put(db, ins, &x, &rec.base);
 }
 

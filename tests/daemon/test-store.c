@@ -261,7 +261,7 @@ static void test_migrate_v3(const char *dir)
 			CHECK_INT(d->min_instances, 0);
 			CHECK_INT(d->max_instances, 2);
 			CHECK_INT(d->scale_down_s, 90);
-			CHECK(d->scaled_down);
+			CHECK_INT(d->state, SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN);
 		} else
 			CHECK(!"deployment record unreadable");
 		rows_fini(&x);
