@@ -25,8 +25,8 @@ struct sbx_backend_ops {
 	const char *(*describe)(void *state);
 	/* Optional (NULL: executions of this backend cannot be stopped): run
 	 * like `run`, stoppable from another thread with sbx_engine_cancel(t)
-	 * (daemon/sandbox/engine.h); a stopped run's result is SIGNALED with
-	 * error "stopped". */
+	 * (daemon/sandbox/engine.h); a stopped run's result is STOPPED (error
+	 * "stopped"). */
 	int (*run_cancellable)(void *state, const Sbx__SpawnRequest *req, struct sbx_engine_cancel *t,
 			       Sbx__ExecResult **ret);
 	/* Optional (NULL: no live logs): run_cancellable that also hands the

@@ -12,6 +12,15 @@
 
 #define SBX_RT_ARGV_MAX 8
 
+/* The compile step's limits, by field name of sbx.Limits (compilers need
+ * more than the programs they build); 0: the run's own. */
+struct sbx_runtime_limits {
+	uint64_t cpu_time_ms, wall_time_ms, memory_kb;
+	uint32_t pids;
+	uint64_t fsize_kb;
+	uint32_t nofile;
+};
+
 struct sbx_runtime {
 	const char *name;
 	const char *aliases[4];
@@ -20,6 +29,7 @@ struct sbx_runtime {
 	const char *version[SBX_RT_ARGV_MAX]; /* argv printing the version */
 	const char *compile[SBX_RT_ARGV_MAX]; /* empty: interpreted */
 	const char *run[SBX_RT_ARGV_MAX];
+	struct sbx_runtime_limits compile_limits; /* with `compile` */
 };
 
 struct sbx_runtimes;

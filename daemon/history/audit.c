@@ -68,7 +68,8 @@ static const char *status_of(const struct sbx_exec_report *rep)
 
 	if (!rep->res)
 		return rep->error == -EAGAIN || rep->error == -ETIMEDOUT ? "REJECTED" : "ERROR";
-	v = protobuf_c_enum_descriptor_get_value(&sbx__exec_status__descriptor, rep->res->status);
+	v = protobuf_c_enum_descriptor_get_value(&sbx__exec_status__descriptor,
+						 sbx_exec_status_shown(rep->res->status));
 	return v ? v->name : "EXEC_STATUS_INTERNAL_ERROR";
 }
 

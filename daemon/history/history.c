@@ -107,8 +107,8 @@ void sbx_history_record(struct sbx_history *h, const struct sbx_exec_report *rep
 	if (!res)
 		return; /* refused: nothing ran, no row */
 	snprintf(language, sizeof(language), "%s", rep->language);
-	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value(&sbx__exec_status__descriptor, res->status);
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&sbx__exec_status__descriptor, sbx_exec_status_shown(res->status));
 	struct sbx_store_execution rec = {
 		.id = rep->execution_id,
 		.object_kind = rep->kind,

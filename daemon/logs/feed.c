@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec_status.h"
 #include "logs.h"
 
 struct sbx_log_feed {
@@ -118,7 +119,8 @@ void sbx_log_feed_finish(struct sbx_log_feed *f, const char *execution_id, int r
 	if (!f)
 		return;
 	if (rc == 0 && res)
-		v = protobuf_c_enum_descriptor_get_value(&sbx__exec_status__descriptor, res->status);
+		v = protobuf_c_enum_descriptor_get_value(&sbx__exec_status__descriptor,
+							 sbx_exec_status_shown(res->status));
 	if (v && strncmp(v->name, "EXEC_STATUS_", 12) == 0)
 		status = v->name + 12;
 	/* Execution ids are uuids (no JSON escaping needed); cut to be sure. */

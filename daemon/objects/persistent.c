@@ -84,7 +84,7 @@ static char *ended_note(int r, const struct sbx_rpc_call *call, const Sbx__ExecR
 	if (r < 0)
 		n = asprintf(&note, "could not start: %s",
 			     call->error[0] ? call->error : strerror(-r));
-	else if (res->error && strcmp(res->error, "stopped") == 0)
+	else if (res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED)
 		return strdup("stopped");
 	else {
 		last_line(&res->stderr, tail, sizeof(tail));
@@ -138,7 +138,7 @@ static int service_run(void *arg, int netns_fd, char **ret_note)
 					       res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK &&
 					       res->exit_code == 0
 				       ? SBX__SANDBOX_STATE__SANDBOX_COMPLETED
-			       : r == 0 && res->error && strcmp(res->error, "stopped") == 0
+			       : r == 0 && res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED
 				       ? SBX__SANDBOX_STATE__SANDBOX_COMPLETED
 				       : SBX__SANDBOX_STATE__SANDBOX_FAILED,
 			       *ret_note);

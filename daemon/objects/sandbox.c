@@ -575,6 +575,7 @@ int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx
 		spec.n_argv = runtime_argv(rt->run, rt, file, argv);
 		spec.n_compile = runtime_argv(rt->compile, rt, file, compile);
 		spec.compile = spec.n_compile ? compile : NULL;
+		spec.compile_limits = &rt->compile_limits;
 	}
 	return sbx_executor_spawn(o->exec, call, &spec, ret);
 }
@@ -594,7 +595,7 @@ Sbx__SandboxExecution *sbx_sandbox_execution_reply(const char *id, Sbx__ExecResu
 		return NULL;
 	}
 	m->success = res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK && res->exit_code == 0;
-	m->status = res->status;
+	m->status = sbx_exec_status_shown(res->status);
 	m->exit_code = res->exit_code;
 	m->execution_time_ms = res->wall_time_ms;
 	/* The output moves over instead of being copied. */
@@ -658,9 +659,8 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	if (r == 0) {
 		s->executions++;
 		s->exit_code = m->exit_code;
-		/* sbx_executor_cancel's mark (AdminForceStop). */
-		bool stopped = m->status == SBX__EXEC_STATUS__EXEC_STATUS_SIGNALED && m->error &&
-			       strcmp(m->error, "stopped") == 0;
+		/* Stopped by sbx_executor_cancel (AdminForceStop). */
+		bool stopped = res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED;
 
 		sbx_sandbox_transition(o, s,
 				       m->success ? SBX__SANDBOX_STATE__SANDBOX_COMPLETED

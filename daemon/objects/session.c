@@ -207,6 +207,7 @@ int sbx_session_run(struct sbx_objects *o, struct sbx_rpc_call *call,
 	sbx_obj_unref(&s->obj);
 	if (r < 0)
 		return r;
+	sbx_exec_result_show(res);
 	*ret = res;
 	return 0;
 }

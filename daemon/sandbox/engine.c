@@ -306,7 +306,7 @@ static int stopped_result(const Sbx__SpawnRequest *req, uint64_t started_ms, Sbx
 	if (!r)
 		return -ENOMEM;
 	sbx__exec_result__init(r);
-	r->status = SBX__EXEC_STATUS__EXEC_STATUS_SIGNALED;
+	r->status = SBX__EXEC_STATUS__EXEC_STATUS_STOPPED;
 	r->signal = SIGKILL;
 	r->exit_code = 128 + SIGKILL;
 	r->wall_time_ms = mono_ms() - started_ms;

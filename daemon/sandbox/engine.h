@@ -95,7 +95,7 @@ void sbx_engine_cancel_fini(struct sbx_engine_cancel *t);
 
 /* sbx_engine_run that `t` (NULL: none) can cancel. A cancelled execution
  * (before, while queued in the spawner or while running) returns 0 with a
- * result of status SIGNALED, signal SIGKILL, exit code 137 and error
+ * result of status STOPPED, signal SIGKILL, exit code 137 and error
  * "stopped": the spawner closes the socket only once the sandbox's init is
  * reaped, so when the run returns every process of it is gone. */
 int sbx_engine_run_cancellable(struct sbx_engine *e, const Sbx__SpawnRequest *req,

@@ -161,6 +161,32 @@ static void test_rows(struct sbx_runtimes *rt)
 	}
 }
 
+/* A compile step's limits are its row's (never literals of the executor):
+ * every installed row with one carries CPU, wall and memory limits; an
+ * interpreted row carries none. */
+static void test_compile_limits(struct sbx_runtimes *rt)
+{
+	const struct sbx_runtime *r;
+
+	for (size_t i = 0; (r = sbx_runtimes_at(rt, i)); i++) {
+		const struct sbx_runtime_limits *l = &r->compile_limits;
+
+		if (r->compile[0])
+			CHECKF(l->cpu_time_ms && l->wall_time_ms && l->memory_kb,
+			       "%s compiles without CPU, wall or memory limits", r->name);
+		else
+			CHECKF(!l->cpu_time_ms && !l->wall_time_ms && !l->memory_kb && !l->pids &&
+				       !l->fsize_kb && !l->nofile,
+			       "%s has compile limits but no compile step", r->name);
+	}
+	r = sbx_runtimes_find(rt, "rust");
+	if (r) {
+		CHECK_INT(r->compile_limits.cpu_time_ms, 60000);
+		CHECK_INT(r->compile_limits.wall_time_ms, 60000);
+		CHECK_INT(r->compile_limits.memory_kb, 2u << 20);
+	}
+}
+
 static void test_unknown(struct sbx_runtimes *rt)
 {
 	static const char *const unknown[] = {
@@ -192,7 +218,7 @@ static void test_versions(struct sbx_runtimes *rt)
 	const struct sbx_runtime *sh = sbx_runtimes_find(rt, "shell");
 	struct sbx_runtime stranger = {
 		"python", {0}, "main.py", "/usr/bin/python3", {"/usr/bin/python3", "--version"},
-		{0},	  {0}};
+		{0},	  {0}, {0}};
 
 	/* Four threads ask at once: one answer, computed once. */
 	if (py) {
@@ -267,6 +293,7 @@ int main(void)
 	if (!rt)
 		TEST_DONE();
 	test_rows(rt);
+	test_compile_limits(rt);
 	test_unknown(rt);
 	test_versions(rt);
 	sbx_runtimes_free(rt);

@@ -457,6 +457,9 @@ static void test_force_stop(void)
 
 	r = call("GetSandbox", "{\"id\":\"%s\"}", b.id);
 	CHECK_STR(jstr(&r, "status"), "failed");
+	/* Recognised as stopped by its status (EXEC_STATUS_STOPPED inside
+	 * the daemon), though the reply above shows SIGNALED. */
+	CHECK_STR(jstr(&r, "note"), "stopped by an administrator");
 	rep_fini(&r);
 	/* Not running any more: nothing to stop, still a success. */
 	r = call("AdminForceStop", "{\"id\":\"%s\"}", b.id);

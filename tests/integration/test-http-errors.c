@@ -102,6 +102,21 @@ static void test_sandbox(void)
 	}
 }
 
+/* Where the daemon sees `leaf` ("workspace", "tmp") of object `id`: on the
+ * object's disk volume. With `host`, the same path as this process reaches
+ * it: the volume is mounted in the daemon's own mount namespace, which
+ * /proc/<pid>/root walks. */
+static char *obj_path(char *buf, size_t len, bool host, const char *kind, const char *id,
+		      const char *leaf)
+{
+	char root[64] = "";
+
+	if (host)
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)st.daemon);
+	snprintf(buf, len, "%s%s/%s/%s/vol/%s", root, state, kind, id, leaf);
+	return buf;
+}
+
 /* mode persistent: its process runs, answers through the proxy and writes
  * into its workspace. */
 static void test_persistent(void)
@@ -120,7 +135,7 @@ static void test_persistent(void)
 	th_http(st.base, "GET", path, NULL, NULL, 30000, &r);
 	CHECKF(r.status == 200 && strcmp(r.body, "persistent ok") == 0, "%ld '%.300s'", r.status,
 	       r.body);
-	snprintf(path, sizeof(path), "%s/sandboxes/%s/workspace/started", state, id);
+	obj_path(path, sizeof(path), true, "sandboxes", id, "workspace/started");
 	CHECKF(stat(path, &sb) == 0, "%s was not written", path);
 	snprintf(path, sizeof(path), "/sandbox/%s", id);
 	th_http(st.base, "DELETE", path, NULL, NULL, 30000, &r);
@@ -158,7 +173,7 @@ static void test_session(void)
  * it, and says so. */
 static bool break_dir(const char *dir)
 {
-	char real[700];
+	char real[900];
 
 	snprintf(real, sizeof(real), "%s.real", dir);
 	return rename(dir, real) == 0 && symlink(real, dir) == 0;
@@ -166,14 +181,15 @@ static bool break_dir(const char *dir)
 
 static void test_setup_failure(void)
 {
-	char id[64], dir[700], want[900];
+	char id[64], dir[700], host_dir[800], want[900];
 	json_t *j;
 
 	create("{\"runtime\": \"shell\", \"code\": \"echo never\"}", id, sizeof(id));
 	if (!*id)
 		return;
-	snprintf(dir, sizeof(dir), "%s/sandboxes/%s/workspace", state, id);
-	CHECKF(break_dir(dir), "cannot replace %s", dir);
+	obj_path(dir, sizeof(dir), false, "sandboxes", id, "workspace");
+	obj_path(host_dir, sizeof(host_dir), true, "sandboxes", id, "workspace");
+	CHECKF(break_dir(host_dir), "cannot replace %s", host_dir);
 	snprintf(want, sizeof(want), "workspace %s is a symbolic link, not a directory", dir);
 	j = execute(id, false);
 	if (j) {
@@ -187,8 +203,9 @@ static void test_setup_failure(void)
 	new_session(id, sizeof(id));
 	if (!*id)
 		return;
-	snprintf(dir, sizeof(dir), "%s/sessions/%s/tmp", state, id);
-	CHECKF(break_dir(dir), "cannot replace %s", dir);
+	obj_path(dir, sizeof(dir), false, "sessions", id, "tmp");
+	obj_path(host_dir, sizeof(host_dir), true, "sessions", id, "tmp");
+	CHECKF(break_dir(host_dir), "cannot replace %s", host_dir);
 	snprintf(want, sizeof(want), "tmp_dir %s is a symbolic link, not a directory", dir);
 	session_run(id, "{\"command\": [\"/bin/true\"]}", "", want);
 }
