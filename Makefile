@@ -2,10 +2,14 @@
 # `make test`. Both install missing Debian packages first.
 BUILD      ?= build
 TEST_BUILD ?= build/test
+FUZZ_BUILD ?= build/fuzz
+FUZZ_CC    ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ       ?= .
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 
-.PHONY: all deps build run test bench install clean
+.PHONY: all deps build run test fuzz fuzz-build bench install clean
 
 all: build
 
@@ -21,11 +25,30 @@ build: deps
 run: build
 	@scripts/run.sh $(BUILD)/bin
 
-# The whole suite, built with -Werror and ASan/UBSan.
+# The whole suite: the tree built twice with -Werror, by gcc (ASan/UBSan,
+# every test) and by clang (the fuzz build: ASan/UBSan and libFuzzer; its
+# harnesses replay their regressions and fuzz a few seconds each).
 test: deps
-	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSBX_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSBX_SANITIZE=ON -DSBX_WERROR=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz-build FUZZ_TARGET=all
 	@cd $(TEST_BUILD) && ctest --output-on-failure --timeout 600
+	@rm -f $(FUZZ_BUILD)/tests/fuzz/work/*.summary
+	@cd $(FUZZ_BUILD) && ctest --output-on-failure --timeout 600 -L fuzz
+	@cat $(FUZZ_BUILD)/tests/fuzz/work/*.summary
+
+fuzz-build:
+	@CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSBX_FUZZ=ON -DSBX_WERROR=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(or $(FUZZ_TARGET),fuzzers)
+
+# Every libFuzzer harness (tests/fuzz) for FUZZ_SECONDS each, one after the
+# other, growing its corpus in $(FUZZ_BUILD)/tests/fuzz/work; FUZZ=name
+# (a regular expression) picks harnesses.
+fuzz: deps fuzz-build
+	@rm -f $(FUZZ_BUILD)/tests/fuzz/work/*.summary
+	@cd $(FUZZ_BUILD) && SBX_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest -L fuzz -R '$(FUZZ)' \
+		--timeout $$(( $(FUZZ_SECONDS) + 600 )) --output-on-failure
+	@cat $(FUZZ_BUILD)/tests/fuzz/work/*.summary
 
 bench: build
 	@scripts/bench.sh $(BUILD)

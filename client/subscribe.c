@@ -30,14 +30,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "rpc.pb-c.h"
 #include "sandbox.h"
+#include "subframe.h"
 
-/* Largest message accepted; a larger one is a protocol error (the daemon
- * sends one log line, at most 16 KiB of text, per event). */
-#define SUB_MSG_MAX (1u << 20)
-/* Read buffer: grows from this up to SUB_MSG_MAX + a frame header. */
-#define SUB_BUF_MIN (256u << 10)
 #define SUB_URL_MAX 512
 #define SUB_HANDSHAKE_MS 5000
 #define SUB_REDIAL_MIN_MS 10
@@ -49,15 +44,11 @@ struct sbx_subscription {
 	char url[SUB_URL_MAX];
 	bool ipc; /* ipc://: frames carry a type byte */
 	char *prefix;
-	size_t plen;
-	sbx_event_cb cb;
-	void *arg;
 	int wake[2]; /* close writes here: the thread's polls end */
 	pthread_t thread;
 	int connected; /* atomic */
 	int stop;      /* atomic: set by close, checked between messages */
-	uint8_t *buf;
-	size_t cap;
+	struct sbx_sub_reader reader; /* frames -> events (client/subframe.h) */
 };
 
 static bool stopping(struct sbx_subscription *s)
@@ -163,48 +154,16 @@ static int handshake(struct sbx_subscription *s, int fd)
 	return 0;
 }
 
-static void deliver(struct sbx_subscription *s, const uint8_t *body, size_t len)
-{
-	const uint8_t *nul;
-	Sbx__Event *e;
-
-	if (len < s->plen || memcmp(body, s->prefix, s->plen) != 0)
-		return;
-	nul = memchr(body, 0, len);
-	if (!nul)
-		return;
-	e = sbx__event__unpack(NULL, len - (size_t)(nul + 1 - body), nul + 1);
-	if (!e)
-		return;
-	struct sbx_event ev = {
-		.topic = (const char *)body,
-		.seq = e->seq,
-		.time_us = e->time_us,
-		.kind = e->kind ? e->kind : "",
-		.data = e->data.data,
-		.len = e->data.len,
-	};
-	s->cb(s->arg, &ev);
-	sbx__event__free_unpacked(e, NULL);
-}
-
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Read and deliver messages until the connection ends or close is called. */
 static void read_loop(struct sbx_subscription *s, int fd)
 {
-	size_t hdr = s->ipc ? 9 : 8, have = 0;
+	struct sbx_sub_reader *r = &s->reader;
 
+	r->have = 0; /* a new connection starts with a new frame */
 	for (;;) {
-		size_t off = 0;
-		ssize_t n = recv(fd, s->buf + have, s->cap - have, 0);
+		size_t room;
+		uint8_t *space = sbx_sub_reader_space(r, &room);
+		ssize_t n = recv(fd, space, room, 0);
 		if (n == 0)
 			return;
 		if (n < 0) {
@@ -212,29 +171,8 @@ static void read_loop(struct sbx_subscription *s, int fd)
 				return;
 			continue;
 		}
-		have += (size_t)n;
-		while (have - off >= hdr && !__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
-			const uint8_t *h = s->buf + off;
-			uint64_t len = be64(h + hdr - 8);
-			if ((s->ipc && h[0] != 1) || len > SUB_MSG_MAX)
-				return; /* not what a pub0 sends: redial */
-			if (have - off < hdr + len) {
-				/* Incomplete: make room for the whole message. */
-				if (hdr + len > s->cap) {
-					size_t nc = hdr + SUB_MSG_MAX;
-					uint8_t *nb = realloc(s->buf, nc);
-					if (!nb)
-						return;
-					s->buf = nb;
-					s->cap = nc;
-				}
-				break;
-			}
-			deliver(s, s->buf + off + hdr, (size_t)len);
-			off += hdr + (size_t)len;
-		}
-		memmove(s->buf, s->buf + off, have - off);
-		have -= off;
+		if (sbx_sub_reader_commit(r, (size_t)n) < 0)
+			return; /* not what a pub0 sends: redial */
 	}
 }
 
@@ -274,7 +212,7 @@ void sbx_subscribe_close(struct sbx_subscription *s)
 		close(s->wake[0]);
 	if (s->wake[1] >= 0)
 		close(s->wake[1]);
-	free(s->buf);
+	sbx_sub_reader_fini(&s->reader);
 	free(s->prefix);
 	free(s);
 }
@@ -296,13 +234,9 @@ int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_eve
 	s->wake[0] = s->wake[1] = -1;
 	snprintf(s->url, sizeof(s->url), "%s", url);
 	s->ipc = strncmp(url, "ipc://", 6) == 0;
-	s->plen = strlen(topic_prefix);
 	s->prefix = strdup(topic_prefix);
-	s->cb = cb;
-	s->arg = arg;
-	s->cap = SUB_BUF_MIN;
-	s->buf = malloc(s->cap);
-	if (!s->prefix || !s->buf || pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (!s->prefix || sbx_sub_reader_init(&s->reader, s->ipc, s->prefix, cb, arg, &s->stop) < 0 ||
+	    pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		sbx_subscribe_close(s);
 		return -ENOMEM;
 	}

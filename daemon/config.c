@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include "backend.h"
+#include "buf.h"
 #include "runtimes.h"
 #include "cleanup.h"
 #include "log.h"
@@ -273,11 +274,15 @@ static int toml_cb(void *arg, const char *key, const struct sbx_toml_value *v, c
 	return set_value(c, o, num, from, err, errlen);
 }
 
+/* Bytes of config.toml read; the rest is ignored. */
+#define CONFIG_FILE_MAX ((1u << 20) - 1)
+
 static int load_file(struct sbx_config *c, char *err, size_t errlen)
 {
 	_cleanup_free_ char *text = NULL;
-	char sub[512];
-	size_t len = 0;
+	struct sbx_buf b;
+	char chunk[4096], sub[512];
+	size_t n;
 	FILE *f;
 	int r;
 
@@ -286,13 +291,18 @@ static int load_file(struct sbx_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open config file %s: %s", c->config_file, strerror(errno));
 		return -EINVAL;
 	}
-	text = calloc(1, 1 << 20);
-	if (text)
-		len = fread(text, 1, (1 << 20) - 1, f);
+	/* As large as the file, not the maximum: a config is a few lines. */
+	sbx_buf_init(&b, CONFIG_FILE_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < CONFIG_FILE_MAX)
+		if (sbx_buf_append_some(&b, chunk, n) == 0) {
+			sbx_buf_fini(&b);
+			fclose(f);
+			return -ENOMEM;
+		}
 	fclose(f);
+	text = sbx_buf_steal(&b, NULL);
 	if (!text)
 		return -ENOMEM;
-	text[len] = 0;
 	r = sbx_toml_parse(text, toml_cb, c, sub, sizeof(sub));
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", c->config_file, sub);
@@ -449,7 +459,10 @@ int sbx_config_load(struct sbx_config *c, int argc, char **argv, char **envp,
 		if (v && (r = set_value(c, &opts[i], v, opts[i].env, err, errlen)) < 0)
 			return r;
 	}
-	optind = 1;
+	/* 0, not 1: glibc then forgets where an earlier call stopped inside a
+	 * cluster of short options ("-Xh" refused at X would hand this call
+	 * the "h", read from the earlier call's argv). */
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hV", lopts, &idx)) != -1) {
 		char from[64];
@@ -468,7 +481,14 @@ int sbx_config_load(struct sbx_config *c, int argc, char **argv, char **envp,
 			break;
 		case '?':
 		case ':':
-			snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+			/* A short option is a letter inside argv[optind] or the
+			 * one before it, not necessarily the whole argument. */
+			if (optopt > 0 && optopt < 256)
+				snprintf(err, errlen, "unknown or incomplete option '-%c' (see --help)",
+					 optopt);
+			else
+				snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
+					 argv[optind - 1]);
 			return -EINVAL;
 		default:
 			snprintf(from, sizeof(from), "--%s", opts[ch - 1000].flag);

@@ -32,8 +32,8 @@ static const struct {
 	{gw_admin_page_handler,
 	 "The admin page: one HTML document showing status, sandboxes and resources, "
 	 "refreshing itself from /admin/api/*",
-	 {{NULL}}},
-	{gw_admin_docs_handler, "This list, generated from the gateway's route table", {{NULL}}},
+	 {{0}}},
+	{gw_admin_docs_handler, "This list, generated from the gateway's route table", {{0}}},
 	{gw_admin_test_handler,
 	 "Send a request to this gateway and see its answer: {status, headers, body, "
 	 "duration_ms}, and truncated: true when the body was cut at 1 MiB",

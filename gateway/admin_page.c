@@ -27,7 +27,7 @@ static const struct gw_header page_headers[] = {
 	{MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, ADMIN_CSP},
 	{MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff"},
 	{"Referrer-Policy", "no-referrer"},
-	{NULL},
+	{0},
 };
 
 /* Does If-None-Match name our ETag? Weak comparison, as RFC 9110 asks for

@@ -279,7 +279,7 @@ static json_t *body_string(const char *data, size_t len)
 
 static const struct gw_header retry_after[] = {
 	{MHD_HTTP_HEADER_RETRY_AFTER, "1"},
-	{NULL},
+	{0},
 };
 
 static int finish(struct gw_server *srv, struct gw_request *req)
@@ -587,7 +587,7 @@ int gw_admin_test_handler(struct gw_server *srv, struct gw_request *req)
 		if (wait_s) {
 			char secs[16];
 			const struct gw_header hdrs[] = {{MHD_HTTP_HEADER_RETRY_AFTER, secs},
-							 {NULL}};
+							 {0}};
 
 			call_free(c);
 			snprintf(secs, sizeof(secs), "%u", wait_s);

@@ -1,4 +1,4 @@
-/* Seed dialects: data only. Field maps end with a { NULL } row; enum alias
+/* Seed dialects: data only. Field maps end with a {0} row; enum alias
  * lists end with { NULL, NULL }. Units follow the seed documents. */
 #include "dialects.h"
 
@@ -9,7 +9,7 @@ static const struct jpb_field_map service_health_out[] = {
 	{.json = "status", .path = "status"},
 	{.json = "service", .path = "service"},
 	{.json = "version", .path = "version"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_service_health = {
@@ -31,7 +31,7 @@ static const struct jpb_field_map executor_health_out[] = {
 	{.json = "version", .path = "version"},
 	{.json = "uptime_seconds", .path = "uptime_s"},
 	{.json = "backend", .path = "backend"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_executor_health = {
@@ -55,7 +55,7 @@ static const struct jpb_enum_alias exec_status_words[] = {
 /* `timeout` in seconds of wall time: both execution seeds. */
 static const struct jpb_field_map timeout_seconds_in[] = {
 	{.json = "timeout", .path = "limits.wall_time_ms", .scale = 1000},
-	{NULL},
+	{0},
 };
 
 /* sandbox-executor-README.md, "Test 1": {code, language, timeout (s)} in,
@@ -70,7 +70,7 @@ static const struct jpb_field_map executor_execute_out[] = {
 	{.json = "memory_used_mb", .path = "memory_peak_kb", .scale = 1024},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "error", .path = "error", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_executor_execute = {
@@ -89,7 +89,7 @@ static const struct jpb_field_map codesandbox_execute_out[] = {
 	{.json = "status", .path = "status", .enums = exec_status_words},
 	{.json = "execution_time_ms", .path = "wall_time_ms"},
 	{.json = "error", .path = "error", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_codesandbox_execute = {
@@ -103,7 +103,7 @@ const struct jpb_dialect gw_dialect_codesandbox_execute = {
 static const struct jpb_field_map codesandbox_language_out[] = {
 	{.json = "name", .path = "name"},	  {.json = "version", .path = "version"},
 	{.json = "aliases", .path = "aliases"},	  {.json = "source_file", .path = "source_file"},
-	{.json = "compiled", .path = "compiled"}, {NULL},
+	{.json = "compiled", .path = "compiled"}, {0},
 };
 
 const struct jpb_dialect gw_dialect_codesandbox_languages = {
@@ -117,7 +117,7 @@ const struct jpb_dialect gw_dialect_codesandbox_languages = {
 static const struct jpb_field_map opensandbox_run_in[] = {
 	{.json = "command", .path = "argv"},	     {.json = "time", .path = "limits.cpu_time_ms"},
 	{.json = "mem", .path = "limits.memory_kb"}, {.json = "fsize", .path = "limits.fsize_kb"},
-	{.json = "nofile", .path = "limits.nofile"}, {NULL},
+	{.json = "nofile", .path = "limits.nofile"}, {0},
 };
 
 static const struct jpb_field_map opensandbox_run_out[] = {
@@ -125,7 +125,7 @@ static const struct jpb_field_map opensandbox_run_out[] = {
 	OPENSANDBOX_STDERR,
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_opensandbox_run = {

@@ -16,7 +16,7 @@ static const struct jpb_field_map status_out[] = {
 	{.json = "version", .path = "version"},
 	{.json = "memory_usage", .path = "memory_usage"},
 	{.json = "cpu_usage", .path = "cpu_usage"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_admin_status = {
@@ -29,7 +29,7 @@ const struct jpb_dialect gw_dialect_admin_status = {
 static const struct jpb_field_map host_resources_out[] = {
 	{.json = "memory_usage", .path = "memory_usage"},
 	{.json = "cpu_usage", .path = "cpu_usage"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_admin_host_resources = {
@@ -51,7 +51,7 @@ static const struct jpb_field_map sandbox_out[] = {
 	{.json = "allocated_port", .path = "allocated_port", .zero_is_null = true},
 	{.json = "is_persistent", .path = "is_persistent"},
 	{.json = "container_id", .path = "container_id", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_admin_sandbox = {
@@ -69,7 +69,7 @@ const struct jpb_dialect gw_dialect_admin_sandboxes = {
 static const struct jpb_field_map force_stop_out[] = {
 	{.json = "success", .path = "success"},
 	{.json = "message", .path = "message"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_admin_force_stop = {
@@ -83,7 +83,7 @@ static const struct jpb_field_map resources_out[] = {
 	{.json = "cpu", .path = "cpu"},
 	{.json = "disk", .path = "disk"},
 	{.json = "network", .path = "network"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_admin_resources = {
@@ -98,7 +98,7 @@ static const struct jpb_field_map log_line_out[] = {
 	{.json = "level", .path = "level"},
 	{.json = "message", .path = "message"},
 	{.json = "sandbox_id", .path = "sandbox_id", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_admin_logs = {

@@ -21,7 +21,7 @@ static const struct jpb_field_map sandbox_out[] = {
 	{.json = "created_at", .path = "created_at"},
 	{.json = "timeout_ms", .path = "timeout_ms"},
 	{.json = "memory_limit_mb", .path = "memory_limit_mb"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_service_sandbox = {
@@ -47,7 +47,7 @@ static const struct jpb_field_map execution_out[] = {
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "execution_time_ms", .path = "execution_time_ms"},
 	{.json = "error", .path = "error", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_service_execute = {
@@ -60,7 +60,7 @@ const struct jpb_dialect gw_dialect_service_execute = {
 static const struct jpb_field_map upload_out[] = {
 	{.json = "message", .path = "message"},
 	{.json = "sandbox_id", .path = "sandbox_id"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_service_upload = {
@@ -72,7 +72,7 @@ const struct jpb_dialect gw_dialect_service_upload = {
 /* OpenSandbox "POST /sessions": `# Returns: {"session_id": "uuid..."}`. */
 static const struct jpb_field_map session_id_out[] = {
 	{.json = "session_id", .path = "session_id"},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_opensandbox_session_create = {
@@ -95,7 +95,7 @@ static const struct jpb_field_map session_run_in[] = {
 	{.json = "mem", .path = "limits.memory_kb"},
 	{.json = "fsize", .path = "limits.fsize_kb"},
 	{.json = "nofile", .path = "limits.nofile"},
-	{NULL},
+	{0},
 };
 
 static const struct jpb_field_map session_run_out[] = {
@@ -103,7 +103,7 @@ static const struct jpb_field_map session_run_out[] = {
 	OPENSANDBOX_STDERR,
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_opensandbox_session_run = {
@@ -140,7 +140,7 @@ static const struct jpb_field_map history_out[] = {
 	{.json = "client", .path = "client"},
 	{.json = "kind", .path = "kind"},
 	{.json = "object_id", .path = "object_id", .zero_is_null = true},
-	{NULL},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_executor_execution = {
@@ -159,10 +159,14 @@ const struct jpb_dialect gw_dialect_executor_executions = {
  * documented seven keys; dev_server and restart_dev_server default to
  * true as documented. */
 static const struct jpb_field_map deployment_out[] = {
-	{.json = "deployment_id", .path = "deployment_id"}, {.json = "url", .path = "url"},
-	{.json = "sandbox_id", .path = "sandbox_id"},	    {.json = "status", .path = "status"},
-	{.json = "created_at", .path = "created_at"},	    {.json = "runtime", .path = "runtime"},
-	{.json = "memory_mb", .path = "memory_mb"},	    {NULL},
+	{.json = "deployment_id", .path = "deployment_id"},
+	{.json = "url", .path = "url"},
+	{.json = "sandbox_id", .path = "sandbox_id"},
+	{.json = "status", .path = "status"},
+	{.json = "created_at", .path = "created_at"},
+	{.json = "runtime", .path = "runtime"},
+	{.json = "memory_mb", .path = "memory_mb"},
+	{0},
 };
 
 const struct jpb_dialect gw_dialect_faas_deploy = {

@@ -11,7 +11,14 @@
  * become U+FFFD, so any program output makes valid JSON. */
 void gw_ls_json_escape(struct sbx_buf *b, const void *text, size_t len)
 {
-	const unsigned char *p = text, *end = p + len;
+	const unsigned char *p, *end;
+
+	/* An empty line may come without a buffer (protobuf-c's empty bytes
+	 * are NULL): NULL + 0 is undefined behaviour. */
+	if (len == 0)
+		return;
+	p = text;
+	end = p + len;
 
 	while (p < end) {
 		unsigned char c = *p;

@@ -291,7 +291,7 @@ static int logs_handler(struct gw_server *srv, struct gw_request *req, const str
 			return gw_respond_error(
 				req, 429,
 				(const struct gw_header[]){{MHD_HTTP_HEADER_RETRY_AFTER, "1"},
-							   {NULL}},
+							   {0}},
 				"too many log streams are open (at most %u); retry later",
 				srv->cfg.max_log_streams);
 		}
@@ -423,7 +423,7 @@ int gw_execute_stream_handler(struct gw_server *srv, struct gw_request *req)
 	if (r == -EBUSY)
 		return gw_respond_error(
 			req, 429,
-			(const struct gw_header[]){{MHD_HTTP_HEADER_RETRY_AFTER, "1"}, {NULL}},
+			(const struct gw_header[]){{MHD_HTTP_HEADER_RETRY_AFTER, "1"}, {0}},
 			"too many log streams are open (at most %u); retry later",
 			srv->cfg.max_log_streams);
 	if (r < 0)

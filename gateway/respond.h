@@ -13,7 +13,7 @@ struct gw_header {
 };
 
 /* Queue `status` with body (reference stolen; NULL: no body) and the
- * headers hdrs (ending with { NULL }, or NULL). Returns 0, or -EIO when
+ * headers hdrs (ending with {0}, or NULL). Returns 0, or -EIO when
  * libmicrohttpd refused (the caller then closes the connection). */
 int gw_respond(struct gw_request *req, int status, json_t *body, const struct gw_header *hdrs);
 

@@ -26,7 +26,7 @@ static void msg_freep(ProtobufCMessage **m)
 
 static const struct gw_header retry_after[] = {
 	{MHD_HTTP_HEADER_RETRY_AFTER, "1"},
-	{NULL},
+	{0},
 };
 
 /* libsandbox's transport errors: the call never got the daemon's answer. */
@@ -256,7 +256,7 @@ static int respond_status(struct gw_request *req)
 {
 	static const struct gw_header www_auth[] = {
 		{MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"sandboxd\""},
-		{NULL},
+		{0},
 	};
 	int st = req->reply.status, http = sbx_status_http(st);
 	const char *msg = req->reply.message;

@@ -61,7 +61,7 @@ static enum MHD_Result queued(int r)
 static enum MHD_Result refuse(struct gw_request *req, int status, const char *hdr_name,
 			      const char *hdr_value, const char *fmt, ...)
 {
-	struct gw_header hdrs[2] = {{hdr_name, hdr_value}, {NULL}};
+	struct gw_header hdrs[2] = {{hdr_name, hdr_value}, {0}};
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -185,7 +185,7 @@ static enum MHD_Result handle(struct gw_server *srv, struct gw_request *req)
 	if (req->state == GW_REQ_REFUSED) {
 		const struct gw_header hdrs[2] = {
 			{req->refusal_hdr[0], req->refusal_hdr[1]},
-			{NULL},
+			{0},
 		};
 		return queued(gw_respond_error(req, req->refusal_status, hdrs, "%s", req->refusal));
 	}

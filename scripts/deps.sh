@@ -6,6 +6,7 @@ set -euo pipefail
 # git: OpenSandbox's documented /run example runs `git --version`.
 # chromium: tests/admin drives the admin page in it, headless.
 # e2fsprogs: mke2fs makes the disk volumes (daemon/volume/).
+# clang, libclang-rt-14-dev: the fuzz build (libFuzzer), part of `make test`.
 packages=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev
@@ -14,6 +15,7 @@ packages=(
   curl python3 bubblewrap wrk git
   e2fsprogs
   rustc
+  clang libclang-rt-14-dev
   chromium
 )
 # Runtimes the sandboxes run; node may come from elsewhere (NodeSource).

@@ -29,7 +29,7 @@ static const struct jpb_field_map flag_fields[] = {
 	{ .json = "pids", .path = "limits.pids" },
 	{ .json = "lang", .path = "language" },
 	{ .json = "cwd", .path = "cwd" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct jpb_dialect flags_dialect = { .name = "sandboxctl", .in = flag_fields };

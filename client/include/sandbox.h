@@ -88,7 +88,7 @@ struct sbx_event {
 	uint64_t seq;              /* per topic, from 1 */
 	int64_t time_us;
 	const char *kind;          /* "stdout", "stderr", "exit", "state", ... */
-	const void *data;
+	const void *data;          /* never NULL, also when len is 0 */
 	size_t len;
 };
 

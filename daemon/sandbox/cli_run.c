@@ -230,8 +230,10 @@ int sbx_cli_run(int argc, char **argv)
 	req.binds = bindp;
 	req.n_binds = n_binds;
 	req.limits = &lim;
+	/* req only borrows the buffer; this owns it. */
+	_cleanup_free_ uint8_t *stdin_buf = NULL;
 	int r = read_stdin(&req.stdin);
-	_cleanup_free_ uint8_t *stdin_buf = req.stdin.data;
+	stdin_buf = req.stdin.data;
 	if (r < 0) {
 		fprintf(stderr, "sandboxd: reading stdin: %s\n", strerror(-r));
 		return 125;

@@ -143,11 +143,40 @@ static bool abs_path_ok(const char *p)
 	return true;
 }
 
-/* Bind targets must not cover what the engine itself mounts. */
-static bool bind_target_ok(const char *t)
+/* The directory an absolute path names, spelled one way: no empty or "."
+ * component, no trailing '/' ("//proc/./" is "/proc", "/." is "/"). out
+ * has room for strlen(p) + 2 bytes. */
+static void path_normalize(const char *p, char *out)
+{
+	size_t o = 0;
+
+	for (const char *c = p;; c++) {
+		const char *e = strchrnul(c, '/');
+		size_t len = (size_t)(e - c);
+		if (len && !(len == 1 && c[0] == '.')) {
+			out[o++] = '/';
+			memcpy(out + o, c, len);
+			o += len;
+		}
+		if (!*e)
+			break;
+		c = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = 0;
+}
+
+/* Bind targets must not cover what the engine itself mounts, however the
+ * target is spelled (the kernel reads "//proc" and "/./proc" as /proc). */
+static bool bind_target_ok(const char *target)
 {
 	static const char *const reserved[] = {"/proc", "/dev", "/tmp", SBX_WORKSPACE};
-	if (!abs_path_ok(t) || strcmp(t, "/") == 0)
+	char t[MAX_PATH_LEN + 2];
+	if (!abs_path_ok(target))
+		return false;
+	path_normalize(target, t);
+	if (strcmp(t, "/") == 0)
 		return false;
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(reserved); i++) {
 		size_t n = strlen(reserved[i]);

@@ -231,6 +231,19 @@ int main(void)
 		sbx_config_fini(&c);
 	}
 	{
+		/* Refused inside a cluster of short options: the error names the
+		 * letter, and the next load starts afresh (it once went on with the
+		 * "h" left over from this argv). */
+		char *argv[] = { "sandboxd", "-Xh", NULL }, *envp[] = { NULL };
+		char *argv2[] = { "sandboxd", "--rpc", "ipc:///tmp/x", NULL };
+		CHECK(load(&c, argv, envp, &a, err) < 0);
+		CHECKF(strstr(err, "'-X'") != NULL, "%s", err);
+		sbx_config_fini(&c);
+		CHECK_INT(load(&c, argv2, envp, &a, err), 0);
+		CHECK_INT(a, SBX_ACTION_SERVE);
+		sbx_config_fini(&c);
+	}
+	{
 		/* Disk limits: 512 MB by default, from the environment too; below
 		 * the smallest volume or above the maximum is refused; 0 is off. */
 		char *argv[] = { "sandboxd", NULL }, *envp[] = { "MIN_FREE_DISK_MB=5", NULL };

@@ -78,7 +78,7 @@ static const char *joined(const struct sbx_env *e)
 static void test_merge(void)
 {
 	struct sbx_env e = {0};
-	char err[512];
+	char err[SBX_SENTENCE_MAX];
 
 	CHECK_INT(merge(&e, 2, (const char *[]){"A", "1", "B", "2"}, err, sizeof(err)), 0);
 	CHECK_ENV(&e, "A=1 B=2");
@@ -120,7 +120,7 @@ static void test_merge(void)
  * `says`, and e as it was. */
 static void check_refused(struct sbx_env *e, size_t n, const char *const *kv, const char *says)
 {
-	char before[1024], err[512];
+	char before[1024], err[SBX_SENTENCE_MAX];
 	size_t n_before = e->n;
 	char **v_before = e->v;
 
@@ -134,7 +134,7 @@ static void check_refused(struct sbx_env *e, size_t n, const char *const *kv, co
 static void test_names(void)
 {
 	struct sbx_env e = {0};
-	char err[512], name[300];
+	char err[SBX_SENTENCE_MAX], name[300];
 
 	CHECK_INT(merge(&e, 1, (const char *[]){"KEEP", "1"}, err, sizeof(err)), 0);
 	check_refused(&e, 1, (const char *[]){"", "v"}, "name '' is not valid");
@@ -162,7 +162,7 @@ static void test_names(void)
 static void test_limits(void)
 {
 	struct sbx_env e = {0};
-	char err[512], *val;
+	char err[SBX_SENTENCE_MAX], *val;
 	const char **kv = calloc(2 * (SBX_ENV_MAX + 1), sizeof(char *));
 	char(*names)[16] = calloc(SBX_ENV_MAX + 1, 16);
 
@@ -208,7 +208,7 @@ static void test_limits(void)
 static void test_copy(void)
 {
 	struct sbx_env e = {0}, c = {0}, empty = {0};
-	char err[512];
+	char err[SBX_SENTENCE_MAX];
 
 	CHECK_INT(merge(&e, 2, (const char *[]){"A", "1", "B", "2"}, err, sizeof(err)), 0);
 	CHECK_INT(sbx_env_copy(&c, &e), 0);
@@ -228,7 +228,7 @@ static void test_copy(void)
 static void test_blob(void)
 {
 	struct sbx_env e = {0}, back = {0};
-	char err[512], *blob = NULL;
+	char err[SBX_SENTENCE_MAX], *blob = NULL;
 	size_t len = 99;
 
 	CHECK_INT(merge(&e, 3, (const char *[]){"A", "1", "EMPTY", "", "EQ", "x=y"}, err,
@@ -268,7 +268,7 @@ static void test_blob(void)
 static void test_to_map(void)
 {
 	struct sbx_env e = {0};
-	char err[512];
+	char err[SBX_SENTENCE_MAX];
 	void **m = NULL;
 	size_t n = 99;
 

@@ -42,6 +42,8 @@ int main(void)
 	json_t *j;
 
 	check_text("plain text", 10, "plain text");
+	/* An empty line as protobuf-c hands it over: no buffer at all. */
+	check_text(NULL, 0, "");
 	check_text("q\"b\\n\n\t\r\x01\x7f", 11, "q\"b\\n\n\t\r\x01\x7f");
 	check_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
 		   "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");

@@ -557,8 +557,8 @@ static void test_concurrent(void)
 		CHECKF(c[i].n_other == 0, "client %d: %d unexpected answers, last %ld %s", i,
 		       c[i].n_other, c[i].other_status, c[i].other_body);
 	}
-	printf("%d clients for %d ms: %d answers 200/204, %d answers 429/503\n", N_CLIENTS, LOAD_MS,
-	       ok, busy);
+	printf("%d clients for %d ms: %d answers 200/204, %d answers 429/503, %d others\n",
+	       N_CLIENTS, LOAD_MS, ok, busy, other);
 	CHECKF(ok > 0, "nothing succeeded under load");
 	/* Every sandbox created was deleted again. */
 	th_http(st.base, "GET", "/sandboxes", NULL, NULL, 0, &r);
