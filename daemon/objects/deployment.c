@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "config.h"
 #include "envelope.h"
 #include "log.h"
@@ -220,7 +221,7 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if (!d)
 		return -ENOMEM;
 	sbx_obj_init(&d->obj, &KIND->type);
-	d->obj.created_ms = d->last_request_ms = sbx_now_ms();
+	d->obj.created_ms = d->last_request_ms = sbx_clock_wall_ms();
 	d->min_instances = as ? as->min_instances : 1;
 	d->max_instances = as && as->max_instances ? as->max_instances : 1;
 	d->o = o;
@@ -325,7 +326,7 @@ int sbx_deployment_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call,
 		if (!d)
 			return r;
 		pthread_mutex_lock(&d->obj.lock);
-		d->last_request_ms = sbx_now_ms();
+		d->last_request_ms = sbx_clock_wall_ms();
 		if (d->state == SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN) {
 			transition(o, d, SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE);
 			sbx_log(SBX_LOG_INFO, d->obj.id, "woken by a request");

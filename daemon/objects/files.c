@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fdio.h"
 
 /* Deeper trees than this are left for the next removal attempt: each level
  * holds a dir fd. */
@@ -67,22 +68,6 @@ int sbx_files_check(Sbx__File *const *files, size_t n, unsigned max_files, uint6
 			return sbx_rpc_error(call, -EINVAL,
 					     "the files are larger than %llu bytes in all",
 					     (unsigned long long)max_bytes);
-	}
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t k = write(fd, p, len);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		len -= (size_t)k;
 	}
 	return 0;
 }
@@ -152,7 +137,7 @@ static int write_one(int wsfd, const Sbx__File *f, uid_t uid, gid_t gid, struct 
 		return -errno;
 	if (fcntl(fd, F_SETFL, 0) < 0)
 		return -errno;
-	return write_all(fd, f->content.data, f->content.len);
+	return sbx_write_full(fd, f->content.data, f->content.len);
 }
 
 int sbx_files_write(const char *workspace, Sbx__File *const *files, size_t n,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "envelope.h"
 #include "log.h"
@@ -283,7 +284,7 @@ int sbx_objects_load(struct sbx_objects *o)
 
 void sbx_objects_sweep(struct sbx_objects *o)
 {
-	int64_t now = sbx_now_ms();
+	int64_t now = sbx_clock_wall_ms();
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
 		const struct sbx_kind *k = kinds[i];

@@ -10,6 +10,7 @@
 
 #include "api.pb-c.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "config.h"
 #include "envelope.h"
 #include "executor.h"
@@ -19,14 +20,6 @@
 #include "registry.h"
 #include "store.h"
 #include "volume.h"
-
-int64_t sbx_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 char *sbx_iso8601(int64_t ms)
 {
@@ -230,8 +223,8 @@ static void *sweeper_main(void *arg)
 
 	pthread_mutex_lock(&o->lock);
 	while (!o->stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += o->cfg->cleanup_interval_s;
+		until = sbx_clock_deadline(CLOCK_MONOTONIC,
+					   (int64_t)o->cfg->cleanup_interval_s * 1000);
 		while (!o->stopping && pthread_cond_timedwait(&o->cond, &o->lock, &until) == 0)
 			;
 		if (o->stopping)

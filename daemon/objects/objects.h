@@ -98,8 +98,8 @@ void sbx_objects_dirs_release(const char *id, const char *dir, bool remove);
 int sbx_objects_disk_limit(struct sbx_objects *o, struct sbx_rpc_call *call, uint32_t req_mb,
 			   uint32_t *ret_mb);
 
-/* Wall clock in ms since the epoch, and its ISO 8601 form (UTC, ms). */
-int64_t sbx_now_ms(void);
+/* A wall-clock time in ms since the epoch (sbx_clock_wall_ms) in ISO 8601
+ * form (UTC, ms). */
 char *sbx_iso8601(int64_t ms);
 
 #endif

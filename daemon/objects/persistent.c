@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "config.h"
 #include "executor.h"
 #include "files.h"
@@ -169,7 +170,7 @@ int sbx_sandbox_persistent_execute(struct sbx_rpc_call *call, struct sbx_sandbox
 		return sbx_rpc_error(call, r == -EBUSY ? -EBUSY : -EIO,
 				     "the sandbox's process cannot be started: %s", strerror(-r));
 	pthread_mutex_lock(&s->obj.lock);
-	s->last_used_ms = sbx_now_ms();
+	s->last_used_ms = sbx_clock_wall_ms();
 	pthread_mutex_unlock(&s->obj.lock);
 	res.status = SBX__EXEC_STATUS__EXEC_STATUS_OK;
 	res.execution_id = (char *)"";
@@ -207,7 +208,7 @@ static uint32_t ready_wait_ms(struct sbx_objects *o, const struct sbx_rpc_call *
 	if (wait_ms && wait_ms < ms)
 		ms = wait_ms;
 	if (call->deadline_ms) {
-		int64_t left = (int64_t)call->deadline_ms - sbx_now_ms() - 1000;
+		int64_t left = (int64_t)call->deadline_ms - sbx_clock_wall_ms() - 1000;
 
 		ms = left < 100 ? 100 : left < ms ? (uint32_t)left : ms;
 	}
@@ -224,7 +225,7 @@ int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, con
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&s->obj.lock);
-	s->last_used_ms = sbx_now_ms();
+	s->last_used_ms = sbx_clock_wall_ms();
 	if (s->obj.phase == SBX_OBJ_GONE)
 		r = sbx_rpc_error(call, -ENOENT, "sandbox '%.64s' not found", id);
 	pthread_mutex_unlock(&s->obj.lock);
@@ -316,7 +317,7 @@ int sbx_sandbox_write_files(struct sbx_objects *o, struct sbx_rpc_call *call, co
 	/* New dependencies are installed by the next start. */
 	if (*ret_package_json)
 		s->deps_installed = false;
-	s->last_used_ms = sbx_now_ms();
+	s->last_used_ms = sbx_clock_wall_ms();
 	sbx_objects_save_locked(o, &s->obj);
 	pthread_mutex_unlock(&s->obj.lock);
 	sbx_obj_unref(&s->obj);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "config.h"
 #include "env.h"
 #include "envelope.h"
@@ -331,7 +332,7 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 	s->memory_limit_mb =
 		req->memory_limit_mb ? req->memory_limit_mb : o->cfg->default_memory_limit_mb;
 	s->install_deps = req->install_deps;
-	s->obj.created_ms = s->last_used_ms = sbx_now_ms();
+	s->obj.created_ms = s->last_used_ms = sbx_clock_wall_ms();
 	r = s->runtime && s->entry_point ? 0 : -ENOMEM;
 	if (r == 0)
 		r = sbx_env_merge(&s->env, (void *const *)req->env_vars, req->n_env_vars, call);
@@ -428,7 +429,7 @@ int sbx_sandbox_upload(struct sbx_objects *o, struct sbx_rpc_call *call,
 	r = sbx_files_write(s->workspace, req->files, req->n_files, call);
 	if (r == 0) {
 		pthread_mutex_lock(&s->obj.lock);
-		s->last_used_ms = sbx_now_ms();
+		s->last_used_ms = sbx_clock_wall_ms();
 		r = sbx_objects_save_locked(o, &s->obj);
 		pthread_mutex_unlock(&s->obj.lock);
 	}
@@ -613,7 +614,7 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id, &r);
 	Sbx__ExecResult *res = NULL;
 	Sbx__SandboxExecution *m = NULL;
-	int64_t started = sbx_now_ms();
+	int64_t started = sbx_clock_wall_ms();
 	_cleanup_free_ char *prev_note = NULL;
 	Sbx__SandboxState prev_state;
 	bool install;
@@ -655,7 +656,7 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 		r = -ENOMEM;
 
 	pthread_mutex_lock(&s->obj.lock);
-	s->last_used_ms = sbx_now_ms();
+	s->last_used_ms = sbx_clock_wall_ms();
 	if (r == 0) {
 		s->executions++;
 		s->exit_code = m->exit_code;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "config.h"
 #include "env.h"
 #include "envelope.h"
@@ -115,7 +116,7 @@ int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if (!s)
 		return -ENOMEM;
 	sbx_obj_init(&s->obj, &KIND->type);
-	s->obj.created_ms = s->last_used_ms = sbx_now_ms();
+	s->obj.created_ms = s->last_used_ms = sbx_clock_wall_ms();
 	s->cwd = strdup(DEFAULT_CWD);
 	r = s->cwd ? sbx_env_merge(&s->env, (void *const *)req->env, req->n_env, call) : -ENOMEM;
 	if (r == 0)
@@ -155,7 +156,7 @@ int sbx_session_run(struct sbx_objects *o, struct sbx_rpc_call *call,
 	_cleanup_free_ char *cwd = NULL;
 	struct sbx_session *s;
 	Sbx__ExecResult *res = NULL;
-	int64_t started = sbx_now_ms();
+	int64_t started = sbx_clock_wall_ms();
 	int r = 0;
 
 	if (req->n_command == 0)
@@ -197,7 +198,7 @@ int sbx_session_run(struct sbx_objects *o, struct sbx_rpc_call *call,
 		r = sbx_executor_spawn(o->exec, call, &spec, &res);
 		pthread_mutex_lock(&s->obj.lock);
 		s->active--;
-		s->last_used_ms = sbx_now_ms();
+		s->last_used_ms = sbx_clock_wall_ms();
 		if (r == 0)
 			s->runs++;
 		sbx_objects_save_locked(o, &s->obj);
@@ -223,7 +224,7 @@ int sbx_session_set_env(struct sbx_objects *o, struct sbx_rpc_call *call,
 	pthread_mutex_lock(&s->obj.lock);
 	r = sbx_env_merge(&s->env, (void *const *)req->env, req->n_env, call);
 	if (r == 0) {
-		s->last_used_ms = sbx_now_ms();
+		s->last_used_ms = sbx_clock_wall_ms();
 		r = sbx_objects_save_locked(o, &s->obj);
 	}
 	pthread_mutex_unlock(&s->obj.lock);
@@ -255,7 +256,7 @@ int sbx_session_set_cwd(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if (dup) {
 		free(s->cwd);
 		s->cwd = dup;
-		s->last_used_ms = sbx_now_ms();
+		s->last_used_ms = sbx_clock_wall_ms();
 		r = sbx_objects_save_locked(o, &s->obj);
 	} else {
 		r = -ENOMEM;
