@@ -13,7 +13,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "respond.h"
-#include "server.h"
+#include "gw_server.h"
 
 /* Response header bytes kept per inner request; past it headers are
  * dropped (the gateway's own replies carry a handful). */

@@ -15,7 +15,7 @@
 
 #include "log.h"
 #include "respond.h"
-#include "server.h"
+#include "gw_server.h"
 #include "status.h"
 
 #define HUB_BUCKETS 256

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server.h"
+#include "gw_server.h"
 
 static uint64_t now_us(void)
 {

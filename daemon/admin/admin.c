@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "daemon_config.h"
 #include "host.h"
 #include "log.h"
 #include "objects.h"

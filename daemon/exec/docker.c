@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "docker_http.h"
 #include "docker_tar.h"
 #include "engine.h"

@@ -11,7 +11,7 @@
 #include <uuid/uuid.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "limits.pb-c.h"
 
 #define EXEC_MAX_ENV 256

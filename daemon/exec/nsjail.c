@@ -20,7 +20,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "engine.h"
 #include "log.h"
 #include "sentence.h"

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "envelope.h"
 #include "log.h"
 #include "registry.h"
-#include "sandbox.h"
+#include "sandbox_obj.h"
 #include "service.h"
 #include "store.h"
 

@@ -11,7 +11,7 @@
 
 #include "api.pb-c.h"
 #include "objects.h"
-#include "server.h"
+#include "rpc_server.h"
 
 /* Create the sandbox, start the service and wait (up to the ready
  * timeout) until it accepts connections; status "Running" then, else what

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "executor.h"
 #include "files.h"
 #include "log.h"

@@ -10,7 +10,7 @@
 
 #include "env.h"
 #include "registry.h"
-#include "sandbox.h"
+#include "sandbox_obj.h"
 
 struct sbx_service;
 

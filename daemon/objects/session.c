@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "env.h"
 #include "envelope.h"
 #include "executor.h"

@@ -9,7 +9,7 @@
 
 #include "api.pb-c.h"
 #include "objects.h"
-#include "server.h"
+#include "rpc_server.h"
 
 int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		       const Sbx__CreateSessionRequest *req, Sbx__Session **ret);

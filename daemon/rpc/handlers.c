@@ -9,11 +9,11 @@
 #include "daemon.h"
 #include "envelope.h"
 #include "executor.h"
-#include "admin/rpc.h"
-#include "history/rpc.h"
-#include "objects/rpc.h"
+#include "admin/admin_rpc.h"
+#include "history/history_rpc.h"
+#include "objects/objects_rpc.h"
 #include "logs/getlogs.h"
-#include "server.h"
+#include "rpc_server.h"
 
 static uint64_t mono_ms(void)
 {

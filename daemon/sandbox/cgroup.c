@@ -23,7 +23,7 @@
 #include <linux/magic.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 
 static const char *const v1_names[SBX_V1_N] = {"memory", "pids", "cpuacct"};
 

@@ -13,7 +13,7 @@
 #include <linux/close_range.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 
 /* The order is the design: */
 const struct sbx_module *const sbx_modules[] = {

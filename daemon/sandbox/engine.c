@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 #include "wire.h"
 
 struct sbx_engine {

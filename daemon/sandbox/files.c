@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "spawner_state.h"
 
 #define MAX_FILE_PATH 1024
 

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 
 /* What the read-only root shows of the host. Symlinks on the host (merged
  * /usr: /bin -> usr/bin) are recreated as the same symlinks. Small /etc

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 
 static int lo_up(void)
 {

@@ -35,7 +35,7 @@
 #include <linux/seccomp.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 
 /* clang-format off */
 /* Refused with EPERM. Mounting, namespaces, tracing other processes, kernel

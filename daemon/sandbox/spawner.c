@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 #include "spawner_exec.h"
 #include "wire.h"
 

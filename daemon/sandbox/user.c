@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 
 static int write_proc(int dfd, const char *file, const char *buf)
 {

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config.h"
+#include "gw_config.h"
 #include "log.h"
 #include "testlib.h"
 

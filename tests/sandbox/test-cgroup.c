@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "engine_util.h"
-#include "sandbox.h"
+#include "spawner_state.h"
 #include "testlib.h"
 
 /* The spawner is our only child process that names itself sbx-spawner.

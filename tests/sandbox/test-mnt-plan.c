@@ -1,7 +1,7 @@
 /* Data-level checks: the mount plan, file path rules, request checks. */
 #include <string.h>
 
-#include "sandbox.h"
+#include "spawner_state.h"
 #include "testlib.h"
 
 static void test_plan(void)
