@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "module.h"
 #include "spawner_state.h"
 
 static int last_cap(void)

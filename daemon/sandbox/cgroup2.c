@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "spawner_state.h"
 
 static const char *v2_mount_path(void)

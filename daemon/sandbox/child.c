@@ -13,6 +13,7 @@
 #include <linux/close_range.h>
 
 #include "cleanup.h"
+#include "module.h"
 #include "spawner_state.h"
 
 /* The order is the design: */

@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "spawner_state.h"
+#include "spawner.h"
 #include "wire.h"
+#include "workspace.h"
 
 struct sbx_engine {
 	int ctl_fd;

@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "module.h"
 #include "spawner_state.h"
+#include "workspace.h"
 
 #define MAX_FILE_PATH 1024
 

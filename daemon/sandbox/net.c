@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "module.h"
+#include "net.h"
 #include "spawner_state.h"
 
 static int lo_up(void)

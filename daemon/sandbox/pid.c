@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "module.h"
 #include "spawner_state.h"
 
 static uint64_t tv_ms(struct timeval tv)

@@ -35,6 +35,8 @@
 #include <linux/seccomp.h>
 
 #include "cleanup.h"
+#include "module.h"
+#include "seccomp_policy.h"
 #include "spawner_state.h"
 
 /* clang-format off */

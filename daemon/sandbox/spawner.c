@@ -28,9 +28,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
-#include "spawner_state.h"
+#include "module.h"
+#include "net.h"
+#include "spawner.h"
 #include "spawner_exec.h"
+#include "spawner_state.h"
 #include "wire.h"
 
 uint64_t sbx_now_ns(void)

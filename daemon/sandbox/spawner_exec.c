@@ -15,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
+#include "mnt.h"
+#include "module.h"
 #include "spawner_exec.h"
 #include "wire.h"
 

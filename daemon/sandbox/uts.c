@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "module.h"
 #include "spawner_state.h"
 
 static int uts_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)

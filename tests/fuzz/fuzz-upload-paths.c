@@ -19,7 +19,7 @@
 
 #include "engine.h"
 #include "files.h"
-#include "../../daemon/sandbox/spawner_state.h"
+#include "workspace.h"
 
 #define MAX_UPLOAD 8
 
