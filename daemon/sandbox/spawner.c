@@ -292,7 +292,6 @@ static int spawner_setup(struct sbx_ctx *ctx, const struct sbx_engine_config *cf
 	ctx->cfg.state_dir = ctx->state_dir_buf;
 	ctx->cg_mode = mode;
 	ctx->ctl_fd = ctl_fd;
-	ctx->host_netns = -1;
 	ctx->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ctx->ncpu < 1)
 		ctx->ncpu = 1;

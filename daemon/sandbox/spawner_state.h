@@ -21,6 +21,7 @@
 
 #include "cgroup.h"
 #include "engine.h"
+#include "net.h"
 #include "sentence.h"
 
 /* Spawner-wide state: lives in the spawner process only. */
@@ -41,10 +42,8 @@ struct sbx_ctx {
 	unsigned cg_pool_len;
 	unsigned cg_next_id;
 
-	/* net.c: fresh, never-used network namespaces */
-	int *netns_pool;
-	unsigned netns_pool_len;
-	int host_netns;
+	/* net.c: fresh, never-used network namespaces (private to net.c) */
+	struct sbx_net *net;
 
 	/* seccomp.c: the policy compiled once */
 	struct sock_fprog seccomp_prog;
