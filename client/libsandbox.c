@@ -16,7 +16,9 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "envelope.h"
+#include "ipc.h"
 #include "methods.h"
 #include "status.h"
 
@@ -50,37 +52,6 @@ struct sbx_client {
 	size_t n_slots;
 	struct slot *slots[SBX_CLIENT_MAX_SLOTS];
 };
-
-static uint64_t now_ms(int clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int errno_from_nng(int rv)
-{
-	switch (rv) {
-	case 0:
-		return 0;
-	case NNG_ETIMEDOUT:
-		return -ETIMEDOUT;
-	case NNG_ECLOSED:
-	case NNG_ECANCELED:
-		return -ECANCELED;
-	case NNG_ECONNREFUSED:
-	case NNG_ECONNSHUT:
-	case NNG_ECONNRESET:
-		return -ECONNREFUSED;
-	case NNG_ENOMEM:
-		return -ENOMEM;
-	case NNG_EMSGSIZE:
-		return -E2BIG;
-	default:
-		return -EIO;
-	}
-}
 
 void sbx_reply_fini(struct sbx_reply *r)
 {
@@ -156,17 +127,17 @@ static void slot_cb(void *arg)
 	if (s->phase == SLOT_SEND) {
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(s->aio));
-			slot_complete(s, errno_from_nng(rv), NULL);
+			slot_complete(s, sbx_errno_from_nng(rv), NULL);
 			return;
 		}
-		now = now_ms(CLOCK_MONOTONIC);
+		now = sbx_clock_mono_ms();
 		s->phase = SLOT_RECV;
 		nng_aio_set_timeout(s->aio, s->deadline_ms > now ? (nng_duration)(s->deadline_ms - now) : 1);
 		nng_ctx_recv(s->ctx, s->aio);
 		return;
 	}
 	if (rv != 0) {
-		slot_complete(s, errno_from_nng(rv), NULL);
+		slot_complete(s, sbx_errno_from_nng(rv), NULL);
 		return;
 	}
 	msg = nng_aio_get_msg(s->aio);
@@ -206,7 +177,7 @@ static int slot_acquire(struct sbx_client *c, struct slot **ret)
 			nng_ctx_close(s->ctx);
 		free(s);
 		pthread_mutex_unlock(&c->lock);
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	}
 	c->slots[c->n_slots++] = s;
 	pthread_mutex_unlock(&c->lock);
@@ -251,7 +222,7 @@ int sbx_call_async_opts(struct sbx_client *c, const char *method, const Protobuf
 	if (timeout_ms == 0)
 		timeout_ms = c->timeout_ms;
 	id = atomic_fetch_add(&c->next_id, 1);
-	r = sbx_envelope_pack_request(method, id, now_ms(CLOCK_REALTIME) + timeout_ms,
+	r = sbx_envelope_pack_request(method, id, sbx_clock_wall_ms() + timeout_ms,
 				      o->auth_token ? o->auth_token : c->auth_token, o->client, req,
 				      &buf, &len);
 	if (r < 0)
@@ -272,7 +243,7 @@ int sbx_call_async_opts(struct sbx_client *c, const char *method, const Protobuf
 	s->cb = cb;
 	s->arg = arg;
 	s->phase = SLOT_SEND;
-	s->deadline_ms = now_ms(CLOCK_MONOTONIC) + timeout_ms;
+	s->deadline_ms = sbx_clock_mono_ms() + timeout_ms;
 	nng_aio_set_msg(s->aio, msg);
 	nng_aio_set_timeout(s->aio, (nng_duration)timeout_ms);
 	nng_ctx_send(s->ctx, s->aio);
@@ -352,7 +323,7 @@ int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret)
 {
 	const char *url = opts && opts->rpc_url ? opts->rpc_url : SBX_DEFAULT_RPC_URL;
 	struct sbx_client *c;
-	uint64_t until;
+	int64_t until;
 	int rv;
 
 	c = calloc(1, sizeof(*c));
@@ -370,7 +341,7 @@ int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret)
 	if (rv != 0) {
 		free(c->auth_token);
 		free(c);
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	}
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 10);
@@ -385,10 +356,10 @@ int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret)
 		nng_close(c->sock);
 		free(c->auth_token);
 		free(c);
-		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? -EINVAL : errno_from_nng(rv);
+		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? -EINVAL : sbx_errno_from_nng(rv);
 	}
-	until = now_ms(CLOCK_MONOTONIC) + (opts ? opts->connect_wait_ms : 0);
-	while (!sbx_client_connected(c) && now_ms(CLOCK_MONOTONIC) < until)
+	until = sbx_clock_mono_ms() + (opts ? opts->connect_wait_ms : 0);
+	while (!sbx_client_connected(c) && sbx_clock_mono_ms() < until)
 		nng_msleep(5);
 	*ret = c;
 	return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "logs.pb-c.h"
 #include "sandbox.h"
 #include "status.h"
@@ -61,16 +62,9 @@ static void on_event(void *arg, const struct sbx_event *ev)
 /* Wait up to ms for an event; true with *ret (caller frees data). */
 static bool pop(struct follower *f, unsigned ms, struct qev *ret)
 {
-	struct timespec ts;
+	struct timespec ts = sbx_clock_deadline(CLOCK_REALTIME, ms);
 	bool got = false;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&f->lock);
 	while (f->n == 0)
 		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) != 0)
@@ -152,17 +146,9 @@ static int replay(struct state *st, uint32_t tail)
 	return 0;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int follow(struct state *st, struct follower *f)
 {
-	uint64_t last_line = mono_ms();
+	uint64_t last_line = sbx_clock_mono_ms();
 
 	while (!st->stop) {
 		struct qev e;
@@ -173,12 +159,13 @@ static int follow(struct state *st, struct follower *f)
 			if (r < 0 && r != -ENOENT)
 				return r;
 			if (st->next != before)
-				last_line = mono_ms();
-			else if (st->o->idle_ms && mono_ms() - last_line >= st->o->idle_ms)
+				last_line = sbx_clock_mono_ms();
+			else if (st->o->idle_ms &&
+				 sbx_clock_mono_ms() - last_line >= st->o->idle_ms)
 				return 0;
 			continue;
 		}
-		last_line = mono_ms();
+		last_line = sbx_clock_mono_ms();
 		if (!st->next)
 			st->next = 1; /* no ring at replay: it starts at 1 */
 		if (e.seq > st->next) {

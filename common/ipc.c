@@ -1,6 +1,7 @@
 #include "ipc.h"
 
 #include <errno.h>
+#include <nng/nng.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,4 +25,27 @@ int sbx_ipc_prepare(const char *url)
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+int sbx_errno_from_nng(int rv)
+{
+	switch (rv) {
+	case 0:
+		return 0;
+	case NNG_ETIMEDOUT:
+		return -ETIMEDOUT;
+	case NNG_ECLOSED:
+	case NNG_ECANCELED:
+		return -ECANCELED;
+	case NNG_ECONNREFUSED:
+	case NNG_ECONNSHUT:
+	case NNG_ECONNRESET:
+		return -ECONNREFUSED;
+	case NNG_ENOMEM:
+		return -ENOMEM;
+	case NNG_EMSGSIZE:
+		return -E2BIG;
+	default:
+		return -EIO;
+	}
 }

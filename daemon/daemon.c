@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "admin/admin.h"
+#include "clock.h"
 #include "events.h"
 #include "executor.h"
 #include "history/history.h"
@@ -75,11 +76,9 @@ int sbx_daemon_start(struct sbx_daemon *d)
 		.n_handlers = sbx_daemon_n_handlers,
 		.state = d,
 	};
-	struct timespec ts;
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	d->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	d->started_ms = (uint64_t)sbx_clock_mono_ms();
 	/* The log ring first, so that it has the start-up lines. */
 	r = sbx_admin_new(&d->cfg, &d->admin);
 	if (r < 0)

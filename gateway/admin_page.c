@@ -43,13 +43,13 @@ static bool etag_matches(struct MHD_Connection *conn)
 	return strcmp(inm, "*") == 0 || strstr(inm, gw_admin_page_etag) != NULL;
 }
 
-/* Like gw_respond (gateway/respond.c), which only sends JSON. */
+/* Like gw_respond (gateway/respond.c), which only sends JSON; queued by
+ * gw_respond_response. */
 int gw_admin_page_handler(struct gw_server *srv, struct gw_request *req)
 {
 	bool fresh = etag_matches(req->conn);
 	int status = fresh ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
 	struct MHD_Response *resp;
-	enum MHD_Result queued;
 
 	resp = MHD_create_response_from_buffer(fresh ? 0 : gw_admin_page_len, (void *)gw_admin_page,
 					       MHD_RESPMEM_PERSISTENT);
@@ -61,13 +61,5 @@ int gw_admin_page_handler(struct gw_server *srv, struct gw_request *req)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, gw_admin_page_etag);
 	for (const struct gw_header *h = page_headers; h->name; h++)
 		MHD_add_response_header(resp, h->name, h->value);
-	if (atomic_load(&srv->draining))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	queued = MHD_queue_response(req->conn, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	if (queued != MHD_YES)
-		return -EIO;
-	req->status = status;
-	req->state = GW_REQ_RESPONDED;
-	return 0;
+	return gw_respond_response(req, status, resp);
 }

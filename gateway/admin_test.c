@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "respond.h"
 #include "gw_server.h"
 
@@ -142,14 +143,6 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 	return atomic_load(&c->srv->draining) ? 1 : 0;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int perform(struct test_call *c)
 {
 	CURL *h = curl_easy_init();
@@ -181,9 +174,9 @@ static int perform(struct test_call *c)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body ? c->body : "");
 	}
-	t0 = now_us();
+	t0 = sbx_clock_mono_us();
 	rc = curl_easy_perform(h);
-	c->duration_ms = (double)(now_us() - t0) / 1000.0;
+	c->duration_ms = (double)(sbx_clock_mono_us() - t0) / 1000.0;
 	c->code = rc;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
 	curl_easy_cleanup(h);
@@ -581,8 +574,8 @@ int gw_admin_test_handler(struct gw_server *srv, struct gw_request *req)
 	if (c->limited && srv->ratelimit) {
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		uint32_t wait_s =
-			gw_ratelimit_take(srv->ratelimit, ci ? ci->client_addr : NULL, now_us());
+		uint32_t wait_s = gw_ratelimit_take(srv->ratelimit, ci ? ci->client_addr : NULL,
+						    sbx_clock_mono_us());
 
 		if (wait_s) {
 			char secs[16];

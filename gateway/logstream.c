@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "respond.h"
 #include "gw_server.h"
@@ -46,14 +47,6 @@ struct gw_logstreams {
 	struct gw_logstream *buckets[HUB_BUCKETS];
 };
 
-uint64_t gw_ls_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static unsigned hash_id(const char *id)
 {
 	unsigned h = 5381;
@@ -85,7 +78,7 @@ struct gw_logstream *gw_ls_new(struct gw_logstreams *h, struct gw_request *req,
 	gw_client_address(req->conn, s->peer, sizeof(s->peer));
 	s->refs = 1;
 	s->next = 1;
-	s->last_write_ms = gw_ls_now_ms();
+	s->last_write_ms = sbx_clock_mono_ms();
 	sbx_buf_init(&s->out, OUT_MAX);
 	pthread_mutex_init(&s->lock, NULL);
 	return s;
@@ -273,7 +266,7 @@ static void on_event(void *arg, const struct sbx_event *ev)
 	if (strncmp(ev->topic, "logs/", 5) != 0 || (code = gw_ls_stream_code(ev->kind)) < 0)
 		return;
 	id = ev->topic + 5;
-	now = gw_ls_now_ms();
+	now = sbx_clock_mono_ms();
 	pthread_mutex_lock(&h->lock);
 	for (struct gw_logstream *s = h->buckets[hash_id(id)]; s; s = s->hnext)
 		if (strcmp(s->id, id) == 0)
@@ -292,14 +285,12 @@ static void *ticker(void *arg)
 
 	pthread_mutex_lock(&h->lock);
 	while (!h->stopping) {
-		struct timespec until;
+		struct timespec until = sbx_clock_deadline(CLOCK_MONOTONIC, 1000);
 		uint64_t now;
 		bool connected, poll;
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += 1;
 		pthread_cond_timedwait(&h->tick, &h->lock, &until);
-		now = gw_ls_now_ms();
+		now = sbx_clock_mono_ms();
 		/* Without the daemon's events (not connected yet, or it
 		 * restarted) every stream reads its ring once a second, and
 		 * once more right after the events are back. */
@@ -586,7 +577,7 @@ static void fetch_done(void *arg, int err, struct sbx_reply *reply)
 		if (!s->retry_at_ms)
 			sbx_log(SBX_LOG_WARN, s->id, "log stream: GetLogs failed: %s",
 				err < 0 ? strerror(-err) : sbx_status_name(reply->status));
-		s->retry_at_ms = gw_ls_now_ms() + RETRY_MS;
+		s->retry_at_ms = sbx_clock_mono_ms() + RETRY_MS;
 		s->need_fetch = true;
 	}
 	if (err == 0)
@@ -650,7 +641,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 				sbx_buf_reset(&s->out);
 				s->out_off = 0;
 			}
-			s->last_write_ms = gw_ls_now_ms();
+			s->last_write_ms = sbx_clock_mono_ms();
 			pthread_mutex_unlock(&s->lock);
 			return n;
 		}
@@ -663,7 +654,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 		if (s->out.len)
 			continue;
 		if (s->need_fetch && !s->fetching &&
-		    (!s->retry_at_ms || gw_ls_now_ms() >= s->retry_at_ms)) {
+		    (!s->retry_at_ms || (uint64_t)sbx_clock_mono_ms() >= s->retry_at_ms)) {
 			s->retry_at_ms = 0;
 			start_fetch(s);
 			continue;

@@ -91,7 +91,6 @@ struct gw_logstream {
 	void *setup; /* the handler's set-up state (logroutes.c), freed with s */
 };
 
-uint64_t gw_ls_now_ms(void);
 /* A stream for req with one reference (the caller's); NULL: no memory. */
 struct gw_logstream *gw_ls_new(struct gw_logstreams *h, struct gw_request *req,
 			       enum gw_ls_kind kind, const char *id);

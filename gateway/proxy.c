@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "deploy.pb-c.h"
 #include "log.h"
 #include "request.h"
@@ -302,7 +303,7 @@ static int px_go(struct px *p, const char *socket_path, bool later)
 
 	pthread_mutex_lock(&p->lock);
 	p->up_done = !p->body_expected;
-	p->progress_ms = px_mono_ms();
+	p->progress_ms = sbx_clock_mono_ms();
 	pthread_mutex_unlock(&p->lock);
 	if (r == 0)
 		r = px_engine_submit(p->eng, p);
@@ -450,7 +451,7 @@ static int px_body_over(struct px *p)
 	if (!p->up_done) {
 		/* Kicked either way: the engine starts the header clock. */
 		p->up_done = true;
-		p->progress_ms = px_mono_ms();
+		p->progress_ms = sbx_clock_mono_ms();
 		if (p->easy)
 			px_kick(p);
 	}

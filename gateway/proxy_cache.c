@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define SLOTS 256 /* direct-mapped by a hash of kind and id */
 
 struct px_cache_slot {
@@ -69,7 +71,8 @@ bool px_cache_get(struct px_cache *c, const char *kind, const char *id, char *pa
 	if (!c || !c->ttl_ms || !(s = slot_of(c, kind, id, key)))
 		return false;
 	pthread_mutex_lock(&c->lock);
-	hit = strcmp(s->key, key) == 0 && px_mono_ms() < s->until_ms && strlen(s->path) < len;
+	hit = strcmp(s->key, key) == 0 && (uint64_t)sbx_clock_mono_ms() < s->until_ms &&
+	      strlen(s->path) < len;
 	if (hit)
 		strcpy(path, s->path);
 	pthread_mutex_unlock(&c->lock);
@@ -91,7 +94,7 @@ void px_cache_put(struct px_cache *c, const char *kind, const char *id, const ch
 	pthread_mutex_lock(&c->lock);
 	strcpy(s->key, key);
 	strcpy(s->path, path);
-	s->until_ms = px_mono_ms() + c->ttl_ms;
+	s->until_ms = sbx_clock_mono_ms() + c->ttl_ms;
 	pthread_mutex_unlock(&c->lock);
 }
 

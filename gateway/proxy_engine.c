@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "clock.h"
 
 /* Why one engine thread and a curl multi handle rather than a thread per
  * proxied request: a slow service or a slow client then costs a few
@@ -76,14 +77,6 @@ size_t px_fifo_get(struct px_fifo *f, char *p, size_t n)
 	return n;
 }
 
-uint64_t px_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void px_unref(struct px *p)
 {
 	int left;
@@ -138,7 +131,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 			got = CURL_READFUNC_PAUSE;
 		}
 	} else {
-		p->progress_ms = px_mono_ms();
+		p->progress_ms = sbx_clock_mono_ms();
 		if (px_fifo_room(&p->up) >= UP_MAX / 2)
 			px_wake(p);
 	}
@@ -163,7 +156,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
 	} else if (px_fifo_put(&p->down, data, len) != len) {
 		r = 0;
 	} else {
-		p->progress_ms = px_mono_ms();
+		p->progress_ms = sbx_clock_mono_ms();
 		px_wake(p);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -265,7 +258,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	} else if (len == 0) {
 		if (p->status >= 200) {
 			p->headers_done = true;
-			p->progress_ms = px_mono_ms();
+			p->progress_ms = sbx_clock_mono_ms();
 			px_wake(p);
 		}
 	} else {
@@ -351,7 +344,7 @@ static void *engine_main(void *arg)
 		if (stop)
 			break;
 
-		now = px_mono_ms();
+		now = sbx_clock_mono_ms();
 		for (p = e->active; p; p = nx) {
 			bool kick, cancel, late;
 

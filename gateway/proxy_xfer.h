@@ -82,8 +82,6 @@ struct px {
 	const char *fail_msg;
 };
 
-uint64_t px_mono_ms(void);
-
 /* OpenProxy's answers by kind and id, for ttl_ms (0: nothing is kept;
  * proxy_cache.c). Thread-safe. */
 struct px_cache;

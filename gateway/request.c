@@ -4,15 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gw_server.h"
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* Control bytes in a client's path could forge access-log lines. */
 static void copy_for_log(char *dst, size_t size, const char *src)
@@ -34,7 +27,7 @@ struct gw_request *gw_request_new(struct gw_server *srv, struct MHD_Connection *
 	req->srv = srv;
 	req->conn = conn;
 	req->id = atomic_fetch_add(&srv->next_id, 1);
-	req->start_us = now_us();
+	req->start_us = sbx_clock_mono_us();
 	req->refs = 1;
 	req->state = GW_REQ_BODY;
 	copy_for_log(req->method, sizeof(req->method), method);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "envelope.h"
 #include "json_pb.h"
 #include "log.h"
@@ -284,14 +285,6 @@ int gw_rpc_respond_failure(struct gw_request *req, int err)
 	return err < 0 ? respond_transport_error(req, err) : respond_status(req);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Answer a cached route from its last successful answer, if still fresh
  * and the daemon is connected. Returns 1 when answered. */
 static int respond_cached(struct gw_server *srv, struct gw_request *req)
@@ -303,7 +296,7 @@ static int respond_cached(struct gw_server *srv, struct gw_request *req)
 	if (!rt->cache_ms || !sbx_client_connected(srv->client))
 		return 0;
 	pthread_mutex_lock(&c->lock);
-	if (c->body && mono_ms() < c->until_ms)
+	if (c->body && (uint64_t)sbx_clock_mono_ms() < c->until_ms)
 		r = gw_respond_text(req, c->status, c->body) == 0 ? 1 : -EIO;
 	pthread_mutex_unlock(&c->lock);
 	return r;
@@ -320,7 +313,7 @@ static void cache_store(struct gw_server *srv, const struct gw_route *rt, int st
 	free(c->body);
 	c->body = text;
 	c->status = status;
-	c->until_ms = mono_ms() + rt->cache_ms;
+	c->until_ms = sbx_clock_mono_ms() + rt->cache_ms;
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "logstream.h"
 #include "logstream_int.h"
@@ -251,7 +252,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct gw_server *srv = cls;
 	struct gw_request *req = *con_cls;
 	const char *why = termination_name(toe);
-	struct timespec ts;
 	uint64_t us;
 	char id[24];
 
@@ -263,8 +263,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (req->stream_release)
 		req->stream_release(req->stream_state);
 	req->stream_state = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000 - req->start_us;
+	us = (uint64_t)sbx_clock_mono_us() - req->start_us;
 	snprintf(id, sizeof(id), "http-%llu", (unsigned long long)req->id);
 	sbx_log(SBX_LOG_INFO, id, "%s %s %d %llu.%03llums%s%s", req->method, req->log_path,
 		req->status, (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
@@ -429,15 +428,8 @@ int gw_server_start(struct gw_server *srv, char *err, size_t errlen)
 /* Wait until *count is 0 or deadline_ms (CLOCK_MONOTONIC) passes. */
 static void wait_zero(struct gw_server *srv, const unsigned *count, uint32_t timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = sbx_clock_deadline(CLOCK_MONOTONIC, timeout_ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&srv->lock);
 	while (*count > 0 && pthread_cond_timedwait(&srv->changed, &srv->lock, &until) != ETIMEDOUT)
 		;

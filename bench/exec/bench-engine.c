@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
+#include "clock.h"
 #include "engine.h"
-
-extern char **environ;
 
 struct cmd {
 	const char *name;
@@ -39,13 +38,6 @@ struct bench {
 	atomic_long failed;
 	double deadline;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool find_exe(const char *name, char *out, size_t size)
 {
@@ -93,31 +85,6 @@ static int run_engine(struct sbx_engine *e, const struct cmd *c)
 	return ok ? 0 : -EIO;
 }
 
-static int run_bwrap(const struct cmd *c)
-{
-	const char *argv[16] = {"bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/",
-				"/"};
-	size_t n = 6;
-	for (size_t i = 0; c->argv[i]; i++)
-		argv[n++] = c->argv[i];
-	argv[n] = NULL;
-	pid_t pid;
-	int r = posix_spawnp(&pid, "bwrap", NULL, NULL, (char **)argv, environ);
-	if (r)
-		return -r;
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Sequential latency of both runners, interleaved run by run so that
  * noise from the rest of the host hits both alike. */
 static void latency(struct sbx_engine *e, const struct cmd *c, bool with_bwrap, int runs,
@@ -127,13 +94,13 @@ static void latency(struct sbx_engine *e, const struct cmd *c, bool with_bwrap, 
 	int fails[2] = {0, 0};
 	for (int i = 0; i < runs; i++)
 		for (int k = 0; k < (with_bwrap ? 2 : 1); k++) {
-			double t0 = now_s();
-			int r = k ? run_bwrap(c) : run_engine(e, c);
-			t[k][i] = (now_s() - t0) * 1000;
+			double t0 = (sbx_clock_mono_ns() / 1e9);
+			int r = k ? bench_run_bwrap(c->argv) : run_engine(e, c);
+			t[k][i] = ((sbx_clock_mono_ns() / 1e9) - t0) * 1000;
 			fails[k] += r < 0;
 		}
 	for (int k = 0; k < (with_bwrap ? 2 : 1); k++) {
-		qsort(t[k], (size_t)runs, sizeof(double), cmp_double);
+		bench_sort(t[k], runs);
 		p50[k] = t[k][runs / 2];
 		p99[k] = t[k][(runs * 99) / 100 >= runs ? runs - 1 : (runs * 99) / 100];
 		if (fails[k])
@@ -147,8 +114,8 @@ static void latency(struct sbx_engine *e, const struct cmd *c, bool with_bwrap, 
 static void *worker(void *arg)
 {
 	struct bench *b = arg;
-	while (now_s() < b->deadline) {
-		int r = b->use_bwrap ? run_bwrap(b->cmd) : run_engine(b->e, b->cmd);
+	while ((sbx_clock_mono_ns() / 1e9) < b->deadline) {
+		int r = b->use_bwrap ? bench_run_bwrap(b->cmd->argv) : run_engine(b->e, b->cmd);
 		if (r < 0)
 			atomic_fetch_add(&b->failed, 1);
 		else
@@ -162,13 +129,13 @@ static double throughput(struct sbx_engine *e, const struct cmd *c, bool bwrap, 
 {
 	struct bench b = {.e = e, .cmd = c, .use_bwrap = bwrap, .seconds = seconds};
 	pthread_t th[16];
-	double t0 = now_s();
+	double t0 = (sbx_clock_mono_ns() / 1e9);
 	b.deadline = t0 + seconds;
 	for (int i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, &b);
 	for (int i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	double el = now_s() - t0;
+	double el = (sbx_clock_mono_ns() / 1e9) - t0;
 	if (b.failed)
 		fprintf(stderr, "%s %s x%d: %ld failed\n", bwrap ? "bwrap" : "engine", c->name,
 			threads, (long)b.failed);
@@ -233,7 +200,7 @@ int main(int argc, char **argv)
 		double p50[2] = {0, 0}, p99[2] = {0, 0}, e2, e8, b2 = 0, b8 = 0;
 		run_engine(e, c); /* warm caches for both */
 		if (have_bwrap)
-			run_bwrap(c);
+			bench_run_bwrap(c->argv);
 		latency(e, c, have_bwrap, runs, p50, p99);
 		double ep50 = p50[0], ep99 = p99[0], bp50 = p50[1], bp99 = p99[1];
 		e2 = throughput(e, c, false, 2, seconds);

@@ -31,7 +31,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -46,10 +45,10 @@
 #include <unistd.h>
 
 #include "api.pb-c.h"
+#include "benchlib.h"
+#include "clock.h"
 #include "proc.h"
 #include "sandbox.h"
-
-extern char **environ;
 
 #define MAX_ROUNDS 15
 #define MAX_RUNS 100000
@@ -98,13 +97,6 @@ struct load {
 	atomic_long done, failed;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool find_exe(const char *name, char *out, size_t size)
 {
 	static const char *const dirs[] = {"/usr/bin", "/usr/local/bin", "/bin"};
@@ -142,25 +134,6 @@ static int run_rpc(struct sbx_client *c, const struct cmd *cmd, bool verbose)
 	return r;
 }
 
-static int run_bwrap(const struct cmd *c)
-{
-	const char *argv[16] = {"bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/",
-				"/"};
-	size_t n = 6;
-	for (size_t i = 0; c->argv[i]; i++)
-		argv[n++] = c->argv[i];
-	argv[n] = NULL;
-	pid_t pid;
-	int r = posix_spawnp(&pid, "bwrap", NULL, NULL, (char **)argv, environ);
-	if (r)
-		return -r;
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
-}
-
 static int run_one(const struct ctx *x, enum runner k)
 {
 	switch (k) {
@@ -169,27 +142,13 @@ static int run_one(const struct ctx *x, enum runner k)
 	case R_DOCKER:
 		return run_rpc(x->client[R_DOCKER], &x->dcmd, false);
 	default:
-		return run_bwrap(x->cmd);
+		return bench_run_bwrap(x->cmd->argv);
 	}
 }
 
 static bool on(const struct ctx *x, int k)
 {
 	return k == R_BWRAP || x->client[k];
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_ROUNDS];
-	memcpy(s, v, (size_t)n * sizeof(double));
-	qsort(s, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 /* Sequential latency, the runners interleaved call by call: `runs` calls
@@ -210,15 +169,15 @@ static int latency(const struct ctx *x, int runs, int druns, int round,
 			/* docker: its share of the calls up to this step */
 			int due = k == R_DOCKER ? (int)((long)(i + 1) * druns / runs) - got[k] : 1;
 			for (int j = 0; on(x, k) && j < due; j++) {
-				double t0 = now_s();
+				double t0 = (sbx_clock_mono_ns() / 1e9);
 				fails[k] += run_one(x, (enum runner)k) < 0;
-				t[k][got[k]++] = (now_s() - t0) * 1000;
+				t[k][got[k]++] = ((sbx_clock_mono_ns() / 1e9) - t0) * 1000;
 			}
 		}
 	for (int k = 0; k < N_RUNNERS; k++) {
 		if (!on(x, k))
 			continue;
-		qsort(t[k], (size_t)n[k], sizeof(double), cmp_double);
+		bench_sort(t[k], n[k]);
 		f[k].p50[round] = t[k][n[k] / 2];
 		int i99 = (n[k] * 99) / 100;
 		f[k].p99[round] = t[k][i99 >= n[k] ? n[k] - 1 : i99];
@@ -238,7 +197,7 @@ out:
 static void *caller(void *arg)
 {
 	struct load *l = arg;
-	while (now_s() < l->deadline) {
+	while ((sbx_clock_mono_ns() / 1e9) < l->deadline) {
 		if (run_one(l->x, l->runner) < 0)
 			atomic_fetch_add(&l->failed, 1);
 		else
@@ -254,14 +213,14 @@ static double throughput(const struct ctx *x, enum runner k, int callers, double
 	struct load l = {.x = x, .runner = k};
 	pthread_t th[MAX_CALLERS];
 	int started = 0;
-	double t0 = now_s();
+	double t0 = (sbx_clock_mono_ns() / 1e9);
 	l.deadline = t0 + seconds;
 	for (; started < callers; started++)
 		if (pthread_create(&th[started], NULL, caller, &l) != 0)
 			break;
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	double el = now_s() - t0;
+	double el = (sbx_clock_mono_ns() / 1e9) - t0;
 	if (l.failed)
 		fprintf(stderr, "bench-exec: %s %s x%d: %ld calls failed\n", runner_name[k],
 			x->cmd->name, callers, (long)l.failed);
@@ -504,18 +463,19 @@ static void daemon_stop(struct daemon *d)
 
 static void print_row(const char *name, const char *runner, const struct figures *f, int rounds)
 {
-	printf("%-16s %-13s %9.2f %9.2f %10.1f %10.1f\n", name, runner, median(f->p50, rounds),
-	       median(f->p99, rounds), median(f->x2, rounds), median(f->x8, rounds));
+	printf("%-16s %-13s %9.2f %9.2f %10.1f %10.1f\n", name, runner,
+	       bench_median(f->p50, rounds), bench_median(f->p99, rounds),
+	       bench_median(f->x2, rounds), bench_median(f->x8, rounds));
 }
 
 /* a/b of the medians; latencies and executions/s alike. */
 static void print_ratio(const char *name, const char *label, const struct figures *a,
 			const struct figures *b, int rounds, double r[4])
 {
-	r[0] = median(a->p50, rounds) / median(b->p50, rounds);
-	r[1] = median(a->p99, rounds) / median(b->p99, rounds);
-	r[2] = median(a->x2, rounds) / median(b->x2, rounds);
-	r[3] = median(a->x8, rounds) / median(b->x8, rounds);
+	r[0] = bench_median(a->p50, rounds) / bench_median(b->p50, rounds);
+	r[1] = bench_median(a->p99, rounds) / bench_median(b->p99, rounds);
+	r[2] = bench_median(a->x2, rounds) / bench_median(b->x2, rounds);
+	r[3] = bench_median(a->x8, rounds) / bench_median(b->x8, rounds);
 	printf("%-16s %-13s %8.2fx %8.2fx %9.2fx %9.2fx\n", name, label, r[0], r[1], r[2], r[3]);
 }
 
@@ -539,7 +499,7 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 	struct figures f[N_RUNNERS];
 	memset(f, 0, sizeof(f));
 	/* Warm the page cache and the daemons' pools for all. */
-	if (run_rpc(x->client[R_RPC], cmd, true) < 0 || run_bwrap(cmd) < 0) {
+	if (run_rpc(x->client[R_RPC], cmd, true) < 0 || bench_run_bwrap(cmd->argv) < 0) {
 		fprintf(stderr, "bench-exec: %s does not run; skipped\n", cmd->name);
 		return -EIO;
 	}

@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #include "api.pb-c.h"
+#include "benchlib.h"
+#include "clock.h"
 #include "proc.h"
 #include "sandbox.h"
 
@@ -45,13 +47,6 @@
 #define CONNECT_WAIT_MS 30000
 #define STOP_GRACE_MS 15000
 #define TARGET_LINES_S 50000.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Lines "1", "2", ... checked as they come; shared by both runners. */
 struct check {
@@ -92,7 +87,7 @@ static int on_line(void *arg, uint64_t seq, int64_t time_us, const char *stream,
 	if (strcmp(stream, "exit") == 0) {
 		char json[512];
 		const char *d;
-		f->t_exit = now_s();
+		f->t_exit = (sbx_clock_mono_ns() / 1e9);
 		f->exits++;
 		snprintf(json, sizeof(json), "%.*s", (int)len, (const char *)text);
 		if ((d = strstr(json, "\"dropped_bytes\":")))
@@ -173,10 +168,10 @@ static int sandboxd_round(struct sbx_client *c, const char *rpc, const char *eve
 	/* Let them subscribe (a late one catches up from the ring: correct,
 	 * only slower, which the figure shows). */
 	usleep(300 * 1000);
-	double t0 = now_s();
+	double t0 = (sbx_clock_mono_ns() / 1e9);
 	eq.id = id;
 	rv = call(c, "ExecuteSandbox", &eq.base, &r);
-	res->exec_ms = (now_s() - t0) * 1000;
+	res->exec_ms = ((sbx_clock_mono_ns() / 1e9) - t0) * 1000;
 	if (rv == 0) {
 		const Sbx__SandboxExecution *e = (const Sbx__SandboxExecution *)r.msg;
 		if (!e->success)
@@ -244,7 +239,7 @@ static void *read_thread(void *arg)
 			ll = 0;
 		}
 	}
-	r->t_end = now_s();
+	r->t_end = (sbx_clock_mono_ns() / 1e9);
 	close(r->fd);
 	return NULL;
 }
@@ -265,7 +260,7 @@ static int pipe_round(long lines, int subs, struct round_result *res)
 	for (int i = 0; i < subs; i++)
 		if (pipe(fds[i]) < 0)
 			return -errno;
-	double t0 = now_s();
+	double t0 = (sbx_clock_mono_ns() / 1e9);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -307,20 +302,6 @@ static int pipe_round(long lines, int subs, struct round_result *res)
 }
 
 /* ---- main -------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_ROUNDS];
-	memcpy(s, v, (size_t)n * sizeof(double));
-	qsort(s, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 static int find_sandboxd(const char *opt, char *out, size_t size)
 {
@@ -458,15 +439,15 @@ int main(int argc, char **argv)
 			"%" PRIu64 " bad | pipes slowest %.0f lines/s\n",
 			i + 1, a.slowest, a.fastest, a.exec_ms, a.bad, b.slowest);
 	}
-	double m = median(sbx, rounds), mp = median(peer, rounds);
+	double m = bench_median(sbx, rounds), mp = bench_median(peer, rounds);
 	printf("%-34s %14s %14s\n", "lines/s per subscriber (median)", "slowest", "fastest");
 	printf("%-34s %14.0f %14.0f\n", "sandboxd (sandbox -> followers)", m,
-	       median(sbx_fast, rounds));
+	       bench_median(sbx_fast, rounds));
 	printf("%-34s %14.0f\n", "peer: seq | tee to plain pipes", mp);
 	printf("%-34s %13.3fx\n", "ratio sandboxd / pipes", m / mp);
 	printf("execution (ExecuteSandbox call) median %.0f ms; lines lost, wrong, repeated or "
 	       "dropped: %" PRIu64 " (pipes %" PRIu64 ")\n",
-	       median(exec_ms, rounds), bad, peer_bad);
+	       bench_median(exec_ms, rounds), bad, peer_bad);
 	printf("target >= %.0f lines/s to %d subscribers with zero loss: %s\n", TARGET_LINES_S,
 	       subs, m >= TARGET_LINES_S && bad == 0 ? "met" : "MISSED");
 	status = 0;

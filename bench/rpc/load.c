@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
+
 /* Callers get ready, then wait here until the main thread has seen them
  * all ready and opens the gate with the round's deadline. */
 struct gate {
@@ -27,14 +29,6 @@ struct caller {
 	pthread_t thread;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void *caller_main(void *arg)
 {
 	struct caller *c = arg;
@@ -50,20 +44,20 @@ static void *caller_main(void *arg)
 		pthread_cond_wait(&g->cond, &g->lock);
 	deadline = g->deadline_ns;
 	pthread_mutex_unlock(&g->lock);
-	c->begin_ns = t0 = now_ns();
+	c->begin_ns = t0 = sbx_clock_mono_ns();
 	while (c->err == 0 && c->n < c->cap && t0 < deadline) {
 		if (c->opts->stop && *c->opts->stop) {
 			c->err = -EINTR;
 			break;
 		}
 		c->err = c->peer->ops->call(state);
-		t1 = now_ns();
+		t1 = sbx_clock_mono_ns();
 		if (c->err < 0)
 			break;
 		c->lat_ns[c->n++] = t1 - t0;
 		t0 = t1;
 	}
-	c->end_ns = now_ns();
+	c->end_ns = sbx_clock_mono_ns();
 	if (state)
 		c->peer->ops->caller_free(state);
 	return NULL;
@@ -143,7 +137,9 @@ int load_run(const struct peer *p, const struct load_opts *o, struct load_result
 	while (g.ready < started)
 		pthread_cond_wait(&g.cond, &g.lock);
 	/* A thread that could not be created calls the round off. */
-	g.deadline_ns = started == o->callers ? now_ns() + (uint64_t)o->duration_ms * 1000000u : 0;
+	g.deadline_ns = started == o->callers
+				? sbx_clock_mono_ns() + (uint64_t)o->duration_ms * 1000000u
+				: 0;
 	g.open = true;
 	pthread_cond_broadcast(&g.cond);
 	pthread_mutex_unlock(&g.lock);

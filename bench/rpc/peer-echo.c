@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "envelope.h"
+#include "ipc.h"
 #include "peer.h"
 
 /* Bounds every wait of a call, so a wedged server cannot hang the run. */
@@ -25,30 +27,9 @@ struct echo_caller {
 	nng_aio *aio;
 };
 
-static int errno_from_nng(int rv)
-{
-	switch (rv) {
-	case 0:
-		return 0;
-	case NNG_ETIMEDOUT:
-		return -ETIMEDOUT;
-	case NNG_ENOMEM:
-		return -ENOMEM;
-	case NNG_ECLOSED:
-	case NNG_ECANCELED:
-		return -ECANCELED;
-	case NNG_ECONNREFUSED:
-	case NNG_ECONNSHUT:
-		return -ECONNREFUSED;
-	default:
-		return -EIO;
-	}
-}
-
 int echo_peer_open(const char *url, unsigned wait_ms, struct echo_peer **ret)
 {
 	struct echo_peer *p;
-	struct timespec ts;
 	uint64_t deadline_ms;
 	int rv, r;
 
@@ -56,9 +37,7 @@ int echo_peer_open(const char *url, unsigned wait_ms, struct echo_peer **ret)
 	if (!p)
 		return -ENOMEM;
 	/* A deadline like libsandbox's, so the envelope has the same size. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	deadline_ms =
-		(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + ECHO_CALL_TIMEOUT_MS;
+	deadline_ms = (uint64_t)sbx_clock_wall_ms() + ECHO_CALL_TIMEOUT_MS;
 	r = sbx_envelope_pack_request("Health", 1, deadline_ms, NULL, NULL, NULL, &p->req, &p->req_len);
 	if (r < 0) {
 		free(p);
@@ -68,7 +47,7 @@ int echo_peer_open(const char *url, unsigned wait_ms, struct echo_peer **ret)
 	if (rv != 0) {
 		free(p->req);
 		free(p);
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	}
 	/* As libsandbox: never resend a request. */
 	nng_socket_set_ms(p->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
@@ -80,7 +59,7 @@ int echo_peer_open(const char *url, unsigned wait_ms, struct echo_peer **ret)
 	}
 	if (rv != 0) {
 		echo_peer_close(p);
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	}
 	*ret = p;
 	return 0;
@@ -121,7 +100,7 @@ static int echo_caller_new(void *peer, void **ret)
 		rv = nng_aio_alloc(&c->aio, NULL, NULL);
 	if (rv != 0) {
 		echo_caller_free(c);
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	}
 	nng_aio_set_timeout(c->aio, ECHO_CALL_TIMEOUT_MS);
 	*ret = c;
@@ -146,13 +125,13 @@ static int echo_call(void *arg)
 	rv = nng_aio_result(c->aio);
 	if (rv != 0) {
 		nng_msg_free(nng_aio_get_msg(c->aio));
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	}
 	nng_ctx_recv(c->ctx, c->aio);
 	nng_aio_wait(c->aio);
 	rv = nng_aio_result(c->aio);
 	if (rv != 0)
-		return errno_from_nng(rv);
+		return sbx_errno_from_nng(rv);
 	msg = nng_aio_get_msg(c->aio);
 	if (nng_msg_len(msg) != c->peer->req_len ||
 	    memcmp(nng_msg_body(msg), c->peer->req, c->peer->req_len) != 0)

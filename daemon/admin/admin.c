@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "daemon_config.h"
 #include "host.h"
 #include "log.h"
@@ -28,14 +29,6 @@ struct sbx_admin {
 	int64_t prev_ms; /* CLOCK_MONOTONIC; 0 = no sample yet */
 	double last_percent;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int sbx_admin_new(const struct sbx_config *cfg, struct sbx_admin **ret)
 {
@@ -79,7 +72,7 @@ void sbx_admin_record(struct sbx_admin *a, const struct sbx_exec_report *rep)
 	 * sessions and one-off runs have no admin view. */
 	if (!rep->res || strcmp(rep->kind, "sandbox") != 0 || !*rep->object_id)
 		return;
-	if (sbx_outputs_put(a->outputs, rep->object_id, sbx_now_ms(), rep->res) < 0)
+	if (sbx_outputs_put(a->outputs, rep->object_id, sbx_clock_wall_ms(), rep->res) < 0)
 		sbx_log(SBX_LOG_WARN, rep->object_id, "last output not kept for the admin API");
 }
 
@@ -95,7 +88,7 @@ struct sbx_outputs *sbx_admin_outputs(struct sbx_admin *a)
 double sbx_admin_cpu_percent(struct sbx_admin *a)
 {
 	struct sbx_cpu_sample now;
-	int64_t t = mono_ms();
+	int64_t t = sbx_clock_mono_ms();
 	double pct;
 
 	pthread_mutex_lock(&a->cpu_lock);

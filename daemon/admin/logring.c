@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 struct sbx_logring {
 	pthread_mutex_t lock;
 	size_t cap, next, n; /* next: slot of the next push */
@@ -85,8 +87,5 @@ size_t sbx_logring_tail(struct sbx_logring *r, size_t n, struct sbx_logring_line
 
 void sbx_logring_sink(void *arg, enum sbx_log_level level, const char *id, const char *msg)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	sbx_logring_push(arg, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, level, id, msg);
+	sbx_logring_push(arg, sbx_clock_wall_ms(), level, id, msg);
 }

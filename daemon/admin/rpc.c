@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "admin.pb-c.h"
 #include "api.pb-c.h"
+#include "clock.h"
 #include "daemon_config.h"
 #include "daemon.h"
 #include "envelope.h"
@@ -33,14 +34,6 @@
  * entries or this depth: the figure is then a lower bound. */
 #define WALK_MAX_ENTRIES 100000
 #define WALK_MAX_DEPTH 64
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The daemon's objects, held open for the call; NULL with call->error set
  * when there are none. */
@@ -97,7 +90,7 @@ SBX_ADMIN_HANDLER(sbx_rpc_admin_status)
 		return -ESHUTDOWN;
 	r = NEW(Sbx__AdminStatusReply, sbx__admin_status_reply__descriptor);
 	if (r) {
-		r->uptime = (mono_ms() - d->started_ms) / 1000;
+		r->uptime = (sbx_clock_mono_ms() - d->started_ms) / 1000;
 		r->active_sandboxes = (uint32_t)sbx_registry_count(o->sandboxes);
 		if (sbx_store_counter_add(o->store, "sandboxes_created", 0, &created) == 0 &&
 		    created > 0)
@@ -258,7 +251,7 @@ static int stop_reply(bool success, const char *msg, const char *id, ProtobufCMe
 static int force_stop(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc_call *call,
 		      const char *id, ProtobufCMessage **ret)
 {
-	uint64_t until = mono_ms() + STOP_WAIT_MS;
+	int64_t until = sbx_clock_mono_ms() + STOP_WAIT_MS;
 	bool stopped = false;
 	int err = 0, n;
 
@@ -266,7 +259,7 @@ static int force_stop(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rp
 		return err < 0 ? err
 			       : stop_reply(true, "Sandbox %s is not running: nothing to stop", id,
 					    ret);
-	while (mono_ms() < until) {
+	while (sbx_clock_mono_ms() < until) {
 		n = sbx_executor_cancel(d->exec, id);
 		if (n == -EOPNOTSUPP)
 			return stop_reply(false, "The backend of sandbox %s cannot stop executions",

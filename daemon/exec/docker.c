@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "daemon_config.h"
 #include "docker_http.h"
 #include "docker_tar.h"
@@ -64,14 +65,6 @@ struct run {
 	long long t_start, t_end;
 	char error[SBX_SENTENCE_MAX];
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The engine's {"message": "..."} of the last response, or "". */
 static const char *engine_message(struct run *x, char *buf, size_t len)
@@ -475,7 +468,7 @@ static int pump(struct run *x, struct sbx_dk_stream *s)
 
 	demux(x, (const unsigned char *)s->early, s->n_early);
 	for (;;) {
-		long long now = now_ms();
+		long long now = sbx_clock_mono_ms();
 		struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
 		size_t got = 0;
 		CURLcode rc;
@@ -531,7 +524,7 @@ static int collect(struct run *x, struct outcome *o)
 	long st;
 	int r;
 
-	long long left = x->t_start + (long long)x->req->limits->wall_time_ms - now_ms();
+	long long left = x->t_start + (long long)x->req->limits->wall_time_ms - sbx_clock_mono_ms();
 
 	/* The stream can end before the program does (it closed stdout and
 	 * stderr): wait out the rest of the wall time. */
@@ -539,7 +532,7 @@ static int collect(struct run *x, struct outcome *o)
 	r = sbx_dk_call(&x->conn, "POST", path, NULL, 0, NULL,
 			(left > 0 ? left : 0) + WAIT_GRACE_MS, &st, &x->resp);
 	if (r == -ETIMEDOUT) {
-		x->t_end = now_ms();
+		x->t_end = sbx_clock_mono_ms();
 		x->kill = x->kill ? x->kill : KILL_WALL;
 		kill_container(x);
 		r = sbx_dk_call(&x->conn, "POST", path, NULL, 0, NULL, CALL_TIMEOUT_MS, &st,
@@ -699,14 +692,14 @@ int sbx_docker_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **
 		r = sbx_dk_attach(&s, x->d->socket, x->id, CALL_TIMEOUT_MS);
 	if (r == 0)
 		r = start(x);
-	x->t_start = now_ms();
+	x->t_start = sbx_clock_mono_ms();
 	if (r == 1) {
 		tmpl.status = SBX__EXEC_STATUS__EXEC_STATUS_RUNTIME_ERROR;
 		tmpl.exit_code = 127;
 		r = 0;
 	} else if (r == 0) {
 		r = pump(x, &s);
-		x->t_end = now_ms();
+		x->t_end = sbx_clock_mono_ms();
 		sbx_dk_stream_fini(&s);
 		if (x->kill != KILL_NONE)
 			kill_container(x);

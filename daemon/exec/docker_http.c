@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 int sbx_dk_socket_path(const char *docker_host, char *ret, size_t len)
 {
 	const char *p = docker_host;
@@ -123,14 +125,6 @@ int sbx_dk_call(struct sbx_dk_conn *c, const char *method, const char *path, con
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Send all of p on a non-blocking connect-only handle, waiting until the
  * deadline. */
 static int send_all(struct sbx_dk_stream *s, const char *p, size_t n, long long deadline)
@@ -141,7 +135,7 @@ static int send_all(struct sbx_dk_stream *s, const char *p, size_t n, long long 
 
 		if (rc == CURLE_AGAIN) {
 			struct pollfd pfd = {.fd = s->fd, .events = POLLOUT};
-			long long left = deadline - now_ms();
+			long long left = deadline - sbx_clock_mono_ms();
 
 			if (left <= 0)
 				return -ETIMEDOUT;
@@ -160,7 +154,7 @@ static int send_all(struct sbx_dk_stream *s, const char *p, size_t n, long long 
 int sbx_dk_attach(struct sbx_dk_stream *s, const char *socket_path, const char *container_id,
 		  long timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = sbx_clock_mono_ms() + timeout_ms;
 	char req[512], hdr[4096];
 	size_t n_hdr = 0;
 	curl_socket_t fd = CURL_SOCKET_BAD;
@@ -201,7 +195,7 @@ int sbx_dk_attach(struct sbx_dk_stream *s, const char *socket_path, const char *
 
 		if (rc == CURLE_AGAIN) {
 			struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
-			long long left = deadline - now_ms();
+			long long left = deadline - sbx_clock_mono_ms();
 
 			if (left <= 0) {
 				r = -ETIMEDOUT;

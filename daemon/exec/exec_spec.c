@@ -11,6 +11,7 @@
 #include <uuid/uuid.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "daemon_config.h"
 #include "limits.pb-c.h"
 
@@ -248,7 +249,7 @@ int exec_job_init(struct sbx_executor *x, struct exec_job *j)
 	j->s = spawn_new();
 	if (!j->s)
 		return -ENOMEM;
-	j->started_ms = exec_wall_ms();
+	j->started_ms = sbx_clock_wall_ms();
 	exec_inflight_add(x, &j->f, j->spec->object_id);
 	return 0;
 }

@@ -102,14 +102,6 @@ void exec_notify(struct sbx_executor *x, const struct sbx_exec_report *rep)
 	pthread_mutex_unlock(&x->lock);
 }
 
-int64_t exec_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int sbx_executor_new(const struct sbx_config *cfg, struct sbx_executor **ret)
 {
 	struct sbx_executor *x;

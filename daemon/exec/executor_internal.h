@@ -85,6 +85,4 @@ int exec_job_prepare(struct sbx_executor *x, struct sbx_rpc_call *call, struct e
 /* Free what init and prepare made (not j->res). */
 void exec_job_fini(struct exec_job *j);
 
-int64_t exec_wall_ms(void);
-
 #endif

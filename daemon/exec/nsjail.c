@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "daemon_config.h"
 #include "engine.h"
 #include "log.h"
@@ -239,14 +240,6 @@ static void build_args(const struct nsjail *n, const Sbx__SpawnRequest *req, con
 	a->v[a->n] = NULL;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -278,12 +271,12 @@ static bool pump(pid_t pid, int in, int out, int err, const Sbx__SpawnRequest *r
 		p[2].fd = -1;
 	}
 	while (p[0].fd >= 0 || p[1].fd >= 0) {
-		long long left = deadline - now_ms();
+		long long left = deadline - sbx_clock_mono_ms();
 
 		if ((left <= 0 || io->dropped > OUTPUT_DRAIN_BYTES) && !killed) {
 			kill(pid, SIGKILL);
 			killed = true;
-			deadline = now_ms() + KILL_GRACE_MS;
+			deadline = sbx_clock_mono_ms() + KILL_GRACE_MS;
 			continue;
 		}
 		if (left <= 0)
@@ -357,7 +350,7 @@ static int spawn_and_wait(struct args *a, const Sbx__SpawnRequest *req, struct i
 	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-	t0 = now_ms();
+	t0 = sbx_clock_mono_ms();
 	r = -posix_spawn(&pid, a->v[0], &fa, NULL, a->v, (char *[]){"PATH=/usr/bin:/bin", NULL});
 	posix_spawn_file_actions_destroy(&fa);
 	close(pin[0]);
@@ -373,7 +366,7 @@ static int spawn_and_wait(struct args *a, const Sbx__SpawnRequest *req, struct i
 			   t0 + (long long)req->limits->wall_time_ms + 1000, io);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	*ret_wall = (uint64_t)(now_ms() - t0);
+	*ret_wall = (uint64_t)(sbx_clock_mono_ms() - t0);
 	*ret_status = st;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "logs/logs.h"
 
@@ -141,7 +142,7 @@ static int run_steps(struct sbx_executor *x, struct sbx_rpc_call *call, struct e
 {
 	int r = 0;
 
-	j->started_ms = exec_wall_ms();
+	j->started_ms = sbx_clock_wall_ms();
 	if (j->compile) {
 		/* Execute's compile step and run share a workspace of their own. */
 		if (!j->spec->workspace) {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "limits.pb-c.h"
 #include "status.h"
 
@@ -164,18 +165,10 @@ int sbx_audit_format(const struct sbx_exec_report *rep, int64_t now_ms, char *bu
 	return -ENOMEM;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int sbx_audit_write(struct sbx_audit *a, const struct sbx_exec_report *rep)
 {
 	char buf[SBX_AUDIT_LINE_MAX];
-	int n = sbx_audit_format(rep, now_ms(), buf, sizeof(buf));
+	int n = sbx_audit_format(rep, sbx_clock_wall_ms(), buf, sizeof(buf));
 	ssize_t w;
 
 	if (n < 0)

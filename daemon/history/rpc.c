@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "admin.pb-c.h"
+#include "clock.h"
 #include "daemon.h"
 #include "executor.h"
 #include "history.h"
@@ -53,15 +54,13 @@ SBX_HISTORY_HANDLER(sbx_rpc_get_stats)
 	struct sbx_daemon *d = state;
 	struct sbx_objects *o = enter(d, call);
 	struct sbx_executor_stats xs = {0};
-	struct timespec ts;
 	uint64_t now;
 	int r;
 
 	if (!o)
 		return -ESHUTDOWN;
 	sbx_executor_stats(d->exec, &xs);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	now = (uint64_t)sbx_clock_mono_ms();
 	r = sbx_stats_get(o->store, xs.running, xs.queued, (now - d->started_ms) / 1000,
 			  (Sbx__StatsReply **)ret);
 	sbx_objects_leave(o);

@@ -6,6 +6,7 @@
 
 #include "api.pb-c.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "daemon.h"
 #include "envelope.h"
 #include "executor.h"
@@ -14,14 +15,6 @@
 #include "objects/objects_rpc.h"
 #include "logs/getlogs.h"
 #include "rpc_server.h"
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* strdup for reply fields; NULL becomes "". */
 static char *dup_field(const char *s) { return strdup(s ? s : ""); }
@@ -38,7 +31,7 @@ static int handle_health(void *state, struct sbx_rpc_call *call, const ProtobufC
 	r->service = dup_field("sandbox-service");
 	r->version = dup_field(SBX_VERSION);
 	r->backend = dup_field(d->cfg.backend);
-	r->uptime_s = (mono_ms() - d->started_ms) / 1000;
+	r->uptime_s = (sbx_clock_mono_ms() - d->started_ms) / 1000;
 	if (!r->status || !r->service || !r->version || !r->backend) {
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 		return -ENOMEM;

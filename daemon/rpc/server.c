@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "envelope.h"
 #include "ipc.h"
 #include "log.h"
@@ -56,14 +57,6 @@ int sbx_rpc_error(struct sbx_rpc_call *call, int err, const char *fmt, ...)
 	sbx_vsentence(call->error, sizeof(call->error), fmt, ap);
 	va_end(ap);
 	return err;
-}
-
-static uint64_t epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Constant-time, so the key cannot be guessed byte by byte from timings. */
@@ -180,7 +173,7 @@ static void ctx_dispatch(struct ctx *c, nng_msg *msg)
 		sbx__rpc_request__free_unpacked(req, NULL);
 		return;
 	}
-	if (req->deadline_ms && req->deadline_ms <= epoch_ms()) {
+	if (req->deadline_ms && req->deadline_ms <= (uint64_t)sbx_clock_wall_ms()) {
 		ctx_send_reply(c, req->id, SBX_DEADLINE_EXCEEDED, "the request's deadline has passed", NULL);
 		sbx__rpc_request__free_unpacked(req, NULL);
 		return;
@@ -358,27 +351,16 @@ void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms)
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_mutex_unlock(&s->lock);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += grace_ms / 1000;
-	until.tv_nsec += (long)(grace_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	until = sbx_clock_deadline(CLOCK_REALTIME, grace_ms);
 	/* Contexts serving a request end after their reply is sent. */
 	pthread_mutex_lock(&s->lock);
 	while (s->n_done < s->n_ctx) {
 		pthread_mutex_unlock(&s->lock);
 		cancel_waiting(s);
 		pthread_mutex_lock(&s->lock);
-		clock_gettime(CLOCK_REALTIME, &step);
-		if (step.tv_sec > until.tv_sec || (step.tv_sec == until.tv_sec && step.tv_nsec >= until.tv_nsec))
+		if (sbx_clock_passed(CLOCK_REALTIME, &until))
 			break;
-		step.tv_nsec += 20 * 1000000;
-		if (step.tv_nsec >= 1000000000) {
-			step.tv_sec++;
-			step.tv_nsec -= 1000000000;
-		}
+		step = sbx_clock_deadline(CLOCK_REALTIME, 20);
 		pthread_cond_timedwait(&s->cond, &s->lock, &step);
 	}
 	if (s->n_done < s->n_ctx) {

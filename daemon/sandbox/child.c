@@ -13,6 +13,7 @@
 #include <linux/close_range.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "module.h"
 #include "spawner_state.h"
 
@@ -126,24 +127,24 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 		const struct sbx_module *m = sbx_modules[i];
 		if (!m->child)
 			continue;
-		uint64_t t0 = ctx->cfg.trace ? sbx_now_ns() : 0;
+		uint64_t t0 = ctx->cfg.trace ? sbx_clock_mono_ns() : 0;
 		int r = m->child(ctx, ex);
 		if (r < 0)
 			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "%s", m->name);
 		if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
-			trace.trace_us[i] = (uint32_t)((sbx_now_ns() - t0) / 1000);
+			trace.trace_us[i] = (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
 	}
 	/* From here on: pid 2, the payload. */
 	for (unsigned i = 0; i < sbx_n_modules; i++) {
 		const struct sbx_module *m = sbx_modules[i];
 		if (!m->exec)
 			continue;
-		uint64_t t0 = ctx->cfg.trace ? sbx_now_ns() : 0;
+		uint64_t t0 = ctx->cfg.trace ? sbx_clock_mono_ns() : 0;
 		int r = m->exec(ctx, ex);
 		if (r < 0)
 			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "%s", m->name);
 		if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
-			trace.trace_us[i] += (uint32_t)((sbx_now_ns() - t0) / 1000);
+			trace.trace_us[i] += (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
 	}
 	if (ctx->cfg.trace)
 		sbx_child_send(ex, &trace);

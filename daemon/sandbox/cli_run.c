@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "engine.h"
+#include "fdio.h"
 
 #define CLI_MAX_STDIN (64u << 20)
 #define CLI_MAX_ENV 256
@@ -81,19 +82,6 @@ static int read_stdin(ProtobufCBinaryData *out)
 	out->data = buf;
 	out->len = len;
 	return 0;
-}
-
-static void write_out(int fd, const ProtobufCBinaryData *d)
-{
-	size_t off = 0;
-	while (off < d->len) {
-		ssize_t n = write(fd, d->data + off, d->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		off += (size_t)n;
-	}
 }
 
 enum { O_TIME = 256, O_WALL, O_MEM, O_FSIZE, O_NOFILE, O_PIDS, O_STACK, O_OUTPUT, O_ENV,
@@ -260,8 +248,9 @@ int sbx_cli_run(int argc, char **argv)
 		fprintf(stderr, "sandboxd: %s\n", strerror(-r));
 		return 125;
 	}
-	write_out(1, &res->stdout);
-	write_out(2, &res->stderr);
+	/* Nobody to tell when stdout or stderr is gone. */
+	(void)sbx_write_full(1, res->stdout.data, res->stdout.len);
+	(void)sbx_write_full(2, res->stderr.data, res->stderr.len);
 	int code;
 	switch (res->status) {
 	case SBX__EXEC_STATUS__EXEC_STATUS_OK:

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
+#include "fdio.h"
 #include "spawner.h"
 #include "wire.h"
 #include "workspace.h"
@@ -320,14 +322,6 @@ static bool cancelled(struct sbx_engine_cancel *t)
 	return c;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The result of a cancelled execution: the spawner sends none. */
 static int stopped_result(const Sbx__SpawnRequest *req, uint64_t started_ms, Sbx__ExecResult **ret)
 {
@@ -339,7 +333,7 @@ static int stopped_result(const Sbx__SpawnRequest *req, uint64_t started_ms, Sbx
 	r->status = SBX__EXEC_STATUS__EXEC_STATUS_STOPPED;
 	r->signal = SIGKILL;
 	r->exit_code = 128 + SIGKILL;
-	r->wall_time_ms = mono_ms() - started_ms;
+	r->wall_time_ms = sbx_clock_mono_ms() - started_ms;
 	r->error = strdup("stopped");
 	r->execution_id = strdup(req->execution_id ? req->execution_id : "");
 	if (!r->error || !r->execution_id) {
@@ -357,7 +351,7 @@ int sbx_engine_run_stream(struct sbx_engine *e, const Sbx__SpawnRequest *req,
 			  struct sbx_engine_cancel *t, struct sbx_engine_stream *s,
 			  Sbx__ExecResult **ret)
 {
-	uint64_t started = mono_ms();
+	uint64_t started = sbx_clock_mono_ms();
 	int r = run_on(e, req, t, s, ret);
 
 	/* Whatever failed after a cancel (EOF instead of a result, a write

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "module.h"
 #include "spawner_state.h"
 #include "workspace.h"
@@ -33,21 +34,6 @@ bool sbx_file_path_ok(const char *path)
 		c = *e ? e + 1 : e;
 	}
 	return true;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static int put_file(int wsfd, const Sbx__File *f)
@@ -87,7 +73,7 @@ static int put_file(int wsfd, const Sbx__File *f)
 	close(dfd);
 	if (r < 0)
 		return r;
-	r = write_all(fd, f->content.data, f->content.len);
+	r = sbx_write_full(fd, f->content.data, f->content.len);
 	close(fd);
 	return r;
 }

@@ -30,19 +30,13 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "fdio.h"
 #include "module.h"
 #include "net.h"
 #include "spawner.h"
 #include "spawner_exec.h"
 #include "spawner_state.h"
 #include "wire.h"
-
-uint64_t sbx_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static struct sbx_watch ctl_watch = {.ex = NULL, .kind = W_CTL};
 

@@ -17,6 +17,7 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "mnt.h"
 #include "module.h"
 #include "net.h"
@@ -327,9 +328,9 @@ static void finish(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
 	char err[SBX_SENTENCE_MAX] = "";
 	teardown_modules(ctx, ex, &res);
-	ex->trace_ns[4] = ex->trace_ns[4] ? ex->trace_ns[4] : sbx_now_ns();
+	ex->trace_ns[4] = ex->trace_ns[4] ? ex->trace_ns[4] : (uint64_t)sbx_clock_mono_ns();
 	decide(ctx, ex, &rep, &res, err, sizeof(err));
-	uint64_t end = ex->t_exit ? ex->t_exit : sbx_now_ns();
+	uint64_t end = ex->t_exit ? ex->t_exit : (uint64_t)sbx_clock_mono_ns();
 	res.wall_time_ms = (end - ex->t_start) / 1000000;
 	res.stdout.data = (uint8_t *)ex->out[0].data;
 	res.stdout.len = ex->out[0].len;
@@ -353,7 +354,7 @@ static void finish(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	close_fd(&ex->status_r);
 	close_fd(&ex->go_w);
 	sbx_exec_running_remove(ctx, ex);
-	ex->trace_ns[5] = sbx_now_ns();
+	ex->trace_ns[5] = sbx_clock_mono_ns();
 	if (ctx->cfg.trace)
 		trace_print(ctx, ex, &rep);
 	send_result(ctx, ex, &res);
@@ -450,7 +451,7 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	int r;
 	ex->state = EX_RUNNING;
-	ex->t_start = ex->trace_ns[0] = sbx_now_ns();
+	ex->t_start = ex->trace_ns[0] = sbx_clock_mono_ns();
 	if ((r = make_pipes(ex)) < 0)
 		return start_failed(ctx, ex, "pipes", r);
 	ex->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -459,7 +460,7 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	for (unsigned i = 0; i < sbx_n_modules; i++)
 		if (sbx_modules[i]->prepare && (r = sbx_modules[i]->prepare(ctx, ex)) < 0)
 			return start_failed(ctx, ex, sbx_modules[i]->name, r);
-	ex->trace_ns[1] = sbx_now_ns();
+	ex->trace_ns[1] = sbx_clock_mono_ns();
 
 	pid_t pid = do_clone(ctx, ex);
 	if (pid == 0)
@@ -467,7 +468,7 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	if (pid < 0)
 		return start_failed(ctx, ex, "clone", pid);
 	ex->pid = pid;
-	ex->trace_ns[2] = sbx_now_ns();
+	ex->trace_ns[2] = sbx_clock_mono_ns();
 	close_fd(&ex->child_stdin);
 	close_fd(&ex->child_stdout);
 	close_fd(&ex->child_stderr);
@@ -484,7 +485,7 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	if (!ex->error[0] && write(ex->go_w, "g", 1) != 1)
 		snprintf(ex->error, sizeof(ex->error), "go: %s", strerror(errno));
 	close_fd(&ex->go_w);
-	ex->trace_ns[3] = sbx_now_ns();
+	ex->trace_ns[3] = sbx_clock_mono_ns();
 
 	const ProtobufCBinaryData *in = &ex->req->stdin;
 	if (in->len > 0) {
@@ -591,7 +592,7 @@ void sbx_exec_on_timer(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	uint64_t ticks;
 	if (read(ex->timerfd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
 		return;
-	uint64_t now = sbx_now_ns(), used = 0;
+	uint64_t now = sbx_clock_mono_ns(), used = 0;
 	bool have_cpu = sbx_cgroup_cpu_ns(ctx, ex, &used) == 0;
 	if (have_cpu && used >= ex->req->limits->cpu_time_ms * 1000000ull) {
 		sbx_exec_kill(ctx, ex, SBX_KILL_CPU);
@@ -612,7 +613,7 @@ void sbx_exec_on_exit(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	    si.si_pid == 0)
 		return;
 	ex->reaped = true;
-	ex->t_exit = ex->trace_ns[4] = sbx_now_ns();
+	ex->t_exit = ex->trace_ns[4] = sbx_clock_mono_ns();
 	ex->init_wstatus =
 		si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : (si.si_status & 0x7f);
 	/* Every process of the namespace is gone now; what they wrote is in

@@ -138,7 +138,4 @@ struct sbx_exec {
 	bool replying;
 };
 
-/* Monotonic clock in ns. */
-uint64_t sbx_now_ns(void);
-
 #endif

@@ -75,9 +75,4 @@ int sbx_wire_send_fd(int sock, int fd);
  * peer closed, -EAGAIN on a non-blocking socket with nothing queued. */
 int sbx_wire_recv_fd(int sock, int *ret_fd);
 
-/* Blocking full write / read, retrying on EINTR. Return 0 or -errno;
- * read_full returns -ECONNRESET on early EOF. */
-int sbx_write_full(int fd, const void *buf, size_t len);
-int sbx_read_full(int fd, void *buf, size_t len);
-
 #endif

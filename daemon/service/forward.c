@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "engine.h"
 #include "log.h"
 
@@ -53,14 +54,6 @@ struct pipe_half {
 	bool eof;  /* `from` said EOF; pass it on once the buffer is empty */
 	bool shut; /* ...which was done */
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_nonblock(int fd)
 {
@@ -129,7 +122,7 @@ static void relay(struct sbx_forward *f, int a, int b)
 		}
 		if (!half_step(&h[0], a, b, p[0].revents) || !half_step(&h[1], b, a, p[1].revents))
 			break;
-		atomic_store(&f->last_ms, wall_ms());
+		atomic_store(&f->last_ms, sbx_clock_ms(CLOCK_REALTIME_COARSE));
 		/* A side that hung up in both directions, once what it sent
 		 * is passed on, ends it all: nothing more can reach it. */
 		if ((p[0].revents | p[1].revents) & POLLERR)
@@ -211,7 +204,7 @@ static void accept_one(struct sbx_forward *f)
 
 	if (fd < 0)
 		return;
-	atomic_store(&f->last_ms, wall_ms());
+	atomic_store(&f->last_ms, sbx_clock_ms(CLOCK_REALTIME_COARSE));
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "engine.h"
 #include "forward.h"
 #include "log.h"
@@ -38,22 +39,6 @@ struct sbx_service {
 	int64_t started_ms;
 	char note[SBX_SENTENCE_MAX];
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The namespace of the run in progress (a new fd), or -ECONNREFUSED. */
 static int current_netns(void *arg)
@@ -188,7 +173,7 @@ int sbx_service_start(struct sbx_service *s)
 		s->state = SBX_SERVICE_STARTING;
 		s->note[0] = '\0';
 		s->starts++;
-		s->started_ms = wall_ms();
+		s->started_ms = sbx_clock_wall_ms();
 		r = -pthread_create(&s->thread, NULL, service_main, s);
 		if (r < 0) {
 			s->thread_live = s->joinable = false;
@@ -223,12 +208,7 @@ void sbx_service_stop(struct sbx_service *s)
 		pthread_mutex_unlock(&s->lock);
 		s->ops->cancel(s->arg);
 		pthread_mutex_lock(&s->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = sbx_clock_deadline(CLOCK_REALTIME, 50);
 		if (s->thread_live)
 			pthread_cond_timedwait(&s->changed, &s->lock, &ts);
 	}
@@ -259,7 +239,7 @@ static int knock(struct sbx_service *s)
 
 int sbx_service_wait_ready(struct sbx_service *s, uint32_t timeout_ms)
 {
-	uint64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = sbx_clock_mono_ms() + timeout_ms;
 
 	for (;;) {
 		bool live;
@@ -282,7 +262,7 @@ int sbx_service_wait_ready(struct sbx_service *s, uint32_t timeout_ms)
 			pthread_mutex_unlock(&s->lock);
 			return 0;
 		}
-		if (mono_ms() >= deadline)
+		if (sbx_clock_mono_ms() >= deadline)
 			return -ETIMEDOUT;
 		usleep(READY_POLL_MS * 1000);
 	}

@@ -16,49 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "harness.h"
-#include "json_pb.h"
-#include "methods.h"
-#include "sandbox.h"
+#include "rpcc.h"
 #include "stack.h"
 #include "testlib.h"
 
 static struct th_stack st;
 
-/* method(JSON request) over RPC; the reply as JSON (caller decrefs), or
- * NULL with the status printed. */
-static json_t *rpc(const char *method, const char *request, unsigned timeout_ms)
-{
-	struct sbx_client_opts o = {
-		.rpc_url = st.rpc, .timeout_ms = timeout_ms, .connect_wait_ms = 10000};
-	const sbx_method *m = sbx_method_find(method);
-	json_t *in = json_loads(request, 0, NULL), *out = NULL;
-	ProtobufCMessage *req = NULL;
-	struct sbx_client *c = NULL;
-	struct sbx_reply r = {0};
-	char err[256];
-	int e;
-
-	if (!m || !in || jpb_from_json(m->input, in, NULL, &req, err, sizeof(err)) < 0) {
-		printf("  bad test request %s %s\n", method, request);
-		json_decref(in);
-		return NULL;
-	}
-	json_decref(in);
-	e = sbx_client_open(&o, &c);
-	if (e == 0)
-		e = sbx_call(c, method, req, 0, &r);
-	if (e < 0)
-		printf("  %s: %s\n", method, strerror(-e));
-	else if (!r.msg)
-		printf("  %s: status %d: %s\n", method, r.status, r.message ? r.message : "");
-	else
-		out = jpb_to_json(r.msg, NULL);
-	sbx_reply_fini(&r);
-	sbx_client_close(c);
-	protobuf_c_message_free_unpacked(req, NULL);
-	return out;
-}
+#define rpc(method, request, timeout_ms) th_rpc_json(st.rpc, (method), (request), (timeout_ms))
 
 static const char *jstr(json_t *j, const char *key)
 {
@@ -67,25 +33,11 @@ static const char *jstr(json_t *j, const char *key)
 	return s ? s : "";
 }
 
-struct exec_run {
-	char request[128];
-	json_t *reply;
-};
-
-/* The long execution: returns when the sandbox's program is killed. */
-static void *exec_thread(void *arg)
-{
-	struct exec_run *x = arg;
-
-	x->reply = rpc("ExecuteSandbox", x->request, 90000);
-	return NULL;
-}
-
 /* The sandbox's status, polled until it is `want` or timeout_ms passed. */
 static bool wait_status(const char *id, const char *want, bool equal, int timeout_ms)
 {
 	char req[128];
-	long long until = th_now_ms() + timeout_ms;
+	long long until = sbx_clock_mono_ms() + timeout_ms;
 
 	snprintf(req, sizeof(req), "{\"id\": \"%s\"}", id);
 	do {
@@ -96,7 +48,7 @@ static bool wait_status(const char *id, const char *want, bool equal, int timeou
 		if (hit)
 			return true;
 		th_sleep_ms(100);
-	} while (th_now_ms() < until);
+	} while (sbx_clock_mono_ms() < until);
 	return false;
 }
 
@@ -126,9 +78,8 @@ int main(void)
 {
 	const char *src = getenv("SBX_SOURCE_DIR"), *out = getenv("SBX_TEST_OUT_DIR");
 	char driver[1024], why[256], req[256];
-	struct exec_run x = {0};
+	struct th_bg_exec x = {.timeout_ms = 90000};
 	bool running = false;
-	pthread_t thread;
 	const char *id;
 	json_t *sb;
 	int rc;
@@ -161,8 +112,9 @@ int main(void)
 	/* A running sandbox shows Force stop at its best; without namespaces
 	 * the page still lists and stops a created one. */
 	if (th_sandboxes_possible(why, sizeof(why))) {
-		snprintf(x.request, sizeof(x.request), "{\"id\": \"%s\"}", id);
-		CHECK(pthread_create(&thread, NULL, exec_thread, &x) == 0);
+		x.url = st.rpc;
+		snprintf(x.id, sizeof(x.id), "%s", id);
+		CHECK(th_bg_exec_start(&x) == 0);
 		running = wait_status(id, "running", true, 15000);
 		CHECKF(running, "sandbox %s never showed status running", id);
 	} else {
@@ -172,11 +124,11 @@ int main(void)
 	rc = run_driver(driver, id, out);
 	if (rc == 77) {
 		/* Chromium cannot start here: the driver said why. */
-		if (x.request[0]) {
+		if (x.id[0]) {
 			snprintf(req, sizeof(req), "{\"id\": \"%s\"}", id);
 			json_decref(rpc("DeleteSandbox", req, 10000));
-			pthread_join(thread, NULL);
-			json_decref(x.reply);
+			th_bg_exec_join(&x, -1);
+			th_rep_fini(&x.rep);
 		}
 		json_decref(sb);
 		th_stack_stop(&st);
@@ -184,22 +136,18 @@ int main(void)
 	}
 	CHECKF(rc == 0, "the browser driver failed (exit %d)", rc);
 
-	if (x.request[0]) {
-		struct timespec until;
-
+	if (x.id[0]) {
 		/* Force stop must have ended the execution, well before its
 		 * 45 s limit. */
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 15;
-		if (pthread_timedjoin_np(thread, NULL, &until) == 0) {
+		if (th_bg_exec_join(&x, 15000)) {
 			CHECK(wait_status(id, "running", false, 5000));
 		} else {
 			CHECKF(false, "the execution still runs after Force stop");
 			snprintf(req, sizeof(req), "{\"id\": \"%s\"}", id);
 			json_decref(rpc("DeleteSandbox", req, 10000));
-			pthread_join(thread, NULL);
+			th_bg_exec_join(&x, -1);
 		}
-		json_decref(x.reply);
+		th_rep_fini(&x.rep);
 	}
 out:
 	json_decref(sb);

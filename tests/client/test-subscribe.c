@@ -13,17 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "events.h"
 #include "sandbox.h"
 #include "testlib.h"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct seen {
 	atomic_ulong n;
@@ -120,9 +113,9 @@ static void close_under_flood(const char *url)
 			break;
 		for (int j = 0; j < 2000 && atomic_load(&n) < 10; j++)
 			usleep(1000);
-		uint64_t t0 = now_ms();
+		uint64_t t0 = sbx_clock_mono_ms();
 		sbx_subscribe_close(sub);
-		uint64_t took = now_ms() - t0;
+		uint64_t took = sbx_clock_mono_ms() - t0;
 		worst = took > worst ? took : worst;
 		closed++;
 	}

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "testlib.h"
 
 #define MAX_CHILDREN 16
@@ -23,14 +25,6 @@ static struct {
 	char log[512];
 } children[MAX_CHILDREN];
 static bool atexit_done;
-
-long long th_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void th_sleep_ms(int ms)
 {
@@ -112,7 +106,7 @@ pid_t th_spawn(const char *name, const char *const args[], const char *log_path)
 
 int th_wait(pid_t pid, int timeout_ms, int *ret_status)
 {
-	long long until = th_now_ms() + timeout_ms;
+	long long until = sbx_clock_mono_ms() + timeout_ms;
 	int st;
 
 	for (;;) {
@@ -123,7 +117,7 @@ int th_wait(pid_t pid, int timeout_ms, int *ret_status)
 			*ret_status = st;
 			return 0;
 		}
-		if (r < 0 || th_now_ms() >= until)
+		if (r < 0 || sbx_clock_mono_ms() >= until)
 			return -ETIMEDOUT;
 		th_sleep_ms(10);
 	}
@@ -177,11 +171,11 @@ static bool all_stopped(pid_t pid)
 
 int th_freeze(pid_t pid, int timeout_ms)
 {
-	long long until = th_now_ms() + timeout_ms;
+	long long until = sbx_clock_mono_ms() + timeout_ms;
 
 	kill(pid, SIGSTOP);
 	while (!all_stopped(pid)) {
-		if (th_now_ms() >= until)
+		if (sbx_clock_mono_ms() >= until)
 			return -ETIMEDOUT;
 		th_sleep_ms(5);
 	}
@@ -213,6 +207,109 @@ void th_dump_logs(void)
 			fputs(line, stderr);
 		fclose(f);
 	}
+}
+
+int th_daemon_init(struct th_daemon *d, const char *prefix)
+{
+	memset(d, 0, sizeof(*d));
+	d->dir = tl_tmpdir(prefix);
+	if (!d->dir)
+		return -1;
+	chmod(d->dir, 0711);
+	snprintf(d->rpc, sizeof(d->rpc), "ipc://%s/rpc.sock", d->dir);
+	snprintf(d->events, sizeof(d->events), "ipc://%s/events.sock", d->dir);
+	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/sandboxd.log", d->dir);
+	return 0;
+}
+
+void th_daemon_init_in(struct th_daemon *d, const char *dir, const char *name)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->rpc, sizeof(d->rpc), "ipc://%s/%s.sock", dir, name);
+	snprintf(d->events, sizeof(d->events), "ipc://%s/%s-events.sock", dir, name);
+	snprintf(d->state, sizeof(d->state), "%s/%s-state", dir, name);
+	snprintf(d->log, sizeof(d->log), "%s/%s.log", dir, name);
+}
+
+pid_t th_daemon_start(struct th_daemon *d, const char *const args[])
+{
+	const char *argv[32] = {"--rpc", d->rpc, "--events", d->events, "--state-dir", d->state};
+	size_t n = 6;
+
+	for (; args && *args && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	d->pid = th_spawn("sandboxd", argv, d->log);
+	return d->pid;
+}
+
+int th_daemon_stop(struct th_daemon *d, int timeout_ms)
+{
+	int st = th_stop(d->pid, SIGTERM, timeout_ms);
+
+	d->pid = 0;
+	return st;
+}
+
+void th_daemon_fini(struct th_daemon *d)
+{
+	if (tl_failed)
+		th_dump_logs();
+	if (d->dir && !getenv("SBX_KEEP_TMP"))
+		th_rmtree(d->dir);
+	else if (d->dir)
+		printf("kept %s\n", d->dir);
+	free(d->dir);
+	d->dir = NULL;
+}
+
+int th_count_procs(const char *marker)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		char p[300], buf[4096];
+		size_t len;
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
+		f = fopen(p, "re");
+		if (!f)
+			continue;
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = buf[i] ? buf[i] : ' ';
+		buf[len] = 0;
+		n += strstr(buf, marker) != NULL;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+long th_proc_status_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t fl = strlen(field);
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+			kb = strtol(line + fl + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return kb;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

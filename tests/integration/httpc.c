@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
+#include "harness.h"
 #include "testlib.h"
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -13,8 +15,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	size_t take = size * n;
 	char *nb;
 
-	if (take > TH_MAX_BODY - r->len)
-		take = TH_MAX_BODY - r->len;
+	if (take > r->max - r->len)
+		take = r->max - r->len;
 	nb = realloc(r->body, r->len + take + 1);
 	if (!nb)
 		return 0;
@@ -44,37 +46,92 @@ void th_resp_fini(struct th_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void th_http(const char *base, const char *method, const char *path, const char *body,
-	     const char *const *headers, long timeout_ms, struct th_resp *r)
+struct upload {
+	size_t left;
+};
+
+static size_t on_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct upload *u = arg;
+	size_t give = size * n < u->left ? size * n : u->left;
+
+	memset(p, ' ', give);
+	u->left -= give;
+	return give;
+}
+
+void th_request(const struct th_req *q, struct th_resp *r)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
+	struct upload up = {q->chunked_len};
 	char url[2600];
 
 	th_resp_fini(r);
 	r->body = calloc(1, 1);
-	snprintf(url, sizeof(url), "%s%s", base, path);
+	r->max = q->max_body ? q->max_body : TH_MAX_BODY;
+	snprintf(url, sizeof(url), "%s%s", q->base, q->path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms ? timeout_ms : 60000L);
+	if (q->path_as_is)
+		curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, q->timeout_ms ? q->timeout_ms : 60000L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	/* A HEAD answer has a Content-Length and no body: NOBODY, or curl
+	 * waits for the body until the timeout. */
+	if (strcmp(q->method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	else
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 	/* As the seeds' examples: curl -H "Content-Type: application/json". */
-	if (body) {
+	if (q->body) {
 		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(q->body));
+	} else if (q->chunked_len) {
+		h = curl_slist_append(h, "Transfer-Encoding: chunked");
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &up);
 	}
-	for (const char *const *p = headers; p && *p; p++)
+	for (const char *const *p = q->headers; p && *p; p++)
 		h = curl_slist_append(h, *p);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	r->code = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+}
+
+void th_http(const char *base, const char *method, const char *path, const char *body,
+	     const char *const *headers, long timeout_ms, struct th_resp *r)
+{
+	th_request(&(struct th_req){.base = base,
+				    .method = method,
+				    .path = path,
+				    .body = body,
+				    .headers = headers,
+				    .timeout_ms = timeout_ms},
+		   r);
+}
+
+bool th_wait_http(const char *base, const char *path, long status, int timeout_ms)
+{
+	int64_t until = sbx_clock_mono_ms() + timeout_ms;
+	struct th_resp r = {0};
+	bool ok = false;
+
+	do {
+		th_http(base, "GET", path, NULL, NULL, 1000, &r);
+		ok = r.code == CURLE_OK && r.status == status;
+		if (!ok)
+			th_sleep_ms(50);
+	} while (!ok && sbx_clock_mono_ms() < until);
+	th_resp_fini(&r);
+	return ok;
 }
 
 const char *th_header(const struct th_resp *r, const char *name, char *buf, size_t size)

@@ -13,6 +13,7 @@
 
 struct th_resp {
 	long status; /* 0: no response (see code) */
+	size_t max;  /* body bytes kept at most (th_request) */
 	CURLcode code;
 	char *body; /* NUL-terminated, never NULL after th_http */
 	size_t len;
@@ -26,6 +27,25 @@ struct th_resp {
 void th_http(const char *base, const char *method, const char *path, const char *body,
 	     const char *const *headers, long timeout_ms, struct th_resp *r);
 void th_resp_fini(struct th_resp *r);
+
+/* A request with every knob th_http leaves at its default. */
+struct th_req {
+	const char *base, *method, *path;
+	const char *body;	    /* sent as JSON with a Content-Length; NULL: none */
+	size_t chunked_len;	    /* without body: this many spaces, chunked, no length */
+	const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
+	long timeout_ms;	    /* 0: 60 s */
+	bool path_as_is;	    /* send "/../" and "%2e" as written, not resolved */
+	size_t max_body;	    /* keep at most this many body bytes; 0: TH_MAX_BODY */
+};
+
+/* Perform q (HEAD without reading a body) into *r, which must be zeroed or
+ * th_resp_fini'd before. */
+void th_request(const struct th_req *q, struct th_resp *r);
+
+/* GET base+path every 50 ms until it answers `status` or timeout_ms pass;
+ * whether it did. */
+bool th_wait_http(const char *base, const char *path, long status, int timeout_ms);
 
 /* Value of header `name` in the final response, copied into buf, or NULL. */
 const char *th_header(const struct th_resp *r, const char *name, char *buf, size_t size);

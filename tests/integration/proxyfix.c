@@ -15,6 +15,7 @@
 
 #include "deploy.pb-c.h"
 #include "envelope.h"
+#include "fdio.h"
 #include "status.h"
 
 #define MAX_CONNS 256
@@ -112,21 +113,6 @@ static size_t more(struct conn *c)
 		return 0;
 	c->len += (size_t)n;
 	return (size_t)n;
-}
-
-static bool write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t k = write(fd, c, n);
-
-		if (k <= 0)
-			return false;
-		c += k;
-		n -= (size_t)k;
-	}
-	return true;
 }
 
 /* Read the header block (up to and with the blank line) into hdr. */
@@ -237,7 +223,7 @@ static bool respond(int fd, int status, const char *extra, const char *body, siz
 	int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n",
 			 status, len, extra ? extra : "");
 
-	return write_all(fd, head, (size_t)n) && write_all(fd, body, len);
+	return sbx_write_full(fd, head, (size_t)n) == 0 && sbx_write_full(fd, body, len) == 0;
 }
 
 static bool download(int fd, uint64_t n)
@@ -248,14 +234,14 @@ static bool download(int fd, uint64_t n)
 	int k = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n\r\n",
 			 (unsigned long long)n);
 
-	if (!write_all(fd, head, (size_t)k))
+	if (sbx_write_full(fd, head, (size_t)k) < 0)
 		return false;
 	while (i < n) {
 		size_t m = n - i < sizeof(block) ? (size_t)(n - i) : sizeof(block);
 
 		for (size_t j = 0; j < m; j++)
 			block[j] = (char)pf_byte(i + j);
-		if (!write_all(fd, block, m))
+		if (sbx_write_full(fd, block, m) < 0)
 			return false;
 		i += m;
 	}
@@ -282,8 +268,8 @@ static void *conn_main(void *arg)
 				"HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n";
 			char *mb = calloc(1, 1 << 20);
 
-			ok = write_all(c->fd, head, sizeof(head) - 1) &&
-			     write_all(c->fd, mb, 1 << 20);
+			ok = sbx_write_full(c->fd, head, sizeof(head) - 1) == 0 &&
+			     sbx_write_full(c->fd, mb, 1 << 20) == 0;
 			free(mb);
 			sleep(5);
 			break;

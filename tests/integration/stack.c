@@ -35,20 +35,12 @@ bool th_sandboxes_possible(char *why, size_t whylen)
 	return false;
 }
 
-static bool wait_health(struct th_stack *s, int timeout_ms)
+void th_require_sandboxes(void)
 {
-	long long until = th_now_ms() + timeout_ms;
-	struct th_resp r = {0};
-	bool ok = false;
+	char why[256];
 
-	do {
-		th_http(s->base, "GET", "/health", NULL, NULL, 1000, &r);
-		ok = r.code == CURLE_OK && r.status == 200;
-		if (!ok)
-			th_sleep_ms(50);
-	} while (!ok && th_now_ms() < until);
-	th_resp_fini(&r);
-	return ok;
+	if (!th_sandboxes_possible(why, sizeof(why)))
+		SKIP("%s", why);
 }
 
 int th_stack_start(struct th_stack *s, const char *name, const char *const daemon_args[])
@@ -82,7 +74,7 @@ int th_stack_start(struct th_stack *s, const char *name, const char *const daemo
 	dargs[n] = NULL;
 	s->daemon = th_spawn("sandboxd", dargs, s->daemon_log);
 	s->gw = th_spawn("sandbox-gateway", gargs, s->gw_log);
-	if (s->daemon <= 0 || s->gw <= 0 || !wait_health(s, 30000)) {
+	if (s->daemon <= 0 || s->gw <= 0 || !th_wait_http(s->base, "/health", 200, 30000)) {
 		tl_fail(__FILE__, __LINE__, "th_stack_start",
 			"sandboxd and sandbox-gateway did not come up in 30 s");
 		th_dump_logs();

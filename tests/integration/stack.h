@@ -28,5 +28,7 @@ void th_stack_stop(struct th_stack *s);
 /* Can this kernel give sandboxd its namespaces? Probed in a child: user,
  * mount and pid namespaces. When false, `why` says what failed. */
 bool th_sandboxes_possible(char *why, size_t whylen);
+/* SKIP (exit 77) with the reason unless th_sandboxes_possible. */
+void th_require_sandboxes(void);
 
 #endif

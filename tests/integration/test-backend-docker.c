@@ -16,14 +16,14 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "clock.h"
 #include "harness.h"
-#include "json_pb.h"
-#include "methods.h"
-#include "sandbox.h"
+#include "rpcc.h"
 #include "status.h"
 #include "testlib.h"
 
-static char rpc_url[320], sock[256];
+static struct th_daemon d;
+static char sock[256];
 static const char *image;
 
 /* GET path on the engine; the HTTP status, 0 when nothing answers. */
@@ -56,39 +56,19 @@ static long engine_get(const char *path, char *body, size_t len)
 /* Call method with a JSON request; the reply as JSON (NULL on a non-OK
  * status, which is stored in *ret_status). */
 static json_t *call(const char *method, int *ret_status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static json_t *call(const char *method, int *ret_status, const char *fmt, ...)
 {
-	struct sbx_client_opts o = {
-		.rpc_url = rpc_url, .timeout_ms = 60000, .connect_wait_ms = 10000};
-	const sbx_method *m = sbx_method_find(method);
-	ProtobufCMessage *req = NULL;
-	struct sbx_client *c = NULL;
-	struct sbx_reply r = {0};
-	char body[16384], err[256];
-	json_t *in, *out = NULL;
+	struct th_rep r;
 	va_list ap;
 
-	*ret_status = -1;
 	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
+	r = th_vrpc(d.rpc, 60000, method, fmt, ap);
 	va_end(ap);
-	in = json_loads(body, 0, NULL);
-	if (!m || !in || jpb_from_json(m->input, in, NULL, &req, err, sizeof(err)) < 0) {
-		fprintf(stderr, "bad test request %s %s\n", method, body);
-		json_decref(in);
-		return NULL;
-	}
-	json_decref(in);
-	if (sbx_client_open(&o, &c) == 0 && sbx_call(c, method, req, 0, &r) == 0) {
-		*ret_status = r.status;
-		if (r.status != SBX_OK)
-			fprintf(stderr, "%s: %s\n", method, r.message ? r.message : "");
-		if (r.msg)
-			out = jpb_to_json(r.msg, NULL);
-		sbx_reply_fini(&r);
-	}
-	sbx_client_close(c);
-	protobuf_c_message_free_unpacked(req, NULL);
-	return out;
+	*ret_status = r.status;
+	if (r.status >= 0 && r.status != SBX_OK)
+		fprintf(stderr, "%s: %s\n", method, r.msg);
+	return r.j;
 }
 
 static const char *s_of(json_t *j, const char *k)
@@ -198,14 +178,15 @@ static void check_execute(void)
 
 static void check_limits(void)
 {
-	long long t0 = th_now_ms();
+	long long t0 = sbx_clock_mono_ms();
 	json_t *j;
 
 	j = expect("Run", "EXEC_STATUS_WALL_TIME_LIMIT", -999,
 		   "{\"argv\": [\"sh\", \"-c\", \"echo before; sleep 30\"], \"limits\": "
 		   "{\"wall_time_ms\": 1000}}");
 	CHECK_STR(s_of(j, "stdout"), "before\n");
-	CHECKF(th_now_ms() - t0 < 10000, "the wall limit took %lld ms", th_now_ms() - t0);
+	CHECKF(sbx_clock_mono_ms() - t0 < 10000, "the wall limit took %lld ms",
+	       sbx_clock_mono_ms() - t0);
 	json_decref(j);
 
 	j = expect("Run", "EXEC_STATUS_TIME_LIMIT", -999,
@@ -273,15 +254,13 @@ static void check_session(void)
 int main(void)
 {
 	const char *host = getenv("DOCKER_HOST");
-	char *dir, state[300], log[300], events[320], body[4096] = "", path[512];
-	const char *args[] = {"--rpc",	   rpc_url,  "--events",       events, "--state-dir", state,
-			      "--backend", "docker", "--docker-image", NULL,   NULL};
-	pid_t pid;
+	char body[4096] = "", path[512];
+	const char *args[] = {"--backend", "docker", "--docker-image", NULL, NULL};
 	int st;
 
 	image = getenv("SANDBOX_DOCKER_IMAGE") ? getenv("SANDBOX_DOCKER_IMAGE")
 					       : "sandboxd-runtime:latest";
-	args[9] = image;
+	args[3] = image;
 	snprintf(sock, sizeof(sock), "%s",
 		 host && strncmp(host, "unix://", 7) == 0 ? host + 7 : "/var/run/docker.sock");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -294,15 +273,9 @@ int main(void)
 		     "docker/Dockerfile.runtime docker)",
 		     image);
 
-	dir = tl_tmpdir("sbx-docker");
-	if (!dir)
+	if (th_daemon_init(&d, "sbx-docker") < 0)
 		SKIP("no temporary directory");
-	snprintf(rpc_url, sizeof(rpc_url), "ipc://%s/rpc.sock", dir);
-	snprintf(events, sizeof(events), "ipc://%s/events.sock", dir);
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(log, sizeof(log), "%s/sandboxd.log", dir);
-	pid = th_spawn("sandboxd", args, log);
-	CHECK(pid > 0);
+	CHECK(th_daemon_start(&d, args) > 0);
 	{
 		json_t *h = call("Health", &st, "{}");
 
@@ -310,9 +283,7 @@ int main(void)
 		       h ? s_of(h, "backend") : "?");
 		json_decref(h);
 		if (!h) {
-			th_dump_logs();
-			th_rmtree(dir);
-			free(dir);
+			th_daemon_fini(&d);
 			return tl_done();
 		}
 	}
@@ -327,12 +298,9 @@ int main(void)
 			 body, sizeof(body)) == 200);
 	CHECKF(strcmp(body, "[]\n") == 0, "containers left behind: %.300s", body);
 
-	st = th_stop(pid, SIGTERM, 15000);
+	st = th_daemon_stop(&d, 15000);
 	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon exit status %#x", st);
-	if (tl_failed)
-		th_dump_logs();
-	th_rmtree(dir);
-	free(dir);
+	th_daemon_fini(&d);
 	curl_global_cleanup();
 	TEST_DONE();
 }

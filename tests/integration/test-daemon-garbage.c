@@ -20,8 +20,8 @@
 #include "status.h"
 #include "testlib.h"
 
-static char *dir, sock_path[256], rpc_url[300];
-static pid_t daemon_pid;
+static struct th_daemon d;
+static const char *sock_path; /* of d.rpc */
 static struct sbx_client *client;
 
 static void check_alive(const char *after)
@@ -29,7 +29,7 @@ static void check_alive(const char *after)
 	struct sbx_reply rep = {0};
 	int st, r;
 
-	CHECKF(waitpid(daemon_pid, &st, WNOHANG) == 0, "the daemon died after %s", after);
+	CHECKF(waitpid(d.pid, &st, WNOHANG) == 0, "the daemon died after %s", after);
 	r = sbx_call(client, "Health", NULL, 5000, &rep);
 	CHECKF(r == 0 && rep.status == SBX_OK, "Health after %s: %d/%d", after, r, rep.status);
 	if (r == 0 && rep.status == SBX_OK)
@@ -75,8 +75,8 @@ static void round_nng(void)
 	CHECK(rv == 0);
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 500);
 	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	rv = nng_dial(s, rpc_url, NULL, 0);
-	CHECKF(rv == 0, "dial %s: %s", rpc_url, nng_strerror(rv));
+	rv = nng_dial(s, d.rpc, NULL, 0);
+	CHECKF(rv == 0, "dial %s: %s", d.rpc, nng_strerror(rv));
 	if (rv != 0) {
 		nng_close(s);
 		return;
@@ -195,27 +195,17 @@ static void round_raw(void)
 int main(void)
 {
 	struct sbx_client_opts opts = {.connect_wait_ms = 10000};
-	char events[300], state[300], log[300];
-	const char *args[] = {"--rpc", rpc_url, "--events", events, "--state-dir", state, NULL};
 	int st;
 
-	dir = tl_tmpdir("sbx-garbage");
-	if (!dir)
+	if (th_daemon_init(&d, "sbx-garbage") < 0)
 		SKIP("no temporary directory");
-	snprintf(sock_path, sizeof(sock_path), "%s/rpc.sock", dir);
-	snprintf(rpc_url, sizeof(rpc_url), "ipc://%s", sock_path);
-	snprintf(events, sizeof(events), "ipc://%s/events.sock", dir);
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(log, sizeof(log), "%s/sandboxd.log", dir);
-
-	daemon_pid = th_spawn("sandboxd", args, log);
-	CHECK(daemon_pid > 0);
-	opts.rpc_url = rpc_url;
+	sock_path = d.rpc + strlen("ipc://");
+	CHECK(th_daemon_start(&d, NULL) > 0);
+	opts.rpc_url = d.rpc;
 	CHECK(sbx_client_open(&opts, &client) == 0);
 	CHECKF(client && sbx_client_connected(client), "the daemon never came up");
 	if (!client || !sbx_client_connected(client)) {
-		th_dump_logs();
-		th_rmtree(dir);
+		th_daemon_fini(&d);
 		return tl_done();
 	}
 	check_alive("start-up");
@@ -225,14 +215,8 @@ int main(void)
 	check_alive("garbage through a bare socket");
 
 	sbx_client_close(client);
-	st = th_stop(daemon_pid, SIGTERM, 10000);
+	st = th_daemon_stop(&d, 10000);
 	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon exit status %#x", st);
-	if (tl_failed)
-		th_dump_logs();
-	if (!getenv("SBX_KEEP_TMP"))
-		th_rmtree(dir);
-	else
-		printf("kept %s\n", dir);
-	free(dir);
+	th_daemon_fini(&d);
 	TEST_DONE();
 }

@@ -13,132 +13,38 @@
 #include <strings.h>
 #include <sys/wait.h>
 
+#include "clock.h"
 #include "harness.h"
+#include "httpc.h"
 #include "methods.h"
 #include "testlib.h"
 
 #define MAX_BODY (1 << 20)
 #define REQUEST_TIMEOUT_MS 1500
 
-static char *dir, rpc_url[256], events_url[256], state_dir[256], daemon_log[256], gw_log[256];
+static struct th_daemon d;
 static char base[64], listen_arg[64];
-static pid_t daemon_pid, gw_pid;
-
-struct resp {
-	long status;
-	CURLcode code;
-	char body[64 * 1024];
-	size_t len;
-	char headers[8192];
-	size_t hlen;
-};
-
-struct upload {
-	size_t left;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t take = size * n;
-
-	if (take > sizeof(r->body) - 1 - r->len)
-		take = sizeof(r->body) - 1 - r->len;
-	memcpy(r->body + r->len, p, take);
-	r->len += take;
-	r->body[r->len] = '\0';
-	return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t take = size * n;
-
-	if (take > sizeof(r->headers) - 1 - r->hlen)
-		take = sizeof(r->headers) - 1 - r->hlen;
-	memcpy(r->headers + r->hlen, p, take);
-	r->hlen += take;
-	r->headers[r->hlen] = '\0';
-	return size * n;
-}
-
-static size_t on_read(char *p, size_t size, size_t n, void *arg)
-{
-	struct upload *u = arg;
-	size_t give = size * n < u->left ? size * n : u->left;
-
-	memset(p, ' ', give);
-	u->left -= give;
-	return give;
-}
-
-enum { CHUNKED = 1 };
+static pid_t gw_pid;
 
 /* One request; body NULL for none. chunked_len > 0 streams that many bytes
- * without a Content-Length. */
+ * without a Content-Length. Paths go as written ("/../"), and a body is
+ * kept up to 64 KiB. */
 static void http(const char *method, const char *path, const char *body, size_t chunked_len,
-		 long timeout_ms, struct resp *r)
+		 long timeout_ms, struct th_resp *r)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	struct upload up = {chunked_len};
-	char url[2600];
-
-	r->status = 0;
-	r->code = CURLE_OK;
-	r->len = r->hlen = 0;
-	r->body[0] = r->headers[0] = '\0';
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms ? timeout_ms : 15000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	else
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	} else if (chunked_len) {
-		h = curl_slist_append(h, "Transfer-Encoding: chunked");
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, &up);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	r->code = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-}
-
-/* Value of header `name` of the final response, or NULL. */
-static const char *header(const struct resp *r, const char *name, char *buf, size_t size)
-{
-	const char *p = r->headers, *last = NULL;
-	size_t nl = strlen(name);
-
-	/* Interim responses (100 Continue) come first: keep the last match. */
-	for (; (p = strstr(p, "\n")); p++)
-		if (strncasecmp(p + 1, name, nl) == 0 && p[1 + nl] == ':')
-			last = p + 2 + nl;
-	if (!last)
-		return NULL;
-	while (*last == ' ')
-		last++;
-	snprintf(buf, size, "%.*s", (int)strcspn(last, "\r\n"), last);
-	return buf;
+	th_request(&(struct th_req){.base = base,
+				    .method = method,
+				    .path = path,
+				    .body = body,
+				    .chunked_len = chunked_len,
+				    .timeout_ms = timeout_ms ? timeout_ms : 15000,
+				    .path_as_is = true,
+				    .max_body = 64 * 1024 - 1},
+		   r);
 }
 
 /* The body is {"error": "<non-empty sentence>"} served as JSON. */
-static void check_error_body(const struct resp *r, const char *want)
+static void check_error_body(const struct th_resp *r, const char *want)
 {
 	json_t *j = json_loads(r->body, 0, NULL);
 	const char *e = json_string_value(json_object_get(j, "error"));
@@ -147,51 +53,28 @@ static void check_error_body(const struct resp *r, const char *want)
 	CHECKF(e && *e && json_object_size(j) == 1, "body: %s", r->body);
 	if (want && e)
 		CHECK_STR(e, want);
-	CHECK_STR(header(r, "Content-Type", ct, sizeof(ct)), "application/json");
+	CHECK_STR(th_header(r, "Content-Type", ct, sizeof(ct)), "application/json");
 	json_decref(j);
-}
-
-static void start_daemon(void)
-{
-	const char *args[] = {"--rpc",	     rpc_url,	"--events", events_url,
-			      "--state-dir", state_dir, NULL};
-
-	daemon_pid = th_spawn("sandboxd", args, daemon_log);
-	CHECK(daemon_pid > 0);
 }
 
 static void start_gateway(void)
 {
-	char max_body[32], timeout[32];
-	const char *args[] = {"--listen",	   listen_arg, "--rpc",	     rpc_url,
-			      "--events",	   events_url, "--max-body", max_body,
+	char max_body[32], timeout[32], gw_log[340];
+	const char *args[] = {"--listen",	   listen_arg, "--rpc",	     d.rpc,
+			      "--events",	   d.events,   "--max-body", max_body,
 			      "--request-timeout", timeout,    "--threads",  "2",
 			      "--drain-timeout",   "5000",     NULL};
 
+	snprintf(gw_log, sizeof(gw_log), "%s/gateway.log", d.dir);
 	snprintf(max_body, sizeof(max_body), "%d", MAX_BODY);
 	snprintf(timeout, sizeof(timeout), "%d", REQUEST_TIMEOUT_MS);
 	gw_pid = th_spawn("sandbox-gateway", args, gw_log);
 	CHECK(gw_pid > 0);
 }
 
-/* Poll GET /health until it answers `status` (bounded). */
-static bool wait_health(long status, int timeout_ms)
-{
-	long long until = th_now_ms() + timeout_ms;
-	struct resp r;
-
-	do {
-		http("GET", "/health", NULL, 0, 1000, &r);
-		if (r.code == CURLE_OK && r.status == status)
-			return true;
-		th_sleep_ms(50);
-	} while (th_now_ms() < until);
-	return false;
-}
-
 static void test_health(void)
 {
-	struct resp r;
+	struct th_resp r = {0};
 	json_t *j;
 	char ct[128];
 
@@ -200,7 +83,7 @@ static void test_health(void)
 	CHECK_STR(r.body,
 		  "{\"status\":\"ok\",\"service\":\"sandbox-service\",\"version\":\"" SBX_VERSION
 		  "\"}");
-	CHECK_STR(header(&r, "Content-Type", ct, sizeof(ct)), "application/json");
+	CHECK_STR(th_header(&r, "Content-Type", ct, sizeof(ct)), "application/json");
 
 	/* HEAD: same status, no body. */
 	http("HEAD", "/health", NULL, 0, 0, &r);
@@ -234,11 +117,12 @@ static void test_health(void)
 	CHECK(json_is_boolean(json_object_get(j, "enable_audit_log")));
 	CHECK(json_is_array(json_object_get(j, "languages")));
 	json_decref(j);
+	th_resp_fini(&r);
 }
 
 static void test_errors(void)
 {
-	struct resp r;
+	struct th_resp r = {0};
 	char big[2100], buf[128]; /* a path past the gateway's 2048 bytes */
 	char *huge;
 
@@ -249,13 +133,13 @@ static void test_errors(void)
 	http("POST", "/health", "{}", 0, 0, &r);
 	CHECK_INT(r.status, 405);
 	check_error_body(&r, NULL);
-	CHECK_STR(header(&r, "Allow", buf, sizeof(buf)), "GET, HEAD");
+	CHECK_STR(th_header(&r, "Allow", buf, sizeof(buf)), "GET, HEAD");
 	http("DELETE", "/api/v1/config", NULL, 0, 0, &r);
 	CHECK_INT(r.status, 405);
-	CHECK_STR(header(&r, "Allow", buf, sizeof(buf)), "GET, HEAD");
+	CHECK_STR(th_header(&r, "Allow", buf, sizeof(buf)), "GET, HEAD");
 	http("GET", "/run", NULL, 0, 0, &r);
 	CHECK_INT(r.status, 405);
-	CHECK_STR(header(&r, "Allow", buf, sizeof(buf)), "POST");
+	CHECK_STR(th_header(&r, "Allow", buf, sizeof(buf)), "POST");
 
 	/* Traversal is refused, not resolved to /health. */
 	http("GET", "/sandbox/../health", NULL, 0, 0, &r);
@@ -313,6 +197,7 @@ static void test_errors(void)
 	/* The gateway still serves after all that. */
 	http("GET", "/health", NULL, 0, 0, &r);
 	CHECK_INT(r.status, 200);
+	th_resp_fini(&r);
 }
 
 struct worker {
@@ -327,15 +212,15 @@ struct worker {
 static void *work(void *arg)
 {
 	struct worker *w = arg;
-	struct resp *r = malloc(sizeof(*r));
+	struct th_resp r = {0};
 
 	for (int i = 0; i < w->n; i++) {
-		http("GET", w->path, NULL, 0, w->timeout_ms, r);
-		w->last_status = r->status;
-		if (r->status == 200)
+		http("GET", w->path, NULL, 0, w->timeout_ms, &r);
+		w->last_status = r.status;
+		if (r.status == 200)
 			atomic_fetch_add(w->ok, 1);
+		th_resp_fini(&r);
 	}
-	free(r);
 	return NULL;
 }
 
@@ -362,9 +247,9 @@ static void test_not_blocking(void)
 	struct worker w[8], quitter = {.path = "/api/v1/health", .timeout_ms = 300, .n = 1};
 	atomic_int ok = 0;
 	long long t0;
-	struct resp r;
+	struct th_resp r = {0};
 
-	CHECK(th_freeze(daemon_pid, 5000) == 0);
+	CHECK(th_freeze(d.pid, 5000) == 0);
 	quitter.ok = &ok;
 	pthread_create(&quitter.t, NULL, work, &quitter);
 	/* /api/v1/health: /health may be answered from the gateway's cache. */
@@ -373,10 +258,10 @@ static void test_not_blocking(void)
 		pthread_create(&w[i].t, NULL, work, &w[i]);
 	}
 	th_sleep_ms(200);
-	t0 = th_now_ms();
+	t0 = sbx_clock_mono_ms();
 	http("GET", "/nope", NULL, 0, 0, &r);
 	CHECK_INT(r.status, 404);
-	CHECKF(th_now_ms() - t0 < 1000, "404 took %lld ms", th_now_ms() - t0);
+	CHECKF(sbx_clock_mono_ms() - t0 < 1000, "404 took %lld ms", sbx_clock_mono_ms() - t0);
 	for (int i = 0; i < 8; i++) {
 		pthread_join(w[i].t, NULL);
 		CHECK_INT(w[i].last_status, 504);
@@ -391,39 +276,42 @@ static void test_not_blocking(void)
 	pthread_create(&quitter.t, NULL, work, &quitter);
 	pthread_join(quitter.t, NULL);
 	CHECK_INT(quitter.last_status, 0);
-	kill(daemon_pid, SIGCONT);
+	kill(d.pid, SIGCONT);
 	/* Its reply now comes back to a connection nobody reads. */
 	th_sleep_ms(100);
 	http("GET", "/health", NULL, 0, 0, &r);
 	CHECK_INT(r.status, 200);
+	th_resp_fini(&r);
 }
 
 static void test_daemon_restart(void)
 {
 	long long until;
-	struct resp r;
+	struct th_resp r = {0};
 	char buf[32];
 	int st;
 
-	st = th_stop(daemon_pid, SIGTERM, 10000);
+	st = th_stop(d.pid, SIGTERM, 10000);
 	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon status %#x", st);
-	until = th_now_ms() + 5000;
+	until = sbx_clock_mono_ms() + 5000;
 	do {
 		http("GET", "/health", NULL, 0, 0, &r);
-	} while (r.status != 503 && th_now_ms() < until);
+	} while (r.status != 503 && sbx_clock_mono_ms() < until);
 	CHECK_INT(r.status, 503);
 	check_error_body(&r, "sandbox daemon is unavailable");
-	CHECK(header(&r, "Retry-After", buf, sizeof(buf)) != NULL);
+	CHECK(th_header(&r, "Retry-After", buf, sizeof(buf)) != NULL);
 	http("GET", "/api/v1/config", NULL, 0, 0, &r);
 	CHECK_INT(r.status, 503);
 	/* Errors that need no daemon still work. */
 	http("GET", "/nope", NULL, 0, 0, &r);
 	CHECK_INT(r.status, 404);
 
-	start_daemon();
-	CHECKF(wait_health(200, 10000), "the gateway did not reconnect to the restarted daemon");
+	CHECK(th_daemon_start(&d, NULL) > 0);
+	CHECKF(th_wait_http(base, "/health", 200, 10000),
+	       "the gateway did not reconnect to the restarted daemon");
 	http("GET", "/api/v1/config", NULL, 0, 0, &r);
 	CHECK_INT(r.status, 200);
+	th_resp_fini(&r);
 }
 
 /* SIGTERM: a request in flight still gets its answer, then exit 0. */
@@ -434,12 +322,12 @@ static void test_drain(void)
 	int st;
 
 	w.ok = &ok;
-	CHECK(th_freeze(daemon_pid, 5000) == 0);
+	CHECK(th_freeze(d.pid, 5000) == 0);
 	pthread_create(&w.t, NULL, work, &w);
 	th_sleep_ms(300);
 	kill(gw_pid, SIGTERM);
 	th_sleep_ms(300);
-	kill(daemon_pid, SIGCONT);
+	kill(d.pid, SIGCONT);
 	pthread_join(w.t, NULL);
 	CHECKF(w.last_status == 200, "in-flight request got %ld", w.last_status);
 	st = th_stop(gw_pid, SIGTERM, 10000);
@@ -460,7 +348,7 @@ static void test_command_line(void)
 {
 	char log[300];
 
-	snprintf(log, sizeof(log), "%s/cli.log", dir);
+	snprintf(log, sizeof(log), "%s/cli.log", d.dir);
 	CHECK_INT(run_gateway((const char *[]){"--help", NULL}, log), 0);
 	CHECK_INT(run_gateway((const char *[]){"--version", NULL}, log), 0);
 	CHECK_INT(run_gateway((const char *[]){"--threads", "0", NULL}, log), 2);
@@ -468,33 +356,26 @@ static void test_command_line(void)
 	CHECK_INT(run_gateway((const char *[]){"--max-body", "-5", NULL}, log), 2);
 	CHECK_INT(run_gateway((const char *[]){"--frobnicate", NULL}, log), 2);
 	/* The port is taken by nobody, but the address is not ours. */
-	CHECK_INT(run_gateway((const char *[]){"--listen", "192.0.2.1:1", "--rpc", rpc_url, NULL},
-			      log),
-		  1);
+	CHECK_INT(
+		run_gateway((const char *[]){"--listen", "192.0.2.1:1", "--rpc", d.rpc, NULL}, log),
+		1);
 }
 
 int main(void)
 {
 	int port = tl_free_port();
 
-	dir = tl_tmpdir("sbx-gw-http");
-	if (!dir || port < 0)
+	if (th_daemon_init(&d, "sbx-gw-http") < 0 || port < 0)
 		SKIP("no temporary directory or free port");
-	snprintf(rpc_url, sizeof(rpc_url), "ipc://%s/rpc.sock", dir);
-	snprintf(events_url, sizeof(events_url), "ipc://%s/events.sock", dir);
-	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
-	snprintf(daemon_log, sizeof(daemon_log), "%s/sandboxd.log", dir);
-	snprintf(gw_log, sizeof(gw_log), "%s/gateway.log", dir);
 	snprintf(listen_arg, sizeof(listen_arg), "127.0.0.1:%d", port);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	start_daemon();
+	CHECK(th_daemon_start(&d, NULL) > 0);
 	start_gateway();
-	if (!wait_health(200, 15000)) {
+	if (!th_wait_http(base, "/health", 200, 15000)) {
 		tl_fail(__FILE__, __LINE__, "wait_health", "the gateway never answered /health");
-		th_dump_logs();
-		th_rmtree(dir);
+		th_daemon_fini(&d);
 		return tl_done();
 	}
 	test_health();
@@ -505,14 +386,8 @@ int main(void)
 	test_drain();
 	test_command_line();
 
-	if (tl_failed)
-		th_dump_logs();
-	th_stop(daemon_pid, SIGTERM, 10000);
+	th_daemon_stop(&d, 10000);
 	curl_global_cleanup();
-	if (!getenv("SBX_KEEP_TMP"))
-		th_rmtree(dir);
-	else
-		printf("kept %s\n", dir);
-	free(dir);
+	th_daemon_fini(&d);
 	TEST_DONE();
 }

@@ -14,11 +14,10 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
-#include "json_pb.h"
-#include "methods.h"
-#include "sandbox.h"
+#include "rpcc.h"
 #include "stack.h"
 #include "testlib.h"
 
@@ -37,40 +36,7 @@
 
 static struct th_stack st;
 
-/* method(JSON request) over RPC; the reply as JSON (caller decrefs), or
- * NULL with the status printed. */
-static json_t *rpc(const char *method, const char *request, unsigned timeout_ms)
-{
-	struct sbx_client_opts o = {
-		.rpc_url = st.rpc, .timeout_ms = timeout_ms, .connect_wait_ms = 10000};
-	const sbx_method *m = sbx_method_find(method);
-	json_t *in = json_loads(request, 0, NULL), *out = NULL;
-	ProtobufCMessage *req = NULL;
-	struct sbx_client *c = NULL;
-	struct sbx_reply r = {0};
-	char err[256];
-	int e;
-
-	if (!m || !in || jpb_from_json(m->input, in, NULL, &req, err, sizeof(err)) < 0) {
-		printf("  bad test request %s %s\n", method, request);
-		json_decref(in);
-		return NULL;
-	}
-	json_decref(in);
-	e = sbx_client_open(&o, &c);
-	if (e == 0)
-		e = sbx_call(c, method, req, 0, &r);
-	if (e < 0)
-		printf("  %s: %s\n", method, strerror(-e));
-	else if (!r.msg)
-		printf("  %s: status %d: %s\n", method, r.status, r.message ? r.message : "");
-	else
-		out = jpb_to_json(r.msg, NULL);
-	sbx_reply_fini(&r);
-	sbx_client_close(c);
-	protobuf_c_message_free_unpacked(req, NULL);
-	return out;
-}
+#define rpc(method, request, timeout_ms) th_rpc_json(st.rpc, (method), (request), (timeout_ms))
 
 static const char *jstr(const json_t *j, const char *key)
 {
@@ -122,15 +88,8 @@ static json_t *get_array(const char *method, const char *path)
 	return j;
 }
 
-static void expect_error(const char *method, const char *path, long status, const char *want)
-{
-	struct th_resp r = {0};
-
-	th_http(st.base, method, path, NULL, NULL, 0, &r);
-	if (!th_check_error(&r, status, want))
-		printf("  (%s %s)\n", method, path);
-	th_resp_fini(&r);
-}
+#define expect_error(method, path, status, want)                                                   \
+	th_expect_error(st.base, (method), (path), NULL, (status), (want))
 
 static bool shape(const json_t *j, const char *spec, const char *what)
 {
@@ -314,19 +273,6 @@ static void test_logs(const char *id)
 	expect_error("GET", "/admin/api/logs?lines=-1", 400, "lines");
 }
 
-struct exec_run {
-	char request[128];
-	json_t *reply;
-};
-
-static void *exec_thread(void *arg)
-{
-	struct exec_run *x = arg;
-
-	x->reply = rpc("ExecuteSandbox", x->request, 90000);
-	return NULL;
-}
-
 static const char *status_of(const char *id, char *buf, size_t size)
 {
 	char path[256];
@@ -344,11 +290,9 @@ static const char *status_of(const char *id, char *buf, size_t size)
  * running and the sandbox stays listed. */
 static void test_force_stop_running(void)
 {
-	struct exec_run x = {0};
-	struct timespec until;
-	char path[256], status[64], why[256];
+	struct th_bg_exec x = {.url = st.rpc, .timeout_ms = 90000};
+	char path[256], status[64], why[256], request[128];
 	struct th_resp r = {0};
-	pthread_t thread;
 	long long t0;
 	json_t *sb, *j;
 	const char *id;
@@ -365,18 +309,19 @@ static void test_force_stop_running(void)
 	CHECK(*id);
 	if (!*id)
 		goto out;
-	snprintf(x.request, sizeof(x.request), "{\"id\": \"%s\"}", id);
-	CHECK(pthread_create(&thread, NULL, exec_thread, &x) == 0);
-	t0 = th_now_ms();
+	snprintf(request, sizeof(request), "{\"id\": \"%s\"}", id);
+	snprintf(x.id, sizeof(x.id), "%s", id);
+	CHECK(th_bg_exec_start(&x) == 0);
+	t0 = sbx_clock_mono_ms();
 	while (strcmp(status_of(id, status, sizeof(status)), "running") != 0 &&
-	       th_now_ms() - t0 < 15000)
+	       sbx_clock_mono_ms() - t0 < 15000)
 		th_sleep_ms(100);
 	CHECKF(strcmp(status, "running") == 0, "status '%s', want running", status);
 	test_status(1, 2);
 	test_resources(id);
 
 	snprintf(path, sizeof(path), "/admin/api/sandboxes/%s/force-stop", id);
-	t0 = th_now_ms();
+	t0 = sbx_clock_mono_ms();
 	th_http(st.base, "POST", path, NULL, NULL, 0, &r);
 	j = th_check_reply(&r, FORCE_STOP_SHAPE);
 	th_resp_fini(&r);
@@ -385,25 +330,24 @@ static void test_force_stop_running(void)
 		CHECK(*jstr(j, "message"));
 	}
 	json_decref(j);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 15;
-	if (pthread_timedjoin_np(thread, NULL, &until) != 0) {
+	if (!th_bg_exec_join(&x, 15000)) {
 		CHECKF(false, "the execution still runs after force-stop");
-		json_decref(rpc("DeleteSandbox", x.request, 10000));
-		pthread_join(thread, NULL);
+		json_decref(rpc("DeleteSandbox", request, 10000));
+		th_bg_exec_join(&x, -1);
 	} else {
-		CHECKF(th_now_ms() - t0 < 10000, "force-stop took %lld ms", th_now_ms() - t0);
+		CHECKF(sbx_clock_mono_ms() - t0 < 10000, "force-stop took %lld ms",
+		       sbx_clock_mono_ms() - t0);
 		printf("force-stop: the execution ended %lld ms after the request: %s\n",
-		       th_now_ms() - t0, x.reply ? jstr(x.reply, "error") : "(no reply)");
+		       sbx_clock_mono_ms() - t0, x.rep.j ? jstr(x.rep.j, "error") : "(no reply)");
 	}
-	json_decref(x.reply);
+	th_rep_fini(&x.rep);
 	CHECKF(strcmp(status_of(id, status, sizeof(status)), "running") != 0, "status still '%s'",
 	       status);
 	/* Stopping what is stopped is no error. */
 	th_http(st.base, "POST", path, NULL, NULL, 0, &r);
 	json_decref(th_check_reply(&r, FORCE_STOP_SHAPE));
 	th_resp_fini(&r);
-	json_decref(rpc("DeleteSandbox", x.request, 10000));
+	json_decref(rpc("DeleteSandbox", request, 10000));
 out:
 	json_decref(sb);
 }

@@ -150,10 +150,8 @@ static void test_bad_input(void)
 
 int main(void)
 {
-	char why[256];
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-codesandbox", NULL) == 0) {
 		test_languages();

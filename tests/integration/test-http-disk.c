@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
 #include "stack.h"
@@ -156,7 +157,8 @@ static void check_nothing_left(const char *when)
 
 	CHECKF(!mounted_under("/proc/self/mountinfo", st.dir), "%s: a mount below %s on the host",
 	       when, st.dir);
-	for (long long until = th_now_ms() + 10000; th_now_ms() < until; th_sleep_ms(50))
+	for (long long until = sbx_clock_mono_ms() + 10000; sbx_clock_mono_ms() < until;
+	     th_sleep_ms(50))
 		if ((n = loops_under(st.dir, which, sizeof(which))) == 0)
 			break;
 	CHECKF(n == 0, "%s: %d loop device(s) still backed by %s", when, n, which);
@@ -271,7 +273,8 @@ static void test_sandbox_resources(void)
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)st.daemon);
 	CHECKF(!mounted_under(path, img), "%s is still mounted in the daemon", img);
 	int n = -1;
-	for (long long until = th_now_ms() + 10000; th_now_ms() < until; th_sleep_ms(50))
+	for (long long until = sbx_clock_mono_ms() + 10000; sbx_clock_mono_ms() < until;
+	     th_sleep_ms(50))
 		if ((n = loops_under(img, NULL, 0)) == 0)
 			break;
 	CHECKF(n == 0, "a loop device still backs the deleted %s", img);
@@ -308,7 +311,7 @@ static void test_deployment_install(void)
 	/* The install's output, in its sandbox's live logs (a stream: read
 	 * for a second). */
 	snprintf(path, sizeof(path), "/admin/api/sandboxes/%s/logs?follow=true&lines=200", sid);
-	for (long long until = th_now_ms() + 20000; !seen && th_now_ms() < until;
+	for (long long until = sbx_clock_mono_ms() + 20000; !seen && sbx_clock_mono_ms() < until;
 	     th_sleep_ms(200)) {
 		th_http(st.base, "GET", path, NULL, NULL, 1000, &r);
 		seen = strstr(r.body, "No space left on device") != NULL;
@@ -329,7 +332,8 @@ static bool faas_hi(const char *id)
 	bool ok = false;
 
 	snprintf(path, sizeof(path), "/faas/%s/", id);
-	for (long long until = th_now_ms() + 60000; !ok && th_now_ms() < until; th_sleep_ms(200)) {
+	for (long long until = sbx_clock_mono_ms() + 60000; !ok && sbx_clock_mono_ms() < until;
+	     th_sleep_ms(200)) {
 		th_http(st.base, "GET", path, NULL, NULL, 10000, &r);
 		ok = r.status == 200 && strcmp(r.body, "hi") == 0;
 	}
@@ -364,7 +368,8 @@ static void test_restart(const char *small, const char *dep, int sig)
 	st.daemon = th_spawn("sandboxd", dargs, st.daemon_log);
 	CHECK(st.daemon > 0);
 	snprintf(path, sizeof(path), "/sessions/%s", small);
-	for (long long until = th_now_ms() + 30000; th_now_ms() < until; th_sleep_ms(100)) {
+	for (long long until = sbx_clock_mono_ms() + 30000; sbx_clock_mono_ms() < until;
+	     th_sleep_ms(100)) {
 		th_http(st.base, "GET", path, NULL, NULL, 3000, &r);
 		if (r.status == 200)
 			break;
@@ -402,7 +407,8 @@ static void test_legacy(void)
 	th_stop(st.daemon, SIGTERM, 15000);
 	st.daemon = th_spawn("sandboxd", dargs, st.daemon_log);
 	snprintf(path, sizeof(path), "/sessions/%s", old);
-	for (long long until = th_now_ms() + 30000; th_now_ms() < until; th_sleep_ms(100)) {
+	for (long long until = sbx_clock_mono_ms() + 30000; sbx_clock_mono_ms() < until;
+	     th_sleep_ms(100)) {
 		th_http(st.base, "GET", path, NULL, NULL, 3000, &r);
 		if (r.status == 200)
 			break;
@@ -443,12 +449,11 @@ static void test_507(void)
 
 int main(void)
 {
-	char why[512], small[64] = "", dep[64] = "";
+	char small[64] = "", dep[64] = "";
 
 	if (geteuid() != 0)
 		SKIP("needs root (loop devices)");
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	if (access("/dev/loop-control", R_OK | W_OK) < 0)
 		SKIP("no loop devices: /dev/loop-control: %s", strerror(errno));
 	curl_global_init(CURL_GLOBAL_DEFAULT);

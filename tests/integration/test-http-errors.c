@@ -268,8 +268,7 @@ int main(void)
 {
 	char why[256], *priv;
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	/* 0700, as mkdtemp makes it; a long name, so that the sentences are
 	 * longer than the 200 bytes the daemon used to keep. */
 	priv = tl_tmpdir("sbx-http-errors-private");

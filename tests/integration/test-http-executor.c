@@ -263,10 +263,8 @@ static void test_api_key(void)
 int main(void)
 {
 	const char *args[] = {"--max-output-bytes", "65536", NULL};
-	char why[256];
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-executor", args) == 0) {
 		test_health(st.base, NULL);

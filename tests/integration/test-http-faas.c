@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
 #include "stack.h"
@@ -205,9 +206,9 @@ static void test_scale_to_zero(void)
 	if (!j)
 		return;
 	json_decref(j);
-	until = th_now_ms() + 20000;
+	until = sbx_clock_mono_ms() + 20000;
 	while (strcmp(deployment_status(id, buf, sizeof(buf)), "Stopped") != 0 &&
-	       th_now_ms() < until)
+	       sbx_clock_mono_ms() < until)
 		th_sleep_ms(200);
 	CHECKF(strcmp(buf, "Stopped") == 0, "status %s after 20 s idle", buf);
 	snprintf(path, sizeof(path), "/faas/%s/woken", id);
@@ -269,7 +270,8 @@ static void test_restart(void)
 	st.daemon = th_spawn("sandboxd", dargs, st.daemon_log);
 	CHECK(st.daemon > 0);
 	snprintf(path, sizeof(path), "/faas/%s/after-restart", id);
-	for (long long until = th_now_ms() + 30000; th_now_ms() < until; th_sleep_ms(200)) {
+	for (long long until = sbx_clock_mono_ms() + 30000; sbx_clock_mono_ms() < until;
+	     th_sleep_ms(200)) {
 		struct th_resp r = {0};
 
 		th_http(st.base, "GET", path, NULL, NULL, 5000, &r);
@@ -477,10 +479,8 @@ static void test_seed_example(void)
 int main(void)
 {
 	const char *dargs[] = {"--cleanup-interval", "1", "--ready-timeout-ms", "3000", NULL};
-	char why[256];
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-faas", dargs) == 0) {
 		test_bad_input();

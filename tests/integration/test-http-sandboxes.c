@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
 #include "stack.h"
@@ -436,12 +437,12 @@ static void test_rate_limit(void)
 		CHECKF(false, "cannot start the rate-limited gateway");
 		return;
 	}
-	until = th_now_ms() + 20000;
+	until = sbx_clock_mono_ms() + 20000;
 	do {
 		th_http(base, "GET", "/health", NULL, NULL, 1000, &r);
 		if (r.status != 200)
 			th_sleep_ms(50);
-	} while (r.status != 200 && th_now_ms() < until);
+	} while (r.status != 200 && sbx_clock_mono_ms() < until);
 	CHECKF(r.status == 200, "the rate-limited gateway did not come up");
 
 	/* Two tokens: two invalid creations spend them (400 from the
@@ -511,7 +512,7 @@ static void *client_loop(void *arg)
 	struct th_resp r = {0};
 	char id[64], path[128];
 
-	while (th_now_ms() < c->until) {
+	while (sbx_clock_mono_ms() < c->until) {
 		json_t *j;
 
 		th_http(st.base, "POST", "/sandbox",
@@ -541,7 +542,7 @@ static void *client_loop(void *arg)
 static void test_concurrent(void)
 {
 	static struct client c[N_CLIENTS];
-	long long until = th_now_ms() + LOAD_MS;
+	long long until = sbx_clock_mono_ms() + LOAD_MS;
 	int ok = 0, busy = 0, other = 0;
 	struct th_resp r = {0};
 
@@ -568,10 +569,8 @@ static void test_concurrent(void)
 
 int main(void)
 {
-	char why[256];
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-sandboxes", NULL) == 0) {
 		test_basic_node();

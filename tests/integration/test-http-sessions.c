@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
 #include "stack.h"
@@ -246,7 +247,7 @@ static void test_history(const char *session)
 /* Wait (bounded) until GET path answers 200 through the gateway. */
 static bool wait_200(const char *path, int timeout_ms)
 {
-	long long until = th_now_ms() + timeout_ms;
+	long long until = sbx_clock_mono_ms() + timeout_ms;
 	struct th_resp r = {0};
 	bool ok;
 
@@ -255,7 +256,7 @@ static bool wait_200(const char *path, int timeout_ms)
 		ok = r.status == 200;
 		if (!ok)
 			th_sleep_ms(100);
-	} while (!ok && th_now_ms() < until);
+	} while (!ok && sbx_clock_mono_ms() < until);
 	th_resp_fini(&r);
 	return ok;
 }
@@ -294,7 +295,8 @@ static void test_restart(const char *session)
 	CHECK(kill(st.daemon, SIGKILL) == 0);
 	CHECK(th_wait(st.daemon, 10000, &status) == 0);
 	/* Down: the gateway says so once it has noticed (bounded). */
-	for (long long until = th_now_ms() + 10000; th_now_ms() < until; th_sleep_ms(100)) {
+	for (long long until = sbx_clock_mono_ms() + 10000; sbx_clock_mono_ms() < until;
+	     th_sleep_ms(100)) {
 		th_http(st.base, "GET", "/sandboxes", NULL, NULL, 3000, &r);
 		if (r.status == 503)
 			break;
@@ -328,10 +330,9 @@ static void test_restart(const char *session)
 
 int main(void)
 {
-	char why[256], id[64] = "";
+	char id[64] = "";
 
-	if (!th_sandboxes_possible(why, sizeof(why)))
-		SKIP("%s", why);
+	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-sessions", NULL) == 0) {
 		test_documented(id, sizeof(id));

@@ -16,21 +16,22 @@
 #include <unistd.h>
 
 #include "api.pb-c.h"
+#include "clock.h"
 #include "harness.h"
 #include "logs.pb-c.h"
+#include "rpcc.h"
 #include "sandbox.h"
 #include "status.h"
 #include "testlib.h"
 
 #define N_LINES 100000
 
-static char *dir, rpc_url[320], events_url[320];
-static pid_t daemon_pid;
+static struct th_daemon d;
 
 static struct sbx_client *client(void)
 {
-	struct sbx_client_opts o = {.rpc_url = rpc_url, .timeout_ms = 120000,
-				    .connect_wait_ms = 10000};
+	struct sbx_client_opts o = {
+		.rpc_url = d.rpc, .timeout_ms = 120000, .connect_wait_ms = 10000};
 	struct sbx_client *c = NULL;
 
 	if (sbx_client_open(&o, &c) < 0)
@@ -70,7 +71,7 @@ static void *exec_thread(void *arg)
 	Sbx__ExecuteSandboxRequest q = SBX__EXECUTE_SANDBOX_REQUEST__INIT;
 	struct sbx_client *c = client();
 	struct sbx_reply r;
-	long long t0 = th_now_ms();
+	long long t0 = sbx_clock_mono_ms();
 
 	q.id = (char *)j->id;
 	j->status = -1;
@@ -84,7 +85,7 @@ static void *exec_thread(void *arg)
 		}
 		sbx_reply_fini(&r);
 	}
-	j->ms = th_now_ms() - t0;
+	j->ms = sbx_clock_mono_ms() - t0;
 	sbx_client_close(c);
 	return NULL;
 }
@@ -128,8 +129,8 @@ static int on_line(void *arg, uint64_t seq, int64_t time_us, const char *stream,
 static void *follow_thread(void *arg)
 {
 	struct follower *f = arg;
-	struct sbx_logs_follow_opts o = {.events_url = events_url, .id = f->id, .follow = 1,
-					 .until_exit = 1};
+	struct sbx_logs_follow_opts o = {
+		.events_url = d.events, .id = f->id, .follow = 1, .until_exit = 1};
 	struct sbx_client *c;
 
 	for (int i = 0; f->start_when && i < 60000 && atomic_load(f->start_when) < f->start_at; i++)
@@ -230,22 +231,6 @@ static void slow_cb(void *arg, const struct sbx_event *ev)
 	usleep(1000);
 }
 
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 static long long run_once(const char *id)
 {
 	struct exec_job j = {.id = id};
@@ -267,15 +252,15 @@ static void test_slow_subscriber(void)
 		goto out;
 	run_once(id); /* warm up: the ring exists, caches are hot */
 	base = run_once(id);
-	rss0 = rss_kb(daemon_pid);
+	rss0 = th_proc_status_kb(d.pid, "VmRSS");
 	snprintf(topic, sizeof(topic), "logs/%s", id);
 	for (int i = 0; i < 4; i++)
-		CHECK(sbx_subscribe_open(events_url, topic, slow_cb, NULL, &subs[i]) == 0);
+		CHECK(sbx_subscribe_open(d.events, topic, slow_cb, NULL, &subs[i]) == 0);
 	usleep(300 * 1000);
 	slow = run_once(id);
 	for (int i = 0; i < 3; i++)
 		run_once(id);
-	rss1 = rss_kb(daemon_pid);
+	rss1 = th_proc_status_kb(d.pid, "VmRSS");
 	printf("slow subscribers: execution %lld ms without, %lld ms with 4 slow subscribers "
 	       "(%lu events read); daemon RSS %ld -> %ld KB\n",
 	       base, slow, atomic_load(&slow_seen), rss0, rss1);
@@ -290,41 +275,18 @@ out:
 
 int main(void)
 {
-	char state_dir[300], log_path[300];
-	struct sbx_client *c;
-	struct sbx_reply r;
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	dir = tl_tmpdir("sbx-logs");
-	if (!dir)
+	if (th_daemon_init(&d, "sbx-logs") < 0)
 		SKIP("no temporary directory");
-	chmod(dir, 0711);
-	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
-	snprintf(log_path, sizeof(log_path), "%s/sandboxd.log", dir);
-	snprintf(rpc_url, sizeof(rpc_url), "ipc://%s/rpc.sock", dir);
-	snprintf(events_url, sizeof(events_url), "ipc://%s/events.sock", dir);
-	const char *args[] = {"--rpc", rpc_url, "--events", events_url, "--state-dir", state_dir,
-			      "--logs-ring-lines", "200000", "--logs-ring-bytes", "33554432",
-			      "--max-output-bytes", "4194304", NULL};
-	daemon_pid = th_spawn("sandboxd", args, log_path);
-	c = client();
-	if (sbx_call(c, "Health", NULL, 0, &r) < 0 || r.status != SBX_OK) {
-		int st;
-		if (th_wait(daemon_pid, 100, &st) == 0) {
-			th_dump_logs();
-			SKIP("sandboxd did not start (namespaces or cgroups unavailable?)");
-		}
-	} else {
-		sbx_reply_fini(&r);
-	}
-	sbx_client_close(c);
+	th_daemon_start(&d,
+			(const char *const[]){"--logs-ring-lines", "200000", "--logs-ring-bytes",
+					      "33554432", "--max-output-bytes", "4194304", NULL});
+	th_daemon_up_or_skip(&d);
 
 	test_follow_100k();
 	test_slow_subscriber();
 
-	th_stop(daemon_pid, SIGTERM, 10000);
-	if (tl_failed)
-		th_dump_logs();
-	th_rmtree(dir);
+	th_daemon_stop(&d, 10000);
+	th_daemon_fini(&d);
 	TEST_DONE();
 }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "harness.h"
 #include "httpc.h"
 #include "proxyfix.h"
@@ -25,22 +26,6 @@
 static char base[64];
 static pid_t gw;
 static struct pf_fixture *fx;
-
-static long vm_hwm_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "VmHWM:", 6) == 0)
-			kb = strtol(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return kb;
-}
 
 static bool has(const struct th_resp *r, const char *s)
 {
@@ -202,7 +187,7 @@ static long upload(const char *path, uint64_t len, bool chunked, char *answer, s
 
 static void test_big(void)
 {
-	long before = vm_hwm_kb(gw), after;
+	long before = th_proc_status_kb(gw, "VmHWM"), after;
 	struct big b = {0}, want = {0};
 	char url[256], answer[256];
 	long status = 0;
@@ -232,7 +217,7 @@ static void test_big(void)
 	CHECKF(b.sum == want.sum, "download checksum %llx, want %llx", (unsigned long long)b.sum,
 	       (unsigned long long)want.sum);
 
-	after = vm_hwm_kb(gw);
+	after = th_proc_status_kb(gw, "VmHWM");
 	printf("gateway VmHWM: %ld kB before, %ld kB after 50 MB up and 50 MB down\n", before,
 	       after);
 	CHECKF(before > 0 && after - before < RSS_GROWTH_MAX_KB, "VmHWM grew by %ld kB",
@@ -362,20 +347,21 @@ static void test_errors(void)
 	th_check_error(&r, 502, NULL);
 	th_resp_fini(&r);
 
-	t0 = th_now_ms();
+	t0 = sbx_clock_mono_ms();
 	th_http(base, "GET", "/proxy/hang/", NULL, NULL, 0, &r);
 	th_check_error(&r, 504, NULL);
-	CHECKF(th_now_ms() - t0 < PROXY_TIMEOUT_MS + 3000, "504 after %lld ms", th_now_ms() - t0);
+	CHECKF(sbx_clock_mono_ms() - t0 < PROXY_TIMEOUT_MS + 3000, "504 after %lld ms",
+	       sbx_clock_mono_ms() - t0);
 	th_resp_fini(&r);
 
 	/* The service fails while the body is still streaming. */
 	CHECK_INT(upload("/faas/nolisten/upload", 20u << 20, false, answer, sizeof(answer)), 502);
 	CHECK_INT(upload("/faas/missing/upload", 20u << 20, false, answer, sizeof(answer)), 404);
 	upload("/faas/dep1/close", 20u << 20, false, answer, sizeof(answer));
-	t0 = th_now_ms();
+	t0 = sbx_clock_mono_ms();
 	upload("/faas/hang/upload", 2u << 20, true, answer, sizeof(answer));
-	CHECKF(th_now_ms() - t0 < 30000, "an upload to a hung service took %lld ms",
-	       th_now_ms() - t0);
+	CHECKF(sbx_clock_mono_ms() - t0 < 30000, "an upload to a hung service took %lld ms",
+	       sbx_clock_mono_ms() - t0);
 
 	/* A service that stalls mid-response: cut after the proxy timeout. */
 	{
@@ -389,13 +375,13 @@ static void test_errors(void)
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, big_write);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-		t0 = th_now_ms();
+		t0 = sbx_clock_mono_ms();
 		rc = curl_easy_perform(c);
 		CHECKF(rc != CURLE_OK && rc != CURLE_OPERATION_TIMEDOUT && b.n == 1u << 20,
 		       "a stalled response: %s after %llu bytes", curl_easy_strerror(rc),
 		       (unsigned long long)b.n);
-		CHECKF(th_now_ms() - t0 < PROXY_TIMEOUT_MS + 2500, "cut after %lld ms",
-		       th_now_ms() - t0);
+		CHECKF(sbx_clock_mono_ms() - t0 < PROXY_TIMEOUT_MS + 2500, "cut after %lld ms",
+		       sbx_clock_mono_ms() - t0);
 		curl_easy_cleanup(c);
 	}
 
@@ -463,7 +449,8 @@ int main(void)
 		gw = th_spawn("sandbox-gateway", args, log);
 	}
 	CHECK(gw > 0);
-	for (long long until = th_now_ms() + 20000; gw > 0 && th_now_ms() < until;) {
+	for (long long until = sbx_clock_mono_ms() + 20000;
+	     gw > 0 && sbx_clock_mono_ms() < until;) {
 		th_resp_fini(&r);
 		memset(&r, 0, sizeof(r));
 		th_http(base, "GET", "/faas/dep1/", NULL, NULL, 1000, &r);
