@@ -67,7 +67,13 @@ struct sbx_config {
 };
 
 /* What sbx_config_load found on the command line besides settings. */
-enum sbx_config_action { SBX_ACTION_SERVE, SBX_ACTION_HELP, SBX_ACTION_VERSION, SBX_ACTION_PRINT };
+enum sbx_config_action {
+	SBX_ACTION_SERVE,
+	SBX_ACTION_HELP,
+	SBX_ACTION_VERSION,
+	SBX_ACTION_PRINT,
+	SBX_ACTION_MARKDOWN, /* --help-markdown: the README's table */
+};
 
 /* Fill c from defaults, the config file (--config / SANDBOX_CONFIG), `envp`
  * and argv. On error returns -EINVAL with one sentence in err; c must still
@@ -79,5 +85,8 @@ void sbx_config_fini(struct sbx_config *c);
 void sbx_config_print(const struct sbx_config *c, FILE *f);
 /* The --help text, generated from the table. */
 void sbx_config_usage(FILE *f, const char *prog);
+/* The README's table of settings (flag, environment, key, default,
+ * meaning), generated from the same rows. */
+void sbx_config_markdown(FILE *f);
 
 #endif

@@ -82,6 +82,10 @@ int main(int argc, char **argv)
 		sbx_config_print(&d.cfg, stdout);
 		sbx_config_fini(&d.cfg);
 		return 0;
+	case SBX_ACTION_MARKDOWN:
+		sbx_config_markdown(stdout);
+		sbx_config_fini(&d.cfg);
+		return 0;
 	case SBX_ACTION_SERVE:
 		break;
 	}

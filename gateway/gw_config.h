@@ -39,7 +39,12 @@ struct gw_config {
 	uint32_t proxy_cache_ms;
 };
 
-enum gw_config_action { GW_ACTION_RUN, GW_ACTION_HELP, GW_ACTION_VERSION };
+enum gw_config_action {
+	GW_ACTION_RUN,
+	GW_ACTION_HELP,
+	GW_ACTION_VERSION,
+	GW_ACTION_MARKDOWN, /* --help-markdown: the README's table */
+};
 
 /* Defaults, then envp (NULL-terminated "NAME=value" strings), then argv.
  * Strings in *cfg may point into argv and envp, which must outlive it.
@@ -48,7 +53,9 @@ enum gw_config_action { GW_ACTION_RUN, GW_ACTION_HELP, GW_ACTION_VERSION };
 int gw_config_load(struct gw_config *cfg, int argc, char **argv, char **envp,
 		   enum gw_config_action *ret_action, char *err, size_t errlen);
 
-/* The --help text. */
+/* The --help text, generated from the table. */
 void gw_config_usage(FILE *f, const char *prog);
+/* The README's table of the gateway's settings, from the same rows. */
+void gw_config_markdown(FILE *f);
 
 #endif

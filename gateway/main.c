@@ -29,6 +29,10 @@ int main(int argc, char **argv)
 		gw_config_usage(stdout, "sandbox-gateway");
 		return 0;
 	}
+	if (action == GW_ACTION_MARKDOWN) {
+		gw_config_markdown(stdout);
+		return 0;
+	}
 	if (action == GW_ACTION_VERSION) {
 		printf("sandbox-gateway %s\n", SBX_VERSION);
 		return 0;

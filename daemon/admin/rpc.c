@@ -35,16 +35,10 @@
 #define WALK_MAX_ENTRIES 100000
 #define WALK_MAX_DEPTH 64
 
-/* The daemon's objects, held open for the call; NULL with call->error set
- * when there are none. */
-static struct sbx_objects *enter(struct sbx_daemon *d, struct sbx_rpc_call *call)
-{
-	if (!d->objects || !d->admin || sbx_objects_enter(d->objects) < 0) {
-		sbx_rpc_error(call, -ESHUTDOWN, "the admin API is not available");
-		return NULL;
-	}
-	return d->objects;
-}
+/* The objects, held open for the call. */
+#define ENTER(d, call)                                                                             \
+	sbx_objects_enter_call((d)->admin ? (d)->objects : NULL, (call),                           \
+			       "the admin API is not available")
 
 #define NEW(type, desc) ((type *)sbx_message_new(&(desc)))
 
@@ -81,7 +75,7 @@ static char *backend_word(const char *name)
 SBX_ADMIN_HANDLER(sbx_rpc_admin_status)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	Sbx__AdminStatusReply *r;
 	double used = 0, total = 0;
 	int64_t created = 0;
@@ -164,7 +158,7 @@ static Sbx__AdminSandbox *admin_sandbox(struct sbx_daemon *d, const Sbx__Sandbox
 SBX_ADMIN_HANDLER(sbx_rpc_admin_list_sandboxes)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	Sbx__ListSandboxesReply *list = NULL;
 	Sbx__AdminListSandboxesReply *r = NULL;
 	int rv;
@@ -196,7 +190,7 @@ SBX_ADMIN_HANDLER(sbx_rpc_admin_list_sandboxes)
 SBX_ADMIN_HANDLER(sbx_rpc_admin_get_sandbox)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	const Sbx__AdminSandboxRequest *q = (const Sbx__AdminSandboxRequest *)req;
 	Sbx__Sandbox *s = NULL;
 	int rv;
@@ -217,15 +211,10 @@ SBX_ADMIN_HANDLER(sbx_rpc_admin_get_sandbox)
 static bool is_running(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 		       int *ret_err)
 {
-	Sbx__Sandbox *s = NULL;
-	bool running;
+	Sbx__SandboxState st;
 
-	*ret_err = sbx_sandbox_get(o, call, id, &s);
-	if (*ret_err < 0)
-		return false;
-	running = strcmp(s->status, "running") == 0;
-	protobuf_c_message_free_unpacked(&s->base, NULL);
-	return running;
+	*ret_err = sbx_sandbox_state(o, call, id, &st);
+	return *ret_err == 0 && st == SBX__SANDBOX_STATE__SANDBOX_RUNNING;
 }
 
 static int stop_reply(bool success, const char *msg, const char *id, ProtobufCMessage **ret)
@@ -281,7 +270,7 @@ static int force_stop(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rp
 SBX_ADMIN_HANDLER(sbx_rpc_admin_force_stop)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int rv;
 
 	if (!o)
@@ -397,7 +386,7 @@ static int resources(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc
 SBX_ADMIN_HANDLER(sbx_rpc_admin_sandbox_resources)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int rv;
 
 	if (!o)
@@ -469,7 +458,7 @@ static int system_logs(struct sbx_daemon *d, struct sbx_objects *o, size_t n,
 SBX_ADMIN_HANDLER(sbx_rpc_admin_logs)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int rv;
 
 	if (!o)
@@ -504,7 +493,7 @@ static int sandbox_logs(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_
 SBX_ADMIN_HANDLER(sbx_rpc_admin_sandbox_logs)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int rv;
 
 	if (!o)

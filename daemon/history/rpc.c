@@ -11,20 +11,15 @@
 #include "objects.h"
 #include "stats.h"
 
-/* The objects (whose store the history uses), held open for the call. */
-static struct sbx_objects *enter(struct sbx_daemon *d, struct sbx_rpc_call *call)
-{
-	if (!d->objects || !d->history || sbx_objects_enter(d->objects) < 0) {
-		sbx_rpc_error(call, -ESHUTDOWN, "the execution history is not available");
-		return NULL;
-	}
-	return d->objects;
-}
+/* The objects, held open for the call. */
+#define ENTER(d, call)                                                                             \
+	sbx_objects_enter_call((d)->history ? (d)->objects : NULL, (call),                         \
+			       "the execution history is not available")
 
 SBX_HISTORY_HANDLER(sbx_rpc_list_executions)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int r;
 
 	if (!o)
@@ -38,7 +33,7 @@ SBX_HISTORY_HANDLER(sbx_rpc_list_executions)
 SBX_HISTORY_HANDLER(sbx_rpc_get_execution)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	int r;
 
 	if (!o)
@@ -52,7 +47,7 @@ SBX_HISTORY_HANDLER(sbx_rpc_get_execution)
 SBX_HISTORY_HANDLER(sbx_rpc_get_stats)
 {
 	struct sbx_daemon *d = state;
-	struct sbx_objects *o = enter(d, call);
+	struct sbx_objects *o = ENTER(d, call);
 	struct sbx_executor_stats xs = {0};
 	uint64_t now;
 	int r;

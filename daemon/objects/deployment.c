@@ -10,6 +10,7 @@
 #include "daemon_config.h"
 #include "envelope.h"
 #include "log.h"
+#include "kind.h"
 #include "registry.h"
 #include "sandbox_obj.h"
 #include "service.h"
@@ -22,9 +23,17 @@ struct sbx_deployment {
 	char *sandbox_id;
 	uint32_t min_instances, max_instances, scale_down_s;
 
-	pthread_mutex_t lock; /* guards the rest, and orders the store writes */
+	/* Guarded by obj.lock. */
 	int64_t last_request_ms;
-	bool scaled_down, deleted;
+	Sbx__DeploymentState state; /* changed by transition() alone */
+};
+
+#define KIND (&sbx_deployment_kind)
+
+/* The store's status column of each state. */
+static const char *const state_words[] = {
+	[SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE] = "active",
+	[SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN] = "scaled_down",
 };
 
 static void deployment_free(struct sbx_obj *obj)
@@ -32,36 +41,30 @@ static void deployment_free(struct sbx_obj *obj)
 	struct sbx_deployment *d = (struct sbx_deployment *)obj;
 
 	free(d->sandbox_id);
-	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
 
-static const struct sbx_obj_type deployment_type = {"deployment", deployment_free};
-
-static struct sbx_deployment *deployment_alloc(void)
+static int deployment_save(struct sbx_obj *obj, struct sbx_store_object *row)
 {
-	struct sbx_deployment *d = calloc(1, sizeof(*d));
+	struct sbx_deployment *d = (struct sbx_deployment *)obj;
+	Sbx__DeploymentRecord rec = SBX__DEPLOYMENT_RECORD__INIT;
 
-	if (d)
-		pthread_mutex_init(&d->lock, NULL);
-	return d;
+	rec.sandbox_id = d->sandbox_id;
+	rec.created_ms = d->obj.created_ms;
+	rec.last_request_ms = row->used_ms = d->last_request_ms;
+	rec.min_instances = d->min_instances;
+	rec.max_instances = d->max_instances;
+	rec.scale_down_s = d->scale_down_s;
+	rec.state = d->state;
+	row->status = state_words[d->state];
+	return sbx_objects_pack(&rec.base, row);
 }
 
-/* Call with d->lock held. */
-static int save_locked(struct sbx_objects *o, struct sbx_deployment *d)
+/* Move d to `to` and write it back; call with d->obj.lock held. */
+static void transition(struct sbx_objects *o, struct sbx_deployment *d, Sbx__DeploymentState to)
 {
-	struct sbx_store_deployment rec = {
-		.id = d->obj.id,
-		.sandbox_id = d->sandbox_id,
-		.created_ms = d->obj.created_ms,
-		.last_request_ms = d->last_request_ms,
-		.min_instances = d->min_instances,
-		.max_instances = d->max_instances,
-		.scale_down_s = d->scale_down_s,
-		.scaled_down = d->scaled_down,
-	};
-
-	return d->deleted ? 0 : sbx_store_put_deployment(o->store, &rec);
+	d->state = to;
+	sbx_objects_save_locked(o, &d->obj);
 }
 
 static const char *status_word(enum sbx_service_state st)
@@ -78,8 +81,10 @@ static const char *status_word(enum sbx_service_state st)
 	}
 }
 
-static Sbx__Deployment *deployment_reply(struct sbx_objects *o, struct sbx_deployment *d)
+static ProtobufCMessage *deployment_reply(struct sbx_obj *obj)
 {
+	struct sbx_deployment *d = (struct sbx_deployment *)obj;
+	struct sbx_objects *o = d->o;
 	struct sbx_rpc_call call = {.method = "GetDeployment"};
 	Sbx__Deployment *m = (Sbx__Deployment *)sbx_message_new(&sbx__deployment__descriptor);
 	Sbx__AutoScale *as = (Sbx__AutoScale *)sbx_message_new(&sbx__auto_scale__descriptor);
@@ -96,10 +101,10 @@ static Sbx__Deployment *deployment_reply(struct sbx_objects *o, struct sbx_deplo
 		return NULL;
 	}
 	m->auto_scale = as;
-	pthread_mutex_lock(&d->lock);
-	scaled_down = d->scaled_down;
+	pthread_mutex_lock(&d->obj.lock);
+	scaled_down = d->state == SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN;
 	last = d->last_request_ms;
-	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->obj.lock);
 	sbx_sandbox_service_info(o, d->sandbox_id, &info);
 	sbx_sandbox_get(o, &call, d->sandbox_id, &sb);
 	as->min_instances = d->min_instances;
@@ -129,7 +134,7 @@ static Sbx__Deployment *deployment_reply(struct sbx_objects *o, struct sbx_deplo
 		protobuf_c_message_free_unpacked(&m->base, NULL);
 		return NULL;
 	}
-	return m;
+	return &m->base;
 }
 
 static int check_deploy(struct sbx_objects *o, struct sbx_rpc_call *call,
@@ -152,39 +157,15 @@ static int check_deploy(struct sbx_objects *o, struct sbx_rpc_call *call,
 	return 0;
 }
 
-int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
-			  const Sbx__DeployRequest *req, Sbx__Deployment **ret)
+/* Its sandbox: persistent, owned by the deployment, started at once. */
+static int deployment_setup(struct sbx_obj *obj, struct sbx_rpc_call *call, const void *arg)
 {
+	struct sbx_deployment *d = (struct sbx_deployment *)obj;
+	const Sbx__DeployRequest *req = arg;
 	Sbx__CreateSandboxRequest creq = SBX__CREATE_SANDBOX_REQUEST__INIT;
-	const Sbx__AutoScale *as = req->auto_scale;
-	struct sbx_deployment *d;
 	Sbx__Sandbox *sb = NULL;
-	_cleanup_free_ char *sock = NULL;
 	int r;
 
-	r = check_deploy(o, call, req);
-	if (r < 0)
-		return r;
-	d = deployment_alloc();
-	if (!d)
-		return -ENOMEM;
-	sbx_obj_init(&d->obj, &deployment_type);
-	d->obj.created_ms = d->last_request_ms = sbx_now_ms();
-	d->min_instances = as ? as->min_instances : 1;
-	d->max_instances = as && as->max_instances ? as->max_instances : 1;
-	d->o = o;
-	d->scale_down_s = as && as->scale_down_after_seconds ? as->scale_down_after_seconds
-			  : as && as->scale_down_after_minutes
-				  ? as->scale_down_after_minutes * 60
-				  : o->cfg->scale_down_after_minutes * 60;
-	r = sbx_registry_add(o->deployments, &d->obj);
-	if (r < 0) {
-		sbx_obj_unref(&d->obj);
-		return r == -EAGAIN
-			       ? sbx_rpc_error(call, -EAGAIN, "too many deployments (limit %u)",
-					       sbx_registry_max(o->deployments))
-			       : r;
-	}
 	creq.runtime = req->runtime;
 	creq.code = req->code;
 	creq.entry_point = req->entry_point;
@@ -198,98 +179,90 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	creq.dev_server = req->dev_server;
 	/* The sandbox's volume holds the installed packages too. */
 	creq.disk_limit_mb = req->disk_limit_mb;
-	r = sbx_sandbox_create_owned(o, call, &creq, d->obj.id, &sb);
+	r = sbx_sandbox_create_owned(d->o, call, &creq, d->obj.id, &sb);
 	if (r == 0 && !(d->sandbox_id = strdup(sb->id)))
 		r = -ENOMEM;
-	if (r == 0) {
-		pthread_mutex_lock(&d->lock);
-		r = save_locked(o, d);
-		pthread_mutex_unlock(&d->lock);
-	}
 	if (sb)
 		protobuf_c_message_free_unpacked(&sb->base, NULL);
-	if (r < 0) {
-		struct sbx_rpc_call scratch = {.method = "Deploy"};
+	return r;
+}
 
-		if (d->sandbox_id)
-			sbx_sandbox_delete_owned(o, &scratch, d->sandbox_id);
-		if (sbx_registry_unlink(o->deployments, &d->obj))
-			sbx_obj_unref(&d->obj);
-		sbx_obj_unref(&d->obj);
-		return r;
-	}
-	sbx_log(SBX_LOG_INFO, d->obj.id, "deployment created (sandbox %s)", d->sandbox_id);
-	/* Answer once it serves (or could not): a 200 means "curl it now". */
-	if (sbx_sandbox_open_proxy(o, call, d->sandbox_id, 0, &sock) < 0)
+/* Its sandbox goes with it. */
+static int deployment_forget(struct sbx_obj *obj, struct sbx_rpc_call *call)
+{
+	struct sbx_deployment *d = (struct sbx_deployment *)obj;
+	int r = d->sandbox_id ? sbx_sandbox_delete_owned(d->o, call, d->sandbox_id) : 0;
+
+	if (r == -ENOENT) {
 		call->error[0] = '\0';
-	*ret = deployment_reply(o, d);
+		r = 0;
+	}
+	return r;
+}
+
+static void deployment_describe(struct sbx_obj *obj, char *buf, size_t len)
+{
+	snprintf(buf, len, " (sandbox %s)", ((struct sbx_deployment *)obj)->sandbox_id);
+}
+
+int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
+			  const Sbx__DeployRequest *req, Sbx__Deployment **ret)
+{
+	const Sbx__AutoScale *as = req->auto_scale;
+	struct sbx_deployment *d;
+	_cleanup_free_ char *sock = NULL;
+	int r;
+
+	r = check_deploy(o, call, req);
+	if (r < 0)
+		return r;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	sbx_obj_init(&d->obj, &KIND->type);
+	d->obj.created_ms = d->last_request_ms = sbx_now_ms();
+	d->min_instances = as ? as->min_instances : 1;
+	d->max_instances = as && as->max_instances ? as->max_instances : 1;
+	d->o = o;
+	d->scale_down_s = as && as->scale_down_after_seconds ? as->scale_down_after_seconds
+			  : as && as->scale_down_after_minutes
+				  ? as->scale_down_after_minutes * 60
+				  : o->cfg->scale_down_after_minutes * 60;
+	r = sbx_objects_create(o, &d->obj, call, deployment_setup, req, NULL);
+	if (r == 0) {
+		/* Answer once it serves (or could not): a 200 means "curl it
+		 * now". */
+		if (sbx_sandbox_open_proxy(o, call, d->sandbox_id, 0, &sock) < 0)
+			call->error[0] = '\0';
+		*ret = (Sbx__Deployment *)deployment_reply(&d->obj);
+		r = *ret ? 0 : -ENOMEM;
+	}
 	sbx_obj_unref(&d->obj);
-	return *ret ? 0 : -ENOMEM;
+	return r;
 }
 
 static struct sbx_deployment *lookup(struct sbx_objects *o, struct sbx_rpc_call *call,
-				     const char *id)
+				     const char *id, int *ret_err)
 {
-	return (struct sbx_deployment *)sbx_objects_lookup(o->deployments, "deployment", "id",
-							    call, id, NULL);
-}
-
-static int lookup_error(const char *id)
-{
-	return !id || !*id ? -EINVAL : -ENOENT;
+	return (struct sbx_deployment *)sbx_objects_get(o, KIND, call, id, ret_err);
 }
 
 int sbx_deployment_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 		       Sbx__Deployment **ret)
 {
-	struct sbx_deployment *d = lookup(o, call, id);
-
-	if (!d)
-		return lookup_error(id);
-	*ret = deployment_reply(o, d);
-	sbx_obj_unref(&d->obj);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static ProtobufCMessage *deployment_item(struct sbx_obj *obj)
-{
-	struct sbx_deployment *d = (struct sbx_deployment *)obj;
-	Sbx__Deployment *m = deployment_reply(d->o, d);
-
-	return m ? &m->base : NULL;
+	return sbx_objects_get_reply(o, KIND, call, id, (ProtobufCMessage **)ret);
 }
 
 int sbx_deployment_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 			Sbx__ListDeploymentsReply **ret)
 {
 	(void)call;
-	return sbx_objects_list(o->deployments, &sbx__list_deployments_reply__descriptor,
-				"deployments", deployment_item, (ProtobufCMessage **)ret);
+	return sbx_objects_list(o, KIND, (ProtobufCMessage **)ret);
 }
 
 int sbx_deployment_delete(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
 {
-	struct sbx_deployment *d;
-	struct sbx_obj *obj;
-	int r;
-
-	if (!id || !*id)
-		return sbx_rpc_error(call, -EINVAL, "field 'id' is required");
-	if (sbx_registry_remove(o->deployments, id, &obj) < 0)
-		return sbx_rpc_error(call, -ENOENT, "deployment '%.64s' not found", id);
-	d = (struct sbx_deployment *)obj;
-	pthread_mutex_lock(&d->lock);
-	d->deleted = true;
-	sbx_store_delete_deployment(o->store, d->obj.id);
-	pthread_mutex_unlock(&d->lock);
-	r = sbx_sandbox_delete_owned(o, call, d->sandbox_id);
-	if (r == -ENOENT) {
-		call->error[0] = '\0';
-		r = 0;
-	}
-	sbx_log(SBX_LOG_INFO, d->obj.id, "deployment deleted");
-	sbx_obj_unref(&d->obj);
-	return r;
+	return sbx_objects_delete(o, KIND, call, id, NULL);
 }
 
 int sbx_deployment_update_files(struct sbx_objects *o, struct sbx_rpc_call *call,
@@ -303,17 +276,16 @@ int sbx_deployment_update_files(struct sbx_objects *o, struct sbx_rpc_call *call
 
 	if (req->n_files == 0)
 		return sbx_rpc_error(call, -EINVAL, "field 'files' must hold at least one file");
-	d = lookup(o, call, req->id);
+	d = lookup(o, call, req->id, &r);
 	if (!d)
-		return lookup_error(req->id);
+		return r;
 	r = sbx_sandbox_write_files(o, call, d->sandbox_id, req->files, req->n_files,
 				    &package_json);
 	/* A new package.json needs an install, which only a start does. */
 	if (r == 0 && (req->restart_dev_server || package_json)) {
-		pthread_mutex_lock(&d->lock);
-		d->scaled_down = false;
-		save_locked(o, d);
-		pthread_mutex_unlock(&d->lock);
+		pthread_mutex_lock(&d->obj.lock);
+		transition(o, d, SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE);
+		pthread_mutex_unlock(&d->obj.lock);
 		r = sbx_sandbox_restart(o, call, d->sandbox_id);
 	}
 	m = r == 0 ? (Sbx__UpdateDeploymentFilesReply *)sbx_message_new(
@@ -348,18 +320,17 @@ int sbx_deployment_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call,
 	int r;
 
 	if (!req->kind || !*req->kind || strcmp(req->kind, "faas") == 0) {
-		struct sbx_deployment *d = lookup(o, call, req->id);
+		struct sbx_deployment *d = lookup(o, call, req->id, &r);
 
 		if (!d)
-			return lookup_error(req->id);
-		pthread_mutex_lock(&d->lock);
+			return r;
+		pthread_mutex_lock(&d->obj.lock);
 		d->last_request_ms = sbx_now_ms();
-		if (d->scaled_down) {
-			d->scaled_down = false;
-			save_locked(o, d);
+		if (d->state == SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN) {
+			transition(o, d, SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE);
 			sbx_log(SBX_LOG_INFO, d->obj.id, "woken by a request");
 		}
-		pthread_mutex_unlock(&d->lock);
+		pthread_mutex_unlock(&d->obj.lock);
 		target = strdup(d->sandbox_id);
 		sbx_obj_unref(&d->obj);
 	} else if (strcmp(req->kind, "proxy") == 0) {
@@ -385,16 +356,17 @@ int sbx_deployment_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call,
 	return 0;
 }
 
-static int load_one(void *arg, const struct sbx_store_deployment *rec)
+static int deployment_load(struct sbx_objects *o, const char *id, const ProtobufCMessage *m,
+			   struct sbx_obj **ret, bool *ret_changed)
 {
-	struct sbx_objects *o = arg;
-	struct sbx_deployment *d = deployment_alloc();
-	int r;
+	const Sbx__DeploymentRecord *rec = (const Sbx__DeploymentRecord *)m;
+	struct sbx_deployment *d = calloc(1, sizeof(*d));
 
+	(void)ret_changed;
 	if (!d)
 		return -ENOMEM;
-	if (sbx_obj_init_id(&d->obj, &deployment_type, rec->id) < 0) {
-		log_warn("state store: ignoring a deployment with a bad id '%.64s'", rec->id);
+	if (sbx_obj_init_id(&d->obj, &KIND->type, id) < 0) {
+		log_warn("state store: ignoring a deployment with a bad id '%.64s'", id);
 		free(d);
 		return 0;
 	}
@@ -405,52 +377,57 @@ static int load_one(void *arg, const struct sbx_store_deployment *rec)
 	d->max_instances = rec->max_instances;
 	d->o = o;
 	d->scale_down_s = rec->scale_down_s;
-	d->scaled_down = rec->scaled_down;
+	d->state = rec->state == SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN
+			   ? SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN
+			   : SBX__DEPLOYMENT_STATE__DEPLOYMENT_ACTIVE;
 	if (!d->sandbox_id) {
 		sbx_obj_unref(&d->obj);
 		return -ENOMEM;
 	}
 	if (sbx_sandbox_set_owned(o, d->sandbox_id, d->obj.id) < 0)
 		sbx_log(SBX_LOG_WARN, d->obj.id, "its sandbox %s is gone", d->sandbox_id);
-	r = sbx_registry_restore(o->deployments, &d->obj);
-	sbx_obj_unref(&d->obj);
-	return r;
+	*ret = &d->obj;
+	return 0;
 }
 
-int sbx_deployments_load(struct sbx_objects *o)
+/* With min_instances 0, idle longer than scale_down_s: scale to zero. */
+static void deployment_tick(struct sbx_objects *o, struct sbx_obj *obj, int64_t now_ms)
 {
-	return sbx_store_each_deployment(o->store, load_one, o);
-}
+	struct sbx_deployment *d = (struct sbx_deployment *)obj;
+	struct sbx_service_info info;
+	bool idle;
 
-void sbx_deployments_sweep(struct sbx_objects *o, int64_t now_ms)
-{
-	struct sbx_obj **list;
-	size_t n;
-
-	if (sbx_registry_list(o->deployments, &list, &n) < 0)
+	if (d->min_instances > 0 || sbx_sandbox_service_info(o, d->sandbox_id, &info) < 0 ||
+	    info.state == SBX_SERVICE_STOPPED || info.state == SBX_SERVICE_EXITED)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		struct sbx_deployment *d = (struct sbx_deployment *)list[i];
-		struct sbx_service_info info;
-		bool idle;
-
-		if (d->min_instances > 0 || sbx_sandbox_service_info(o, d->sandbox_id, &info) < 0 ||
-		    info.state == SBX_SERVICE_STOPPED || info.state == SBX_SERVICE_EXITED)
-			continue;
-		/* Requests on connections the gateway keeps count too. */
-		pthread_mutex_lock(&d->lock);
-		if (info.last_activity_ms > d->last_request_ms)
-			d->last_request_ms = info.last_activity_ms;
-		idle = !d->deleted && now_ms - d->last_request_ms > (int64_t)d->scale_down_s * 1000;
-		pthread_mutex_unlock(&d->lock);
-		if (!idle)
-			continue;
-		sbx_log(SBX_LOG_INFO, d->obj.id, "idle for %us: scaling to zero", d->scale_down_s);
-		sbx_sandbox_stop(o, d->sandbox_id);
-		pthread_mutex_lock(&d->lock);
-		d->scaled_down = true;
-		save_locked(o, d);
-		pthread_mutex_unlock(&d->lock);
-	}
-	sbx_registry_list_free(list, n);
+	/* Requests on connections the gateway keeps count too. */
+	pthread_mutex_lock(&d->obj.lock);
+	if (info.last_activity_ms > d->last_request_ms)
+		d->last_request_ms = info.last_activity_ms;
+	idle = d->obj.phase == SBX_OBJ_LIVE &&
+	       now_ms - d->last_request_ms > (int64_t)d->scale_down_s * 1000;
+	pthread_mutex_unlock(&d->obj.lock);
+	if (!idle)
+		return;
+	sbx_log(SBX_LOG_INFO, d->obj.id, "idle for %us: scaling to zero", d->scale_down_s);
+	sbx_sandbox_stop(o, d->sandbox_id);
+	pthread_mutex_lock(&d->obj.lock);
+	transition(o, d, SBX__DEPLOYMENT_STATE__DEPLOYMENT_SCALED_DOWN);
+	pthread_mutex_unlock(&d->obj.lock);
 }
+
+const struct sbx_kind sbx_deployment_kind = {
+	.type = {"deployment", deployment_free},
+	.plural = "deployments",
+	.id_field = "id",
+	.registry = offsetof(struct sbx_objects, deployments),
+	.list = &sbx__list_deployments_reply__descriptor,
+	.list_field = "deployments",
+	.record = &sbx__deployment_record__descriptor,
+	.save = deployment_save,
+	.load = deployment_load,
+	.reply = deployment_reply,
+	.forget = deployment_forget,
+	.tick = deployment_tick,
+	.describe = deployment_describe,
+};

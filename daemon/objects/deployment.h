@@ -32,9 +32,4 @@ int sbx_deployment_update_files(struct sbx_objects *o, struct sbx_rpc_call *call
 int sbx_deployment_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call,
 			      const Sbx__OpenProxyRequest *req, Sbx__OpenProxyReply **ret);
 
-/* Start-up, after the sandboxes: load every stored deployment. */
-int sbx_deployments_load(struct sbx_objects *o);
-/* Scale idle deployments with min_instances 0 down to zero. */
-void sbx_deployments_sweep(struct sbx_objects *o, int64_t now_ms);
-
 #endif

@@ -15,10 +15,8 @@
 #include "executor.h"
 #include "files.h"
 #include "log.h"
+#include "kind.h"
 #include "registry.h"
-#include "deployment.h"
-#include "sandbox_obj.h"
-#include "session.h"
 #include "store.h"
 #include "volume.h"
 
@@ -246,15 +244,6 @@ static void *sweeper_main(void *arg)
 	return NULL;
 }
 
-void sbx_objects_sweep(struct sbx_objects *o)
-{
-	int64_t now = sbx_now_ms();
-
-	sbx_deployments_sweep(o, now);
-	sbx_sandboxes_sweep(o, now);
-	sbx_sessions_sweep(o, now);
-}
-
 static void objects_free(struct sbx_objects *o)
 {
 	/* Deployments first: they refer to their sandboxes. */
@@ -312,8 +301,7 @@ int sbx_objects_open(const struct sbx_config *cfg, struct sbx_executor *exec,
 		log_error("cannot open the state store %s: %s", db, strerror(-r));
 		goto fail;
 	}
-	if ((r = sbx_sandboxes_load(o)) < 0 || (r = sbx_sessions_load(o)) < 0 ||
-	    (r = sbx_deployments_load(o)) < 0) {
+	if ((r = sbx_objects_load(o)) < 0) {
 		log_error("cannot load the objects of %s: %s", db, strerror(-r));
 		goto fail;
 	}
@@ -372,66 +360,4 @@ void sbx_objects_leave(struct sbx_objects *o)
 	pthread_mutex_lock(&o->lock);
 	o->in_flight--;
 	pthread_mutex_unlock(&o->lock);
-}
-
-static int list_reply(const ProtobufCMessageDescriptor *d, const char *field,
-		      struct sbx_obj **list, size_t n,
-		      ProtobufCMessage *(*item)(struct sbx_obj *obj), ProtobufCMessage **ret)
-{
-	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, field);
-	ProtobufCMessage *m = sbx_message_new(d);
-	ProtobufCMessage ***items;
-	size_t *count;
-
-	if (!m || !f || f->label != PROTOBUF_C_LABEL_REPEATED) {
-		if (m)
-			protobuf_c_message_free_unpacked(m, NULL);
-		return -ENOMEM;
-	}
-	items = (ProtobufCMessage ***)((char *)m + f->offset);
-	count = (size_t *)((char *)m + f->quantifier_offset);
-	*items = calloc(n ? n : 1, sizeof(**items));
-	for (size_t i = 0; *items && i < n; i++) {
-		if (!((*items)[i] = item(list[i])))
-			break;
-		(*count)++;
-	}
-	if (*count < n) {
-		protobuf_c_message_free_unpacked(m, NULL);
-		return -ENOMEM;
-	}
-	*ret = m;
-	return 0;
-}
-
-int sbx_objects_list(struct sbx_registry *r, const ProtobufCMessageDescriptor *d,
-		     const char *field, ProtobufCMessage *(*item)(struct sbx_obj *obj),
-		     ProtobufCMessage **ret)
-{
-	struct sbx_obj **list;
-	size_t n;
-	int err = sbx_registry_list(r, &list, &n);
-
-	if (err < 0)
-		return err;
-	err = list_reply(d, field, list, n, item, ret);
-	sbx_registry_list_free(list, n);
-	return err;
-}
-
-struct sbx_obj *sbx_objects_lookup(struct sbx_registry *r, const char *kind, const char *field,
-				   struct sbx_rpc_call *call, const char *id, int *ret_err)
-{
-	struct sbx_obj *obj = NULL;
-	int err;
-
-	if (!id || !*id)
-		err = sbx_rpc_error(call, -EINVAL, "field '%s' is required", field);
-	else if (!(obj = sbx_registry_get(r, id)))
-		err = sbx_rpc_error(call, -ENOENT, "%s '%.64s' not found", kind, id);
-	else
-		err = 0;
-	if (ret_err)
-		*ret_err = err;
-	return obj;
 }

@@ -25,7 +25,6 @@
 #include <stdint.h>
 
 struct sbx_config;
-struct sbx_obj;
 struct sbx_executor;
 struct sbx_registry;
 struct sbx_rpc_call;
@@ -39,8 +38,8 @@ struct sbx_objects {
 	char *sandboxes_dir, *sessions_dir;
 	char *proxy_dir; /* forwarder sockets of services (cfg->proxy_dir) */
 
-	pthread_mutex_t lock; /* guards the fields below */
-	unsigned services; /* persistent sandboxes with a service (<= max_deployments) */
+	pthread_mutex_t lock;	/* guards the fields below */
+	unsigned services;	/* persistent sandboxes with a service (<= max_deployments) */
 	bool services_stopping; /* shutdown: services end without saving */
 	pthread_cond_t cond;
 	bool stopping, sweeper_started;
@@ -63,9 +62,15 @@ void sbx_objects_close(struct sbx_objects *o);
  * closing began. */
 int sbx_objects_enter(struct sbx_objects *o);
 void sbx_objects_leave(struct sbx_objects *o);
+/* The same for an RPC handler, whose daemon may lack the objects or the
+ * part of them it serves (o NULL: in-process test daemons, or a daemon
+ * shutting down): o, or NULL with call->error the sentence `unavailable`
+ * (answer -ESHUTDOWN: UNAVAILABLE). Leave with sbx_objects_leave. */
+struct sbx_objects *sbx_objects_enter_call(struct sbx_objects *o, struct sbx_rpc_call *call,
+					   const char *unavailable);
 
-/* Delete idle objects now (the sweeper calls this every
- * cfg->cleanup_interval_s). */
+/* Delete idle objects now, and scale idle deployments to zero (the
+ * sweeper calls this every cfg->cleanup_interval_s). */
 void sbx_objects_sweep(struct sbx_objects *o);
 
 /* Helpers of sandbox.c and session.c. */
@@ -92,19 +97,6 @@ void sbx_objects_dirs_release(const char *id, const char *dir, bool remove);
  * which. */
 int sbx_objects_disk_limit(struct sbx_objects *o, struct sbx_rpc_call *call, uint32_t req_mb,
 			   uint32_t *ret_mb);
-
-/* A reply of descriptor d whose repeated message field `field` holds
- * item(obj) for each object of registry r, oldest first (heap messages,
- * as replies must be). -ENOMEM on any failure, nothing left allocated. */
-int sbx_objects_list(struct sbx_registry *r, const ProtobufCMessageDescriptor *d,
-		     const char *field, ProtobufCMessage *(*item)(struct sbx_obj *obj),
-		     ProtobufCMessage **ret);
-
-/* The object `id` of registry r (a new reference), or NULL with
- * call->error set and *ret_err -EINVAL (no id: "field '<field>' is
- * required") or -ENOENT ("<kind> '<id>' not found"). ret_err may be NULL. */
-struct sbx_obj *sbx_objects_lookup(struct sbx_registry *r, const char *kind, const char *field,
-				   struct sbx_rpc_call *call, const char *id, int *ret_err);
 
 /* Wall clock in ms since the epoch, and its ISO 8601 form (UTC, ms). */
 int64_t sbx_now_ms(void);

@@ -105,51 +105,44 @@ static int service_run(void *arg, int netns_fd, char **ret_note)
 	struct sbx_objects *o = s->o;
 	struct sbx_rpc_call call = {.method = "service", .client = ""};
 	Sbx__ExecResult *res = NULL;
-	bool install, failed_install = false, shutdown;
+	bool install, failed_install = false;
 	int r;
 
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->obj.lock);
 	install = s->install_deps && !s->deps_installed;
-	s->running = true;
-	sbx_sandbox_set_status(s, "running", NULL);
-	sbx_sandbox_save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
+	sbx_sandbox_transition(o, s, SBX__SANDBOX_STATE__SANDBOX_RUNNING, NULL);
+	pthread_mutex_unlock(&s->obj.lock);
 
 	r = install ? sbx_sandbox_install(o, &call, s, &res) : 0;
 	if (r == 0 && res)
 		failed_install = true;
 	else if (r == 0) {
 		if (install) {
-			pthread_mutex_lock(&s->lock);
+			pthread_mutex_lock(&s->obj.lock);
 			s->deps_installed = true;
-			pthread_mutex_unlock(&s->lock);
+			pthread_mutex_unlock(&s->obj.lock);
 		}
 		r = sbx_sandbox_run(o, &call, s, netns_fd, &res);
 	}
 	*ret_note = ended_note(r, &call, res, failed_install);
-	pthread_mutex_lock(&o->lock);
-	shutdown = o->services_stopping;
-	pthread_mutex_unlock(&o->lock);
 
-	pthread_mutex_lock(&s->lock);
-	s->running = false;
+	pthread_mutex_lock(&s->obj.lock);
 	if (r == 0) {
 		s->executions++;
 		s->exit_code = res->exit_code;
 	}
-	sbx_sandbox_set_status(
-		s,
-		r == 0 && !failed_install && res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK &&
-				res->exit_code == 0
-			? "completed"
-		: r == 0 && res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED ? "completed"
-										 : "failed",
-		*ret_note);
-	/* Stopped by the daemon's shutdown: the store keeps "running", so
-	 * the next start brings the process back. */
-	if (!shutdown)
-		sbx_sandbox_save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
+	/* Not written back when the daemon's shutdown stopped it (see
+	 * sbx_sandbox_transition). */
+	sbx_sandbox_transition(o, s,
+			       r == 0 && !failed_install &&
+					       res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK &&
+					       res->exit_code == 0
+				       ? SBX__SANDBOX_STATE__SANDBOX_COMPLETED
+			       : r == 0 && res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED
+				       ? SBX__SANDBOX_STATE__SANDBOX_COMPLETED
+				       : SBX__SANDBOX_STATE__SANDBOX_FAILED,
+			       *ret_note);
+	pthread_mutex_unlock(&s->obj.lock);
 	if (res)
 		sbx__exec_result__free_unpacked(res, NULL);
 	return r;
@@ -175,9 +168,9 @@ int sbx_sandbox_persistent_execute(struct sbx_rpc_call *call, struct sbx_sandbox
 	if (r < 0)
 		return sbx_rpc_error(call, r == -EBUSY ? -EBUSY : -EIO,
 				     "the sandbox's process cannot be started: %s", strerror(-r));
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->obj.lock);
 	s->last_used_ms = sbx_now_ms();
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->obj.lock);
 	res.status = SBX__EXEC_STATUS__EXEC_STATUS_OK;
 	res.execution_id = (char *)"";
 	res.error = (char *)"";
@@ -188,10 +181,11 @@ int sbx_sandbox_persistent_execute(struct sbx_rpc_call *call, struct sbx_sandbox
 static int lookup_service(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 			  struct sbx_sandbox **ret)
 {
-	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id);
+	int r = 0;
+	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id, &r);
 
 	if (!s)
-		return sbx_sandbox_lookup_error(id);
+		return r;
 	if (!s->svc) {
 		sbx_obj_unref(&s->obj);
 		return sbx_rpc_error(
@@ -229,11 +223,11 @@ int sbx_sandbox_open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, con
 
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->obj.lock);
 	s->last_used_ms = sbx_now_ms();
-	if (s->deleted)
+	if (s->obj.phase == SBX_OBJ_GONE)
 		r = sbx_rpc_error(call, -ENOENT, "sandbox '%.64s' not found", id);
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->obj.lock);
 	if (r < 0) {
 		sbx_obj_unref(&s->obj);
 		return r;
@@ -310,29 +304,29 @@ int sbx_sandbox_write_files(struct sbx_objects *o, struct sbx_rpc_call *call, co
 
 	if (r < 0)
 		return r;
-	s = sbx_sandbox_lookup(o, call, id);
+	s = sbx_sandbox_lookup(o, call, id, &r);
 	if (!s)
-		return sbx_sandbox_lookup_error(id);
+		return r;
 	r = sbx_files_write(s->workspace, files, n, call);
 	*ret_package_json = false;
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (strcmp(files[i]->path, "package.json") == 0)
 			*ret_package_json = true;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->obj.lock);
 	/* New dependencies are installed by the next start. */
 	if (*ret_package_json)
 		s->deps_installed = false;
 	s->last_used_ms = sbx_now_ms();
-	sbx_sandbox_save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
+	sbx_objects_save_locked(o, &s->obj);
+	pthread_mutex_unlock(&s->obj.lock);
 	sbx_obj_unref(&s->obj);
 	return r;
 }
 
 /* The processes of persistent sandboxes: started again after a restart
- * (once the daemon is up: their output goes to the live logs), stopped at
- * shutdown without a trace in the store (so that the next start brings
- * them back). */
+ * (once the daemon is up: their output goes to the live logs) when they
+ * ran when it stopped (loaded "running"), stopped at shutdown without a
+ * trace in the store (so that the next start brings them back). */
 static void each_service(struct sbx_objects *o, bool start)
 {
 	struct sbx_obj **list;
@@ -342,14 +336,18 @@ static void each_service(struct sbx_objects *o, bool start)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct sbx_sandbox *s = (struct sbx_sandbox *)list[i];
+		bool running;
 
 		if (!s->svc)
 			continue;
+		pthread_mutex_lock(&s->obj.lock);
+		running = s->state == SBX__SANDBOX_STATE__SANDBOX_RUNNING;
+		pthread_mutex_unlock(&s->obj.lock);
 		if (!start)
 			sbx_service_stop(s->svc);
-		else if (s->restart && sbx_service_start(s->svc) < 0)
+		/* A running process is left alone by the start. */
+		else if (running && sbx_service_start(s->svc) < 0)
 			sbx_log(SBX_LOG_ERROR, s->obj.id, "cannot start its process again");
-		s->restart = false;
 	}
 	sbx_registry_list_free(list, n);
 }

@@ -39,6 +39,8 @@ void sbx_obj_init(struct sbx_obj *o, const struct sbx_obj_type *type)
 	atomic_init(&o->refs, 1);
 	o->next = NULL;
 	o->linked = false;
+	pthread_mutex_init(&o->lock, NULL);
+	o->phase = SBX_OBJ_NEW;
 }
 
 int sbx_obj_init_id(struct sbx_obj *o, const struct sbx_obj_type *type, const char *id)
@@ -47,6 +49,7 @@ int sbx_obj_init_id(struct sbx_obj *o, const struct sbx_obj_type *type, const ch
 		return -EINVAL;
 	sbx_obj_init(o, type);
 	memcpy(o->id, id, SBX_ID_LEN + 1);
+	o->phase = SBX_OBJ_LIVE;
 	return 0;
 }
 
@@ -58,8 +61,10 @@ struct sbx_obj *sbx_obj_ref(struct sbx_obj *o)
 
 void sbx_obj_unref(struct sbx_obj *o)
 {
-	if (o && atomic_fetch_sub(&o->refs, 1) == 1)
+	if (o && atomic_fetch_sub(&o->refs, 1) == 1) {
+		pthread_mutex_destroy(&o->lock);
 		o->type->free(o);
+	}
 }
 
 static unsigned bucket_of(const char *id)

@@ -8,6 +8,7 @@
 #ifndef SBX_REGISTRY_H
 #define SBX_REGISTRY_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,21 +24,33 @@ struct sbx_obj_type {
 	void (*free)(struct sbx_obj *o);
 };
 
+/* Where an object is in its life (the lifecycle's, kind.h). */
+enum sbx_obj_phase {
+	SBX_OBJ_NEW,  /* being created: not stored yet; a failure removes its files */
+	SBX_OBJ_LIVE, /* stored: every change is written back */
+	SBX_OBJ_GONE, /* deleted: never written again; its files go with the last reference */
+};
+
 struct sbx_obj {
 	const struct sbx_obj_type *type;
 	atomic_uint refs;
 	struct sbx_obj *next; /* registry chain; guarded by the registry */
 	bool linked;	      /* in a registry; guarded by the registry */
 	char id[SBX_ID_LEN + 1];
-	int64_t created_ms;   /* ms since the epoch; orders listings */
+	int64_t created_ms; /* ms since the epoch; orders listings */
+	/* Guards the phase and the kind's mutable fields, and orders the
+	 * store writes of the object. */
+	pthread_mutex_t lock;
+	enum sbx_obj_phase phase;
 };
 
 struct sbx_registry;
 
-/* Initialise an object with one reference (the caller's) and a fresh id. */
+/* Initialise an object with one reference (the caller's), a fresh id and
+ * phase NEW. */
 void sbx_obj_init(struct sbx_obj *o, const struct sbx_obj_type *type);
-/* Same, with a given id (objects loaded from the store). -EINVAL when `id`
- * is not a lowercase UUID. */
+/* Same, with a given id and phase LIVE (objects loaded from the store).
+ * -EINVAL when `id` is not a lowercase UUID (nothing initialised). */
 int sbx_obj_init_id(struct sbx_obj *o, const struct sbx_obj_type *type, const char *id);
 struct sbx_obj *sbx_obj_ref(struct sbx_obj *o);
 /* NULL is a no-op. */

@@ -15,12 +15,13 @@
 #define WRAP(name, expr)                                                                           \
 	SBX_OBJECTS_HANDLER(name)                                                                  \
 	{                                                                                          \
-		struct sbx_objects *o = ((struct sbx_daemon *)state)->objects;                     \
+		struct sbx_objects *o =                                                            \
+			sbx_objects_enter_call(((struct sbx_daemon *)state)->objects, call,        \
+					       "sandboxes and sessions are not available");        \
 		int r;                                                                             \
                                                                                                    \
-		if (!o || sbx_objects_enter(o) < 0)                                                \
-			return sbx_rpc_error(call, -ESHUTDOWN,                                     \
-					     "sandboxes and sessions are not available");          \
+		if (!o)                                                                            \
+			return -ESHUTDOWN;                                                         \
 		r = (expr);                                                                        \
 		sbx_objects_leave(o);                                                              \
 		return r;                                                                          \
@@ -68,14 +69,12 @@ WRAP(sbx_rpc_deploy,
 WRAP(sbx_rpc_get_deployment,
      sbx_deployment_get(o, call, ((const Sbx__GetDeploymentRequest *)req)->id,
 			(Sbx__Deployment **)ret))
-WRAP(sbx_rpc_list_deployments,
-     sbx_deployment_list(o, call, (Sbx__ListDeploymentsReply **)ret))
+WRAP(sbx_rpc_list_deployments, sbx_deployment_list(o, call, (Sbx__ListDeploymentsReply **)ret))
 WRAP(sbx_rpc_delete_deployment,
      empty_reply(sbx_deployment_delete(o, call, ((const Sbx__DeleteDeploymentRequest *)req)->id),
 		 &sbx__delete_deployment_reply__descriptor, ret))
 WRAP(sbx_rpc_update_deployment_files,
      sbx_deployment_update_files(o, call, (const Sbx__UpdateDeploymentFilesRequest *)req,
 				 (Sbx__UpdateDeploymentFilesReply **)ret))
-WRAP(sbx_rpc_open_proxy,
-     sbx_deployment_open_proxy(o, call, (const Sbx__OpenProxyRequest *)req,
-			       (Sbx__OpenProxyReply **)ret))
+WRAP(sbx_rpc_open_proxy, sbx_deployment_open_proxy(o, call, (const Sbx__OpenProxyRequest *)req,
+						   (Sbx__OpenProxyReply **)ret))

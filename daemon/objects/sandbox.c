@@ -24,7 +24,6 @@
 #define INSTALL_WALL_MS 300000u
 #define INSTALL_MEMORY_MB 1024u
 
-
 static void sandbox_free(struct sbx_obj *obj)
 {
 	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
@@ -39,84 +38,110 @@ static void sandbox_free(struct sbx_obj *obj)
 	/* The last reference unmounts the volume, and a deleted sandbox's
 	 * takes its files along: never earlier, an execution may still be
 	 * using them. */
-	sbx_objects_dirs_release(s->obj.id, s->dir, s->deleted);
+	sbx_objects_dirs_release(s->obj.id, s->dir, s->obj.phase != SBX_OBJ_LIVE);
 	free(s->runtime);
-	free(s->mode);
 	free(s->entry_point);
 	sbx_env_fini(&s->env);
 	free(s->dir);
 	free(s->workspace);
 	free(s->note);
-	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
-static const struct sbx_obj_type sandbox_type = {"sandbox", sandbox_free};
+#define KIND (&sbx_sandbox_kind)
 
-static struct sbx_sandbox *sandbox_alloc(void)
+/* The seed's words of the states and modes: replies, the store. */
+static const char *const state_words[] = {
+	[SBX__SANDBOX_STATE__SANDBOX_CREATED] = "created",
+	[SBX__SANDBOX_STATE__SANDBOX_RUNNING] = "running",
+	[SBX__SANDBOX_STATE__SANDBOX_COMPLETED] = "completed",
+	[SBX__SANDBOX_STATE__SANDBOX_FAILED] = "failed",
+};
+static const char *const mode_words[] = {
+	[SBX__SANDBOX_MODE__SANDBOX_ONESHOT] = "oneshot",
+	[SBX__SANDBOX_MODE__SANDBOX_PERSISTENT] = "persistent",
+};
+
+#define N_WORDS(t) (sizeof(t) / sizeof(*(t)))
+
+static const char *word_of(const char *const *words, size_t n, unsigned v)
 {
-	struct sbx_sandbox *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	pthread_mutex_init(&s->lock, NULL);
-	snprintf(s->status, sizeof(s->status), "created");
-	return s;
+	return v < n && words[v] ? words[v] : words[0];
 }
 
-void sbx_sandbox_set_status(struct sbx_sandbox *s, const char *status, const char *note)
+/* The value of `word` in words[], or -1. */
+static int word_value(const char *const *words, size_t n, const char *word)
 {
-	snprintf(s->status, sizeof(s->status), "%s", status);
+	for (size_t i = 0; word && i < n; i++)
+		if (words[i] && strcmp(words[i], word) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void set_state(struct sbx_sandbox *s, Sbx__SandboxState to, const char *note)
+{
+	s->state = to;
 	free(s->note);
 	s->note = note ? strdup(note) : NULL;
 }
 
-/* Write the sandbox's row; call with s->lock held. A deleted sandbox is
- * not written back. */
-int sbx_sandbox_save_locked(struct sbx_objects *o, struct sbx_sandbox *s)
+int sbx_sandbox_transition(struct sbx_objects *o, struct sbx_sandbox *s, Sbx__SandboxState to,
+			   const char *note)
 {
-	_cleanup_free_ char *env = NULL;
-	struct sbx_store_sandbox rec = {
-		.id = s->obj.id,
-		.status = s->status,
-		.runtime = s->runtime,
-		.mode = s->mode,
-		.entry_point = s->entry_point,
-		.note = s->note ? s->note : "",
-		.created_ms = s->obj.created_ms,
-		.last_used_ms = s->last_used_ms,
-		.timeout_ms = s->timeout_ms,
-		.memory_limit_mb = s->memory_limit_mb,
-		.executions = s->executions,
-		.exit_code = s->exit_code,
-		.install_deps = s->install_deps,
-		.dev_server = s->dev_server,
-		.deps_installed = s->deps_installed,
-	};
-	int r;
+	bool shutdown;
 
-	if (s->deleted)
+	set_state(s, to, note);
+	pthread_mutex_lock(&o->lock);
+	shutdown = o->services_stopping;
+	pthread_mutex_unlock(&o->lock);
+	if (s->svc && shutdown)
 		return 0;
-	r = sbx_env_pack(&s->env, &env, &rec.env_len);
-	if (r < 0)
-		return r;
-	rec.env = env;
-	return sbx_store_put_sandbox(o->store, &rec);
+	return sbx_objects_save_locked(o, &s->obj);
 }
 
-static Sbx__Sandbox *sandbox_reply(struct sbx_sandbox *s)
+static int sandbox_save(struct sbx_obj *obj, struct sbx_store_object *row)
 {
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
+	_cleanup_free_ char *env = NULL;
+	Sbx__SandboxRecord rec = SBX__SANDBOX_RECORD__INIT;
+	int r = sbx_env_pack(&s->env, &env, &rec.env.len);
+
+	if (r < 0)
+		return r;
+	rec.env.data = (uint8_t *)env;
+	rec.state = s->state;
+	rec.note = s->note ? s->note : "";
+	rec.runtime = s->runtime;
+	rec.mode = s->mode;
+	rec.entry_point = s->entry_point;
+	rec.created_ms = s->obj.created_ms;
+	rec.last_used_ms = row->used_ms = s->last_used_ms;
+	rec.timeout_ms = s->timeout_ms;
+	rec.memory_limit_mb = s->memory_limit_mb;
+	rec.executions = s->executions;
+	rec.exit_code = s->exit_code;
+	rec.install_deps = s->install_deps;
+	rec.dev_server = s->dev_server;
+	rec.deps_installed = s->deps_installed;
+	row->owner = rec.owner = s->owner;
+	row->status = word_of(state_words, N_WORDS(state_words), s->state);
+	return sbx_objects_pack(&rec.base, row);
+}
+
+static ProtobufCMessage *sandbox_reply(struct sbx_obj *obj)
+{
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
 	Sbx__Sandbox *m = (Sbx__Sandbox *)sbx_message_new(&sbx__sandbox__descriptor);
 
 	if (!m)
 		return NULL;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->obj.lock);
 	m->id = strdup(s->obj.id);
-	m->status = strdup(s->status);
+	m->status = strdup(word_of(state_words, N_WORDS(state_words), s->state));
 	m->runtime = strdup(s->runtime);
 	m->created_at = sbx_iso8601(s->obj.created_ms);
 	m->last_used_at = sbx_iso8601(s->last_used_ms);
-	m->mode = strdup(s->mode);
+	m->mode = strdup(word_of(mode_words, N_WORDS(mode_words), s->mode));
 	m->entry_point = strdup(s->entry_point);
 	m->note = strdup(s->note ? s->note : "");
 	m->timeout_ms = s->timeout_ms;
@@ -125,13 +150,13 @@ static Sbx__Sandbox *sandbox_reply(struct sbx_sandbox *s)
 	m->install_deps = s->install_deps;
 	m->executions = s->executions;
 	m->exit_code = s->exit_code;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->obj.lock);
 	if (!m->id || !m->status || !m->runtime || !m->created_at || !m->last_used_at || !m->mode ||
 	    !m->entry_point || !m->note) {
 		protobuf_c_message_free_unpacked(&m->base, NULL);
 		return NULL;
 	}
-	return m;
+	return &m->base;
 }
 
 /* A whitespace in entry_point makes it a command ("bun dev", "npm start"),
@@ -145,9 +170,11 @@ static bool entry_is_command(const char *ep)
 	return false;
 }
 
-static bool is_persistent(const char *mode)
+/* A request's mode: "" is oneshot; -1 when it is no mode. */
+static int req_mode(const char *mode)
 {
-	return mode && strcmp(mode, "persistent") == 0;
+	return mode && *mode ? word_value(mode_words, N_WORDS(mode_words), mode)
+			     : SBX__SANDBOX_MODE__SANDBOX_ONESHOT;
 }
 
 static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
@@ -171,12 +198,11 @@ static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	if ((!req->code || !*req->code) && (!req->entry_point || !*req->entry_point))
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'code' is required (or an 'entry_point')");
-	if (req->mode && *req->mode && strcmp(req->mode, "oneshot") != 0 &&
-	    strcmp(req->mode, "persistent") != 0)
+	if (req_mode(req->mode) < 0)
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'mode' must be 'oneshot' or 'persistent', not '%.32s'",
 				     req->mode);
-	if (req->dev_server && !is_persistent(req->mode))
+	if (req->dev_server && req_mode(req->mode) != SBX__SANDBOX_MODE__SANDBOX_PERSISTENT)
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'dev_server' needs 'mode': 'persistent' (a dev server "
 				     "keeps running)");
@@ -233,190 +259,141 @@ int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	return sbx_sandbox_create_owned(o, call, req, NULL, ret);
 }
 
+struct setup {
+	struct sbx_objects *o;
+	const struct sbx_runtime *rt;
+	const Sbx__CreateSandboxRequest *req;
+	uint32_t disk_mb;
+};
+
+/* Its files, and a persistent sandbox's process, started at once (a
+ * failure after this stops it with the last reference). */
+static int sandbox_setup(struct sbx_obj *obj, struct sbx_rpc_call *call, const void *arg)
+{
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
+	const struct setup *a = arg;
+	int r = sbx_objects_mkdirs(a->o, a->o->sandboxes_dir, s->obj.id, a->disk_mb, &s->dir,
+				   &s->workspace, NULL);
+
+	if (r == 0)
+		r = write_initial_files(s, a->rt, a->req, call);
+	if (r == 0 && s->mode == SBX__SANDBOX_MODE__SANDBOX_PERSISTENT)
+		r = sbx_sandbox_service_attach(a->o, s, call);
+	/* "running" is set first: a process that ends at once then leaves
+	 * its own status, not ours. */
+	if (r == 0 && s->svc) {
+		pthread_mutex_lock(&s->obj.lock);
+		sbx_sandbox_transition(a->o, s, SBX__SANDBOX_STATE__SANDBOX_RUNNING, NULL);
+		pthread_mutex_unlock(&s->obj.lock);
+		if (sbx_service_start(s->svc) < 0) {
+			pthread_mutex_lock(&s->obj.lock);
+			sbx_sandbox_transition(a->o, s, SBX__SANDBOX_STATE__SANDBOX_FAILED,
+					       "its process could not be started");
+			pthread_mutex_unlock(&s->obj.lock);
+		}
+	}
+	return r;
+}
+
+static void sandbox_describe(struct sbx_obj *obj, char *buf, size_t len)
+{
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
+
+	snprintf(buf, len, " (%s, %s)", s->runtime,
+		 word_of(mode_words, N_WORDS(mode_words), s->mode));
+}
+
 int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 			     const Sbx__CreateSandboxRequest *req, const char *owner,
 			     Sbx__Sandbox **ret)
 {
-	const struct sbx_runtime *rt = NULL;
+	struct setup a = {.o = o, .req = req};
 	struct sbx_sandbox *s;
-	uint32_t disk_mb = 0;
 	int r;
 
-	r = check_create(o, call, req, &rt);
+	r = check_create(o, call, req, &a.rt);
 	if (r == 0)
-		r = sbx_objects_disk_limit(o, call, req->disk_limit_mb, &disk_mb);
+		r = sbx_objects_disk_limit(o, call, req->disk_limit_mb, &a.disk_mb);
 	if (r < 0)
 		return r;
-	s = sandbox_alloc();
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	sbx_obj_init(&s->obj, &sandbox_type);
+	sbx_obj_init(&s->obj, &KIND->type);
 	s->o = o;
 	s->owned = owner != NULL;
 	snprintf(s->owner, sizeof(s->owner), "%s", owner ? owner : "");
 	s->dev_server = req->dev_server;
-	s->runtime = strdup(rt->name);
-	s->mode = strdup(is_persistent(req->mode) ? "persistent" : "oneshot");
+	s->runtime = strdup(a.rt->name);
+	s->mode = (Sbx__SandboxMode)req_mode(req->mode);
 	s->entry_point = strdup(req->entry_point ? req->entry_point : "");
 	s->timeout_ms = req->timeout_ms ? req->timeout_ms : o->cfg->default_timeout_ms;
 	s->memory_limit_mb =
 		req->memory_limit_mb ? req->memory_limit_mb : o->cfg->default_memory_limit_mb;
 	s->install_deps = req->install_deps;
 	s->obj.created_ms = s->last_used_ms = sbx_now_ms();
-	if (!s->runtime || !s->mode || !s->entry_point) {
-		sbx_obj_unref(&s->obj);
-		return -ENOMEM;
-	}
-	r = sbx_env_merge(&s->env, (void *const *)req->env_vars, req->n_env_vars, call);
-	if (r < 0) {
-		sbx_obj_unref(&s->obj);
-		return r;
-	}
-	r = sbx_registry_add(o->sandboxes, &s->obj);
-	if (r < 0) {
-		sbx_obj_unref(&s->obj);
-		return r == -EAGAIN ? sbx_rpc_error(call, -EAGAIN, "too many sandboxes (limit %u)",
-						    sbx_registry_max(o->sandboxes))
-				    : r;
-	}
-	/* From here on, a failure deletes the sandbox and its directory. */
-	s->deleted = true;
-	r = sbx_objects_mkdirs(o, o->sandboxes_dir, s->obj.id, disk_mb, &s->dir, &s->workspace,
-			       NULL);
+	r = s->runtime && s->entry_point ? 0 : -ENOMEM;
 	if (r == 0)
-		r = write_initial_files(s, rt, req, call);
-	if (r == 0 && is_persistent(s->mode))
-		r = sbx_sandbox_service_attach(o, s, call);
-	/* A persistent sandbox starts at once (a failure below stops it with
-	 * the last reference). "running" is set first: a process that ends
-	 * at once then leaves its own status, not ours. */
-	if (r == 0 && s->svc) {
-		pthread_mutex_lock(&s->lock);
-		sbx_sandbox_set_status(s, "running", NULL);
-		pthread_mutex_unlock(&s->lock);
-		if (sbx_service_start(s->svc) < 0) {
-			pthread_mutex_lock(&s->lock);
-			sbx_sandbox_set_status(s, "failed", "its process could not be started");
-			pthread_mutex_unlock(&s->lock);
-		}
-	}
-	if (r == 0) {
-		pthread_mutex_lock(&s->lock);
-		s->deleted = false;
-		r = sbx_sandbox_save_locked(o, s);
-		s->deleted = r < 0;
-		pthread_mutex_unlock(&s->lock);
-	}
-	if (r == 0 && !(*ret = sandbox_reply(s)))
-		r = -ENOMEM;
-	if (r < 0) {
-		pthread_mutex_lock(&s->lock);
-		if (!s->deleted)
-			sbx_store_delete_sandbox(o->store, s->obj.id);
-		s->deleted = true;
-		pthread_mutex_unlock(&s->lock);
-		if (sbx_registry_unlink(o->sandboxes, &s->obj))
-			sbx_obj_unref(&s->obj);
-		sbx_obj_unref(&s->obj);
-		return r;
-	}
-	sbx_store_counter_add(o->store, "sandboxes_created", 1, NULL);
-	sbx_log(SBX_LOG_INFO, s->obj.id, "sandbox created (%s, %s)", s->runtime, s->mode);
+		r = sbx_env_merge(&s->env, (void *const *)req->env_vars, req->n_env_vars, call);
+	if (r == 0)
+		r = sbx_objects_create(o, &s->obj, call, sandbox_setup, &a,
+				       (ProtobufCMessage **)ret);
 	sbx_obj_unref(&s->obj);
-	return 0;
+	return r;
 }
 
-struct sbx_sandbox *sbx_sandbox_lookup(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
+struct sbx_sandbox *sbx_sandbox_lookup(struct sbx_objects *o, struct sbx_rpc_call *call,
+				       const char *id, int *ret_err)
 {
-	return (struct sbx_sandbox *)sbx_objects_lookup(o->sandboxes, "sandbox", "id", call, id,
-							 NULL);
-}
-
-int sbx_sandbox_lookup_error(const char *id)
-{
-	return !id || !*id ? -EINVAL : -ENOENT;
+	return (struct sbx_sandbox *)sbx_objects_get(o, KIND, call, id, ret_err);
 }
 
 int sbx_sandbox_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 		    Sbx__Sandbox **ret)
 {
-	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id);
-	Sbx__Sandbox *m;
-
-	if (!s)
-		return sbx_sandbox_lookup_error(id);
-	m = sandbox_reply(s);
-	sbx_obj_unref(&s->obj);
-	if (!m)
-		return -ENOMEM;
-	*ret = m;
-	return 0;
+	return sbx_objects_get_reply(o, KIND, call, id, (ProtobufCMessage **)ret);
 }
 
-
-static ProtobufCMessage *sandbox_item(struct sbx_obj *obj)
+int sbx_sandbox_state(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+		      Sbx__SandboxState *ret)
 {
-	Sbx__Sandbox *m = sandbox_reply((struct sbx_sandbox *)obj);
+	int r = 0;
+	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id, &r);
 
-	return m ? &m->base : NULL;
+	if (!s)
+		return r;
+	pthread_mutex_lock(&s->obj.lock);
+	*ret = s->state;
+	pthread_mutex_unlock(&s->obj.lock);
+	sbx_obj_unref(&s->obj);
+	return 0;
 }
 
 int sbx_sandbox_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 		     Sbx__ListSandboxesReply **ret)
 {
 	(void)call;
-	return sbx_objects_list(o->sandboxes, &sbx__list_sandboxes_reply__descriptor,
-				"sandboxes", sandbox_item, (ProtobufCMessage **)ret);
+	return sbx_objects_list(o, KIND, (ProtobufCMessage **)ret);
 }
 
-/* Unlink s (already removed from the registry, whose reference the caller
- * holds) from the store; its files go with the last reference. */
-static void forget(struct sbx_objects *o, struct sbx_sandbox *s, const char *why)
+/* A deployment's sandbox goes with the deployment only. */
+static int check_not_owned(struct sbx_obj *obj, struct sbx_rpc_call *call)
 {
-	pthread_mutex_lock(&s->lock);
-	s->deleted = true;
-	sbx_store_delete_sandbox(o->store, s->obj.id);
-	pthread_mutex_unlock(&s->lock);
-	sbx_log(SBX_LOG_INFO, s->obj.id, "sandbox deleted (%s)", why);
-	sbx_obj_unref(&s->obj);
-}
-
-static int delete_sandbox(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
-			  bool owner)
-{
-	struct sbx_sandbox *s;
-	bool unlinked;
-
-	if (!id || !*id)
-		return sbx_rpc_error(call, -EINVAL, "field 'id' is required");
-	s = sbx_sandbox_lookup(o, call, id);
-	if (!s)
-		return -ENOENT;
-	if (s->owned && !owner) {
-		sbx_obj_unref(&s->obj);
-		return sbx_rpc_error(call, -EBUSY,
-				     "sandbox '%.64s' belongs to a deployment: delete the deployment",
-				     id);
-	}
-	unlinked = sbx_registry_unlink(o->sandboxes, &s->obj);
-	if (!unlinked) {
-		sbx_obj_unref(&s->obj);
-		return sbx_rpc_error(call, -ENOENT, "sandbox '%.64s' not found", id);
-	}
-	/* The registry's reference goes in forget(), ours here. */
-	forget(o, s, "by request");
-	sbx_obj_unref(&s->obj);
-	return 0;
+	if (!((struct sbx_sandbox *)obj)->owned)
+		return 0;
+	return sbx_rpc_error(call, -EBUSY,
+			     "sandbox '%.64s' belongs to a deployment: delete the deployment",
+			     obj->id);
 }
 
 int sbx_sandbox_delete(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
 {
-	return delete_sandbox(o, call, id, false);
+	return sbx_objects_delete(o, KIND, call, id, check_not_owned);
 }
 
 int sbx_sandbox_delete_owned(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id)
 {
-	return delete_sandbox(o, call, id, true);
+	return sbx_objects_delete(o, KIND, call, id, NULL);
 }
 
 int sbx_sandbox_set_owned(struct sbx_objects *o, const char *id, const char *owner)
@@ -445,15 +422,15 @@ int sbx_sandbox_upload(struct sbx_objects *o, struct sbx_rpc_call *call,
 			    call);
 	if (r < 0)
 		return r;
-	s = sbx_sandbox_lookup(o, call, req->id);
+	s = sbx_sandbox_lookup(o, call, req->id, &r);
 	if (!s)
-		return sbx_sandbox_lookup_error(req->id);
+		return r;
 	r = sbx_files_write(s->workspace, req->files, req->n_files, call);
 	if (r == 0) {
-		pthread_mutex_lock(&s->lock);
+		pthread_mutex_lock(&s->obj.lock);
 		s->last_used_ms = sbx_now_ms();
-		r = sbx_sandbox_save_locked(o, s);
-		pthread_mutex_unlock(&s->lock);
+		r = sbx_objects_save_locked(o, &s->obj);
+		pthread_mutex_unlock(&s->obj.lock);
 	}
 	m = r == 0 ? (Sbx__UploadFilesReply *)sbx_message_new(&sbx__upload_files_reply__descriptor)
 		   : NULL;
@@ -488,11 +465,12 @@ static size_t runtime_argv(const char *const *tmpl, const struct sbx_runtime *rt
  * (imports.h). 0 and *ret NULL when it succeeded (or was not needed); 0
  * and *ret the failed result otherwise. */
 int sbx_sandbox_install(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
-			 Sbx__ExecResult **ret)
+			Sbx__ExecResult **ret)
 {
 	/* The names come as "$@", never through the shell's parser. */
-	static const char npm[] = "{ [ ! -f package.json ] || npm install --no-audit --no-fund; } && "
-				  "{ [ $# -eq 0 ] || npm install --no-audit --no-fund \"$@\"; }";
+	static const char npm[] =
+		"{ [ ! -f package.json ] || npm install --no-audit --no-fund; } && "
+		"{ [ $# -eq 0 ] || npm install --no-audit --no-fund \"$@\"; }";
 	static const char bun[] = "{ [ ! -f package.json ] || bun install; } && "
 				  "{ [ $# -eq 0 ] || bun add \"$@\"; }";
 	const struct sbx_config *c = o->cfg;
@@ -527,8 +505,8 @@ int sbx_sandbox_install(struct sbx_objects *o, struct sbx_rpc_call *call, struct
 		return 0; /* nothing to install */
 	}
 	if (n_missing)
-		sbx_log(SBX_LOG_INFO, s->obj.id, "installing %zu imported package(s) not in package.json",
-			n_missing);
+		sbx_log(SBX_LOG_INFO, s->obj.id,
+			"installing %zu imported package(s) not in package.json", n_missing);
 	l.has_wall_time_ms = true;
 	l.wall_time_ms = INSTALL_WALL_MS < (uint64_t)c->max_execution_time_s * 1000
 				 ? INSTALL_WALL_MS
@@ -556,7 +534,7 @@ int sbx_sandbox_install(struct sbx_objects *o, struct sbx_rpc_call *call, struct
 /* Run the entry point: once (oneshot, netns_fd -1), or as the sandbox's
  * service in its namespace (persistent). */
 int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,
-		     int netns_fd, Sbx__ExecResult **ret)
+		    int netns_fd, Sbx__ExecResult **ret)
 {
 	struct sbx_runtimes *rts = sbx_executor_runtimes(o->exec);
 	const struct sbx_runtime *rt = sbx_runtimes_find(rts, s->runtime);
@@ -631,45 +609,44 @@ Sbx__SandboxExecution *sbx_sandbox_execution_reply(const char *id, Sbx__ExecResu
 int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
 			Sbx__SandboxExecution **ret)
 {
-	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id);
+	int r = 0;
+	struct sbx_sandbox *s = sbx_sandbox_lookup(o, call, id, &r);
 	Sbx__ExecResult *res = NULL;
 	Sbx__SandboxExecution *m = NULL;
 	int64_t started = sbx_now_ms();
 	_cleanup_free_ char *prev_note = NULL;
-	char prev_status[16];
+	Sbx__SandboxState prev_state;
 	bool install;
-	int r;
 
 	if (!s)
-		return sbx_sandbox_lookup_error(id);
+		return r;
 	if (s->svc) {
 		r = sbx_sandbox_persistent_execute(call, s, ret);
 		sbx_obj_unref(&s->obj);
 		return r;
 	}
-	pthread_mutex_lock(&s->lock);
-	if (s->running || s->deleted) {
-		r = s->deleted ? sbx_rpc_error(call, -ENOENT, "sandbox '%s' not found", id)
-			       : sbx_rpc_error(call, -EBUSY, "sandbox '%s' is already running", id);
-		pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&s->obj.lock);
+	if (s->state == SBX__SANDBOX_STATE__SANDBOX_RUNNING || s->obj.phase == SBX_OBJ_GONE) {
+		r = s->obj.phase == SBX_OBJ_GONE
+			    ? sbx_rpc_error(call, -ENOENT, "sandbox '%s' not found", id)
+			    : sbx_rpc_error(call, -EBUSY, "sandbox '%s' is already running", id);
+		pthread_mutex_unlock(&s->obj.lock);
 		sbx_obj_unref(&s->obj);
 		return r;
 	}
-	snprintf(prev_status, sizeof(prev_status), "%s", s->status);
+	prev_state = s->state;
 	prev_note = s->note ? strdup(s->note) : NULL;
-	s->running = true;
 	install = s->install_deps && !s->deps_installed;
-	sbx_sandbox_set_status(s, "running", NULL);
 	s->last_used_ms = started;
-	sbx_sandbox_save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
+	sbx_sandbox_transition(o, s, SBX__SANDBOX_STATE__SANDBOX_RUNNING, NULL);
+	pthread_mutex_unlock(&s->obj.lock);
 
 	r = install ? sbx_sandbox_install(o, call, s, &res) : 0;
 	if (r == 0 && !res) {
 		if (install) {
-			pthread_mutex_lock(&s->lock);
+			pthread_mutex_lock(&s->obj.lock);
 			s->deps_installed = true;
-			pthread_mutex_unlock(&s->lock);
+			pthread_mutex_unlock(&s->obj.lock);
 		}
 		/* The executor's observer records it in the history. */
 		r = sbx_sandbox_run(o, call, s, -1, &res);
@@ -677,8 +654,7 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	if (r == 0 && !(m = sbx_sandbox_execution_reply(s->obj.id, res)))
 		r = -ENOMEM;
 
-	pthread_mutex_lock(&s->lock);
-	s->running = false;
+	pthread_mutex_lock(&s->obj.lock);
 	s->last_used_ms = sbx_now_ms();
 	if (r == 0) {
 		s->executions++;
@@ -686,16 +662,18 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 		/* Stopped by sbx_executor_cancel (AdminForceStop). */
 		bool stopped = res->status == SBX__EXEC_STATUS__EXEC_STATUS_STOPPED;
 
-		sbx_sandbox_set_status(s, m->success ? "completed" : "failed",
-			   stopped ? "stopped by an administrator"
-			   : install && !s->deps_installed ? "dependency installation failed"
-							   : NULL);
+		sbx_sandbox_transition(o, s,
+				       m->success ? SBX__SANDBOX_STATE__SANDBOX_COMPLETED
+						  : SBX__SANDBOX_STATE__SANDBOX_FAILED,
+				       stopped ? "stopped by an administrator"
+				       : install && !s->deps_installed
+					       ? "dependency installation failed"
+					       : NULL);
 	} else {
 		/* Not run at all (queue full, bad limits): as it was before. */
-		sbx_sandbox_set_status(s, prev_status, prev_note);
+		sbx_sandbox_transition(o, s, prev_state, prev_note);
 	}
-	sbx_sandbox_save_locked(o, s);
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->obj.lock);
 	if (res)
 		sbx__exec_result__free_unpacked(res, NULL);
 	sbx_obj_unref(&s->obj);
@@ -705,23 +683,26 @@ int sbx_sandbox_execute(struct sbx_objects *o, struct sbx_rpc_call *call, const 
 	return 0;
 }
 
-static int load_one(void *arg, const struct sbx_store_sandbox *rec)
+static int sandbox_load(struct sbx_objects *o, const char *id, const ProtobufCMessage *m,
+			struct sbx_obj **ret, bool *ret_changed)
 {
-	struct sbx_objects *o = arg;
-	struct sbx_sandbox *s = sandbox_alloc();
-	bool was_running = strcmp(rec->status, "running") == 0;
+	const Sbx__SandboxRecord *rec = (const Sbx__SandboxRecord *)m;
+	struct sbx_sandbox *s = calloc(1, sizeof(*s));
+	bool was_running = rec->state == SBX__SANDBOX_STATE__SANDBOX_RUNNING;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
-	if (sbx_obj_init_id(&s->obj, &sandbox_type, rec->id) < 0) {
-		log_warn("state store: ignoring a sandbox with a bad id '%.64s'", rec->id);
+	if (sbx_obj_init_id(&s->obj, &KIND->type, id) < 0) {
+		log_warn("state store: ignoring a sandbox with a bad id '%.64s'", id);
 		free(s);
 		return 0;
 	}
 	s->o = o;
 	s->runtime = strdup(rec->runtime);
-	s->mode = strdup(rec->mode);
+	s->mode = rec->mode == SBX__SANDBOX_MODE__SANDBOX_PERSISTENT
+			  ? SBX__SANDBOX_MODE__SANDBOX_PERSISTENT
+			  : SBX__SANDBOX_MODE__SANDBOX_ONESHOT;
 	s->entry_point = strdup(rec->entry_point);
 	s->timeout_ms = rec->timeout_ms;
 	s->memory_limit_mb = rec->memory_limit_mb;
@@ -732,12 +713,20 @@ static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 	s->last_used_ms = rec->last_used_ms;
 	s->executions = rec->executions;
 	s->exit_code = rec->exit_code;
+	s->owned = *rec->owner != '\0';
+	snprintf(s->owner, sizeof(s->owner), "%s", rec->owner);
 	/* Its process died with the previous daemon (the spawner and its
-	 * sandboxes do not outlive it): say so instead of "running". */
-	sbx_sandbox_set_status(s, was_running ? "failed" : rec->status,
-		   was_running ? "sandboxd stopped while this sandbox was running" : rec->note);
-	r = sbx_env_unpack(rec->env, rec->env_len, &s->env);
-	if (r == 0 && (!s->runtime || !s->mode || !s->entry_point))
+	 * sandboxes do not outlive it): say so instead of "running". A state
+	 * of a newer daemon reads as failed. */
+	set_state(s,
+		  was_running || rec->state >= N_WORDS(state_words)
+			  ? SBX__SANDBOX_STATE__SANDBOX_FAILED
+			  : rec->state,
+		  was_running  ? "sandboxd stopped while this sandbox was running"
+		  : *rec->note ? rec->note
+			       : NULL);
+	r = sbx_env_unpack((const char *)rec->env.data, rec->env.len, &s->env);
+	if (r == 0 && (!s->runtime || !s->entry_point))
 		r = -ENOMEM;
 	if (r == 0)
 		r = sbx_objects_opendirs(o->sandboxes_dir, s->obj.id, &s->dir, &s->workspace, NULL);
@@ -746,72 +735,60 @@ static int load_one(void *arg, const struct sbx_store_sandbox *rec)
 		return r;
 	}
 	/* A persistent sandbox's process died with the daemon: it starts
-	 * again once loading is done. */
-	if (is_persistent(s->mode) && sbx_sandbox_service_attach(o, s, NULL) == 0 && was_running) {
-		sbx_sandbox_set_status(s, "running", NULL);
-		s->restart = true;
-	}
-	/* Written back after the walk: the store is busy with it now. */
-	s->dirty = was_running;
-	r = sbx_registry_restore(o->sandboxes, &s->obj);
-	sbx_obj_unref(&s->obj);
-	return r;
+	 * again once loading is done (sbx_sandboxes_start_services). */
+	if (s->mode == SBX__SANDBOX_MODE__SANDBOX_PERSISTENT &&
+	    sbx_sandbox_service_attach(o, s, NULL) == 0 && was_running)
+		set_state(s, SBX__SANDBOX_STATE__SANDBOX_RUNNING, NULL);
+	if (was_running)
+		sbx_log(SBX_LOG_WARN, s->obj.id, "was running when sandboxd stopped: %s",
+			s->state == SBX__SANDBOX_STATE__SANDBOX_RUNNING ? "starting it again"
+									: "now failed");
+	*ret_changed = was_running;
+	*ret = &s->obj;
+	return 0;
 }
 
-int sbx_sandboxes_load(struct sbx_objects *o)
+/* Proxied requests on kept connections count as use. */
+static void sandbox_tick(struct sbx_objects *o, struct sbx_obj *obj, int64_t now_ms)
 {
-	struct sbx_obj **list;
-	size_t n;
-	int r = sbx_store_each_sandbox(o->store, load_one, o);
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
+	struct sbx_service_info info = {0};
 
-	if (r < 0 || (r = sbx_registry_list(o->sandboxes, &list, &n)) < 0)
-		return r;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		struct sbx_sandbox *s = (struct sbx_sandbox *)list[i];
-
-		pthread_mutex_lock(&s->lock);
-		if (s->dirty) {
-			sbx_log(SBX_LOG_WARN, s->obj.id, "was running when sandboxd stopped: %s",
-				s->restart ? "starting it again" : "now failed");
-			r = sbx_sandbox_save_locked(o, s);
-			s->dirty = false;
-		}
-		pthread_mutex_unlock(&s->lock);
-	}
-	sbx_registry_list_free(list, n);
-	return r;
-}
-
-void sbx_sandboxes_sweep(struct sbx_objects *o, int64_t now_ms)
-{
-	int64_t idle_ms = (int64_t)o->cfg->sandbox_idle_s * 1000;
-	struct sbx_obj **list;
-	size_t n;
-
-	if (sbx_registry_list(o->sandboxes, &list, &n) < 0)
+	(void)o;
+	(void)now_ms;
+	if (!s->svc)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		struct sbx_sandbox *s = (struct sbx_sandbox *)list[i];
-		struct sbx_service_info info = {0};
-		bool expired;
-
-		if (s->svc)
-			sbx_service_info(s->svc, &info);
-		/* Unlinked under the sandbox's lock, so that no execution starts
-		 * between the check and the unlink. The registry's reference
-		 * comes to this thread and goes in forget(). */
-		pthread_mutex_lock(&s->lock);
-		/* Proxied requests on kept connections count as use. */
-		if (info.last_activity_ms > s->last_used_ms)
-			s->last_used_ms = info.last_activity_ms;
-		/* A persistent sandbox expires with its process running (it
-		 * goes with the last reference); a deployment's, never. */
-		expired = (!s->running || s->svc) && !s->owned &&
-			  now_ms - s->last_used_ms > idle_ms &&
-			  sbx_registry_unlink(o->sandboxes, &s->obj);
-		pthread_mutex_unlock(&s->lock);
-		if (expired)
-			forget(o, s, "idle");
-	}
-	sbx_registry_list_free(list, n);
+	sbx_service_info(s->svc, &info);
+	pthread_mutex_lock(&s->obj.lock);
+	if (info.last_activity_ms > s->last_used_ms)
+		s->last_used_ms = info.last_activity_ms;
+	pthread_mutex_unlock(&s->obj.lock);
 }
+
+/* Not running and idle longer than cfg->sandbox_idle_s. A persistent
+ * sandbox expires with its process running (it goes with the last
+ * reference); a deployment's, never. */
+static bool sandbox_expired(struct sbx_objects *o, struct sbx_obj *obj, int64_t now_ms)
+{
+	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
+
+	return (s->state != SBX__SANDBOX_STATE__SANDBOX_RUNNING || s->svc) && !s->owned &&
+	       now_ms - s->last_used_ms > (int64_t)o->cfg->sandbox_idle_s * 1000;
+}
+
+const struct sbx_kind sbx_sandbox_kind = {
+	.type = {"sandbox", sandbox_free},
+	.plural = "sandboxes",
+	.id_field = "id",
+	.counter = "sandboxes_created",
+	.registry = offsetof(struct sbx_objects, sandboxes),
+	.list = &sbx__list_sandboxes_reply__descriptor,
+	.list_field = "sandboxes",
+	.record = &sbx__sandbox_record__descriptor,
+	.save = sandbox_save,
+	.load = sandbox_load,
+	.reply = sandbox_reply,
+	.tick = sandbox_tick,
+	.expired = sandbox_expired,
+	.describe = sandbox_describe,
+};

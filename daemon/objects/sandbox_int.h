@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "env.h"
+#include "kind.h"
 #include "registry.h"
 #include "sandbox_obj.h"
 
@@ -17,7 +18,8 @@ struct sbx_service;
 struct sbx_sandbox {
 	struct sbx_obj obj;
 	/* Set at creation, then read-only. */
-	char *runtime, *mode, *entry_point;
+	char *runtime, *entry_point;
+	Sbx__SandboxMode mode;
 	uint32_t timeout_ms, memory_limit_mb;
 	bool install_deps, dev_server;
 	struct sbx_env env;
@@ -27,28 +29,30 @@ struct sbx_sandbox {
 	 * started at creation, on execute and by proxied requests. */
 	struct sbx_service *svc;
 
-	pthread_mutex_t lock; /* guards the rest, and orders the store writes */
-	char status[16];
-	char *note;
+	/* Guarded by obj.lock. */
+	Sbx__SandboxState state; /* changed by sbx_sandbox_transition() alone */
+	char *note;		 /* why the state is what it is, or NULL */
 	int64_t last_used_ms;
 	uint32_t executions;
 	int32_t exit_code;
-	bool deps_installed, running, deleted;
+	/* The workspace holds the installed packages: a fact of its files
+	 * (a new package.json undoes it) that outlives every state. */
+	bool deps_installed;
 	bool owned;	/* a deployment's: it decides when to stop, never idle expiry */
 	char owner[64]; /* that deployment's id: its service logs there too */
-	bool restart;	/* loaded while its process ran: start it again */
-	bool dirty;	/* loaded with a change not yet written back */
 };
 
-/* Set the status and its note; call with s->lock held. */
-void sbx_sandbox_set_status(struct sbx_sandbox *s, const char *status, const char *note);
-/* Write the sandbox's row (not for a deleted one); call with s->lock held. */
-int sbx_sandbox_save_locked(struct sbx_objects *o, struct sbx_sandbox *s);
-/* A new reference to sandbox `id`, or NULL with call->error set;
- * sbx_sandbox_lookup_error(id) is then the errno (-EINVAL, -ENOENT). */
+/* Move s to state `to` with its note (NULL: none), and write it back: the
+ * one way a sandbox's state changes. Call with s->obj.lock held. A
+ * persistent sandbox whose process the daemon's shutdown ends is not
+ * written back: the store keeps "running", so that the next start brings
+ * the process back. */
+int sbx_sandbox_transition(struct sbx_objects *o, struct sbx_sandbox *s, Sbx__SandboxState to,
+			   const char *note);
+/* A new reference to sandbox `id`, or NULL with call->error set and
+ * *ret_err the errno (-EINVAL, -ENOENT). */
 struct sbx_sandbox *sbx_sandbox_lookup(struct sbx_objects *o, struct sbx_rpc_call *call,
-				       const char *id);
-int sbx_sandbox_lookup_error(const char *id);
+				       const char *id, int *ret_err);
 /* The dependency installation phase (with the network): 0 and *ret NULL
  * when it succeeded or was not needed, 0 and *ret the failed result. */
 int sbx_sandbox_install(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx_sandbox *s,

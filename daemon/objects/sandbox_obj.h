@@ -20,6 +20,9 @@ int sbx_sandbox_get(struct sbx_objects *o, struct sbx_rpc_call *call, const char
 		    Sbx__Sandbox **ret);
 int sbx_sandbox_list(struct sbx_objects *o, struct sbx_rpc_call *call,
 		     Sbx__ListSandboxesReply **ret);
+/* Its state (the admin view's "running"). */
+int sbx_sandbox_state(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id,
+		      Sbx__SandboxState *ret);
 /* A running sandbox is unlinked at once; its workspace goes when the
  * execution returns. */
 int sbx_sandbox_delete(struct sbx_objects *o, struct sbx_rpc_call *call, const char *id);
@@ -57,8 +60,7 @@ int sbx_sandbox_restart(struct sbx_objects *o, struct sbx_rpc_call *call, const 
  * -ENOENT. */
 int sbx_sandbox_stop(struct sbx_objects *o, const char *id);
 /* The process's state; -ENOENT when id is not a persistent sandbox. */
-int sbx_sandbox_service_info(struct sbx_objects *o, const char *id,
-			     struct sbx_service_info *ret);
+int sbx_sandbox_service_info(struct sbx_objects *o, const char *id, struct sbx_service_info *ret);
 /* Write files into the workspace (the checks of UploadFiles); tells
  * whether package.json was among them (dependencies are then installed
  * again at the next start). */
@@ -70,9 +72,4 @@ void sbx_sandboxes_start_services(struct sbx_objects *o);
 /* Shutdown, before the live logs go: stop every process, leaving the
  * store as it was so the next start brings them back. */
 void sbx_sandboxes_stop_services(struct sbx_objects *o);
-/* Start-up: load every stored sandbox. */
-int sbx_sandboxes_load(struct sbx_objects *o);
-/* Delete sandboxes not running and idle longer than cfg->sandbox_idle_s. */
-void sbx_sandboxes_sweep(struct sbx_objects *o, int64_t now_ms);
-
 #endif

@@ -27,9 +27,4 @@ int sbx_session_set_env(struct sbx_objects *o, struct sbx_rpc_call *call,
 int sbx_session_set_cwd(struct sbx_objects *o, struct sbx_rpc_call *call,
 			const Sbx__SetSessionCwdRequest *req, Sbx__Session **ret);
 
-int sbx_sessions_load(struct sbx_objects *o);
-/* Delete sessions without a run in flight, idle longer than
- * cfg->session_idle_s. */
-void sbx_sessions_sweep(struct sbx_objects *o, int64_t now_ms);
-
 #endif

@@ -3,8 +3,8 @@
 #include "cli_run.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,41 +13,168 @@
 #include "cleanup.h"
 #include "engine.h"
 #include "fdio.h"
+#include "options.h"
 
 #define CLI_MAX_STDIN (64u << 20)
 #define CLI_MAX_ENV 256
 #define CLI_MAX_BINDS 32
 
-static const char usage[] =
-	"Usage: sandboxd --run [OPTIONS] -- COMMAND [ARGS...]\n"
-	"Run COMMAND once in a fresh sandbox (no daemon needed) and exit with its\n"
-	"exit code (128+N if killed by signal N, 125 if the sandbox failed).\n"
-	"\n"
-	"  --time MS        CPU time limit (default 5000)\n"
-	"  --wall MS        wall clock limit (default 3 x --time)\n"
-	"  --mem KB         memory limit (default 2097152)\n"
-	"  --fsize KB       largest file it may write (default 10240)\n"
-	"  --nofile N       open files (default 64)\n"
-	"  --pids N         processes and threads (default 128)\n"
-	"  --stack KB       stack size (default 8192)\n"
-	"  --output BYTES   kept stdout/stderr bytes each (default 16777216)\n"
-	"  --env K=V        add to the (otherwise minimal) environment; repeatable\n"
-	"  --bind SRC[:DST] read-only bind of a host path; repeatable\n"
-	"  --workspace DIR  host dir mounted read-write at /workspace (kept)\n"
-	"  --net            share the host network (default: loopback only)\n"
-	"  --state-dir DIR  engine state (default /var/lib/sandboxd)\n"
-	"  --help           this text\n"
-	"Standard input is passed through (unless it is a terminal).\n";
+/* What the flags fill: the request's parts before they become one. */
+struct run_opts {
+	Sbx__Limits lim;
+	bool wall_set;
+	char *env[CLI_MAX_ENV + 3];
+	size_t n_env;
+	Sbx__BindMount binds[CLI_MAX_BINDS], *bindp[CLI_MAX_BINDS];
+	char bindbuf[CLI_MAX_BINDS][1024];
+	size_t n_binds;
+	const char *workspace;
+	bool net;
+	const char *state_dir;
+};
 
-static int parse_u64(const char *s, uint64_t *ret)
+static int set_wall(void *cfg, const char *v)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
+	struct run_opts *ro = cfg;
+
+	ro->wall_set = true;
+	return sbx_opts_parse_uint(v, false, &ro->lim.wall_time_ms);
+}
+
+static int add_env(void *cfg, const char *v)
+{
+	struct run_opts *ro = cfg;
+
+	if (ro->n_env >= SBX_ARRAY_SIZE(ro->env) || !strchr(v, '='))
 		return -EINVAL;
-	*ret = v;
+	ro->env[ro->n_env++] = (char *)v;
 	return 0;
+}
+
+static int add_bind(void *cfg, const char *v)
+{
+	struct run_opts *ro = cfg;
+	Sbx__BindMount *bm = &ro->binds[ro->n_binds];
+	char *b, *colon;
+
+	if (ro->n_binds >= CLI_MAX_BINDS || strlen(v) >= sizeof(ro->bindbuf[0]))
+		return -EINVAL;
+	b = strcpy(ro->bindbuf[ro->n_binds], v);
+	colon = strchr(b, ':');
+	sbx__bind_mount__init(bm);
+	if (colon)
+		*colon = 0;
+	bm->source = b;
+	bm->target = colon ? colon + 1 : "";
+	ro->bindp[ro->n_binds++] = bm;
+	return 0;
+}
+
+#define LIMIT(flag_, type_, field_, def_, max_, arg_, help_)                                       \
+	{                                                                                          \
+		.flag = flag_, .type = type_, .offset = offsetof(struct run_opts, lim.field_),     \
+		.def = def_, .max = max_, .arg = arg_, .help = help_                               \
+	}
+#define CUSTOM(flag_, set_, arg_, help_)                                                           \
+	{                                                                                          \
+		.flag = flag_, .type = SBX_OPT_CUSTOM, .set = set_, .arg = arg_, .help = help_     \
+	}
+
+/* The flags of `sandboxd --run`, one row each (common/options.h); --help
+ * and the defaults follow from them. */
+static const struct sbx_opt rows[] = {
+	{.flag = "run", .type = SBX_OPT_IGNORE, .help = "this mode (anywhere before --)"},
+	LIMIT("time", SBX_OPT_U64, cpu_time_ms, "5000", UINT64_MAX, "MS", "CPU time limit"),
+	{.flag = "wall",
+	 .type = SBX_OPT_CUSTOM,
+	 .set = set_wall,
+	 .arg = "MS",
+	 .help = "wall clock limit",
+	 .def_help = "3 x --time"},
+	LIMIT("mem", SBX_OPT_U64, memory_kb, "2097152", UINT64_MAX, "KB", "memory limit"),
+	LIMIT("fsize", SBX_OPT_U64, fsize_kb, "10240", UINT64_MAX, "KB",
+	      "largest file it may write"),
+	LIMIT("nofile", SBX_OPT_U32, nofile, "64", 1u << 20, "N", "open files"),
+	LIMIT("pids", SBX_OPT_U32, pids, "128", 1u << 20, "N", "processes and threads"),
+	LIMIT("stack", SBX_OPT_U64, stack_kb, "8192", UINT64_MAX, "KB", "stack size"),
+	LIMIT("output", SBX_OPT_U64, output_bytes, "16777216", UINT64_MAX, "BYTES",
+	      "kept stdout/stderr bytes each"),
+	CUSTOM("env", add_env, "K=V", "add to the (otherwise minimal) environment; repeatable"),
+	CUSTOM("bind", add_bind, "SRC[:DST]", "read-only bind of a host path; repeatable"),
+	{.flag = "workspace",
+	 .type = SBX_OPT_REF,
+	 .offset = offsetof(struct run_opts, workspace),
+	 .arg = "DIR",
+	 .help = "host dir mounted read-write at /workspace (kept)"},
+	{.flag = "net",
+	 .type = SBX_OPT_SWITCH,
+	 .offset = offsetof(struct run_opts, net),
+	 .help = "share the host network",
+	 .def_help = "loopback only"},
+	{.flag = "state-dir",
+	 .type = SBX_OPT_REF,
+	 .offset = offsetof(struct run_opts, state_dir),
+	 .def = SBX_ENGINE_DEFAULT_STATE_DIR,
+	 .arg = "DIR",
+	 .help = "engine state"},
+	{.flag = "help", .type = SBX_OPT_ACTION, .min = 1, .help = "this text"},
+};
+
+/* getopt_long's rules with "+": options end at the command. Values are
+ * refused as "invalid value for --time: abc", whatever the row. */
+static const struct sbx_opts table =
+	SBX_OPTS(rows, SBX_OPTS_IN_ORDER | SBX_OPTS_TERSE, "unrecognized option '%s'",
+		 "option '%s' requires an argument", "unexpected argument '%s'",
+		 .ambiguous = "option '%s' is ambiguous; possibilities:");
+
+static void usage(FILE *f)
+{
+	fputs("Usage: sandboxd --run [OPTIONS] -- COMMAND [ARGS...]\n"
+	      "Run COMMAND once in a fresh sandbox (no daemon needed) and exit with its\n"
+	      "exit code (128+N if killed by signal N, 125 if the sandbox failed).\n\n",
+	      f);
+	sbx_opts_usage(&table, f);
+	fputs("Standard input is passed through (unless it is a terminal).\n", f);
+}
+
+/* Fill ro from argv: 1 and the command's index in *ret, or 0 and the exit
+ * code in *ret (0 after --help, 2 on bad usage). */
+static int parse_args(int argc, char **argv, struct run_opts *ro, int *ret)
+{
+	struct sbx_opts_iter it;
+	const struct sbx_opt *o;
+	const char *v;
+	char err[256];
+	int r, help = 0;
+
+	*ro = (struct run_opts){
+		.lim = SBX__LIMITS__INIT,
+		.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/workspace", "LANG=C.UTF-8"},
+		.n_env = 3};
+	if (sbx_opts_defaults(&table, ro, err, sizeof(err)) < 0)
+		abort(); /* a row's own default is refused: a bug in the table */
+	sbx_opts_iter_init(&it, &table, argc, argv);
+	while ((r = sbx_opts_next(&it, &o, &v, err, sizeof(err))) > 0) {
+		if (sbx_opts_apply_arg(&table, ro, o, v, &help, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sandboxd: %s\n", err);
+			*ret = 2;
+			return 0;
+		}
+		if (help) {
+			usage(stdout);
+			*ret = 0;
+			return 0;
+		}
+	}
+	if (r < 0)
+		fprintf(stderr, "sandboxd: %s\n", err);
+	if (r < 0 || it.pos >= argc) {
+		usage(stderr);
+		*ret = 2;
+		return 0;
+	}
+	*ret = it.pos;
+	return 1;
 }
 
 static int read_stdin(ProtobufCBinaryData *out)
@@ -84,150 +211,34 @@ static int read_stdin(ProtobufCBinaryData *out)
 	return 0;
 }
 
-enum { O_TIME = 256, O_WALL, O_MEM, O_FSIZE, O_NOFILE, O_PIDS, O_STACK, O_OUTPUT, O_ENV,
-       O_BIND, O_WS, O_NET, O_STATE, O_HELP, O_RUN };
-
-int sbx_cli_run(int argc, char **argv)
+/* The exit code of a finished run, after saying why when it is not the
+ * command's own. */
+static int exit_code(const Sbx__ExecResult *res)
 {
-	static const struct option opts[] = {
-		{"run", no_argument, NULL, O_RUN},
-		{"time", required_argument, NULL, O_TIME},
-		{"wall", required_argument, NULL, O_WALL},
-		{"mem", required_argument, NULL, O_MEM},
-		{"fsize", required_argument, NULL, O_FSIZE},
-		{"nofile", required_argument, NULL, O_NOFILE},
-		{"pids", required_argument, NULL, O_PIDS},
-		{"stack", required_argument, NULL, O_STACK},
-		{"output", required_argument, NULL, O_OUTPUT},
-		{"env", required_argument, NULL, O_ENV},
-		{"bind", required_argument, NULL, O_BIND},
-		{"workspace", required_argument, NULL, O_WS},
-		{"net", no_argument, NULL, O_NET},
-		{"state-dir", required_argument, NULL, O_STATE},
-		{"help", no_argument, NULL, O_HELP},
-		{NULL, 0, NULL, 0},
-	};
-	Sbx__Limits lim = SBX__LIMITS__INIT;
-	lim.has_cpu_time_ms = lim.has_wall_time_ms = lim.has_memory_kb = lim.has_pids = true;
-	lim.has_fsize_kb = lim.has_nofile = lim.has_stack_kb = lim.has_output_bytes = true;
-	lim.cpu_time_ms = 5000;
-	lim.memory_kb = 2097152;
-	lim.fsize_kb = 10240;
-	lim.nofile = 64;
-	lim.pids = 128;
-	lim.stack_kb = 8192;
-	lim.output_bytes = 16u << 20;
-	bool wall_set = false;
-	char *env[CLI_MAX_ENV + 3] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/workspace",
-				      "LANG=C.UTF-8"};
-	size_t n_env = 3;
-	Sbx__BindMount binds[CLI_MAX_BINDS], *bindp[CLI_MAX_BINDS];
-	char bindbuf[CLI_MAX_BINDS][1024];
-	size_t n_binds = 0;
-	Sbx__SpawnRequest req = SBX__SPAWN_REQUEST__INIT;
-	const char *state_dir = "/var/lib/sandboxd";
-	uint64_t v = 0;
-
-	optind = 1;
-	opterr = 1;
-	for (int c; (c = getopt_long(argc, argv, "+", opts, NULL)) != -1;) {
-		int bad = 0;
-		switch (c) {
-		case O_RUN:
-			break;
-		case O_TIME:
-			bad = parse_u64(optarg, &lim.cpu_time_ms);
-			break;
-		case O_WALL:
-			bad = parse_u64(optarg, &lim.wall_time_ms);
-			wall_set = true;
-			break;
-		case O_MEM:
-			bad = parse_u64(optarg, &lim.memory_kb);
-			break;
-		case O_FSIZE:
-			bad = parse_u64(optarg, &lim.fsize_kb);
-			break;
-		case O_NOFILE:
-			bad = parse_u64(optarg, &v) ?: v > 1u << 20 ? -EINVAL : 0;
-			lim.nofile = (uint32_t)v;
-			break;
-		case O_PIDS:
-			bad = parse_u64(optarg, &v) ?: v > 1u << 20 ? -EINVAL : 0;
-			lim.pids = (uint32_t)v;
-			break;
-		case O_STACK:
-			bad = parse_u64(optarg, &lim.stack_kb);
-			break;
-		case O_OUTPUT:
-			bad = parse_u64(optarg, &lim.output_bytes);
-			break;
-		case O_ENV:
-			if (n_env >= SBX_ARRAY_SIZE(env) || !strchr(optarg, '='))
-				bad = -EINVAL;
-			else
-				env[n_env++] = optarg;
-			break;
-		case O_BIND: {
-			if (n_binds >= CLI_MAX_BINDS || strlen(optarg) >= sizeof(bindbuf[0])) {
-				bad = -EINVAL;
-				break;
-			}
-			char *b = strcpy(bindbuf[n_binds], optarg), *colon = strchr(b, ':');
-			sbx__bind_mount__init(&binds[n_binds]);
-			if (colon)
-				*colon = 0;
-			binds[n_binds].source = b;
-			binds[n_binds].target = colon ? colon + 1 : "";
-			bindp[n_binds] = &binds[n_binds];
-			n_binds++;
-			break;
-		}
-		case O_WS:
-			req.workspace = optarg;
-			break;
-		case O_NET:
-			req.network = true;
-			break;
-		case O_STATE:
-			state_dir = optarg;
-			break;
-		case O_HELP:
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-		if (bad) {
-			fprintf(stderr, "sandboxd: invalid value for --%s: %s\n",
-				opts[c - O_TIME + 1].name, optarg);
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	if (!wall_set)
-		lim.wall_time_ms = lim.cpu_time_ms * 3;
-	req.argv = argv + optind;
-	req.n_argv = (size_t)(argc - optind);
-	req.env = env;
-	req.n_env = n_env;
-	req.binds = bindp;
-	req.n_binds = n_binds;
-	req.limits = &lim;
-	/* req only borrows the buffer; this owns it. */
-	_cleanup_free_ uint8_t *stdin_buf = NULL;
-	int r = read_stdin(&req.stdin);
-	stdin_buf = req.stdin.data;
-	if (r < 0) {
-		fprintf(stderr, "sandboxd: reading stdin: %s\n", strerror(-r));
+	switch (res->status) {
+	case SBX__EXEC_STATUS__EXEC_STATUS_OK:
+	case SBX__EXEC_STATUS__EXEC_STATUS_RUNTIME_ERROR:
+		if (res->error[0] && res->exit_code == 127 && res->signal == 0 &&
+		    strstr(res->error, "exec"))
+			fprintf(stderr, "sandboxd: %s\n", res->error);
+		return res->exit_code;
+	case SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR:
+		fprintf(stderr, "sandboxd: %s\n", res->error);
 		return 125;
+	default:
+		fprintf(stderr, "sandboxd: %s\n", res->error);
+		return res->signal ? 128 + res->signal : res->exit_code ? res->exit_code : 1;
 	}
+}
 
+/* One engine, one run of req. */
+static int run(Sbx__SpawnRequest *req, const char *state_dir)
+{
 	struct sbx_engine_config cfg;
+	struct sbx_engine *e = NULL;
+	Sbx__ExecResult *res = NULL;
+	int r, code;
+
 	sbx_engine_config_init(&cfg);
 	cfg.state_dir = state_dir;
 	cfg.max_concurrent = 1;
@@ -235,14 +246,12 @@ int sbx_cli_run(int argc, char **argv)
 	cfg.no_netns_pool = true; /* one run: a pool would only cost */
 	cfg.no_cgroup_pool = true;
 	cfg.trace = getenv("SBX_ENGINE_TRACE") != NULL;
-	struct sbx_engine *e = NULL;
 	r = sbx_engine_new(&cfg, &e);
 	if (r < 0) {
 		fprintf(stderr, "sandboxd: cannot start the sandbox engine: %s\n", strerror(-r));
 		return 125;
 	}
-	Sbx__ExecResult *res = NULL;
-	r = sbx_engine_run(e, &req, &res);
+	r = sbx_engine_run(e, req, &res);
 	sbx_engine_free(e);
 	if (r < 0 && !res) {
 		fprintf(stderr, "sandboxd: %s\n", strerror(-r));
@@ -251,24 +260,50 @@ int sbx_cli_run(int argc, char **argv)
 	/* Nobody to tell when stdout or stderr is gone. */
 	(void)sbx_write_full(1, res->stdout.data, res->stdout.len);
 	(void)sbx_write_full(2, res->stderr.data, res->stderr.len);
-	int code;
-	switch (res->status) {
-	case SBX__EXEC_STATUS__EXEC_STATUS_OK:
-	case SBX__EXEC_STATUS__EXEC_STATUS_RUNTIME_ERROR:
-		code = res->exit_code;
-		if (res->error[0] && res->exit_code == 127 && res->signal == 0 &&
-		    strstr(res->error, "exec"))
-			fprintf(stderr, "sandboxd: %s\n", res->error);
-		break;
-	case SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR:
-		fprintf(stderr, "sandboxd: %s\n", res->error);
-		code = 125;
-		break;
-	default:
-		fprintf(stderr, "sandboxd: %s\n", res->error);
-		code = res->signal ? 128 + res->signal : res->exit_code ? res->exit_code : 1;
-		break;
-	}
+	code = exit_code(res);
 	sbx__exec_result__free_unpacked(res, NULL);
 	return code;
+}
+
+int sbx_cli_run(int argc, char **argv)
+{
+	Sbx__SpawnRequest req = SBX__SPAWN_REQUEST__INIT;
+	_cleanup_free_ uint8_t *stdin_buf = NULL;
+	struct run_opts *ro;
+	int r, cmd;
+
+	/* About 70 KiB of bind paths: not for the stack of a small thread. */
+	ro = malloc(sizeof(*ro));
+	if (!ro) {
+		fprintf(stderr, "sandboxd: %s\n", strerror(ENOMEM));
+		return 125;
+	}
+	if (!parse_args(argc, argv, ro, &cmd)) {
+		free(ro);
+		return cmd;
+	}
+	ro->lim.has_cpu_time_ms = ro->lim.has_wall_time_ms = ro->lim.has_memory_kb = true;
+	ro->lim.has_pids = ro->lim.has_fsize_kb = ro->lim.has_nofile = true;
+	ro->lim.has_stack_kb = ro->lim.has_output_bytes = true;
+	if (!ro->wall_set)
+		ro->lim.wall_time_ms = ro->lim.cpu_time_ms * 3;
+	req.argv = argv + cmd;
+	req.n_argv = (size_t)(argc - cmd);
+	req.env = ro->env;
+	req.n_env = ro->n_env;
+	req.binds = ro->bindp;
+	req.n_binds = ro->n_binds;
+	req.limits = &ro->lim;
+	if (ro->workspace)
+		req.workspace = (char *)ro->workspace;
+	req.network = ro->net;
+	/* req only borrows the buffer; this owns it. */
+	r = read_stdin(&req.stdin);
+	stdin_buf = req.stdin.data;
+	if (r < 0)
+		fprintf(stderr, "sandboxd: reading stdin: %s\n", strerror(-r));
+	else
+		r = run(&req, ro->state_dir);
+	free(ro);
+	return r < 0 ? 125 : r;
 }

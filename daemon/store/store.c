@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "migrate.h"
 
 struct sbx_store {
 	sqlite3 *db;
@@ -21,28 +22,17 @@ struct sbx_store {
 };
 
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS sandboxes ("
-	"  id TEXT PRIMARY KEY, status TEXT NOT NULL, runtime TEXT NOT NULL,"
-	"  mode TEXT NOT NULL, entry_point TEXT NOT NULL, note TEXT NOT NULL,"
-	"  created_ms INTEGER NOT NULL, last_used_ms INTEGER NOT NULL,"
-	"  timeout_ms INTEGER NOT NULL, memory_limit_mb INTEGER NOT NULL,"
-	"  executions INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
-	"  install_deps INTEGER NOT NULL, dev_server INTEGER NOT NULL,"
-	"  deps_installed INTEGER NOT NULL, env BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS sessions ("
-	"  id TEXT PRIMARY KEY, cwd TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-	"  last_used_ms INTEGER NOT NULL, runs INTEGER NOT NULL, env BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS objects ("
+	"  id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, owner TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL, used_ms INTEGER NOT NULL, record BLOB NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS objects_kind ON objects(kind, created_ms);"
+	"CREATE INDEX IF NOT EXISTS objects_owner ON objects(owner);"
 	"CREATE TABLE IF NOT EXISTS executions ("
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, object_kind TEXT NOT NULL,"
 	"  object_id TEXT NOT NULL, started_ms INTEGER NOT NULL, duration_ms INTEGER NOT NULL,"
 	"  status TEXT NOT NULL, exit_code INTEGER NOT NULL, signal INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS executions_object ON executions(object_id);"
-	"CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS deployments ("
-	"  id TEXT PRIMARY KEY, sandbox_id TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-	"  last_request_ms INTEGER NOT NULL, min_instances INTEGER NOT NULL,"
-	"  max_instances INTEGER NOT NULL, scale_down_seconds INTEGER NOT NULL,"
-	"  scaled_down INTEGER NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 /* Schema 1 -> 2: what the history and the stats need besides. */
 static const char migrate2[] =
@@ -109,12 +99,14 @@ static int setup(struct sbx_store *s)
 			  SBX_STORE_SCHEMA);
 		return -EPROTONOSUPPORT;
 	}
-	/* Version 0 is a new file; later versions migrate here, in order. */
+	/* Version 0 is a new file; later versions migrate here, in order, in
+	 * one transaction: a failure leaves the file as it was. */
 	if ((r = exec_sql(s, "BEGIN IMMEDIATE", "begin")) < 0)
 		return r;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SBX_STORE_SCHEMA);
 	if ((r = exec_sql(s, schema, "create the schema")) < 0 ||
 	    (v < 2 && (r = exec_sql(s, migrate2, "migrate the schema to version 2")) < 0) ||
+	    (v > 0 && v < 4 && (r = sbx_store_migrate4(s->db)) < 0) ||
 	    (r = exec_sql(s, sql, "set the schema version")) < 0) {
 		exec_sql(s, "ROLLBACK", "rollback");
 		return r;
@@ -229,51 +221,18 @@ static int run(struct sbx_store *s, const char *what, const char *sql, const cha
 	return r;
 }
 
-int sbx_store_put_sandbox(struct sbx_store *s, const struct sbx_store_sandbox *x)
+int sbx_store_put_object(struct sbx_store *s, const struct sbx_store_object *x)
 {
-	return run(s, "save a sandbox",
-		   "INSERT OR REPLACE INTO sandboxes (id, status, runtime, mode, entry_point, note,"
-		   " created_ms, last_used_ms, timeout_ms, memory_limit_mb, executions, exit_code,"
-		   " install_deps, dev_server, deps_installed, env)"
-		   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		   "ssssssiiuuudtttb", x->id, x->status, x->runtime, x->mode, x->entry_point,
-		   x->note, x->created_ms, x->last_used_ms, x->timeout_ms, x->memory_limit_mb,
-		   x->executions, x->exit_code, (int)x->install_deps, (int)x->dev_server,
-		   (int)x->deps_installed, (const void *)x->env, x->env_len);
+	return run(s, "save an object",
+		   "INSERT OR REPLACE INTO objects (id, kind, status, owner, created_ms, used_ms,"
+		   " record) VALUES (?,?,?,?,?,?,?)",
+		   "ssssiib", x->id, x->kind, x->status, x->owner, x->created_ms, x->used_ms,
+		   x->record, x->record_len);
 }
 
-int sbx_store_put_session(struct sbx_store *s, const struct sbx_store_session *x)
+int sbx_store_delete_object(struct sbx_store *s, const char *id)
 {
-	return run(s, "save a session",
-		   "INSERT OR REPLACE INTO sessions (id, cwd, created_ms, last_used_ms, runs, env)"
-		   " VALUES (?,?,?,?,?,?)",
-		   "ssiiub", x->id, x->cwd, x->created_ms, x->last_used_ms, x->runs,
-		   (const void *)x->env, x->env_len);
-}
-
-int sbx_store_put_deployment(struct sbx_store *s, const struct sbx_store_deployment *x)
-{
-	return run(s, "save a deployment",
-		   "INSERT OR REPLACE INTO deployments (id, sandbox_id, created_ms, last_request_ms,"
-		   " min_instances, max_instances, scale_down_seconds, scaled_down)"
-		   " VALUES (?,?,?,?,?,?,?,?)",
-		   "ssiiuuut", x->id, x->sandbox_id, x->created_ms, x->last_request_ms,
-		   x->min_instances, x->max_instances, x->scale_down_s, (int)x->scaled_down);
-}
-
-int sbx_store_delete_deployment(struct sbx_store *s, const char *id)
-{
-	return run(s, "delete a deployment", "DELETE FROM deployments WHERE id = ?", "s", id);
-}
-
-int sbx_store_delete_sandbox(struct sbx_store *s, const char *id)
-{
-	return run(s, "delete a sandbox", "DELETE FROM sandboxes WHERE id = ?", "s", id);
-}
-
-int sbx_store_delete_session(struct sbx_store *s, const char *id)
-{
-	return run(s, "delete a session", "DELETE FROM sessions WHERE id = ?", "s", id);
+	return run(s, "delete an object", "DELETE FROM objects WHERE id = ?", "s", id);
 }
 
 int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *x)
@@ -330,90 +289,32 @@ static int each(struct sbx_store *s, const char *what, const char *sql, const ch
 	return rr;
 }
 
-static int sandbox_row(sqlite3_stmt *st, void *cb, void *arg)
+static int object_row(sqlite3_stmt *st, void *cb, void *arg)
 {
-	struct sbx_store_sandbox x = {
+	struct sbx_store_object x = {
 		.id = col_text(st, 0),
-		.status = col_text(st, 1),
-		.runtime = col_text(st, 2),
-		.mode = col_text(st, 3),
-		.entry_point = col_text(st, 4),
-		.note = col_text(st, 5),
-		.created_ms = sqlite3_column_int64(st, 6),
-		.last_used_ms = sqlite3_column_int64(st, 7),
-		.timeout_ms = (uint32_t)sqlite3_column_int64(st, 8),
-		.memory_limit_mb = (uint32_t)sqlite3_column_int64(st, 9),
-		.executions = (uint32_t)sqlite3_column_int64(st, 10),
-		.exit_code = sqlite3_column_int(st, 11),
-		.install_deps = sqlite3_column_int(st, 12),
-		.dev_server = sqlite3_column_int(st, 13),
-		.deps_installed = sqlite3_column_int(st, 14),
-		.env = sqlite3_column_blob(st, 15),
-		.env_len = (size_t)sqlite3_column_bytes(st, 15),
+		.kind = col_text(st, 1),
+		.status = col_text(st, 2),
+		.owner = col_text(st, 3),
+		.created_ms = sqlite3_column_int64(st, 4),
+		.used_ms = sqlite3_column_int64(st, 5),
+		.record = sqlite3_column_blob(st, 6),
+		.record_len = (size_t)sqlite3_column_bytes(st, 6),
 	};
 
-	return ((int (*)(void *, const struct sbx_store_sandbox *))cb)(arg, &x);
+	if (!x.record) /* SQLite's empty blob */
+		x.record = "";
+
+	return ((int (*)(void *, const struct sbx_store_object *))cb)(arg, &x);
 }
 
-int sbx_store_each_sandbox(struct sbx_store *s,
-			   int (*cb)(void *arg, const struct sbx_store_sandbox *rec), void *arg)
+int sbx_store_each_object(struct sbx_store *s, const char *kind,
+			  int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg)
 {
-	return each(s, "load sandboxes",
-		    "SELECT id, status, runtime, mode, entry_point, note, created_ms, last_used_ms,"
-		    " timeout_ms, memory_limit_mb, executions, exit_code, install_deps, dev_server,"
-		    " deps_installed, env FROM sandboxes ORDER BY created_ms",
-		    NULL, 0, sandbox_row, (void *)cb, arg);
-}
-
-static int session_row(sqlite3_stmt *st, void *cb, void *arg)
-{
-	struct sbx_store_session x = {
-		.id = col_text(st, 0),
-		.cwd = col_text(st, 1),
-		.created_ms = sqlite3_column_int64(st, 2),
-		.last_used_ms = sqlite3_column_int64(st, 3),
-		.runs = (uint32_t)sqlite3_column_int64(st, 4),
-		.env = sqlite3_column_blob(st, 5),
-		.env_len = (size_t)sqlite3_column_bytes(st, 5),
-	};
-
-	return ((int (*)(void *, const struct sbx_store_session *))cb)(arg, &x);
-}
-
-static int deployment_row(sqlite3_stmt *st, void *cb, void *arg)
-{
-	struct sbx_store_deployment x = {
-		.id = col_text(st, 0),
-		.sandbox_id = col_text(st, 1),
-		.created_ms = sqlite3_column_int64(st, 2),
-		.last_request_ms = sqlite3_column_int64(st, 3),
-		.min_instances = (uint32_t)sqlite3_column_int64(st, 4),
-		.max_instances = (uint32_t)sqlite3_column_int64(st, 5),
-		.scale_down_s = (uint32_t)sqlite3_column_int64(st, 6),
-		.scaled_down = sqlite3_column_int64(st, 7) != 0,
-	};
-
-	return ((int (*)(void *, const struct sbx_store_deployment *))cb)(arg, &x);
-}
-
-int sbx_store_each_deployment(struct sbx_store *s,
-			      int (*cb)(void *arg, const struct sbx_store_deployment *rec),
-			      void *arg)
-{
-	return each(s, "load deployments",
-		    "SELECT id, sandbox_id, created_ms, last_request_ms, min_instances,"
-		    " max_instances, scale_down_seconds, scaled_down FROM deployments"
-		    " ORDER BY created_ms",
-		    NULL, 0, deployment_row, (void *)cb, arg);
-}
-
-int sbx_store_each_session(struct sbx_store *s,
-			   int (*cb)(void *arg, const struct sbx_store_session *rec), void *arg)
-{
-	return each(s, "load sessions",
-		    "SELECT id, cwd, created_ms, last_used_ms, runs, env FROM sessions ORDER BY "
-		    "created_ms",
-		    NULL, 0, session_row, (void *)cb, arg);
+	return each(s, "load objects",
+		    "SELECT id, kind, status, owner, created_ms, used_ms, record FROM objects"
+		    " WHERE kind = ? ORDER BY created_ms",
+		    kind, 0, object_row, (void *)cb, arg);
 }
 
 static int execution_row(sqlite3_stmt *st, void *cb, void *arg)

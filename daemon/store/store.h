@@ -1,8 +1,10 @@
 /* The state store: one SQLite database (state_dir/sandboxd.db) holding the
- * daemon's objects (one table per kind), the execution history and a few
- * counters, so that they survive a restart, including `kill -9`.
+ * daemon's objects, the execution history and a few counters, so that they
+ * survive a restart, including `kill -9`.
  *
- * The store knows records, not objects: plain strings and numbers, no
+ * An object is a row: its record (a packed protobuf message of
+ * proto/objects.proto, which the objects layer packs and unpacks) beside
+ * the columns it is queried by. The store knows rows, not objects: no
  * locks of the objects layer. Every function is thread-safe (one
  * connection behind a mutex) and returns 0 or a negative errno; -EIO means
  * SQLite failed (logged once here, with the statement's purpose). Strings
@@ -19,35 +21,20 @@ struct sbx_store;
 
 /* The schema this code writes (PRAGMA user_version). */
 /* 2: executions gained language, client, memory and cpu; 3: deployments
- * (a new table: CREATE TABLE IF NOT EXISTS is the whole migration). */
-#define SBX_STORE_SCHEMA 3
+ * (a new table); 4: one table of objects, each a packed record (the
+ * tables of sandboxes, sessions and deployments are migrated into it when
+ * the store is opened, and dropped). */
+#define SBX_STORE_SCHEMA 4
 
-struct sbx_store_sandbox {
-	const char *id, *status, *runtime, *mode, *entry_point, *note;
-	int64_t created_ms, last_used_ms; /* ms since the epoch */
-	uint32_t timeout_ms, memory_limit_mb, executions;
-	int32_t exit_code;
-	bool install_deps, dev_server, deps_installed;
-	/* The environment as "KEY=value\0" strings back to back. */
-	const char *env;
-	size_t env_len;
-};
-
-struct sbx_store_session {
-	const char *id, *cwd;
-	int64_t created_ms, last_used_ms;
-	uint32_t runs;
-	const char *env; /* as in sbx_store_sandbox */
-	size_t env_len;
-};
-
-/* A deployment: its sandbox (persistent, owned) holds the files, the
- * entry point and the process; this is the scaling policy around it. */
-struct sbx_store_deployment {
-	const char *id, *sandbox_id;
-	int64_t created_ms, last_request_ms;
-	uint32_t min_instances, max_instances, scale_down_s;
-	bool scaled_down; /* stopped for idleness: not started again at load */
+/* An object's row. */
+struct sbx_store_object {
+	const char *id;		     /* the key */
+	const char *kind;	     /* "sandbox", "session", "deployment" */
+	const char *status;	     /* its state's word, "" for none */
+	const char *owner;	     /* the id of the object that owns it, or "" */
+	int64_t created_ms, used_ms; /* ms since the epoch; used: last use */
+	const void *record;	     /* the kind's record message, packed */
+	size_t record_len;
 };
 
 /* One execution: what ran where and how it ended. Never code, argv or
@@ -71,24 +58,13 @@ int sbx_store_open(const char *path, unsigned history_max, struct sbx_store **re
 void sbx_store_close(struct sbx_store *s);
 
 /* Insert or replace the row of rec->id. */
-int sbx_store_put_sandbox(struct sbx_store *s, const struct sbx_store_sandbox *rec);
-int sbx_store_put_session(struct sbx_store *s, const struct sbx_store_session *rec);
-int sbx_store_put_deployment(struct sbx_store *s, const struct sbx_store_deployment *rec);
-/* Delete a row; 0 also when there was none. */
-int sbx_store_delete_deployment(struct sbx_store *s, const char *id);
-int sbx_store_delete_sandbox(struct sbx_store *s, const char *id);
-int sbx_store_delete_session(struct sbx_store *s, const char *id);
-
-/* Call cb for every row, oldest first; a negative return of cb stops the
- * walk and is returned. */
-int sbx_store_each_sandbox(struct sbx_store *s,
-			   int (*cb)(void *arg, const struct sbx_store_sandbox *rec), void *arg);
-int sbx_store_each_session(struct sbx_store *s,
-			   int (*cb)(void *arg, const struct sbx_store_session *rec), void *arg);
-
-int sbx_store_each_deployment(struct sbx_store *s,
-			      int (*cb)(void *arg, const struct sbx_store_deployment *rec),
-			      void *arg);
+int sbx_store_put_object(struct sbx_store *s, const struct sbx_store_object *rec);
+/* Delete the row of `id`; 0 also when there was none. */
+int sbx_store_delete_object(struct sbx_store *s, const char *id);
+/* Call cb for every row of `kind`, oldest first; a negative return of cb
+ * stops the walk and is returned. */
+int sbx_store_each_object(struct sbx_store *s, const char *kind,
+			  int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg);
 
 /* Append to the history, dropping the oldest rows beyond history_max. */
 int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *rec);

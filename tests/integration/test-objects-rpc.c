@@ -9,16 +9,20 @@
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "rpcc.h"
 #include "status.h"
+#include "store_v3.h"
 #include "testlib.h"
 
 static struct th_daemon d;
@@ -692,6 +696,129 @@ static void test_idle_expiry(void)
 	}
 }
 
+/* Rows of a schema-3 store (store_v3.h): a oneshot shell sandbox that ran
+ * 4 times, a session, an execution and a counter; %s are the ids, %lld
+ * the last use (now: the sweeper must not take them). */
+static const char v3_rows[] = STORE_V3_INSERT_SANDBOX
+	" VALUES ('%s', 'completed', 'shell', 'oneshot', '', '', 1700000000000, %lld, 30000,"
+	" 256, 4, 0, 0, 0, 0, X'4752454554494E473D686900');" /* GREETING=hi */
+	STORE_V3_INSERT_SESSION
+	" VALUES ('%s', '/workspace/app', 1700000000001, %lld, 2, X'4B4545503D6D6500');" /* KEEP=me
+											  */
+	STORE_V3_INSERT_EXECUTION
+	" VALUES ('exec-v3', 'sandbox', '%s', 1700000000500, 12, 'EXEC_STATUS_RUNTIME_ERROR',"
+	" 3, 0, 'shell', '198.51.100.7', 2048, 5);"
+	"INSERT INTO counters (name, value) VALUES ('sandboxes_created', 7)"
+	" ON CONFLICT(name) DO UPDATE SET value = value + 7;";
+
+static bool write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return false;
+	fputs(text, f);
+	return fclose(f) == 0;
+}
+
+/* A state directory of today's main (schema 3, workspaces made before
+ * disk limits): migrated on the daemon's first start, every object
+ * served as it was, its files and history kept. */
+static void test_schema3_store(void)
+{
+	const char *sb = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
+		   *ss = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+	struct th_daemon v3;
+	const char *url = v3.rpc, *state = v3.state;
+	char p[700], *sql;
+	long long now = (long long)time(NULL) * 1000;
+	sqlite3 *db = NULL;
+	struct th_rep r;
+	int st;
+
+	th_daemon_init_in(&v3, d.dir, "v3");
+	const char *dirs[] = {"",
+			      "/sandboxes",
+			      "/sandboxes/%s",
+			      "/sandboxes/%s/workspace",
+			      "/sessions",
+			      "/sessions/%s",
+			      "/sessions/%s/workspace",
+			      "/sessions/%s/workspace/app",
+			      "/sessions/%s/tmp"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+		char rel[100];
+
+		snprintf(rel, sizeof(rel), dirs[i], strstr(dirs[i], "sessions") ? ss : sb);
+		snprintf(p, sizeof(p), "%s%s", state, rel);
+		CHECKF(mkdir(p, strstr(rel, "workspace") || strstr(rel, "tmp") ? 0777 : 0711) == 0,
+		       "mkdir %s: %s", p, strerror(errno));
+		chmod(p, strstr(rel, "workspace") || strstr(rel, "tmp") ? 0777 : 0711);
+	}
+	snprintf(p, sizeof(p), "%s/sandboxes/%s/workspace/main.sh", state, sb);
+	CHECK(write_file(p, "echo from-v3-$GREETING\n"));
+	snprintf(p, sizeof(p), "%s/sessions/%s/workspace/s.txt", state, ss);
+	CHECK(write_file(p, "session-file\n"));
+	snprintf(p, sizeof(p), "%s/sandboxd.db", state);
+	sql = sqlite3_mprintf(v3_rows, sb, now, ss, now, sb);
+	CHECK(sqlite3_open(p, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, STORE_V3_SCHEMA, NULL, NULL, NULL) == SQLITE_OK);
+	CHECKF(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	sqlite3_free(sql);
+
+	th_daemon_start(&v3, NULL);
+	r = call_on(url, "GetSandbox", "{\"id\":\"%s\"}", sb);
+	TH_CHECK_STATUS(r, SBX_OK);
+	CHECK_STR(th_rep_str(&r, "status"), "completed");
+	CHECK_STR(th_rep_str(&r, "runtime"), "shell");
+	CHECK_STR(th_rep_str(&r, "mode"), "oneshot");
+	CHECK_STR(th_rep_str(&r, "created_at"), "2023-11-14T22:13:20.000Z");
+	CHECK_INT(th_rep_int(&r, "executions"), 4);
+	CHECK_INT(th_rep_int(&r, "timeout_ms"), 30000);
+	CHECK_INT(th_rep_int(&r, "memory_limit_mb"), 256);
+	th_rep_fini(&r);
+	r = call_on(url, "ExecuteSandbox", "{\"id\":\"%s\"}", sb);
+	CHECK(th_rep_bool(&r, "success"));
+	CHECK_STR(th_rep_str(&r, "stdout"), "from-v3-hi\n");
+	th_rep_fini(&r);
+	r = call_on(url, "GetSandbox", "{\"id\":\"%s\"}", sb);
+	CHECK_INT(th_rep_int(&r, "executions"), 5);
+	th_rep_fini(&r);
+	r = call_on(url, "GetSession", "{\"session_id\":\"%s\"}", ss);
+	TH_CHECK_STATUS(r, SBX_OK);
+	CHECK_STR(th_rep_str(&r, "cwd"), "/workspace/app");
+	CHECK_INT(th_rep_int(&r, "runs"), 2);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(r.j, "env"), "KEEP")), "me");
+	th_rep_fini(&r);
+	r = call_on(url, "SessionRun",
+		    "{\"session_id\":\"%s\",\"command\":[\"/bin/sh\",\"-c\","
+		    "\"cat /workspace/s.txt; echo $KEEP\"]}",
+		    ss);
+	CHECK_STR(th_rep_str(&r, "stdout"), "session-file\nme\n");
+	th_rep_fini(&r);
+	r = call_on(url, "GetExecution", "{\"execution_id\":\"exec-v3\"}");
+	TH_CHECK_STATUS(r, SBX_OK);
+	CHECK_STR(th_rep_str(&r, "language"), "shell");
+	CHECK_STR(th_rep_str(&r, "client"), "198.51.100.7");
+	CHECK_INT(th_rep_int(&r, "exit_code"), 3);
+	CHECK_INT(th_rep_int(&r, "memory_peak_kb"), 2048);
+	th_rep_fini(&r);
+	st = th_daemon_stop(&v3, 10000);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "v3 daemon exit status %#x", st);
+	/* Once more: the migrated store is read as it is. */
+	th_daemon_start(&v3, NULL);
+	r = call_on(url, "GetSandbox", "{\"id\":\"%s\"}", sb);
+	TH_CHECK_STATUS(r, SBX_OK);
+	CHECK_INT(th_rep_int(&r, "executions"), 5);
+	th_rep_fini(&r);
+	r = call_on(url, "GetSession", "{\"session_id\":\"%s\"}", ss);
+	CHECK_INT(th_rep_int(&r, "runs"), 3);
+	th_rep_fini(&r);
+	st = th_daemon_stop(&v3, 10000);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "v3 daemon exit status %#x", st);
+}
+
 int main(void)
 {
 	if (th_daemon_init(&d, "sbx-objects") < 0)
@@ -709,6 +836,7 @@ int main(void)
 	test_install_deps();
 	test_restart();
 	test_idle_expiry();
+	test_schema3_store();
 
 	{
 		int st = th_daemon_stop(&d, 10000);

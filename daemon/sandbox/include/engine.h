@@ -25,6 +25,10 @@ enum sbx_cgroup_pref {
 	SBX_CGROUP_NONE, /* no cgroups: memory and pids limits are not enforced */
 };
 
+/* The state directory of sandboxd and of `sandboxd --run` unless told
+ * otherwise (their option tables' default). */
+#define SBX_ENGINE_DEFAULT_STATE_DIR "/var/lib/sandboxd"
+
 struct sbx_engine_config {
 	/* Directory the engine owns (created 0700 if missing): the read-only
 	 * root skeleton lives here. Required, absolute. */
