@@ -1,6 +1,6 @@
 /* Internal to the sandboxes (sandbox.c, persistent.c): the object and the
  * pieces both halves use. Not for other modules: they go through
- * sandbox.h. */
+ * sandbox_obj.h. */
 #ifndef SBX_SANDBOX_INT_H
 #define SBX_SANDBOX_INT_H
 
