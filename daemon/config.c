@@ -1,4 +1,4 @@
-#include "config.h"
+#include "daemon_config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -10,8 +10,8 @@
 #include "log.h"
 #include "logs/logs.h"
 #include "objects/objects.h"
-#include "objects/sandbox.h"
-#include "rpc/server.h"
+#include "objects/sandbox_obj.h"
+#include "rpc/rpc_server.h"
 
 /* The executor's observer: every execution request goes to the history
  * (rows, counters, audit log) and to the admin API's view of sandboxes. */

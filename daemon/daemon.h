@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "rpc/server.h"
+#include "daemon_config.h"
+#include "rpc/rpc_server.h"
 
 struct sbx_admin;
 struct sbx_events;

@@ -12,7 +12,7 @@
 #include "json_pb.h"
 #include "methods.h"
 #include "respond.h"
-#include "server.h"
+#include "gw_server.h"
 
 /* ---- GET /admin/api/docs ---- */
 

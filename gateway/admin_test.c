@@ -14,7 +14,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "respond.h"
-#include "server.h"
+#include "gw_server.h"
 
 /* Response header bytes kept per inner request; past it headers are
  * dropped (the gateway's own replies carry a handful). */

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "gw_config.h"
 
 #include <errno.h>
 #include <inttypes.h>

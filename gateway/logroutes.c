@@ -14,7 +14,7 @@
 #include "logstream_int.h"
 #include "methods.h"
 #include "respond.h"
-#include "server.h"
+#include "gw_server.h"
 #include "status.h"
 
 /* `lines` at most: one GetLogs reply's worth (daemon/logs/logs.h). */

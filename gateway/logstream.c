@@ -16,7 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "respond.h"
-#include "server.h"
+#include "gw_server.h"
 #include "status.h"
 
 #define HUB_BUCKETS 256

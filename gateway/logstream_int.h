@@ -116,7 +116,7 @@ void gw_ls_entry_json(struct sbx_buf *b, const char *id, uint64_t seq, int64_t t
 		      const void *text, size_t len, bool seq_and_stream);
 /* "stdout" -> GW_LS_STDOUT ...; -1 for other kinds. */
 int gw_ls_stream_code(const char *kind);
-/* The hub of srv (gateway/server.h). */
+/* The hub of srv (gateway/gw_server.h). */
 struct gw_logstreams *gw_ls_hub(struct gw_server *srv);
 
 #endif

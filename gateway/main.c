@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "gw_config.h"
 #include "log.h"
 #include "routes.h"
-#include "server.h"
+#include "gw_server.h"
 
 extern char **environ;
 

@@ -20,7 +20,7 @@
 #include "request.h"
 #include "respond.h"
 #include "rpc_handler.h"
-#include "server.h"
+#include "gw_server.h"
 #include "status.h"
 
 #define URL_MAX (16u << 10) /* http://localhost + path + query */

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "clock.h"
-#include "server.h"
+#include "gw_server.h"
 
 /* Control bytes in a client's path could forge access-log lines. */
 static void copy_for_log(char *dst, size_t size, const char *src)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "sentence.h"
-#include "server.h"
+#include "gw_server.h"
 
 /* Sent when even building the error body fails. */
 static const char oom_body[] = "{\"error\":\"internal error\"}";

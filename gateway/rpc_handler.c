@@ -15,7 +15,7 @@
 #include "log.h"
 #include "methods.h"
 #include "respond.h"
-#include "server.h"
+#include "gw_server.h"
 #include "status.h"
 
 static void msg_freep(ProtobufCMessage **m)

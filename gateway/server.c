@@ -1,4 +1,4 @@
-#include "server.h"
+#include "gw_server.h"
 
 #include <curl/curl.h>
 #include <errno.h>

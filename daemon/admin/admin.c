@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "host.h"
 #include "log.h"
 #include "objects.h"

@@ -1,4 +1,4 @@
-#include "rpc.h"
+#include "admin_rpc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -15,14 +15,14 @@
 #include "admin.pb-c.h"
 #include "api.pb-c.h"
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "daemon.h"
 #include "envelope.h"
 #include "executor.h"
 #include "host.h"
 #include "objects.h"
 #include "registry.h"
-#include "sandbox.h"
+#include "sandbox_obj.h"
 #include "store.h"
 #include "volume.h"
 

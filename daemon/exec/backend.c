@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "docker.h"
 #include "engine.h"
 #include "nsjail.h"

@@ -16,7 +16,7 @@ struct sbx_backend_ops {
 	int (*open)(const struct sbx_config *cfg, void **ret_state);
 	void (*close)(void *state);
 	/* Blocking, thread-safe: run one execution. Same contract as
-	 * sbx_engine_run (daemon/sandbox/engine.h). */
+	 * sbx_engine_run (daemon/sandbox/include/engine.h). */
 	int (*run)(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret);
 	/* Make a host directory usable as a workspace (SpawnRequest.workspace)
 	 * by the sandbox user: chown to the id it maps to. */
@@ -25,7 +25,7 @@ struct sbx_backend_ops {
 	const char *(*describe)(void *state);
 	/* Optional (NULL: executions of this backend cannot be stopped): run
 	 * like `run`, stoppable from another thread with sbx_engine_cancel(t)
-	 * (daemon/sandbox/engine.h); a stopped run's result is STOPPED (error
+	 * (daemon/sandbox/include/engine.h); a stopped run's result is STOPPED (error
 	 * "stopped"). */
 	int (*run_cancellable)(void *state, const Sbx__SpawnRequest *req, struct sbx_engine_cancel *t,
 			       Sbx__ExecResult **ret);

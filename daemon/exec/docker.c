@@ -15,7 +15,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "docker_http.h"
 #include "docker_tar.h"
 #include "engine.h"

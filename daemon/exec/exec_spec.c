@@ -12,7 +12,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "limits.pb-c.h"
 
 #define EXEC_MAX_ENV 256

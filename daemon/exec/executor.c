@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 
 void sbx_executor_set_observer(struct sbx_executor *x, sbx_exec_observer_fn fn, void *arg)
 {

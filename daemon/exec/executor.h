@@ -10,7 +10,7 @@
 #include "backend.h"
 #include "exec_status.h"
 #include "runtimes.h"
-#include "server.h"
+#include "rpc_server.h"
 
 struct sbx_config;
 struct sbx_executor;

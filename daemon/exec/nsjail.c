@@ -21,7 +21,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "engine.h"
 #include "log.h"
 #include "sentence.h"

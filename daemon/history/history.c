@@ -7,7 +7,7 @@
 
 #include "audit.h"
 #include "cleanup.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "envelope.h"
 #include "log.h"
 #include "objects.h"

@@ -12,7 +12,7 @@
 
 #include "admin.pb-c.h"
 #include "executor.h"
-#include "server.h"
+#include "rpc_server.h"
 
 struct sbx_config;
 struct sbx_store;

@@ -1,4 +1,4 @@
-#include "rpc.h"
+#include "history_rpc.h"
 
 #include <errno.h>
 #include <time.h>

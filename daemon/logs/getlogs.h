@@ -2,7 +2,7 @@
 #ifndef SBX_LOGS_GETLOGS_H
 #define SBX_LOGS_GETLOGS_H
 
-#include "server.h"
+#include "rpc_server.h"
 
 /* GetLogsRequest → GetLogsReply from the daemon's rings: NOT_FOUND when
  * the id has no ring (no output yet, or dropped), UNAVAILABLE when the

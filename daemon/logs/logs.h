@@ -94,7 +94,7 @@ struct sbx_log_feed;
 int sbx_log_feed_open(struct sbx_logs *l, const char *const ids[], size_t n,
 		      unsigned publish_mask, struct sbx_log_feed **ret);
 /* Output of stream 0 (stdout) or 1 (stderr), in any pieces: the engine's
- * on_output callback (daemon/sandbox/engine.h) with the feed as arg. */
+ * on_output callback (daemon/sandbox/include/engine.h) with the feed as arg. */
 void sbx_log_feed_write(void *feed, int stream, const void *data, size_t len);
 /* Flush partial last lines, add one "exit" line with `exit_json` (NULL:
  * none), release the rings and free. NULL is a no-op. */

@@ -8,12 +8,12 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "envelope.h"
 #include "log.h"
 #include "kind.h"
 #include "registry.h"
-#include "sandbox.h"
+#include "sandbox_obj.h"
 #include "service.h"
 #include "store.h"
 

@@ -1,17 +1,17 @@
 /* Deployments (seed sandbox-service-API.md, "FaaS/Serverless API"): a
- * web service built on a persistent sandbox of its own (sandbox.h) that
+ * web service built on a persistent sandbox of its own (sandbox_obj.h) that
  * the deployment owns: the sandbox holds the files, the entry point and
  * the process; the deployment adds the URL and the scaling policy. With
  * auto_scale.min_instances 0 an idle deployment is stopped after
  * scale_down_after_minutes and started again by the next proxied request.
  *
- * Errors as in sandbox.h: -EINVAL, -ENOENT, -EAGAIN (too many), -EBUSY. */
+ * Errors as in sandbox_obj.h: -EINVAL, -ENOENT, -EAGAIN (too many), -EBUSY. */
 #ifndef SBX_DEPLOYMENT_H
 #define SBX_DEPLOYMENT_H
 
 #include "api.pb-c.h"
 #include "objects.h"
-#include "server.h"
+#include "rpc_server.h"
 
 /* Create the sandbox, start the service and wait (up to the ready
  * timeout) until it accepts connections; status "Running" then, else what

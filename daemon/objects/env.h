@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "server.h"
+#include "rpc_server.h"
 
 #define SBX_ENV_MAX 256
 #define SBX_ENV_MAX_BYTES (64u << 10)

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "common.pb-c.h"
-#include "server.h"
+#include "rpc_server.h"
 
 #define SBX_FILE_PATH_MAX 1024
 #define SBX_FILE_DEPTH_MAX 64

@@ -3,7 +3,7 @@
  * .c file behind them, so that create, delete, load, sweep and list are
  * written once (lifecycle.c), as redis' dictType and nng's ops tables do.
  *
- * Internal to daemon/objects/: other modules go through sandbox.h,
+ * Internal to daemon/objects/: other modules go through sandbox_obj.h,
  * session.h and deployment.h. */
 #ifndef SBX_OBJECTS_KIND_H
 #define SBX_OBJECTS_KIND_H

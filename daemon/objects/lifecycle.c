@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "envelope.h"
 #include "log.h"
-#include "server.h"
+#include "rpc_server.h"
 #include "store.h"
 
 struct sbx_registry *sbx_objects_registry(struct sbx_objects *o, const struct sbx_kind *k)

@@ -11,7 +11,7 @@
 #include "api.pb-c.h"
 #include "cleanup.h"
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "envelope.h"
 #include "executor.h"
 #include "files.h"

@@ -10,7 +10,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "executor.h"
 #include "files.h"
 #include "log.h"

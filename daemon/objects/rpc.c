@@ -1,4 +1,4 @@
-#include "rpc.h"
+#include "objects_rpc.h"
 
 #include <errno.h>
 
@@ -7,7 +7,7 @@
 #include "envelope.h"
 #include "objects.h"
 #include "deployment.h"
-#include "sandbox.h"
+#include "sandbox_obj.h"
 #include "session.h"
 
 /* Each handler: find the objects, keep them from closing while in use,

@@ -1,6 +1,6 @@
 /* Internal to the sandboxes (sandbox.c, persistent.c): the object and the
  * pieces both halves use. Not for other modules: they go through
- * sandbox.h. */
+ * sandbox_obj.h. */
 #ifndef SBX_SANDBOX_INT_H
 #define SBX_SANDBOX_INT_H
 
@@ -11,7 +11,7 @@
 #include "env.h"
 #include "kind.h"
 #include "registry.h"
-#include "sandbox.h"
+#include "sandbox_obj.h"
 
 struct sbx_service;
 

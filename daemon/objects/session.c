@@ -7,7 +7,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "config.h"
+#include "daemon_config.h"
 #include "env.h"
 #include "envelope.h"
 #include "executor.h"

@@ -2,14 +2,14 @@
  * environment and a working directory kept across runs, each run a fresh
  * sandbox over them. Expire after cfg->session_idle_s without use.
  *
- * Same conventions as sandbox.h: 0 or a negative errno with call->error
+ * Same conventions as sandbox_obj.h: 0 or a negative errno with call->error
  * (-EINVAL, -ENOENT, -EAGAIN "too many sessions"); heap replies. */
 #ifndef SBX_SESSION_OBJ_H
 #define SBX_SESSION_OBJ_H
 
 #include "api.pb-c.h"
 #include "objects.h"
-#include "server.h"
+#include "rpc_server.h"
 
 int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		       const Sbx__CreateSessionRequest *req, Sbx__Session **ret);

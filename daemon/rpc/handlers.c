@@ -10,11 +10,11 @@
 #include "daemon.h"
 #include "envelope.h"
 #include "executor.h"
-#include "admin/rpc.h"
-#include "history/rpc.h"
-#include "objects/rpc.h"
+#include "admin/admin_rpc.h"
+#include "history/history_rpc.h"
+#include "objects/objects_rpc.h"
 #include "logs/getlogs.h"
-#include "server.h"
+#include "rpc_server.h"
 
 /* strdup for reply fields; NULL becomes "". */
 static char *dup_field(const char *s) { return strdup(s ? s : ""); }

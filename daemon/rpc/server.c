@@ -1,4 +1,4 @@
-#include "server.h"
+#include "rpc_server.h"
 
 #include <errno.h>
 #include <nng/nng.h>

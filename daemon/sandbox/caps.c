@@ -8,7 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "module.h"
+#include "spawner_state.h"
 
 static int last_cap(void)
 {

@@ -22,8 +22,10 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
-#include "sandbox.h"
+#include "module.h"
+#include "spawner_state.h"
 
 static const char *const v1_names[SBX_V1_N] = {"memory", "pids", "cpuacct"};
 

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "cgroup.h"
+#include "spawner_state.h"
 
 static const char *v2_mount_path(void)
 {

@@ -14,7 +14,8 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "sandbox.h"
+#include "module.h"
+#include "spawner_state.h"
 
 /* The order is the design: */
 const struct sbx_module *const sbx_modules[] = {

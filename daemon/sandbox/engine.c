@@ -18,9 +18,10 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "sandbox.h"
 #include "fdio.h"
+#include "spawner.h"
 #include "wire.h"
+#include "workspace.h"
 
 struct sbx_engine {
 	int ctl_fd;

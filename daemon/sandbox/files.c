@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "fdio.h"
-#include "sandbox.h"
+#include "module.h"
+#include "spawner_state.h"
+#include "workspace.h"
 
 #define MAX_FILE_PATH 1024
 

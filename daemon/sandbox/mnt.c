@@ -27,7 +27,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "mnt.h"
+#include "module.h"
+#include "spawner_state.h"
+#include "workspace.h"
 
 /* What the read-only root shows of the host. Symlinks on the host (merged
  * /usr: /bin -> usr/bin) are recreated as the same symlinks. Small /etc

@@ -20,7 +20,15 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "module.h"
+#include "net.h"
+#include "spawner_state.h"
+
+struct sbx_net {
+	int host; /* the spawner's own namespace */
+	int *pool;
+	unsigned pool_len;
+};
 
 static int lo_up(void)
 {
@@ -46,7 +54,7 @@ static int netns_make(struct sbx_ctx *ctx, int *ret_fd)
 	int fd = r < 0 ? -1 : open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (r == 0 && fd < 0)
 		r = -errno;
-	if (setns(ctx->host_netns, CLONE_NEWNET) < 0)
+	if (sbx_net_enter_host(ctx) < 0)
 		abort(); /* the spawner cannot stay in a sandbox's namespace */
 	if (r < 0)
 		return r;
@@ -58,33 +66,48 @@ static int netns_make(struct sbx_ctx *ctx, int *ret_fd)
  * it did some work. */
 bool sbx_net_refill(struct sbx_ctx *ctx)
 {
-	if (ctx->cfg.no_netns_pool || ctx->netns_pool_len >= ctx->cfg.netns_pool)
+	struct sbx_net *n = ctx->net;
+	if (ctx->cfg.no_netns_pool || n->pool_len >= ctx->cfg.netns_pool)
 		return false;
 	int fd = -1;
 	if (netns_make(ctx, &fd) < 0)
 		return false;
-	ctx->netns_pool[ctx->netns_pool_len++] = fd;
+	n->pool[n->pool_len++] = fd;
 	return true;
+}
+
+int sbx_net_enter_host(const struct sbx_ctx *ctx)
+{
+	return setns(ctx->net->host, CLONE_NEWNET) < 0 ? -errno : 0;
 }
 
 static int net_init(struct sbx_ctx *ctx)
 {
-	ctx->host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (ctx->host_netns < 0)
+	struct sbx_net *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	ctx->net = n;
+	n->host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (n->host < 0)
 		return -errno;
 	if (ctx->cfg.no_netns_pool)
 		return 0;
-	ctx->netns_pool = calloc(ctx->cfg.netns_pool, sizeof(int));
-	return ctx->netns_pool ? 0 : -ENOMEM;
+	n->pool = calloc(ctx->cfg.netns_pool, sizeof(int));
+	return n->pool ? 0 : -ENOMEM;
 }
 
 static void net_fini(struct sbx_ctx *ctx)
 {
-	for (unsigned i = 0; i < ctx->netns_pool_len; i++)
-		close(ctx->netns_pool[i]);
-	free(ctx->netns_pool);
-	if (ctx->host_netns >= 0)
-		close(ctx->host_netns);
+	struct sbx_net *n = ctx->net;
+	if (!n)
+		return;
+	for (unsigned i = 0; i < n->pool_len; i++)
+		close(n->pool[i]);
+	free(n->pool);
+	if (n->host >= 0)
+		close(n->host);
+	free(n);
+	ctx->net = NULL;
 }
 
 static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
@@ -97,9 +120,10 @@ static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		ex->caller_netns_fd = -1;
 		return 0;
 	}
-	if (ex->req->network || ctx->netns_pool_len == 0)
+	struct sbx_net *n = ctx->net;
+	if (ex->req->network || n->pool_len == 0)
 		return 0;
-	ex->netns_fd = ctx->netns_pool[--ctx->netns_pool_len];
+	ex->netns_fd = n->pool[--n->pool_len];
 	return 0;
 }
 

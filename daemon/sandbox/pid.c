@@ -18,7 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "module.h"
+#include "spawner_state.h"
 
 static uint64_t tv_ms(struct timeval tv)
 {

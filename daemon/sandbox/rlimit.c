@@ -7,7 +7,8 @@
 #include <errno.h>
 #include <sys/resource.h>
 
-#include "sandbox.h"
+#include "module.h"
+#include "spawner_state.h"
 
 static int set1(int res, uint64_t soft, uint64_t hard)
 {

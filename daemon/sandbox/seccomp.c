@@ -35,7 +35,9 @@
 #include <linux/seccomp.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "module.h"
+#include "seccomp_policy.h"
+#include "spawner_state.h"
 
 /* clang-format off */
 /* Refused with EPERM. Mounting, namespaces, tracing other processes, kernel

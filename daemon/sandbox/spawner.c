@@ -28,10 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
-#include "sandbox.h"
 #include "fdio.h"
+#include "module.h"
+#include "net.h"
+#include "spawner.h"
 #include "spawner_exec.h"
+#include "spawner_state.h"
 #include "wire.h"
 
 static struct sbx_watch ctl_watch = {.ex = NULL, .kind = W_CTL};
@@ -282,7 +286,6 @@ static int spawner_setup(struct sbx_ctx *ctx, const struct sbx_engine_config *cf
 	ctx->cfg.state_dir = ctx->state_dir_buf;
 	ctx->cg_mode = mode;
 	ctx->ctl_fd = ctl_fd;
-	ctx->host_netns = -1;
 	ctx->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ctx->ncpu < 1)
 		ctx->ncpu = 1;

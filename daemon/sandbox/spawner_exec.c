@@ -15,8 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "mnt.h"
+#include "module.h"
+#include "net.h"
 #include "spawner_exec.h"
 #include "wire.h"
 
@@ -406,7 +410,7 @@ static pid_t do_clone(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	int err = errno;
 	if (pid == 0)
 		return 0;
-	if (ex->netns_fd >= 0 && setns(ctx->host_netns, CLONE_NEWNET) < 0)
+	if (ex->netns_fd >= 0 && sbx_net_enter_host(ctx) < 0)
 		abort(); /* never keep running inside a sandbox's netns */
 	return pid < 0 ? -err : pid;
 }

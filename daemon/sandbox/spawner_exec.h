@@ -3,7 +3,7 @@
 #ifndef SBX_SPAWNER_EXEC_H
 #define SBX_SPAWNER_EXEC_H
 
-#include "sandbox.h"
+#include "spawner_state.h"
 
 /* What an epoll registration is for (struct sbx_watch.kind). */
 enum { W_CTL, W_SOCK, W_STDOUT, W_STDERR, W_STDIN, W_PIDFD, W_TIMER };

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "sandbox.h"
+#include "module.h"
+#include "spawner_state.h"
+#include "workspace.h"
 
 static int write_proc(int dfd, const char *file, const char *buf)
 {

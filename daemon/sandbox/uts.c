@@ -2,7 +2,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "module.h"
+#include "spawner_state.h"
 
 static int uts_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "daemon_config.h"
 #include "runtimes.h"
 #include "testlib.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "daemon_config.h"
 #include "files.h"
 #include "history.h"
 #include "stats.h"

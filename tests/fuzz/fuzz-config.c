@@ -1,6 +1,6 @@
 /* Configuration text: the TOML subset (common/toml.h), the daemon's config
- * (daemon/config.h: config.toml, then environment, then flags, validated)
- * and the gateway's (gateway/config.h: environment, then flags).
+ * (daemon/daemon_config.h: config.toml, then environment, then flags, validated)
+ * and the gateway's (gateway/gw_config.h: environment, then flags).
  *
  * Input: byte 0 % 3 picks the reader, the rest is text:
  *   0  TOML text -> sbx_toml_parse
@@ -16,9 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Both modules name their header config.h: reach each by its path. */
-#include "../../daemon/config.h"
-#include "../../gateway/config.h"
+#include "daemon_config.h"
+#include "gw_config.h"
 #include "toml.h"
 
 #define MAX_ARGS 64

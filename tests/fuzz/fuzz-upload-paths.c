@@ -19,7 +19,7 @@
 
 #include "engine.h"
 #include "files.h"
-#include "../../daemon/sandbox/sandbox.h" /* the engine's, not libsandbox's */
+#include "workspace.h"
 
 #define MAX_UPLOAD 8
 

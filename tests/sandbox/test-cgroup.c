@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "engine_util.h"
-#include "sandbox.h"
 #include "testlib.h"
 
 /* The spawner is our only child process that names itself sbx-spawner.

@@ -1,8 +1,10 @@
 /* Data-level checks: the mount plan, file path rules, request checks. */
 #include <string.h>
 
-#include "sandbox.h"
+#include "engine.h"
+#include "mnt.h"
 #include "testlib.h"
+#include "workspace.h"
 
 static void test_plan(void)
 {

@@ -14,7 +14,7 @@
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
 
-#include "sandbox.h"
+#include "seccomp_policy.h"
 #include "testlib.h"
 
 /* A filter of its own, as a sandboxed program may load: allow all. */

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "gw_config.h"
 #include "proxy.h"
 #include "ratelimit.h"
 #include "router.h"

@@ -4,7 +4,7 @@
 #ifndef SBX_OBJECTS_RPC_H
 #define SBX_OBJECTS_RPC_H
 
-#include "server.h"
+#include "rpc_server.h"
 
 #define SBX_OBJECTS_HANDLER(name)                                                                  \
 	int name(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,              \

@@ -5,7 +5,7 @@
 #ifndef SBX_HISTORY_RPC_H
 #define SBX_HISTORY_RPC_H
 
-#include "server.h"
+#include "rpc_server.h"
 
 #define SBX_HISTORY_HANDLER(name)                                                                  \
 	int name(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,              \

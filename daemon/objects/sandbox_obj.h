@@ -12,7 +12,7 @@
 
 #include "api.pb-c.h"
 #include "objects.h"
-#include "server.h"
+#include "rpc_server.h"
 
 int sbx_sandbox_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		       const Sbx__CreateSandboxRequest *req, Sbx__Sandbox **ret);
