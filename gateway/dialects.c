@@ -120,9 +120,14 @@ static const struct jpb_field_map opensandbox_run_in[] = {
 	{.json = "nofile", .path = "limits.nofile"}, {0},
 };
 
-static const struct jpb_field_map opensandbox_run_out[] = {
+/* The reply has no error field: a run that could not start (the program
+ * never ran, so wrote nothing) shows the daemon's sentence as its stderr. */
+const struct jpb_field_map gw_opensandbox_run_out[] = {
 	{.json = "stdout", .path = "stdout"},
-	OPENSANDBOX_STDERR,
+	{.json = "stderr",
+	 .path = "stderr",
+	 .or_path = "error",
+	 .or_when = "status=EXEC_STATUS_INTERNAL_ERROR"},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
 	{0},
@@ -131,6 +136,6 @@ static const struct jpb_field_map opensandbox_run_out[] = {
 const struct jpb_dialect gw_dialect_opensandbox_run = {
 	.name = "opensandbox",
 	.in = opensandbox_run_in,
-	.out = opensandbox_run_out,
-	.defaults = "{\"time\": 5000, \"mem\": 2097152, \"fsize\": 10240, \"nofile\": 64}",
+	.out = gw_opensandbox_run_out,
+	.defaults = OPENSANDBOX_DEFAULTS,
 };

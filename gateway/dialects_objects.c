@@ -98,19 +98,11 @@ static const struct jpb_field_map session_run_in[] = {
 	{0},
 };
 
-static const struct jpb_field_map session_run_out[] = {
-	{.json = "stdout", .path = "stdout"},
-	OPENSANDBOX_STDERR,
-	{.json = "exit_code", .path = "exit_code"},
-	{.json = "signal", .path = "signal", .zero_is_null = true},
-	{0},
-};
-
 const struct jpb_dialect gw_dialect_opensandbox_session_run = {
 	.name = "opensandbox",
 	.in = session_run_in,
-	.out = session_run_out,
-	.defaults = "{\"time\": 5000, \"mem\": 2097152, \"fsize\": 10240, \"nofile\": 64}",
+	.out = gw_opensandbox_run_out,
+	.defaults = OPENSANDBOX_DEFAULTS,
 };
 
 /* The executor's words for a status, as in its POST /api/v1/execute
