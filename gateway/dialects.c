@@ -42,7 +42,7 @@ const struct jpb_dialect gw_dialect_executor_health = {
 /* The result status in the words of the execution seeds (executor and
  * codesandbox alike): a timeout is either limit; a non-zero exit, a signal
  * and an internal failure are all "error", the `error` field says which. */
-static const struct jpb_enum_alias exec_status_words[] = {
+const struct jpb_enum_alias gw_exec_status_words[] = {
 	{"success", "EXEC_STATUS_OK"},
 	{"timeout", "EXEC_STATUS_WALL_TIME_LIMIT"},
 	{"timeout", "EXEC_STATUS_TIME_LIMIT"},
@@ -63,7 +63,7 @@ static const struct jpb_field_map timeout_seconds_in[] = {
  * exit_code, error} out. */
 static const struct jpb_field_map executor_execute_out[] = {
 	{.json = "execution_id", .path = "execution_id"},
-	{.json = "status", .path = "status", .enums = exec_status_words},
+	{.json = "status", .path = "status", .enums = gw_exec_status_words},
 	{.json = "stdout", .path = "stdout"},
 	{.json = "stderr", .path = "stderr"},
 	{.json = "execution_time_ms", .path = "wall_time_ms"},
@@ -86,7 +86,7 @@ static const struct jpb_field_map codesandbox_execute_out[] = {
 	{.json = "stdout", .path = "stdout"},
 	{.json = "stderr", .path = "stderr"},
 	{.json = "exit_code", .path = "exit_code"},
-	{.json = "status", .path = "status", .enums = exec_status_words},
+	{.json = "status", .path = "status", .enums = gw_exec_status_words},
 	{.json = "execution_time_ms", .path = "wall_time_ms"},
 	{.json = "error", .path = "error", .zero_is_null = true},
 	{0},

@@ -6,6 +6,9 @@
 
 #include "json_pb.h"
 
+/* The result status in the words of the execution seeds, as in the
+ * executor's POST /api/v1/execute; its execution history speaks them too. */
+extern const struct jpb_enum_alias gw_exec_status_words[];
 /* OpenSandbox's /run reply, {stdout, stderr, exit_code, signal}: the
  * sessions' run (dialects_objects.c) answers with it too. */
 extern const struct jpb_field_map gw_opensandbox_run_out[];

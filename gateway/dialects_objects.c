@@ -105,25 +105,13 @@ const struct jpb_dialect gw_dialect_opensandbox_session_run = {
 	.defaults = OPENSANDBOX_DEFAULTS,
 };
 
-/* The executor's words for a status, as in its POST /api/v1/execute
- * (gateway/dialects.c keeps its own copy for the execution routes). */
-static const struct jpb_enum_alias history_status_words[] = {
-	{"success", "EXEC_STATUS_OK"},
-	{"timeout", "EXEC_STATUS_WALL_TIME_LIMIT"},
-	{"timeout", "EXEC_STATUS_TIME_LIMIT"},
-	{"memory_limit", "EXEC_STATUS_MEMORY_LIMIT"},
-	{"output_limit", "EXEC_STATUS_OUTPUT_LIMIT"},
-	{"error", NULL},
-	{NULL, NULL},
-};
-
 /* "Execution History": the README shows no body. One execution in the
  * vocabulary of its POST /api/v1/execute reply (status words,
  * execution_time_ms, memory_used_mb), plus what the history adds. */
 static const struct jpb_field_map history_out[] = {
 	{.json = "execution_id", .path = "execution_id"},
 	{.json = "language", .path = "language"},
-	{.json = "status", .path = "status", .enums = history_status_words},
+	{.json = "status", .path = "status", .enums = gw_exec_status_words},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
 	{.json = "execution_time_ms", .path = "execution_time_ms"},
