@@ -145,17 +145,44 @@ static bool parse_double(const char *s, double *ret)
 	return true;
 }
 
+/* The exclusive bounds of an integer type as doubles (all exact powers of
+ * two). */
+static void int_bounds(bool sign, bool wide, double *lo, double *hi)
+{
+	*lo = sign ? (wide ? -0x1p63 : -0x1p31) : 0;
+	*hi = sign ? -*lo : (wide ? 0x1p64 : 0x1p32);
+}
+
+/* The sentence for a value outside f's range, in the units of the JSON. */
+static int out_of_range(struct ctx *c, const ProtobufCFieldDescriptor *f, double scale)
+{
+	bool sign = jpb_is_signed(f->type), wide = jpb_is_64(f->type);
+	double lo, hi;
+
+	int_bounds(sign, wide, &lo, &hi);
+	if (scale != 1 && sign)
+		return fail(c, "must be a number between %.15g and %.15g", lo / scale,
+			    (hi - 1) / scale);
+	if (scale != 1)
+		return fail(c, "must be a non-negative number no larger than %.15g",
+			    (hi - 1) / scale);
+	if (sign)
+		return fail(c, "must be an integer between %lld and %lld",
+			    wide ? (long long)INT64_MIN : (long long)INT32_MIN,
+			    wide ? (long long)INT64_MAX : (long long)INT32_MAX);
+	return fail(c, "must be a non-negative integer no larger than %llu",
+		    wide ? (unsigned long long)UINT64_MAX : (unsigned long long)UINT32_MAX);
+}
+
 static int parse_int(struct ctx *c, const ProtobufCFieldDescriptor *f, json_t *v,
 		     const struct jpb_field_map *fm, bool str_ok, union slot *out)
 {
 	bool sign = jpb_is_signed(f->type), wide = jpb_is_64(f->type);
-	double scale = jpb_scale(fm), d, r;
-	/* Exclusive bounds as doubles (all exact powers of two). */
-	double lo = sign ? (wide ? -0x1p63 : -0x1p31) : 0,
-	       hi = sign ? -lo : (wide ? 0x1p64 : 0x1p32);
+	double scale = jpb_scale(fm), d, r, lo, hi;
 	int64_t sv = 0;
 	uint64_t uv = 0;
 
+	int_bounds(sign, wide, &lo, &hi);
 	str_ok = str_ok || wide;
 	if (json_is_string(v) && !str_ok)
 		return WRONG_KIND;
@@ -177,7 +204,7 @@ static int parse_int(struct ctx *c, const ProtobufCFieldDescriptor *f, json_t *v
 		if (*end)
 			return WRONG_KIND;
 		if (errno == ERANGE)
-			goto range;
+			return out_of_range(c, f, scale);
 	} else if (scale == 1 && json_is_integer(v)) {
 		json_int_t x = json_integer_value(v);
 
@@ -190,7 +217,7 @@ static int parse_int(struct ctx *c, const ProtobufCFieldDescriptor *f, json_t *v
 			return WRONG_KIND;
 		d = json_is_string(v) ? d * scale : json_number_value(v) * scale;
 		if (!isfinite(d))
-			goto range;
+			return out_of_range(c, f, scale);
 		r = jpb_round(d);
 		/* Seconds in, milliseconds stored: 1.5 is fine, 1.0005 is not. */
 		if (fabs(d - r) > 1e-9 * (fabs(d) > 1 ? fabs(d) : 1))
@@ -198,7 +225,7 @@ static int parse_int(struct ctx *c, const ProtobufCFieldDescriptor *f, json_t *v
 		if (!sign && r < 0)
 			return WRONG_KIND;
 		if (r < lo || r >= hi)
-			goto range;
+			return out_of_range(c, f, scale);
 		if (sign)
 			sv = (int64_t)r;
 		else
@@ -207,25 +234,12 @@ static int parse_int(struct ctx *c, const ProtobufCFieldDescriptor *f, json_t *v
 		return WRONG_KIND;
 	}
 	if (!wide && (sign ? (sv < INT32_MIN || sv > INT32_MAX) : uv > UINT32_MAX))
-		goto range;
+		return out_of_range(c, f, scale);
 	if (wide)
 		out->u64 = sign ? (uint64_t)sv : uv;
 	else
 		out->u32 = sign ? (uint32_t)(int32_t)sv : (uint32_t)uv;
 	return 0;
-range:
-	if (scale != 1 && sign)
-		return fail(c, "must be a number between %.15g and %.15g", lo / scale,
-			    (hi - 1) / scale);
-	if (scale != 1)
-		return fail(c, "must be a non-negative number no larger than %.15g",
-			    (hi - 1) / scale);
-	if (sign)
-		return fail(c, "must be an integer between %lld and %lld",
-			    wide ? (long long)INT64_MIN : (long long)INT32_MIN,
-			    wide ? (long long)INT64_MAX : (long long)INT32_MAX);
-	return fail(c, "must be a non-negative integer no larger than %llu",
-		    wide ? (unsigned long long)UINT64_MAX : (unsigned long long)UINT32_MAX);
 }
 
 static int parse_float(struct ctx *c, const ProtobufCFieldDescriptor *f, json_t *v,

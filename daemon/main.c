@@ -50,13 +50,63 @@ static int disk_setup(const struct sbx_config *c)
 	return 0;
 }
 
+/* The actions that print and exit (--help, --version, --print-config,
+ * --markdown): false once done, true when the daemon is to serve. */
+static bool act(enum sbx_config_action action, const struct sbx_config *c)
+{
+	switch (action) {
+	case SBX_ACTION_HELP:
+		sbx_config_usage(stdout, "sandboxd");
+		return false;
+	case SBX_ACTION_VERSION:
+		printf("sandboxd %s\n", SBX_VERSION);
+		return false;
+	case SBX_ACTION_PRINT:
+		sbx_config_print(c, stdout);
+		return false;
+	case SBX_ACTION_MARKDOWN:
+		sbx_config_markdown(stdout);
+		return false;
+	case SBX_ACTION_SERVE:
+		break;
+	}
+	return true;
+}
+
+/* Serves until SIGTERM or SIGINT, then finishes in-flight requests. */
+static int serve(struct sbx_daemon *d)
+{
+	sigset_t sigs;
+	int r, sig;
+
+	/* Block the stop signals before any thread exists, so every thread
+	 * inherits the mask and sigwait() below is the only receiver. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = sbx_daemon_start(d);
+	if (r < 0) {
+		log_error("cannot start: %s", strerror(-r));
+		return r;
+	}
+	log_info("sandboxd %s serving RPC on %s, events on %s, state in %s, backend %s",
+		 SBX_VERSION, d->cfg.rpc_url, d->cfg.events_url, d->cfg.state_dir,
+		 sbx_executor_describe(d->exec));
+	sigwait(&sigs, &sig);
+	log_info("%s received, finishing in-flight requests", strsignal(sig));
+	sbx_daemon_stop(d, 30000);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sbx_daemon d = { 0 };
 	enum sbx_config_action action;
 	char err[512];
-	sigset_t sigs;
-	int r, sig;
+	int r;
 
 	/* OpenSandbox's CLI mode: one sandboxed command, no daemon. */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
@@ -69,25 +119,9 @@ int main(int argc, char **argv)
 		sbx_config_fini(&d.cfg);
 		return 2;
 	}
-	switch (action) {
-	case SBX_ACTION_HELP:
-		sbx_config_usage(stdout, "sandboxd");
+	if (!act(action, &d.cfg)) {
 		sbx_config_fini(&d.cfg);
 		return 0;
-	case SBX_ACTION_VERSION:
-		printf("sandboxd %s\n", SBX_VERSION);
-		sbx_config_fini(&d.cfg);
-		return 0;
-	case SBX_ACTION_PRINT:
-		sbx_config_print(&d.cfg, stdout);
-		sbx_config_fini(&d.cfg);
-		return 0;
-	case SBX_ACTION_MARKDOWN:
-		sbx_config_markdown(stdout);
-		sbx_config_fini(&d.cfg);
-		return 0;
-	case SBX_ACTION_SERVE:
-		break;
 	}
 	sbx_log_setup(sbx_log_level_parse(d.cfg.log_level), sbx_log_format_parse(d.cfg.log_format));
 	for (unsigned i = 0; i < d.cfg.n_warnings; i++)
@@ -112,28 +146,11 @@ int main(int argc, char **argv)
 		sbx_config_fini(&d.cfg);
 		return 1;
 	}
-	/* Block the stop signals before any thread exists, so every thread
-	 * inherits the mask and sigwait() below is the only receiver. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	r = sbx_daemon_start(&d);
-	if (r < 0) {
-		log_error("cannot start: %s", strerror(-r));
-		sbx_executor_free(d.exec);
-		sbx_config_fini(&d.cfg);
-		return 1;
-	}
-	log_info("sandboxd %s serving RPC on %s, events on %s, state in %s, backend %s", SBX_VERSION,
-		 d.cfg.rpc_url, d.cfg.events_url, d.cfg.state_dir, sbx_executor_describe(d.exec));
-	sigwait(&sigs, &sig);
-	log_info("%s received, finishing in-flight requests", strsignal(sig));
-	sbx_daemon_stop(&d, 30000);
+	r = serve(&d);
 	sbx_executor_free(d.exec);
 	sbx_config_fini(&d.cfg);
+	if (r < 0)
+		return 1;
 	log_info("stopped");
 	return 0;
 }

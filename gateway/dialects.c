@@ -42,7 +42,7 @@ const struct jpb_dialect gw_dialect_executor_health = {
 /* The result status in the words of the execution seeds (executor and
  * codesandbox alike): a timeout is either limit; a non-zero exit, a signal
  * and an internal failure are all "error", the `error` field says which. */
-static const struct jpb_enum_alias exec_status_words[] = {
+const struct jpb_enum_alias gw_exec_status_words[] = {
 	{"success", "EXEC_STATUS_OK"},
 	{"timeout", "EXEC_STATUS_WALL_TIME_LIMIT"},
 	{"timeout", "EXEC_STATUS_TIME_LIMIT"},
@@ -63,7 +63,7 @@ static const struct jpb_field_map timeout_seconds_in[] = {
  * exit_code, error} out. */
 static const struct jpb_field_map executor_execute_out[] = {
 	{.json = "execution_id", .path = "execution_id"},
-	{.json = "status", .path = "status", .enums = exec_status_words},
+	{.json = "status", .path = "status", .enums = gw_exec_status_words},
 	{.json = "stdout", .path = "stdout"},
 	{.json = "stderr", .path = "stderr"},
 	{.json = "execution_time_ms", .path = "wall_time_ms"},
@@ -86,7 +86,7 @@ static const struct jpb_field_map codesandbox_execute_out[] = {
 	{.json = "stdout", .path = "stdout"},
 	{.json = "stderr", .path = "stderr"},
 	{.json = "exit_code", .path = "exit_code"},
-	{.json = "status", .path = "status", .enums = exec_status_words},
+	{.json = "status", .path = "status", .enums = gw_exec_status_words},
 	{.json = "execution_time_ms", .path = "wall_time_ms"},
 	{.json = "error", .path = "error", .zero_is_null = true},
 	{0},
@@ -120,9 +120,14 @@ static const struct jpb_field_map opensandbox_run_in[] = {
 	{.json = "nofile", .path = "limits.nofile"}, {0},
 };
 
-static const struct jpb_field_map opensandbox_run_out[] = {
+/* The reply has no error field: a run that could not start (the program
+ * never ran, so wrote nothing) shows the daemon's sentence as its stderr. */
+const struct jpb_field_map gw_opensandbox_run_out[] = {
 	{.json = "stdout", .path = "stdout"},
-	OPENSANDBOX_STDERR,
+	{.json = "stderr",
+	 .path = "stderr",
+	 .or_path = "error",
+	 .or_when = "status=EXEC_STATUS_INTERNAL_ERROR"},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
 	{0},
@@ -131,6 +136,6 @@ static const struct jpb_field_map opensandbox_run_out[] = {
 const struct jpb_dialect gw_dialect_opensandbox_run = {
 	.name = "opensandbox",
 	.in = opensandbox_run_in,
-	.out = opensandbox_run_out,
-	.defaults = "{\"time\": 5000, \"mem\": 2097152, \"fsize\": 10240, \"nofile\": 64}",
+	.out = gw_opensandbox_run_out,
+	.defaults = OPENSANDBOX_DEFAULTS,
 };

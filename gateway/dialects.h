@@ -6,14 +6,15 @@
 
 #include "json_pb.h"
 
-/* OpenSandbox's reply has no error field: a run that could not start
- * (the program never ran, so wrote nothing) shows the daemon's sentence
- * as its stderr. Shared with the sessions' run (dialects_objects.c). */
-#define OPENSANDBOX_STDERR                                                                         \
-	{                                                                                          \
-		.json = "stderr", .path = "stderr", .or_path = "error",                            \
-		.or_when = "status=EXEC_STATUS_INTERNAL_ERROR"                                     \
-	}
+/* The result status in the words of the execution seeds, as in the
+ * executor's POST /api/v1/execute; its execution history speaks them too. */
+extern const struct jpb_enum_alias gw_exec_status_words[];
+/* OpenSandbox's /run reply, {stdout, stderr, exit_code, signal}: the
+ * sessions' run (dialects_objects.c) answers with it too. */
+extern const struct jpb_field_map gw_opensandbox_run_out[];
+/* OpenSandbox's "Configuration Options" defaults, for /run and the
+ * sessions' run alike. */
+#define OPENSANDBOX_DEFAULTS "{\"time\": 5000, \"mem\": 2097152, \"fsize\": 10240, \"nofile\": 64}"
 
 /* sandbox-service API: GET /health is exactly {status, service, version}. */
 extern const struct jpb_dialect gw_dialect_service_health;

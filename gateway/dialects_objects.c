@@ -98,31 +98,11 @@ static const struct jpb_field_map session_run_in[] = {
 	{0},
 };
 
-static const struct jpb_field_map session_run_out[] = {
-	{.json = "stdout", .path = "stdout"},
-	OPENSANDBOX_STDERR,
-	{.json = "exit_code", .path = "exit_code"},
-	{.json = "signal", .path = "signal", .zero_is_null = true},
-	{0},
-};
-
 const struct jpb_dialect gw_dialect_opensandbox_session_run = {
 	.name = "opensandbox",
 	.in = session_run_in,
-	.out = session_run_out,
-	.defaults = "{\"time\": 5000, \"mem\": 2097152, \"fsize\": 10240, \"nofile\": 64}",
-};
-
-/* The executor's words for a status, as in its POST /api/v1/execute
- * (gateway/dialects.c keeps its own copy for the execution routes). */
-static const struct jpb_enum_alias history_status_words[] = {
-	{"success", "EXEC_STATUS_OK"},
-	{"timeout", "EXEC_STATUS_WALL_TIME_LIMIT"},
-	{"timeout", "EXEC_STATUS_TIME_LIMIT"},
-	{"memory_limit", "EXEC_STATUS_MEMORY_LIMIT"},
-	{"output_limit", "EXEC_STATUS_OUTPUT_LIMIT"},
-	{"error", NULL},
-	{NULL, NULL},
+	.out = gw_opensandbox_run_out,
+	.defaults = OPENSANDBOX_DEFAULTS,
 };
 
 /* "Execution History": the README shows no body. One execution in the
@@ -131,7 +111,7 @@ static const struct jpb_enum_alias history_status_words[] = {
 static const struct jpb_field_map history_out[] = {
 	{.json = "execution_id", .path = "execution_id"},
 	{.json = "language", .path = "language"},
-	{.json = "status", .path = "status", .enums = history_status_words},
+	{.json = "status", .path = "status", .enums = gw_exec_status_words},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
 	{.json = "execution_time_ms", .path = "execution_time_ms"},

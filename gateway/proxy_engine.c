@@ -314,79 +314,100 @@ static void finish(struct gw_proxy_engine *e, struct px *p, CURLcode result, int
 	px_unref(p);
 }
 
+/* Moves the transfers queued by the HTTP threads onto the active list and
+ * into the multi handle; true once the engine is stopping. */
+static bool adopt_pending(struct gw_proxy_engine *e)
+{
+	struct px *in, *nx;
+	bool stop;
+
+	pthread_mutex_lock(&e->lock);
+	stop = e->stopping;
+	in = e->pending;
+	e->pending = NULL;
+	pthread_mutex_unlock(&e->lock);
+	for (; in; in = nx) {
+		nx = in->next;
+		in->prev = NULL;
+		in->next = e->active;
+		if (e->active)
+			e->active->prev = in;
+		e->active = in;
+		if (curl_multi_add_handle(e->multi, in->easy) != CURLM_OK)
+			finish(e, in, CURLE_OUT_OF_MEMORY, 0, NULL);
+	}
+	return stop;
+}
+
+/* Acts on each active transfer's flags (resume, cancel) and its progress
+ * timeout; returns the nearest deadline still to come, 0 if none. */
+static uint64_t tend_active(struct gw_proxy_engine *e, uint64_t now)
+{
+	uint64_t next = 0;
+	struct px *p, *nx;
+
+	for (p = e->active; p; p = nx) {
+		bool kick, cancel, late;
+
+		nx = p->next;
+		pthread_mutex_lock(&p->lock);
+		kick = p->kick;
+		cancel = p->cancel;
+		if (!p->write_paused) {
+			uint64_t due = p->progress_ms + e->timeout_ms;
+
+			late = now >= due;
+			if (!next || due < next)
+				next = due;
+		} else {
+			late = false;
+		}
+		p->kick = false;
+		if (kick) {
+			if (p->write_paused)
+				p->progress_ms = now; /* the client was the slow one */
+			p->read_paused = p->write_paused = false;
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (cancel)
+			finish(e, p, CURLE_ABORTED_BY_CALLBACK, 0, NULL);
+		else if (late)
+			finish(e, p, CURLE_OK, 504,
+			       "the service did not answer within the proxy timeout");
+		else if (kick)
+			curl_easy_pause(p->easy, CURLPAUSE_CONT);
+	}
+	return next;
+}
+
+/* Finishes the transfers libcurl reports done. */
+static void reap_done(struct gw_proxy_engine *e)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(e->multi, &left))) {
+		struct px *p = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&p);
+		if (p)
+			finish(e, p, m->data.result, 0, NULL);
+	}
+}
+
 static void *engine_main(void *arg)
 {
 	struct gw_proxy_engine *e = arg;
 
-	for (;;) {
-		uint64_t now, next = 0;
-		struct px *in, *p, *nx;
-		CURLMsg *m;
-		bool stop;
-		int left, running;
-		long wait;
-
-		pthread_mutex_lock(&e->lock);
-		stop = e->stopping;
-		in = e->pending;
-		e->pending = NULL;
-		pthread_mutex_unlock(&e->lock);
-		for (; in; in = nx) {
-			nx = in->next;
-			in->prev = NULL;
-			in->next = e->active;
-			if (e->active)
-				e->active->prev = in;
-			e->active = in;
-			if (curl_multi_add_handle(e->multi, in->easy) != CURLM_OK)
-				finish(e, in, CURLE_OUT_OF_MEMORY, 0, NULL);
-		}
-		if (stop)
-			break;
-
-		now = sbx_clock_mono_ms();
-		for (p = e->active; p; p = nx) {
-			bool kick, cancel, late;
-
-			nx = p->next;
-			pthread_mutex_lock(&p->lock);
-			kick = p->kick;
-			cancel = p->cancel;
-			if (!p->write_paused) {
-				uint64_t due = p->progress_ms + e->timeout_ms;
-
-				late = now >= due;
-				if (!next || due < next)
-					next = due;
-			} else {
-				late = false;
-			}
-			p->kick = false;
-			if (kick) {
-				if (p->write_paused)
-					p->progress_ms = now; /* the client was the slow one */
-				p->read_paused = p->write_paused = false;
-			}
-			pthread_mutex_unlock(&p->lock);
-			if (cancel)
-				finish(e, p, CURLE_ABORTED_BY_CALLBACK, 0, NULL);
-			else if (late)
-				finish(e, p, CURLE_OK, 504,
-				       "the service did not answer within the proxy timeout");
-			else if (kick)
-				curl_easy_pause(p->easy, CURLPAUSE_CONT);
-		}
+	while (!adopt_pending(e)) {
+		uint64_t now = sbx_clock_mono_ms(), next = tend_active(e, now);
+		long wait = POLL_MAX_MS;
+		int running;
 
 		curl_multi_perform(e->multi, &running);
-		while ((m = curl_multi_info_read(e->multi, &left))) {
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			p = NULL;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&p);
-			if (p)
-				finish(e, p, m->data.result, 0, NULL);
-		}
-		wait = POLL_MAX_MS;
+		reap_done(e);
 		if (next)
 			wait = next <= now		   ? 0
 			       : (long)(next - now) < wait ? (long)(next - now)

@@ -42,6 +42,25 @@
 
 #define NEW(type, desc) ((type *)sbx_message_new(&(desc)))
 
+/* The part of a handler that runs with the objects held open. */
+typedef int held_fn(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc_call *call,
+		    const ProtobufCMessage *req, ProtobufCMessage **ret);
+
+/* Runs fn with the objects held open for the call. */
+static int held(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,
+		ProtobufCMessage **ret, held_fn *fn)
+{
+	struct sbx_daemon *d = state;
+	struct sbx_objects *o = ENTER(d, call);
+	int rv;
+
+	if (!o)
+		return -ESHUTDOWN;
+	rv = fn(d, o, call, req, ret);
+	sbx_objects_leave(o);
+	return rv;
+}
+
 static int done(ProtobufCMessage *m, ProtobufCMessage **ret)
 {
 	if (!m)
@@ -238,8 +257,9 @@ static int stop_reply(bool success, const char *msg, const char *id, ProtobufCMe
  * taken note. The cancel is repeated while waiting: a sandbox marked
  * running may not have reached the executor yet. */
 static int force_stop(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc_call *call,
-		      const char *id, ProtobufCMessage **ret)
+		      const ProtobufCMessage *req, ProtobufCMessage **ret)
 {
+	const char *id = ((const Sbx__AdminSandboxRequest *)req)->id;
 	int64_t until = sbx_clock_mono_ms() + STOP_WAIT_MS;
 	bool stopped = false;
 	int err = 0, n;
@@ -269,15 +289,7 @@ static int force_stop(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rp
 
 SBX_ADMIN_HANDLER(sbx_rpc_admin_force_stop)
 {
-	struct sbx_daemon *d = state;
-	struct sbx_objects *o = ENTER(d, call);
-	int rv;
-
-	if (!o)
-		return -ESHUTDOWN;
-	rv = force_stop(d, o, call, ((const Sbx__AdminSandboxRequest *)req)->id, ret);
-	sbx_objects_leave(o);
-	return rv;
+	return held(state, call, req, ret, force_stop);
 }
 
 struct walk {
@@ -346,8 +358,9 @@ static void disk_figures(struct sbx_objects *o, const char *id, Sbx__AdminDisk *
  * I/O accounting is kept), network (executions have no network: loopback
  * only). */
 static int resources(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc_call *call,
-		     const char *id, ProtobufCMessage **ret)
+		     const ProtobufCMessage *req, ProtobufCMessage **ret)
 {
+	const char *id = ((const Sbx__AdminSandboxRequest *)req)->id;
 	Sbx__AdminResources *r;
 	struct sbx_output_figures fig = {0};
 	Sbx__Sandbox *s = NULL;
@@ -385,15 +398,7 @@ static int resources(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc
 
 SBX_ADMIN_HANDLER(sbx_rpc_admin_sandbox_resources)
 {
-	struct sbx_daemon *d = state;
-	struct sbx_objects *o = ENTER(d, call);
-	int rv;
-
-	if (!o)
-		return -ESHUTDOWN;
-	rv = resources(d, o, call, ((const Sbx__AdminSandboxRequest *)req)->id, ret);
-	sbx_objects_leave(o);
-	return rv;
+	return held(state, call, req, ret, resources);
 }
 
 /* 0 = the default; more than the maximum is cut to it (a page asking for
@@ -423,9 +428,10 @@ static bool is_sandbox(struct sbx_objects *o, const char *id)
 	return obj != NULL;
 }
 
-static int system_logs(struct sbx_daemon *d, struct sbx_objects *o, size_t n,
-		       ProtobufCMessage **ret)
+static int system_logs(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc_call *call,
+		       const ProtobufCMessage *req, ProtobufCMessage **ret)
 {
+	size_t n = lines_wanted(((const Sbx__AdminLogsRequest *)req)->lines);
 	struct sbx_logring_line *lines = calloc(n, sizeof(*lines));
 	Sbx__AdminLogsReply *r = NEW(Sbx__AdminLogsReply, sbx__admin_logs_reply__descriptor);
 	size_t got;
@@ -457,20 +463,13 @@ static int system_logs(struct sbx_daemon *d, struct sbx_objects *o, size_t n,
 
 SBX_ADMIN_HANDLER(sbx_rpc_admin_logs)
 {
-	struct sbx_daemon *d = state;
-	struct sbx_objects *o = ENTER(d, call);
-	int rv;
-
-	if (!o)
-		return -ESHUTDOWN;
-	rv = system_logs(d, o, lines_wanted(((const Sbx__AdminLogsRequest *)req)->lines), ret);
-	sbx_objects_leave(o);
-	return rv;
+	return held(state, call, req, ret, system_logs);
 }
 
 static int sandbox_logs(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_rpc_call *call,
-			const Sbx__AdminSandboxLogsRequest *q, ProtobufCMessage **ret)
+			const ProtobufCMessage *req, ProtobufCMessage **ret)
 {
+	const Sbx__AdminSandboxLogsRequest *q = (const Sbx__AdminSandboxLogsRequest *)req;
 	Sbx__AdminLogsReply *r;
 	Sbx__Sandbox *s = NULL;
 	int rv = sbx_sandbox_get(o, call, q->id, &s);
@@ -492,13 +491,5 @@ static int sandbox_logs(struct sbx_daemon *d, struct sbx_objects *o, struct sbx_
 
 SBX_ADMIN_HANDLER(sbx_rpc_admin_sandbox_logs)
 {
-	struct sbx_daemon *d = state;
-	struct sbx_objects *o = ENTER(d, call);
-	int rv;
-
-	if (!o)
-		return -ESHUTDOWN;
-	rv = sandbox_logs(d, o, call, (const Sbx__AdminSandboxLogsRequest *)req, ret);
-	sbx_objects_leave(o);
-	return rv;
+	return held(state, call, req, ret, sandbox_logs);
 }

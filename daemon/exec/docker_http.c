@@ -125,6 +125,19 @@ int sbx_dk_call(struct sbx_dk_conn *c, const char *method, const char *path, con
 	return 0;
 }
 
+/* Waits until s's socket is ready for events or the deadline passes. */
+static int wait_ready(const struct sbx_dk_stream *s, short events, long long deadline)
+{
+	struct pollfd pfd = {.fd = s->fd, .events = events};
+	long long left = deadline - sbx_clock_mono_ms();
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
 /* Send all of p on a non-blocking connect-only handle, waiting until the
  * deadline. */
 static int send_all(struct sbx_dk_stream *s, const char *p, size_t n, long long deadline)
@@ -132,15 +145,11 @@ static int send_all(struct sbx_dk_stream *s, const char *p, size_t n, long long 
 	while (n) {
 		size_t sent = 0;
 		CURLcode rc = curl_easy_send(s->curl, p, n, &sent);
+		int r;
 
 		if (rc == CURLE_AGAIN) {
-			struct pollfd pfd = {.fd = s->fd, .events = POLLOUT};
-			long long left = deadline - sbx_clock_mono_ms();
-
-			if (left <= 0)
-				return -ETIMEDOUT;
-			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-				return -errno;
+			if ((r = wait_ready(s, POLLOUT, deadline)) < 0)
+				return r;
 			continue;
 		}
 		if (rc != CURLE_OK)
@@ -151,17 +160,46 @@ static int send_all(struct sbx_dk_stream *s, const char *p, size_t n, long long 
 	return 0;
 }
 
-int sbx_dk_attach(struct sbx_dk_stream *s, const char *socket_path, const char *container_id,
-		  long timeout_ms)
+/* Reads the response head into hdr (NUL-terminated, len bytes at most with
+ * the NUL); *ret_n is all that was read, *ret_end where the head ends: what
+ * follows it is already stream data. */
+static int recv_head(struct sbx_dk_stream *s, char *hdr, size_t len, long long deadline,
+		     size_t *ret_n, char **ret_end)
 {
-	long long deadline = sbx_clock_mono_ms() + timeout_ms;
-	char req[512], hdr[4096];
-	size_t n_hdr = 0;
-	curl_socket_t fd = CURL_SOCKET_BAD;
+	size_t n = 0;
 	char *end;
+
+	for (;;) {
+		size_t got = 0;
+		CURLcode rc = curl_easy_recv(s->curl, hdr + n, len - 1 - n, &got);
+		int r;
+
+		if (rc == CURLE_AGAIN) {
+			if ((r = wait_ready(s, POLLIN, deadline)) < 0)
+				return r;
+			continue;
+		}
+		if (rc != CURLE_OK || got == 0)
+			return -EIO;
+		n += got;
+		hdr[n] = 0;
+		end = strstr(hdr, "\r\n\r\n");
+		if (end)
+			break;
+		if (n == len - 1)
+			return -EPROTO;
+	}
+	*ret_n = n;
+	*ret_end = end;
+	return 0;
+}
+
+/* A connect-only handle on the engine's socket; s->fd its socket. */
+static int connect_only(struct sbx_dk_stream *s, const char *socket_path, long timeout_ms)
+{
+	curl_socket_t fd = CURL_SOCKET_BAD;
 	int r;
 
-	*s = (struct sbx_dk_stream){.fd = -1};
 	s->curl = curl_easy_init();
 	if (!s->curl)
 		return -ENOMEM;
@@ -172,13 +210,27 @@ int sbx_dk_attach(struct sbx_dk_stream *s, const char *socket_path, const char *
 	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	r = curl_errno(curl_easy_perform(s->curl));
 	if (r < 0)
-		goto fail;
+		return r;
 	if (curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
-	    fd == CURL_SOCKET_BAD) {
-		r = -EIO;
-		goto fail;
-	}
+	    fd == CURL_SOCKET_BAD)
+		return -EIO;
 	s->fd = fd;
+	return 0;
+}
+
+int sbx_dk_attach(struct sbx_dk_stream *s, const char *socket_path, const char *container_id,
+		  long timeout_ms)
+{
+	long long deadline = sbx_clock_mono_ms() + timeout_ms;
+	char req[512], hdr[4096];
+	size_t n_hdr = 0;
+	char *end = NULL;
+	int r;
+
+	*s = (struct sbx_dk_stream){.fd = -1};
+	r = connect_only(s, socket_path, timeout_ms);
+	if (r < 0)
+		goto fail;
 	snprintf(req, sizeof(req),
 		 "POST " SBX_DK_API
 		 "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
@@ -186,41 +238,10 @@ int sbx_dk_attach(struct sbx_dk_stream *s, const char *socket_path, const char *
 		 "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
 		 container_id);
 	r = send_all(s, req, strlen(req), deadline);
+	if (r == 0)
+		r = recv_head(s, hdr, sizeof(hdr), deadline, &n_hdr, &end);
 	if (r < 0)
 		goto fail;
-	/* Read the response head; what follows it is already stream data. */
-	for (;;) {
-		size_t got = 0;
-		CURLcode rc = curl_easy_recv(s->curl, hdr + n_hdr, sizeof(hdr) - 1 - n_hdr, &got);
-
-		if (rc == CURLE_AGAIN) {
-			struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
-			long long left = deadline - sbx_clock_mono_ms();
-
-			if (left <= 0) {
-				r = -ETIMEDOUT;
-				goto fail;
-			}
-			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
-				r = -errno;
-				goto fail;
-			}
-			continue;
-		}
-		if (rc != CURLE_OK || got == 0) {
-			r = -EIO;
-			goto fail;
-		}
-		n_hdr += got;
-		hdr[n_hdr] = 0;
-		end = strstr(hdr, "\r\n\r\n");
-		if (end)
-			break;
-		if (n_hdr == sizeof(hdr) - 1) {
-			r = -EPROTO;
-			goto fail;
-		}
-	}
 	if (strncmp(hdr, "HTTP/1.1 101", 12) != 0 && strncmp(hdr, "HTTP/1.1 200", 12) != 0 &&
 	    strncmp(hdr, "HTTP/1.0 200", 12) != 0) {
 		r = strncmp(hdr, "HTTP/1.1 404", 12) == 0 ? -ENOENT : -EPROTO;

@@ -411,6 +411,54 @@ static uint8_t *take(struct sbx_buf *b, size_t *len)
 	return calloc(1, 1);
 }
 
+/* The run's directory: the request's workspace, or a fresh one under the
+ * work directory (*fresh is set once it exists, so that it is removed even
+ * when a later step fails). */
+static int workspace(const struct nsjail *n, const Sbx__SpawnRequest *req, char *ws, size_t len,
+		     bool *fresh)
+{
+	if (req->workspace[0]) {
+		snprintf(ws, len, "%s", req->workspace);
+		return 0;
+	}
+	if ((size_t)snprintf(ws, len, "%s/%s", n->work,
+			     req->execution_id[0] ? req->execution_id : "run") >= len)
+		return -ENAMETOOLONG;
+	if (mkdir(ws, 0700) < 0)
+		return -errno;
+	*fresh = true;
+	if (chown(ws, OUTSIDE_ID, OUTSIDE_ID) < 0)
+		return -errno;
+	return 0;
+}
+
+static int put_files(const char *ws, const Sbx__SpawnRequest *req)
+{
+	int r = 0, dirfd = open(ws, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (dirfd < 0)
+		return -errno;
+	for (size_t i = 0; i < req->n_files && r == 0; i++)
+		r = put_file(dirfd, req->files[i]);
+	close(dirfd);
+	return r;
+}
+
+/* Hands the captured output, the sentence and the id to res. */
+static int fill_result(Sbx__ExecResult *res, const Sbx__SpawnRequest *req, struct io *io,
+		       const char *err)
+{
+	res->stdout.data = take(&io->out[0], &res->stdout.len);
+	res->stderr.data = take(&io->out[1], &res->stderr.len);
+	res->stdout_truncated = io->truncated[0];
+	res->stderr_truncated = io->truncated[1];
+	res->error = strdup(err);
+	res->execution_id = strdup(req->execution_id ? req->execution_id : "");
+	if (!res->stdout.data || !res->stderr.data || !res->error || !res->execution_id)
+		return -ENOMEM;
+	return 0;
+}
+
 int sbx_nsjail_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret)
 {
 	struct nsjail *n = state;
@@ -420,7 +468,7 @@ int sbx_nsjail_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **
 	char ws[PATH_MAX] = "", err[SBX_SENTENCE_MAX] = "";
 	bool fresh = false, killed = false;
 	const char *why;
-	int r, st = 0, dirfd;
+	int r, st = 0;
 
 	if (!res || !a) {
 		free(res);
@@ -436,33 +484,9 @@ int sbx_nsjail_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **
 		snprintf(err, sizeof(err), "%s", why);
 		goto done;
 	}
-	if (req->workspace[0]) {
-		snprintf(ws, sizeof(ws), "%s", req->workspace);
-	} else {
-		if ((size_t)snprintf(ws, sizeof(ws), "%s/%s", n->work,
-				     req->execution_id[0] ? req->execution_id : "run") >=
-		    sizeof(ws)) {
-			r = -ENAMETOOLONG;
-			goto done;
-		}
-		if (mkdir(ws, 0700) < 0) {
-			r = -errno;
-			goto done;
-		}
-		fresh = true;
-		if (chown(ws, OUTSIDE_ID, OUTSIDE_ID) < 0) {
-			r = -errno;
-			goto done;
-		}
-	}
-	dirfd = open(ws, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dirfd < 0) {
-		r = -errno;
-		goto done;
-	}
-	for (size_t i = 0; i < req->n_files && r == 0; i++)
-		r = put_file(dirfd, req->files[i]);
-	close(dirfd);
+	r = workspace(n, req, ws, sizeof(ws), &fresh);
+	if (r == 0)
+		r = put_files(ws, req);
 	if (r < 0)
 		goto done;
 	build_args(n, req, ws, a);
@@ -483,13 +507,7 @@ done:
 	for (size_t i = 0; i < a->n; i++)
 		free(a->v[i]);
 	free(a);
-	res->stdout.data = take(&io.out[0], &res->stdout.len);
-	res->stderr.data = take(&io.out[1], &res->stderr.len);
-	res->stdout_truncated = io.truncated[0];
-	res->stderr_truncated = io.truncated[1];
-	res->error = strdup(err);
-	res->execution_id = strdup(req->execution_id ? req->execution_id : "");
-	if (!res->stdout.data || !res->stderr.data || !res->error || !res->execution_id) {
+	if (fill_result(res, req, &io, err) < 0) {
 		sbx__exec_result__free_unpacked(res, NULL);
 		return -ENOMEM;
 	}
