@@ -67,3 +67,36 @@ char *tl_bin(const char *name)
 		return NULL;
 	return p;
 }
+
+void tl_check_readme(void (*markdown)(FILE *), const char *begin, const char *end)
+{
+	const char *src = getenv("SBX_SOURCE_DIR");
+	char path[4096], *text = NULL, *want = NULL, *b, *e;
+	size_t len = 0;
+	FILE *f;
+
+	if (!src)
+		return;
+	snprintf(path, sizeof(path), "%s/README.md", src);
+	f = fopen(path, "re");
+	CHECKF(f != NULL, "%s", path);
+	if (!f)
+		return;
+	CHECK(getdelim(&text, &len, 0, f) > 0);
+	fclose(f);
+	f = open_memstream(&want, &len);
+	markdown(f);
+	fclose(f);
+	b = text ? strstr(text, begin) : NULL;
+	e = b ? strstr(b, end) : NULL;
+	CHECKF(b && e, "README.md has no %s ... %s", begin, end);
+	if (b && e) {
+		b = strchr(b, '\n') + 1;
+		*e = 0;
+		CHECKF(strcmp(b, want) == 0,
+		       "README.md's table is not what --help-markdown prints; replace it with:\n%s",
+		       want);
+	}
+	free(text);
+	free(want);
+}

@@ -31,41 +31,6 @@ static char *write_file(const char *text)
 	return path;
 }
 
-/* The README's table between its markers is what `--help-markdown` prints
- * (SBX_SOURCE_DIR is the source tree, as ctest sets it). */
-static void check_readme(void (*markdown)(FILE *), const char *begin, const char *end)
-{
-	const char *src = getenv("SBX_SOURCE_DIR");
-	char path[4096], *text = NULL, *want = NULL, *b, *e;
-	size_t len = 0;
-	FILE *f;
-
-	if (!src)
-		return;
-	snprintf(path, sizeof(path), "%s/README.md", src);
-	f = fopen(path, "re");
-	CHECKF(f != NULL, "%s", path);
-	if (!f)
-		return;
-	CHECK(getdelim(&text, &len, 0, f) > 0);
-	fclose(f);
-	f = open_memstream(&want, &len);
-	markdown(f);
-	fclose(f);
-	b = text ? strstr(text, begin) : NULL;
-	e = b ? strstr(b, end) : NULL;
-	CHECKF(b && e, "README.md has no %s ... %s", begin, end);
-	if (b && e) {
-		b = strchr(b, '\n') + 1;
-		*e = 0;
-		CHECKF(strcmp(b, want) == 0,
-		       "README.md's table is not what --help-markdown prints; replace it with:\n%s",
-		       want);
-	}
-	free(text);
-	free(want);
-}
-
 int main(void)
 {
 	struct sbx_config c;
@@ -321,6 +286,6 @@ int main(void)
 		free(out);
 		sbx_config_fini(&c);
 	}
-	check_readme(sbx_config_markdown, "<!-- sandboxd --help-markdown", "<!-- end of sandboxd --help-markdown");
+	tl_check_readme(sbx_config_markdown, "<!-- sandboxd --help-markdown", "<!-- end of sandboxd --help-markdown");
 	TEST_DONE();
 }
