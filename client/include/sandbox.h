@@ -10,6 +10,11 @@
  *   -EBADMSG       the daemon's reply could not be decoded
  *   -ENOENT        no such method in the method table
  *   -E2BIG         the request is larger than SBX_ENVELOPE_MAX
+ * and in cluster mode (several nodes, README "Cluster"):
+ *   -EHOSTDOWN     the call names an object of a node that is down (or of
+ *                  no node up while some node is down); nothing was sent
+ *   -ECONNRESET    the node went away while the call was on it: it may
+ *                  have run, so it is not retried anywhere
  * A call that reached the daemon returns 0 and reports the daemon's answer in
  * struct sbx_reply (status SBX_OK or another gRPC code, see common/status.h). */
 #ifndef SANDBOX_H
@@ -24,8 +29,22 @@
 
 struct sbx_client;
 
+/* Room for a node's name (its id, else its address) with the NUL. */
+#define SBX_NODE_NAME_MAX 64
+/* Room for the names of the nodes a fan-out call missed, with the NUL. */
+#define SBX_PARTIAL_MAX 512
+
 struct sbx_client_opts {
-	const char *rpc_url;       /* NULL: SBX_DEFAULT_RPC_URL */
+	/* NULL: SBX_DEFAULT_RPC_URL. One daemon's URL, or several separated by
+	 * commas: each is a node of a cluster (README "Cluster"). One URL and
+	 * no rpc_dns is a client of one daemon, exactly as before clusters. */
+	const char *rpc_url;
+	/* "tcp://NAME:PORT": every address NAME resolves to is a node
+	 * (Swarm's tasks.<service>, a Kubernetes headless Service), resolved
+	 * again every few seconds. NULL or "": none. */
+	const char *rpc_dns;
+	/* Sent with every call (RpcRequest.cluster_key); NULL: none. */
+	const char *cluster_key;
 	const char *auth_token;    /* sent with every call; NULL: none */
 	uint32_t timeout_ms;       /* default per-call timeout; 0: 30000 */
 	/* How long sbx_client_open waits for the first connection; 0: do not
@@ -68,7 +87,39 @@ struct sbx_call_opts {
 	uint32_t timeout_ms;       /* 0: the client default */
 	const char *auth_token;    /* this call's API key; NULL: the client's */
 	const char *client;        /* who the call is for (history, audit); NULL: none */
+	/* Out, NULL or SBX_NODE_NAME_MAX bytes: the node the call went to last
+	 * (its id, else its address), written before cb runs, also on a
+	 * transport error; "" when it went to none. */
+	char *node;
+	/* Out, NULL or SBX_PARTIAL_MAX bytes: for a call answered by every
+	 * node (lists, stats, status), the names of the nodes that did not
+	 * answer, comma-separated; "" when none was missed. */
+	char *partial;
 };
+
+/* sbx_call with per-call settings; o may be NULL. */
+int sbx_call_opts(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
+		  const struct sbx_call_opts *o, struct sbx_reply *ret);
+
+/* ---- cluster --------------------------------------------------------- */
+
+/* A node as the client sees it now. */
+struct sbx_node {
+	char id[SBX_NODE_NAME_MAX];   /* "" until it answered once */
+	char tag[9];                  /* its ids' first 8 hex digits; "" until known */
+	char address[256];            /* the RPC URL it is dialled at */
+	int up;                       /* answered its last health check */
+	uint32_t running, queued, slots, objects;
+	uint64_t memory_total_mb, memory_available_mb;
+	uint32_t tunnel_port;         /* its proxy tunnel's TCP port; 0 = none */
+	uint32_t in_flight;           /* this client's calls on it now */
+};
+
+/* The nodes this client knows, in a stable order; *ret is an array of *n
+ * to free(). One node when the client has one URL. */
+int sbx_client_nodes(struct sbx_client *c, struct sbx_node **ret, size_t *n);
+/* The node named `name` (an id or an address): 0, -ENOENT. */
+int sbx_client_node(struct sbx_client *c, const char *name, struct sbx_node *ret);
 
 /* sbx_call_async with per-call settings; o may be NULL. */
 int sbx_call_async_opts(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
@@ -108,7 +159,19 @@ struct sbx_subscription;
  * callback or prefix, another URL scheme), -ENOMEM. */
 int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb,
 		       void *arg, struct sbx_subscription **ret);
-/* 1 when connected to the daemon's pub socket. */
+/* The same with several publishers (cluster mode): events_url may name
+ * several, comma-separated, and events_dns ("tcp://NAME:PORT", resolved
+ * again every few seconds) adds every address of NAME. The callback still
+ * runs one event at a time. */
+struct sbx_subscribe_opts {
+	const char *events_url;    /* NULL and no events_dns: SBX_DEFAULT_EVENTS_URL */
+	const char *events_dns;    /* NULL or "": none */
+	const char *topic_prefix;
+	sbx_event_cb cb;
+	void *arg;
+};
+int sbx_subscribe_open_opts(const struct sbx_subscribe_opts *o, struct sbx_subscription **ret);
+/* 1 when connected to the daemon's pub socket (to at least one). */
 int sbx_subscribe_connected(struct sbx_subscription *s);
 /* Stop; when it returns, the callback is not running and will not run
  * again. Never waits for the daemon: at most for the callback in progress.
@@ -123,7 +186,8 @@ typedef int (*sbx_log_line_cb)(void *arg, uint64_t seq, int64_t time_us, const c
 			       const void *text, size_t len);
 
 struct sbx_logs_follow_opts {
-	const char *events_url;    /* NULL: SBX_DEFAULT_EVENTS_URL */
+	const char *events_url;    /* NULL: SBX_DEFAULT_EVENTS_URL; or several, comma-separated */
+	const char *events_dns;    /* as sbx_subscribe_opts.events_dns */
 	const char *id;            /* sandbox, session or execution id */
 	uint32_t tail;             /* start with the last `tail` kept lines; 0: all kept */
 	int follow;                /* then follow live lines */

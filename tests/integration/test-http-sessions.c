@@ -18,7 +18,7 @@
 #include "stack.h"
 #include "testlib.h"
 
-#define SESSION_SHAPE "session_id:s env:o cwd:s created_at:s last_used_at:s runs:i"
+#define SESSION_SHAPE "session_id:s env:o cwd:s created_at:s last_used_at:s runs:i node:s"
 #define HISTORY_SHAPE                                                                              \
 	"execution_id:s language:s status:s exit_code:i signal:z execution_time_ms:i "             \
 	"memory_used_mb:n started_at:s client:s kind:s object_id:s"
@@ -236,7 +236,7 @@ static void test_history(const char *session)
 	j = th_check_reply(&r, "total_executions:i successful_executions:i failed_executions:i "
 			       "timeouts:i rejected:i running:i queued:i "
 			       "average_execution_time_ms:n uptime_seconds:i "
-			       "executions_by_language:o");
+			       "executions_by_language:o nodes:a");
 	if (j)
 		CHECKF(json_integer_value(json_object_get(j, "total_executions")) >= 9, "%s",
 		       r.body);
