@@ -136,6 +136,12 @@ void sbx_node_warn_exposure(const struct sbx_config *c)
 	const char *fix = "set --cluster-key (SANDBOX_CLUSTER_KEY) or --cluster-key-file "
 			  "(SANDBOX_CLUSTER_KEY_FILE), or listen on loopback only";
 
+	/* Said with or without a key: the key does not cover events. */
+	if (!sbx_node_url_local(c->events_url))
+		log_info("events are published on %s, beyond loopback: they carry programs' output "
+			 "and nng pub has no authentication, so keep that address on the internal "
+			 "network",
+			 c->events_url);
 	if (*c->cluster_key)
 		return;
 	if (!sbx_node_url_local(c->rpc_url))

@@ -26,7 +26,7 @@ int sbx_node_identity(struct sbx_config *c, char *err, size_t errlen);
  * only (ipc://, inproc://, tcp://127.x, tcp://[::1], tcp://localhost). */
 bool sbx_node_url_local(const char *url);
 /* Log a warning for RPC or the tunnel listening beyond loopback without a
- * cluster key. */
+ * cluster key, and a note for events published beyond loopback. */
 void sbx_node_warn_exposure(const struct sbx_config *c);
 
 /* What Health asks often: the cgroup memory files of sandboxd, found once
