@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "admin.pb-c.h"
+#include "api.pb-c.h"
 #include "clock.h"
 #include "envelope.h"
 #include "merge.h"
@@ -356,6 +357,22 @@ static int retry(struct rcall *rc)
 	return n ? hop_send(rc, n, 0) : -ECONNREFUSED;
 }
 
+/* A client of one daemon polls nothing: what it reports of its node
+ * (sbx_client_nodes) is what its user's Health calls said. */
+static void direct_health(struct rcall *rc, int err, const struct sbx_reply *reply)
+{
+	const Sbx__HealthReply *h;
+
+	if (err < 0 || reply->status != SBX_OK || strcmp(rc->m->name, "Health") != 0)
+		return;
+	h = (const Sbx__HealthReply *)reply->msg;
+	if (!h->node)
+		return;
+	pthread_mutex_lock(&rc->c->lock);
+	cluster_node_update(rc->c->nodes[0], h->node);
+	pthread_mutex_unlock(&rc->c->lock);
+}
+
 /* name: the node's name when its hop ended (the node itself may be gone
  * from the set, and freed, by then). */
 static void single_done(struct rcall *rc, const char *name, int err, bool sent,
@@ -370,6 +387,7 @@ static void single_done(struct rcall *rc, const char *name, int err, bool sent,
 		const char *own = err == 0 ? reply_node(reply) : NULL;
 
 		set_node_out(rc, own && *own ? own : name);
+		direct_health(rc, err, reply);
 	} else {
 		set_node_out(rc, name);
 	}
