@@ -12,6 +12,7 @@
 #include "route.h"
 
 #include <errno.h>
+#include <nng/nng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,7 @@ struct rcall {
 	size_t n_parts;
 	char missed[SBX_PARTIAL_MAX];  /* FANOUT: nodes down at the start */
 	char *le_owner, *le_started_at; /* ListExecutions paged with `before` */
+	nng_aio *defer;            /* fan_finish_later */
 	char sub_node[SBX_NODE_NAME_MAX];
 };
 
@@ -591,6 +593,27 @@ static void fan_done(struct rcall *rc, size_t part, const char *name, int err, b
 		fan_finish(rc);
 }
 
+static void fan_deferred(void *arg)
+{
+	struct rcall *rc = arg;
+	nng_aio *aio = rc->defer;
+
+	fan_finish(rc);
+	nng_aio_reap(aio);
+}
+
+/* Every hop ended before fan_start let go: merge on an nng thread, so
+ * that the callback never runs inside sbx_call_async_opts (a caller may
+ * hold a lock its callback takes). Without an aio, here after all. */
+static void fan_finish_later(struct rcall *rc)
+{
+	if (nng_aio_alloc(&rc->defer, fan_deferred, rc) != 0) {
+		fan_finish(rc);
+		return;
+	}
+	nng_sleep_aio(0, rc->defer);
+}
+
 /* Send to every up node. 0: the call completes through its callback;
  * else nothing was sent and nothing will run. */
 static int fan_start(struct rcall *rc)
@@ -639,7 +662,7 @@ static int fan_start(struct rcall *rc)
 	last = --rc->pending == 0;
 	pthread_mutex_unlock(&rc->lock);
 	if (last)
-		fan_finish(rc);
+		fan_finish_later(rc);
 	return 0;
 }
 

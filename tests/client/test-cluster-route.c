@@ -302,7 +302,7 @@ static void health(void)
 	sbx_reply_fini(&rep);
 	atomic_store(&fc.hang_health, false);
 	took = wait_up("node-c", true, 4000);
-	CHECKF(took >= 0 && took < 1500, "up after %lld ms", (long long)took);
+	CHECKF(took >= 0 && took < 2000, "up after %lld ms", (long long)took);
 }
 
 /* c closes: down at once; its ids are -EHOSTDOWN naming it. */
