@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "admin.pb-c.h"
+#include "api.pb-c.h"
 #include "clock.h"
 #include "envelope.h"
 #include "merge.h"
@@ -356,7 +357,25 @@ static int retry(struct rcall *rc)
 	return n ? hop_send(rc, n, 0) : -ECONNREFUSED;
 }
 
-static void single_done(struct rcall *rc, struct node *n, int err, bool sent,
+/* A client of one daemon polls nothing: what it reports of its node
+ * (sbx_client_nodes) is what its user's Health calls said. */
+static void direct_health(struct rcall *rc, int err, const struct sbx_reply *reply)
+{
+	const Sbx__HealthReply *h;
+
+	if (err < 0 || reply->status != SBX_OK || strcmp(rc->m->name, "Health") != 0)
+		return;
+	h = (const Sbx__HealthReply *)reply->msg;
+	if (!h->node)
+		return;
+	pthread_mutex_lock(&rc->c->lock);
+	cluster_node_update(rc->c->nodes[0], h->node);
+	pthread_mutex_unlock(&rc->c->lock);
+}
+
+/* name: the node's name when its hop ended (the node itself may be gone
+ * from the set, and freed, by then). */
+static void single_done(struct rcall *rc, const char *name, int err, bool sent,
 			struct sbx_reply *reply)
 {
 	if (retryable(rc, err, sent, reply) && retry(rc) == 0) {
@@ -364,15 +383,14 @@ static void single_done(struct rcall *rc, struct node *n, int err, bool sent,
 			sbx_reply_fini(reply);
 		return;
 	}
-	pthread_mutex_lock(&rc->c->lock);
 	if (rc->rt->kind == ROUTE_DIRECT) {
 		const char *own = err == 0 ? reply_node(reply) : NULL;
 
-		set_node_out(rc, own && *own ? own : n->address);
+		set_node_out(rc, own && *own ? own : name);
+		direct_health(rc, err, reply);
 	} else {
-		set_node_out(rc, cluster_node_name(n));
+		set_node_out(rc, name);
 	}
-	pthread_mutex_unlock(&rc->c->lock);
 	finish(rc, err, err == 0 ? reply : NULL);
 }
 
@@ -463,13 +481,13 @@ static bool search_next(struct rcall *rc, int *ret_err)
 	}
 }
 
-static void by_id_done(struct rcall *rc, struct node *n, int err, bool sent,
+static void by_id_done(struct rcall *rc, const char *name, int err, bool sent,
 		       struct sbx_reply *reply)
 {
 	int final;
 
 	if (!rc->searching) {
-		single_done(rc, n, err, sent, reply);
+		single_done(rc, name, err, sent, reply);
 		return;
 	}
 	if (err == 0 && reply->status == SBX_NOT_FOUND) {
@@ -477,11 +495,9 @@ static void by_id_done(struct rcall *rc, struct node *n, int err, bool sent,
 		rc->not_found = *reply;
 		rc->have_not_found = true;
 	} else if (err < 0 && !sent && err != -ECANCELED && err != -ETIMEDOUT) {
-		pthread_mutex_lock(&rc->c->lock);
-		append_name(rc->refused, sizeof(rc->refused), cluster_node_name(n));
-		pthread_mutex_unlock(&rc->c->lock);
+		append_name(rc->refused, sizeof(rc->refused), name);
 	} else {
-		single_done(rc, n, err, sent, reply);
+		single_done(rc, name, err, sent, reply);
 		return;
 	}
 	if (search_next(rc, &final))
@@ -524,7 +540,6 @@ static void fan_finish(struct rcall *rc)
 	size_t ok = 0, first_answer = SIZE_MAX, first_error = SIZE_MAX;
 	int r;
 
-	pthread_mutex_lock(&rc->c->lock);
 	for (size_t i = 0; i < rc->n_parts; i++) {
 		const struct part *p = &rc->parts[i];
 
@@ -532,13 +547,12 @@ static void fan_finish(struct rcall *rc)
 			ok++;
 			continue;
 		}
-		append_name(rc->missed, sizeof(rc->missed), cluster_node_name(p->n));
+		append_name(rc->missed, sizeof(rc->missed), p->name);
 		if (p->err == 0 && first_answer == SIZE_MAX)
 			first_answer = i;
 		if (p->err < 0 && first_error == SIZE_MAX)
 			first_error = i;
 	}
-	pthread_mutex_unlock(&rc->c->lock);
 	if (ok == 0) {
 		/* Nobody answered OK: a node's own answer says more than a
 		 * transport error. */
@@ -560,11 +574,13 @@ static void fan_finish(struct rcall *rc)
 	finish(rc, r, r == 0 ? &out : NULL);
 }
 
-static void fan_done(struct rcall *rc, size_t part, int err, bool sent, struct sbx_reply *reply)
+static void fan_done(struct rcall *rc, size_t part, const char *name, int err, bool sent,
+		     struct sbx_reply *reply)
 {
 	bool last;
 
 	pthread_mutex_lock(&rc->lock);
+	snprintf(rc->parts[part].name, sizeof(rc->parts[part].name), "%s", name);
 	rc->parts[part].err = err;
 	rc->parts[part].sent = sent;
 	if (err == 0)
@@ -588,9 +604,12 @@ static int fan_start(struct rcall *rc)
 	rc->missed[0] = 0;
 	rc->n_parts = 0;
 	for (size_t i = 0; i < c->n_nodes; i++) {
-		if (c->nodes[i]->up)
-			rc->parts[rc->n_parts++] = (struct part){ .n = c->nodes[i] };
-		else
+		if (c->nodes[i]->up) {
+			struct part *p = &rc->parts[rc->n_parts++];
+
+			*p = (struct part){ .n = c->nodes[i] };
+			snprintf(p->name, sizeof(p->name), "%s", cluster_node_name(c->nodes[i]));
+		} else
 			append_name(rc->missed, sizeof(rc->missed), cluster_node_name(c->nodes[i]));
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -670,18 +689,24 @@ static void hop_done(void *arg, int err, bool sent, struct sbx_reply *reply)
 	struct rcall *rc = h->rc;
 	struct node *n = h->n;
 	size_t part = h->part;
+	char name[SBX_NODE_NAME_MAX > CLUSTER_URL_MAX ? SBX_NODE_NAME_MAX : CLUSTER_URL_MAX];
 
 	free(h);
+	/* The name before letting go: a node DNS dropped is freed once
+	 * nothing holds it. */
+	pthread_mutex_lock(&rc->c->lock);
+	snprintf(name, sizeof(name), "%s", rc->rt->kind == ROUTE_DIRECT ? n->address : cluster_node_name(n));
+	pthread_mutex_unlock(&rc->c->lock);
 	hop_count(rc, n, -1);
 	switch (rc->rt->kind) {
 	case ROUTE_FANOUT:
-		fan_done(rc, part, err, sent, reply);
+		fan_done(rc, part, name, err, sent, reply);
 		break;
 	case ROUTE_BY_ID:
-		by_id_done(rc, n, err, sent, reply);
+		by_id_done(rc, name, err, sent, reply);
 		break;
 	default:
-		single_done(rc, n, err, sent, reply);
+		single_done(rc, name, err, sent, reply);
 		break;
 	}
 }
