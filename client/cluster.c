@@ -136,6 +136,10 @@ static void health_done(void *arg, int err, bool sent, struct sbx_reply *reply)
 	n->up = err == 0 && sbx_conn_connected(n->conn);
 	if (h && h->node)
 		cluster_node_update(n, h->node);
+	/* A Health that timed out held the next one back: ask again now,
+	 * so that a node that answers again is up within a round. */
+	if (err == -ETIMEDOUT)
+		c->poll_now = true;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (err == 0)
