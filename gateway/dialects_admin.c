@@ -16,6 +16,9 @@ static const struct jpb_field_map status_out[] = {
 	{.json = "version", .path = "version"},
 	{.json = "memory_usage", .path = "memory_usage"},
 	{.json = "cpu_usage", .path = "cpu_usage"},
+	/* Added by cluster mode (README "Cluster"): every node and its load;
+	 * the gateway adds "partial" after it. */
+	{.json = "nodes", .path = "nodes"},
 	{0},
 };
 
@@ -51,6 +54,7 @@ static const struct jpb_field_map sandbox_out[] = {
 	{.json = "allocated_port", .path = "allocated_port", .zero_is_null = true},
 	{.json = "is_persistent", .path = "is_persistent"},
 	{.json = "container_id", .path = "container_id", .zero_is_null = true},
+	GW_NODE_FIELD,
 	{0},
 };
 
