@@ -59,7 +59,7 @@ install: build
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: base-image compose-test
+.PHONY: base-image compose-test swarm-test k8s-check
 
 # debian:bookworm-slim for the Dockerfiles: pulled where a registry answers,
 # else built locally with debootstrap + docker import (scripts/base-image.sh).
@@ -71,3 +71,11 @@ base-image:
 # not part of `make test`.
 compose-test:
 	@tests/compose/run.sh
+
+# Cluster mode on Docker end to end: 3 sandboxd nodes and 2 gateways from
+# nothing (images built), the README's examples through the published port,
+# one node killed and back (tests/swarm/run.sh; Swarm where the engine can
+# run sandboxd under it, else docker-compose --scale). Minutes, so not part
+# of `make test`.
+swarm-test:
+	@tests/swarm/run.sh

@@ -1,0 +1,181 @@
+# Sourced by tests/swarm/run.sh: the checks of a running cluster (3 nodes,
+# 2 gateways), whatever engine runs it. run_checks A B LIST KILL: A and B
+# are the two gateways' base URLs (the same one behind Swarm's routing
+# mesh), LIST prints the sandboxd containers, KILL kills one.
+# Counts failures in $failed.
+# shellcheck disable=SC2034,SC2015,SC2016 # failed is the caller's; ok() never fails; $((…)) is the sandbox's
+
+code="" body=""
+call() { # base method path [json body]: sets code and body
+	local base=$1 method=$2 path=$3 data=${4:-} out
+	local args=(-sS -m 60 -X "$method" -w '\n%{http_code}')
+	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' -d "$data")
+	out=$(curl "${args[@]}" "$base$path" 2>&1)
+	code=${out##*$'\n'}
+	body=${out%$'\n'*}
+}
+ok() { say "ok    $*"; }
+fail() { say "FAIL  $*"; failed=1; }
+# expect NAME WANT: the last call answered 2xx with WANT in its body.
+expect() {
+	if [[ "$code" = 2* && "$body" == *"$2"* ]]; then ok "$1: ${body:0:100}"; return 0; fi
+	fail "$1: HTTP $code ${body:0:300}"
+	return 1
+}
+jget() { printf '%s' "$body" | jq -r "$1" 2>/dev/null; }
+
+# Waits until the gateway at $1 reports $2 nodes up.
+wait_nodes() {
+	local n=""
+	for _ in $(seq 1 120); do
+		n=$(curl -s -m 5 "$1/admin/api/status" | jq -r '[.nodes[]? | select(.up == true)] | length' 2>/dev/null)
+		[ "$n" = "$2" ] && return 0
+		sleep 1
+	done
+	fail "$1/admin/api/status: $n nodes up, not $2, after 120 s"
+	return 1
+}
+
+# The README's examples, and where their answers ran.
+check_examples() {
+	local a=$1 b=$2 i nodes=""
+	call "$a" GET /health
+	expect "GET /health" '"status"'
+	for i in $(seq 1 12); do
+		call "$a" POST /run '{"command": ["/bin/echo", "Hello from sandbox!"]}'
+		[[ "$code" = 200 && "$body" == *'Hello from sandbox!'* && -n "$(jget '.node // empty')" ]] ||
+			{ fail "POST /run #$i: HTTP $code ${body:0:300}"; continue; }
+		nodes+="$(jget .node)"$'\n'
+	done
+	local distinct
+	distinct=$(printf '%s' "$nodes" | sort -u | grep -c .)
+	if [ "$distinct" -ge 2 ]; then
+		ok "12 runs landed on $distinct nodes: $(printf '%s' "$nodes" | sort | uniq -c | tr -s ' \n' ' ')"
+	else
+		fail "12 runs landed on $distinct node(s): $nodes"
+	fi
+	call "$b" POST /api/v1/execute \
+		'{"code": "print(\"Hello from secure sandbox!\")\nprint(2 + 2)", "language": "python", "timeout": 30}'
+	expect "POST /api/v1/execute (gateway 2)" 'Hello from secure sandbox!'
+	call "$a" POST /execute '{"language": "python", "code": "print(2 + 2)"}'
+	expect "POST /execute" '4'
+	call "$a" GET /languages
+	expect "GET /languages" 'python'
+}
+
+SANDBOXES=() SB_NODES=() SESSION="" DEPLOYMENT=""
+
+# Objects: sandboxes placed over the nodes, a session, a deployment; each
+# reached through the other gateway too.
+check_objects() {
+	local a=$1 b=$2 i id
+	for i in 1 2 3; do
+		call "$a" POST /sandbox \
+			'{"runtime": "node", "code": "console.log(\"Hello from Node.js!\")", "timeout_ms": 5000, "memory_limit_mb": 128}'
+		id=$(jget '.id // empty')
+		[ -n "$id" ] || { fail "POST /sandbox: HTTP $code ${body:0:300}"; continue; }
+		SANDBOXES+=("$id")
+		SB_NODES+=("$(jget '.node // empty')")
+		call "$b" POST "/sandbox/$id/execute"
+		expect "sandbox $i on node ${SB_NODES[-1]}: execute through gateway 2" 'Hello from Node.js!'
+	done
+	if [ "$(printf '%s\n' "${SB_NODES[@]}" | sort -u | grep -c .)" -ge 2 ]; then
+		ok "sandboxes placed on nodes: ${SB_NODES[*]}"
+	else
+		fail "sandboxes placed on nodes: ${SB_NODES[*]} (want >= 2 nodes)"
+	fi
+	call "$a" POST /sessions '{}'
+	SESSION=$(jget '.session_id // empty')
+	[ -n "$SESSION" ] || fail "POST /sessions: HTTP $code ${body:0:300}"
+	call "$b" POST "/sessions/$SESSION/run" '{"command": ["/bin/sh", "-c", "echo $((6*7)) > /workspace/n; cat /workspace/n"]}'
+	expect "session run through gateway 2" '42'
+	call "$a" POST /faas/deploy '{"runtime": "node", "entry_point": "server.js",
+		"code": "require(\"http\").createServer((q, s) => s.end(\"hi \" + q.url)).listen(3000)"}'
+	DEPLOYMENT=$(jget '.deployment_id // empty')
+	expect "POST /faas/deploy (node $(jget '.node // empty'))" 'deployment_id'
+	call "$a" GET "/faas/$DEPLOYMENT/hello"
+	expect "GET /faas/{id}/hello" 'hi /hello'
+	call "$b" GET "/faas/$DEPLOYMENT/again"
+	expect "GET /faas/{id}/again through gateway 2" 'hi /again'
+	call "$b" GET /sandboxes
+	local listed=0
+	for id in "${SANDBOXES[@]}"; do [[ "$body" == *"$id"* ]] && listed=$((listed + 1)); done
+	[ "$code" = 200 ] && [ $listed = ${#SANDBOXES[@]} ] && ok "GET /sandboxes lists all $listed (merged)" ||
+		fail "GET /sandboxes: HTTP $code, $listed of ${#SANDBOXES[@]} listed"
+}
+
+# The container whose node reports id $2 (among what $1 lists).
+container_of() {
+	local c
+	for c in $($1); do
+		[ "$(docker exec "$c" sandboxctl --rpc tcp://127.0.0.1:7000 call Health '{}' 2>/dev/null |
+			jq -r '.node.id // empty')" = "$2" ] && { printf '%s' "$c"; return 0; }
+	done
+	return 1
+}
+
+# One node killed: the cluster keeps answering, the node's objects come
+# back with it.
+check_kill() {
+	local a=$1 b=$2 list=$3 kill=$4 victim=${SB_NODES[0]} vid=${SANDBOXES[0]} c i other=""
+	c=$(container_of "$list" "$victim") || { fail "no container reports node $victim"; return; }
+	for i in "${!SANDBOXES[@]}"; do
+		[ "${SB_NODES[$i]}" != "$victim" ] && { other=${SANDBOXES[$i]}; break; }
+	done
+	say "killing node $victim (container ${c:0:12})"
+	$kill "$c" || { fail "could not kill ${c:0:12}"; return; }
+	local t_kill bad=0
+	t_kill=$(date +%s)
+	sleep 2
+	for i in $(seq 1 10); do
+		call "$a" POST /run '{"command": ["/bin/echo", "still here"]}'
+		[[ "$code" = 200 && "$body" == *'still here'* ]] || { bad=$((bad + 1)); say "      /run: HTTP $code ${body:0:200}"; }
+	done
+	[ $bad = 0 ] && ok "10 runs after the kill all answered" || fail "$bad of 10 runs after the kill failed"
+	if [ -n "$other" ]; then
+		call "$b" POST "/sandbox/$other/execute"
+		expect "a sandbox of another node answers meanwhile" 'Hello from Node.js!'
+	fi
+	call "$a" GET "/sandbox/$vid"
+	say "      the killed node's sandbox meanwhile: HTTP $code ${body:0:160}"
+	for _ in $(seq 1 120); do
+		call "$a" POST "/sandbox/$vid/execute"
+		[ "$code" = 200 ] && break
+		sleep 1
+	done
+	expect "the killed node's sandbox answers again $(($(date +%s) - t_kill)) s after the kill" 'Hello from Node.js!'
+	call "$b" GET "/sandbox/$vid"
+	[ "$(jget '.node // empty')" = "$victim" ] && ok "it is still on node $victim" ||
+		fail "GET /sandbox/$vid: node '$(jget '.node // empty')', not $victim"
+	wait_nodes "$a" 3 && ok "3 nodes up again"
+	call "$b" POST "/sessions/$SESSION/run" '{"command": ["/bin/cat", "/workspace/n"]}'
+	expect "the session kept its workspace" '42'
+	call "$b" GET "/faas/$DEPLOYMENT/back"
+	expect "the deployment answers through /faas/{id}/" 'hi /back'
+}
+
+check_cleanup() {
+	local a=$1 id
+	for id in "${SANDBOXES[@]}"; do
+		call "$a" DELETE "/sandbox/$id"
+		[[ "$code" = 2* ]] || fail "DELETE /sandbox/$id: HTTP $code ${body:0:200}"
+	done
+	[ -n "$SESSION" ] && call "$a" DELETE "/sessions/$SESSION"
+	[ -n "$DEPLOYMENT" ] && { call "$a" DELETE "/faas/deployments/$DEPLOYMENT"; expect "DELETE /faas/deployments/{id}" ''; }
+	call "$a" GET /sandboxes
+	[ "$(jget 'length')" = 0 ] && ok "no sandbox left" || fail "GET /sandboxes after the deletes: ${body:0:300}"
+}
+
+run_checks() {
+	local a=$1 b=$2 list=$3 kill=$4 t
+	t=$(date +%s)
+	say "checks: gateways $a and $b"
+	wait_nodes "$a" 3 || return
+	wait_nodes "$b" 3 || return
+	ok "3 nodes up behind both gateways ($(($(date +%s) - t)) s)"
+	check_examples "$a" "$b"
+	check_objects "$a" "$b"
+	[ ${#SANDBOXES[@]} -gt 0 ] && check_kill "$a" "$b" "$list" "$kill"
+	check_cleanup "$a"
+	say "checks took $(($(date +%s) - t)) s"
+}
