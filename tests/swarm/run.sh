@@ -80,8 +80,9 @@ swarm_failure() {
 			"${STACK}_sandboxd" 2>&1 | grep -m1 -E 'Failed|Rejected')
 		if [ -n "$err" ]; then
 			printf 'task %s\n' "$err"
-			docker service logs --raw "${STACK}_sandboxd" 2>&1 | grep -m1 -E ' (error|fatal) ' |
-				sed 's/^/sandboxd: /'
+			sleep 1
+			docker service logs --raw --tail 2 "${STACK}_sandboxd" 2>&1 | sort -u | head -4 |
+				sed 's/^/sandboxd said: /'
 			return
 		fi
 		if [ "$(curl -s -m 5 "$base/admin/api/status" | jq -r '[.nodes[]? | select(.up == true)] | length' 2>/dev/null)" = 3 ]; then
