@@ -159,13 +159,25 @@ check_kill() {
 		call "$b" POST "/sandbox/$other/execute"
 		expect "a sandbox of another node answers meanwhile" 'Hello from Node.js!'
 	fi
-	call "$a" GET "/sandbox/$vid"
-	say "      the killed node's sandbox meanwhile: HTTP $code ${body:0:160}"
-	for _ in $(seq 1 120); do
+	# While the node is away its objects answer 503 naming it, never 404:
+	# the id names its node, so nothing else may claim it is gone.
+	local seen="" last="" runs=0
+	for _ in $(seq 1 240); do
 		call "$a" POST "/sandbox/$vid/execute"
+		if [ "$code" != "$last" ]; then
+			[ -n "$last" ] && seen+="×$runs, "
+			seen+="$code" last=$code runs=0
+			[ "$code" = 200 ] || say "      the killed node's sandbox: HTTP $code ${body:0:160}"
+		fi
+		runs=$((runs + 1))
 		[ "$code" = 200 ] && break
-		sleep 1
+		sleep 0.5
 	done
+	seen+="×$runs"
+	case " $seen" in
+	*" 404"*) fail "the killed node's sandbox answered 404 while its node was away (HTTP $seen)" ;;
+	*) ok "the killed node's sandbox, polled from the kill on: HTTP $seen" ;;
+	esac
 	expect "the killed node's sandbox answers again $(($(date +%s) - t_kill)) s after the kill" 'Hello from Node.js!'
 	call "$b" GET "/sandbox/$vid"
 	answer_node .id

@@ -71,10 +71,17 @@ swarm_down() {
 	fi
 }
 
-# Why the stack does not serve, or nothing when it does (one /run through
-# the published port answered).
+# GET/POST through a gateway task's own loopback (not the published port).
+in_gateway() {
+	local g
+	g=$(docker ps -q -f "label=com.docker.swarm.service.name=${STACK}_sandbox-gateway" | head -1)
+	[ -n "$g" ] && docker exec "$g" curl -s -m 30 "$@"
+}
+
+# Why the stack does not serve, or nothing when it does: 3 nodes up, one
+# /run answered inside, and through the published port.
 swarm_failure() {
-	local base=$1 err
+	local base=$1 err out up=0
 	for _ in $(seq 1 90); do
 		err=$(docker service ps --no-trunc --format '{{.Name}} {{.CurrentState}} {{.Error}}' \
 			"${STACK}_sandboxd" 2>&1 | grep -m1 -E 'Failed|Rejected')
@@ -85,16 +92,25 @@ swarm_failure() {
 				sed 's/^/sandboxd said: /'
 			return
 		fi
-		if [ "$(curl -s -m 5 "$base/admin/api/status" | jq -r '[.nodes[]? | select(.up == true)] | length' 2>/dev/null)" = 3 ]; then
-			call "$base" POST /run '{"command": ["/bin/echo", "probe"]}'
-			[ "$code" = 200 ] && [[ "$body" == *probe* ]] && return
-			printf 'POST /run through the stack answered HTTP %s: %s\n' "$code" "${body:0:400}"
-			return
-		fi
+		up=$(in_gateway http://127.0.0.1:8070/admin/api/status |
+			jq -r '[.nodes[]? | select(.up == true)] | length' 2>/dev/null)
+		[ "$up" = 3 ] && break
 		sleep 1
 	done
-	printf 'the stack did not serve 3 nodes within 90 s:\n'
-	docker service ps --no-trunc "${STACK}_sandboxd" 2>&1 | head -8
+	out=$(in_gateway -d '{"command": ["/bin/echo", "probe"]}' http://127.0.0.1:8070/run)
+	if [[ "$out" != *'"probe\n"'* ]]; then
+		printf 'with %s of 3 nodes up, POST /run (in a gateway task) answered: %s\n' "${up:-0}" "${out:0:400}"
+		docker service ps --no-trunc "${STACK}_sandboxd" 2>&1 | head -4
+		return
+	fi
+	for _ in $(seq 1 20); do
+		curl -fsS -m 5 "$base/health" >/dev/null 2>&1 && return
+		sleep 1
+	done
+	printf 'the stack runs (3 nodes, /run answered inside a gateway task), but its published port %s\n' "$base"
+	printf 'does not answer: %s\n' "$(curl -sS -m 5 "$base/health" 2>&1 | head -1)"
+	[ -n "$dockerd_pid" ] && grep -m1 -E 'ipvs|/proc/sys/net/ipv4/vs' "$LOG_DIR/dockerd.log" |
+		sed 's/^/dockerd (the routing mesh needs IPVS): /'
 }
 
 swarm_try() {
