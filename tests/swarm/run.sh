@@ -176,8 +176,9 @@ trap cleanup EXIT
 # --- the run ----------------------------------------------------------------
 
 dk_prepare docker-compose jq curl
+t_base=$(date +%s)
 scripts/base-image.sh || dk_skip "no debian:bookworm-slim image and none can be built"
-say "building the images (log: $LOG_DIR/build.log)"
+say "base image ready in $(($(date +%s) - t_base)) s; building the images (log: $LOG_DIR/build.log)"
 t_build=$(date +%s)
 for img in sandboxd:daemon sandbox-gateway:gateway; do
 	if ! docker build -f "docker/Dockerfile.${img#*:}" -t "${img%:*}:latest" --build-arg JOBS="${JOBS:-2}" . \
@@ -191,14 +192,18 @@ say "images built in $(($(date +%s) - t_build)) s"
 KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 CPORT=$((PORT + 10))
 
+t_swarm=$(date +%s)
 if [ "$MODE" != compose ] && swarm_try; then
 	ran=swarm
 	run_checks "http://127.0.0.1:$PORT" "http://127.0.0.1:$PORT" swarm_containers swarm_kill
 else
 	[ "$MODE" = swarm ] && { say "FAIL: SWARM_TEST_MODE=swarm and Swarm cannot run the stack"; exit 1; }
 	[ "$MODE" != compose ] && { say "swarm: removing the stack; the compose path is tested instead"; swarm_down; }
+	[ "$MODE" != compose ] && say "swarm: the attempt took $(($(date +%s) - t_swarm)) s"
 	ran=compose
+	t_up=$(date +%s)
 	compose_up || { say "FAIL: docker-compose up"; exit 1; }
+	say "compose: up in $(($(date +%s) - t_up)) s"
 	run_checks "http://127.0.0.1:$CPORT" "http://127.0.0.1:$((CPORT + 1))" compose_containers compose_kill
 fi
 
