@@ -136,53 +136,83 @@ container_of() {
 	return 1
 }
 
+# N runs through $1; RAN_OK and RAN_GONE count the answers and the 503s
+# naming node $3 as gone under the run; anything else fails.
+RAN_OK=0 RAN_GONE=0
+runs() {
+	local i bad=0
+	RAN_OK=0 RAN_GONE=0
+	for i in $(seq 1 "$2"); do
+		call "$1" POST /run '{"command": ["/bin/echo", "still here"]}'
+		if [[ "$code" = 200 && "$body" == *'still here'* ]]; then RAN_OK=$((RAN_OK + 1)); continue; fi
+		if [[ -n "$3" && "$code" = 503 && "$body" == *"$3 went away"* ]]; then RAN_GONE=$((RAN_GONE + 1)); continue; fi
+		bad=$((bad + 1))
+		say "      /run: HTTP $code ${body:0:200}"
+	done
+	return $bad
+}
+
+# Polls the killed node's sandbox $2 through $1 until it executes again;
+# while it answers 503 (its node down) a /run and GET of another node's
+# sandbox $3 must succeed each time.
+poll_victim() {
+	local a=$1 vid=$2 other=$3 seen="" last="" n=0 down_runs=0 down_bad=0
+	for _ in $(seq 1 240); do
+		call "$a" POST "/sandbox/$vid/execute"
+		if [ "$code" != "$last" ]; then
+			[ -n "$last" ] && seen+="×$n, "
+			seen+="$code" last=$code n=0
+			[ "$code" = 200 ] || say "      the killed node's sandbox: HTTP $code ${body:0:160}"
+		fi
+		n=$((n + 1))
+		[ "$code" = 200 ] && break
+		runs "$a" 1 "" && down_runs=$((down_runs + 1)) || down_bad=$((down_bad + 1))
+		if [ -n "$other" ]; then
+			call "$a" GET "/sandbox/$other"
+			[ "$code" = 200 ] || { down_bad=$((down_bad + 1)); say "      GET /sandbox/$other: HTTP $code ${body:0:160}"; }
+		fi
+		sleep 0.3
+	done
+	seen+="×$n"
+	# The id names its node: while that node is away nothing may say the
+	# object is gone (404); it is a 503 naming the node.
+	case " $seen" in
+	*" 404"*) fail "the killed node's sandbox answered 404 while its node was away (HTTP $seen)" ;;
+	*) ok "the killed node's sandbox, polled from the kill on: HTTP $seen" ;;
+	esac
+	[ $down_bad = 0 ] && ok "while the node was away: $down_runs runs answered, and another node's sandbox" ||
+		fail "while the node was away: $down_bad requests failed ($down_runs runs answered)"
+	expect "then it executes again" 'Hello from Node.js!'
+}
+
 # One node killed: the cluster keeps answering, the node's objects come
 # back with it.
 check_kill() {
-	local a=$1 b=$2 list=$3 kill=$4 victim=${SB_NODES[0]} vid=${SANDBOXES[0]} c i other=""
+	local a=$1 b=$2 list=$3 kill=$4 victim=${SB_NODES[0]} vid=${SANDBOXES[0]} c i other="" t_kill
 	c=$(container_of "$list" "$victim") || { fail "no container reports node $victim"; return; }
 	for i in "${!SANDBOXES[@]}"; do
 		[ "${SB_NODES[$i]}" != "$victim" ] && { other=${SANDBOXES[$i]}; break; }
 	done
 	say "killing node $victim (container ${c:0:12})"
 	$kill "$c" || { fail "could not kill ${c:0:12}"; return; }
-	local t_kill bad=0
 	t_kill=$(date +%s)
-	# At once: a gateway sees the node's connections close and sends
-	# nothing more there (a request it could not deliver goes to another).
-	for i in $(seq 1 10); do
-		call "$a" POST /run '{"command": ["/bin/echo", "still here"]}'
-		[[ "$code" = 200 && "$body" == *'still here'* ]] || { bad=$((bad + 1)); say "      /run: HTTP $code ${body:0:200}"; }
-	done
-	[ $bad = 0 ] && ok "10 runs after the kill all answered" || fail "$bad of 10 runs after the kill failed"
+	# At once: a run is answered (a gateway that saw the node's connection
+	# close sends it elsewhere) or, sent to the node as it died, is a 503
+	# saying so (it may have run, so it is never retried).
+	runs "$a" 10 "$victim" && ok "10 runs right after the kill: $RAN_OK answered, $RAN_GONE a 503 naming the node that died under them" ||
+		fail "runs right after the kill failed otherwise"
+	poll_victim "$a" "$vid" "$other"
+	say "      the node was back $(($(date +%s) - t_kill)) s after the kill"
 	if [ -n "$other" ]; then
 		call "$b" POST "/sandbox/$other/execute"
-		expect "a sandbox of another node answers meanwhile" 'Hello from Node.js!'
+		expect "a sandbox of another node answers" 'Hello from Node.js!'
 	fi
-	# While the node is away its objects answer 503 naming it, never 404:
-	# the id names its node, so nothing else may claim it is gone.
-	local seen="" last="" runs=0
-	for _ in $(seq 1 240); do
-		call "$a" POST "/sandbox/$vid/execute"
-		if [ "$code" != "$last" ]; then
-			[ -n "$last" ] && seen+="×$runs, "
-			seen+="$code" last=$code runs=0
-			[ "$code" = 200 ] || say "      the killed node's sandbox: HTTP $code ${body:0:160}"
-		fi
-		runs=$((runs + 1))
-		[ "$code" = 200 ] && break
-		sleep 0.5
-	done
-	seen+="×$runs"
-	case " $seen" in
-	*" 404"*) fail "the killed node's sandbox answered 404 while its node was away (HTTP $seen)" ;;
-	*) ok "the killed node's sandbox, polled from the kill on: HTTP $seen" ;;
-	esac
-	expect "the killed node's sandbox answers again $(($(date +%s) - t_kill)) s after the kill" 'Hello from Node.js!'
 	call "$b" GET "/sandbox/$vid"
 	answer_node .id
-	[ "$NODE" = "$victim" ] && ok "it is still on node $victim" || fail "GET /sandbox/$vid: node '$NODE', not $victim"
+	[ "$NODE" = "$victim" ] && ok "the killed node's sandbox is still on node $victim" ||
+		fail "GET /sandbox/$vid: node '$NODE', not $victim"
 	wait_nodes "$a" 3 && ok "3 nodes up again"
+	runs "$b" 10 "" && ok "10 runs through gateway 2 all answered" || fail "runs through gateway 2 failed"
 	call "$b" POST "/sessions/$SESSION/run" '{"command": ["/bin/cat", "/workspace/n"]}'
 	expect "the session kept its workspace" '42'
 	call "$b" GET "/faas/$DEPLOYMENT/back"
