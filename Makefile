@@ -27,11 +27,13 @@ run: build
 
 # The whole suite: the tree built twice with -Werror, by gcc (ASan/UBSan,
 # every test) and by clang (the fuzz build: ASan/UBSan and libFuzzer; its
-# harnesses replay their regressions and fuzz a few seconds each).
+# harnesses replay their regressions and fuzz a few seconds each), and the
+# Kubernetes manifests checked against the API schema.
 test: deps
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSBX_SANITIZE=ON -DSBX_WERROR=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz-build FUZZ_TARGET=all
+	@$(MAKE) --no-print-directory k8s-check
 	@cd $(TEST_BUILD) && ctest --output-on-failure --timeout 600
 	@rm -f $(FUZZ_BUILD)/tests/fuzz/work/*.summary
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure --timeout 600 -L fuzz
@@ -59,7 +61,7 @@ install: build
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: base-image compose-test
+.PHONY: base-image compose-test swarm-test k8s-check
 
 # debian:bookworm-slim for the Dockerfiles: pulled where a registry answers,
 # else built locally with debootstrap + docker import (scripts/base-image.sh).
@@ -71,3 +73,17 @@ base-image:
 # not part of `make test`.
 compose-test:
 	@tests/compose/run.sh
+
+# Cluster mode on Docker end to end: 3 sandboxd nodes and 2 gateways from
+# nothing (images built), the README's examples through the published port,
+# one node killed and back (tests/swarm/run.sh; Swarm where the engine can
+# run sandboxd under it, else docker-compose --scale). Minutes, so not part
+# of `make test`.
+swarm-test:
+	@tests/swarm/run.sh
+
+# deploy/k8s/*.yaml against the Kubernetes API schema, offline once its npm
+# packages are installed (into build/k8s-check, on the first run); a skip
+# (exit 77: no node/npm or registry for that first install) does not fail.
+k8s-check:
+	@deploy/k8s/check.sh || [ $$? -eq 77 ]

@@ -15,7 +15,7 @@
 # Exit: 0 all passed, 1 a check failed, 77 Docker cannot run here.
 # Not part of `make test`: from nothing it takes minutes (see README).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 PORT=${COMPOSE_TEST_PORT:-18070}
 LOG_DIR=${LOG_DIR:-/tmp/sandboxd-compose-test}
@@ -23,67 +23,24 @@ PROJECT=${COMPOSE_PROJECT_NAME:-sandboxd-compose-test}
 export COMPOSE_PROJECT_NAME=$PROJECT SANDBOX_PORT=$PORT SANDBOX_BIND=127.0.0.1
 mkdir -p "$LOG_DIR"
 t0=$(date +%s)
-dockerd_pid=""
-compose=()
 failed=0
 
 say() { printf 'compose-test: %s\n' "$*"; }
-skip() { say "SKIP: $*"; exit 77; }
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
+. tests/compose/docker-env.sh
 
 cleanup() {
 	if [ ${#compose[@]} -gt 0 ]; then
 		"${compose[@]}" logs --no-color >"$LOG_DIR/compose.log" 2>&1 || true
 		"${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 	fi
-	if [ -n "$dockerd_pid" ] && [ -z "${KEEP_DOCKERD:-}" ]; then
-		say "stopping the dockerd this test started (pid $dockerd_pid)"
-		$sudo kill "$dockerd_pid" 2>/dev/null
-		for _ in $(seq 1 30); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 1; done
-	fi
+	dk_stop_engine
 }
 trap cleanup EXIT
 
-# 1. packages
-need=()
-command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
-if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
-	need+=(docker-compose)
-fi
-if [ ${#need[@]} -gt 0 ]; then
-	say "installing ${need[*]}"
-	$sudo apt-get update -qq >/dev/null 2>&1
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" \
-		>"$LOG_DIR/apt.log" 2>&1 || skip "cannot install ${need[*]} (see $LOG_DIR/apt.log)"
-fi
-
-# 2. an engine
-if ! docker version >/dev/null 2>&1; then
-	[ -S /var/run/docker.sock ] && pgrep -x dockerd >/dev/null && skip "dockerd runs but does not answer"
-	say "starting dockerd (log: $LOG_DIR/dockerd.log)"
-	$sudo dockerd >"$LOG_DIR/dockerd.log" 2>&1 &
-	dockerd_pid=$!
-	for _ in $(seq 1 60); do
-		docker version >/dev/null 2>&1 && break
-		kill -0 "$dockerd_pid" 2>/dev/null || break
-		sleep 1
-	done
-	if ! docker version >/dev/null 2>&1; then
-		tail -5 "$LOG_DIR/dockerd.log" >&2
-		dockerd_pid=""
-		skip "dockerd does not start here (no privileges for it?)"
-	fi
-fi
-if command -v docker-compose >/dev/null 2>&1; then
-	compose=(docker-compose)
-else
-	compose=(docker compose)
-fi
-say "engine $(docker version -f '{{.Server.Version}}'), compose: ${compose[*]} $("${compose[@]}" version --short 2>/dev/null)"
-
+# 1, 2. packages and an engine
+dk_prepare docker-compose
 # 3. the base image
-scripts/base-image.sh || skip "no debian:bookworm-slim image and none can be built"
+scripts/base-image.sh || dk_skip "no debian:bookworm-slim image and none can be built"
 
 # 4. the stack
 say "building and starting the stack (logs: $LOG_DIR/build.log)"
@@ -144,9 +101,9 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "${json[@]}" -d '{}'
 if [ "$code" = 404 ] || [ "$code" = 405 ]; then
 	say "skip  POST /faas/deploy: not served ($code)"
 else
-	# Deployed, then reached through the gateway's proxy: the forwarder
-	# socket crosses from the sandboxd container to the gateway's through
-	# the shared sandboxd-proxy volume.
+	# Deployed, then reached through the gateway's proxy: the gateway
+	# connects to the forwarder socket in the sandboxd container through
+	# the node's proxy tunnel (port 7002 on the internal network).
 	out=$(curl -sS -m 60 -X POST "${json[@]}" -w '\n%{http_code}' \
 		-d '{"runtime": "node", "code": "require(\"http\").createServer((q, s) => s.end(\"hi from \" + q.url)).listen(3000)"}' \
 		"$base/faas/deploy" 2>&1)
