@@ -105,12 +105,84 @@ int cluster_node_message(const struct node *n, Sbx__Node **ret)
 	return 0;
 }
 
+/* Forget the remembered nodes of tag, or (tag NULL) the expired ones. */
+static void gone_forget(struct sbx_client *c, const char *tag)
+{
+	uint64_t now = sbx_clock_mono_ms();
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->n_gone; i++) {
+		const struct node *g = &c->gone[i];
+		bool drop = tag ? strcmp(g->tag, tag) == 0 : now - g->dns_missing_ms >= CLUSTER_GONE_MS;
+
+		if (!drop)
+			c->gone[k++] = *g;
+	}
+	c->n_gone = k;
+}
+
+/* Remember a node DNS dropped, if it ever said who it is; the oldest
+ * record makes room. */
+static void gone_remember(struct sbx_client *c, const struct node *n)
+{
+	struct node *g;
+
+	if (!n->tag[0])
+		return;
+	gone_forget(c, n->tag);
+	if (c->n_gone == CLUSTER_MAX_NODES) {
+		memmove(&c->gone[0], &c->gone[1], (c->n_gone - 1) * sizeof(c->gone[0]));
+		c->n_gone--;
+	}
+	g = &c->gone[c->n_gone++];
+	*g = *n;
+	g->conn = NULL;
+	g->next_dead = NULL;
+	g->up = false;
+	g->in_flight = g->pending_creates = g->refs = 0;
+	g->dns_missing_ms = sbx_clock_mono_ms();
+}
+
+size_t cluster_gone(struct sbx_client *c, const struct node **ret)
+{
+	gone_forget(c, NULL);
+	*ret = c->gone;
+	return c->n_gone;
+}
+
+const struct node *cluster_find_tag(struct sbx_client *c, const char *tag, bool *remembered)
+{
+	const struct node *down = NULL, *g;
+
+	*remembered = false;
+	for (size_t i = 0; i < c->n_nodes; i++) {
+		const struct node *n = c->nodes[i];
+
+		if (strcmp(n->tag, tag) != 0)
+			continue;
+		if (n->up)
+			return n;
+		down = down ? down : n;
+	}
+	if (down)
+		return down;
+	for (size_t i = 0, k = cluster_gone(c, &g); i < k; i++)
+		if (strcmp(g[i].tag, tag) == 0) {
+			*remembered = true;
+			return &g[i];
+		}
+	return NULL;
+}
+
 void cluster_node_update(struct node *n, const Sbx__Node *m)
 {
 	if (m->id && *m->id)
 		snprintf(n->id, sizeof(n->id), "%s", m->id);
-	if (m->tag && strlen(m->tag) == 8)
+	if (m->tag && strlen(m->tag) == 8) {
 		snprintf(n->tag, sizeof(n->tag), "%s", m->tag);
+		/* Back (a Swarm task restarted at a new address). */
+		gone_forget(n->c, n->tag);
+	}
 	n->running = m->running;
 	n->queued = m->queued;
 	n->slots = m->slots;
@@ -265,14 +337,13 @@ static void dns_prune(struct sbx_client *c, char (*urls)[SBX_URL_MAX], size_t n_
 		memmove(&c->nodes[i], &c->nodes[i + 1], (c->n_nodes - i - 1) * sizeof(c->nodes[0]));
 		c->n_nodes--;
 		n->up = false;
+		gone_remember(c, n);
 		n->next_dead = c->dead;
 		c->dead = n;
 	}
 }
 
-/* Make the DNS nodes what DNS names now (on the DNS watch's thread). New
- * nodes dial outside the lock. */
-static void dns_merge(void *arg, char (*urls)[SBX_URL_MAX], size_t n_urls)
+void cluster_dns_merge(void *arg, char (*urls)[SBX_URL_MAX], size_t n_urls)
 {
 	struct sbx_client *c = arg;
 	struct node *fresh[CLUSTER_MAX_NODES], *extra = NULL;
@@ -318,7 +389,7 @@ int cluster_start(struct sbx_client *c)
 		return -ENOMEM;
 	c->poller_started = true;
 	if (c->dns_url)
-		return sbx_dns_watch_start(c->dns_url, CLUSTER_DNS_MS, CLUSTER_MAX_NODES, dns_merge, c,
+		return sbx_dns_watch_start(c->dns_url, CLUSTER_DNS_MS, CLUSTER_MAX_NODES, cluster_dns_merge, c,
 					   &c->dns);
 	return 0;
 }

@@ -27,6 +27,10 @@
  * after this long when it still answers (a task being replaced). */
 #define CLUSTER_DNS_GRACE_MS 30000
 #define CLUSTER_URL_MAX 256
+/* A node DNS dropped is remembered this long by its id and tag (Swarm gives
+ * a restarted task a new address, and names it only once it runs): its
+ * objects answer "down" meanwhile, not "not found". */
+#define CLUSTER_GONE_MS 600000
 
 struct node {
 	struct sbx_client *c;
@@ -59,6 +63,11 @@ struct sbx_client {
 	struct node *nodes[CLUSTER_MAX_NODES];
 	size_t n_nodes;
 	struct node *dead;         /* removed, freed once unreferenced */
+	/* Nodes DNS dropped, by id and tag (copies without a connection;
+	 * dns_missing_ms: when), until a node with their tag answers or
+	 * CLUSTER_GONE_MS pass. */
+	struct node gone[CLUSTER_MAX_NODES];
+	size_t n_gone;
 	unsigned rotor;            /* ties rotate */
 	unsigned calls;            /* routed calls not yet completed */
 	bool closing;
@@ -80,6 +89,14 @@ int cluster_node_new(struct sbx_client *c, const char *url, struct node **ret);
 void cluster_node_free(struct node *n);
 /* What a Health answer says of n (its id, tag, load). Under c->lock. */
 void cluster_node_update(struct node *n, const Sbx__Node *m);
+/* The node whose id names tag: an up one first, else a down one, else a
+ * remembered one DNS dropped (*remembered set). NULL: none. Under c->lock. */
+const struct node *cluster_find_tag(struct sbx_client *c, const char *tag, bool *remembered);
+/* The nodes DNS dropped that are still remembered. Under c->lock. */
+size_t cluster_gone(struct sbx_client *c, const struct node **ret);
+/* Make the DNS nodes what DNS names now (on the DNS watch's thread; the
+ * tests call it to play DNS). New nodes dial outside the lock. */
+void cluster_dns_merge(void *c, char (*urls)[SBX_URL_MAX], size_t n_urls);
 /* Fill an sbx.Node message (fresh strings) from n. Under c->lock. */
 int cluster_node_message(const struct node *n, Sbx__Node **ret);
 /* Pack an RPC envelope of this client: its auth token unless auth is set,

@@ -155,10 +155,18 @@ static int all_nodes(struct sbx_client *c, Sbx__Node ***ret, size_t *ret_n)
 	size_t n = 0;
 	int r = 0;
 
+	const struct node *gone;
+	size_t n_gone;
+
 	pthread_mutex_lock(&c->lock);
-	v = calloc(c->n_nodes ? c->n_nodes : 1, sizeof(*v));
+	n_gone = cluster_gone(c, &gone);
+	v = calloc(c->n_nodes + n_gone + 1, sizeof(*v));
 	for (size_t i = 0; v && i < c->n_nodes && r == 0; i++)
 		if ((r = cluster_node_message(c->nodes[i], &v[n])) == 0)
+			n++;
+	/* DNS dropped them, they may come back: listed down. */
+	for (size_t i = 0; v && i < n_gone && r == 0; i++)
+		if ((r = cluster_node_message(&gone[i], &v[n])) == 0)
 			n++;
 	pthread_mutex_unlock(&c->lock);
 	if (!v || r < 0) {

@@ -451,22 +451,21 @@ static int by_id_start(struct rcall *rc, const ProtobufCMessage *req)
 	struct sbx_client *c = rc->c;
 	char tag[SBX_NODE_TAG_LEN + 1];
 	struct node *n = NULL;
-	bool has_tag = sbx_id_tag(request_id(rc->rt, req), tag);
+	bool has_tag = sbx_id_tag(request_id(rc->rt, req), tag), remembered = false;
 	int r;
 
 	pthread_mutex_lock(&c->lock);
-	if (c->n_nodes == 1)
+	if (has_tag)
+		n = (struct node *)cluster_find_tag(c, tag, &remembered);
+	if (!n && c->n_nodes == 1)
 		n = c->nodes[0];
-	for (size_t i = 0; has_tag && !n && i < c->n_nodes; i++)
-		if (strcmp(c->nodes[i]->tag, tag) == 0)
-			n = c->nodes[i];
 	if (n)
 		set_node_out(rc, cluster_node_name(n));
 	r = n && !n->up ? -EHOSTDOWN : 0;
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
 		return r;
-	if (n)
+	if (n && !remembered)
 		return hop_send(rc, n, 0);
 	rc->searching = true;
 	return search_next(rc, &r) ? 0 : r;
@@ -558,6 +557,7 @@ static void fan_finish_later(struct rcall *rc)
 static int fan_start(struct rcall *rc)
 {
 	struct sbx_client *c = rc->c;
+	const struct node *gone;
 	size_t sent = 0;
 	int first = -ECONNREFUSED;
 	bool last;
@@ -574,6 +574,8 @@ static int fan_start(struct rcall *rc)
 		} else
 			append_name(rc->missed, sizeof(rc->missed), cluster_node_name(c->nodes[i]));
 	}
+	for (size_t i = 0, k = cluster_gone(c, &gone); i < k; i++)
+		append_name(rc->missed, sizeof(rc->missed), cluster_node_name(&gone[i]));
 	pthread_mutex_unlock(&c->lock);
 	/* One count more than the hops until every hop is out, so that the
 	 * last completion cannot merge before the last hop started. */

@@ -13,6 +13,7 @@
 #include "admin.pb-c.h"
 #include "api.pb-c.h"
 #include "clock.h"
+#include "cluster.h"
 #include "fakenode.h"
 #include "methods.h"
 #include "nodeid.h"
@@ -463,6 +464,62 @@ static void dns(void)
 	CHECK_INT(sbx_client_open(&bad, &c), -EINVAL);
 }
 
+/* A node DNS stops naming (a Swarm task killed: its replacement gets a new
+ * address) is remembered by its tag: its objects answer -EHOSTDOWN naming
+ * it, not NOT_FOUND, and fan-outs list it down, until it answers again. */
+static void dns_dropped(void)
+{
+	struct fake_node fd;
+	char url[128], dns_url[128], node[SBX_NODE_NAME_MAX], partial[SBX_PARTIAL_MAX], id[40];
+	int port = tl_free_port();
+	struct sbx_client_opts co = { .rpc_dns = dns_url, .connect_wait_ms = 5000 };
+	struct sbx_call_opts o = { .node = node, .partial = partial, .timeout_ms = 2000 };
+	Sbx__GetSandboxRequest gq = SBX__GET_SANDBOX_REQUEST__INIT;
+	struct sbx_client *c = NULL;
+	struct sbx_reply rep;
+	int64_t t0;
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	snprintf(dns_url, sizeof(dns_url), "tcp://localhost:%d", port);
+	if (fake_node_start(&fd, "node-d", url, 40) < 0 || sbx_client_open(&co, &c) < 0) {
+		CHECK(!"fake node and client");
+		return;
+	}
+	for (t0 = sbx_clock_mono_ms(); sbx_clock_mono_ms() - t0 < 3000;) {
+		struct sbx_node n;
+
+		if (sbx_client_node(c, "node-d", &n) == 0 && n.up)
+			break;
+		usleep(10000);
+	}
+	sbx_tagged_uuid(fd.tag, id);
+	gq.id = id;
+	fake_node_stop(&fd);
+	usleep(200 * 1000);
+	cluster_dns_merge(c, NULL, 0); /* DNS names nobody now */
+	CHECK_INT(sbx_call_opts(c, "GetSandbox", &gq.base, &o, &rep), -EHOSTDOWN);
+	CHECK_STR(str(node), "node-d");
+	CHECK_INT(sbx_call_opts(c, "ListSandboxes", NULL, &o, &rep), -ECONNREFUSED);
+	/* Back at the same address: the watch names it again, it answers. */
+	if (fake_node_start(&fd, "node-d", url, 40) < 0) {
+		CHECK(!"fake node restarted");
+		sbx_client_close(c);
+		return;
+	}
+	int r = -1;
+	for (t0 = sbx_clock_mono_ms(); r != 0 && sbx_clock_mono_ms() - t0 < 15000; usleep(50000)) {
+		r = sbx_call_opts(c, "GetSandbox", &gq.base, &o, &rep);
+		if (r == 0) {
+			CHECK_INT(rep.status, SBX_OK);
+			sbx_reply_fini(&rep);
+		}
+	}
+	CHECK_INT(r, 0);
+	CHECK_STR(str(node), "node-d");
+	sbx_client_close(c);
+	fake_node_stop(&fd);
+}
+
 /* sandboxctl nodes over the three nodes: repeated and comma-separated
  * --rpc, every node listed up with its id. */
 static void ctl_nodes(const char *ua, const char *ub, const char *uc)
@@ -524,6 +581,7 @@ int main(void)
 	close_in_flight(ua);
 	fake_node_stop(&fa);
 	dns();
+	dns_dropped();
 	free(dir);
 	TEST_DONE();
 }
