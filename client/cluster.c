@@ -183,6 +183,7 @@ void cluster_node_update(struct node *n, const Sbx__Node *m)
 		/* Back (a Swarm task restarted at a new address). */
 		gone_forget(n->c, n->tag);
 	}
+	n->in_flight_seen = n->in_flight;
 	n->running = m->running;
 	n->queued = m->queued;
 	n->slots = m->slots;

@@ -44,6 +44,7 @@ struct node {
 	uint32_t running, queued, slots, objects, tunnel_port;
 	uint64_t memory_total_mb, memory_available_mb;
 	uint32_t in_flight;        /* this client's calls on it */
+	uint32_t in_flight_seen;   /* ... when its last Health answered */
 	uint32_t pending_creates;  /* of those, PLACE calls */
 	uint32_t refs;             /* calls and health checks holding it */
 	uint64_t dns_missing_ms;   /* monotonic; 0: DNS names it */

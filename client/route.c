@@ -149,11 +149,15 @@ static bool tried(const struct rcall *rc, const struct node *n)
 	return false;
 }
 
+/* The node's slots less its load now: what other clients had on it at its
+ * last Health (up to CLUSTER_POLL_MS old: its running + queued less this
+ * client's calls then) plus this client's calls now, which are exact. */
 static int64_t free_slots(const struct node *n)
 {
 	uint32_t busy = n->running + n->queued;
+	uint32_t others = busy > n->in_flight_seen ? busy - n->in_flight_seen : 0;
 
-	return (int64_t)n->slots - (int64_t)(busy > n->in_flight ? busy : n->in_flight);
+	return (int64_t)n->slots - (int64_t)others - (int64_t)n->in_flight;
 }
 
 /* Is a better than b for the call's kind? Ties: no (the rotation wins). */
