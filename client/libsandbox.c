@@ -1,56 +1,53 @@
-/* libsandbox: calls over an nng req socket. Each call takes a slot (an nng
- * context and its aio) from a free list and drives it through send -> recv
- * in the aio callback, like nng's demo/async; synchronous calls wait for the
- * same machinery on a condition variable. Slots are allocated on demand up
- * to SBX_CLIENT_MAX_SLOTS and reused, never freed before the client. */
-#include "sandbox.h"
+/* libsandbox's transport: calls over one daemon's nng req socket. Each call
+ * takes a slot (an nng context and its aio) from a free list and drives it
+ * through send -> recv in the aio callback, like nng's demo/async. Slots
+ * are allocated on demand up to SBX_CONN_MAX_SLOTS and reused, never freed
+ * before the connection. Which connection a call goes to is decided above
+ * (client/client.c, client/route.c). */
+#include "conn.h"
 
 #include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
-#include <nng/supplemental/util/platform.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "cleanup.h"
 #include "clock.h"
 #include "envelope.h"
 #include "ipc.h"
-#include "methods.h"
 #include "status.h"
 
-#define SBX_CLIENT_MAX_SLOTS 1024
-#define SBX_CLIENT_DEFAULT_TIMEOUT_MS 30000
+#define SBX_CONN_MAX_SLOTS 1024
 
 enum slot_phase { SLOT_IDLE, SLOT_SEND, SLOT_RECV };
 
 struct slot {
-	struct sbx_client *client;
+	struct sbx_conn *conn;
 	nng_ctx ctx;
 	nng_aio *aio;
 	enum slot_phase phase;
 	uint64_t id;
 	uint64_t deadline_ms;    /* monotonic, for the recv timeout */
 	const sbx_method *method;
-	sbx_call_cb cb;
+	sbx_conn_cb cb;
 	void *arg;
 	struct slot *next_free;
 };
 
-struct sbx_client {
+struct sbx_conn {
 	nng_socket sock;
-	char *auth_token;
-	uint32_t timeout_ms;
+	int reset_err;
+	sbx_conn_pipe_cb on_pipe;
+	void *pipe_arg;
 	atomic_int pipes;
-	atomic_uint_fast64_t next_id;
+	atomic_bool closed;
 
 	pthread_mutex_t lock;    /* guards the free list and n_slots */
 	struct slot *free_slots;
 	size_t n_slots;
-	struct slot *slots[SBX_CLIENT_MAX_SLOTS];
+	struct slot *slots[SBX_CONN_MAX_SLOTS];
 };
 
 void sbx_reply_fini(struct sbx_reply *r)
@@ -65,7 +62,7 @@ void sbx_reply_fini(struct sbx_reply *r)
 
 static void slot_release(struct slot *s)
 {
-	struct sbx_client *c = s->client;
+	struct sbx_conn *c = s->conn;
 
 	s->phase = SLOT_IDLE;
 	s->cb = NULL;
@@ -75,14 +72,14 @@ static void slot_release(struct slot *s)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void slot_complete(struct slot *s, int err, struct sbx_reply *reply)
+static void slot_complete(struct slot *s, int err, bool sent, struct sbx_reply *reply)
 {
-	sbx_call_cb cb = s->cb;
+	sbx_conn_cb cb = s->cb;
 	void *arg = s->arg;
 
 	/* Release first: the callback may start the next call at once. */
 	slot_release(s);
-	cb(arg, err, reply);
+	cb(arg, err, sent, reply);
 }
 
 /* Decode the daemon's answer into *ret. */
@@ -127,7 +124,7 @@ static void slot_cb(void *arg)
 	if (s->phase == SLOT_SEND) {
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(s->aio));
-			slot_complete(s, sbx_errno_from_nng(rv), NULL);
+			slot_complete(s, sbx_errno_from_nng(rv), false, NULL);
 			return;
 		}
 		now = sbx_clock_mono_ms();
@@ -137,16 +134,19 @@ static void slot_cb(void *arg)
 		return;
 	}
 	if (rv != 0) {
-		slot_complete(s, sbx_errno_from_nng(rv), NULL);
+		/* NNG_ECONNSHUT is abort_in_flight's: the connection dropped
+		 * with the request on it. */
+		slot_complete(s, rv == NNG_ECONNSHUT ? s->conn->reset_err : sbx_errno_from_nng(rv), true,
+			      NULL);
 		return;
 	}
 	msg = nng_aio_get_msg(s->aio);
 	r = decode_reply(s, msg, &reply);
 	nng_msg_free(msg);
-	slot_complete(s, r, r < 0 ? NULL : &reply);
+	slot_complete(s, r, true, r < 0 ? NULL : &reply);
 }
 
-static int slot_acquire(struct sbx_client *c, struct slot **ret)
+static int slot_acquire(struct sbx_conn *c, struct slot **ret)
 {
 	struct slot *s = NULL;
 	int rv;
@@ -159,7 +159,7 @@ static int slot_acquire(struct sbx_client *c, struct slot **ret)
 		*ret = s;
 		return 0;
 	}
-	if (c->n_slots >= SBX_CLIENT_MAX_SLOTS) {
+	if (c->n_slots >= SBX_CONN_MAX_SLOTS) {
 		pthread_mutex_unlock(&c->lock);
 		return -EAGAIN;
 	}
@@ -168,7 +168,7 @@ static int slot_acquire(struct sbx_client *c, struct slot **ret)
 		pthread_mutex_unlock(&c->lock);
 		return -ENOMEM;
 	}
-	s->client = c;
+	s->conn = c;
 	rv = nng_ctx_open(&s->ctx, c->sock);
 	if (rv == 0)
 		rv = nng_aio_alloc(&s->aio, slot_cb, s);
@@ -185,48 +185,15 @@ static int slot_acquire(struct sbx_client *c, struct slot **ret)
 	return 0;
 }
 
-int sbx_call_async(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
-		   uint32_t timeout_ms, sbx_call_cb cb, void *arg)
+int sbx_conn_send(struct sbx_conn *c, const sbx_method *m, uint64_t id, const void *buf,
+		  size_t len, uint32_t timeout_ms, sbx_conn_cb cb, void *arg)
 {
-	return sbx_call_async_auth(c, method, req, timeout_ms, NULL, cb, arg);
-}
-
-int sbx_call_async_auth(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
-			uint32_t timeout_ms, const char *auth_token, sbx_call_cb cb, void *arg)
-{
-	struct sbx_call_opts o = { .timeout_ms = timeout_ms, .auth_token = auth_token };
-
-	return sbx_call_async_opts(c, method, req, &o, cb, arg);
-}
-
-int sbx_call_async_opts(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
-			const struct sbx_call_opts *opts, sbx_call_cb cb, void *arg)
-{
-	static const struct sbx_call_opts none;
-	const struct sbx_call_opts *o = opts ? opts : &none;
-	uint32_t timeout_ms = o->timeout_ms;
-	const sbx_method *m = sbx_method_find(method);
-	_cleanup_free_ void *buf = NULL;
 	struct slot *s = NULL;
 	nng_msg *msg;
-	size_t len;
-	uint64_t id;
 	int r;
 
-	if (!m)
-		return -ENOENT;
-	if (req && req->descriptor != m->input)
-		return -EINVAL;
-	if (!sbx_client_connected(c))
-		return -ECONNREFUSED;
-	if (timeout_ms == 0)
-		timeout_ms = c->timeout_ms;
-	id = atomic_fetch_add(&c->next_id, 1);
-	r = sbx_envelope_pack_request(method, id, sbx_clock_wall_ms() + timeout_ms,
-				      o->auth_token ? o->auth_token : c->auth_token, o->client, req,
-				      &buf, &len);
-	if (r < 0)
-		return r;
+	if (atomic_load(&c->closed))
+		return -ECANCELED;
 	if (nng_msg_alloc(&msg, 0) != 0)
 		return -ENOMEM;
 	if (nng_msg_append(msg, buf, len) != 0) {
@@ -250,53 +217,11 @@ int sbx_call_async_opts(struct sbx_client *c, const char *method, const Protobuf
 	return 0;
 }
 
-struct sync_wait {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int done;
-	int err;
-	struct sbx_reply reply;
-};
-
-static void sync_cb(void *arg, int err, struct sbx_reply *reply)
-{
-	struct sync_wait *w = arg;
-
-	pthread_mutex_lock(&w->lock);
-	w->err = err;
-	if (reply)
-		w->reply = *reply;
-	w->done = 1;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-}
-
-int sbx_call(struct sbx_client *c, const char *method, const ProtobufCMessage *req,
-	     uint32_t timeout_ms, struct sbx_reply *ret)
-{
-	struct sync_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-	int r;
-
-	r = sbx_call_async(c, method, req, timeout_ms, sync_cb, &w);
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&w.lock);
-	while (!w.done)
-		pthread_cond_wait(&w.cond, &w.lock);
-	pthread_mutex_unlock(&w.lock);
-	pthread_cond_destroy(&w.cond);
-	pthread_mutex_destroy(&w.lock);
-	if (w.err < 0)
-		return w.err;
-	*ret = w.reply;
-	return 0;
-}
-
 /* Requests are not resent (a resent Run would execute twice), so a request
  * in flight when the last connection drops would wait for its timeout:
- * abort them instead. Slots are never freed while the client lives, so
- * aborting an idle or reused aio is harmless. */
-static void abort_in_flight(struct sbx_client *c)
+ * abort them instead. Slots are never freed while the connection lives,
+ * so aborting an idle or reused aio is harmless. */
+static void abort_in_flight(struct sbx_conn *c)
 {
 	size_t n;
 
@@ -309,21 +234,26 @@ static void abort_in_flight(struct sbx_client *c)
 
 static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	struct sbx_client *c = arg;
+	struct sbx_conn *c = arg;
 
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		atomic_fetch_add(&c->pipes, 1);
-	else if (ev == NNG_PIPE_EV_REM_POST && atomic_fetch_sub(&c->pipes, 1) == 1)
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		if (atomic_fetch_add(&c->pipes, 1) == 0 && c->on_pipe)
+			c->on_pipe(c->pipe_arg, true);
+	} else if (ev == NNG_PIPE_EV_REM_POST && atomic_fetch_sub(&c->pipes, 1) == 1) {
+		/* Down first: a caller must not pick this node again while
+		 * its calls are being aborted. */
+		if (c->on_pipe)
+			c->on_pipe(c->pipe_arg, false);
 		abort_in_flight(c);
+	}
 }
 
-int sbx_client_connected(struct sbx_client *c) { return atomic_load(&c->pipes) > 0; }
+int sbx_conn_connected(struct sbx_conn *c) { return atomic_load(&c->pipes) > 0; }
 
-int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret)
+int sbx_conn_open(const struct sbx_conn_opts *opts, struct sbx_conn **ret)
 {
-	const char *url = opts && opts->rpc_url ? opts->rpc_url : SBX_DEFAULT_RPC_URL;
-	struct sbx_client *c;
-	int64_t until;
+	struct sbx_conn *c;
 	int rv;
 
 	c = calloc(1, sizeof(*c));
@@ -331,15 +261,13 @@ int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	atomic_init(&c->pipes, 0);
-	atomic_init(&c->next_id, 1);
-	c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : SBX_CLIENT_DEFAULT_TIMEOUT_MS;
-	if (opts && opts->auth_token && !(c->auth_token = strdup(opts->auth_token))) {
-		free(c);
-		return -ENOMEM;
-	}
+	atomic_init(&c->closed, false);
+	c->reset_err = opts->reset_err;
+	c->on_pipe = opts->on_pipe;
+	c->pipe_arg = opts->pipe_arg;
 	rv = nng_req0_open(&c->sock);
 	if (rv != 0) {
-		free(c->auth_token);
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return sbx_errno_from_nng(rv);
 	}
@@ -351,32 +279,35 @@ int sbx_client_open(const struct sbx_client_opts *opts, struct sbx_client **ret)
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_cb, c);
 	/* Non-blocking: a daemon that is not up yet is redialled in the
 	 * background, so a client may start before its daemon. */
-	rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	rv = nng_dial(c->sock, opts->url, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
 		nng_close(c->sock);
-		free(c->auth_token);
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? -EINVAL : sbx_errno_from_nng(rv);
 	}
-	until = sbx_clock_mono_ms() + (opts ? opts->connect_wait_ms : 0);
-	while (!sbx_client_connected(c) && sbx_clock_mono_ms() < until)
-		nng_msleep(5);
 	*ret = c;
 	return 0;
 }
 
-void sbx_client_close(struct sbx_client *c)
+void sbx_conn_shutdown(struct sbx_conn *c)
+{
+	if (!c || atomic_exchange(&c->closed, true))
+		return;
+	/* Closing the socket completes every pending aio with NNG_ECLOSED. */
+	nng_close(c->sock);
+}
+
+void sbx_conn_free(struct sbx_conn *c)
 {
 	if (!c)
 		return;
-	/* Closing the socket completes every pending aio with NNG_ECLOSED;
-	 * nng_aio_free waits for those callbacks. */
-	nng_close(c->sock);
+	sbx_conn_shutdown(c);
+	/* nng_aio_free waits for the callbacks in progress. */
 	for (size_t i = 0; i < c->n_slots; i++) {
 		nng_aio_free(c->slots[i]->aio);
 		free(c->slots[i]);
 	}
 	pthread_mutex_destroy(&c->lock);
-	free(c->auth_token);
 	free(c);
 }

@@ -42,6 +42,15 @@ int sbx_envelope_pack_request(const char *method, uint64_t id, uint64_t deadline
 			      const char *auth_token, const char *client,
 			      const ProtobufCMessage *payload, void **ret_buf, size_t *ret_len)
 {
+	return sbx_envelope_pack_request_keyed(method, id, deadline_ms, auth_token, NULL, client,
+					       payload, ret_buf, ret_len);
+}
+
+int sbx_envelope_pack_request_keyed(const char *method, uint64_t id, uint64_t deadline_ms,
+				    const char *auth_token, const char *cluster_key,
+				    const char *client, const ProtobufCMessage *payload,
+				    void **ret_buf, size_t *ret_len)
+{
 	Sbx__RpcRequest req = SBX__RPC_REQUEST__INIT;
 	int r;
 
@@ -52,6 +61,7 @@ int sbx_envelope_pack_request(const char *method, uint64_t id, uint64_t deadline
 	req.deadline_ms = deadline_ms;
 	req.auth_token = (char *)(auth_token ? auth_token : "");
 	req.client = (char *)(client ? client : "");
+	req.cluster_key = (char *)(cluster_key ? cluster_key : "");
 	r = pack_payload(payload, &req.payload);
 	if (r < 0)
 		return r;

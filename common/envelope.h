@@ -17,6 +17,12 @@
 int sbx_envelope_pack_request(const char *method, uint64_t id, uint64_t deadline_ms,
 			      const char *auth_token, const char *client,
 			      const ProtobufCMessage *payload, void **ret_buf, size_t *ret_len);
+/* The same with the cluster key (RpcRequest.cluster_key; NULL: none), which
+ * every node of a cluster that has one requires. */
+int sbx_envelope_pack_request_keyed(const char *method, uint64_t id, uint64_t deadline_ms,
+				    const char *auth_token, const char *cluster_key,
+				    const char *client, const ProtobufCMessage *payload,
+				    void **ret_buf, size_t *ret_len);
 /* -EBADMSG when the bytes are not an RpcRequest, -E2BIG when too large.
  * Free with sbx__rpc_request__free_unpacked(*ret, NULL). */
 int sbx_envelope_unpack_request(const void *buf, size_t len, Sbx__RpcRequest **ret);

@@ -2,10 +2,12 @@
 #include "options.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static void *field(void *cfg, const struct sbx_opt *o)
 {
@@ -92,6 +94,31 @@ static int set_number(const struct sbx_opts *t, void *cfg, const struct sbx_opt 
 	return 0;
 }
 
+/* v's items replace the list, or follow its items when `append`. */
+static int set_list(const struct sbx_opt *o, struct sbx_opt_list *l, const char *v, bool append,
+		    const char *from, char *err, size_t errlen)
+{
+	size_t old = append && l->joined ? strlen(l->joined) : 0, n = strlen(v);
+	char *s;
+
+	if ((o->flags & SBX_OPT_NONEMPTY) &&
+	    (v[0] == ',' || (n && v[n - 1] == ',') || strstr(v, ",,"))) {
+		snprintf(err, errlen, "%s must be a comma-separated list without empty items, not '%s'",
+			 from, v);
+		return -EINVAL;
+	}
+	if (!(s = malloc(old + 1 + n + 1)))
+		return -ENOMEM;
+	if (old) {
+		memcpy(s, l->joined, old);
+		s[old++] = ',';
+	}
+	memcpy(s + old, v, n + 1);
+	free(l->joined);
+	l->joined = s;
+	return 0;
+}
+
 int sbx_opts_set(const struct sbx_opts *t, void *cfg, const struct sbx_opt *o, const char *v,
 		 const char *from, char *err, size_t errlen)
 {
@@ -126,6 +153,9 @@ int sbx_opts_set(const struct sbx_opts *t, void *cfg, const struct sbx_opt *o, c
 		if (o->set(cfg, v) < 0)
 			return refuse(t, o, v, from, o->must, err, errlen);
 		return 0;
+	case SBX_OPT_LIST:
+		((struct sbx_opt_list *)field(cfg, o))->from_argv = false;
+		return set_list(o, field(cfg, o), v, false, from, err, errlen);
 	case SBX_OPT_ACTION:
 	case SBX_OPT_IGNORE:
 		return 0;
@@ -352,6 +382,14 @@ int sbx_opts_apply_arg(const struct sbx_opts *t, void *cfg, const struct sbx_opt
 		return 0;
 	}
 	snprintf(from, sizeof(from), "--%s", o->flag ? o->flag : "");
+	if (o->type == SBX_OPT_LIST && v && *v) {
+		struct sbx_opt_list *l = field(cfg, o);
+		int r = set_list(o, l, v, l->from_argv, from, err, errlen);
+
+		if (r == 0)
+			l->from_argv = true;
+		return r;
+	}
 	return sbx_opts_set(t, cfg, o, v, from, err, errlen);
 }
 
@@ -370,12 +408,65 @@ int sbx_opts_argv(const struct sbx_opts *t, void *cfg, int argc, char **argv, in
 	return r;
 }
 
+int sbx_opts_read_file(const char *path, const char *from, char *buf, size_t size, char *err,
+		       size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	bool more = false;
+	size_t n = 0;
+	ssize_t r = 0;
+	char extra;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s %s: %s", from, path, strerror(errno));
+		return -EINVAL;
+	}
+	while (n < size && (r = read(fd, buf + n, size - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	/* A byte past a full buffer: the value does not fit. */
+	if (r >= 0 && n == size)
+		more = read(fd, &extra, 1) > 0;
+	if (r < 0)
+		snprintf(err, errlen, "%s %s: %s", from, path, strerror(errno));
+	close(fd);
+	if (r < 0)
+		return -EINVAL;
+	if (n && buf[n - 1] == '\n')
+		n--;
+	if (n && buf[n - 1] == '\r')
+		n--;
+	if (more || n >= size) {
+		buf[0] = '\0';
+		snprintf(err, errlen, "%s %s: the value is longer than %zu bytes", from, path,
+			 size - 1);
+		return -EINVAL;
+	}
+	buf[n] = '\0';
+	if (!n || memchr(buf, '\0', n) || memchr(buf, '\n', n)) {
+		snprintf(err, errlen, "%s %s: the file must hold one line that is not empty", from,
+			 path);
+		buf[0] = '\0';
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void sbx_opts_fini(const struct sbx_opts *t, void *cfg)
 {
 	for (size_t i = 0; i < t->n_rows; i++)
 		if (t->rows[i].type == SBX_OPT_STR) {
 			free(*(char **)field(cfg, &t->rows[i]));
 			*(char **)field(cfg, &t->rows[i]) = NULL;
+		} else if (t->rows[i].type == SBX_OPT_LIST) {
+			struct sbx_opt_list *l = field(cfg, &t->rows[i]);
+
+			free(l->joined);
+			*l = (struct sbx_opt_list){0};
 		}
 }
 
@@ -387,7 +478,7 @@ static void format_default(const struct sbx_opt *o, char *buf, size_t size)
 		snprintf(buf, size, "%s", o->def_help);
 	else if (!o->def)
 		buf[0] = 0;
-	else if (o->type == SBX_OPT_STR || o->type == SBX_OPT_REF)
+	else if (o->type == SBX_OPT_STR || o->type == SBX_OPT_REF || o->type == SBX_OPT_LIST)
 		snprintf(buf, size, *o->def ? "\"%s\"" : "none", o->def);
 	else
 		snprintf(buf, size, "%s", o->def);
@@ -473,6 +564,12 @@ void sbx_opts_print(const struct sbx_opts *t, const void *cfg, FILE *f)
 					? "********"
 					: *(char *const *)p);
 			break;
+		case SBX_OPT_LIST: {
+			const char *v = ((const struct sbx_opt_list *)p)->joined;
+
+			fprintf(f, "%s = \"%s\"\n", o->key, v ? v : "");
+			break;
+		}
 		case SBX_OPT_U32:
 			fprintf(f, "%s = %" PRIu32 "\n", o->key, *(const uint32_t *)p);
 			break;
@@ -518,7 +615,8 @@ void sbx_opts_markdown(const struct sbx_opts *t, FILE *f)
 	      f);
 	for (size_t i = 0; i < t->n_rows; i++) {
 		const struct sbx_opt *o = &t->rows[i];
-		bool text = o->type == SBX_OPT_STR || o->type == SBX_OPT_REF;
+		bool text = o->type == SBX_OPT_STR || o->type == SBX_OPT_REF ||
+			    o->type == SBX_OPT_LIST;
 
 		if ((!o->flag && !o->env) || o->type == SBX_OPT_ACTION)
 			continue;

@@ -27,10 +27,21 @@ enum sbx_opt_type {
 	SBX_OPT_ACTION, /* a flag without value: the load's action becomes .min */
 	SBX_OPT_IGNORE, /* a flag without value that is accepted and does nothing */
 	SBX_OPT_CUSTOM, /* .set parses and stores; refused values "must .must" */
+	/* struct sbx_opt_list: a repeatable setting, each value one item or
+	 * several comma-separated. The default and the environment replace
+	 * the list, so does the first flag; every later flag adds its items
+	 * (`--rpc A --rpc B,C` is "A,B,C"). Freed by sbx_opts_fini. */
+	SBX_OPT_LIST,
+};
+
+/* The items of an SBX_OPT_LIST row, joined with commas. */
+struct sbx_opt_list {
+	char *joined;	/* owned; NULL: no value */
+	bool from_argv; /* a flag set it: the next flag adds to it */
 };
 
 /* Row flags. */
-#define SBX_OPT_NONEMPTY (1u << 0) /* STR/REF: "" is refused */
+#define SBX_OPT_NONEMPTY (1u << 0) /* STR/REF: "" is refused; LIST: an empty item too */
 #define SBX_OPT_SECRET (1u << 1)   /* masked by sbx_opts_print when set */
 #define SBX_OPT_NO_ECHO (1u << 2)  /* the refusal does not repeat the value */
 
@@ -135,7 +146,15 @@ int sbx_opts_apply_arg(const struct sbx_opts *t, void *cfg, const struct sbx_opt
 int sbx_opts_argv(const struct sbx_opts *t, void *cfg, int argc, char **argv, int *action,
 		  char *err, size_t errlen);
 
-/* Free the STR fields (the struct itself is the caller's). */
+/* A setting kept in a file (Docker and Kubernetes secrets): the text of
+ * `path` without its trailing newline ("\n" or "\r\n") into buf[size].
+ * -EINVAL with a sentence in err naming `from` ("--cluster-key-file") and
+ * the path when the file cannot be read, is empty, holds a NUL or another
+ * line, or does not fit in size - 1 bytes. Reads at most size + 1 bytes. */
+int sbx_opts_read_file(const char *path, const char *from, char *buf, size_t size, char *err,
+		       size_t errlen);
+
+/* Free the STR and LIST fields (the struct itself is the caller's). */
 void sbx_opts_fini(const struct sbx_opts *t, void *cfg);
 
 /* --help: one entry per row with a flag or an environment variable: the

@@ -18,7 +18,9 @@
 #include "cleanup.h"
 #include "engine.h"
 #include "log.h"
+#include "nodeid.h"
 #include "options.h"
+#include "tunnel/tunnel.h"
 #include "toml.h"
 
 #define S(field) SBX_OPT_STR, offsetof(struct sbx_config, field)
@@ -61,6 +63,20 @@ static const struct sbx_opt rows[] = {
 	ROW("daemon.api_key", "SANDBOX_API_KEY", "api-key", S(api_key), "", 0, 0,
 	    "when set, every RPC must carry this token", .def_help = "none (off)",
 	    .flags = SBX_OPT_SECRET),
+	ROW("daemon.node_id", "SANDBOX_NODE_ID", "node-id", S(node_id), "", 0, 0,
+	    "this node's id in a cluster ([A-Za-z0-9._-], at most 63); its tag starts every id "
+	    "the node makes",
+	    .def_help = "state_dir/node-id, made once"),
+	ROW("daemon.cluster_key", "SANDBOX_CLUSTER_KEY", "cluster-key", S(cluster_key), "", 0, 0,
+	    "when set, every RPC (Health too) and every tunnel connection must carry this key",
+	    .def_help = "none (off)", .flags = SBX_OPT_SECRET),
+	ROW(NULL, "SANDBOX_CLUSTER_KEY_FILE", "cluster-key-file", S(cluster_key_file), "", 0, 0,
+	    "file holding the cluster key (a Swarm or Kubernetes secret; read once at start)",
+	    .arg = "FILE", .def_help = "none"),
+	ROW("daemon.tunnel", "SANDBOXD_TUNNEL", "tunnel", S(tunnel_url), "", 0, 0,
+	    "tcp://HOST:PORT of the proxy tunnel, an HTTP CONNECT listener that reaches this "
+	    "node's deployments and dev servers from other hosts",
+	    .def_help = "off"),
 	ROW("sandbox.backend", "SANDBOX_BACKEND", "backend", S(backend), "native", 0, 0,
 	    "isolation backend: native, docker or nsjail"),
 	ROW("sandbox.docker_host", "DOCKER_HOST", "docker-host", S(docker_host),
@@ -327,8 +343,83 @@ static int check_proxy_len(const struct sbx_config *c, char *err, size_t errlen)
 	return -EINVAL;
 }
 
+/* Longest cluster key a key file may hold. */
+#define CLUSTER_KEY_MAX 4096
+
+/* --cluster-key-file: read once, here, so that a missing or empty secret
+ * stops the start rather than leave the node open; one trailing newline
+ * (editors and `echo` add it) is not part of the key. */
+static int load_key_file(struct sbx_config *c, char *err, size_t errlen)
+{
+	char buf[CLUSTER_KEY_MAX + 2];
+	size_t n;
+	FILE *f;
+
+	if (*c->cluster_key) {
+		snprintf(err, errlen,
+			 "set the cluster key once: either --cluster-key (SANDBOX_CLUSTER_KEY) or "
+			 "--cluster-key-file (SANDBOX_CLUSTER_KEY_FILE), not both");
+		return -EINVAL;
+	}
+	f = fopen(c->cluster_key_file, "re");
+	if (!f) {
+		snprintf(err, errlen, "cannot read the cluster key file %s: %s",
+			 c->cluster_key_file, strerror(errno));
+		return -EINVAL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n > CLUSTER_KEY_MAX) {
+		snprintf(err, errlen, "the cluster key file %s holds more than %d bytes",
+			 c->cluster_key_file, CLUSTER_KEY_MAX);
+		return -EINVAL;
+	}
+	if (n && buf[n - 1] == '\n')
+		n--;
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = 0;
+	if (n == 0 || strlen(buf) != n) {
+		snprintf(err, errlen, "the cluster key file %s is %s", c->cluster_key_file,
+			 n ? "not text (it holds a NUL byte)" : "empty");
+		return -EINVAL;
+	}
+	free(c->cluster_key);
+	c->cluster_key = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return c->cluster_key ? 0 : -ENOMEM;
+}
+
+static int validate_cluster(struct sbx_config *c, char *err, size_t errlen)
+{
+	struct sbx_tunnel_addr a;
+	int r;
+
+	if (*c->node_id && !sbx_node_id_valid(c->node_id)) {
+		snprintf(err, errlen,
+			 "node id '%.80s' is not valid: use 1 to %d letters, digits, '.', '_' or "
+			 "'-', not starting with '.' or '-'",
+			 c->node_id, SBX_NODE_ID_MAX);
+		return -EINVAL;
+	}
+	if (*c->cluster_key_file && (r = load_key_file(c, err, errlen)) < 0)
+		return r;
+	if (*c->tunnel_url && sbx_tunnel_parse_url(c->tunnel_url, &a) < 0) {
+		snprintf(err, errlen,
+			 "tunnel '%.200s' must be tcp://HOST:PORT (an IPv4 or IPv6 address, or a "
+			 "host name, and a port from 0 to 65535)",
+			 c->tunnel_url);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int validate(struct sbx_config *c, char *err, size_t errlen)
 {
+	int r = validate_cluster(c, err, errlen);
+
+	if (r < 0)
+		return r;
 	if (sbx_log_level_parse(c->log_level) < 0) {
 		snprintf(err, errlen, "log level must be error, warn, info or debug, not '%s'",
 			 c->log_level);

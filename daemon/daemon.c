@@ -1,5 +1,9 @@
 #include "daemon.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "admin/admin.h"
@@ -8,10 +12,12 @@
 #include "executor.h"
 #include "history/history.h"
 #include "log.h"
+#include "node.h"
 #include "logs/logs.h"
 #include "objects/objects.h"
 #include "objects/sandbox_obj.h"
 #include "rpc/rpc_server.h"
+#include "tunnel/tunnel.h"
 
 /* The executor's observer: every execution request goes to the history
  * (rows, counters, audit log) and to the admin API's view of sandboxes. */
@@ -36,6 +42,34 @@ static bool objects_busy(struct sbx_objects *o)
 	busy = o->in_flight > 0;
 	pthread_mutex_unlock(&o->lock);
 	return busy;
+}
+
+/* The proxy tunnel, when asked: after the objects (their proxy dir) and
+ * before RPC, so that every OpenProxy reply has its port. */
+static int tunnel_start(struct sbx_daemon *d)
+{
+	char *dir = NULL;
+	int r;
+
+	if (!*d->cfg.tunnel_url)
+		return 0;
+	if (d->objects)
+		dir = strdup(d->objects->proxy_dir);
+	else if (*d->cfg.proxy_dir)
+		dir = strdup(d->cfg.proxy_dir);
+	else if (asprintf(&dir, "%s/proxy", d->cfg.state_dir) < 0)
+		dir = NULL;
+	if (!dir)
+		return -ENOMEM;
+	r = sbx_tunnel_start(&(struct sbx_tunnel_opts){.url = d->cfg.tunnel_url,
+						       .proxy_dir = dir,
+						       .key = d->cfg.cluster_key},
+			     &d->tunnel);
+	free(dir);
+	if (r == 0)
+		log_info("proxy tunnel on %s (port %u)", d->cfg.tunnel_url,
+			 sbx_tunnel_port(d->tunnel));
+	return r;
 }
 
 static int logs_start(struct sbx_daemon *d)
@@ -72,6 +106,8 @@ int sbx_daemon_start(struct sbx_daemon *d)
 		.contexts = d->cfg.rpc_contexts,
 		.workers = d->cfg.rpc_workers,
 		.api_key = d->cfg.api_key,
+		.cluster_key = d->cfg.cluster_key,
+		.node_id = d->cfg.node_id,
 		.handlers = sbx_daemon_handlers,
 		.n_handlers = sbx_daemon_n_handlers,
 		.state = d,
@@ -79,10 +115,13 @@ int sbx_daemon_start(struct sbx_daemon *d)
 	int r;
 
 	d->started_ms = (uint64_t)sbx_clock_mono_ms();
+	d->node = sbx_node_new();
+	if (!d->node)
+		return -ENOMEM;
 	/* The log ring first, so that it has the start-up lines. */
 	r = sbx_admin_new(&d->cfg, &d->admin);
 	if (r < 0)
-		return r;
+		goto fail;
 	/* Objects next: the first RPC may already ask for them. */
 	if (d->exec) {
 		r = sbx_objects_open(&d->cfg, d->exec, &d->objects);
@@ -99,6 +138,9 @@ int sbx_daemon_start(struct sbx_daemon *d)
 	r = logs_start(d);
 	if (r < 0)
 		goto fail_events;
+	r = tunnel_start(d);
+	if (r < 0)
+		goto fail_events;
 	r = sbx_rpc_server_start(&o, &d->rpc);
 	if (r < 0)
 		goto fail_events;
@@ -106,6 +148,8 @@ int sbx_daemon_start(struct sbx_daemon *d)
 		sbx_sandboxes_start_services(d->objects);
 	return 0;
 fail_events:
+	sbx_tunnel_stop(d->tunnel);
+	d->tunnel = NULL;
 	logs_stop(d);
 	sbx_events_close(d->events);
 	d->events = NULL;
@@ -118,6 +162,8 @@ fail:
 	d->objects = NULL;
 	sbx_admin_free(d->admin);
 	d->admin = NULL;
+	sbx_node_free(d->node);
+	d->node = NULL;
 	return r;
 }
 
@@ -127,6 +173,9 @@ void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 
 	sbx_rpc_server_stop(d->rpc, grace_ms);
 	d->rpc = NULL;
+	/* Before the services: its connections end at their forwarders. */
+	sbx_tunnel_stop(d->tunnel);
+	d->tunnel = NULL;
 	/* Services write to the live logs until they are stopped. */
 	if (d->objects)
 		sbx_sandboxes_stop_services(d->objects);
@@ -141,7 +190,10 @@ void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 	busy = objects_busy(d->objects);
 	sbx_objects_close(d->objects);
 	d->objects = NULL;
-	if (!busy)
+	if (!busy) {
 		sbx_admin_free(d->admin);
+		sbx_node_free(d->node);
+	}
 	d->admin = NULL;
+	d->node = NULL;
 }

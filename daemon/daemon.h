@@ -13,7 +13,9 @@ struct sbx_events;
 struct sbx_executor;
 struct sbx_history;
 struct sbx_logs;
+struct sbx_node;
 struct sbx_objects;
+struct sbx_tunnel;
 
 struct sbx_daemon {
 	struct sbx_config cfg;
@@ -30,6 +32,10 @@ struct sbx_daemon {
 	struct sbx_admin *admin;
 	/* Live output lines per object (daemon/logs/), published on events. */
 	struct sbx_logs *logs;
+	/* This node's load sources (node.h) and its proxy tunnel (NULL:
+	 * --tunnel is off). */
+	struct sbx_node *node;
+	struct sbx_tunnel *tunnel;
 	uint64_t started_ms;     /* CLOCK_MONOTONIC */
 };
 

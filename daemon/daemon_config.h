@@ -22,6 +22,13 @@ struct sbx_config {
 	char *nsjail_path;
 	char *network_mode;
 	char *api_key;
+	/* Cluster mode (README "Cluster"). node_id: "" until main resolves
+	 * it (node.h: given, or state_dir/node-id); node_tag follows it. */
+	char *node_id;
+	char *cluster_key;	/* "" = none; the key file's text once loaded */
+	char *cluster_key_file; /* read once by sbx_config_load */
+	char *tunnel_url;	/* "" = no proxy tunnel, else tcp://HOST:PORT */
+	char node_tag[9];	/* SBX_NODE_TAG_LEN + 1; "" until resolved */
 	char *log_level;
 	char *log_format;
 	uint32_t default_timeout_ms;

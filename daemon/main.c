@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "executor.h"
 #include "log.h"
+#include "node.h"
 #include "volume.h"
 
 extern char **environ;
@@ -135,6 +136,14 @@ int main(int argc, char **argv)
 		sbx_config_fini(&d.cfg);
 		return 1;
 	}
+	/* The node's id before anything makes an id (they carry its tag). */
+	if (sbx_node_identity(&d.cfg, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		sbx_config_fini(&d.cfg);
+		return 1;
+	}
+	log_info("node %s (tag %s)", d.cfg.node_id, d.cfg.node_tag);
+	sbx_node_warn_exposure(&d.cfg);
 	if (disk_setup(&d.cfg) < 0) {
 		sbx_config_fini(&d.cfg);
 		return 1;

@@ -59,6 +59,17 @@ static int set_listen(void *cfg, const char *s)
 	return set_port(c, colon + 1);
 }
 
+static int set_cluster_key(void *cfg, const char *v)
+{
+	struct gw_config *c = cfg;
+	size_t n = strlen(v);
+
+	if (n >= sizeof(c->cluster_key))
+		return -EINVAL;
+	memcpy(c->cluster_key, v, n + 1);
+	return 0;
+}
+
 static int set_log_level(void *cfg, const char *v)
 {
 	int r = sbx_log_level_parse(v);
@@ -89,10 +100,17 @@ static int set_log_format(void *cfg, const char *v)
 		.must = must_, .arg = arg_, .help = help_, __VA_ARGS__                             \
 	}
 
-#define REF(flag_, env_, field_, def_, help_)                                                      \
+#define REF(flag_, env_, field_, def_, arg_, help_)                                                \
 	{                                                                                          \
 		.flag = flag_, .env = env_, .type = SBX_OPT_REF, .offset = F(field_), .def = def_, \
-		.arg = "URL", .help = help_, .flags = SBX_OPT_NONEMPTY                             \
+		.arg = arg_, .help = help_                                                         \
+	}
+/* No .def: the default URL applies only without the row's DNS form
+ * (check()), which a default list would otherwise join. */
+#define LIST(flag_, env_, field_, def_help_, help_)                                                \
+	{                                                                                          \
+		.flag = flag_, .env = env_, .type = SBX_OPT_LIST, .offset = F(field_),             \
+		.def_help = def_help_, .arg = "URL", .help = help_, .flags = SBX_OPT_NONEMPTY      \
 	}
 #define ACTION(flag_, short_, action_, help_)                                                      \
 	{                                                                                          \
@@ -110,9 +128,20 @@ static const struct sbx_opt rows[] = {
 	       "the host of --listen", .flags = SBX_OPT_NO_ECHO),
 	CUSTOM(NULL, "SANDBOX_PORT", set_port, NULL, "be a port from 0 to 65535", NULL,
 	       "the port of --listen"),
-	REF("rpc", "SANDBOXD_RPC", rpc_url, SBX_DEFAULT_RPC_URL, "the daemon's RPC socket"),
-	REF("events", "SANDBOXD_EVENTS", events_url, SBX_DEFAULT_EVENTS_URL,
-	    "the daemon's event socket"),
+	LIST("rpc", "SANDBOXD_RPC", rpc, "`" SBX_DEFAULT_RPC_URL "`; none with --rpc-dns",
+	     "the daemon's RPC socket, or every node's of a cluster (repeat or comma-separate)"),
+	REF("rpc-dns", "SANDBOXD_RPC_DNS", rpc_dns, "", "tcp://NAME:PORT",
+	    "cluster nodes' RPC sockets: every address of NAME, resolved again every few seconds"),
+	LIST("events", "SANDBOXD_EVENTS", events, "`" SBX_DEFAULT_EVENTS_URL "`; none with --events-dns",
+	     "the daemon's event socket, or every node's (repeat or comma-separate)"),
+	REF("events-dns", "SANDBOXD_EVENTS_DNS", events_dns, "", "tcp://NAME:PORT",
+	    "cluster nodes' event sockets: every address of NAME, resolved again every few seconds"),
+	CUSTOM("cluster-key", "SANDBOX_CLUSTER_KEY", set_cluster_key, NULL,
+	       "be at most 1023 bytes", "KEY",
+	       "the key the cluster's nodes require (RPC and proxy tunnel)",
+	       .flags = SBX_OPT_NO_ECHO | SBX_OPT_SECRET),
+	REF("cluster-key-file", "SANDBOX_CLUSTER_KEY_FILE", cluster_key_file, NULL, "PATH",
+	    "read the cluster key from this file (one line; Swarm and Kubernetes secrets)"),
 	{.flag = "max-body",
 	 .type = SBX_OPT_SIZE,
 	 .offset = F(max_body),
@@ -161,24 +190,56 @@ static const struct sbx_opts table =
 	SBX_OPTS(rows, SBX_OPTS_EXACT | SBX_OPTS_ENV_DOLLAR, "unknown option '%s' (see --help)",
 		 "%s needs a value (%s)", "unexpected argument '%s' (see --help)");
 
+/* What no single row can check; the key file is read here, once. */
+static int check(struct gw_config *c, char *err, size_t errlen)
+{
+	if (c->max_connections < c->threads) {
+		snprintf(err, errlen, "--max-connections (%u) must be at least --threads (%u)",
+			 c->max_connections, c->threads);
+		return -EINVAL;
+	}
+	if (!c->rpc.joined && !*c->rpc_dns && !(c->rpc.joined = strdup(SBX_DEFAULT_RPC_URL)))
+		return -ENOMEM;
+	if (!c->events.joined && !*c->events_dns &&
+	    !(c->events.joined = strdup(SBX_DEFAULT_EVENTS_URL)))
+		return -ENOMEM;
+	if (c->cluster_key_file && *c->cluster_key_file) {
+		if (*c->cluster_key) {
+			snprintf(err, errlen,
+				 "set the cluster key with --cluster-key or --cluster-key-file, "
+				 "not both");
+			return -EINVAL;
+		}
+		return sbx_opts_read_file(c->cluster_key_file, "--cluster-key-file",
+					  c->cluster_key, sizeof(c->cluster_key), err, errlen);
+	}
+	return 0;
+}
+
 int gw_config_load(struct gw_config *cfg, int argc, char **argv, char **envp,
 		   enum gw_config_action *ret_action, char *err, size_t errlen)
 {
 	int action = GW_ACTION_RUN;
 	struct gw_config c = {0};
 
-	if (sbx_opts_defaults(&table, &c, err, errlen) < 0 ||
-	    sbx_opts_env(&table, &c, envp, err, errlen) < 0 ||
-	    sbx_opts_argv(&table, &c, argc, argv, &action, err, errlen) < 0)
-		return -EINVAL;
-	if (c.max_connections < c.threads) {
-		snprintf(err, errlen, "--max-connections (%u) must be at least --threads (%u)",
-			 c.max_connections, c.threads);
-		return -EINVAL;
+	int r;
+
+	if ((r = sbx_opts_defaults(&table, &c, err, errlen)) < 0 ||
+	    (r = sbx_opts_env(&table, &c, envp, err, errlen)) < 0 ||
+	    (r = sbx_opts_argv(&table, &c, argc, argv, &action, err, errlen)) < 0 ||
+	    (r = check(&c, err, errlen)) < 0) {
+		gw_config_fini(&c);
+		return r == -ENOMEM ? r : -EINVAL;
 	}
 	*cfg = c;
 	*ret_action = action;
 	return 0;
+}
+
+void gw_config_fini(struct gw_config *cfg)
+{
+	sbx_opts_fini(&table, cfg);
+	explicit_bzero(cfg->cluster_key, sizeof(cfg->cluster_key));
 }
 
 void gw_config_usage(FILE *f, const char *prog)

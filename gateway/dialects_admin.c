@@ -16,6 +16,9 @@ static const struct jpb_field_map status_out[] = {
 	{.json = "version", .path = "version"},
 	{.json = "memory_usage", .path = "memory_usage"},
 	{.json = "cpu_usage", .path = "cpu_usage"},
+	/* Added by cluster mode (README "Cluster"): every node and its load;
+	 * the gateway adds "partial" after it. */
+	{.json = "nodes", .path = "nodes"},
 	{0},
 };
 

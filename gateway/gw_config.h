@@ -7,13 +7,25 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "options.h"
+
 #define GW_HOST_MAX 256
+#define GW_CLUSTER_KEY_MAX 1024 /* the cluster key's bytes with the NUL */
 
 struct gw_config {
 	char host[GW_HOST_MAX];	     /* listen address: a name or a numeric address */
 	uint16_t port;		     /* 0: any free port */
-	const char *rpc_url;	     /* daemon's RPC socket (points into argv/env/literal) */
-	const char *events_url;	     /* daemon's event socket */
+	/* The daemons' RPC and event sockets: one URL (one daemon, as before
+	 * clusters) or several, comma-separated (a cluster's nodes, README
+	 * "Cluster"); owned, freed by gw_config_fini. */
+	struct sbx_opt_list rpc, events;
+	/* "tcp://NAME:PORT" whose every address is a node; "": none (point
+	 * into argv/env/literal). */
+	const char *rpc_dns, *events_dns;
+	/* Sent with every RPC and to the nodes' proxy tunnels; "": none. From
+	 * --cluster-key or the file --cluster-key-file names (read once). */
+	char cluster_key[GW_CLUSTER_KEY_MAX];
+	const char *cluster_key_file;
 	uint64_t max_body;	     /* request body bytes */
 	uint32_t request_timeout_ms; /* per RPC */
 	uint32_t threads;	     /* libmicrohttpd thread pool size */
@@ -48,10 +60,13 @@ enum gw_config_action {
 
 /* Defaults, then envp (NULL-terminated "NAME=value" strings), then argv.
  * Strings in *cfg may point into argv and envp, which must outlive it.
- * Returns 0 and the action, or -EINVAL with one sentence in err (an unknown
- * flag, a missing or bad value: the caller exits 2). */
+ * Returns 0 and the action (free *cfg with gw_config_fini), or -EINVAL
+ * with one sentence in err (an unknown flag, a missing or bad value, an
+ * unreadable key file: the caller exits 2) and *cfg untouched; -ENOMEM. */
 int gw_config_load(struct gw_config *cfg, int argc, char **argv, char **envp,
 		   enum gw_config_action *ret_action, char *err, size_t errlen);
+/* Free what gw_config_load allocated; the struct is the caller's. */
+void gw_config_fini(struct gw_config *cfg);
 
 /* The --help text, generated from the table. */
 void gw_config_usage(FILE *f, const char *prog);

@@ -22,6 +22,9 @@
 #include "sandbox.h"
 
 #define GW_ADMIN_TEST_HEADER "X-Sandboxd-Admin-Test"
+/* On an answer merged from a cluster's nodes that missed some: their
+ * names, comma-separated (README "Cluster"). */
+#define GW_PARTIAL_HEADER "X-Sandboxd-Partial"
 
 /* The last successful answer of a GW_RPC_CACHED route. */
 struct gw_reply_cache {
@@ -85,9 +88,17 @@ void gw_server_free(struct gw_server *srv);
  * request, with the HTTP client's API key auth_token and address client
  * (both copied; NULL: none);
  * cb runs exactly once on an nng thread unless this returns an error:
- * -ESHUTDOWN when the server is closing, or libsandbox's errors. */
+ * -ESHUTDOWN when the server is closing, or libsandbox's errors. node
+ * (SBX_NODE_NAME_MAX bytes) and partial (SBX_PARTIAL_MAX) receive the node
+ * the call went to and the nodes a fan-out missed, written before cb runs;
+ * both "" on an error here; either may be NULL. */
 int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMessage *msg,
-		   const char *auth_token, const char *client, sbx_call_cb cb, void *arg);
+		   const char *auth_token, const char *client, char *node, char *partial,
+		   sbx_call_cb cb, void *arg);
+
+/* libsandbox's view of the node `name` (an id or an address: a request's
+ * `node`): 0, -ENOENT, or -ESHUTDOWN when the server is closing. */
+int gw_server_node(struct gw_server *srv, const char *name, struct sbx_node *ret);
 
 /* Bookkeeping for gateway/request.c. */
 void gw_server_count_suspended(struct gw_server *srv, int delta);

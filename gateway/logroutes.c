@@ -437,7 +437,8 @@ int gw_execute_stream_handler(struct gw_server *srv, struct gw_request *req)
 	pthread_mutex_unlock(&s->lock);
 	gw_ls_ref(s);
 	gw_client_address(req->conn, peer, sizeof(peer));
-	r = gw_server_call(srv, rt->rpc, msg, gw_client_api_key(req->conn), peer, exec_done, s);
+	r = gw_server_call(srv, rt->rpc, msg, gw_client_api_key(req->conn), peer, req->node,
+			   req->partial, exec_done, s);
 	if (r < 0) {
 		struct sbx_reply none = {0};
 

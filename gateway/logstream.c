@@ -334,6 +334,15 @@ static void *ticker(void *arg)
 int gw_logstreams_new(struct gw_server *srv, struct gw_logstreams **ret)
 {
 	struct gw_logstreams *h = calloc(1, sizeof(*h));
+	/* Every node's publisher in cluster mode: a stream's object may be
+	 * on any of them (their ids never collide: they name their node). */
+	struct sbx_subscribe_opts so = {
+		.events_url = srv->cfg.events.joined,
+		.events_dns = *srv->cfg.events_dns ? srv->cfg.events_dns : NULL,
+		.topic_prefix = "logs/",
+		.cb = on_event,
+		.arg = h,
+	};
 	pthread_condattr_t ca;
 	int r;
 
@@ -345,7 +354,7 @@ int gw_logstreams_new(struct gw_server *srv, struct gw_logstreams **ret)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->tick, &ca);
 	pthread_condattr_destroy(&ca);
-	r = sbx_subscribe_open(srv->cfg.events_url, "logs/", on_event, h, &h->sub);
+	r = sbx_subscribe_open_opts(&so, &h->sub);
 	if (r < 0)
 		goto fail;
 	if (pthread_create(&h->ticker, NULL, ticker, h) != 0) {
@@ -602,7 +611,7 @@ static void start_fetch(struct gw_logstream *s)
 	s->refs++;
 	pthread_mutex_unlock(&s->lock);
 	r = gw_server_call(s->srv, "GetLogs", &q.base, s->api_key[0] ? s->api_key : NULL, s->peer,
-			   fetch_done, s);
+			   NULL, NULL, fetch_done, s);
 	pthread_mutex_lock(&s->lock);
 	if (r < 0) {
 		s->fetching = false;

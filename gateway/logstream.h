@@ -23,8 +23,9 @@ struct gw_server;
 struct gw_logstreams;
 struct gw_logstream;
 
-/* The streams of srv: subscribes to srv->cfg.events_url ("logs/") and
- * starts the keep-alive thread. 0, -ENOMEM, -EINVAL (bad URL). */
+/* The streams of srv: subscribes to srv->cfg.events and events_dns (every
+ * node's publisher; "logs/") and starts the keep-alive thread. 0, -ENOMEM,
+ * -EINVAL (bad URL). */
 int gw_logstreams_new(struct gw_server *srv, struct gw_logstreams **ret);
 /* Shutting down: every stream ends now (its client sees the end of the
  * response); new ones are refused. Non-blocking. */

@@ -2,6 +2,7 @@
  * SIGTERM, let in-flight requests finish (bounded), exit 0. Bad
  * configuration exits 2, a failure to start exits 1. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,20 @@
 #include "gw_server.h"
 
 extern char **environ;
+
+/* The start-up line's daemons: the one URL as always, or every node's URL
+ * and the DNS name that finds more. */
+static void log_started(const struct gw_config *cfg, uint16_t port)
+{
+	const char *urls = cfg->rpc.joined ? cfg->rpc.joined : "";
+	bool cluster = *cfg->rpc_dns || strchr(urls, ',');
+
+	log_info("sandbox-gateway %s listening on %s%s%s:%u, %s %s%s%s%s", SBX_VERSION,
+		 strchr(cfg->host, ':') ? "[" : "", cfg->host, strchr(cfg->host, ':') ? "]" : "",
+		 port, cluster ? "cluster nodes at" : "daemon at", urls,
+		 *urls && *cfg->rpc_dns ? "," : "", *cfg->rpc_dns ? " every address of " : "",
+		 cfg->rpc_dns);
+}
 
 int main(int argc, char **argv)
 {
@@ -25,16 +40,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sandbox-gateway: %s\n", err);
 		return 2;
 	}
-	if (action == GW_ACTION_HELP) {
-		gw_config_usage(stdout, "sandbox-gateway");
-		return 0;
-	}
-	if (action == GW_ACTION_MARKDOWN) {
-		gw_config_markdown(stdout);
-		return 0;
-	}
-	if (action == GW_ACTION_VERSION) {
-		printf("sandbox-gateway %s\n", SBX_VERSION);
+	if (action != GW_ACTION_RUN) {
+		if (action == GW_ACTION_HELP)
+			gw_config_usage(stdout, "sandbox-gateway");
+		else if (action == GW_ACTION_MARKDOWN)
+			gw_config_markdown(stdout);
+		else
+			printf("sandbox-gateway %s\n", SBX_VERSION);
+		gw_config_fini(&cfg);
 		return 0;
 	}
 	sbx_log_setup(cfg.log_level, cfg.log_format);
@@ -53,16 +66,16 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		log_error("cannot start: %s", err);
 		gw_server_free(srv);
+		gw_config_fini(&cfg);
 		return 1;
 	}
-	log_info("sandbox-gateway %s listening on %s%s%s:%u, daemon at %s", SBX_VERSION,
-		 strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
-		 srv->port, cfg.rpc_url);
+	log_started(&cfg, srv->port);
 	sigwait(&sigs, &sig);
 	log_info("%s received, finishing in-flight requests", strsignal(sig));
 	if (gw_server_shutdown(srv) < 0)
 		return 1;
 	gw_server_free(srv);
+	gw_config_fini(&cfg);
 	log_info("stopped");
 	return 0;
 }

@@ -76,13 +76,94 @@ static const char *px_id(const struct px *p)
 	return gw_match_param(&p->req->match, "id");
 }
 
-static int px_go(struct px *p, const char *socket_path, bool later);
+static int px_go(struct px *p, const struct px_where *w, bool later);
+
+/* The service's name that the node's tunnel takes (README "Cluster"): its
+ * socket's file name without ".sock", a UUID. 0, or -EBADMSG for a path
+ * that ends otherwise. */
+static int px_target(const char *socket_path, char *buf, size_t size)
+{
+	const char *name = strrchr(socket_path, '/');
+	size_t n;
+
+	name = name ? name + 1 : socket_path;
+	n = strlen(name);
+	if (n <= 5 || strcmp(name + n - 5, ".sock") != 0 || n - 5 >= size ||
+	    strspn(name, "0123456789abcdef-") != n - 5)
+		return -EBADMSG;
+	memcpy(buf, name, n - 5);
+	buf[n - 5] = '\0';
+	return 0;
+}
+
+/* The host of a node's RPC address, "tcp://HOST:PORT" or
+ * "tcp://[V6]:PORT" (tcp4://, tcp6:// alike), into host[size] as a URL
+ * spells it; false for any other transport (ipc://: this host). */
+static bool tcp_host(const char *address, char *host, size_t size)
+{
+	static const char *const schemes[] = {"tcp://", "tcp4://", "tcp6://"};
+	const char *h = NULL, *end;
+
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(schemes) && !h; i++)
+		if (strncmp(address, schemes[i], strlen(schemes[i])) == 0)
+			h = address + strlen(schemes[i]);
+	if (!h)
+		return false;
+	end = *h == '[' ? strchr(h, ']') : strrchr(h, ':');
+	if (end && *h == '[')
+		end++;
+	if (!end || end == h || (size_t)(end - h) >= size)
+		return false;
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	return true;
+}
+
+/* Where OpenProxy's answer from `node` puts the service: that node's
+ * tunnel when the node is reached over TCP and has one, else the socket,
+ * as with one daemon. 0, or -EBADMSG for an answer that cannot be used. */
+static int px_where_of(struct gw_server *srv, const char *node, const Sbx__OpenProxyReply *rep,
+		       struct px_where *w)
+{
+	struct sbx_node n;
+	char host[256], target[72];
+
+	memset(w, 0, sizeof(*w));
+	if (!rep->socket_path || rep->socket_path[0] != '/' ||
+	    strlen(rep->socket_path) >= sizeof(w->path) || rep->tunnel_port > 65535)
+		return -EBADMSG;
+	strcpy(w->path, rep->socket_path);
+	snprintf(w->node, sizeof(w->node), "%s", node);
+	if (!rep->tunnel_port || gw_server_node(srv, node, &n) < 0 ||
+	    !tcp_host(n.address, host, sizeof(host)))
+		return 0;
+	if (px_target(w->path, target, sizeof(target)) < 0)
+		return -EBADMSG;
+	snprintf(w->proxy, sizeof(w->proxy), "http://%s:%u", host, (unsigned)rep->tunnel_port);
+	return 0;
+}
+
+/* A kept answer, unless it names a tunnel whose node is down now: then
+ * OpenProxy says so (503 naming the node) rather than a failed connect. */
+static bool px_cached(struct gw_server *srv, struct px *p, struct px_where *w)
+{
+	struct px_cache *c = px_engine_cache(p->eng);
+	struct sbx_node n;
+
+	if (!px_cache_get(c, px_kind(p), px_id(p), w))
+		return false;
+	if (!*w->proxy || (gw_server_node(srv, w->node, &n) == 0 && n.up))
+		return true;
+	px_cache_drop(c, px_kind(p), px_id(p));
+	return false;
+}
 
 /* First call: ask the daemon where the service is, suspended meanwhile. */
 static int px_open(struct gw_server *srv, struct gw_request *req)
 {
 	Sbx__OpenProxyRequest msg = SBX__OPEN_PROXY_REQUEST__INIT;
-	char peer[64], path[256];
+	struct px_where where;
+	char peer[64];
 	struct px *p;
 	int r;
 
@@ -101,8 +182,8 @@ static int px_open(struct gw_server *srv, struct gw_request *req)
 	req->stream_release = px_release;
 
 	/* Known where the service is: no daemon round trip. */
-	if (px_cache_get(px_engine_cache(p->eng), px_kind(p), px_id(p), path, sizeof(path)))
-		return px_go(p, path, true);
+	if (px_cached(srv, p, &where))
+		return px_go(p, &where, true);
 	msg.kind = (char *)req->match.route->stream_arg;
 	msg.id = (char *)gw_match_param(&req->match, "id");
 	msg.wait_ms = srv->cfg.proxy_timeout_ms;
@@ -111,8 +192,8 @@ static int px_open(struct gw_server *srv, struct gw_request *req)
 	gw_request_suspend(req, NULL);
 	gw_request_ref(req);
 	gw_client_address(req->conn, peer, sizeof(peer));
-	r = gw_server_call(srv, "OpenProxy", &msg.base, gw_client_api_key(req->conn), peer, opened,
-			   req);
+	r = gw_server_call(srv, "OpenProxy", &msg.base, gw_client_api_key(req->conn), peer,
+			   req->node, NULL, opened, req);
 	if (r < 0) {
 		gw_request_finish_call(req, r, NULL);
 		gw_request_unref(req);
@@ -201,8 +282,36 @@ static enum MHD_Result copy_arg(void *cls, enum MHD_ValueKind kind, const char *
 	return q->r == 0 ? MHD_YES : MHD_NO;
 }
 
-/* The upstream request for the service behind socket_path. */
-static int px_setup(struct px *p, const char *socket_path)
+/* Through a node's tunnel: libcurl's proxy, which it asks to CONNECT to
+ * the service by name (the URL's host), with the cluster key for the
+ * tunnel alone. Else the forwarder's socket on this host. */
+static int px_route(struct px *p, CURL *c, const struct px_where *w)
+{
+	const char *key = p->req->srv->cfg.cluster_key;
+	char line[GW_CLUSTER_KEY_MAX + 40];
+
+	if (!*w->proxy) {
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, w->path);
+		return 0;
+	}
+	if (*key) {
+		snprintf(line, sizeof(line), "Proxy-Authorization: Bearer %s", key);
+		p->proxy_hdrs = curl_slist_append(NULL, line);
+		explicit_bzero(line, sizeof(line));
+		if (!p->proxy_hdrs)
+			return -ENOMEM;
+		curl_easy_setopt(c, CURLOPT_PROXYHEADER, p->proxy_hdrs);
+	}
+	curl_easy_setopt(c, CURLOPT_PROXY, w->proxy);
+	/* The environment's no_proxy must not send it around the tunnel. */
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	curl_easy_setopt(c, CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
+	return 0;
+}
+
+/* The upstream request for the service at w. */
+static int px_setup(struct px *p, const struct px_where *w)
 {
 	struct gw_request *req = p->req;
 	struct MHD_Connection *conn = req->conn;
@@ -210,11 +319,20 @@ static int px_setup(struct px *p, const char *socket_path)
 	struct hdr_ctx h = {0};
 	struct sbx_buf url;
 	struct query_ctx q = {.url = &url, .first = true};
-	char peer[64];
+	char peer[64], base[96] = "http://localhost";
 	CURL *c;
 
+	p->tunnel = *w->proxy;
+	snprintf(p->node, sizeof(p->node), "%s", w->node);
+	if (p->tunnel) {
+		/* The service's port in its sandbox (the forwarder's target). */
+		memcpy(base, "http://", 7);
+		if (px_target(w->path, base + 7, sizeof(base) - 7 - 6) < 0)
+			return -EBADMSG;
+		strcat(base, ":3000");
+	}
 	sbx_buf_init(&url, URL_MAX);
-	q.r = sbx_buf_append(&url, "http://localhost", 16);
+	q.r = sbx_buf_append(&url, base, strlen(base));
 	if (q.r == 0)
 		q.r = rest && *rest ? sbx_buf_append(&url, rest, strlen(rest))
 				    : sbx_buf_append(&url, "/", 1);
@@ -253,7 +371,8 @@ static int px_setup(struct px *p, const char *socket_path)
 	if (!c)
 		return -ENOMEM;
 	curl_easy_setopt(c, CURLOPT_URL, p->url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+	if (px_route(p, c, w) < 0)
+		return -ENOMEM;
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -294,12 +413,12 @@ static int respond_open_failure(struct gw_request *req, int err)
 	return gw_rpc_respond_failure(req, err);
 }
 
-/* Set up the transfer to socket_path and hand it to the engine; errors
- * answered now or, when `later`, at the final call. */
-static int px_go(struct px *p, const char *socket_path, bool later)
+/* Set up the transfer to w and hand it to the engine; errors answered now
+ * or, when `later`, at the final call. */
+static int px_go(struct px *p, const struct px_where *w, bool later)
 {
 	struct gw_request *req = p->req;
-	int r = px_setup(p, socket_path);
+	int r = px_setup(p, w);
 
 	pthread_mutex_lock(&p->lock);
 	p->up_done = !p->body_expected;
@@ -324,6 +443,7 @@ static int px_start(struct gw_server *srv, struct px *p, bool later)
 {
 	struct gw_request *req = p->req;
 	const Sbx__OpenProxyReply *rep;
+	struct px_where where;
 	int err;
 
 	pthread_mutex_lock(&req->lock);
@@ -341,15 +461,15 @@ static int px_start(struct gw_server *srv, struct px *p, bool later)
 		return respond_open_failure(req, err);
 	}
 	rep = (const Sbx__OpenProxyReply *)req->reply.msg;
-	if (!rep->socket_path || rep->socket_path[0] != '/') {
-		sbx_log(SBX_LOG_WARN, NULL, "%s %s: OpenProxy gave no socket path", req->method,
-			req->log_path);
+	if (px_where_of(srv, req->node, rep, &where) < 0) {
+		sbx_log(SBX_LOG_WARN, NULL, "%s %s: OpenProxy gave no usable socket path",
+			req->method, req->log_path);
 		p->open_err = -EBADMSG;
 		p->phase = later ? PX_DISCARD : PX_DONE;
 		return later ? 0 : gw_rpc_respond_failure(req, -EBADMSG);
 	}
-	px_cache_put(px_engine_cache(p->eng), px_kind(p), px_id(p), rep->socket_path);
-	return px_go(p, rep->socket_path, later);
+	px_cache_put(px_engine_cache(p->eng), px_kind(p), px_id(p), &where);
+	return px_go(p, &where, later);
 }
 
 /* libmicrohttpd pulls the response body. */

@@ -18,7 +18,7 @@
 
 struct px_cache_slot {
 	char key[96]; /* "kind/id" */
-	char path[256];
+	struct px_where where;
 	uint64_t until_ms;
 };
 
@@ -62,7 +62,7 @@ static struct px_cache_slot *slot_of(struct px_cache *c, const char *kind, const
 	return &c->slot[h % SLOTS];
 }
 
-bool px_cache_get(struct px_cache *c, const char *kind, const char *id, char *path, size_t len)
+bool px_cache_get(struct px_cache *c, const char *kind, const char *id, struct px_where *ret)
 {
 	struct px_cache_slot *s;
 	char key[96];
@@ -71,29 +71,30 @@ bool px_cache_get(struct px_cache *c, const char *kind, const char *id, char *pa
 	if (!c || !c->ttl_ms || !(s = slot_of(c, kind, id, key)))
 		return false;
 	pthread_mutex_lock(&c->lock);
-	hit = strcmp(s->key, key) == 0 && (uint64_t)sbx_clock_mono_ms() < s->until_ms &&
-	      strlen(s->path) < len;
+	hit = strcmp(s->key, key) == 0 && (uint64_t)sbx_clock_mono_ms() < s->until_ms;
 	if (hit)
-		strcpy(path, s->path);
+		*ret = s->where;
 	pthread_mutex_unlock(&c->lock);
-	/* The daemon removes the socket of a deleted service: then ask it. */
-	if (hit && access(path, F_OK) != 0) {
+	/* The daemon removes the socket of a deleted service: then ask it.
+	 * (Another host's socket is not seen from here: its tunnel answers
+	 * 404 instead, and the failed request drops the entry.) */
+	if (hit && !*ret->proxy && access(ret->path, F_OK) != 0) {
 		px_cache_drop(c, kind, id);
 		hit = false;
 	}
 	return hit;
 }
 
-void px_cache_put(struct px_cache *c, const char *kind, const char *id, const char *path)
+void px_cache_put(struct px_cache *c, const char *kind, const char *id, const struct px_where *w)
 {
 	struct px_cache_slot *s;
 	char key[96];
 
-	if (!c || !c->ttl_ms || strlen(path) >= sizeof(s->path) || !(s = slot_of(c, kind, id, key)))
+	if (!c || !c->ttl_ms || !(s = slot_of(c, kind, id, key)))
 		return;
 	pthread_mutex_lock(&c->lock);
 	strcpy(s->key, key);
-	strcpy(s->path, path);
+	s->where = *w;
 	s->until_ms = sbx_clock_mono_ms() + c->ttl_ms;
 	pthread_mutex_unlock(&c->lock);
 }

@@ -89,6 +89,7 @@ void px_unref(struct px *p)
 	if (p->easy) /* never submitted */
 		curl_easy_cleanup(p->easy);
 	curl_slist_free_all(p->hdrs);
+	curl_slist_free_all(p->proxy_hdrs);
 	free(p->url);
 	free(p->connection);
 	free(p->up.data);
@@ -270,6 +271,35 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 
 /* ---- the engine ---- */
 
+/* A transfer through a node's tunnel that failed before the service
+ * answered: when the tunnel is what failed, a sentence naming the node
+ * into p->fail_buf. Engine thread, p->lock held, before the cleanup. */
+static bool tunnel_failed(struct px *p, CURL *easy, CURLcode result)
+{
+	long code = 0;
+
+	if (!p->tunnel)
+		return false;
+	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &code);
+	if (result == CURLE_COULDNT_CONNECT || result == CURLE_COULDNT_RESOLVE_PROXY)
+		snprintf(p->fail_buf, sizeof(p->fail_buf),
+			 "the proxy tunnel of node %s could not be reached", p->node);
+	else if (code == 407)
+		snprintf(p->fail_buf, sizeof(p->fail_buf),
+			 "the proxy tunnel of node %s refused the gateway's cluster key", p->node);
+	else if (code == 404)
+		snprintf(p->fail_buf, sizeof(p->fail_buf),
+			 "the proxy tunnel of node %s found no such service", p->node);
+	else if (code && code != 200)
+		snprintf(p->fail_buf, sizeof(p->fail_buf),
+			 "the proxy tunnel of node %s answered %ld", p->node, code);
+	else
+		return false;
+	p->fail_status = 502;
+	p->fail_msg = p->fail_buf;
+	return true;
+}
+
 /* The transfer ended (result), was cut (status: 504 for the proxy
  * timeout, 503 at shutdown) or its client left. The easy handle is
  * cleaned up here, so that no thread but this one ever runs curl on a
@@ -297,6 +327,8 @@ static void finish(struct gw_proxy_engine *e, struct px *p, CURLcode result, int
 		if (status) {
 			p->fail_status = status;
 			p->fail_msg = msg;
+		} else if (tunnel_failed(p, easy, result)) {
+			/* fail_status and fail_msg set */
 		} else if (result == CURLE_OPERATION_TIMEDOUT) {
 			p->fail_status = 504;
 			p->fail_msg = "the service did not accept the connection in time";

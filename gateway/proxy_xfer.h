@@ -12,6 +12,7 @@
 
 #include "proxy.h"
 #include "request.h"
+#include "sandbox.h"
 
 #define UP_MAX (256u << 10)   /* request body bytes between client and curl */
 #define DOWN_MAX (256u << 10) /* response body bytes between curl and client */
@@ -30,6 +31,15 @@ struct px_fifo {
 size_t px_fifo_room(const struct px_fifo *f);
 size_t px_fifo_put(struct px_fifo *f, const char *p, size_t n);
 size_t px_fifo_get(struct px_fifo *f, char *p, size_t n);
+
+/* Where a service is (OpenProxy's answer): its forwarder's unix socket on
+ * this host, or, for a node on another host that has a proxy tunnel, that
+ * tunnel, which reaches the same socket by name (README "Cluster"). */
+struct px_where {
+	char path[256];		      /* OpenProxyReply.socket_path */
+	char proxy[288];	      /* "http://HOST:PORT" of the tunnel; "": the socket */
+	char node[SBX_NODE_NAME_MAX]; /* the owner node, for errors; "" when unknown */
+};
 
 enum px_phase {
 	PX_OPENING,   /* OpenProxy in flight */
@@ -52,7 +62,13 @@ struct px {
 	int open_err; /* PX_DISCARD: the OpenProxy outcome to answer */
 	CURL *easy;
 	struct curl_slist *hdrs;
+	struct curl_slist *proxy_hdrs; /* to the tunnel only: its key */
 	char *url;
+	/* Through a node's tunnel: errors before the service answered name
+	 * the node (fail_buf holds the sentence). */
+	bool tunnel;
+	char node[SBX_NODE_NAME_MAX];
+	char fail_buf[192];
 	struct px *prev, *next; /* engine thread: active list */
 
 	pthread_mutex_t lock; /* guards what follows */
@@ -87,9 +103,9 @@ struct px {
 struct px_cache;
 struct px_cache *px_cache_new(uint32_t ttl_ms);
 void px_cache_free(struct px_cache *c);
-/* The socket path of kind/id into path[len], if kept and fresh. */
-bool px_cache_get(struct px_cache *c, const char *kind, const char *id, char *path, size_t len);
-void px_cache_put(struct px_cache *c, const char *kind, const char *id, const char *path);
+/* Where kind/id is, if kept and fresh (a local socket also still there). */
+bool px_cache_get(struct px_cache *c, const char *kind, const char *id, struct px_where *ret);
+void px_cache_put(struct px_cache *c, const char *kind, const char *id, const struct px_where *w);
 void px_cache_drop(struct px_cache *c, const char *kind, const char *id);
 /* The engine's cache (NULL: none). */
 struct px_cache *px_engine_cache(struct gw_proxy_engine *e);

@@ -70,6 +70,13 @@ struct gw_request {
 	void *ctx;
 	void (*ctx_free)(void *ctx);
 
+	/* The node the request's RPC went to (its id, else its address) and,
+	 * for a call answered by every node, those that did not answer
+	 * (comma-separated; libsandbox's sbx_call_opts.node and .partial).
+	 * Written by the call before its callback, read after the resume. */
+	char node[SBX_NODE_NAME_MAX];
+	char partial[SBX_PARTIAL_MAX];
+
 	pthread_mutex_t lock; /* guards what follows */
 	int refs;
 	bool gone; /* completed: conn must not be touched */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "methods.h"
 #include "respond.h"
+#include "sentence.h"
 #include "gw_server.h"
 #include "status.h"
 
@@ -30,12 +31,15 @@ static const struct gw_header retry_after[] = {
 	{0},
 };
 
-/* libsandbox's transport errors: the call never got the daemon's answer. */
+/* libsandbox's transport errors: the call never got the daemon's answer.
+ * A sentence's "%s" is the node the call went to (cluster mode). */
 static const struct {
 	int err;
 	int http;
 	const char *sentence;
 } transport_errors[] = {
+	{-EHOSTDOWN, 503, "node %s that holds this object is down; retry when it is back"},
+	{-ECONNRESET, 503, "node %s went away while running this request; it was not retried"},
 	{-ECONNREFUSED, 503, "sandbox daemon is unavailable"},
 	{-ETIMEDOUT, 504, "the sandbox daemon did not answer in time"},
 	{-ESHUTDOWN, 503, "the gateway is shutting down"},
@@ -237,18 +241,28 @@ int gw_rpc_check_routes(const struct gw_route *table, size_t n, char *err, size_
 	return 0;
 }
 
+int gw_rpc_transport_status(int err, const char *node, char *msg, size_t size)
+{
+	node = node && *node ? node : "(unknown)";
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(transport_errors); i++)
+		if (transport_errors[i].err == err) {
+			/* The table's sentences are constants; some take the node. */
+			snprintf(msg, size, transport_errors[i].sentence, node);
+			return transport_errors[i].http;
+		}
+	snprintf(msg, size, "the sandbox daemon could not be reached");
+	return 502;
+}
+
 static int respond_transport_error(struct gw_request *req, int err)
 {
-	for (size_t i = 0; i < SBX_ARRAY_SIZE(transport_errors); i++) {
-		int http = transport_errors[i].http;
+	char msg[SBX_SENTENCE_MAX];
+	int http = gw_rpc_transport_status(err, req->node, msg, sizeof(msg));
 
-		if (transport_errors[i].err == err)
-			return gw_respond_error(req, http, http == 503 ? retry_after : NULL, "%s",
-						transport_errors[i].sentence);
-	}
-	sbx_log(SBX_LOG_WARN, NULL, "%s %s: RPC %s failed: %s", req->method, req->log_path,
-		req->match.route->rpc, strerror(-err));
-	return gw_respond_error(req, 502, NULL, "the sandbox daemon could not be reached");
+	if (http == 502 && err != -EBADMSG)
+		sbx_log(SBX_LOG_WARN, NULL, "%s %s: RPC %s failed: %s", req->method,
+			req->log_path, req->match.route->rpc, strerror(-err));
+	return gw_respond_error(req, http, http == 503 ? retry_after : NULL, "%s", msg);
 }
 
 /* The daemon answered with a status other than OK. Its message is meant
@@ -317,11 +331,22 @@ static void cache_store(struct gw_server *srv, const struct gw_route *rt, int st
 	pthread_mutex_unlock(&c->lock);
 }
 
+int gw_rpc_mark_partial(json_t *out, const char *partial, struct gw_header hdrs[2])
+{
+	if (json_is_object(out) && json_is_array(json_object_get(out, "nodes")) &&
+	    json_object_set_new(out, "partial", json_boolean(*partial)) < 0)
+		return -ENOMEM;
+	if (*partial)
+		hdrs[0] = (struct gw_header){GW_PARTIAL_HEADER, partial};
+	return 0;
+}
+
 /* On the HTTP thread, after the call completed and the connection is back. */
 static int rpc_finish(struct gw_server *srv, struct gw_request *req)
 {
 	const struct gw_route *rt = req->match.route;
 	int err, status = rt->status ? rt->status : 200;
+	struct gw_header hdrs[2] = {{0}, {0}};
 	json_t *out;
 
 	pthread_mutex_lock(&req->lock);
@@ -334,15 +359,17 @@ static int rpc_finish(struct gw_server *srv, struct gw_request *req)
 	if (!req->reply.msg)
 		return respond_transport_error(req, -EBADMSG);
 	out = jpb_to_json(req->reply.msg, rt->dialect);
-	if (!out)
+	if (!out || gw_rpc_mark_partial(out, req->partial, hdrs) < 0) {
+		json_decref(out);
 		return -ENOMEM;
+	}
 	if (status == 204) {
 		json_decref(out);
 		out = NULL;
 	}
 	if (out && rt->cache_ms)
 		cache_store(srv, rt, status, out);
-	return gw_respond(req, status, out, NULL);
+	return gw_respond(req, status, out, hdrs);
 }
 
 /* On an nng thread: hand the outcome over and let the HTTP thread answer. */
@@ -404,7 +431,8 @@ int gw_rpc_start(struct gw_server *srv, struct gw_request *req, const char *rpc,
 	gw_request_suspend(req, on_resume);
 	gw_request_ref(req);
 	gw_client_address(req->conn, peer, sizeof(peer));
-	r = gw_server_call(srv, rpc, msg, gw_client_api_key(req->conn), peer, rpc_done, req);
+	r = gw_server_call(srv, rpc, msg, gw_client_api_key(req->conn), peer, req->node,
+			   req->partial, rpc_done, req);
 	if (r < 0) {
 		/* No callback will come: finish here, the uniform way. */
 		gw_request_finish_call(req, r, NULL);

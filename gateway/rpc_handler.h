@@ -12,6 +12,7 @@
 
 #include "json_pb.h"
 #include "request.h"
+#include "respond.h"
 
 struct gw_server;
 
@@ -54,6 +55,20 @@ int gw_rpc_respond_call_failure(struct gw_request *req);
  * a status other than OK, mapped through common/status.h with the daemon's
  * message. For hand-written routes that make an RPC of their own. */
 int gw_rpc_respond_failure(struct gw_request *req, int err);
+
+/* The HTTP status and the sentence (into msg[size]) for libsandbox's
+ * transport error err (a call that got no answer) of a call that went to
+ * `node` (sbx_call_opts.node; NULL or "": unknown): 503 for a daemon or
+ * node that is down or went away (the sentence names the node), 504 for a
+ * timeout, ...; 502 for an error the table does not know. */
+int gw_rpc_transport_status(int err, const char *node, char *msg, size_t size);
+
+/* An answer merged from a cluster's nodes (sbx_call_opts.partial: those
+ * that did not answer, "" when none) puts their names in the header
+ * X-Sandboxd-Partial (into hdrs[0]; hdrs[1] is left as the end); a reply
+ * object that lists the nodes (stats, status: a "nodes" array) also gets
+ * "partial": true|false. 0, or -ENOMEM. */
+int gw_rpc_mark_partial(json_t *out, const char *partial, struct gw_header hdrs[2]);
 
 /* The HTTP client's API key: `Authorization: Bearer KEY`, else
  * `X-API-Key: KEY`; NULL when it sent neither. Points into the

@@ -375,9 +375,12 @@ fail:
 
 int gw_server_start(struct gw_server *srv, char *err, size_t errlen)
 {
+	const struct gw_config *cfg = &srv->cfg;
 	struct sbx_client_opts copts = {
-		.rpc_url = srv->cfg.rpc_url,
-		.timeout_ms = srv->cfg.request_timeout_ms,
+		.rpc_url = cfg->rpc.joined,
+		.rpc_dns = *cfg->rpc_dns ? cfg->rpc_dns : NULL,
+		.cluster_key = *cfg->cluster_key ? cfg->cluster_key : NULL,
+		.timeout_ms = cfg->request_timeout_ms,
 	};
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -386,14 +389,17 @@ int gw_server_start(struct gw_server *srv, char *err, size_t errlen)
 
 	r = sbx_client_open(&copts, &srv->client);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot use RPC address %s: %s", srv->cfg.rpc_url,
-			 strerror(-r));
+		snprintf(err, errlen, "cannot use RPC address %s%s%s: %s",
+			 cfg->rpc.joined ? cfg->rpc.joined : "", cfg->rpc.joined && *cfg->rpc_dns ? ", " : "",
+			 cfg->rpc_dns, strerror(-r));
 		return r;
 	}
 	/* One subscriber for every log stream, for the server's lifetime. */
 	r = gw_logstreams_new(srv, &srv->logs);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot use events address %s: %s", srv->cfg.events_url,
+		snprintf(err, errlen, "cannot use events address %s%s%s: %s",
+			 cfg->events.joined ? cfg->events.joined : "",
+			 cfg->events.joined && *cfg->events_dns ? ", " : "", cfg->events_dns,
 			 strerror(-r));
 		return r;
 	}
@@ -516,18 +522,36 @@ struct gw_logstreams *gw_ls_hub(struct gw_server *srv)
 }
 
 int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMessage *msg,
-		   const char *auth_token, const char *client, sbx_call_cb cb, void *arg)
+		   const char *auth_token, const char *client, char *node, char *partial,
+		   sbx_call_cb cb, void *arg)
 {
 	struct sbx_call_opts o = { .timeout_ms = srv->cfg.request_timeout_ms,
 				   .auth_token = auth_token,
-				   .client = client };
+				   .client = client,
+				   .node = node,
+				   .partial = partial };
 	int r;
+
+	if (node)
+		node[0] = '\0';
+	if (partial)
+		partial[0] = '\0';
 
 	pthread_rwlock_rdlock(&srv->calls_lock);
 	if (srv->closed)
 		r = -ESHUTDOWN;
 	else
 		r = sbx_call_async_opts(srv->client, method, msg, &o, cb, arg);
+	pthread_rwlock_unlock(&srv->calls_lock);
+	return r;
+}
+
+int gw_server_node(struct gw_server *srv, const char *name, struct sbx_node *ret)
+{
+	int r;
+
+	pthread_rwlock_rdlock(&srv->calls_lock);
+	r = srv->closed ? -ESHUTDOWN : sbx_client_node(srv->client, name, ret);
 	pthread_rwlock_unlock(&srv->calls_lock);
 	return r;
 }

@@ -20,6 +20,7 @@
 #include "envelope.h"
 #include "executor.h"
 #include "host.h"
+#include "node.h"
 #include "objects.h"
 #include "registry.h"
 #include "sandbox_obj.h"
@@ -116,7 +117,8 @@ SBX_ADMIN_HANDLER(sbx_rpc_admin_status)
 		r->memory_usage = usage_new(used, total, total > 0 ? 100.0 * used / total : 0.0);
 		double cpu = sbx_admin_cpu_percent(d->admin);
 		r->cpu_usage = usage_new(cpu, 100.0, cpu);
-		if (!r->backend_type || !r->version || !r->memory_usage || !r->cpu_usage) {
+		if (!r->backend_type || !r->version || !r->memory_usage || !r->cpu_usage ||
+		    sbx_node_list(d, &r->nodes, &r->n_nodes) < 0) {
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 			r = NULL;
 		}

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uuid/uuid.h>
 
 #include "cleanup.h"
 #include "clock.h"
 #include "daemon_config.h"
 #include "limits.pb-c.h"
+#include "nodeid.h"
 
 #define EXEC_MAX_ENV 256
 #define EXEC_MAX_ENV_BYTES (64u << 10)
@@ -178,15 +178,14 @@ static int build_env_map(Sbx__SpawnRequest *s, Sbx__RunRequest__EnvEntry *const 
 	return r;
 }
 
-static int new_execution_id(char **ret)
+/* A UUID that names this node (its tag first, nodeid.h). */
+static int new_execution_id(const char *tag, char **ret)
 {
-	uuid_t u;
-	char *s = malloc(37);
+	char *s = malloc(SBX_UUID_LEN + 1);
 
 	if (!s)
 		return -ENOMEM;
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, s);
+	sbx_tagged_uuid(tag, s);
 	*ret = s;
 	return 0;
 }
@@ -379,7 +378,7 @@ static int set_env(struct sbx_executor *x, struct sbx_rpc_call *call, struct exe
 
 static int set_execution_id(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
 {
-	int r = new_execution_id(&j->s->execution_id);
+	int r = new_execution_id(x->cfg->node_tag, &j->s->execution_id);
 
 	if (r == 0)
 		exec_inflight_set_id(x, &j->f, j->s->execution_id);

@@ -1,6 +1,7 @@
 #include "history.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,7 @@ int sbx_history_list(struct sbx_history *h, struct sbx_rpc_call *call,
 		     const Sbx__ListExecutionsRequest *req, Sbx__ListExecutionsReply **ret)
 {
 	unsigned limit = req->limit ? req->limit : LIST_DEFAULT;
+	int64_t started_before = INT64_MAX;
 	Sbx__ListExecutionsReply *r;
 	int rv;
 
@@ -180,6 +182,11 @@ int sbx_history_list(struct sbx_history *h, struct sbx_rpc_call *call,
 		return sbx_rpc_error(call, -EINVAL, "field 'limit' must be from 1 to %d", LIST_MAX);
 	if (req->before && *req->before && strlen(req->before) > 64)
 		return sbx_rpc_error(call, -EINVAL, "field 'before' must be an execution id");
+	if (req->started_before && *req->started_before &&
+	    sbx_iso8601_parse(req->started_before, &started_before) < 0)
+		return sbx_rpc_error(call, -EINVAL,
+				     "field 'started_before' must be a time in ISO 8601 UTC, as "
+				     "started_at shows it (2026-01-02T03:04:05.678Z)");
 	r = (Sbx__ListExecutionsReply *)sbx_message_new(&sbx__list_executions_reply__descriptor);
 	if (!r)
 		return -ENOMEM;
@@ -188,7 +195,7 @@ int sbx_history_list(struct sbx_history *h, struct sbx_rpc_call *call,
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 		return -ENOMEM;
 	}
-	rv = sbx_store_list_executions(h->store, req->before, limit, add_row, r);
+	rv = sbx_store_list_executions(h->store, req->before, started_before, limit, add_row, r);
 	if (rv < 0) {
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 		if (rv == -ENOENT)

@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "executor.h"
 #include "history.h"
+#include "node.h"
 #include "objects.h"
 #include "stats.h"
 
@@ -58,6 +59,13 @@ SBX_HISTORY_HANDLER(sbx_rpc_get_stats)
 	now = (uint64_t)sbx_clock_mono_ms();
 	r = sbx_stats_get(o->store, xs.running, xs.queued, (now - d->started_ms) / 1000,
 			  (Sbx__StatsReply **)ret);
+	if (r == 0) {
+		Sbx__StatsReply *s = (Sbx__StatsReply *)*ret;
+
+		r = sbx_node_list(d, &s->nodes, &s->n_nodes);
+		if (r < 0)
+			protobuf_c_message_free_unpacked(*ret, NULL);
+	}
 	sbx_objects_leave(o);
 	return r;
 }

@@ -220,7 +220,7 @@ int sbx_deployment_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	sbx_obj_init(&d->obj, &KIND->type);
+	sbx_obj_init(&d->obj, &KIND->type, o->cfg->node_tag);
 	d->obj.created_ms = d->last_request_ms = sbx_clock_wall_ms();
 	d->min_instances = as ? as->min_instances : 1;
 	d->max_instances = as && as->max_instances ? as->max_instances : 1;

@@ -33,6 +33,32 @@ char *sbx_iso8601(int64_t ms)
 	return strdup(buf);
 }
 
+int sbx_iso8601_parse(const char *s, int64_t *ret_ms)
+{
+	struct tm tm = {0};
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	int64_t ms = 0;
+	int digits = 0;
+
+	if (!p || tm.tm_year < 70)
+		return -EINVAL;
+	if (*p == '.') {
+		/* Milliseconds: a shorter fraction is scaled up, a longer one
+		 * cut (started_at has three digits). */
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
+				ms = ms * 10 + (*p - '0');
+		if (!digits)
+			return -EINVAL;
+		for (; digits < 3; digits++)
+			ms *= 10;
+	}
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+		return -EINVAL;
+	*ret_ms = (int64_t)timegm(&tm) * 1000 + ms;
+	return 0;
+}
+
 /* Paths of an object's files: <base>/<id>, and in it either a volume
  * (disk.img mounted on vol/, workspace/ and tmp/ inside) or, without a
  * disk limit, workspace/ and tmp/ themselves. */

@@ -101,5 +101,8 @@ int sbx_objects_disk_limit(struct sbx_objects *o, struct sbx_rpc_call *call, uin
 /* A wall-clock time in ms since the epoch (sbx_clock_wall_ms) in ISO 8601
  * form (UTC, ms). */
 char *sbx_iso8601(int64_t ms);
+/* The reverse: "YYYY-MM-DDTHH:MM:SS[.fff]Z" (UTC; "+00:00" for Z too)
+ * into ms since the epoch. 0 or -EINVAL. */
+int sbx_iso8601_parse(const char *s, int64_t *ret_ms);
 
 #endif

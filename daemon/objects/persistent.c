@@ -15,6 +15,7 @@
 #include "files.h"
 #include "log.h"
 #include "sandbox_int.h"
+#include "forward.h"
 #include "service.h"
 
 /* The port a persistent sandbox's service listens on (the seed's). */
@@ -40,9 +41,8 @@ int sbx_sandbox_service_attach(struct sbx_objects *o, struct sbx_sandbox *s,
 				      "too many deployments and persistent sandboxes (limit %u)",
 				      o->cfg->max_deployments)
 			    : r;
-	if (asprintf(&path, "%s/%s.sock", o->proxy_dir, s->obj.id) < 0)
-		r = -ENOMEM;
-	else
+	r = sbx_forward_socket_path(o->proxy_dir, s->obj.id, &path);
+	if (r == 0)
 		r = sbx_service_new(path, SERVICE_PORT, o->cfg->service_ready_timeout_ms,
 				    &service_ops, s, &s->svc);
 	if (r < 0) {

@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include "nodeid.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -29,12 +31,9 @@ bool sbx_id_valid(const char *id)
 	return true;
 }
 
-void sbx_obj_init(struct sbx_obj *o, const struct sbx_obj_type *type)
+void sbx_obj_init(struct sbx_obj *o, const struct sbx_obj_type *type, const char *tag)
 {
-	uuid_t u;
-
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, o->id);
+	sbx_tagged_uuid(tag, o->id);
 	o->type = type;
 	atomic_init(&o->refs, 1);
 	o->next = NULL;
@@ -47,7 +46,7 @@ int sbx_obj_init_id(struct sbx_obj *o, const struct sbx_obj_type *type, const ch
 {
 	if (!sbx_id_valid(id))
 		return -EINVAL;
-	sbx_obj_init(o, type);
+	sbx_obj_init(o, type, NULL);
 	memcpy(o->id, id, SBX_ID_LEN + 1);
 	o->phase = SBX_OBJ_LIVE;
 	return 0;

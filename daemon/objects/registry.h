@@ -47,8 +47,9 @@ struct sbx_obj {
 struct sbx_registry;
 
 /* Initialise an object with one reference (the caller's), a fresh id and
- * phase NEW. */
-void sbx_obj_init(struct sbx_obj *o, const struct sbx_obj_type *type);
+ * phase NEW. The id is a UUID whose first 8 hex digits are `tag`, the
+ * node's (nodeid.h; NULL or "": a plain random UUID). */
+void sbx_obj_init(struct sbx_obj *o, const struct sbx_obj_type *type, const char *tag);
 /* Same, with a given id and phase LIVE (objects loaded from the store).
  * -EINVAL when `id` is not a lowercase UUID (nothing initialised). */
 int sbx_obj_init_id(struct sbx_obj *o, const struct sbx_obj_type *type, const char *id);

@@ -9,6 +9,7 @@
 #include "deployment.h"
 #include "sandbox_obj.h"
 #include "session.h"
+#include "tunnel/tunnel.h"
 
 /* Each handler: find the objects, keep them from closing while in use,
  * call the typed function with the request and reply of its method. */
@@ -76,5 +77,17 @@ WRAP(sbx_rpc_delete_deployment,
 WRAP(sbx_rpc_update_deployment_files,
      sbx_deployment_update_files(o, call, (const Sbx__UpdateDeploymentFilesRequest *)req,
 				 (Sbx__UpdateDeploymentFilesReply **)ret))
-WRAP(sbx_rpc_open_proxy, sbx_deployment_open_proxy(o, call, (const Sbx__OpenProxyRequest *)req,
-						   (Sbx__OpenProxyReply **)ret))
+/* The reply names the tunnel's port too: another host reaches the
+ * socket through it (tunnel/tunnel.h). */
+static int open_proxy(struct sbx_objects *o, struct sbx_rpc_call *call, void *state,
+		      const Sbx__OpenProxyRequest *req, Sbx__OpenProxyReply **ret)
+{
+	int r = sbx_deployment_open_proxy(o, call, req, ret);
+
+	if (r == 0)
+		(*ret)->tunnel_port = sbx_tunnel_port(((struct sbx_daemon *)state)->tunnel);
+	return r;
+}
+
+WRAP(sbx_rpc_open_proxy,
+     open_proxy(o, call, state, (const Sbx__OpenProxyRequest *)req, (Sbx__OpenProxyReply **)ret))

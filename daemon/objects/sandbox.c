@@ -320,7 +320,7 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	sbx_obj_init(&s->obj, &KIND->type);
+	sbx_obj_init(&s->obj, &KIND->type, o->cfg->node_tag);
 	s->o = o;
 	s->owned = owner != NULL;
 	snprintf(s->owner, sizeof(s->owner), "%s", owner ? owner : "");

@@ -115,7 +115,7 @@ int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	sbx_obj_init(&s->obj, &KIND->type);
+	sbx_obj_init(&s->obj, &KIND->type, o->cfg->node_tag);
 	s->obj.created_ms = s->last_used_ms = sbx_clock_wall_ms();
 	s->cwd = strdup(DEFAULT_CWD);
 	r = s->cwd ? sbx_env_merge(&s->env, (void *const *)req->env, req->n_env, call) : -ENOMEM;

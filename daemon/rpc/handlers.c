@@ -14,6 +14,7 @@
 #include "history/history_rpc.h"
 #include "objects/objects_rpc.h"
 #include "logs/getlogs.h"
+#include "node.h"
 #include "rpc_server.h"
 
 /* strdup for reply fields; NULL becomes "". */
@@ -32,7 +33,8 @@ static int handle_health(void *state, struct sbx_rpc_call *call, const ProtobufC
 	r->version = dup_field(SBX_VERSION);
 	r->backend = dup_field(d->cfg.backend);
 	r->uptime_s = (sbx_clock_mono_ms() - d->started_ms) / 1000;
-	if (!r->status || !r->service || !r->version || !r->backend) {
+	r->node = sbx_node_load(d);
+	if (!r->status || !r->service || !r->version || !r->backend || !r->node) {
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 		return -ENOMEM;
 	}

@@ -9,6 +9,7 @@
 #define SBX_RPC_SERVER_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,12 @@ struct sbx_rpc_server_opts {
 	unsigned contexts;       /* requests served at once */
 	unsigned workers;        /* threads for non-inline handlers */
 	const char *api_key;     /* "" or NULL: no authentication */
+	/* "" or NULL: none; else every request (Health too) must carry it
+	 * in RpcRequest.cluster_key, or is answered UNAUTHENTICATED. */
+	const char *cluster_key;
+	/* "" or NULL: none; else every empty string field named "node" of a
+	 * reply, at any depth, is set to it (cluster mode). */
+	const char *node_id;
 	const struct sbx_rpc_handler *handlers;
 	size_t n_handlers;
 	void *state;             /* passed to every handler */
@@ -61,6 +68,11 @@ int sbx_rpc_server_start(const struct sbx_rpc_server_opts *opts, struct sbx_rpc_
 /* Stop taking requests, let in-flight ones reply (waiting at most
  * grace_ms), then close. NULL is ok. */
 void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms);
+
+/* Whether `got` is the key `want`, compared in constant time: the time
+ * taken depends on want's length only, never on where the two differ or
+ * on got's length, so a key cannot be guessed byte by byte. */
+bool sbx_rpc_key_ok(const char *want, const char *got);
 
 /* printf into call->error; returns `err` so handlers can `return sbx_rpc_error(...)`. */
 int sbx_rpc_error(struct sbx_rpc_call *call, int err, const char *fmt, ...)

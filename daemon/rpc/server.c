@@ -35,6 +35,8 @@ struct sbx_rpc_server {
 	nng_socket sock;
 	void *state;
 	char *api_key;
+	char *cluster_key; /* NULL: none */
+	char *node_id;	   /* NULL: replies are not stamped */
 	/* Indexed like the method table; fn NULL = UNIMPLEMENTED. */
 	struct sbx_rpc_handler *table;
 	size_t n_ctx;
@@ -59,8 +61,7 @@ int sbx_rpc_error(struct sbx_rpc_call *call, int err, const char *fmt, ...)
 	return err;
 }
 
-/* Constant-time, so the key cannot be guessed byte by byte from timings. */
-static bool token_ok(const char *want, const char *got)
+bool sbx_rpc_key_ok(const char *want, const char *got)
 {
 	size_t n = strlen(want), m = strlen(got);
 	unsigned char diff = n != m;
@@ -68,6 +69,46 @@ static bool token_ok(const char *want, const char *got)
 	for (size_t i = 0; i < n; i++)
 		diff |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
 	return diff == 0;
+}
+
+/* Replies name their node (cluster mode): every string field called
+ * "node" (field 30 of Sandbox, Session, Deployment, ExecResult, ...) left
+ * empty, at any depth, gets the node id. One walk here rather than a line
+ * in every place that builds one of those messages, so a new reply that
+ * carries one is covered by the .proto alone. */
+static int stamp_node(ProtobufCMessage *m, const char *node_id, unsigned depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (depth > 16)
+		return 0;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *p = (char *)m + f->offset;
+
+		if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED &&
+		    strcmp(f->name, "node") == 0) {
+			char **v = (char **)p;
+
+			if (*v && **v && *v != (char *)protobuf_c_empty_string)
+				continue;
+			if (*v && *v != (char *)protobuf_c_empty_string)
+				free(*v);
+			if (!(*v = strdup(node_id)))
+				return -ENOMEM;
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(size_t *)((char *)m + f->quantifier_offset);
+			ProtobufCMessage **v = *(ProtobufCMessage ***)p;
+
+			for (size_t j = 0; j < n; j++)
+				if (v[j] && stamp_node(v[j], node_id, depth + 1) < 0)
+					return -ENOMEM;
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(ProtobufCMessage **)p &&
+			   stamp_node(*(ProtobufCMessage **)p, node_id, depth + 1) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 static void ctx_recv(struct ctx *c)
@@ -131,6 +172,8 @@ static void ctx_serve(struct ctx *c)
 		return;
 	}
 	r = c->h->fn(s->state, &call, in, &out);
+	if (r == 0 && out && s->node_id && stamp_node(out, s->node_id, 0) < 0)
+		r = -ENOMEM;
 	status = sbx_status_from_errno(r);
 	if (r < 0 && !call.error[0])
 		snprintf(call.error, sizeof(call.error), "%s", status == SBX_INTERNAL ? "internal error" : strerror(-r));
@@ -158,6 +201,14 @@ static void ctx_dispatch(struct ctx *c, nng_msg *msg)
 		return;
 	}
 	nng_msg_free(msg);
+	/* The cluster key before anything else (Health included): without
+	 * it a caller learns nothing, not even which methods exist. */
+	if (s->cluster_key && !sbx_rpc_key_ok(s->cluster_key, req->cluster_key)) {
+		ctx_send_reply(c, req->id, SBX_UNAUTHENTICATED,
+			       "this node requires the cluster key (SANDBOX_CLUSTER_KEY)", NULL);
+		sbx__rpc_request__free_unpacked(req, NULL);
+		return;
+	}
 	idx = sbx_method_index(req->method);
 	if (idx < 0 || !s->table[idx].fn) {
 		char m[256];
@@ -168,7 +219,7 @@ static void ctx_dispatch(struct ctx *c, nng_msg *msg)
 		return;
 	}
 	c->h = &s->table[idx];
-	if (s->api_key && !(c->h->flags & SBX_RPC_PUBLIC) && !token_ok(s->api_key, req->auth_token)) {
+	if (s->api_key && !(c->h->flags & SBX_RPC_PUBLIC) && !sbx_rpc_key_ok(s->api_key, req->auth_token)) {
 		ctx_send_reply(c, req->id, SBX_UNAUTHENTICATED, "a valid API key is required", NULL);
 		sbx__rpc_request__free_unpacked(req, NULL);
 		return;
@@ -273,7 +324,9 @@ int sbx_rpc_server_start(const struct sbx_rpc_server_opts *o, struct sbx_rpc_ser
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->state = o->state;
-	if (o->api_key && *o->api_key && !(s->api_key = strdup(o->api_key))) {
+	if ((o->api_key && *o->api_key && !(s->api_key = strdup(o->api_key))) ||
+	    (o->cluster_key && *o->cluster_key && !(s->cluster_key = strdup(o->cluster_key))) ||
+	    (o->node_id && *o->node_id && !(s->node_id = strdup(o->node_id)))) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -328,6 +381,8 @@ fail_sock:
 fail:
 	free(s->table);
 	free(s->api_key);
+	free(s->cluster_key);
+	free(s->node_id);
 	free(s);
 	return r;
 }
@@ -392,6 +447,8 @@ void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms)
 	free(s->workers);
 	free(s->table);
 	free(s->api_key);
+	free(s->cluster_key);
+	free(s->node_id);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

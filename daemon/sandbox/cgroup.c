@@ -116,8 +116,8 @@ const char *sbx_cgroup_mode_name(enum sbx_cgroup_mode m)
 	return m == SBX_CG_V2 ? "v2" : m == SBX_CG_V1 ? "v1" : "none";
 }
 
-/* This process's cgroup path for a v1 controller, or v2 (ctrl = NULL). */
-static int own_cgroup(const char *ctrl, char *buf, size_t size)
+/* See engine.h. */
+int sbx_engine_own_cgroup(const char *ctrl, char *buf, size_t size)
 {
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
@@ -194,7 +194,7 @@ int sbx_cgroup_make_parent(const char *mount, const char *ctrl, char *path, size
 			   int *ret_fd)
 {
 	char own[PATH_MAX / 2], base[PATH_MAX];
-	int r = own_cgroup(ctrl, own, sizeof(own));
+	int r = sbx_engine_own_cgroup(ctrl, own, sizeof(own));
 	if (r < 0)
 		return r;
 	if ((size_t)snprintf(base, sizeof(base), "%.64s%s/sandboxd", mount, own) >= sizeof(base) ||

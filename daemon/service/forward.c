@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,8 +23,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
-
-#define RELAY_BUF (64 * 1024)
+#include "relay.h"
 
 struct conn {
 	struct conn *next, *prev;
@@ -46,93 +46,6 @@ struct sbx_forward {
 	unsigned n_conns;
 	bool closing;
 };
-
-/* One direction: bytes read from `from`, not yet written to `to`. */
-struct pipe_half {
-	char buf[RELAY_BUF];
-	size_t len, off;
-	bool eof;  /* `from` said EOF; pass it on once the buffer is empty */
-	bool shut; /* ...which was done */
-};
-
-static void set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
-/* Move what can be moved without blocking; false when the connection is
- * done (both halves shut) or broken. */
-static bool half_step(struct pipe_half *h, int from, int to, short rev_from)
-{
-	if (!h->eof && h->len == 0 && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
-		ssize_t n = read(from, h->buf, sizeof(h->buf));
-
-		if (n > 0) {
-			h->len = (size_t)n;
-			h->off = 0;
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			h->eof = true;
-		}
-	}
-	if (h->len > 0) {
-		ssize_t n = send(to, h->buf + h->off, h->len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n > 0) {
-			h->off += (size_t)n;
-			h->len -= (size_t)n;
-		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return false;
-		}
-	}
-	if (h->eof && h->len == 0 && !h->shut) {
-		shutdown(to, SHUT_WR);
-		h->shut = true;
-	}
-	return true;
-}
-
-static void relay(struct sbx_forward *f, int a, int b)
-{
-	struct pipe_half *h = malloc(2 * sizeof(*h));
-	int fds[2] = {a, b};
-
-	if (!h)
-		return;
-	h[0].len = h[1].len = 0;
-	h[0].eof = h[1].eof = h[0].shut = h[1].shut = false;
-	set_nonblock(a);
-	set_nonblock(b);
-	while (!(h[0].shut && h[1].shut)) {
-		struct pollfd p[2];
-
-		for (int i = 0; i < 2; i++) {
-			/* fd i reads into half i and writes half 1-i. */
-			p[i].fd = fds[i];
-			p[i].events = (!h[i].eof && h[i].len == 0 ? POLLIN : 0) |
-				      (h[1 - i].len > 0 ? POLLOUT : 0);
-			p[i].revents = 0;
-		}
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (!half_step(&h[0], a, b, p[0].revents) || !half_step(&h[1], b, a, p[1].revents))
-			break;
-		atomic_store(&f->last_ms, sbx_clock_ms(CLOCK_REALTIME_COARSE));
-		/* A side that hung up in both directions, once what it sent
-		 * is passed on, ends it all: nothing more can reach it. */
-		if ((p[0].revents | p[1].revents) & POLLERR)
-			break;
-		if ((p[0].revents & POLLHUP && h[0].eof && h[0].len == 0) ||
-		    (p[1].revents & POLLHUP && h[1].eof && h[1].len == 0))
-			break;
-	}
-	free(h);
-}
 
 static int connect_service(struct sbx_forward *f)
 {
@@ -189,7 +102,7 @@ static void *relay_main(void *arg)
 		if (c->f->closing)
 			shutdown(s, SHUT_RDWR);
 		pthread_mutex_unlock(&c->f->lock);
-		relay(c->f, c->fd[0], s);
+		sbx_relay(c->fd[0], s, &c->f->last_ms);
 	}
 	conn_unlink(c);
 	return NULL;
@@ -331,6 +244,11 @@ unsigned sbx_forward_connections(struct sbx_forward *f)
 	n = f->n_conns;
 	pthread_mutex_unlock(&f->lock);
 	return n;
+}
+
+int sbx_forward_socket_path(const char *dir, const char *id, char **ret)
+{
+	return asprintf(ret, "%s/%s.sock", dir, id) < 0 ? -ENOMEM : 0;
 }
 
 int64_t sbx_forward_last_activity(struct sbx_forward *f)

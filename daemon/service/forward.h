@@ -31,6 +31,10 @@ int sbx_forward_open(const char *path, uint16_t port, sbx_forward_target_fn targ
  * and remove the socket file. NULL is a no-op. */
 void sbx_forward_close(struct sbx_forward *f);
 
+/* The socket of the forwarder of object `id` in `dir` (the proxy
+ * directory): "<dir>/<id>.sock", in *ret (free it). 0 or -ENOMEM. */
+int sbx_forward_socket_path(const char *dir, const char *id, char **ret);
+
 /* Wall clock (ms since the epoch) of the last connection or byte
  * relayed; 0 = none yet. Requests on a kept connection count too. */
 int64_t sbx_forward_last_activity(struct sbx_forward *f);

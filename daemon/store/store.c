@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -403,23 +405,27 @@ int sbx_store_get_execution(struct sbx_store *s, const char *id,
 	return r < 0 ? r : c.n ? 0 : -ENOENT;
 }
 
-int sbx_store_list_executions(struct sbx_store *s, const char *before, unsigned max,
+int sbx_store_list_executions(struct sbx_store *s, const char *before, int64_t started_before_ms,
+			      unsigned max,
 			      int (*cb)(void *arg, const struct sbx_store_execution *rec),
 			      void *arg)
 {
+	bool after = before && *before;
+	char sql[320];
 	int r;
 
-	if (!before || !*before)
-		return sbx_store_each_execution(s, NULL, max, cb, arg);
 	/* Checked apart from the walk: an unknown cursor is the caller's
 	 * mistake (or trimmed away), not an empty page. */
-	r = sbx_store_get_execution(s, before, NULL, NULL);
-	if (r < 0)
+	if (after && (r = sbx_store_get_execution(s, before, NULL, NULL)) < 0)
 		return r;
-	return each(s, "read the history",
-		    "SELECT " EXEC_COLUMNS " FROM executions WHERE seq <"
-		    " (SELECT MAX(seq) FROM executions WHERE id = ?) ORDER BY seq DESC LIMIT ?",
-		    before, max ? max : 1, execution_row, (void *)cb, arg);
+	/* The time bound is a number of ours, printed into the statement. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT " EXEC_COLUMNS " FROM executions WHERE started_ms < %" PRId64 "%s"
+		 " ORDER BY seq DESC LIMIT ?",
+		 started_before_ms,
+		 after ? " AND seq < (SELECT MAX(seq) FROM executions WHERE id = ?)" : "");
+	return each(s, "read the history", sql, after ? before : NULL, max ? max : 1,
+		    execution_row, (void *)cb, arg);
 }
 
 int sbx_store_counters_add(struct sbx_store *s, const struct sbx_store_delta *d, size_t n)

@@ -75,8 +75,10 @@ int sbx_store_each_execution(struct sbx_store *s, const char *object_id, unsigne
 
 /* Rows of the whole history, newest first, at most `max` (0 = 1), only
  * those older than the execution `before` when given (paging; -ENOENT
- * when that id is not in the history). */
-int sbx_store_list_executions(struct sbx_store *s, const char *before, unsigned max,
+ * when that id is not in the history) and only those started before
+ * started_before_ms (ms since the epoch; INT64_MAX: no bound). */
+int sbx_store_list_executions(struct sbx_store *s, const char *before, int64_t started_before_ms,
+			      unsigned max,
 			      int (*cb)(void *arg, const struct sbx_store_execution *rec),
 			      void *arg);
 /* The row of execution `id`: cb is called once, or -ENOENT. */

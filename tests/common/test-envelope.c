@@ -43,6 +43,21 @@ static void test_request(void)
 	}
 	free(buf);
 
+	/* The cluster key travels beside the API key. */
+	buf = NULL;
+	req = NULL;
+	CHECK_INT(sbx_envelope_pack_request_keyed("Health", 9, 0, "key-2", "ck-1", "10.0.0.1", NULL,
+						  &buf, &len),
+		  0);
+	CHECK_INT(sbx_envelope_unpack_request(buf, len, &req), 0);
+	if (req) {
+		CHECK_STR(req->auth_token, "key-2");
+		CHECK_STR(req->cluster_key, "ck-1");
+		CHECK_STR(req->client, "10.0.0.1");
+		sbx__rpc_request__free_unpacked(req, NULL);
+	}
+	free(buf);
+
 	/* No payload, no token. */
 	buf = NULL;
 	req = NULL;
@@ -53,6 +68,7 @@ static void test_request(void)
 		CHECK_INT(req->id, 7);
 		CHECK_INT(req->deadline_ms, 0);
 		CHECK_STR(req->auth_token, "");
+		CHECK_STR(req->cluster_key, "");
 		CHECK_INT(req->payload.len, 0);
 		sbx__rpc_request__free_unpacked(req, NULL);
 	}

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "testlib.h"
@@ -270,10 +271,120 @@ static void test_output(void)
 	sbx_opts_fini(&loose, &c);
 }
 
+/* SBX_OPT_LIST: the default and the environment replace the list, so does
+ * the first flag; later flags add to it. */
+struct list_cfg {
+	struct sbx_opt_list urls;
+};
+
+static const struct sbx_opt list_rows[] = {
+	{.key = "t.urls",
+	 .env = "URLS",
+	 .flag = "url",
+	 .type = SBX_OPT_LIST,
+	 .offset = offsetof(struct list_cfg, urls),
+	 .def = "d",
+	 .help = "urls",
+	 .flags = SBX_OPT_NONEMPTY},
+};
+static const struct sbx_opts list_table =
+	SBX_OPTS(list_rows, 0, "unknown '%s'", "missing '%s' (%s)", "positional '%s'");
+
+static int load_list(struct list_cfg *c, char **envp, char **argv)
+{
+	int argc = 0, r;
+
+	while (argv[argc])
+		argc++;
+	sbx_opts_fini(&list_table, c);
+	err[0] = 0;
+	if ((r = sbx_opts_defaults(&list_table, c, err, sizeof(err_buf))) < 0 ||
+	    (r = sbx_opts_env(&list_table, c, envp, err, sizeof(err_buf))) < 0)
+		return r;
+	return sbx_opts_argv(&list_table, c, argc, argv, NULL, err, sizeof(err_buf));
+}
+
+static void list_print(FILE *f, const void *c)
+{
+	sbx_opts_print(&list_table, c, f);
+}
+
+static void test_list(void)
+{
+	struct list_cfg c = {0};
+	char *none[] = {NULL}, *env[] = {"URLS=e1,e2", NULL}, *out;
+
+	CHECK_INT(load_list(&c, none, ARGV(NULL)), 0);
+	CHECK_STR(c.urls.joined, "d");
+	CHECK_INT(load_list(&c, none, ARGV("--url", "a", "--url=b,c", "--url", "d")), 0);
+	CHECK_STR(c.urls.joined, "a,b,c,d");
+	CHECK_INT(load_list(&c, env, ARGV(NULL)), 0);
+	CHECK_STR(c.urls.joined, "e1,e2");
+	CHECK_INT(load_list(&c, env, ARGV("--url", "f")), 0);
+	CHECK_STR(c.urls.joined, "f");
+	out = capture(list_print, &c);
+	CHECK_STR(out, "t.urls = \"f\"\n");
+	free(out);
+	CHECK_INT(load_list(&c, none, ARGV("--url", "a,,b")), -EINVAL);
+	CHECK_STR(err, "--url must be a comma-separated list without empty items, not 'a,,b'");
+	CHECK_INT(load_list(&c, none, ARGV("--url", "a", "--url", "b,")), -EINVAL);
+	CHECK_INT(load_list(&c, none, ARGV("--url", "")), -EINVAL);
+	CHECK_STR(err, "--url must not be empty");
+	sbx_opts_fini(&list_table, &c);
+	CHECK(c.urls.joined == NULL);
+}
+
+static void test_read_file(void)
+{
+	char *dir = tl_tmpdir("opts"), path[512], buf[8];
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *want; /* NULL: refused */
+	} cases[] = {
+		{"key\n", 4, "key"},	  {"key", 3, "key"},	{"key\r\n", 5, "key"},
+		{"1234567\n", 8, "1234567"}, {"12345678", 8, NULL}, {"1234567\nx", 9, NULL},
+		{"", 0, NULL},		  {"\n", 1, NULL},	{"a\nb", 3, NULL},
+		{"a\0b", 3, NULL},
+	};
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/key", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = fopen(path, "w");
+		int r;
+
+		if (!f || fwrite(cases[i].text, 1, cases[i].len, f) != cases[i].len) {
+			CHECKF(0, "cannot write %s", path);
+			if (f)
+				fclose(f);
+			break;
+		}
+		fclose(f);
+		r = sbx_opts_read_file(path, "--key-file", buf, sizeof(buf), err, sizeof(err_buf));
+		if (cases[i].want) {
+			CHECKF(r == 0, "case %zu: %s", i, err);
+			CHECKF(strcmp(buf, cases[i].want) == 0, "case %zu: %s", i, buf);
+		} else {
+			CHECKF(r == -EINVAL && strstr(err, "--key-file") && strstr(err, path),
+			       "case %zu: %d %s", i, r, err);
+		}
+	}
+	unlink(path);
+	CHECK_INT(sbx_opts_read_file(path, "--key-file", buf, sizeof(buf), err, sizeof(err_buf)),
+		  -EINVAL);
+	CHECKF(strstr(err, "No such file"), "%s", err);
+	rmdir(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	test_values();
 	test_argv();
 	test_output();
+	test_list();
+	test_read_file();
 	TEST_DONE();
 }

@@ -30,7 +30,7 @@ static struct thing *thing_new(int v)
 {
 	struct thing *t = calloc(1, sizeof(*t));
 
-	sbx_obj_init(&t->obj, &thing_type);
+	sbx_obj_init(&t->obj, &thing_type, NULL);
 	t->value = v;
 	return t;
 }

@@ -118,12 +118,15 @@ static void gateway_config(char *text)
 	char *argv[MAX_ARGS + 1], *envp[MAX_ARGS + 1], err[512];
 	enum gw_config_action action;
 	struct gw_config cfg;
-	int argc;
+	int argc, r;
 
 	split_lines(text, "sandbox-gateway", argv, &argc, envp);
 	err[0] = 0;
-	if (gw_config_load(&cfg, argc, argv, envp, &action, err, sizeof(err)) < 0 && !err[0])
+	r = gw_config_load(&cfg, argc, argv, envp, &action, err, sizeof(err));
+	if (r < 0 && !err[0])
 		abort();
+	if (r == 0)
+		gw_config_fini(&cfg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

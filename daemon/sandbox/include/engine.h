@@ -152,6 +152,11 @@ int sbx_engine_check(const Sbx__SpawnRequest *req, const char **ret_why);
 int sbx_engine_netns_new(int *ret_fd);
 int sbx_engine_netns_socket(int netns_fd, int domain, int type);
 
+/* This process's cgroup path (from /proc/self/cgroup; "" for the root)
+ * for a v1 controller `ctrl`, or on v2 (ctrl NULL). 0, -ENOENT (not in
+ * such a hierarchy) or -errno. */
+int sbx_engine_own_cgroup(const char *ctrl, char *buf, size_t size);
+
 /* "v2", "v1" or "none": the cgroup flavour in use. */
 const char *sbx_engine_cgroup_mode(const struct sbx_engine *e);
 
