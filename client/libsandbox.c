@@ -134,10 +134,14 @@ static void slot_cb(void *arg)
 		return;
 	}
 	if (rv != 0) {
-		/* NNG_ECONNSHUT is abort_in_flight's: the connection dropped
-		 * with the request on it. */
-		slot_complete(s, rv == NNG_ECONNSHUT ? s->conn->reset_err : sbx_errno_from_nng(rv), true,
-			      NULL);
+		/* The connection dropped with the request on it: NNG_ECONNSHUT
+		 * is abort_in_flight's, NNG_ECONNRESET req0's own (it fails a
+		 * request it may not resend when its pipe closes, before the
+		 * pipe callback runs). */
+		slot_complete(s,
+			      rv == NNG_ECONNSHUT || rv == NNG_ECONNRESET ? s->conn->reset_err
+									: sbx_errno_from_nng(rv),
+			      true, NULL);
 		return;
 	}
 	msg = nng_aio_get_msg(s->aio);
