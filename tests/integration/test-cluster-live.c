@@ -87,7 +87,7 @@ static void *follow_main(void *arg)
 	CURL *h = curl_easy_init();
 
 	curl_easy_setopt(h, CURLOPT_URL, f->url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -101,27 +101,32 @@ static void *follow_main(void *arg)
 }
 
 /* A sandbox printing LOG_LINES lines, 250 ms apart, made through gateway
- * 1 until one is on node (bounded); its id, or "" (the others made on the
- * way are deleted). */
+ * 1 until one is on node (bounded: objects go to the node holding the
+ * fewest, so the others fill up first); its id, or "". The others made on
+ * the way are deleted at the end. */
 static void sandbox_on(int node, char *id, size_t idlen)
 {
 	static const char body[] = "{\"runtime\": \"shell\", \"code\": \"for i in 1 2 3 4 5 6; do "
 				   "echo line-$i; sleep 0.25; done\"}";
-	char path[96];
+	char others[8][40], path[96];
+	int n_others = 0;
 
 	id[0] = '\0';
 	for (int tries = 0; tries < 8 && !id[0]; tries++) {
 		json_t *j = cl_json(cl.gws[0].base, "POST", "/sandbox", body, 200, 0);
 		const char *got = th_str(j, "id");
 
-		if (j && cl_owner(got) == node) {
+		if (j && cl_owner(got) == node)
 			snprintf(id, idlen, "%s", got);
-		} else if (j) {
-			snprintf(path, sizeof(path), "/sandbox/%s", got);
-			json_decref(cl_json(cl.gws[0].base, "DELETE", path, NULL, 204, 0));
-			th_sleep_ms(600); /* the gateway's next look at the nodes' loads */
-		}
+		else if (j)
+			snprintf(others[n_others++], sizeof(others[0]), "%s", got);
 		json_decref(j);
+		if (!id[0])
+			th_sleep_ms(600); /* the gateway's next look at the nodes' loads */
+	}
+	for (int i = 0; i < n_others; i++) {
+		snprintf(path, sizeof(path), "/sandbox/%s", others[i]);
+		json_decref(cl_json(cl.gws[0].base, "DELETE", path, NULL, 204, 0));
 	}
 	CHECKF(id[0], "no sandbox placed on %s in 8 tries", cl.nodes[node].id);
 }
