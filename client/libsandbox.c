@@ -112,6 +112,20 @@ static int decode_reply(const struct slot *s, nng_msg *msg, struct sbx_reply *re
 	return 0;
 }
 
+/* The error of a request that was sent. Closing the client cancels it
+ * (whichever of the socket or its pipe nng closes first); the connection
+ * dropping with the request on it is the connection's reset_err:
+ * NNG_ECONNSHUT is abort_in_flight's, NNG_ECONNRESET req0's own when it
+ * does not resend. */
+static int recv_error(struct sbx_conn *c, int rv)
+{
+	if (atomic_load(&c->closed))
+		return -ECANCELED;
+	if (rv == NNG_ECONNSHUT || rv == NNG_ECONNRESET)
+		return c->reset_err;
+	return sbx_errno_from_nng(rv);
+}
+
 static void slot_cb(void *arg)
 {
 	struct slot *s = arg;
@@ -124,7 +138,8 @@ static void slot_cb(void *arg)
 	if (s->phase == SLOT_SEND) {
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(s->aio));
-			slot_complete(s, sbx_errno_from_nng(rv), false, NULL);
+			slot_complete(s, atomic_load(&s->conn->closed) ? -ECANCELED : sbx_errno_from_nng(rv),
+				      false, NULL);
 			return;
 		}
 		now = sbx_clock_mono_ms();
@@ -134,14 +149,7 @@ static void slot_cb(void *arg)
 		return;
 	}
 	if (rv != 0) {
-		/* The connection dropped with the request on it: NNG_ECONNSHUT
-		 * is abort_in_flight's, NNG_ECONNRESET req0's own (it fails a
-		 * request it may not resend when its pipe closes, before the
-		 * pipe callback runs). */
-		slot_complete(s,
-			      rv == NNG_ECONNSHUT || rv == NNG_ECONNRESET ? s->conn->reset_err
-									: sbx_errno_from_nng(rv),
-			      true, NULL);
+		slot_complete(s, recv_error(s->conn, rv), true, NULL);
 		return;
 	}
 	msg = nng_aio_get_msg(s->aio);

@@ -204,7 +204,11 @@ int sbx_logs_follow(struct sbx_client *c, struct sbx_logs_follow_opts *o, sbx_lo
 			return -ENOMEM;
 		pthread_mutex_init(&f.lock, NULL);
 		pthread_cond_init(&f.cond, NULL);
-		r = sbx_subscribe_open(o->events_url, f.topic, on_event, &f, &sub);
+		struct sbx_subscribe_opts so = { .events_url = o->events_url,
+						 .events_dns = o->events_dns, .topic_prefix = f.topic,
+						 .cb = on_event, .arg = &f };
+
+		r = sbx_subscribe_open_opts(&so, &sub);
 		if (r < 0)
 			goto out;
 		/* Subscribe first: wait (bounded) for the connection, so that

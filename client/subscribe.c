@@ -1,4 +1,5 @@
-/* Event subscriptions: a minimal SP subscriber of the daemon's pub socket,
+/* One publisher's subscription (several make a struct sbx_subscription,
+ * client/subscribe_set.c): a minimal SP subscriber of the daemon's pub socket,
  * on a plain stream socket, and one thread that reads, filters on the
  * topic prefix, decodes each message ("<topic>\0" + packed sbx.Event) and
  * hands it to the callback.
@@ -32,6 +33,7 @@
 
 #include "sandbox.h"
 #include "subframe.h"
+#include "subscribe.h"
 
 #define SUB_URL_MAX 512
 #define SUB_HANDSHAKE_MS 5000
@@ -40,7 +42,7 @@
 #define SP_PROTO_PUB0 0x20
 #define SP_PROTO_SUB0 0x21
 
-struct sbx_subscription {
+struct sub_one {
 	char url[SUB_URL_MAX];
 	bool ipc; /* ipc://: frames carry a type byte */
 	char *prefix;
@@ -51,7 +53,7 @@ struct sbx_subscription {
 	struct sbx_sub_reader reader; /* frames -> events (client/subframe.h) */
 };
 
-static bool stopping(struct sbx_subscription *s)
+static bool stopping(struct sub_one *s)
 {
 	struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
 
@@ -60,7 +62,7 @@ static bool stopping(struct sbx_subscription *s)
 
 /* Wait until fd has `events` or ms pass (-1: no limit). 1 ready, 0 timed
  * out, -1 stopping or error. */
-static int wait_fd(struct sbx_subscription *s, int fd, short events, int ms)
+static int wait_fd(struct sub_one *s, int fd, short events, int ms)
 {
 	struct pollfd p[2] = {{.fd = s->wake[0], .events = POLLIN}, {.fd = fd, .events = events}};
 
@@ -75,7 +77,7 @@ static int wait_fd(struct sbx_subscription *s, int fd, short events, int ms)
 }
 
 /* A connected, non-blocking stream socket, or -1. */
-static int dial(struct sbx_subscription *s)
+static int dial(struct sub_one *s)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
 	struct sockaddr_un un = {.sun_family = AF_UNIX};
@@ -125,7 +127,7 @@ static int dial(struct sbx_subscription *s)
 }
 
 /* Read exactly len bytes within the handshake time. 0 or -1. */
-static int read_exact(struct sbx_subscription *s, int fd, uint8_t *p, size_t len)
+static int read_exact(struct sub_one *s, int fd, uint8_t *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = recv(fd, p, len, 0);
@@ -140,7 +142,7 @@ static int read_exact(struct sbx_subscription *s, int fd, uint8_t *p, size_t len
 	return 0;
 }
 
-static int handshake(struct sbx_subscription *s, int fd)
+static int handshake(struct sub_one *s, int fd)
 {
 	const uint8_t mine[8] = {0, 'S', 'P', 0, 0, SP_PROTO_SUB0, 0, 0};
 	uint8_t peer[8];
@@ -155,7 +157,7 @@ static int handshake(struct sbx_subscription *s, int fd)
 }
 
 /* Read and deliver messages until the connection ends or close is called. */
-static void read_loop(struct sbx_subscription *s, int fd)
+static void read_loop(struct sub_one *s, int fd)
 {
 	struct sbx_sub_reader *r = &s->reader;
 
@@ -178,10 +180,10 @@ static void read_loop(struct sbx_subscription *s, int fd)
 
 static void *run(void *arg)
 {
-	struct sbx_subscription *s = arg;
+	struct sub_one *s = arg;
 	int backoff = SUB_REDIAL_MIN_MS;
 
-	/* Ends when sbx_subscribe_close writes to the wake pipe. */
+	/* Ends when sub_one_close writes to the wake pipe. */
 	while (!stopping(s)) {
 		int fd = dial(s);
 		if (fd >= 0 && handshake(s, fd) == 0) {
@@ -199,7 +201,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-void sbx_subscribe_close(struct sbx_subscription *s)
+void sub_one_close(struct sub_one *s)
 {
 	if (!s)
 		return;
@@ -217,10 +219,10 @@ void sbx_subscribe_close(struct sbx_subscription *s)
 	free(s);
 }
 
-int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb, void *arg,
-		       struct sbx_subscription **ret)
+int sub_one_open(const char *events_url, const char *topic_prefix, sbx_event_cb cb, void *arg,
+		 struct sub_one **ret)
 {
-	struct sbx_subscription *s;
+	struct sub_one *s;
 	const char *url = events_url ? events_url : SBX_DEFAULT_EVENTS_URL;
 
 	if (!cb || !topic_prefix || strlen(url) >= SUB_URL_MAX ||
@@ -237,20 +239,20 @@ int sbx_subscribe_open(const char *events_url, const char *topic_prefix, sbx_eve
 	s->prefix = strdup(topic_prefix);
 	if (!s->prefix || sbx_sub_reader_init(&s->reader, s->ipc, s->prefix, cb, arg, &s->stop) < 0 ||
 	    pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-		sbx_subscribe_close(s);
+		sub_one_close(s);
 		return -ENOMEM;
 	}
 	if (pthread_create(&s->thread, NULL, run, s) != 0) {
 		close(s->wake[1]);
 		s->wake[1] = -1; /* no thread to stop */
-		sbx_subscribe_close(s);
+		sub_one_close(s);
 		return -ENOMEM;
 	}
 	*ret = s;
 	return 0;
 }
 
-int sbx_subscribe_connected(struct sbx_subscription *s)
+int sub_one_connected(struct sub_one *s)
 {
 	return __atomic_load_n(&s->connected, __ATOMIC_RELAXED);
 }
