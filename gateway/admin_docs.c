@@ -100,7 +100,11 @@ static const struct {
 	{"GET", "/admin", "curl " BASE "/admin", "<!DOCTYPE html> ... (the admin page)"},
 	{"GET", "/admin/api/status", "curl " BASE "/admin/api/status",
 	 "{\"uptime\":3600.5,\"active_sandboxes\":2,\"total_sandboxes_created\":15,"
-	 "\"backend_type\":\"Docker\",\"version\":\"0.1.0\"," USAGE_JSON "}"},
+	 "\"backend_type\":\"Docker\",\"version\":\"0.1.0\"," USAGE_JSON ","
+	 "\"nodes\":[{\"id\":\"node-a\",\"tag\":\"04c3b593\",\"running\":1,\"queued\":0,"
+	 "\"slots\":8,\"objects\":2,\"memory_total_mb\":7936,\"memory_available_mb\":5120,"
+	 "\"tunnel_port\":0,\"address\":\"ipc:///run/sandboxd/rpc.sock\",\"up\":true}],"
+	 "\"partial\":false}"},
 	{"GET", "/admin/api/resources", "curl " BASE "/admin/api/resources", "{" USAGE_JSON "}"},
 	{"GET", "/admin/api/sandboxes", "curl " BASE "/admin/api/sandboxes",
 	 "[" ADMIN_SANDBOX_JSON "]"},
