@@ -4,6 +4,7 @@
  * only its newest rows; counters add up; a database from a newer schema
  * is refused; the file is private to the daemon. */
 #include <errno.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -387,6 +388,22 @@ int main(void)
 	CHECK_INT(seen.n, 3); /* history_max 3: the newest three, newest first */
 	CHECK_STR(seen.ids[0], "exec-4");
 	CHECK_STR(seen.ids[2], "exec-2");
+	/* Pages: before an execution, before a time (started_before), both. */
+	memset(&seen, 0, sizeof(seen));
+	CHECK(sbx_store_list_executions(s, NULL, 4, 100, on_exec, &seen) == 0);
+	CHECK_INT(seen.n, 2);
+	CHECK_STR(seen.ids[0], "exec-3");
+	memset(&seen, 0, sizeof(seen));
+	CHECK(sbx_store_list_executions(s, "exec-4", INT64_MAX, 100, on_exec, &seen) == 0);
+	CHECK_INT(seen.n, 2);
+	CHECK_STR(seen.ids[0], "exec-3");
+	memset(&seen, 0, sizeof(seen));
+	CHECK(sbx_store_list_executions(s, "exec-4", 3, 1, on_exec, &seen) == 0);
+	CHECK_INT(seen.n, 1);
+	CHECK_STR(seen.ids[0], "exec-2");
+	memset(&seen, 0, sizeof(seen));
+	CHECK(sbx_store_list_executions(s, NULL, 2, 100, on_exec, &seen) == 0 && seen.n == 0);
+	CHECK(sbx_store_list_executions(s, "exec-9", INT64_MAX, 100, on_exec, &seen) == -ENOENT);
 	memset(&seen, 0, sizeof(seen));
 	CHECK(sbx_store_each_execution(s, "nobody", 100, on_exec, &seen) == 0 && seen.n == 0);
 	CHECK(sbx_store_counter_add(s, "sandboxes_created", 0, &v) == 0 && v == 3);
