@@ -126,35 +126,45 @@ static void saw(int slot, pid_t pid)
 		q->pids[q->n_pids++] = pid;
 }
 
+/* The request slot a process runs for: its argv is a run's shell
+ * ("/bin/sh -c ... MARKER<slot>"); else -1. */
+static int marker_of(pid_t pid)
+{
+	char path[64], buf[512], *m;
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = buf[i] ? buf[i] : ' ';
+	buf[len] = '\0';
+	if (strncmp(buf, "/bin/sh -c ", 11) != 0 || !(m = strstr(buf, MARKER)))
+		return -1;
+	return atoi(m + strlen(MARKER));
+}
+
 static void scan_once(void)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
-		char path[300], buf[512], *m;
-		size_t len;
-		FILE *f;
+		pid_t pid;
+		int slot;
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		for (size_t i = 0; i < len; i++)
-			buf[i] = buf[i] ? buf[i] : ' ';
-		buf[len] = '\0';
-		/* The shell itself ("/bin/sh -c ... MARKER"), not a process
-		 * that only mentions it (a gateway's or a daemon's argv never do). */
-		if (strncmp(buf, "/bin/sh -c ", 11) == 0 && (m = strstr(buf, MARKER))) {
-			int slot = atoi(m + strlen(MARKER));
-
-			if (slot >= 0 && slot < MAX_REQS)
-				saw(slot, (pid_t)atoi(e->d_name));
-		}
+		pid = (pid_t)atoi(e->d_name);
+		slot = marker_of(pid);
+		/* A run, not the shell's own child between fork and exec of
+		 * `sleep` (it has the shell's argv for that moment). */
+		if (slot >= 0 && slot < MAX_REQS && marker_of(parent_of(pid)) != slot)
+			saw(slot, pid);
 	}
 	if (d)
 		closedir(d);
