@@ -307,6 +307,9 @@ static int px_route(struct px *p, CURL *c, const struct px_where *w)
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
 	curl_easy_setopt(c, CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
+	/* The tunnel's own answer is not the service's: keep it out of the
+	 * response headers (a refused CONNECT is an error, proxy_engine.c). */
+	curl_easy_setopt(c, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	return 0;
 }
 

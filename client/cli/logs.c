@@ -40,9 +40,8 @@ int cmd_logs(const struct globals *g, int argc, char **argv)
 		{"events", required_argument, NULL, 'e'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sbx_client_opts co = {.rpc_url = g->rpc_url, .auth_token = g->token,
-				     .timeout_ms = g->timeout_ms, .connect_wait_ms = g->connect_ms};
-	struct sbx_logs_follow_opts o = {.events_url = getenv("SANDBOXD_EVENTS")};
+	struct sbx_client_opts co;
+	struct sbx_logs_follow_opts o = {.events_url = g->events_url, .events_dns = g->events_dns};
 	struct sbx_client *c = NULL;
 	bool forever = false;
 	char *end;
@@ -77,9 +76,11 @@ int cmd_logs(const struct globals *g, int argc, char **argv)
 	o.id = argv[optind];
 	o.follow = 1;
 	o.until_exit = !forever;
+	ctl_client_opts(g, &co);
 	r = sbx_client_open(&co, &c);
 	if (r < 0) {
-		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", g->rpc_url, strerror(-r));
+		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", g->rpc_url ? g->rpc_url : g->rpc_dns,
+			strerror(-r));
 		return EXIT_USAGE;
 	}
 	r = sbx_logs_follow(c, &o, print_line, NULL);
@@ -91,12 +92,11 @@ int cmd_logs(const struct globals *g, int argc, char **argv)
 		fprintf(stderr, "sandboxctl logs: no logs for %s\n", o.id);
 		return EXIT_RPC_ERROR;
 	}
-	if (r < 0) {
-		fprintf(stderr, "sandboxctl logs: %s\n",
-			r == -ECONNREFUSED ? "the daemon is not running or not reachable"
-			: r == -EPROTO	   ? "the daemon refused GetLogs"
-					   : strerror(-r));
-		return r == -ETIMEDOUT ? EXIT_TIMEOUT : r == -EPROTO ? EXIT_RPC_ERROR : EXIT_UNAVAILABLE;
+	if (r == -EPROTO) {
+		fprintf(stderr, "sandboxctl logs: the daemon refused GetLogs\n");
+		return EXIT_RPC_ERROR;
 	}
+	if (r < 0)
+		return ctl_call_error(g, r, NULL);
 	return EXIT_OK;
 }

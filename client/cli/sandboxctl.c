@@ -3,6 +3,7 @@
  * so `sandboxctl call METHOD JSON` reaches every method of the table. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ static const struct command commands[] = {
 	  "the admin API" },
 	{ "logs", NULL, cmd_logs, "[-f] [-n N] [--events URL] ID",
 	  "print an object's output lines (following a running execution; -f: forever)" },
+	{ "nodes", NULL, cmd_nodes, "[--json]", "list the nodes: id, address, up, load" },
 	{ "call", NULL, cmd_call, "METHOD [JSON]", "call any RPC method with a JSON request" },
 	{ "methods", NULL, cmd_methods, "", "list the RPC methods" },
 };
@@ -56,49 +58,77 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-9s %-28s %s\n", commands[i].name, commands[i].args, commands[i].help);
-	fprintf(f, "\nOptions:\n"
-		   "  --rpc URL        daemon RPC URL (env SANDBOXD_RPC, default %s)\n"
-		   "  --token KEY      API key (env SANDBOX_API_KEY)\n"
-		   "  --timeout MS     per-call timeout (default 30000)\n"
-		   "  --wait MS        wait this long for the daemon to come up (default 2000)\n"
-		   "  -h, --help       this text\n"
-		   "  -V, --version    print the version\n\n"
+	fprintf(f, "\nOptions (environment in parentheses):\n"
+		   "  --rpc URL         a daemon's RPC URL (SANDBOXD_RPC, default %s);\n"
+		   "                    repeat it or separate URLs with commas for a cluster\n"
+		   "  --rpc-dns tcp://NAME:PORT  every address of NAME is a node (SANDBOXD_RPC_DNS)\n"
+		   "  --events URL      a daemon's events URL, repeatable or comma-separated\n"
+		   "                    (SANDBOXD_EVENTS, default %s)\n"
+		   "  --events-dns tcp://NAME:PORT  every address of NAME publishes (SANDBOXD_EVENTS_DNS)\n"
+		   "  --cluster-key KEY the cluster's key, sent with every call (SANDBOX_CLUSTER_KEY)\n"
+		   "  --cluster-key-file PATH  the key from a file (SANDBOX_CLUSTER_KEY_FILE)\n"
+		   "  --token KEY       API key (SANDBOX_API_KEY)\n"
+		   "  --timeout MS      per-call timeout (default 30000)\n"
+		   "  --wait MS         wait this long for the daemon to come up (default 2000)\n"
+		   "  -h, --help        this text\n"
+		   "  -V, --version     print the version\n\n"
 		   "LIMITS of run and exec: --time MS (CPU), --wall MS, --mem KB, --fsize KB,\n"
 		   "--nofile N, --pids N; -e KEY=VALUE adds to the environment; --json prints\n"
 		   "the whole result instead of the program's output. Without --json, run and\n"
 		   "exec print the program's stdout and stderr and exit with its exit code\n"
 		   "(128+N when killed by signal N, 124 when a limit stopped it).\n\n"
 		   "Exit status: 0 success; 1 the daemon answered with an error; 2 usage error;\n"
-		   "3 the daemon is unavailable; 4 timeout.\n",
-		SBX_DEFAULT_RPC_URL);
+		   "3 the daemon (or the node holding the object) is unavailable; 4 timeout.\n",
+		SBX_DEFAULT_RPC_URL, SBX_DEFAULT_EVENTS_URL);
 }
 
-static int exit_for_errno(int err)
+void ctl_client_opts(const struct globals *g, struct sbx_client_opts *ret)
 {
+	*ret = (struct sbx_client_opts){ .rpc_url = g->rpc_url, .rpc_dns = g->rpc_dns,
+					 .cluster_key = g->cluster_key, .auth_token = g->token,
+					 .timeout_ms = g->timeout_ms, .connect_wait_ms = g->connect_ms };
+}
+
+/* What the client was pointed at, for messages. */
+static const char *where(const struct globals *g)
+{
+	return g->rpc_url ? g->rpc_url : g->rpc_dns;
+}
+
+int ctl_call_error(const struct globals *g, int err, const char *node)
+{
+	if (err == -EHOSTDOWN)
+		fprintf(stderr, "sandboxctl: node %s that holds this object is down; retry when it is back\n",
+			node && *node ? node : "?");
+	else if (err == -ECONNRESET)
+		fprintf(stderr, "sandboxctl: node %s went away while running this request; it was not retried\n",
+			node && *node ? node : "?");
+	else
+		fprintf(stderr, "sandboxctl: %s: %s\n", where(g),
+			err == -ECONNREFUSED ? "the daemon is not running or not reachable" : strerror(-err));
 	return err == -ETIMEDOUT ? EXIT_TIMEOUT : EXIT_UNAVAILABLE;
 }
 
 int ctl_call(const struct globals *g, const char *method, const ProtobufCMessage *req,
 	     ProtobufCMessage **ret)
 {
-	struct sbx_client_opts o = { .rpc_url = g->rpc_url, .auth_token = g->token,
-				     .timeout_ms = g->timeout_ms, .connect_wait_ms = g->connect_ms };
+	struct sbx_client_opts o;
 	struct sbx_client *c = NULL;
 	struct sbx_reply reply;
+	char node[SBX_NODE_NAME_MAX] = "";
+	struct sbx_call_opts co = { .node = node };
 	int r;
 
+	ctl_client_opts(g, &o);
 	r = sbx_client_open(&o, &c);
 	if (r < 0) {
-		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", g->rpc_url, strerror(-r));
+		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", where(g), strerror(-r));
 		return EXIT_USAGE;
 	}
-	r = sbx_call(c, method, req, 0, &reply);
+	r = sbx_call_opts(c, method, req, &co, &reply);
 	sbx_client_close(c);
-	if (r < 0) {
-		fprintf(stderr, "sandboxctl: %s: %s\n", g->rpc_url,
-			r == -ECONNREFUSED ? "the daemon is not running or not reachable" : strerror(-r));
-		return exit_for_errno(r);
-	}
+	if (r < 0)
+		return ctl_call_error(g, r, node);
 	if (reply.status != SBX_OK) {
 		fprintf(stderr, "sandboxctl: %s: %s\n", sbx_status_name(reply.status), reply.message);
 		sbx_reply_fini(&reply);
@@ -324,64 +354,143 @@ static int cmd_methods(const struct globals *g, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* A list option: the first use replaces the environment's value, each
+ * further one (repeated, or already comma-separated) is added. */
+struct url_list {
+	char buf[4096];
+	bool from_flag;
+};
+
+static int list_add(struct url_list *l, const char *flag, const char *value)
+{
+	size_t used = l->from_flag ? strlen(l->buf) : 0;
+
+	if (!*value || used + 1 + strlen(value) >= sizeof(l->buf)) {
+		fprintf(stderr, "sandboxctl: --%s: '%s' is empty or makes the list too long\n", flag, value);
+		return -EINVAL;
+	}
+	snprintf(l->buf + used, sizeof(l->buf) - used, "%s%s", used ? "," : "", value);
+	l->from_flag = true;
+	return 0;
+}
+
+/* The cluster key from a file (a Swarm or Kubernetes secret): its text
+ * without the trailing newline. */
+static int read_key_file(const char *path, char *key, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "sandboxctl: cannot read the cluster key file %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	n = fread(key, 1, size - 1, f);
+	fclose(f);
+	key[n] = 0;
+	while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' '))
+		key[--n] = 0;
+	if (n == 0 || n >= size - 2 || strchr(key, '\n')) {
+		fprintf(stderr, "sandboxctl: the cluster key file %s must hold one line of 1 to %zu characters\n",
+			path, size - 3);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+static int parse_ms(int ch, const char *arg, unsigned *ret)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (!*arg || *end || v > 86400000) {
+		fprintf(stderr, "sandboxctl: --%s needs milliseconds, not '%s'\n",
+			ch == 'T' ? "timeout" : "wait", arg);
+		return -EINVAL;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Global options into g; the index of the command, or -1 (usage error,
+ * printed) or -2 (done: help or version printed). */
+static int parse_globals(int argc, char **argv, struct globals *g)
 {
 	static const struct option lopts[] = {
-		{ "rpc", required_argument, NULL, 'r' },     { "token", required_argument, NULL, 't' },
-		{ "timeout", required_argument, NULL, 'T' }, { "wait", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
-		{ 0 },
+		{ "rpc", required_argument, NULL, 'r' },         { "rpc-dns", required_argument, NULL, 'R' },
+		{ "events", required_argument, NULL, 'e' },      { "events-dns", required_argument, NULL, 'E' },
+		{ "cluster-key", required_argument, NULL, 'k' }, { "cluster-key-file", required_argument, NULL, 'K' },
+		{ "token", required_argument, NULL, 't' },       { "timeout", required_argument, NULL, 'T' },
+		{ "wait", required_argument, NULL, 'w' },        { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },           { 0 },
 	};
-	struct globals g = { .rpc_url = getenv("SANDBOXD_RPC"), .token = getenv("SANDBOX_API_KEY"),
-			     .timeout_ms = 30000, .connect_ms = 2000 };
-	const char *cmd;
+	static struct url_list rpc, events;
+	static char key[4096];
+	const char *key_file = env_or_null("SANDBOX_CLUSTER_KEY_FILE");
 	int ch;
 
-	if (!g.rpc_url || !*g.rpc_url)
-		g.rpc_url = SBX_DEFAULT_RPC_URL;
 	while ((ch = getopt_long(argc, argv, "+hV", lopts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			g.rpc_url = optarg;
-			break;
-		case 't':
-			g.token = optarg;
-			break;
-		case 'T':
-		case 'w': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
+		int r = 0;
 
-			if (!*optarg || *end || v > 86400000) {
-				fprintf(stderr, "sandboxctl: --%s needs milliseconds, not '%s'\n",
-					ch == 'T' ? "timeout" : "wait", optarg);
-				return EXIT_USAGE;
-			}
-			*(ch == 'T' ? &g.timeout_ms : &g.connect_ms) = (unsigned)v;
-			break;
+		switch (ch) {
+		case 'r': r = list_add(&rpc, "rpc", optarg); g->rpc_url = rpc.buf; break;
+		case 'e': r = list_add(&events, "events", optarg); g->events_url = events.buf; break;
+		case 'R': g->rpc_dns = optarg; break;
+		case 'E': g->events_dns = optarg; break;
+		case 'k': g->cluster_key = optarg; break;
+		case 'K': key_file = optarg; g->cluster_key = NULL; break;
+		case 't': g->token = optarg; break;
+		case 'T': r = parse_ms(ch, optarg, &g->timeout_ms); break;
+		case 'w': r = parse_ms(ch, optarg, &g->connect_ms); break;
+		case 'h': usage(stdout); return -2;
+		case 'V': printf("sandboxctl %s\n", SBX_VERSION); return -2;
+		default: usage(stderr); return -1;
 		}
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("sandboxctl %s\n", SBX_VERSION);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+		if (r < 0)
+			return -1;
 	}
+	if (!g->cluster_key && key_file) {
+		if (read_key_file(key_file, key, sizeof(key)) < 0)
+			return -1;
+		g->cluster_key = key;
+	}
+	/* A DNS name alone names the nodes: no default URL beside it. */
+	if (!g->rpc_url && !g->rpc_dns)
+		g->rpc_url = SBX_DEFAULT_RPC_URL;
 	if (optind >= argc) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return -1;
 	}
-	cmd = argv[optind];
+	return optind;
+}
+
+int main(int argc, char **argv)
+{
+	struct globals g = { .rpc_url = env_or_null("SANDBOXD_RPC"),
+			     .rpc_dns = env_or_null("SANDBOXD_RPC_DNS"),
+			     .events_url = env_or_null("SANDBOXD_EVENTS"),
+			     .events_dns = env_or_null("SANDBOXD_EVENTS_DNS"),
+			     .cluster_key = env_or_null("SANDBOX_CLUSTER_KEY"),
+			     .token = getenv("SANDBOX_API_KEY"), .timeout_ms = 30000, .connect_ms = 2000 };
+	const char *cmd;
+	int at = parse_globals(argc, argv, &g);
+
+	if (at < 0)
+		return at == -2 ? EXIT_OK : EXIT_USAGE;
+	cmd = argv[at];
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(commands); i++) {
 		if (strcmp(cmd, commands[i].name) != 0)
 			continue;
 		if (commands[i].method)
 			return call_and_print(&g, commands[i].method, NULL);
-		return commands[i].fn(&g, argc - optind, argv + optind);
+		return commands[i].fn(&g, argc - at, argv + at);
 	}
 	fprintf(stderr, "sandboxctl: unknown command '%s' (see --help)\n", cmd);
 	return EXIT_USAGE;

@@ -4,6 +4,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "sandbox.h"
+
 enum exit_code {
 	EXIT_OK = 0,
 	EXIT_RPC_ERROR = 1,    /* the daemon answered with an error status */
@@ -13,11 +15,21 @@ enum exit_code {
 };
 
 struct globals {
-	const char *rpc_url;
+	const char *rpc_url;      /* one URL, or several comma-separated (a cluster) */
+	const char *rpc_dns;      /* tcp://NAME:PORT: every address is a node; NULL: none */
+	const char *events_url;   /* NULL: the library's default */
+	const char *events_dns;
+	const char *cluster_key;
 	const char *token;
 	unsigned timeout_ms;
 	unsigned connect_ms;
 };
+
+/* The client options of g. */
+void ctl_client_opts(const struct globals *g, struct sbx_client_opts *ret);
+/* Print why a call failed (a transport error; node names the node it went
+ * to) and return the exit code. */
+int ctl_call_error(const struct globals *g, int err, const char *node);
 
 /* Call `method` with `req` and hand the OK reply message to *ret (free with
  * protobuf_c_message_free_unpacked). Errors are printed; returns the exit
@@ -31,5 +43,7 @@ int cmd_run(const struct globals *g, int argc, char **argv);
 int cmd_exec(const struct globals *g, int argc, char **argv);
 /* logs.c */
 int cmd_logs(const struct globals *g, int argc, char **argv);
+/* nodes.c */
+int cmd_nodes(const struct globals *g, int argc, char **argv);
 
 #endif

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "conns.h"
 #include "fdio.h"
 #include "forward.h"
 #include "log.h"
@@ -28,24 +28,11 @@
 #define DEFAULT_CONNS 1024
 #define DEFAULT_HEAD_MS 10000
 
-struct conn {
-	struct conn *next, *prev;
-	struct sbx_tunnel *t;
-	int fd[2]; /* 0: the client (tcp), 1: the forwarder (unix); -1: none */
-};
-
 struct sbx_tunnel {
 	char *proxy_dir, *key;
-	unsigned max_conns, head_ms;
+	unsigned head_ms;
 	uint16_t port;
-	int listen_fd, wake[2];
-	pthread_t acceptor;
-
-	pthread_mutex_t lock; /* guards the rest */
-	pthread_cond_t idle;
-	struct conn *conns;
-	unsigned n_conns;
-	bool closing;
+	struct sbx_conns *conns;
 };
 
 int sbx_tunnel_parse_url(const char *url, struct sbx_tunnel_addr *ret)
@@ -240,9 +227,8 @@ static int connect_target(struct sbx_tunnel *t, const char *id, const char **ret
 
 /* Read and check the head, connect, answer 200 and pass on what came
  * after the head: the forwarder's fd, or -1 once refused. */
-static int open_tunnel(struct conn *c)
+static int open_tunnel(struct sbx_tunnel *t, struct sbx_conn *c)
 {
-	struct sbx_tunnel *t = c->t;
 	char head[HEAD_MAX + 1], id[SBX_ID_LEN + 1];
 	const char *status, *ok = "HTTP/1.1 200 Connection established\r\n\r\n";
 	size_t n = 0;
@@ -279,100 +265,23 @@ static int open_tunnel(struct conn *c)
 	return fd;
 }
 
-static void conn_unlink(struct conn *c)
+static void serve(struct sbx_conn *c, void *arg)
 {
-	struct sbx_tunnel *t = c->t;
-
-	pthread_mutex_lock(&t->lock);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		t->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	close(c->fd[0]);
-	if (c->fd[1] >= 0)
-		close(c->fd[1]);
-	free(c);
-	if (--t->n_conns == 0)
-		pthread_cond_broadcast(&t->idle);
-	pthread_mutex_unlock(&t->lock);
-}
-
-static void *conn_main(void *arg)
-{
-	struct conn *c = arg;
-	int fd = open_tunnel(c);
-
-	if (fd >= 0) {
-		pthread_mutex_lock(&c->t->lock);
-		c->fd[1] = fd;
-		/* A stop that came while connecting cut fd[0] already; cut
-		 * this one too so that the relay ends at once. */
-		if (c->t->closing)
-			shutdown(fd, SHUT_RDWR);
-		pthread_mutex_unlock(&c->t->lock);
-		sbx_relay(c->fd[0], fd, NULL);
-	}
-	conn_unlink(c);
-	return NULL;
-}
-
-static void accept_one(struct sbx_tunnel *t)
-{
-	int fd = accept4(t->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	pthread_attr_t attr;
-	struct conn *c;
-	pthread_t th;
-	bool full;
+	int fd = open_tunnel(arg, c);
 
 	if (fd < 0)
 		return;
-	pthread_mutex_lock(&t->lock);
-	full = t->n_conns >= t->max_conns;
-	pthread_mutex_unlock(&t->lock);
-	c = full ? NULL : calloc(1, sizeof(*c));
-	if (!c) {
-		refuse(fd, "503 Service Unavailable", "Retry-After: 1\r\n");
-		close(fd);
-		return;
-	}
-	c->t = t;
-	c->fd[0] = fd;
-	c->fd[1] = -1;
-	pthread_mutex_lock(&t->lock);
-	c->next = t->conns;
-	if (t->conns)
-		t->conns->prev = c;
-	t->conns = c;
-	t->n_conns++;
-	pthread_mutex_unlock(&t->lock);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&th, &attr, conn_main, c) != 0)
-		conn_unlink(c);
-	pthread_attr_destroy(&attr);
+	sbx_conn_set_peer(c, fd);
+	sbx_relay(c->fd[0], fd, NULL);
 }
 
-static void *acceptor_main(void *arg)
+static void refuse_busy(int fd)
 {
-	struct sbx_tunnel *t = arg;
-
-	for (;;) {
-		struct pollfd p[2] = {{t->listen_fd, POLLIN, 0}, {t->wake[0], POLLIN, 0}};
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (p[0].revents & POLLIN)
-			accept_one(t);
-	}
-	return NULL;
+	refuse(fd, "503 Service Unavailable", "Retry-After: 1\r\n");
 }
 
-/* Bind and listen on the URL's address; the real port into t->port. */
+/* Bind and listen on the URL's address: the fd, the real port into
+ * t->port; or -errno. */
 static int listen_on(struct sbx_tunnel *t, const char *url)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -382,7 +291,7 @@ static int listen_on(struct sbx_tunnel *t, const char *url)
 	socklen_t sl = sizeof(ss);
 	struct sbx_tunnel_addr a;
 	struct addrinfo *ai = NULL;
-	int one = 1, r;
+	int one = 1, fd, r;
 
 	if (sbx_tunnel_parse_url(url, &a) < 0)
 		return -EINVAL;
@@ -391,32 +300,25 @@ static int listen_on(struct sbx_tunnel *t, const char *url)
 		log_error("tunnel %s: cannot resolve '%s': %s", url, a.host, gai_strerror(r));
 		return -EINVAL;
 	}
-	t->listen_fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (t->listen_fd < 0 ||
-	    setsockopt(t->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(t->listen_fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(t->listen_fd, 128) < 0 ||
-	    getsockname(t->listen_fd, (struct sockaddr *)&ss, &sl) < 0) {
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		r = -errno;
 		log_error("tunnel: cannot listen on %s: %s", url, strerror(-r));
 		freeaddrinfo(ai);
+		if (fd >= 0)
+			close(fd);
 		return r;
 	}
 	freeaddrinfo(ai);
 	t->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						 : ((struct sockaddr_in *)&ss)->sin_port);
-	return 0;
+	return fd;
 }
 
 static void tunnel_free(struct sbx_tunnel *t)
 {
-	if (t->listen_fd >= 0)
-		close(t->listen_fd);
-	if (t->wake[0] >= 0) {
-		close(t->wake[0]);
-		close(t->wake[1]);
-	}
-	pthread_cond_destroy(&t->idle);
-	pthread_mutex_destroy(&t->lock);
 	free(t->proxy_dir);
 	if (t->key)
 		explicit_bzero(t->key, strlen(t->key));
@@ -427,25 +329,25 @@ static void tunnel_free(struct sbx_tunnel *t)
 int sbx_tunnel_start(const struct sbx_tunnel_opts *o, struct sbx_tunnel **ret)
 {
 	struct sbx_tunnel *t = calloc(1, sizeof(*t));
-	int r;
+	int fd, r;
 
 	if (!t)
 		return -ENOMEM;
-	t->listen_fd = t->wake[0] = t->wake[1] = -1;
-	pthread_mutex_init(&t->lock, NULL);
-	pthread_cond_init(&t->idle, NULL);
-	t->max_conns = o->max_conns ? o->max_conns : DEFAULT_CONNS;
 	t->head_ms = o->head_ms ? o->head_ms : DEFAULT_HEAD_MS;
 	t->proxy_dir = strdup(o->proxy_dir);
 	if (!t->proxy_dir || (o->key && *o->key && !(t->key = strdup(o->key)))) {
 		tunnel_free(t);
 		return -ENOMEM;
 	}
-	r = listen_on(t, o->url);
-	if (r == 0 && pipe2(t->wake, O_CLOEXEC) < 0)
-		r = -errno;
-	if (r == 0)
-		r = -pthread_create(&t->acceptor, NULL, acceptor_main, t);
+	fd = listen_on(t, o->url);
+	r = fd < 0 ? fd
+		   : sbx_conns_start(&(struct sbx_conns_opts){.listen_fd = fd,
+							      .max = o->max_conns ? o->max_conns
+										  : DEFAULT_CONNS,
+							      .serve = serve,
+							      .refuse = refuse_busy,
+							      .arg = t},
+				     &t->conns);
 	if (r < 0) {
 		tunnel_free(t);
 		return r;
@@ -461,30 +363,13 @@ uint16_t sbx_tunnel_port(const struct sbx_tunnel *t)
 
 unsigned sbx_tunnel_connections(struct sbx_tunnel *t)
 {
-	unsigned n;
-
-	pthread_mutex_lock(&t->lock);
-	n = t->n_conns;
-	pthread_mutex_unlock(&t->lock);
-	return n;
+	return sbx_conns_count(t->conns);
 }
 
 void sbx_tunnel_stop(struct sbx_tunnel *t)
 {
 	if (!t)
 		return;
-	if (write(t->wake[1], "x", 1) < 0)
-		log_warn("tunnel: cannot wake the acceptor");
-	pthread_join(t->acceptor, NULL);
-	pthread_mutex_lock(&t->lock);
-	t->closing = true;
-	for (struct conn *c = t->conns; c; c = c->next) {
-		shutdown(c->fd[0], SHUT_RDWR);
-		if (c->fd[1] >= 0)
-			shutdown(c->fd[1], SHUT_RDWR);
-	}
-	while (t->n_conns > 0)
-		pthread_cond_wait(&t->idle, &t->lock);
-	pthread_mutex_unlock(&t->lock);
+	sbx_conns_stop(t->conns);
 	tunnel_free(t);
 }

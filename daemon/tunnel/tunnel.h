@@ -39,7 +39,7 @@
  * TLS) must stay on the internal network.
  *
  * Threads: one acceptor, and one thread per connection (256 KiB stacks,
- * at most max_conns). Each tunnel connection is one connection of a
+ * at most max_conns), the forwarder's connection set (service/conns.h). Each tunnel connection is one connection of a
  * forwarder, which already spends a relay thread on it, so an event loop
  * here would not change the number of threads on the path, while sharing
  * the forwarder's relay (one tested piece of code for both) and reading
