@@ -98,69 +98,67 @@ static int start_cluster(void)
 	return 0;
 }
 
-/* /admin/api/status, /api/v1/stats and `sandboxctl nodes` list the three
- * nodes up, with their tags, addresses and tunnels. */
+/* nodes (a JSON array) lists the three nodes, each up with its tag,
+ * address, slots and tunnel port. */
+static void check_nodes(const json_t *nodes, const char *what)
+{
+	bool seen[3] = {false};
+
+	CHECKF(json_array_size(nodes) == 3, "%s: %zu nodes", what, json_array_size(nodes));
+	for (size_t i = 0; i < json_array_size(nodes); i++) {
+		json_t *n = json_array_get(nodes, i);
+		int k = cl_node_index(&cl, th_str(n, "id"));
+		char tag[SBX_NODE_TAG_LEN + 1];
+		const char *want_tag = tag;
+
+		CHECKF(k >= 0, "%s: unknown node %s", what, th_str(n, "id"));
+		if (k < 0)
+			continue;
+		seen[k] = true;
+		sbx_node_tag(cl.nodes[k].id, tag);
+		CHECK_STR(th_str(n, "tag"), want_tag);
+		CHECK_STR(th_str(n, "address"), cl.nodes[k].rpc);
+		CHECKF(json_is_true(json_object_get(n, "up")), "%s: %s not up", what, cl.nodes[k].id);
+		CHECK_INT(json_integer_value(json_object_get(n, "slots")), 2);
+		CHECK_INT(json_integer_value(json_object_get(n, "tunnel_port")),
+			  atoi(strrchr(cl.nodes[k].tunnel, ':') + 1));
+		CHECK(json_integer_value(json_object_get(n, "memory_total_mb")) > 0);
+	}
+	CHECKF(seen[0] && seen[1] && seen[2], "%s: not every node listed", what);
+}
+
+/* /admin/api/status and /api/v1/stats through both gateways, and
+ * `sandboxctl nodes --json` (libsandbox's cluster mode of its own) list
+ * the three nodes. */
 static void test_nodes_listed(void)
 {
+	char *bin = tl_bin("sandboxctl"), cmd[1024], out[16384];
+	size_t len = 0;
+	json_t *j;
+	FILE *f;
+
 	for (int g = 0; g < 2; g++) {
 		const char *paths[] = {"/admin/api/status", "/api/v1/stats"};
 
 		for (int p = 0; p < 2; p++) {
-			json_t *j = cl_json(cl.gws[g].base, "GET", paths[p], NULL, 200, 0);
-			json_t *nodes = json_object_get(j, "nodes");
-			bool seen[3] = {false};
-
-			CHECKF(json_array_size(nodes) == 3, "%s: %zu nodes", paths[p],
-			       json_array_size(nodes));
+			j = cl_json(cl.gws[g].base, "GET", paths[p], NULL, 200, 0);
+			check_nodes(json_object_get(j, "nodes"), paths[p]);
 			CHECKF(json_is_false(json_object_get(j, "partial")), "%s: partial not false",
 			       paths[p]);
-			for (size_t i = 0; i < json_array_size(nodes); i++) {
-				json_t *n = json_array_get(nodes, i);
-				int k = cl_node_index(&cl, th_str(n, "id"));
-				char tag[SBX_NODE_TAG_LEN + 1], tunnel[16];
-
-				CHECKF(k >= 0, "%s: unknown node %s", paths[p], th_str(n, "id"));
-				if (k < 0)
-					continue;
-				seen[k] = true;
-				sbx_node_tag(cl.nodes[k].id, tag);
-				snprintf(tunnel, sizeof(tunnel), "%s",
-					 strrchr(cl.nodes[k].tunnel, ':') + 1);
-				const char *want_tag = tag;
-
-				CHECK_STR(th_str(n, "tag"), want_tag);
-				CHECK_STR(th_str(n, "address"), cl.nodes[k].rpc);
-				CHECK(json_is_true(json_object_get(n, "up")));
-				CHECK_INT(json_integer_value(json_object_get(n, "slots")), 2);
-				CHECK_INT(json_integer_value(json_object_get(n, "tunnel_port")),
-					  atoi(tunnel));
-				CHECK(json_integer_value(json_object_get(n, "memory_total_mb")) > 0);
-			}
-			CHECK(seen[0] && seen[1] && seen[2]);
 			json_decref(j);
 		}
 	}
-
-	/* sandboxctl, through libsandbox's cluster mode of its own. */
-	char *bin = tl_bin("sandboxctl"), cmd[1024], out[8192];
-	size_t len = 0;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "%s --rpc %s,%s --rpc %s --cluster-key %s nodes 2>&1", bin,
-		 cl.nodes[0].rpc, cl.nodes[1].rpc, cl.nodes[2].rpc, cl.key);
+	snprintf(cmd, sizeof(cmd), "%s --rpc %s,%s --rpc %s --cluster-key %s nodes --json 2>&1",
+		 bin, cl.nodes[0].rpc, cl.nodes[1].rpc, cl.nodes[2].rpc, cl.key);
 	f = popen(cmd, "r");
-	while (f && len < sizeof(out) - 1 && !feof(f))
+	while (f && len < sizeof(out) - 1 && !feof(f) && !ferror(f))
 		len += fread(out + len, 1, sizeof(out) - 1 - len, f);
 	out[len] = '\0';
 	CHECKF(f && pclose(f) == 0, "sandboxctl nodes failed:\n%s", out);
-	for (int k = 0; k < 3; k++) {
-		char tag[SBX_NODE_TAG_LEN + 1];
-
-		sbx_node_tag(cl.nodes[k].id, tag);
-		CHECKF(strstr(out, cl.nodes[k].id) && strstr(out, tag) && strstr(out, cl.nodes[k].rpc),
-		       "sandboxctl nodes does not list %s (tag %s, %s):\n%s", cl.nodes[k].id, tag,
-		       cl.nodes[k].rpc, out);
-	}
+	j = json_loads(out, 0, NULL);
+	CHECKF(json_is_array(j), "sandboxctl nodes --json: %s", out);
+	check_nodes(j, "sandboxctl nodes --json");
+	json_decref(j);
 	free(bin);
 }
 
