@@ -102,8 +102,8 @@ static void *caller_main(void *arg)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (status != 200) {
 			if (!c->errors++)
-				snprintf(c->first_error, sizeof(c->first_error), "%ld %.200s", status,
-					 s.buf);
+				snprintf(c->first_error, sizeof(c->first_error), "%ld %.200s",
+					 status, s.buf);
 			continue;
 		}
 		if (c->n < MAX_SAMPLES)
@@ -132,7 +132,8 @@ static int round_of(int g, const char *body, int callers, int seconds, double *r
 
 	snprintf(url, sizeof(url), "%s/run", cluster.gws[g].base);
 	for (int i = 0; i < callers; i++) {
-		cs[i] = (struct caller){.url = url, .body = body, .until_ms = t0 + seconds * 1000LL};
+		cs[i] = (struct caller){
+			.url = url, .body = body, .until_ms = t0 + seconds * 1000LL};
 		cs[i].lat_ms = malloc(MAX_SAMPLES * sizeof(double));
 		if (!cs[i].lat_ms)
 			return -1;
@@ -170,8 +171,7 @@ struct series {
 };
 
 /* `rounds` interleaved rounds over the series; medians into them. */
-static int measure(struct series *s, int n, const char *body, int rounds, int seconds,
-		   int callers)
+static int measure(struct series *s, int n, const char *body, int rounds, int seconds, int callers)
 {
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < n; i++) {
@@ -195,8 +195,14 @@ static int measure(struct series *s, int n, const char *body, int rounds, int se
 /* Three nodes and three gateways (1, 2, 3 nodes each), all up. */
 static int start(void)
 {
-	static const char *const node_args[] = {"--max-concurrent", "2", "--disk-limit-mb", "0",
-						"--min-free-disk-mb", "0", "--log-level", "warn",
+	static const char *const node_args[] = {"--max-concurrent",
+						"2",
+						"--disk-limit-mb",
+						"0",
+						"--min-free-disk-mb",
+						"0",
+						"--log-level",
+						"warn",
 						NULL};
 	static const char *const gw_args[] = {"--log-level", "warn", NULL};
 	static const int up[] = {1, 1, 1};
@@ -292,8 +298,9 @@ int main(int argc, char **argv)
 	}
 	if (argc % 2 == 0 || rounds < 1 || rounds > MAX_ROUNDS || seconds < 1 || seconds > 600 ||
 	    callers < 1 || callers > MAX_CALLERS) {
-		fprintf(stderr, "usage: bench-cluster [--rounds 1-%d] [--seconds 1-600] [--callers "
-				"1-%d]\n",
+		fprintf(stderr,
+			"usage: bench-cluster [--rounds 1-%d] [--seconds 1-600] [--callers "
+			"1-%d]\n",
 			MAX_ROUNDS, MAX_CALLERS);
 		return 1;
 	}

@@ -422,9 +422,9 @@ int th_cluster_init(struct th_cluster *c, const char *prefix, int n_nodes, int n
 pid_t th_cluster_node_start(struct th_cluster *c, int i, const char *const args[])
 {
 	struct th_node *n = &c->nodes[i];
-	const char *argv[32] = {"--rpc",       n->rpc,	 "--events",	  n->events,
-				"--tunnel",    n->tunnel, "--state-dir",   n->state,
-				"--node-id",   n->id,	 "--cluster-key", c->key};
+	const char *argv[32] = {"--rpc",     n->rpc,	"--events",	 n->events,
+				"--tunnel",  n->tunnel, "--state-dir",	 n->state,
+				"--node-id", n->id,	"--cluster-key", c->key};
 	size_t k = 12;
 
 	for (; args && *args && k < 31; args++)
@@ -451,8 +451,8 @@ pid_t th_cluster_gw_start(struct th_cluster *c, int i, int nodes, const char *co
 {
 	struct th_gw *g = &c->gws[i];
 	char rpc[TH_MAX_NODES * 64], events[TH_MAX_NODES * 64];
-	const char *argv[32] = {"--listen", g->listen, "--rpc",		rpc,   "--events",
-				events,	    "--cluster-key", c->key};
+	const char *argv[32] = {"--listen", g->listen, "--rpc",		rpc,
+				"--events", events,    "--cluster-key", c->key};
 	size_t k = 8, r = 0, e = 0;
 
 	rpc[0] = events[0] = '\0';

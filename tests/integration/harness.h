@@ -76,7 +76,7 @@ void th_rmtree(const char *dir);
 /* A node of a cluster: sandboxd with --node-id, RPC, events and the proxy
  * tunnel on TCP ports of 127.0.0.1, and the cluster's key. */
 struct th_node {
-	char id[32];				/* "node-1", ... */
+	char id[32];			      /* "node-1", ... */
 	char rpc[64], events[64], tunnel[64]; /* tcp://127.0.0.1:PORT */
 	char state[320], log[320];
 	pid_t pid; /* 0: not running */
@@ -90,7 +90,7 @@ struct th_gw {
 };
 
 struct th_cluster {
-	char *dir;   /* every node's state and every log */
+	char *dir;    /* every node's state and every log */
 	char key[40]; /* the cluster key (random hex) */
 	int n_nodes, n_gws;
 	struct th_node nodes[TH_MAX_NODES];

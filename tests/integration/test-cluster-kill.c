@@ -57,7 +57,8 @@ static void one_request(struct req *q, int slot, int g)
 	json_t *j;
 
 	snprintf(body, sizeof(body),
-		 "{\"command\": [\"/bin/sh\", \"-c\", \"sleep 0.2; true\", \"" MARKER "%d\"]}", slot);
+		 "{\"command\": [\"/bin/sh\", \"-c\", \"sleep 0.2; true\", \"" MARKER "%d\"]}",
+		 slot);
 	q->start_ms = sbx_clock_mono_ms();
 	th_http(cl.gws[g].base, "POST", "/run", body, NULL, 15000, &r);
 	q->end_ms = sbx_clock_mono_ms();
@@ -233,7 +234,8 @@ static void expect_down(const char *method, const char *path, const char *body, 
 
 		th_http(cl.gws[g].base, method, path, body, NULL, 10000, &r);
 		if (th_check_error(&r, 503, cl.nodes[k].id))
-			CHECKF(strstr(r.body, "down") && th_header(&r, "Retry-After", ra, sizeof(ra)),
+			CHECKF(strstr(r.body, "down") &&
+				       th_header(&r, "Retry-After", ra, sizeof(ra)),
 			       "%s %s: %s (no \"down\" or no Retry-After)", method, path, r.body);
 		th_resp_fini(&r);
 	}
@@ -244,6 +246,7 @@ static void check_while_down(int k)
 {
 	const char *sb = of_node(objs.sandbox, objs.n_sandboxes, k);
 	const char *se = of_node(objs.session, objs.n_sessions, k);
+	const char *de = of_node(objs.deployment, objs.n_deployments, k);
 	char path[128], hdr[256];
 	struct th_resp r = {0};
 	struct cl_view v;
@@ -257,6 +260,12 @@ static void check_while_down(int k)
 	}
 	if (se) {
 		snprintf(path, sizeof(path), "/sessions/%s", se);
+		expect_down("GET", path, NULL, k);
+	}
+	if (de) {
+		snprintf(path, sizeof(path), "/faas/deployments/%s", de);
+		expect_down("GET", path, NULL, k);
+		snprintf(path, sizeof(path), "/faas/%s/", de);
 		expect_down("GET", path, NULL, k);
 	}
 	const char *lists[] = {"/sandboxes", "/sessions", "/faas/deployments", "/api/v1/executions",
@@ -284,9 +293,11 @@ static void check_while_down(int k)
 
 /* ---- the part ---------------------------------------------------------------- */
 
-/* The outcome of every request of the load, against the kill at kill_ms
- * of node k; the requests that succeeded per node into ok[]. */
-static void check_requests(int k, long long kill_ms, long long down_ms, long long ok[])
+/* The outcome of every request of the load, against the SIGKILL of node k
+ * at kill_ms (dead at dead_ms, known down by both gateways down_ms after
+ * the kill); the requests that succeeded per node into ok[]. */
+static void check_requests(int k, long long kill_ms, long long dead_ms, long long down_ms,
+			   long long ok[])
 {
 	int n = atomic_load(&n_reqs), failed = 0, after = 0, seen = 0, twice = 0;
 
@@ -302,11 +313,12 @@ static void check_requests(int k, long long kill_ms, long long down_ms, long lon
 		       curl_easy_strerror(q->code), q->end_ms - q->start_ms);
 		if (q->status == 200) {
 			CHECKF(q->node >= 0, "request %d: 200 naming no node", i);
-			CHECKF(q->node != k || q->start_ms < kill_ms,
+			CHECKF(q->node != k || q->start_ms < dead_ms,
 			       "request %d ran on the dead node after it died", i);
 			CHECKF(q->ran_on < 0 || q->ran_on == q->node,
 			       "request %d ran under %s but the reply names %s", i,
-			       cl.nodes[q->ran_on & 3].id, q->node >= 0 ? cl.nodes[q->node].id : "-");
+			       cl.nodes[q->ran_on & 3].id,
+			       q->node >= 0 ? cl.nodes[q->node].id : "-");
 			if (q->node >= 0)
 				ok[q->node]++;
 			after += q->start_ms > kill_ms + down_ms;
@@ -314,7 +326,7 @@ static void check_requests(int k, long long kill_ms, long long down_ms, long lon
 		}
 		failed++;
 		CHECKF(q->status == 503 && strstr(q->error, cl.nodes[k].id) &&
-			       strstr(q->error, "went away") && q->start_ms < kill_ms,
+			       strstr(q->error, "went away") && q->start_ms < dead_ms,
 		       "request %d (started %lld ms after the kill): %ld %s", i,
 		       q->start_ms - kill_ms, q->status, q->error);
 		CHECKF(q->ran_on < 0 || q->ran_on == k, "failed request %d ran on %s", i,
@@ -371,7 +383,8 @@ void test_kill_and_restart(void)
 {
 	static const int down[3][3] = {{0, 1, 1}, {1, 0, 1}, {1, 1, 0}};
 	int k = pick_victim();
-	long long before[TH_MAX_NODES], after[TH_MAX_NODES], ok[TH_MAX_NODES] = {0}, kill_ms;
+	long long before[TH_MAX_NODES], after[TH_MAX_NODES], ok[TH_MAX_NODES] = {0}, kill_ms,
+							     dead_ms;
 	long down_ms[2];
 	pthread_t load[LOAD_THREADS], watch;
 
@@ -387,13 +400,18 @@ void test_kill_and_restart(void)
 
 	kill_ms = sbx_clock_mono_ms();
 	th_cluster_node_kill(&cl, k);
+	/* Dead and reaped: a request sent after this cannot have been
+	 * accepted by it (a process with many threads takes a while to die). */
+	dead_ms = sbx_clock_mono_ms();
+	printf("killed %s: dead %lld ms after SIGKILL\n", cl.nodes[k].id, dead_ms - kill_ms);
 	for (int g = 0; g < 2; g++) {
 		down_ms[g] = cl_wait_view(&cl, cl.gws[g].base, down[k], 3, 10000, NULL);
 		if (down_ms[g] >= 0)
 			down_ms[g] = (long)(sbx_clock_mono_ms() - kill_ms);
 		printf("gateway %d marked %s down %ld ms after kill -9\n", g + 1, cl.nodes[k].id,
 		       down_ms[g]);
-		CHECKF(down_ms[g] >= 0 && down_ms[g] <= 2500, "marked down after %ld ms", down_ms[g]);
+		CHECKF(down_ms[g] >= 0 && down_ms[g] <= 2500, "marked down after %ld ms",
+		       down_ms[g]);
 	}
 	check_while_down(k);
 	while (sbx_clock_mono_ms() < kill_ms + 3000)
@@ -403,7 +421,7 @@ void test_kill_and_restart(void)
 		pthread_join(load[t], NULL);
 	atomic_store(&stop_watch, true);
 	pthread_join(watch, NULL);
-	check_requests(k, kill_ms, down_ms[0] > down_ms[1] ? down_ms[0] : down_ms[1], ok);
+	check_requests(k, kill_ms, dead_ms, down_ms[0] > down_ms[1] ? down_ms[0] : down_ms[1], ok);
 
 	CHECK(th_cluster_node_start(&cl, k, cl_node_args) > 0);
 	check_restarted(k);
@@ -411,6 +429,7 @@ void test_kill_and_restart(void)
 	 * dead node's runs that were cut short were never recorded). */
 	runs_per_node(after);
 	for (int i = 0; i < cl.n_nodes; i++)
-		CHECKF(after[i] - before[i] == ok[i], "%s recorded %lld runs, replies named it %lld",
-		       cl.nodes[i].id, after[i] - before[i], ok[i]);
+		CHECKF(after[i] - before[i] == ok[i],
+		       "%s recorded %lld runs, replies named it %lld", cl.nodes[i].id,
+		       after[i] - before[i], ok[i]);
 }

@@ -25,7 +25,7 @@ struct follower {
 	size_t len;
 	long status;
 	volatile bool connected;
-	int lines;			   /* "line-N" messages seen, in order */
+	int lines;			  /* "line-N" messages seen, in order */
 	long long line_ms[LOG_LINES + 1]; /* when each arrived */
 	bool saw_exit, out_of_order;
 };
@@ -141,8 +141,8 @@ void test_logs(void)
 	sandbox_on(2, id, sizeof(id));
 	if (!id[0])
 		return;
-	snprintf(f.url, sizeof(f.url), "%s/admin/api/sandboxes/%s/logs?follow=true",
-		 cl.gws[1].base, id);
+	snprintf(f.url, sizeof(f.url), "%s/admin/api/sandboxes/%s/logs?follow=true", cl.gws[1].base,
+		 id);
 	pthread_create(&f.t, NULL, follow_main, &f);
 	for (int i = 0; i < 5000 && !f.connected; i++)
 		th_sleep_ms(1);
@@ -183,8 +183,9 @@ void test_execute_stream(void)
 		int k;
 
 		th_http(cl.gws[1].base, "POST", "/api/v1/execute/stream", body, NULL, 30000, &r);
-		one = strstr(r.body, "event: stdout\ndata: {\"seq\":1,\"stream\":\"stdout\",\"data\":"
-				     "\"one\\n\"}");
+		one = strstr(r.body,
+			     "event: stdout\ndata: {\"seq\":1,\"stream\":\"stdout\",\"data\":"
+			     "\"one\\n\"}");
 		two = strstr(r.body, "\"data\":\"two\\n\"}");
 		res = strstr(r.body, "event: result\ndata: ");
 		if (res)
@@ -256,12 +257,14 @@ void test_proxy(void)
 
 	for (int g = 0; g < 2; g++)
 		CHECKF(hides(cl.gws[g].pid, cl.dir),
-		       "gateway %d sees the nodes' directory: the proxy could use their sockets", g + 1);
+		       "gateway %d sees the nodes' directory: the proxy could use their sockets",
+		       g + 1);
 	for (int d = 0; d < objs.n_deployments; d++)
 		for (int g = 0; g < 2; g++) {
 			json_t *j;
 
-			snprintf(path, sizeof(path), "/faas/%s/hello?from=%d", objs.deployment[d], g);
+			snprintf(path, sizeof(path), "/faas/%s/hello?from=%d", objs.deployment[d],
+				 g);
 			j = cl_json(cl.gws[g].base, "GET", path, NULL, 200, 60000);
 			const char *want = path;
 

@@ -88,8 +88,8 @@ int cl_node_of_tag(const struct th_cluster *c, const char *id)
 	return -1;
 }
 
-json_t *cl_json_(const char *file, int line, const char *base, const char *method,
-		 const char *path, const char *body, long want, long timeout_ms)
+json_t *cl_json_(const char *file, int line, const char *base, const char *method, const char *path,
+		 const char *body, long want, long timeout_ms)
 {
 	struct th_resp r = {0};
 	json_t *j = NULL;
@@ -98,11 +98,11 @@ json_t *cl_json_(const char *file, int line, const char *base, const char *metho
 	if (r.status == want)
 		j = th_json(&r);
 	if (r.status == want && !j && r.len)
-		tl_fail(file, line, "reply is JSON", "%s %s%s: not JSON: %.300s", method, base, path,
-			r.body);
+		tl_fail(file, line, "reply is JSON", "%s %s%s: not JSON: %.300s", method, base,
+			path, r.body);
 	else if (r.status != want)
-		tl_fail(file, line, "status", "%s %s%s: %ld (want %ld) %.400s%s%.200s", method, base,
-			path, r.status, want, r.body, body ? "\n  request: " : "",
+		tl_fail(file, line, "status", "%s %s%s: %ld (want %ld) %.400s%s%.200s", method,
+			base, path, r.status, want, r.body, body ? "\n  request: " : "",
 			body ? body : "");
 	else
 		tl_passed++;

@@ -11,11 +11,14 @@
  * gateway is read, run and deleted through the other; the lists merge
  * every node's objects and the status and stats add up.
  * test-cluster-live.c: live logs and the proxy across nodes.
- * test-cluster-kill.c: kill -9 of a node under load, and its restart. */
+ * test-cluster-kill.c: kill -9 of a node under load, and its restart.
+ * At the end every process stops cleanly, without a sanitizer report. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "clock.h"
 #include "nodeid.h"
@@ -26,8 +29,8 @@
 struct th_cluster cl;
 struct cl_objects objs;
 
-const char *const cl_node_args[] = {"--max-concurrent", "2", "--disk-limit-mb", "0",
-				      "--min-free-disk-mb", "0", NULL};
+const char *const cl_node_args[] = {
+	"--max-concurrent", "2", "--disk-limit-mb", "0", "--min-free-disk-mb", "0", NULL};
 
 int cl_owner(const char *id)
 {
@@ -118,7 +121,8 @@ static void check_nodes(const json_t *nodes, const char *what)
 		sbx_node_tag(cl.nodes[k].id, tag);
 		CHECK_STR(th_str(n, "tag"), want_tag);
 		CHECK_STR(th_str(n, "address"), cl.nodes[k].rpc);
-		CHECKF(json_is_true(json_object_get(n, "up")), "%s: %s not up", what, cl.nodes[k].id);
+		CHECKF(json_is_true(json_object_get(n, "up")), "%s: %s not up", what,
+		       cl.nodes[k].id);
 		CHECK_INT(json_integer_value(json_object_get(n, "slots")), 2);
 		CHECK_INT(json_integer_value(json_object_get(n, "tunnel_port")),
 			  atoi(strrchr(cl.nodes[k].tunnel, ':') + 1));
@@ -143,8 +147,8 @@ static void test_nodes_listed(void)
 		for (int p = 0; p < 2; p++) {
 			j = cl_json(cl.gws[g].base, "GET", paths[p], NULL, 200, 0);
 			check_nodes(json_object_get(j, "nodes"), paths[p]);
-			CHECKF(json_is_false(json_object_get(j, "partial")), "%s: partial not false",
-			       paths[p]);
+			CHECKF(json_is_false(json_object_get(j, "partial")),
+			       "%s: partial not false", paths[p]);
 			json_decref(j);
 		}
 	}
@@ -221,11 +225,10 @@ static int spread(const char *path, const char *body, int n, char exec_ids[][40]
 	return nodes;
 }
 
-static const char node_server[] =
-	"require('http').createServer((q, s) => {"
-	"  s.setHeader('content-type', 'application/json');"
-	"  s.end(JSON.stringify({node: process.env.NODE, path: q.url}));"
-	"}).listen(3000, '127.0.0.1');";
+static const char node_server[] = "require('http').createServer((q, s) => {"
+				  "  s.setHeader('content-type', 'application/json');"
+				  "  s.end(JSON.stringify({node: process.env.NODE, path: q.url}));"
+				  "}).listen(3000, '127.0.0.1');";
 
 /* POST /faas/deploy through gateway g; the id into objs. */
 static void deploy(int g)
@@ -338,8 +341,8 @@ static void test_routing(void)
 		check_node_field(j, cl_owner(id), "GET /sessions/{id}");
 		json_decref(j);
 		snprintf(path, sizeof(path), "/sessions/%s/run", id);
-		j = cl_json(other, "POST", path, "{\"command\": [\"/bin/echo\", \"in session\"]}", 200,
-			    0);
+		j = cl_json(other, "POST", path, "{\"command\": [\"/bin/echo\", \"in session\"]}",
+			    200, 0);
 		CHECK_STR(th_str(j, "stdout"), "in session\n");
 		json_decref(j);
 	}
@@ -413,8 +416,8 @@ static void test_lists(void)
 {
 	for (int g = 0; g < 2; g++) {
 		json_t *sb = check_list(g, "/sandboxes", "id", objs.sandbox, objs.n_sandboxes);
-		json_t *ad = check_list(g, "/admin/api/sandboxes", "id", objs.sandbox,
-					objs.n_sandboxes);
+		json_t *ad =
+			check_list(g, "/admin/api/sandboxes", "id", objs.sandbox, objs.n_sandboxes);
 		json_t *ex = check_list(g, "/api/v1/executions?limit=1000", "execution_id",
 					exec_ids, n_exec_ids);
 		json_t *st = cl_json(cl.gws[g].base, "GET", "/admin/api/status", NULL, 200, 0);
@@ -423,7 +426,8 @@ static void test_lists(void)
 		long long per_node[3] = {0}, langs = 0;
 		const char *k, *prev = NULL;
 
-		json_decref(check_list(g, "/sessions", "session_id", objs.session, objs.n_sessions));
+		json_decref(
+			check_list(g, "/sessions", "session_id", objs.session, objs.n_sessions));
 		json_decref(check_list(g, "/faas/deployments", "deployment_id", objs.deployment,
 				       objs.n_deployments));
 		for (size_t e = 0; e < json_array_size(ex); e++) {
@@ -458,6 +462,30 @@ static void test_lists(void)
 	}
 }
 
+/* Every process stops on SIGTERM with status 0 (a sanitizer's report,
+ * leaks included, makes it non-zero) and no log holds a report. */
+static void test_clean_exit(void)
+{
+	for (int i = 0; i < cl.n_gws + cl.n_nodes; i++) {
+		bool gw = i < cl.n_gws;
+		pid_t *pid = gw ? &cl.gws[i].pid : &cl.nodes[i - cl.n_gws].pid;
+		const char *log = gw ? cl.gws[i].log : cl.nodes[i - cl.n_gws].log;
+		int ws = *pid > 0 ? th_stop(*pid, SIGTERM, 15000) : -1;
+		bool report = false;
+		char line[512];
+		FILE *f = fopen(log, "re");
+
+		*pid = 0;
+		CHECKF(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "%s: wait status %#x", log, ws);
+		while (f && fgets(line, sizeof(line), f))
+			report = report || strstr(line, "Sanitizer") ||
+				 strstr(line, "runtime error");
+		if (f)
+			fclose(f);
+		CHECKF(!report, "%s holds a sanitizer report", log);
+	}
+}
+
 int main(void)
 {
 	long long t0 = sbx_clock_mono_ms();
@@ -473,6 +501,7 @@ int main(void)
 		{"execute/stream", test_execute_stream},
 		{"proxy through the tunnel", test_proxy},
 		{"kill -9 and restart", test_kill_and_restart},
+		{"clean exit", test_clean_exit},
 	};
 
 	th_require_sandboxes();

@@ -40,8 +40,8 @@ int cl_node_of_tag(const struct th_cluster *c, const char *id);
  * another status; the reply is printed then). */
 #define cl_json(base, method, path, body, want, timeout_ms)                                        \
 	cl_json_(__FILE__, __LINE__, (base), (method), (path), (body), (want), (timeout_ms))
-json_t *cl_json_(const char *file, int line, const char *base, const char *method,
-		 const char *path, const char *body, long want, long timeout_ms);
+json_t *cl_json_(const char *file, int line, const char *base, const char *method, const char *path,
+		 const char *body, long want, long timeout_ms);
 
 /* ---- test-cluster's parts (one cluster for all of them) ---------------- */
 
