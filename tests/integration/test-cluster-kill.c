@@ -199,7 +199,8 @@ static void runs_per_node(long long out[TH_MAX_NODES])
 	json_decref(a);
 }
 
-/* The node holding most of the objects test-cluster.c made. */
+/* The node holding most of the objects test-cluster.c made, a deployment
+ * first (its service must come back with the node). */
 static int pick_victim(void)
 {
 	int score[TH_MAX_NODES] = {0}, best = 0;
@@ -209,7 +210,7 @@ static int pick_victim(void)
 	for (int i = 0; i < objs.n_sessions; i++)
 		score[cl_owner(objs.session[i]) & 3] += 2;
 	for (int i = 0; i < objs.n_deployments; i++)
-		score[cl_owner(objs.deployment[i]) & 3] += 3;
+		score[cl_owner(objs.deployment[i]) & 3] += 16;
 	for (int k = 1; k < cl.n_nodes; k++)
 		if (score[k] > score[best])
 			best = k;
