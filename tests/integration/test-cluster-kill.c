@@ -296,9 +296,10 @@ static void check_while_down(int k)
 
 /* The outcome of every request of the load, against the SIGKILL of node k
  * at kill_ms (dead at dead_ms, known down by both gateways down_ms after
- * the kill); the requests that succeeded per node into ok[]. */
-static void check_requests(int k, long long kill_ms, long long dead_ms, long long down_ms,
-			   long long ok[])
+ * the kill); the requests that succeeded per node into ok[]. Returns how
+ * many failed. */
+static int check_requests(int k, long long kill_ms, long long dead_ms, long long down_ms,
+			  long long ok[])
 {
 	int n = atomic_load(&n_reqs), failed = 0, after = 0, seen = 0, twice = 0;
 
@@ -339,6 +340,7 @@ static void check_requests(int k, long long kill_ms, long long dead_ms, long lon
 	CHECKF(failed >= 1 && failed <= LOAD_THREADS, "%d failed", failed);
 	CHECKF(after >= 10, "only %d requests succeeded after the kill", after);
 	CHECKF(seen >= n / 2, "the watcher saw only %d of %d runs", seen, n);
+	return failed;
 }
 
 /* Restarted: up again, its objects serve. */
@@ -387,6 +389,7 @@ void test_kill_and_restart(void)
 	long long before[TH_MAX_NODES], after[TH_MAX_NODES], ok[TH_MAX_NODES] = {0}, kill_ms,
 							     dead_ms;
 	long down_ms[2];
+	int failed;
 	pthread_t load[LOAD_THREADS], watch;
 
 	runs_per_node(before);
@@ -422,15 +425,18 @@ void test_kill_and_restart(void)
 		pthread_join(load[t], NULL);
 	atomic_store(&stop_watch, true);
 	pthread_join(watch, NULL);
-	check_requests(k, kill_ms, dead_ms, down_ms[0] > down_ms[1] ? down_ms[0] : down_ms[1], ok);
+	failed = check_requests(k, kill_ms, dead_ms,
+				down_ms[0] > down_ms[1] ? down_ms[0] : down_ms[1], ok);
 
 	CHECK(th_cluster_node_start(&cl, k, cl_node_args) > 0);
 	check_restarted(k);
-	/* Each node's history: exactly the runs that replies named it (the
-	 * dead node's runs that were cut short were never recorded). */
+	/* Each node's history: exactly the runs that replies named it. The
+	 * dead node's runs that were cut short were never recorded, but one
+	 * that ended as it died may be without its reply having left. */
 	runs_per_node(after);
 	for (int i = 0; i < cl.n_nodes; i++)
-		CHECKF(after[i] - before[i] == ok[i],
+		CHECKF(after[i] - before[i] >= ok[i] &&
+			       after[i] - before[i] <= ok[i] + (i == k ? failed : 0),
 		       "%s recorded %lld runs, replies named it %lld", cl.nodes[i].id,
 		       after[i] - before[i], ok[i]);
 }
