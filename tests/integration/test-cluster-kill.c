@@ -314,10 +314,11 @@ static int check_requests(int k, long long kill_ms, long long dead_ms, long long
 		CHECKF(q->code == CURLE_OK, "request %d: %s after %lld ms", i,
 		       curl_easy_strerror(q->code), q->end_ms - q->start_ms);
 		if (q->status == 200) {
-			CHECKF(q->node >= 0, "request %d: 200 naming no node", i);
+			if (q->node < 0)
+				cl_no_node("POST /run (the load)", "?");
 			CHECKF(q->node != k || q->start_ms < dead_ms,
 			       "request %d ran on the dead node after it died", i);
-			CHECKF(q->ran_on < 0 || q->ran_on == q->node,
+			CHECKF(q->node < 0 || q->ran_on < 0 || q->ran_on == q->node,
 			       "request %d ran under %s but the reply names %s", i,
 			       cl.nodes[q->ran_on & 3].id,
 			       q->node >= 0 ? cl.nodes[q->node].id : "-");

@@ -40,11 +40,30 @@ int cl_owner(const char *id)
 	return k;
 }
 
+void cl_no_node(const char *what, const char *got)
+{
+	static char seen[32][96];
+	static int n_seen;
+
+	for (int i = 0; i < n_seen; i++)
+		if (strcmp(seen[i], what) == 0)
+			return;
+	if (n_seen < 32)
+		snprintf(seen[n_seen++], sizeof(seen[0]), "%s", what);
+	tl_fail(__FILE__, __LINE__, "\"node\" names a node",
+		"%s: the reply names no node (\"node\": %s); further replies of it not reported",
+		what, got);
+}
+
 /* j["node"] names node k (the owner by tag). */
 static void check_node_field(const json_t *j, int k, const char *what)
 {
 	const char *node = th_str(j, "node");
 
+	if (cl_node_index(&cl, node) < 0) {
+		cl_no_node(what, node);
+		return;
+	}
 	CHECKF(k >= 0 && cl_node_index(&cl, node) == k, "%s: \"node\" is %s, its id's tag says %s",
 	       what, node, k >= 0 ? cl.nodes[k].id : "(no node)");
 }
@@ -210,13 +229,14 @@ static int spread(const char *path, const char *body, int n, char exec_ids[][40]
 
 		pthread_join(t[i], NULL);
 		k = cl_node_index(&cl, c[i].node);
-		CHECKF(c[i].status == 200 && k >= 0, "POST %s: %ld, node '%s'", path, c[i].status,
-		       c[i].node);
+		CHECKF(c[i].status == 200, "POST %s: %ld", path, c[i].status);
+		if (c[i].status == 200 && k < 0)
+			cl_no_node(path, c[i].node);
 		if (k >= 0 && !used[k])
 			nodes++, used[k] = true;
 		if (exec_ids) {
 			snprintf(exec_ids[i], 40, "%s", c[i].exec_id);
-			CHECKF(cl_node_of_tag(&cl, c[i].exec_id) == k,
+			CHECKF(k < 0 || cl_node_of_tag(&cl, c[i].exec_id) == k,
 			       "execution %s ran on %s: not its tag's node", c[i].exec_id,
 			       c[i].node);
 		}

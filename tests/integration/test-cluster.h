@@ -60,6 +60,10 @@ struct cl_objects {
 };
 extern struct cl_objects objs;
 
+/* A reply of `what` names no node ("node" is got): one failure per what,
+ * not one per reply. */
+void cl_no_node(const char *what, const char *got);
+
 /* The node index an object id names (by its tag), CHECKed to be one. */
 int cl_owner(const char *id);
 
