@@ -159,7 +159,7 @@ int sbx_client_node(struct sbx_client *c, const char *name, struct sbx_node *ret
 	return r;
 }
 
-/* The nodes of opts->rpc_url (without duplicates). */
+/* The nodes of opts->rpc_url. */
 static int add_static_nodes(struct sbx_client *c, const char *list)
 {
 	char(*urls)[SBX_URL_MAX] = calloc(CLUSTER_MAX_NODES, SBX_URL_MAX);
@@ -173,13 +173,8 @@ static int add_static_nodes(struct sbx_client *c, const char *list)
 		r = -EINVAL;
 	c->cluster = c->cluster || n > 1;
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < c->n_nodes && !dup; j++)
-			dup = strcmp(c->nodes[j]->address, urls[i]) == 0;
-		if (!dup)
-			r = cluster_node_new(c, urls[i], &c->nodes[c->n_nodes]);
-		if (!dup && r == 0)
+		r = cluster_node_new(c, urls[i], &c->nodes[c->n_nodes]);
+		if (r == 0)
 			c->n_nodes++;
 	}
 	free(urls);

@@ -1,7 +1,7 @@
 /* The node set of a cluster client: every node's connection, its last
  * Health (id, tag, load) and whether it is up; the poller thread that asks
- * every node for its Health every CLUSTER_POLL_MS, and the resolver thread
- * that follows rpc_dns. A node is down at once when its connection drops
+ * every node for its Health every CLUSTER_POLL_MS, and the DNS watch that
+ * follows rpc_dns. A node is down at once when its connection drops
  * (the pipe callback) and when a Health fails or is not answered within
  * CLUSTER_HEALTH_TIMEOUT_MS (a hung daemon keeps its connection). */
 #include "cluster.h"
@@ -105,6 +105,21 @@ int cluster_node_message(const struct node *n, Sbx__Node **ret)
 	return 0;
 }
 
+void cluster_node_update(struct node *n, const Sbx__Node *m)
+{
+	if (m->id && *m->id)
+		snprintf(n->id, sizeof(n->id), "%s", m->id);
+	if (m->tag && strlen(m->tag) == 8)
+		snprintf(n->tag, sizeof(n->tag), "%s", m->tag);
+	n->running = m->running;
+	n->queued = m->queued;
+	n->slots = m->slots;
+	n->objects = m->objects;
+	n->memory_total_mb = m->memory_total_mb;
+	n->memory_available_mb = m->memory_available_mb;
+	n->tunnel_port = m->tunnel_port;
+}
+
 /* Health's answer: a node that answers is up, whatever the status (one
  * that refuses the key answers every call the same: better said by the
  * node than hidden as "down"); its load comes with an OK answer. */
@@ -119,21 +134,12 @@ static void health_done(void *arg, int err, bool sent, struct sbx_reply *reply)
 	n->health_pending = false;
 	n->refs--;
 	n->up = err == 0 && sbx_conn_connected(n->conn);
-	if (h && h->node) {
-		const Sbx__Node *m = h->node;
-
-		if (m->id && *m->id)
-			snprintf(n->id, sizeof(n->id), "%s", m->id);
-		if (m->tag && strlen(m->tag) == 8)
-			snprintf(n->tag, sizeof(n->tag), "%s", m->tag);
-		n->running = m->running;
-		n->queued = m->queued;
-		n->slots = m->slots;
-		n->objects = m->objects;
-		n->memory_total_mb = m->memory_total_mb;
-		n->memory_available_mb = m->memory_available_mb;
-		n->tunnel_port = m->tunnel_port;
-	}
+	if (h && h->node)
+		cluster_node_update(n, h->node);
+	/* A Health that timed out held the next one back: ask again now,
+	 * so that a node that answers again is up within a round. */
+	if (err == -ETIMEDOUT)
+		c->poll_now = true;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	if (err == 0)
@@ -264,9 +270,11 @@ static void dns_prune(struct sbx_client *c, char (*urls)[SBX_URL_MAX], size_t n_
 	}
 }
 
-/* Make the DNS nodes what DNS names now. New nodes dial outside the lock. */
-static void dns_merge(struct sbx_client *c, char (*urls)[SBX_URL_MAX], size_t n_urls)
+/* Make the DNS nodes what DNS names now (on the DNS watch's thread). New
+ * nodes dial outside the lock. */
+static void dns_merge(void *arg, char (*urls)[SBX_URL_MAX], size_t n_urls)
 {
+	struct sbx_client *c = arg;
 	struct node *fresh[CLUSTER_MAX_NODES], *extra = NULL;
 	size_t n_fresh = 0;
 
@@ -304,41 +312,14 @@ static void dns_merge(struct sbx_client *c, char (*urls)[SBX_URL_MAX], size_t n_
 	}
 }
 
-static void *resolver(void *arg)
-{
-	struct sbx_client *c = arg;
-	char (*urls)[SBX_URL_MAX] = calloc(CLUSTER_MAX_NODES, SBX_URL_MAX);
-
-	pthread_mutex_lock(&c->lock);
-	while (urls && !c->closing) {
-		size_t n = 0;
-
-		pthread_mutex_unlock(&c->lock);
-		/* A name that does not resolve now changes nothing: a resolver
-		 * hiccup must not drop the nodes that answer. */
-		if (sbx_dns_resolve(c->dns_url, urls, CLUSTER_MAX_NODES, &n) == 0)
-			dns_merge(c, urls, n);
-		pthread_mutex_lock(&c->lock);
-		struct timespec until = sbx_clock_deadline(CLOCK_REALTIME, CLUSTER_DNS_MS);
-		while (!c->closing)
-			if (pthread_cond_timedwait(&c->cond, &c->lock, &until) != 0)
-				break;
-	}
-	pthread_mutex_unlock(&c->lock);
-	free(urls);
-	return NULL;
-}
-
 int cluster_start(struct sbx_client *c)
 {
 	if (pthread_create(&c->poller, NULL, poller, c) != 0)
 		return -ENOMEM;
 	c->poller_started = true;
-	if (c->dns_url) {
-		if (pthread_create(&c->resolver, NULL, resolver, c) != 0)
-			return -ENOMEM;
-		c->resolver_started = true;
-	}
+	if (c->dns_url)
+		return sbx_dns_watch_start(c->dns_url, CLUSTER_DNS_MS, CLUSTER_MAX_NODES, dns_merge, c,
+					   &c->dns);
 	return 0;
 }
 
@@ -350,7 +331,7 @@ void cluster_stop(struct sbx_client *c)
 	pthread_mutex_unlock(&c->lock);
 	if (c->poller_started)
 		pthread_join(c->poller, NULL);
-	if (c->resolver_started)
-		pthread_join(c->resolver, NULL);
-	c->poller_started = c->resolver_started = false;
+	sbx_dns_watch_stop(c->dns);
+	c->dns = NULL;
+	c->poller_started = false;
 }

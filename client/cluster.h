@@ -1,7 +1,8 @@
 /* The client's node set (private to libsandbox). A client of one daemon has
- * one node and nothing else; a cluster client (several URLs or rpc_dns)
- * also runs a poller thread that asks every node for its Health every
- * CLUSTER_POLL_MS, and a resolver thread when rpc_dns is set.
+ * one node and nothing else (what it knows of it comes from the Health
+ * calls its user makes); a cluster client (several URLs or rpc_dns) also
+ * runs a poller thread that asks every node for its Health every
+ * CLUSTER_POLL_MS, and a DNS watch (client/urls.h) when rpc_dns is set.
  *
  * Locking: c->lock guards the node array, every node's fields and the
  * call count. It is never held across an nng call nor a user callback. */
@@ -16,6 +17,7 @@
 #include "common.pb-c.h"
 #include "conn.h"
 #include "sandbox.h"
+#include "urls.h"
 
 #define CLUSTER_MAX_NODES 64
 #define CLUSTER_POLL_MS 500
@@ -61,8 +63,9 @@ struct sbx_client {
 	unsigned calls;            /* routed calls not yet completed */
 	bool closing;
 	bool poll_now;
-	pthread_t poller, resolver;
-	bool poller_started, resolver_started;
+	pthread_t poller;
+	bool poller_started;
+	struct sbx_dns_watch *dns; /* with rpc_dns */
 };
 
 /* A node's name: its id, else its address. Under c->lock. */
@@ -75,6 +78,8 @@ void cluster_stop(struct sbx_client *c);
 int cluster_node_new(struct sbx_client *c, const char *url, struct node **ret);
 /* Free a node whose connection is shut down and unreferenced. */
 void cluster_node_free(struct node *n);
+/* What a Health answer says of n (its id, tag, load). Under c->lock. */
+void cluster_node_update(struct node *n, const Sbx__Node *m);
 /* Fill an sbx.Node message (fresh strings) from n. Under c->lock. */
 int cluster_node_message(const struct node *n, Sbx__Node **ret);
 /* Pack an RPC envelope of this client: its auth token unless auth is set,

@@ -9,7 +9,8 @@
 
 /* One node's share of a fan-out call. */
 struct part {
-	struct node *n;
+	struct node *n;            /* valid while its hop is out */
+	char name[SBX_NODE_NAME_MAX]; /* the node's name when its hop ended */
 	int err;
 	bool sent;
 	struct sbx_reply reply;    /* valid when err is 0 */

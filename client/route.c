@@ -12,11 +12,13 @@
 #include "route.h"
 
 #include <errno.h>
+#include <nng/nng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin.pb-c.h"
+#include "api.pb-c.h"
 #include "clock.h"
 #include "envelope.h"
 #include "merge.h"
@@ -110,6 +112,7 @@ struct rcall {
 	size_t n_parts;
 	char missed[SBX_PARTIAL_MAX];  /* FANOUT: nodes down at the start */
 	char *le_owner, *le_started_at; /* ListExecutions paged with `before` */
+	nng_aio *defer;            /* fan_finish_later */
 	char sub_node[SBX_NODE_NAME_MAX];
 };
 
@@ -356,7 +359,25 @@ static int retry(struct rcall *rc)
 	return n ? hop_send(rc, n, 0) : -ECONNREFUSED;
 }
 
-static void single_done(struct rcall *rc, struct node *n, int err, bool sent,
+/* A client of one daemon polls nothing: what it reports of its node
+ * (sbx_client_nodes) is what its user's Health calls said. */
+static void direct_health(struct rcall *rc, int err, const struct sbx_reply *reply)
+{
+	const Sbx__HealthReply *h;
+
+	if (err < 0 || reply->status != SBX_OK || strcmp(rc->m->name, "Health") != 0)
+		return;
+	h = (const Sbx__HealthReply *)reply->msg;
+	if (!h->node)
+		return;
+	pthread_mutex_lock(&rc->c->lock);
+	cluster_node_update(rc->c->nodes[0], h->node);
+	pthread_mutex_unlock(&rc->c->lock);
+}
+
+/* name: the node's name when its hop ended (the node itself may be gone
+ * from the set, and freed, by then). */
+static void single_done(struct rcall *rc, const char *name, int err, bool sent,
 			struct sbx_reply *reply)
 {
 	if (retryable(rc, err, sent, reply) && retry(rc) == 0) {
@@ -364,15 +385,14 @@ static void single_done(struct rcall *rc, struct node *n, int err, bool sent,
 			sbx_reply_fini(reply);
 		return;
 	}
-	pthread_mutex_lock(&rc->c->lock);
 	if (rc->rt->kind == ROUTE_DIRECT) {
 		const char *own = err == 0 ? reply_node(reply) : NULL;
 
-		set_node_out(rc, own && *own ? own : n->address);
+		set_node_out(rc, own && *own ? own : name);
+		direct_health(rc, err, reply);
 	} else {
-		set_node_out(rc, cluster_node_name(n));
+		set_node_out(rc, name);
 	}
-	pthread_mutex_unlock(&rc->c->lock);
 	finish(rc, err, err == 0 ? reply : NULL);
 }
 
@@ -463,13 +483,13 @@ static bool search_next(struct rcall *rc, int *ret_err)
 	}
 }
 
-static void by_id_done(struct rcall *rc, struct node *n, int err, bool sent,
+static void by_id_done(struct rcall *rc, const char *name, int err, bool sent,
 		       struct sbx_reply *reply)
 {
 	int final;
 
 	if (!rc->searching) {
-		single_done(rc, n, err, sent, reply);
+		single_done(rc, name, err, sent, reply);
 		return;
 	}
 	if (err == 0 && reply->status == SBX_NOT_FOUND) {
@@ -477,11 +497,9 @@ static void by_id_done(struct rcall *rc, struct node *n, int err, bool sent,
 		rc->not_found = *reply;
 		rc->have_not_found = true;
 	} else if (err < 0 && !sent && err != -ECANCELED && err != -ETIMEDOUT) {
-		pthread_mutex_lock(&rc->c->lock);
-		append_name(rc->refused, sizeof(rc->refused), cluster_node_name(n));
-		pthread_mutex_unlock(&rc->c->lock);
+		append_name(rc->refused, sizeof(rc->refused), name);
 	} else {
-		single_done(rc, n, err, sent, reply);
+		single_done(rc, name, err, sent, reply);
 		return;
 	}
 	if (search_next(rc, &final))
@@ -524,7 +542,6 @@ static void fan_finish(struct rcall *rc)
 	size_t ok = 0, first_answer = SIZE_MAX, first_error = SIZE_MAX;
 	int r;
 
-	pthread_mutex_lock(&rc->c->lock);
 	for (size_t i = 0; i < rc->n_parts; i++) {
 		const struct part *p = &rc->parts[i];
 
@@ -532,13 +549,12 @@ static void fan_finish(struct rcall *rc)
 			ok++;
 			continue;
 		}
-		append_name(rc->missed, sizeof(rc->missed), cluster_node_name(p->n));
+		append_name(rc->missed, sizeof(rc->missed), p->name);
 		if (p->err == 0 && first_answer == SIZE_MAX)
 			first_answer = i;
 		if (p->err < 0 && first_error == SIZE_MAX)
 			first_error = i;
 	}
-	pthread_mutex_unlock(&rc->c->lock);
 	if (ok == 0) {
 		/* Nobody answered OK: a node's own answer says more than a
 		 * transport error. */
@@ -560,11 +576,13 @@ static void fan_finish(struct rcall *rc)
 	finish(rc, r, r == 0 ? &out : NULL);
 }
 
-static void fan_done(struct rcall *rc, size_t part, int err, bool sent, struct sbx_reply *reply)
+static void fan_done(struct rcall *rc, size_t part, const char *name, int err, bool sent,
+		     struct sbx_reply *reply)
 {
 	bool last;
 
 	pthread_mutex_lock(&rc->lock);
+	snprintf(rc->parts[part].name, sizeof(rc->parts[part].name), "%s", name);
 	rc->parts[part].err = err;
 	rc->parts[part].sent = sent;
 	if (err == 0)
@@ -573,6 +591,27 @@ static void fan_done(struct rcall *rc, size_t part, int err, bool sent, struct s
 	pthread_mutex_unlock(&rc->lock);
 	if (last)
 		fan_finish(rc);
+}
+
+static void fan_deferred(void *arg)
+{
+	struct rcall *rc = arg;
+	nng_aio *aio = rc->defer;
+
+	fan_finish(rc);
+	nng_aio_reap(aio);
+}
+
+/* Every hop ended before fan_start let go: merge on an nng thread, so
+ * that the callback never runs inside sbx_call_async_opts (a caller may
+ * hold a lock its callback takes). Without an aio, here after all. */
+static void fan_finish_later(struct rcall *rc)
+{
+	if (nng_aio_alloc(&rc->defer, fan_deferred, rc) != 0) {
+		fan_finish(rc);
+		return;
+	}
+	nng_sleep_aio(0, rc->defer);
 }
 
 /* Send to every up node. 0: the call completes through its callback;
@@ -588,9 +627,12 @@ static int fan_start(struct rcall *rc)
 	rc->missed[0] = 0;
 	rc->n_parts = 0;
 	for (size_t i = 0; i < c->n_nodes; i++) {
-		if (c->nodes[i]->up)
-			rc->parts[rc->n_parts++] = (struct part){ .n = c->nodes[i] };
-		else
+		if (c->nodes[i]->up) {
+			struct part *p = &rc->parts[rc->n_parts++];
+
+			*p = (struct part){ .n = c->nodes[i] };
+			snprintf(p->name, sizeof(p->name), "%s", cluster_node_name(c->nodes[i]));
+		} else
 			append_name(rc->missed, sizeof(rc->missed), cluster_node_name(c->nodes[i]));
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -620,7 +662,7 @@ static int fan_start(struct rcall *rc)
 	last = --rc->pending == 0;
 	pthread_mutex_unlock(&rc->lock);
 	if (last)
-		fan_finish(rc);
+		fan_finish_later(rc);
 	return 0;
 }
 
@@ -670,18 +712,24 @@ static void hop_done(void *arg, int err, bool sent, struct sbx_reply *reply)
 	struct rcall *rc = h->rc;
 	struct node *n = h->n;
 	size_t part = h->part;
+	char name[SBX_NODE_NAME_MAX > CLUSTER_URL_MAX ? SBX_NODE_NAME_MAX : CLUSTER_URL_MAX];
 
 	free(h);
+	/* The name before letting go: a node DNS dropped is freed once
+	 * nothing holds it. */
+	pthread_mutex_lock(&rc->c->lock);
+	snprintf(name, sizeof(name), "%s", rc->rt->kind == ROUTE_DIRECT ? n->address : cluster_node_name(n));
+	pthread_mutex_unlock(&rc->c->lock);
 	hop_count(rc, n, -1);
 	switch (rc->rt->kind) {
 	case ROUTE_FANOUT:
-		fan_done(rc, part, err, sent, reply);
+		fan_done(rc, part, name, err, sent, reply);
 		break;
 	case ROUTE_BY_ID:
-		by_id_done(rc, n, err, sent, reply);
+		by_id_done(rc, name, err, sent, reply);
 		break;
 	default:
-		single_done(rc, n, err, sent, reply);
+		single_done(rc, name, err, sent, reply);
 		break;
 	}
 }

@@ -1,15 +1,15 @@
 /* A subscription to several publishers (cluster mode): one client/
  * subscribe.c subscription per publisher, each with its own thread, all
  * calling the user's callback through one mutex, so it still runs one
- * event at a time. With events_dns, a resolver thread adds the publishers
- * the name gains and closes the ones it loses, every SUBSET_DNS_MS. */
+ * event at a time. With events_dns, a DNS watch (client/urls.h) adds the
+ * publishers the name gains and closes the ones it loses, every
+ * SUBSET_DNS_MS. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "sandbox.h"
 #include "subscribe.h"
 #include "urls.h"
@@ -29,12 +29,9 @@ struct sbx_subscription {
 	void *arg;
 	pthread_mutex_t cb_lock;   /* held while the user's callback runs */
 	pthread_mutex_t lock;      /* members, stop */
-	pthread_cond_t cond;
 	struct member members[SUBSET_MAX];
 	size_t n;
-	char *dns_url;
-	pthread_t resolver;
-	bool resolver_started;
+	struct sbx_dns_watch *dns;
 	bool stop;
 };
 
@@ -55,9 +52,11 @@ static bool has(struct sbx_subscription *s, const char *url)
 	return false;
 }
 
-/* Make the DNS members what the name resolves to now. */
-static void dns_update(struct sbx_subscription *s, char (*urls)[SBX_URL_MAX], size_t n_urls)
+/* Make the DNS members what the name resolves to now (on the DNS
+ * watch's thread). */
+static void dns_update(void *arg, char (*urls)[SBX_URL_MAX], size_t n_urls)
 {
+	struct sbx_subscription *s = arg;
 	struct sub_one *gone[SUBSET_MAX];
 	size_t n_gone = 0;
 
@@ -93,47 +92,19 @@ static void dns_update(struct sbx_subscription *s, char (*urls)[SBX_URL_MAX], si
 		sub_one_close(gone[i]);
 }
 
-static void *resolver(void *arg)
-{
-	struct sbx_subscription *s = arg;
-	char(*urls)[SBX_URL_MAX] = calloc(SUBSET_MAX, SBX_URL_MAX);
-
-	pthread_mutex_lock(&s->lock);
-	while (urls && !s->stop) {
-		size_t n = 0;
-
-		pthread_mutex_unlock(&s->lock);
-		/* A name that does not resolve now changes nothing. */
-		if (sbx_dns_resolve(s->dns_url, urls, SUBSET_MAX, &n) == 0)
-			dns_update(s, urls, n);
-		pthread_mutex_lock(&s->lock);
-		struct timespec until = sbx_clock_deadline(CLOCK_REALTIME, SUBSET_DNS_MS);
-		while (!s->stop)
-			if (pthread_cond_timedwait(&s->cond, &s->lock, &until) != 0)
-				break;
-	}
-	pthread_mutex_unlock(&s->lock);
-	free(urls);
-	return NULL;
-}
-
 void sbx_subscribe_close(struct sbx_subscription *s)
 {
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
-	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	if (s->resolver_started)
-		pthread_join(s->resolver, NULL);
+	sbx_dns_watch_stop(s->dns);
 	for (size_t i = 0; i < s->n; i++)
 		sub_one_close(s->members[i].sub);
-	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->cb_lock);
 	free(s->prefix);
-	free(s->dns_url);
 	free(s);
 }
 
@@ -148,8 +119,6 @@ static int add_list(struct sbx_subscription *s, const char *list)
 		return -ENOMEM;
 	r = sbx_url_split(list, urls, SUBSET_MAX, &n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (has(s, urls[i]))
-			continue;
 		r = sub_one_open(urls[i], s->prefix, on_event, s, &s->members[s->n].sub);
 		if (r == 0)
 			memcpy(s->members[s->n++].url, urls[i], SBX_URL_MAX);
@@ -174,21 +143,15 @@ int sbx_subscribe_open_opts(const struct sbx_subscribe_opts *o, struct sbx_subsc
 		return -ENOMEM;
 	pthread_mutex_init(&s->cb_lock, NULL);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
 	s->cb = o->cb;
 	s->arg = o->arg;
 	s->prefix = strdup(o->topic_prefix);
-	s->dns_url = dns ? strdup(dns) : NULL;
-	if (!s->prefix || (dns && !s->dns_url))
+	if (!s->prefix)
 		r = -ENOMEM;
 	if (r == 0 && list)
 		r = add_list(s, list);
-	if (r == 0 && dns) {
-		if (pthread_create(&s->resolver, NULL, resolver, s) == 0)
-			s->resolver_started = true;
-		else
-			r = -ENOMEM;
-	}
+	if (r == 0 && dns)
+		r = sbx_dns_watch_start(dns, SUBSET_DNS_MS, SUBSET_MAX, dns_update, s, &s->dns);
 	if (r < 0) {
 		sbx_subscribe_close(s);
 		return r;

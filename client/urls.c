@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "clock.h"
 
 int sbx_url_split(const char *list, char (*out)[SBX_URL_MAX], size_t max, size_t *ret_n)
 {
@@ -30,6 +33,11 @@ int sbx_url_split(const char *list, char (*out)[SBX_URL_MAX], size_t max, size_t
 		memcpy(out[n], p, (size_t)(stop - p));
 		out[n][stop - p] = 0;
 		n++;
+		for (size_t i = 0; i + 1 < n; i++)
+			if (strcmp(out[i], out[n - 1]) == 0) {
+				n--;
+				break;
+			}
 		if (!end)
 			break;
 		p = end + 1;
@@ -103,4 +111,76 @@ int sbx_dns_resolve(const char *dns_url, char (*out)[SBX_URL_MAX], size_t max, s
 	freeaddrinfo(ai);
 	*ret_n = n;
 	return 0;
+}
+
+struct sbx_dns_watch {
+	char *url;
+	unsigned period_ms;
+	size_t max;
+	sbx_dns_cb cb;
+	void *arg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	pthread_t thread;
+};
+
+static void *watch(void *arg)
+{
+	struct sbx_dns_watch *w = arg;
+	char(*urls)[SBX_URL_MAX] = calloc(w->max, SBX_URL_MAX);
+
+	pthread_mutex_lock(&w->lock);
+	while (urls && !w->stop) {
+		size_t n = 0;
+
+		pthread_mutex_unlock(&w->lock);
+		if (sbx_dns_resolve(w->url, urls, w->max, &n) == 0)
+			w->cb(w->arg, urls, n);
+		pthread_mutex_lock(&w->lock);
+		struct timespec until = sbx_clock_deadline(CLOCK_REALTIME, w->period_ms);
+		while (!w->stop)
+			if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != 0)
+				break;
+	}
+	pthread_mutex_unlock(&w->lock);
+	free(urls);
+	return NULL;
+}
+
+int sbx_dns_watch_start(const char *dns_url, unsigned period_ms, size_t max, sbx_dns_cb cb,
+			void *arg, struct sbx_dns_watch **ret)
+{
+	struct sbx_dns_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	*w = (struct sbx_dns_watch){ .url = strdup(dns_url), .period_ms = period_ms, .max = max,
+				     .cb = cb, .arg = arg };
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if (!w->url || pthread_create(&w->thread, NULL, watch, w) != 0) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+		free(w->url);
+		free(w);
+		return -ENOMEM;
+	}
+	*ret = w;
+	return 0;
+}
+
+void sbx_dns_watch_stop(struct sbx_dns_watch *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w->url);
+	free(w);
 }

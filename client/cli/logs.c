@@ -40,7 +40,6 @@ int cmd_logs(const struct globals *g, int argc, char **argv)
 		{"events", required_argument, NULL, 'e'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sbx_client_opts co;
 	struct sbx_logs_follow_opts o = {.events_url = g->events_url, .events_dns = g->events_dns};
 	struct sbx_client *c = NULL;
 	bool forever = false;
@@ -76,13 +75,9 @@ int cmd_logs(const struct globals *g, int argc, char **argv)
 	o.id = argv[optind];
 	o.follow = 1;
 	o.until_exit = !forever;
-	ctl_client_opts(g, &co);
-	r = sbx_client_open(&co, &c);
-	if (r < 0) {
-		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", g->rpc_url ? g->rpc_url : g->rpc_dns,
-			strerror(-r));
-		return EXIT_USAGE;
-	}
+	r = ctl_open(g, &c);
+	if (r != EXIT_OK)
+		return r;
 	r = sbx_logs_follow(c, &o, print_line, NULL);
 	sbx_client_close(c);
 	if (o.lost)

@@ -1,7 +1,5 @@
 /* sandboxctl nodes [--json]: the nodes the client sees (one for one URL):
- * id, address, up, running/queued/slots, objects, available memory. A
- * cluster client learns them from its Health poller; a client of one
- * daemon asks its Health once. */
+ * id, address, up, running/queued/slots, objects, available memory. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -9,36 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.pb-c.h"
 #include "clock.h"
 #include "sandbox.h"
 #include "sandboxctl.h"
 #include "status.h"
-
-/* One daemon: its Health's node, at its URL. */
-static int ask_one(struct sbx_client *c, struct sbx_node *n)
-{
-	struct sbx_reply rep;
-	int r = sbx_call(c, "Health", NULL, 0, &rep);
-
-	n->up = r == 0 && rep.status == SBX_OK;
-	if (n->up && ((Sbx__HealthReply *)rep.msg)->node) {
-		const Sbx__Node *m = ((Sbx__HealthReply *)rep.msg)->node;
-
-		snprintf(n->id, sizeof(n->id), "%s", m->id);
-		snprintf(n->tag, sizeof(n->tag), "%s", m->tag);
-		n->running = m->running;
-		n->queued = m->queued;
-		n->slots = m->slots;
-		n->objects = m->objects;
-		n->memory_total_mb = m->memory_total_mb;
-		n->memory_available_mb = m->memory_available_mb;
-		n->tunnel_port = m->tunnel_port;
-	}
-	if (r == 0)
-		sbx_reply_fini(&rep);
-	return r;
-}
 
 /* Wait (bounded) until every node answered its first Health. */
 static void settle(struct sbx_client *c, unsigned ms)
@@ -93,9 +65,9 @@ static void print_table(const struct sbx_node *v, size_t n)
 
 int cmd_nodes(const struct globals *g, int argc, char **argv)
 {
-	struct sbx_client_opts co;
 	struct sbx_client *c = NULL;
 	struct sbx_node *v = NULL;
+	struct sbx_reply rep;
 	size_t n = 0;
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0, r;
 
@@ -103,17 +75,15 @@ int cmd_nodes(const struct globals *g, int argc, char **argv)
 		fprintf(stderr, "sandboxctl: usage: nodes [--json]\n");
 		return EXIT_USAGE;
 	}
-	ctl_client_opts(g, &co);
-	r = sbx_client_open(&co, &c);
-	if (r < 0) {
-		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", g->rpc_url ? g->rpc_url : g->rpc_dns,
-			strerror(-r));
-		return EXIT_USAGE;
-	}
+	r = ctl_open(g, &c);
+	if (r != EXIT_OK)
+		return r;
+	/* A client of one daemon knows its node from Health answers; a
+	 * cluster client's poller asks every node. */
+	if (sbx_call(c, "Health", NULL, 0, &rep) == 0)
+		sbx_reply_fini(&rep);
 	settle(c, g->connect_ms);
 	r = sbx_client_nodes(c, &v, &n);
-	if (r == 0 && n == 1 && !strchr(g->rpc_url ? g->rpc_url : ",", ',') && !g->rpc_dns)
-		ask_one(c, &v[0]);
 	sbx_client_close(c);
 	if (r < 0) {
 		fprintf(stderr, "sandboxctl: %s\n", strerror(-r));

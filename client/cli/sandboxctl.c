@@ -82,17 +82,26 @@ static void usage(FILE *f)
 		SBX_DEFAULT_RPC_URL, SBX_DEFAULT_EVENTS_URL);
 }
 
-void ctl_client_opts(const struct globals *g, struct sbx_client_opts *ret)
-{
-	*ret = (struct sbx_client_opts){ .rpc_url = g->rpc_url, .rpc_dns = g->rpc_dns,
-					 .cluster_key = g->cluster_key, .auth_token = g->token,
-					 .timeout_ms = g->timeout_ms, .connect_wait_ms = g->connect_ms };
-}
-
 /* What the client was pointed at, for messages. */
 static const char *where(const struct globals *g)
 {
 	return g->rpc_url ? g->rpc_url : g->rpc_dns;
+}
+
+int ctl_open(const struct globals *g, struct sbx_client **ret)
+{
+	struct sbx_client_opts o = { .rpc_url = g->rpc_url, .rpc_dns = g->rpc_dns,
+				     .cluster_key = g->cluster_key, .auth_token = g->token,
+				     .timeout_ms = g->timeout_ms, .connect_wait_ms = g->connect_ms };
+	int r = sbx_client_open(&o, ret);
+
+	if (r < 0) {
+		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", where(g),
+			r == -EINVAL ? "not an ipc:// or tcp:// URL (and --rpc-dns wants tcp://NAME:PORT)"
+				     : strerror(-r));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
 }
 
 int ctl_call_error(const struct globals *g, int err, const char *node)
@@ -112,19 +121,15 @@ int ctl_call_error(const struct globals *g, int err, const char *node)
 int ctl_call(const struct globals *g, const char *method, const ProtobufCMessage *req,
 	     ProtobufCMessage **ret)
 {
-	struct sbx_client_opts o;
 	struct sbx_client *c = NULL;
 	struct sbx_reply reply;
 	char node[SBX_NODE_NAME_MAX] = "";
 	struct sbx_call_opts co = { .node = node };
 	int r;
 
-	ctl_client_opts(g, &o);
-	r = sbx_client_open(&o, &c);
-	if (r < 0) {
-		fprintf(stderr, "sandboxctl: cannot use %s: %s\n", where(g), strerror(-r));
-		return EXIT_USAGE;
-	}
+	r = ctl_open(g, &c);
+	if (r != EXIT_OK)
+		return r;
 	r = sbx_call_opts(c, method, req, &co, &reply);
 	sbx_client_close(c);
 	if (r < 0)

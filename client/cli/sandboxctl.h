@@ -25,8 +25,8 @@ struct globals {
 	unsigned connect_ms;
 };
 
-/* The client options of g. */
-void ctl_client_opts(const struct globals *g, struct sbx_client_opts *ret);
+/* A client of g's daemon(s); errors are printed. Returns the exit code. */
+int ctl_open(const struct globals *g, struct sbx_client **ret);
 /* Print why a call failed (a transport error; node names the node it went
  * to) and return the exit code. */
 int ctl_call_error(const struct globals *g, int err, const char *node);
