@@ -105,12 +105,10 @@ static int set_log_format(void *cfg, const char *v)
 		.flag = flag_, .env = env_, .type = SBX_OPT_REF, .offset = F(field_), .def = def_, \
 		.arg = arg_, .help = help_                                                         \
 	}
-/* No .def: the default URL applies only without the row's DNS form
- * (check()), which a default list would otherwise join. */
-#define LIST(flag_, env_, field_, def_help_, help_)                                                \
+#define LIST(flag_, env_, field_, def_, help_)                                                     \
 	{                                                                                          \
 		.flag = flag_, .env = env_, .type = SBX_OPT_LIST, .offset = F(field_),             \
-		.def_help = def_help_, .arg = "URL", .help = help_, .flags = SBX_OPT_NONEMPTY      \
+		.def = def_, .arg = "URL", .help = help_, .flags = SBX_OPT_NONEMPTY                \
 	}
 #define ACTION(flag_, short_, action_, help_)                                                      \
 	{                                                                                          \
@@ -128,12 +126,14 @@ static const struct sbx_opt rows[] = {
 	       "the host of --listen", .flags = SBX_OPT_NO_ECHO),
 	CUSTOM(NULL, "SANDBOX_PORT", set_port, NULL, "be a port from 0 to 65535", NULL,
 	       "the port of --listen"),
-	LIST("rpc", "SANDBOXD_RPC", rpc, "`" SBX_DEFAULT_RPC_URL "`; none with --rpc-dns",
-	     "the daemon's RPC socket, or every node's of a cluster (repeat or comma-separate)"),
+	LIST("rpc", "SANDBOXD_RPC", rpc, SBX_DEFAULT_RPC_URL,
+	     "the daemon's RPC socket, or each node's of a cluster: repeated or comma-separated "
+	     "(no default with --rpc-dns)"),
 	REF("rpc-dns", "SANDBOXD_RPC_DNS", rpc_dns, "", "tcp://NAME:PORT",
 	    "cluster nodes' RPC sockets: every address of NAME, resolved again every few seconds"),
-	LIST("events", "SANDBOXD_EVENTS", events, "`" SBX_DEFAULT_EVENTS_URL "`; none with --events-dns",
-	     "the daemon's event socket, or every node's (repeat or comma-separate)"),
+	LIST("events", "SANDBOXD_EVENTS", events, SBX_DEFAULT_EVENTS_URL,
+	     "the daemon's event socket, or each node's: repeated or comma-separated "
+	     "(no default with --events-dns)"),
 	REF("events-dns", "SANDBOXD_EVENTS_DNS", events_dns, "", "tcp://NAME:PORT",
 	    "cluster nodes' event sockets: every address of NAME, resolved again every few seconds"),
 	CUSTOM("cluster-key", "SANDBOX_CLUSTER_KEY", set_cluster_key, NULL,
@@ -190,19 +190,26 @@ static const struct sbx_opts table =
 	SBX_OPTS(rows, SBX_OPTS_EXACT | SBX_OPTS_ENV_DOLLAR, "unknown option '%s' (see --help)",
 		 "%s needs a value (%s)", "unexpected argument '%s' (see --help)");
 
+/* The default socket is no node of the cluster that the DNS form finds:
+ * dropped then, unless the environment or a flag named it. */
+static void drop_default(struct sbx_opt_list *l, const char *dns, char **envp, const char *env)
+{
+	if (*dns && !l->from_argv && !sbx_opts_getenv(envp, env)) {
+		free(l->joined);
+		l->joined = NULL;
+	}
+}
+
 /* What no single row can check; the key file is read here, once. */
-static int check(struct gw_config *c, char *err, size_t errlen)
+static int check(struct gw_config *c, char **envp, char *err, size_t errlen)
 {
 	if (c->max_connections < c->threads) {
 		snprintf(err, errlen, "--max-connections (%u) must be at least --threads (%u)",
 			 c->max_connections, c->threads);
 		return -EINVAL;
 	}
-	if (!c->rpc.joined && !*c->rpc_dns && !(c->rpc.joined = strdup(SBX_DEFAULT_RPC_URL)))
-		return -ENOMEM;
-	if (!c->events.joined && !*c->events_dns &&
-	    !(c->events.joined = strdup(SBX_DEFAULT_EVENTS_URL)))
-		return -ENOMEM;
+	drop_default(&c->rpc, c->rpc_dns, envp, "SANDBOXD_RPC");
+	drop_default(&c->events, c->events_dns, envp, "SANDBOXD_EVENTS");
 	if (c->cluster_key_file && *c->cluster_key_file) {
 		if (*c->cluster_key) {
 			snprintf(err, errlen,
@@ -227,7 +234,7 @@ int gw_config_load(struct gw_config *cfg, int argc, char **argv, char **envp,
 	if ((r = sbx_opts_defaults(&table, &c, err, errlen)) < 0 ||
 	    (r = sbx_opts_env(&table, &c, envp, err, errlen)) < 0 ||
 	    (r = sbx_opts_argv(&table, &c, argc, argv, &action, err, errlen)) < 0 ||
-	    (r = check(&c, err, errlen)) < 0) {
+	    (r = check(&c, envp, err, errlen)) < 0) {
 		gw_config_fini(&c);
 		return r == -ENOMEM ? r : -EINVAL;
 	}

@@ -17,14 +17,16 @@ extern char **environ;
  * and the DNS name that finds more. */
 static void log_started(const struct gw_config *cfg, uint16_t port)
 {
-	const char *urls = cfg->rpc.joined ? cfg->rpc.joined : "";
-	bool cluster = *cfg->rpc_dns || strchr(urls, ',');
+	const char *urls = cfg->rpc.joined ? cfg->rpc.joined : "", *dns = cfg->rpc_dns;
+	bool v6 = strchr(cfg->host, ':');
 
-	log_info("sandbox-gateway %s listening on %s%s%s:%u, %s %s%s%s%s", SBX_VERSION,
-		 strchr(cfg->host, ':') ? "[" : "", cfg->host, strchr(cfg->host, ':') ? "]" : "",
-		 port, cluster ? "cluster nodes at" : "daemon at", urls,
-		 *urls && *cfg->rpc_dns ? "," : "", *cfg->rpc_dns ? " every address of " : "",
-		 cfg->rpc_dns);
+	if (!*dns && !strchr(urls, ','))
+		log_info("sandbox-gateway %s listening on %s%s%s:%u, daemon at %s", SBX_VERSION,
+			 v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, urls);
+	else
+		log_info("sandbox-gateway %s listening on %s%s%s:%u, cluster nodes at %s%s%s%s",
+			 SBX_VERSION, v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, urls,
+			 *urls && *dns ? " and " : "", *dns ? "every address of " : "", dns);
 }
 
 int main(int argc, char **argv)

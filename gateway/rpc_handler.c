@@ -259,9 +259,12 @@ static int respond_transport_error(struct gw_request *req, int err)
 	char msg[SBX_SENTENCE_MAX];
 	int http = gw_rpc_transport_status(err, req->node, msg, sizeof(msg));
 
-	if (http == 502 && err != -EBADMSG)
-		sbx_log(SBX_LOG_WARN, NULL, "%s %s: RPC %s failed: %s", req->method,
-			req->log_path, req->match.route->rpc, strerror(-err));
+	/* Worth an operator's look: a call that may have run, and errors the
+	 * table does not know. */
+	if (err == -ECONNRESET || (http == 502 && err != -EBADMSG))
+		sbx_log(SBX_LOG_WARN, NULL, "%s %s: RPC %s failed on node %s: %s", req->method,
+			req->log_path, req->match.route->rpc, *req->node ? req->node : "?",
+			strerror(-err));
 	return gw_respond_error(req, http, http == 503 ? retry_after : NULL, "%s", msg);
 }
 

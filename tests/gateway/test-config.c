@@ -142,6 +142,8 @@ static void test_cluster_urls(void)
 		       NULL};
 	char *dns_env[] = {"SANDBOXD_RPC_DNS=tcp://tasks.sandboxd:7000",
 			   "SANDBOXD_EVENTS_DNS=tcp://tasks.sandboxd:7001", NULL};
+	char *both_env[] = {"SANDBOXD_RPC=tcp://y:7000", "SANDBOXD_RPC_DNS=tcp://tasks.sandboxd:7000",
+			    "SANDBOXD_EVENTS_DNS=tcp://tasks.sandboxd:7001", NULL};
 
 	CHECK_INT(LOAD(none, "--rpc", "tcp://a:7000", "--rpc=tcp://b:7000,tcp://c:7000", "--events",
 		       "tcp://a:7001", "--events", "tcp://b:7001"),
@@ -169,6 +171,11 @@ static void test_cluster_urls(void)
 	CHECK_STR(cfg.rpc.joined, "tcp://x:7000");
 	CHECK_STR(cfg.rpc_dns, "tcp://tasks.sandboxd:7000");
 	CHECK_STR(cfg.events_dns, "tcp://other:7001");
+	CHECK(cfg.events.joined == NULL);
+	/* A URL from the environment stays beside the DNS form. */
+	CHECK_INT(load(both_env, 1, ARGV(NULL)), 0);
+	CHECK_STR(cfg.rpc.joined, "tcp://y:7000");
+	CHECK(cfg.events.joined == NULL);
 }
 
 static char *write_file(const char *dir, const char *name, const char *text, size_t len)

@@ -179,6 +179,8 @@ static void serve(int fd, const char *connect_line, char *buf, size_t size, size
 	write_all(fd, reply, strlen(reply));
 }
 
+#define REFUSED "Content-Length: 0\r\nConnection: close\r\n\r\n"
+
 static void *conn_main(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -194,12 +196,14 @@ static void *conn_main(void *arg)
 		pthread_mutex_lock(&fx.lock);
 		snprintf(want, sizeof(want), "Bearer %s", fx.want_key);
 		pthread_mutex_unlock(&fx.lock);
+		/* Refused as sandboxd's tunnel refuses (daemon/tunnel). */
 		if (sscanf(line, "CONNECT %127s HTTP/1.1", target) != 1)
-			answer = "HTTP/1.1 400 Bad Request\r\n\r\n";
+			answer = "HTTP/1.1 400 Bad Request\r\n" REFUSED;
 		else if (strcmp(auth, want) != 0)
-			answer = "HTTP/1.1 407 Proxy Authentication Required\r\n\r\n";
+			answer = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+				 "Proxy-Authenticate: Bearer\r\n" REFUSED;
 		else if (strcmp(target, TARGET ":3000") != 0)
-			answer = "HTTP/1.1 404 Not Found\r\n\r\n";
+			answer = "HTTP/1.1 404 Not Found\r\n" REFUSED;
 		if (answer) {
 			write_all(fd, answer, strlen(answer));
 		} else {
