@@ -136,6 +136,12 @@ void sbx_node_warn_exposure(const struct sbx_config *c)
 	const char *fix = "set --cluster-key (SANDBOX_CLUSTER_KEY) or --cluster-key-file "
 			  "(SANDBOX_CLUSTER_KEY_FILE), or listen on loopback only";
 
+	/* Said with or without a key: the key does not cover events. */
+	if (!sbx_node_url_local(c->events_url))
+		log_info("events are published on %s, beyond loopback: they carry programs' output "
+			 "and nng pub has no authentication, so keep that address on the internal "
+			 "network",
+			 c->events_url);
 	if (*c->cluster_key)
 		return;
 	if (!sbx_node_url_local(c->rpc_url))
@@ -201,25 +207,27 @@ static bool read_u64(const char *path, uint64_t *ret)
 	return ok;
 }
 
-/* MemTotal and MemAvailable, lowered to the cgroup's limit and what is
- * left under it when sandboxd runs in a cgroup with a lower limit. */
-static void memory(const struct sbx_node *n, Sbx__Node *m)
+int sbx_node_memory(const char *meminfo, const char *limit_file, const char *usage_file,
+		    uint64_t *ret_total_mb, uint64_t *ret_avail_mb)
 {
 	double used = 0, total = 0;
-	uint64_t limit, usage;
+	uint64_t limit, usage, total_mb, avail_mb;
+	int r = sbx_host_memory(meminfo, &used, &total);
 
-	if (sbx_host_memory("/proc/meminfo", &used, &total) < 0)
-		return;
-	m->memory_total_mb = (uint64_t)total;
-	m->memory_available_mb = (uint64_t)(total - used);
+	if (r < 0)
+		return r;
+	total_mb = (uint64_t)total;
+	avail_mb = (uint64_t)(total - used);
 	/* v1 says "no limit" as a huge number, v2 as "max" (not read). */
-	if (!n || !read_u64(n->limit, &limit) || limit / (1024 * 1024) >= m->memory_total_mb ||
-	    !read_u64(n->usage, &usage))
-		return;
-	m->memory_total_mb = limit / (1024 * 1024);
-	usage = usage < limit ? (limit - usage) / (1024 * 1024) : 0;
-	if (usage < m->memory_available_mb)
-		m->memory_available_mb = usage;
+	if (read_u64(limit_file, &limit) && limit / (1024 * 1024) < total_mb &&
+	    read_u64(usage_file, &usage)) {
+		total_mb = limit / (1024 * 1024);
+		usage = usage < limit ? (limit - usage) / (1024 * 1024) : 0;
+		avail_mb = usage < avail_mb ? usage : avail_mb;
+	}
+	*ret_total_mb = total_mb;
+	*ret_avail_mb = avail_mb;
+	return 0;
 }
 
 Sbx__Node *sbx_node_load(struct sbx_daemon *d)
@@ -247,7 +255,9 @@ Sbx__Node *sbx_node_load(struct sbx_daemon *d)
 					sbx_registry_count(o->deployments));
 		sbx_objects_leave(o);
 	}
-	memory(d->node, m);
+	if (d->node)
+		sbx_node_memory("/proc/meminfo", d->node->limit, d->node->usage,
+				&m->memory_total_mb, &m->memory_available_mb);
 	m->tunnel_port = sbx_tunnel_port(d->tunnel);
 	return m;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.pb-c.h"
 
@@ -25,13 +26,22 @@ int sbx_node_identity(struct sbx_config *c, char *err, size_t errlen);
  * only (ipc://, inproc://, tcp://127.x, tcp://[::1], tcp://localhost). */
 bool sbx_node_url_local(const char *url);
 /* Log a warning for RPC or the tunnel listening beyond loopback without a
- * cluster key. */
+ * cluster key, and a note for events published beyond loopback. */
 void sbx_node_warn_exposure(const struct sbx_config *c);
 
 /* What Health asks often: the cgroup memory files of sandboxd, found once
  * (no walk at each call). NULL on -ENOMEM; free with sbx_node_free. */
 struct sbx_node *sbx_node_new(void);
 void sbx_node_free(struct sbx_node *n);
+
+/* MemTotal and MemAvailable of `meminfo` in MB, lowered to the cgroup's
+ * limit and to what is left under it when limit_file (memory.max or
+ * memory.limit_in_bytes) holds a lower limit than MemTotal and usage_file
+ * (memory.current or memory.usage_in_bytes) is readable; "" or "max": no
+ * limit. Paths are parameters so that tests can feed files. 0 or -errno
+ * (no meminfo). */
+int sbx_node_memory(const char *meminfo, const char *limit_file, const char *usage_file,
+		    uint64_t *ret_total_mb, uint64_t *ret_avail_mb);
 
 /* This node's Node message (id, tag, load; up = true, address left for
  * the client to fill), cheap enough for Health every 500 ms per gateway:

@@ -86,6 +86,10 @@ static int stamp_node(ProtobufCMessage *m, const char *node_id, unsigned depth)
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		char *p = (char *)m + f->offset;
 
+		/* A oneof's member that is not the one set shares its memory. */
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(uint32_t *)((char *)m + f->quantifier_offset) != f->id)
+			continue;
 		if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED &&
 		    strcmp(f->name, "node") == 0) {
 			char **v = (char **)p;

@@ -5,9 +5,11 @@
  * sharing the socket directory, reaches a web service that has no network
  * but its own loopback.
  *
- * One acceptor thread per forwarder and one relay thread per connection;
- * a relay moves data through two bounded buffers with non-blocking I/O,
- * so neither direction can stall the other, and passes half-closes on. */
+ * One acceptor thread per forwarder and one relay thread per connection
+ * (conns.h); a relay moves data through two bounded buffers with
+ * non-blocking I/O, so neither direction can stall the other, and passes
+ * half-closes on (relay.h). The proxy tunnel (tunnel/tunnel.h) reaches
+ * these sockets from other hosts. */
 #ifndef SBX_FORWARD_H
 #define SBX_FORWARD_H
 

@@ -3,8 +3,8 @@
  * start, --node-id wins), a bad id refused in either place, the cluster key
  * file (newline dropped, empty or doubled refused), the tunnel URL
  * checked, which listen URLs count as local, ISO 8601 times parsed back
- * (ListExecutionsRequest.started_before), and the Node message of a
- * daemon without a backend. */
+ * (ListExecutionsRequest.started_before), memory lowered to a cgroup's
+ * limit, and the Node message of a daemon without a backend. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +200,33 @@ static void test_iso8601(void)
 	CHECK(sbx_iso8601_parse("", &ms) < 0);
 }
 
+/* The cgroup's limit lowers the host's figures; no limit leaves them. */
+static void test_memory(const char *dir)
+{
+	char mi[512], lim[512], use[512];
+	uint64_t total = 0, avail = 0;
+
+	snprintf(mi, sizeof(mi), "%s/meminfo", dir);
+	snprintf(lim, sizeof(lim), "%s/limit", dir);
+	snprintf(use, sizeof(use), "%s/usage", dir);
+	write_file(mi, "MemTotal:       8388608 kB\nMemFree: 1 kB\nMemAvailable:   6291456 kB\n");
+	CHECK(sbx_node_memory(mi, "", "", &total, &avail) == 0);
+	CHECK_INT(total, 8192);
+	CHECK_INT(avail, 6144);
+	write_file(lim, "max\n"); /* v2, no limit */
+	write_file(use, "104857600\n");
+	CHECK(sbx_node_memory(mi, lim, use, &total, &avail) == 0 && total == 8192 && avail == 6144);
+	write_file(lim, "9223372036854771712\n"); /* v1, no limit */
+	CHECK(sbx_node_memory(mi, lim, use, &total, &avail) == 0 && total == 8192 && avail == 6144);
+	write_file(lim, "536870912\n"); /* 512 MB, 100 MB used */
+	CHECK(sbx_node_memory(mi, lim, use, &total, &avail) == 0);
+	CHECK_INT(total, 512);
+	CHECK_INT(avail, 412);
+	write_file(use, "600000000\n"); /* over the limit (v1 allows a little) */
+	CHECK(sbx_node_memory(mi, lim, use, &total, &avail) == 0 && total == 512 && avail == 0);
+	CHECK(sbx_node_memory(lim, "", "", &total, &avail) == -EINVAL); /* no MemTotal */
+}
+
 /* Without a backend or objects: the id, tag and slots, no load. */
 static void test_load(void)
 {
@@ -242,6 +269,7 @@ int main(void)
 	test_tunnel_setting();
 	test_local_urls();
 	test_iso8601();
+	test_memory(dir);
 	test_load();
 	sbx_files_rmtree(dir);
 	free(dir);
