@@ -189,6 +189,7 @@ static void test_nodes_listed(void)
 
 struct call {
 	const char *base, *path, *body;
+	int delay_ms; /* before sending */
 	long status;
 	char node[40], exec_id[40];
 };
@@ -199,6 +200,7 @@ static void *call_main(void *arg)
 	struct th_resp r = {0};
 	json_t *j;
 
+	th_sleep_ms(c->delay_ms);
 	th_http(c->base, "POST", c->path, c->body, NULL, 60000, &r);
 	c->status = r.status;
 	j = th_json(&r);
@@ -286,6 +288,32 @@ static int owners(char ids[][40], int n)
 static char exec_ids[8][40];
 static int n_exec_ids;
 
+/* Six runs through gateway 1, each started 60 ms after the one before and
+ * 150 ms shorter: two per node (the first three fill one slot each), and
+ * on each node the later one ends first. A node's history is in the order
+ * runs ended, the merged list in the order they started: the paging of
+ * test_lists must not mix them up. */
+static void staggered_runs(void)
+{
+	struct call c[6];
+	pthread_t t[6];
+	char bodies[6][96];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(bodies[i], sizeof(bodies[i]), "{\"command\": [\"/bin/sleep\", \"%.2f\"]}",
+			 0.95 - 0.15 * i);
+		c[i] = (struct call){.base = cl.gws[0].base,
+				     .path = "/run",
+				     .body = bodies[i],
+				     .delay_ms = 60 * i};
+		pthread_create(&t[i], NULL, call_main, &c[i]);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		CHECKF(c[i].status == 200, "staggered run %d: %ld", i, c[i].status);
+	}
+}
+
 static void test_placement(void)
 {
 	CHECK(spread("/run", "{\"command\": [\"/bin/sh\", \"-c\", \"sleep 0.3\"]}", 6, NULL) >= 2);
@@ -295,6 +323,7 @@ static void test_placement(void)
 	CHECK(spread("/api/v1/execute", "{\"language\": \"shell\", \"code\": \"sleep 0.3\"}", 6,
 		     exec_ids) >= 2);
 	n_exec_ids = 6;
+	staggered_runs();
 
 	/* Objects go to the node holding the fewest; a gateway learns the
 	 * counts from the nodes' Health every 500 ms. */
@@ -432,6 +461,50 @@ static json_t *check_list(int g, const char *path, const char *key, char ids[][4
 	return a;
 }
 
+/* GET /api/v1/executions in pages of 7 (?before=<the last one's id>):
+ * together exactly the whole list `all`, newest first across the nodes.
+ * The first difference is reported, and how many there were. */
+static void check_paging(int g, const json_t *all)
+{
+	char path[160], last[40] = "", first_diff[400] = "";
+	size_t got = 0, diffs = 0;
+
+	for (int page = 0; page < 64; page++) {
+		json_t *a;
+		size_t n;
+
+		snprintf(path, sizeof(path), "/api/v1/executions?limit=7%s%s",
+			 last[0] ? "&before=" : "", last);
+		a = cl_json(cl.gws[g].base, "GET", path, NULL, 200, 0);
+		n = json_array_size(a);
+		for (size_t i = 0; i < n && got < json_array_size(all); i++, got++) {
+			json_t *x = json_array_get(a, i), *want = json_array_get(all, got);
+
+			if (strcmp(th_str(x, "execution_id"), th_str(want, "execution_id")) == 0)
+				continue;
+			if (!diffs++)
+				snprintf(first_diff, sizeof(first_diff),
+					 "item %zu (page %d): %s started %s, the whole list has %s "
+					 "started %s",
+					 got, page, th_str(x, "execution_id"),
+					 th_str(x, "started_at"), th_str(want, "execution_id"),
+					 th_str(want, "started_at"));
+		}
+		if (n)
+			snprintf(last, sizeof(last), "%s",
+				 th_str(json_array_get(a, n - 1), "execution_id"));
+		json_decref(a);
+		if (n < 7)
+			break;
+	}
+	CHECKF(diffs == 0,
+	       "paging through gateway %d: %zu of %zu items differ from the whole list; "
+	       "first: %s",
+	       g + 1, diffs, json_array_size(all), first_diff);
+	CHECKF(got == json_array_size(all), "pages held %zu executions, the list %zu", got,
+	       json_array_size(all));
+}
+
 static void test_lists(void)
 {
 	for (int g = 0; g < 2; g++) {
@@ -464,6 +537,7 @@ static void test_lists(void)
 		printf("gateway %d: %zu executions listed (%lld, %lld, %lld per node)\n", g + 1,
 		       json_array_size(ex), per_node[0], per_node[1], per_node[2]);
 		CHECK(per_node[0] > 0 && per_node[1] > 0 && per_node[2] > 0);
+		check_paging(g, ex);
 		/* The sums of the nodes' counters are what their lists hold. */
 		CHECK_INT(json_integer_value(json_object_get(stats, "total_executions")),
 			  json_array_size(ex));
