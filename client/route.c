@@ -1,4 +1,4 @@
-/* The routing of a cluster client: the method table, the choice of node,
+/* The routing of a cluster client (the table is client/route_table.c): the choice of node,
  * and one state machine per call (struct rcall) driven by the completions
  * of its hops (one request to one node each):
  *   single:  DIRECT, ANY, SPREAD, PLACE; SPREAD and PLACE take a second hop
@@ -24,67 +24,6 @@
 #include "merge.h"
 #include "nodeid.h"
 #include "status.h"
-
-#define ROW(m, k) { m, ROUTE_##k, NULL, MERGE_NONE }
-#define BY_ID(m, f) { m, ROUTE_BY_ID, f, MERGE_NONE }
-#define FANOUT(m, rule) { m, ROUTE_FANOUT, NULL, MERGE_##rule }
-
-static const struct sbx_route routes[] = {
-	ROW("Health", ANY),
-	ROW("GetConfig", ANY),
-	ROW("ListLanguages", ANY),
-	ROW("Run", SPREAD),
-	ROW("Execute", SPREAD),
-	ROW("CreateSandbox", PLACE),
-	ROW("CreateSession", PLACE),
-	ROW("Deploy", PLACE),
-	BY_ID("GetSandbox", "id"),
-	BY_ID("DeleteSandbox", "id"),
-	BY_ID("ExecuteSandbox", "id"),
-	BY_ID("UploadFiles", "id"),
-	BY_ID("GetSession", "session_id"),
-	BY_ID("DeleteSession", "session_id"),
-	BY_ID("SessionRun", "session_id"),
-	BY_ID("SetSessionEnv", "session_id"),
-	BY_ID("SetSessionCwd", "session_id"),
-	BY_ID("GetExecution", "execution_id"),
-	BY_ID("AdminGetSandbox", "id"),
-	BY_ID("AdminForceStop", "id"),
-	BY_ID("AdminSandboxResources", "id"),
-	BY_ID("AdminSandboxLogs", "id"),
-	BY_ID("GetLogs", "id"),
-	BY_ID("GetDeployment", "id"),
-	BY_ID("UpdateDeploymentFiles", "id"),
-	BY_ID("DeleteDeployment", "id"),
-	BY_ID("OpenProxy", "id"),
-	FANOUT("ListSandboxes", CONCAT),
-	FANOUT("ListSessions", CONCAT),
-	FANOUT("ListDeployments", CONCAT),
-	FANOUT("AdminListSandboxes", CONCAT),
-	FANOUT("AdminLogs", ADMIN_LOGS),
-	FANOUT("ListExecutions", EXECUTIONS),
-	FANOUT("GetStats", STATS),
-	FANOUT("AdminStatus", STATUS),
-};
-
-const struct sbx_route *sbx_route_find(const char *method)
-{
-	for (size_t i = 0; method && i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(routes[i].method, method) == 0)
-			return &routes[i];
-	return NULL;
-}
-
-size_t sbx_route_count(void) { return sizeof(routes) / sizeof(routes[0]); }
-
-const struct sbx_route *sbx_route_at(size_t i) { return i < sbx_route_count() ? &routes[i] : NULL; }
-
-const char *sbx_route_kind_name(enum route_kind k)
-{
-	static const char *const names[] = { "DIRECT", "ANY", "SPREAD", "PLACE", "BY_ID", "FANOUT" };
-
-	return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
-}
 
 static const struct sbx_route direct = { "", ROUTE_DIRECT, NULL, MERGE_NONE };
 

@@ -445,18 +445,46 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 		int r = 0;
 
 		switch (ch) {
-		case 'r': r = list_add(&rpc, "rpc", optarg); g->rpc_url = rpc.buf; break;
-		case 'e': r = list_add(&events, "events", optarg); g->events_url = events.buf; break;
-		case 'R': g->rpc_dns = optarg; break;
-		case 'E': g->events_dns = optarg; break;
-		case 'k': g->cluster_key = optarg; break;
-		case 'K': key_file = optarg; g->cluster_key = NULL; break;
-		case 't': g->token = optarg; break;
-		case 'T': r = parse_ms(ch, optarg, &g->timeout_ms); break;
-		case 'w': r = parse_ms(ch, optarg, &g->connect_ms); break;
-		case 'h': usage(stdout); return -2;
-		case 'V': printf("sandboxctl %s\n", SBX_VERSION); return -2;
-		default: usage(stderr); return -1;
+		case 'r':
+			r = list_add(&rpc, "rpc", optarg);
+			g->rpc_url = rpc.buf;
+			break;
+		case 'e':
+			r = list_add(&events, "events", optarg);
+			g->events_url = events.buf;
+			break;
+		case 'R':
+			g->rpc_dns = optarg;
+			break;
+		case 'E':
+			g->events_dns = optarg;
+			break;
+		case 'k':
+			g->cluster_key = optarg;
+			break;
+		case 'K':
+			/* A file named on the command line beats the environment's key. */
+			key_file = optarg;
+			g->cluster_key = NULL;
+			break;
+		case 't':
+			g->token = optarg;
+			break;
+		case 'T':
+			r = parse_ms(ch, optarg, &g->timeout_ms);
+			break;
+		case 'w':
+			r = parse_ms(ch, optarg, &g->connect_ms);
+			break;
+		case 'h':
+			usage(stdout);
+			return -2;
+		case 'V':
+			printf("sandboxctl %s\n", SBX_VERSION);
+			return -2;
+		default:
+			usage(stderr);
+			return -1;
 		}
 		if (r < 0)
 			return -1;

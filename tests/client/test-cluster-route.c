@@ -463,6 +463,34 @@ static void dns(void)
 	CHECK_INT(sbx_client_open(&bad, &c), -EINVAL);
 }
 
+/* sandboxctl nodes over the three nodes: repeated and comma-separated
+ * --rpc, every node listed up with its id. */
+static void ctl_nodes(const char *ua, const char *ub, const char *uc)
+{
+	char *ctl = tl_bin("sandboxctl"), cmd[1400], out[8192];
+	size_t n;
+	FILE *p;
+	int up = 0;
+
+	snprintf(cmd, sizeof(cmd), "%s --cluster-key ck --rpc %s --rpc '%s,%s' nodes --json", ctl, ua, ub,
+		 uc);
+	p = popen(cmd, "r");
+	free(ctl);
+	if (!p) {
+		CHECK(!"popen sandboxctl");
+		return;
+	}
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	int rc = pclose(p);
+	CHECK_INT(rc, 0);
+	for (const char *q = out; (q = strstr(q, "\"up\": true")); q++)
+		up++;
+	CHECK_INT(up, 3);
+	CHECKF(strstr(out, "\"node-a\"") && strstr(out, "\"node-b\"") && strstr(out, "\"node-c\""),
+	       "%s", out);
+}
+
 int main(void)
 {
 	char *dir = tl_tmpdir("sbx-cluster"), ua[256], ub[256], uc[256], list[800];
@@ -480,6 +508,7 @@ int main(void)
 	snprintf(fc.extra_id, sizeof(fc.extra_id), "live-held-by-c");
 
 	single_node(ua);
+	ctl_nodes(ua, ub, uc);
 	CHECK_INT(sbx_client_open(&co, &cl), 0);
 	CHECK(wait_up("node-a", true, 3000) >= 0 && wait_up("node-b", true, 3000) >= 0 &&
 	      wait_up("node-c", true, 3000) >= 0);
