@@ -103,8 +103,9 @@ static int set_list(const struct sbx_opt *o, struct sbx_opt_list *l, const char 
 
 	if ((o->flags & SBX_OPT_NONEMPTY) &&
 	    (v[0] == ',' || (n && v[n - 1] == ',') || strstr(v, ",,"))) {
-		snprintf(err, errlen, "%s must be a comma-separated list without empty items, not '%s'",
-			 from, v);
+		snprintf(err, errlen,
+			 "%s must be a comma-separated list without empty items, not '%s'", from,
+			 v);
 		return -EINVAL;
 	}
 	if (!(s = malloc(old + 1 + n + 1)))
@@ -615,8 +616,8 @@ void sbx_opts_markdown(const struct sbx_opts *t, FILE *f)
 	      f);
 	for (size_t i = 0; i < t->n_rows; i++) {
 		const struct sbx_opt *o = &t->rows[i];
-		bool text = o->type == SBX_OPT_STR || o->type == SBX_OPT_REF ||
-			    o->type == SBX_OPT_LIST;
+		bool text =
+			o->type == SBX_OPT_STR || o->type == SBX_OPT_REF || o->type == SBX_OPT_LIST;
 
 		if ((!o->flag && !o->env) || o->type == SBX_OPT_ACTION)
 			continue;

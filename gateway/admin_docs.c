@@ -52,22 +52,26 @@ static const struct {
 #define SB_ID "fab81d7c-f665-432b-85c4-f9d380019709"
 #define DEP_ID "4a5fded3-e704-40fa-84a5-fda2bc7ea548"
 #define BASE "http://localhost:8070"
+/* The node that holds or ran it: the last key of object replies. */
+#define NODE_JSON ",\"node\":\"node-a\""
 #define JSON_CT "-H \"Content-Type: application/json\" "
 #define SANDBOX_JSON                                                                               \
 	"{\"id\":\"" SB_ID "\",\"status\":\"created\",\"runtime\":\"node\","                       \
-	"\"created_at\":\"2024-01-15T10:30:00Z\",\"timeout_ms\":30000,\"memory_limit_mb\":256}"
+	"\"created_at\":\"2024-01-15T10:30:00Z\",\"timeout_ms\":30000,"                            \
+	"\"memory_limit_mb\":256" NODE_JSON "}"
 #define ADMIN_SANDBOX_JSON                                                                         \
 	"{\"id\":\"" SB_ID "\",\"status\":\"running\",\"runtime\":\"node\","                       \
 	"\"created_at\":\"2024-01-15T10:30:00Z\",\"uptime\":120.5,\"memory_mb\":45.2,"             \
 	"\"cpu_percentage\":1.5,\"dev_server_url\":null,\"allocated_port\":null,"                  \
-	"\"is_persistent\":false,\"container_id\":null}"
+	"\"is_persistent\":false,\"container_id\":null" NODE_JSON "}"
 #define USAGE_JSON                                                                                 \
 	"\"memory_usage\":{\"used\":2048.0,\"total\":8192.0,\"percentage\":25.0},"                 \
 	"\"cpu_usage\":{\"used\":12.5,\"total\":100.0,\"percentage\":12.5}"
 #define DEPLOYMENT_JSON                                                                            \
 	"{\"deployment_id\":\"" DEP_ID "\",\"url\":\"" BASE "/faas/" DEP_ID "/\","                 \
 	"\"sandbox_id\":\"" SB_ID "\",\"status\":\"Running\","                                     \
-	"\"created_at\":\"2024-01-15T10:30:00Z\",\"runtime\":\"bun\",\"memory_mb\":256}"
+	"\"created_at\":\"2024-01-15T10:30:00Z\",\"runtime\":\"bun\","                             \
+	"\"memory_mb\":256" NODE_JSON "}"
 #define LOG_JSON(msg, id)                                                                          \
 	"{\"timestamp\":\"2024-01-15T10:30:01Z\",\"level\":\"INFO\",\"message\":\"" msg "\","      \
 	"\"sandbox_id\":" id "}"
@@ -86,7 +90,7 @@ static const struct {
 	{"GET", "/sandbox/{id}", "curl " BASE "/sandbox/" SB_ID, SANDBOX_JSON},
 	{"POST", "/sandbox/{id}/execute", "curl -X POST " BASE "/sandbox/" SB_ID "/execute",
 	 "{\"sandbox_id\":\"" SB_ID "\",\"success\":true,\"stdout\":\"Hello, World!\\n\","
-	 "\"stderr\":\"\",\"exit_code\":0,\"execution_time_ms\":45,\"error\":null}"},
+	 "\"stderr\":\"\",\"exit_code\":0,\"execution_time_ms\":45,\"error\":null" NODE_JSON "}"},
 	{"POST", "/sandbox/{id}/files",
 	 "curl -X POST " BASE "/sandbox/" SB_ID "/files " JSON_CT
 	 "-d '[{\"path\": \"utils.js\", \"content\": \"exports.formatDate = (date) => "

@@ -135,10 +135,10 @@ static const struct sbx_opt rows[] = {
 	     "the daemon's event socket, or each node's: repeated or comma-separated "
 	     "(no default with --events-dns)"),
 	REF("events-dns", "SANDBOXD_EVENTS_DNS", events_dns, "", "tcp://NAME:PORT",
-	    "cluster nodes' event sockets: every address of NAME, resolved again every few seconds"),
-	CUSTOM("cluster-key", "SANDBOX_CLUSTER_KEY", set_cluster_key, NULL,
-	       "be at most 1023 bytes", "KEY",
-	       "the key the cluster's nodes require (RPC and proxy tunnel)",
+	    "cluster nodes' event sockets: every address of NAME, resolved again every few "
+	    "seconds"),
+	CUSTOM("cluster-key", "SANDBOX_CLUSTER_KEY", set_cluster_key, NULL, "be at most 1023 bytes",
+	       "KEY", "the key the cluster's nodes require (RPC and proxy tunnel)",
 	       .flags = SBX_OPT_NO_ECHO | SBX_OPT_SECRET),
 	REF("cluster-key-file", "SANDBOX_CLUSTER_KEY_FILE", cluster_key_file, NULL, "PATH",
 	    "read the cluster key from this file (one line; Swarm and Kubernetes secrets)"),
@@ -217,8 +217,8 @@ static int check(struct gw_config *c, char **envp, char *err, size_t errlen)
 				 "not both");
 			return -EINVAL;
 		}
-		return sbx_opts_read_file(c->cluster_key_file, "--cluster-key-file",
-					  c->cluster_key, sizeof(c->cluster_key), err, errlen);
+		return sbx_opts_read_file(c->cluster_key_file, "--cluster-key-file", c->cluster_key,
+					  sizeof(c->cluster_key), err, errlen);
 	}
 	return 0;
 }

@@ -70,6 +70,7 @@ static const struct jpb_field_map executor_execute_out[] = {
 	{.json = "memory_used_mb", .path = "memory_peak_kb", .scale = 1024},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "error", .path = "error", .zero_is_null = true},
+	GW_NODE_FIELD,
 	{0},
 };
 
@@ -89,6 +90,7 @@ static const struct jpb_field_map codesandbox_execute_out[] = {
 	{.json = "status", .path = "status", .enums = gw_exec_status_words},
 	{.json = "execution_time_ms", .path = "wall_time_ms"},
 	{.json = "error", .path = "error", .zero_is_null = true},
+	GW_NODE_FIELD,
 	{0},
 };
 
@@ -130,6 +132,7 @@ const struct jpb_field_map gw_opensandbox_run_out[] = {
 	 .or_when = "status=EXEC_STATUS_INTERNAL_ERROR"},
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "signal", .path = "signal", .zero_is_null = true},
+	GW_NODE_FIELD,
 	{0},
 };
 

@@ -15,6 +15,12 @@ extern const struct jpb_field_map gw_opensandbox_run_out[];
 /* OpenSandbox's "Configuration Options" defaults, for /run and the
  * sessions' run alike. */
 #define OPENSANDBOX_DEFAULTS "{\"time\": 5000, \"mem\": 2097152, \"fsize\": 10240, \"nofile\": 64}"
+/* The last key of every object and execution result: the node that holds
+ * or ran it (README "Cluster"), after the seed's documented keys, which
+ * keep their names and order. */
+/* clang-format off */
+#define GW_NODE_FIELD {.json = "node", .path = "node"}
+/* clang-format on */
 
 /* sandbox-service API: GET /health is exactly {status, service, version}. */
 extern const struct jpb_dialect gw_dialect_service_health;

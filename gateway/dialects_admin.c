@@ -54,6 +54,7 @@ static const struct jpb_field_map sandbox_out[] = {
 	{.json = "allocated_port", .path = "allocated_port", .zero_is_null = true},
 	{.json = "is_persistent", .path = "is_persistent"},
 	{.json = "container_id", .path = "container_id", .zero_is_null = true},
+	GW_NODE_FIELD,
 	{0},
 };
 

@@ -21,6 +21,7 @@ static const struct jpb_field_map sandbox_out[] = {
 	{.json = "created_at", .path = "created_at"},
 	{.json = "timeout_ms", .path = "timeout_ms"},
 	{.json = "memory_limit_mb", .path = "memory_limit_mb"},
+	GW_NODE_FIELD,
 	{0},
 };
 
@@ -47,6 +48,7 @@ static const struct jpb_field_map execution_out[] = {
 	{.json = "exit_code", .path = "exit_code"},
 	{.json = "execution_time_ms", .path = "execution_time_ms"},
 	{.json = "error", .path = "error", .zero_is_null = true},
+	GW_NODE_FIELD,
 	{0},
 };
 
@@ -72,6 +74,7 @@ const struct jpb_dialect gw_dialect_service_upload = {
 /* OpenSandbox "POST /sessions": `# Returns: {"session_id": "uuid..."}`. */
 static const struct jpb_field_map session_id_out[] = {
 	{.json = "session_id", .path = "session_id"},
+	GW_NODE_FIELD,
 	{0},
 };
 
@@ -120,6 +123,7 @@ static const struct jpb_field_map history_out[] = {
 	{.json = "client", .path = "client"},
 	{.json = "kind", .path = "kind"},
 	{.json = "object_id", .path = "object_id", .zero_is_null = true},
+	GW_NODE_FIELD,
 	{0},
 };
 
@@ -146,6 +150,7 @@ static const struct jpb_field_map deployment_out[] = {
 	{.json = "created_at", .path = "created_at"},
 	{.json = "runtime", .path = "runtime"},
 	{.json = "memory_mb", .path = "memory_mb"},
+	GW_NODE_FIELD,
 	{0},
 };
 

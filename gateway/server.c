@@ -390,8 +390,8 @@ int gw_server_start(struct gw_server *srv, char *err, size_t errlen)
 	r = sbx_client_open(&copts, &srv->client);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot use RPC address %s%s%s: %s",
-			 cfg->rpc.joined ? cfg->rpc.joined : "", cfg->rpc.joined && *cfg->rpc_dns ? ", " : "",
-			 cfg->rpc_dns, strerror(-r));
+			 cfg->rpc.joined ? cfg->rpc.joined : "",
+			 cfg->rpc.joined && *cfg->rpc_dns ? ", " : "", cfg->rpc_dns, strerror(-r));
 		return r;
 	}
 	/* One subscriber for every log stream, for the server's lifetime. */
@@ -525,11 +525,11 @@ int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMes
 		   const char *auth_token, const char *client, char *node, char *partial,
 		   sbx_call_cb cb, void *arg)
 {
-	struct sbx_call_opts o = { .timeout_ms = srv->cfg.request_timeout_ms,
-				   .auth_token = auth_token,
-				   .client = client,
-				   .node = node,
-				   .partial = partial };
+	struct sbx_call_opts o = {.timeout_ms = srv->cfg.request_timeout_ms,
+				  .auth_token = auth_token,
+				  .client = client,
+				  .node = node,
+				  .partial = partial};
 	int r;
 
 	if (node)

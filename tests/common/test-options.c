@@ -342,10 +342,11 @@ static void test_read_file(void)
 		size_t len;
 		const char *want; /* NULL: refused */
 	} cases[] = {
-		{"key\n", 4, "key"},	  {"key", 3, "key"},	{"key\r\n", 5, "key"},
-		{"1234567\n", 8, "1234567"}, {"12345678", 8, NULL}, {"1234567\nx", 9, NULL},
-		{"", 0, NULL},		  {"\n", 1, NULL},	{"a\nb", 3, NULL},
-		{"a\0b", 3, NULL},
+		{"key\n", 4, "key"},   {"key", 3, "key"},
+		{"key\r\n", 5, "key"}, {"1234567\n", 8, "1234567"},
+		{"12345678", 8, NULL}, {"1234567\nx", 9, NULL},
+		{"", 0, NULL},	       {"\n", 1, NULL},
+		{"a\nb", 3, NULL},     {"a\0b", 3, NULL},
 	};
 
 	if (!dir)

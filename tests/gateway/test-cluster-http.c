@@ -15,14 +15,13 @@
 
 #include "clock.h"
 #include "fakenode.h"
-#include "gw_server.h"
 #include "httpc.h"
+#include "inproc.h"
 #include "nodeid.h"
-#include "routes.h"
 #include "testlib.h"
 
 static struct fake_node node_a, node_b;
-static char base[64];
+static const char *base; /* the gateway's */
 
 /* GET path until its JSON's "partial" is `want` (3 s at most); the last
  * answer in *r. */
@@ -51,8 +50,7 @@ static int count_up(const json_t *nodes)
 	json_t *n;
 	int up = 0;
 
-	json_array_foreach(nodes, i, n)
-		up += json_is_true(json_object_get(n, "up"));
+	json_array_foreach(nodes, i, n) up += json_is_true(json_object_get(n, "up"));
 	return up;
 }
 
@@ -153,12 +151,10 @@ static void test_gone_while_running(void)
 
 int main(void)
 {
-	char *dir = tl_tmpdir("gw-cluster"), rpc[640], events[300], err[512];
+	char *dir = tl_tmpdir("gw-cluster"), rpc[640], events[300];
 	char *argv[] = {"sandbox-gateway", "--listen", "127.0.0.1:0", "--rpc", rpc,
-			"--events", events, NULL};
-	enum gw_config_action action;
-	struct gw_server *srv = NULL;
-	struct gw_config cfg;
+			"--events",	   events,     NULL};
+	struct gw_inproc gw;
 	char url_a[300], url_b[300];
 
 	signal(SIGPIPE, SIG_IGN);
@@ -173,19 +169,13 @@ int main(void)
 		fprintf(stderr, "cannot start the fake nodes in %s\n", dir);
 		return 1;
 	}
-	if (gw_config_load(&cfg, 7, argv, (char *[]){NULL}, &action, err, sizeof(err)) < 0 ||
-	    gw_server_new(&cfg, gw_routes, gw_n_routes, &srv, err, sizeof(err)) < 0 ||
-	    gw_server_start(srv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "gateway: %s\n", err);
+	if (gw_inproc_start(&gw, argv) < 0)
 		return 1;
-	}
-	snprintf(base, sizeof(base), "http://127.0.0.1:%u", srv->port);
+	base = gw.base;
 	test_all_up();
 	test_one_down();
 	test_gone_while_running();
-	gw_server_shutdown(srv);
-	gw_server_free(srv);
-	gw_config_fini(&cfg);
+	gw_inproc_stop(&gw);
 	fake_node_stop(&node_a);
 	fake_node_stop(&node_b);
 	rmdir(dir);

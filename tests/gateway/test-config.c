@@ -142,7 +142,8 @@ static void test_cluster_urls(void)
 		       NULL};
 	char *dns_env[] = {"SANDBOXD_RPC_DNS=tcp://tasks.sandboxd:7000",
 			   "SANDBOXD_EVENTS_DNS=tcp://tasks.sandboxd:7001", NULL};
-	char *both_env[] = {"SANDBOXD_RPC=tcp://y:7000", "SANDBOXD_RPC_DNS=tcp://tasks.sandboxd:7000",
+	char *both_env[] = {"SANDBOXD_RPC=tcp://y:7000",
+			    "SANDBOXD_RPC_DNS=tcp://tasks.sandboxd:7000",
 			    "SANDBOXD_EVENTS_DNS=tcp://tasks.sandboxd:7001", NULL};
 
 	CHECK_INT(LOAD(none, "--rpc", "tcp://a:7000", "--rpc=tcp://b:7000,tcp://c:7000", "--events",

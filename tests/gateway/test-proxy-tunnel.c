@@ -23,9 +23,8 @@
 
 #include "deploy.pb-c.h"
 #include "envelope.h"
-#include "gw_server.h"
 #include "httpc.h"
-#include "routes.h"
+#include "inproc.h"
 #include "status.h"
 #include "testlib.h"
 
@@ -39,9 +38,9 @@ struct fixture {
 	int tunnel_fd;
 	uint16_t tunnel_port, dead_port;
 	char rpc_url[64];
-	atomic_int opens;		 /* OpenProxy calls answered */
-	char want_key[64];		 /* what the tunnel requires */
-	char last_rpc_key[64];		 /* RpcRequest.cluster_key of the last call */
+	atomic_int opens;      /* OpenProxy calls answered */
+	char want_key[64];     /* what the tunnel requires */
+	char last_rpc_key[64]; /* RpcRequest.cluster_key of the last call */
 	pthread_mutex_t lock;
 };
 
@@ -68,7 +67,7 @@ static void answer(const Sbx__RpcRequest *rq, void **out, size_t *outlen)
 	}
 	atomic_fetch_add(&fx.opens, 1);
 	/* The path is the other host's: nothing of it exists here. */
-	rep.socket_path = strcmp(op->id, "gone") == 0	    ? "/nonexistent/proxy/" GONE ".sock"
+	rep.socket_path = strcmp(op->id, "gone") == 0	   ? "/nonexistent/proxy/" GONE ".sock"
 			  : strcmp(op->id, "badpath") == 0 ? "/nonexistent/proxy/../etc.sock"
 							   : "/nonexistent/proxy/" TARGET ".sock";
 	rep.target_id = op->id;
@@ -147,8 +146,7 @@ static void write_all(int fd, const char *s, size_t n)
 
 /* After the tunnel's 200: one request, its body counted, answered with
  * what the tunnel and the service saw. */
-static void serve(int fd, const char *connect_line, char *buf, size_t size, size_t len,
-		  size_t used)
+static void serve(int fd, const char *connect_line, char *buf, size_t size, size_t len, size_t used)
 {
 	char line[256], host[128], pauth[128], clen[32], body[1024], reply[1400];
 	size_t head_len = 0, want, got;
@@ -328,8 +326,8 @@ static void test_tunnel_failures(const char *base)
 	th_resp_fini(&r);
 
 	th_http(base, "GET", "/faas/gone/", NULL, NULL, 10000, &r);
-	CHECKF(r.status == 502 && body_has(&r, node) && body_has(&r, "no such service"),
-	       "%ld %s", r.status, r.body);
+	CHECKF(r.status == 502 && body_has(&r, node) && body_has(&r, "no such service"), "%ld %s",
+	       r.status, r.body);
 	th_resp_fini(&r);
 
 	th_http(base, "GET", "/faas/badpath/", NULL, NULL, 10000, &r);
@@ -354,28 +352,20 @@ static void test_tunnel_failures(const char *base)
 
 int main(void)
 {
-	char *argv[] = {"sandbox-gateway", "--listen", "127.0.0.1:0", "--rpc", fx.rpc_url,
-			"--cluster-key", KEY, "--proxy-timeout", "5000", NULL};
-	enum gw_config_action action;
-	struct gw_server *srv = NULL;
-	struct gw_config cfg;
-	char err[512], base[64];
+	char *argv[] = {"sandbox-gateway", "--listen", "127.0.0.1:0",	  "--rpc", fx.rpc_url,
+			"--cluster-key",   KEY,	       "--proxy-timeout", "5000",  NULL};
+	struct gw_inproc gw;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (!fixture_start())
+	if (!fixture_start() || gw_inproc_start(&gw, argv) < 0)
 		return 1;
-	if (gw_config_load(&cfg, 9, argv, (char *[]){NULL}, &action, err, sizeof(err)) < 0 ||
-	    gw_server_new(&cfg, gw_routes, gw_n_routes, &srv, err, sizeof(err)) < 0 ||
-	    gw_server_start(srv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "gateway: %s\n", err);
-		return 1;
-	}
-	snprintf(base, sizeof(base), "http://127.0.0.1:%u", srv->port);
-	test_through_tunnel(base);
-	test_tunnel_failures(base);
-	gw_server_shutdown(srv);
-	gw_server_free(srv);
-	gw_config_fini(&cfg);
+	/* The client dials in the background. */
+	for (int i = 0; i < 500 && !sbx_client_connected(gw.srv->client); i++)
+		usleep(10 * 1000);
+	CHECK(sbx_client_connected(gw.srv->client));
+	test_through_tunnel(gw.base);
+	test_tunnel_failures(gw.base);
+	gw_inproc_stop(&gw);
 	fixture_stop();
 	TEST_DONE();
 }

@@ -21,7 +21,7 @@ static void test_transport_errors(void)
 	CHECK_INT(gw_rpc_transport_status(-ECONNRESET, "tcp://10.0.0.3:7000", msg, sizeof(msg)),
 		  503);
 	CHECK_MSG("node tcp://10.0.0.3:7000 went away while running this request; it was "
-		       "not retried");
+		  "not retried");
 	/* A call that reached no node still reads as a sentence. */
 	CHECK_INT(gw_rpc_transport_status(-EHOSTDOWN, "", msg, sizeof(msg)), 503);
 	CHECKF(strstr(msg, "(unknown)") != NULL, "%s", msg);

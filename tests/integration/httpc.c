@@ -151,6 +151,25 @@ const char *th_header(const struct th_resp *r, const char *name, char *buf, size
 	return buf;
 }
 
+bool th_cut_node(struct th_resp *r, char *node, size_t size)
+{
+	static const char key[] = ",\"node\":\"";
+	char *at = NULL, *p, *name;
+
+	for (p = r->body; (p = strstr(p, key)); p++)
+		at = p;
+	if (!at)
+		return false;
+	name = at + strlen(key);
+	p = name + strcspn(name, "\"\\");
+	if (strcmp(p, "\"}") != 0)
+		return false;
+	snprintf(node, size, "%.*s", (int)(p - name), name);
+	strcpy(at, "}");
+	r->len = strlen(r->body);
+	return true;
+}
+
 json_t *th_json(const struct th_resp *r)
 {
 	return r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;

@@ -53,6 +53,12 @@ const char *th_header(const struct th_resp *r, const char *name, char *buf, size
 /* The body parsed as JSON (caller decrefs), or NULL. */
 json_t *th_json(const struct th_resp *r);
 
+/* A reply object's last key, "node" (README "Cluster"), cut from the body
+ * text so that the rest compares byte for byte with a seed's documented
+ * reply: true when the body ended with ,"node":"<name>"}, which then
+ * became }, and the name (without quotes) went into node[size]. */
+bool th_cut_node(struct th_resp *r, char *node, size_t size);
+
 /* Does j have exactly these keys, in this order, of these types? spec is
  * "key:T key:T ..." with T one of s (string), i (integer), n (number),
  * b (bool), z (null), S (string or null), a (array), o (object). On mismatch false and a

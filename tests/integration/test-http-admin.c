@@ -23,7 +23,7 @@
 
 #define SANDBOX_SHAPE                                                                              \
 	"id:s status:s runtime:s created_at:s uptime:n memory_mb:n cpu_percentage:n "              \
-	"dev_server_url:%c allocated_port:%c is_persistent:b container_id:%c"
+	"dev_server_url:%c allocated_port:%c is_persistent:b container_id:%c node:s"
 #define STATUS_SHAPE                                                                               \
 	"uptime:n active_sandboxes:i total_sandboxes_created:i backend_type:s version:s "          \
 	"memory_usage:o cpu_usage:o nodes:a partial:b"

@@ -11,8 +11,8 @@
 #include "stack.h"
 #include "testlib.h"
 
-#define EXEC_SHAPE "stdout:s stderr:s exit_code:i status:s execution_time_ms:i error:z"
-#define FAIL_SHAPE "stdout:s stderr:s exit_code:i status:s execution_time_ms:i error:s"
+#define EXEC_SHAPE "stdout:s stderr:s exit_code:i status:s execution_time_ms:i error:z node:s"
+#define FAIL_SHAPE "stdout:s stderr:s exit_code:i status:s execution_time_ms:i error:s node:s"
 
 static struct th_stack st;
 

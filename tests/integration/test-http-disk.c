@@ -24,7 +24,7 @@
 #include "stack.h"
 #include "testlib.h"
 
-#define RUN_SHAPE "stdout:s stderr:s exit_code:i signal:z"
+#define RUN_SHAPE "stdout:s stderr:s exit_code:i signal:z node:s"
 
 static struct th_stack st;
 

@@ -20,9 +20,9 @@
 #include "stack.h"
 #include "testlib.h"
 
-#define SANDBOX_SHAPE "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i"
+#define SANDBOX_SHAPE "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i node:s"
 #define EXECUTE_SHAPE                                                                              \
-	"sandbox_id:s success:b stdout:s stderr:s exit_code:i execution_time_ms:i error:%c"
+	"sandbox_id:s success:b stdout:s stderr:s exit_code:i execution_time_ms:i error:%c node:s"
 
 static struct th_stack st;
 static char state[512]; /* the daemon's state dir, under a 0700 directory */
@@ -66,7 +66,7 @@ static void session_run(const char *id, const char *body, const char *want_stdou
 
 	snprintf(path, sizeof(path), "/sessions/%s/run", id);
 	th_http(st.base, "POST", path, body, NULL, 60000, &r);
-	j = th_check_reply(&r, "stdout:s stderr:s exit_code:i signal:z");
+	j = th_check_reply(&r, "stdout:s stderr:s exit_code:i signal:z node:s");
 	if (j && want_stdout)
 		CHECK_STR(th_str(j, "stdout"), want_stdout);
 	if (j && want_in_stderr)
@@ -150,7 +150,7 @@ static void new_session(char *id, size_t idlen)
 
 	id[0] = 0;
 	th_http(st.base, "POST", "/sessions", "{}", NULL, 0, &r);
-	j = th_check_reply(&r, "session_id:s");
+	j = th_check_reply(&r, "session_id:s node:s");
 	if (j)
 		snprintf(id, idlen, "%s", th_str(j, "session_id"));
 	json_decref(j);
@@ -256,7 +256,7 @@ static void test_disabled_language(void)
 		"{\"language\": \"javascript\", \"code\": \"console.log(6 * 7)\"}", NULL, 60000,
 		&r);
 	j = th_check_reply(&r, "execution_id:s status:s stdout:s stderr:s execution_time_ms:i "
-			       "memory_used_mb:n exit_code:i error:z");
+			       "memory_used_mb:n exit_code:i error:z node:s");
 	if (j)
 		CHECK_STR(th_str(j, "stdout"), "42\n");
 	json_decref(j);

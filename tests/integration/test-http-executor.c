@@ -14,10 +14,10 @@
 
 #define OK_SHAPE                                                                                   \
 	"execution_id:s status:s stdout:s stderr:s execution_time_ms:i memory_used_mb:n "          \
-	"exit_code:i error:z"
+	"exit_code:i error:z node:s"
 #define FAIL_SHAPE                                                                                 \
 	"execution_id:s status:s stdout:s stderr:s execution_time_ms:i memory_used_mb:n "          \
-	"exit_code:i error:s"
+	"exit_code:i error:s node:s"
 
 static struct th_stack st;
 
@@ -224,7 +224,7 @@ static void test_api_key(void)
 	const char *body = "{\"code\": \"print(1)\", \"language\": \"python\"}";
 	struct th_stack sec;
 	struct th_resp r = {0};
-	char buf[128];
+	char buf[128], node[64];
 	json_t *j;
 
 	if (th_stack_start(&sec, "sbx-http-apikey", args) < 0)
@@ -255,6 +255,7 @@ static void test_api_key(void)
 	j = th_check_reply(&r, OK_SHAPE);
 	json_decref(j);
 	th_http(sec.base, "POST", "/run", "{\"command\": [\"/bin/echo\", \"hi\"]}", xkey, 0, &r);
+	CHECK(th_cut_node(&r, node, sizeof(node)));
 	CHECK_STR(r.body, "{\"stdout\":\"hi\\n\",\"stderr\":\"\",\"exit_code\":0,\"signal\":null}");
 	th_resp_fini(&r);
 	th_stack_stop(&sec);

@@ -25,7 +25,7 @@
 #include "testlib.h"
 
 #define DEPLOY_SHAPE                                                                               \
-	"deployment_id:s url:s sandbox_id:s status:s created_at:s runtime:s memory_mb:i"
+	"deployment_id:s url:s sandbox_id:s status:s created_at:s runtime:s memory_mb:i node:s"
 
 static struct th_stack st;
 
@@ -331,8 +331,8 @@ static void test_persistent_sandbox(void)
 		"    \"timeout_ms\": 300000\n"
 		"  }",
 		NULL, 0, &r);
-	j = th_check_reply(&r,
-			   "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i");
+	j = th_check_reply(
+		&r, "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i node:s");
 	if (j) {
 		snprintf(id, sizeof(id), "%s", th_str(j, "id"));
 		CHECK_STR(th_str(j, "status"), "running");

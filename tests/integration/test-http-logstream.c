@@ -27,7 +27,7 @@
 
 #define RESULT_SHAPE                                                                               \
 	"execution_id:s status:s stdout:s stderr:s execution_time_ms:i memory_used_mb:n "          \
-	"exit_code:i error:z"
+	"exit_code:i error:z node:s"
 
 static struct th_stack st;
 

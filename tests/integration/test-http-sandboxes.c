@@ -18,9 +18,9 @@
 #include "stack.h"
 #include "testlib.h"
 
-#define SANDBOX_SHAPE "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i"
+#define SANDBOX_SHAPE "id:s status:s runtime:s created_at:s timeout_ms:i memory_limit_mb:i node:s"
 #define EXECUTE_SHAPE                                                                              \
-	"sandbox_id:s success:b stdout:s stderr:s exit_code:i execution_time_ms:i error:S"
+	"sandbox_id:s success:b stdout:s stderr:s exit_code:i execution_time_ms:i error:S node:s"
 
 static struct th_stack st;
 
