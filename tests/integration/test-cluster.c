@@ -26,6 +26,9 @@
 #include "test-cluster.h"
 #include "testlib.h"
 
+/* Longer than the gateways' Health poll (500 ms) and its round trip. */
+#define PLACE_GAP_MS 800
+
 struct th_cluster cl;
 struct cl_objects objs;
 
@@ -326,9 +329,11 @@ static void test_placement(void)
 	staggered_runs();
 
 	/* Objects go to the node holding the fewest; a gateway learns the
-	 * counts from the nodes' Health every 500 ms. */
+	 * counts from the nodes' Health every 500 ms (its own creates it
+	 * counts at once, the other gateway's at the next poll): creates
+	 * through alternating gateways are PLACE_GAP_MS apart. */
 	deploy(0);
-	th_sleep_ms(1100);
+	th_sleep_ms(PLACE_GAP_MS);
 	deploy(1);
 	CHECKF(objs.n_deployments == 2 && owners(objs.deployment, 2) == 2,
 	       "the two deployments are on one node");
@@ -342,7 +347,7 @@ static void test_placement(void)
 			snprintf(objs.sandbox[objs.n_sandboxes++], 40, "%s", id);
 		}
 		json_decref(j);
-		th_sleep_ms(300);
+		th_sleep_ms(PLACE_GAP_MS);
 	}
 	for (int i = 0; i < 3; i++) {
 		json_t *j = cl_json(cl.gws[i % 2].base, "POST", "/sessions", "{}", 200, 0);
@@ -351,7 +356,7 @@ static void test_placement(void)
 		if (j && cl_owner(id) >= 0)
 			snprintf(objs.session[objs.n_sessions++], 40, "%s", id);
 		json_decref(j);
-		th_sleep_ms(300);
+		th_sleep_ms(PLACE_GAP_MS);
 	}
 	printf("sandboxes on %d nodes, sessions on %d\n", owners(objs.sandbox, objs.n_sandboxes),
 	       owners(objs.session, objs.n_sessions));
