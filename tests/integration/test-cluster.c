@@ -9,7 +9,8 @@
  * (and sandboxctl nodes does); runs and objects are spread over the nodes
  * and every id begins with its node's tag; an object made through one
  * gateway is read, run and deleted through the other; the lists merge
- * every node's objects and the status and stats add up.
+ * every node's objects (and page across them) and the status and stats
+ * add up.
  * test-cluster-live.c: live logs and the proxy across nodes.
  * test-cluster-kill.c: kill -9 of a node under load, and its restart.
  * At the end every process stops cleanly, without a sanitizer report. */
