@@ -313,6 +313,25 @@ static int px_route(struct px *p, CURL *c, const struct px_where *w)
 	return 0;
 }
 
+/* The upstream URL's start: the socket's "http://localhost", or for the
+ * tunnel the service by name at its port in its sandbox (the forwarder's
+ * target), which the tunnel's CONNECT asks for. */
+static int px_base(struct px *p, const struct px_where *w, char *base, size_t size)
+{
+	char target[72];
+
+	p->tunnel = *w->proxy;
+	snprintf(p->node, sizeof(p->node), "%s", *w->node ? w->node : "(unknown)");
+	if (!p->tunnel) {
+		snprintf(base, size, "http://localhost");
+		return 0;
+	}
+	if (px_target(w->path, target, sizeof(target)) < 0)
+		return -EBADMSG;
+	snprintf(base, size, "http://%s:3000", target);
+	return 0;
+}
+
 /* The upstream request for the service at w. */
 static int px_setup(struct px *p, const struct px_where *w)
 {
@@ -322,18 +341,11 @@ static int px_setup(struct px *p, const struct px_where *w)
 	struct hdr_ctx h = {0};
 	struct sbx_buf url;
 	struct query_ctx q = {.url = &url, .first = true};
-	char peer[64], base[96] = "http://localhost";
+	char peer[64], base[96];
 	CURL *c;
 
-	p->tunnel = *w->proxy;
-	snprintf(p->node, sizeof(p->node), "%s", w->node);
-	if (p->tunnel) {
-		/* The service's port in its sandbox (the forwarder's target). */
-		memcpy(base, "http://", 7);
-		if (px_target(w->path, base + 7, sizeof(base) - 7 - 6) < 0)
-			return -EBADMSG;
-		strcat(base, ":3000");
-	}
+	if (px_base(p, w, base, sizeof(base)) < 0)
+		return -EBADMSG;
 	sbx_buf_init(&url, URL_MAX);
 	q.r = sbx_buf_append(&url, base, strlen(base));
 	if (q.r == 0)

@@ -13,13 +13,19 @@
  * empty one pauses curl's sending. A full `down` pauses curl's receiving;
  * an empty one suspends the client's connection until curl wrote more.
  *
+ * In cluster mode a service on a node reached over tcp:// that reports a
+ * proxy tunnel is reached through that tunnel instead of the socket:
+ * libcurl's HTTP proxy, CONNECT <the socket's name>:3000 with the cluster
+ * key (README "Cluster"); the rest is the same.
+ *
  * Status and headers pass through, hop-by-hop headers (Connection,
  * Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade and those
  * the Connection header names) are dropped both ways, X-Forwarded-For,
  * -Host, -Proto and -Prefix are set. Errors before the service answered:
- * OpenProxy's status through the usual table (404, 503, 504...), 502 when
- * the service refused or closed the connection, 504 when its response
- * headers took longer than the proxy timeout. */
+ * OpenProxy's status through the usual table (404, 503, 504...; 503
+ * naming the node when its owner is down), 502 when the service refused or
+ * closed the connection or the node's tunnel failed (naming the node),
+ * 504 when its response headers took longer than the proxy timeout. */
 #ifndef SBX_GW_PROXY_H
 #define SBX_GW_PROXY_H
 
