@@ -14,7 +14,7 @@
  * work cannot scale here; on one host per node it would.
  *
  * usage: bench-cluster [--rounds N] [--seconds S] [--callers C]
- *   defaults: 3 rounds of 4 s per node count, 12 callers. Binaries come
+ *   defaults: 5 rounds of 4 s per node count, 12 callers. Binaries come
  *   from $SBX_BIN_DIR (default: this program's directory).
  * Exit status: 0, or 1 when it could not measure. */
 #include <curl/curl.h>
@@ -285,7 +285,7 @@ static int run(int rounds, int seconds, int callers)
 
 int main(int argc, char **argv)
 {
-	int rounds = 3, seconds = 4, callers = 12, rc;
+	int rounds = 5, seconds = 4, callers = 12, rc;
 	char why[256];
 
 	for (int i = 1; i + 1 < argc; i += 2) {
