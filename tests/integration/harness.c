@@ -54,10 +54,15 @@ static void forget(pid_t pid)
 }
 
 /* In the child, before exec: a mount namespace of its own in which dir is
- * an empty tmpfs (th_cluster_gw_start). */
+ * an empty tmpfs (th_cluster_gw_start). Without CAP_SYS_ADMIN, in a user
+ * namespace of its own too (the process keeps its files' access as other). */
 static void hide_dir(const char *dir)
 {
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	int r = unshare(CLONE_NEWNS);
+
+	if (r < 0 && errno == EPERM)
+		r = unshare(CLONE_NEWUSER | CLONE_NEWNS);
+	if (r < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0711") <
 		    0) {
 		fprintf(stderr, "cannot hide %s from this process: %s\n", dir, strerror(errno));
