@@ -2,7 +2,9 @@
  * through the gateway that did not make it, for a sandbox on node-3;
  * POST /api/v1/execute/stream on every node; /faas/{id}/ of deployments
  * on two nodes through both gateways, which can reach them only through
- * the nodes' tunnels (TCP), and the tunnel's refusals without the key. */
+ * the nodes' tunnels (TCP), 8 MiB bodies both ways, a persistent
+ * sandbox's dev server at /proxy/{id}/, and the tunnel's refusals without
+ * the key. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -253,6 +255,87 @@ static long tunnel_connect(int k, const char *key, const char *target)
 	return code;
 }
 
+/* A download counted, not kept (httpc's th_http keeps it whole). */
+struct count {
+	size_t bytes, not_x;
+};
+
+static size_t count_x(char *p, size_t size, size_t n, void *arg)
+{
+	struct count *c = arg;
+
+	for (size_t i = 0; i < size * n; i++)
+		c->not_x += p[i] != 'x';
+	c->bytes += size * n;
+	return size * n;
+}
+
+/* 8 MiB each way through the tunnel, streamed (the gateway's buffers are
+ * far smaller). */
+static void test_proxy_bodies(const char *id)
+{
+	size_t big = 8u << 20;
+	char path[128], url[256], want[32], *body = malloc(big + 1);
+	struct th_resp r = {0};
+	struct count c = {0};
+	long status = 0;
+	CURL *h;
+
+	if (!body)
+		return;
+	memset(body, 'y', big);
+	body[big] = '\0';
+	snprintf(path, sizeof(path), "/faas/%s/upload", id);
+	th_http(cl.gws[1].base, "POST", path, body, NULL, 60000, &r);
+	snprintf(want, sizeof(want), "\"got\":%zu", big);
+	CHECKF(r.status == 200 && strstr(r.body, want), "8 MiB up through the tunnel: %ld %.200s",
+	       r.status, r.body);
+	th_resp_fini(&r);
+	free(body);
+
+	snprintf(url, sizeof(url), "%s/faas/%s/big", cl.gws[0].base, id);
+	h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_x);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	CHECKF(status == 200 && c.bytes == big && c.not_x == 0,
+	       "8 MiB down through the tunnel: %ld, %zu bytes, %zu not 'x'", status, c.bytes,
+	       c.not_x);
+}
+
+/* sandbox-service's "Persistent Node.js Server": made through gateway 1,
+ * reached at /proxy/{id}/ through gateway 2. */
+static void test_dev_server(void)
+{
+	static const char body[] =
+		"{\"runtime\": \"node\", \"mode\": \"persistent\", \"dev_server\": true, "
+		"\"code\": \"require('http').createServer((q, s) => s.end('dev ' + q.url))"
+		".listen(3000)\"}";
+	char path[128];
+	struct th_resp r = {0};
+	json_t *j = cl_json(cl.gws[0].base, "POST", "/sandbox", body, 200, 60000);
+	const char *id = th_str(j, "id");
+
+	if (!j) {
+		json_decref(j);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proxy/%s/x?y=1", id);
+	th_http(cl.gws[1].base, "GET", path, NULL, NULL, 30000, &r);
+	CHECKF(r.status == 200 && strcmp(r.body, "dev /x?y=1") == 0,
+	       "dev server of %s (on %s) through gateway 2: %ld %.200s", id,
+	       cl_owner(id) >= 0 ? cl.nodes[cl_owner(id)].id : "?", r.status, r.body);
+	th_resp_fini(&r);
+	snprintf(path, sizeof(path), "/sandbox/%s", id);
+	json_decref(cl_json(cl.gws[1].base, "DELETE", path, NULL, 204, 30000));
+	json_decref(j);
+}
+
 void test_proxy(void)
 {
 	char path[128], uuid[SBX_UUID_LEN + 1];
@@ -275,6 +358,15 @@ void test_proxy(void)
 			CHECK_STR(th_str(j, "node"), "x");
 			json_decref(j);
 		}
+	long long t0 = sbx_clock_mono_ms();
+
+	if (objs.n_deployments)
+		test_proxy_bodies(objs.deployment[objs.n_deployments - 1]);
+	printf("8 MiB up and down through a tunnel: %lld ms\n", sbx_clock_mono_ms() - t0);
+	t0 = sbx_clock_mono_ms();
+	test_dev_server();
+	printf("a dev server made and reached through the other gateway: %lld ms\n",
+	       sbx_clock_mono_ms() - t0);
 	/* What a node exposes between hosts wants the key. */
 	sbx_tagged_uuid(NULL, uuid);
 	CHECK_INT(tunnel_connect(0, NULL, uuid), 407);

@@ -251,10 +251,16 @@ static int spread(const char *path, const char *body, int n, char exec_ids[][40]
 	return nodes;
 }
 
-static const char node_server[] = "require('http').createServer((q, s) => {"
-				  "  s.setHeader('content-type', 'application/json');"
-				  "  s.end(JSON.stringify({node: process.env.NODE, path: q.url}));"
-				  "}).listen(3000, '127.0.0.1');";
+/* Answers {node, path, got: bytes of the body}; /big: 8 MiB of 'x'. */
+static const char node_server[] =
+	"require('http').createServer((q, s) => {"
+	"  let n = 0; q.on('data', d => n += d.length);"
+	"  q.on('end', () => {"
+	"    if (q.url === '/big') return s.end('x'.repeat(8 << 20));"
+	"    s.setHeader('content-type', 'application/json');"
+	"    s.end(JSON.stringify({node: process.env.NODE, path: q.url, got: n}));"
+	"  });"
+	"}).listen(3000, '127.0.0.1');";
 
 /* POST /faas/deploy through gateway g; the id into objs. */
 static void deploy(int g)
