@@ -51,6 +51,7 @@ int cluster_node_new(struct sbx_client *c, const char *url, struct node **ret)
 {
 	struct node *n = calloc(1, sizeof(*n));
 	struct sbx_conn_opts o = { .url = url, .reset_err = c->cluster ? -ECONNRESET : -ECONNREFUSED,
+				   .fail_when_down = c->cluster,
 				   .on_pipe = node_pipe };
 	int r;
 

@@ -27,6 +27,12 @@ struct sbx_conn_opts {
 	 * -ECONNREFUSED for a client of one daemon (as before clusters),
 	 * -ECONNRESET in a cluster. */
 	int reset_err;
+	/* A request made while the connection is down fails at once with
+	 * -ECONNREFUSED (never accepted) instead of waiting in nng's queue
+	 * until the daemon is back or the call times out: a cluster, where
+	 * another node may take it (a client of one daemon waits, so it may
+	 * start before its daemon). */
+	bool fail_when_down;
 	sbx_conn_pipe_cb on_pipe;  /* NULL: none */
 	void *pipe_arg;
 };
@@ -42,7 +48,8 @@ void sbx_conn_free(struct sbx_conn *conn);
 int sbx_conn_connected(struct sbx_conn *conn);
 /* Send the packed envelope buf (request id `id`, copied) for method m;
  * cb runs exactly once unless this returns an error (-EAGAIN: too many
- * calls in flight, -ENOMEM, -ECANCELED after shutdown). */
+ * calls in flight, -ENOMEM, -ECANCELED after shutdown, -ECONNREFUSED with
+ * fail_when_down while down). */
 int sbx_conn_send(struct sbx_conn *conn, const sbx_method *m, uint64_t id, const void *buf,
 		  size_t len, uint32_t timeout_ms, sbx_conn_cb cb, void *arg);
 

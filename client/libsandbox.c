@@ -39,6 +39,7 @@ struct slot {
 struct sbx_conn {
 	nng_socket sock;
 	int reset_err;
+	bool fail_when_down;
 	sbx_conn_pipe_cb on_pipe;
 	void *pipe_arg;
 	atomic_int pipes;
@@ -225,7 +226,19 @@ int sbx_conn_send(struct sbx_conn *c, const sbx_method *m, uint64_t id, const vo
 	s->deadline_ms = sbx_clock_mono_ms() + timeout_ms;
 	nng_aio_set_msg(s->aio, msg);
 	nng_aio_set_timeout(s->aio, (nng_duration)timeout_ms);
+	/* Under the lock pipe_cb counts a drop with: a send either comes
+	 * before the drop (abort_in_flight, after it, ends the send) or sees
+	 * it. nng completes the aio on its own threads, never in here. */
+	pthread_mutex_lock(&c->lock);
+	if (c->fail_when_down && atomic_load(&c->pipes) == 0) {
+		pthread_mutex_unlock(&c->lock);
+		nng_aio_set_msg(s->aio, NULL);
+		nng_msg_free(msg);
+		slot_release(s);
+		return -ECONNREFUSED;
+	}
 	nng_ctx_send(s->ctx, s->aio);
+	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
@@ -252,7 +265,15 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		if (atomic_fetch_add(&c->pipes, 1) == 0 && c->on_pipe)
 			c->on_pipe(c->pipe_arg, true);
-	} else if (ev == NNG_PIPE_EV_REM_POST && atomic_fetch_sub(&c->pipes, 1) == 1) {
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		bool last;
+
+		/* Counted under the lock sbx_conn_send checks it with. */
+		pthread_mutex_lock(&c->lock);
+		last = atomic_fetch_sub(&c->pipes, 1) == 1;
+		pthread_mutex_unlock(&c->lock);
+		if (!last)
+			return;
 		/* Down first: a caller must not pick this node again while
 		 * its calls are being aborted. */
 		if (c->on_pipe)
@@ -275,6 +296,7 @@ int sbx_conn_open(const struct sbx_conn_opts *opts, struct sbx_conn **ret)
 	atomic_init(&c->pipes, 0);
 	atomic_init(&c->closed, false);
 	c->reset_err = opts->reset_err;
+	c->fail_when_down = opts->fail_when_down;
 	c->on_pipe = opts->on_pipe;
 	c->pipe_arg = opts->pipe_arg;
 	rv = nng_req0_open(&c->sock);

@@ -469,8 +469,11 @@ static int by_id_start(struct rcall *rc, const ProtobufCMessage *req)
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
 		return r;
-	if (n && !remembered)
-		return hop_send(rc, n, 0);
+	if (n && !remembered) {
+		/* Its connection dropped since it was last seen up. */
+		r = hop_send(rc, n, 0);
+		return r == -ECONNREFUSED && c->n_nodes > 1 ? -EHOSTDOWN : r;
+	}
 	rc->searching = true;
 	return search_next(rc, &r) ? 0 : r;
 }

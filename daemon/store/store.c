@@ -411,7 +411,7 @@ int sbx_store_list_executions(struct sbx_store *s, const char *before, int64_t s
 			      void *arg)
 {
 	bool after = before && *before;
-	char sql[320];
+	char sql[512];
 	int r;
 
 	/* Checked apart from the walk: an unknown cursor is the caller's
@@ -421,9 +421,9 @@ int sbx_store_list_executions(struct sbx_store *s, const char *before, int64_t s
 	/* The time bound is a number of ours, printed into the statement. */
 	snprintf(sql, sizeof(sql),
 		 "SELECT " EXEC_COLUMNS " FROM executions WHERE started_ms < %" PRId64 "%s"
-		 " ORDER BY seq DESC LIMIT ?",
+		 " ORDER BY started_ms DESC, seq DESC LIMIT ?",
 		 started_before_ms,
-		 after ? " AND seq < (SELECT MAX(seq) FROM executions WHERE id = ?)" : "");
+		 after ? " AND (started_ms, seq) < (SELECT started_ms, seq FROM executions WHERE id = ? ORDER BY seq DESC LIMIT 1)" : "");
 	return each(s, "read the history", sql, after ? before : NULL, max ? max : 1,
 		    execution_row, (void *)cb, arg);
 }

@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -51,7 +53,25 @@ static void forget(pid_t pid)
 			children[i].pid = 0;
 }
 
-pid_t th_spawn(const char *name, const char *const args[], const char *log_path)
+/* In the child, before exec: a mount namespace of its own in which dir is
+ * an empty tmpfs (th_cluster_gw_start). Without CAP_SYS_ADMIN, in a user
+ * namespace of its own too (the process keeps its files' access as other). */
+static void hide_dir(const char *dir)
+{
+	int r = unshare(CLONE_NEWNS);
+
+	if (r < 0 && errno == EPERM)
+		r = unshare(CLONE_NEWUSER | CLONE_NEWNS);
+	if (r < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0711") <
+		    0) {
+		fprintf(stderr, "cannot hide %s from this process: %s\n", dir, strerror(errno));
+		_exit(126);
+	}
+}
+
+static pid_t spawn(const char *name, const char *const args[], const char *log_path,
+		   const char *hide)
 {
 	char *bin = tl_bin(name);
 	const char *argv[32];
@@ -94,6 +114,8 @@ pid_t th_spawn(const char *name, const char *const args[], const char *log_path)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		if (hide)
+			hide_dir(hide);
 		execv(bin, (char *const *)argv);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
@@ -102,6 +124,11 @@ pid_t th_spawn(const char *name, const char *const args[], const char *log_path)
 	snprintf(children[slot].log, sizeof(children[slot].log), "%s", log_path);
 	free(bin);
 	return pid;
+}
+
+pid_t th_spawn(const char *name, const char *const args[], const char *log_path)
+{
+	return spawn(name, args, log_path, NULL);
 }
 
 int th_wait(pid_t pid, int timeout_ms, int *ret_status)
@@ -322,4 +349,149 @@ void th_rmtree(const char *dir)
 {
 	if (dir)
 		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- a cluster ------------------------------------------------------- */
+
+/* A free port of 127.0.0.1 that none of taken[0..n) is. */
+static int other_free_port(const int *taken, int n)
+{
+	for (int tries = 0; tries < 32; tries++) {
+		int p = tl_free_port(), dup = 0;
+
+		for (int i = 0; i < n; i++)
+			dup |= taken[i] == p;
+		if (p > 0 && !dup)
+			return p;
+	}
+	return -1;
+}
+
+static int random_key(char *out, size_t size)
+{
+	unsigned char b[16];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof(b)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n != (ssize_t)sizeof(b) || size < 2 * sizeof(b) + 4)
+		return -1;
+	snprintf(out, size, "ck-");
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 3 + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+int th_cluster_init(struct th_cluster *c, const char *prefix, int n_nodes, int n_gws)
+{
+	int ports[3 * TH_MAX_NODES + TH_MAX_GWS], np = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (n_nodes < 1 || n_nodes > TH_MAX_NODES || n_gws < 0 || n_gws > TH_MAX_GWS ||
+	    random_key(c->key, sizeof(c->key)) < 0)
+		return -1;
+	c->dir = tl_tmpdir(prefix);
+	if (!c->dir)
+		return -1;
+	chmod(c->dir, 0711);
+	c->n_nodes = n_nodes;
+	c->n_gws = n_gws;
+	for (int i = 0; i < n_nodes + n_gws; i++)
+		for (int k = 0; k < (i < n_nodes ? 3 : 1); k++, np++)
+			if ((ports[np] = other_free_port(ports, np)) < 0)
+				return -1;
+	np = 0;
+	for (int i = 0; i < n_nodes; i++) {
+		struct th_node *n = &c->nodes[i];
+		char id[16];
+
+		snprintf(id, sizeof(id), "node-%d", i + 1);
+		snprintf(n->id, sizeof(n->id), "%s", id);
+		snprintf(n->rpc, sizeof(n->rpc), "tcp://127.0.0.1:%d", ports[np++]);
+		snprintf(n->events, sizeof(n->events), "tcp://127.0.0.1:%d", ports[np++]);
+		snprintf(n->tunnel, sizeof(n->tunnel), "tcp://127.0.0.1:%d", ports[np++]);
+		snprintf(n->state, sizeof(n->state), "%s/%s-state", c->dir, id);
+		snprintf(n->log, sizeof(n->log), "%s/%s.log", c->dir, id);
+	}
+	for (int i = 0; i < n_gws; i++, np++) {
+		struct th_gw *g = &c->gws[i];
+
+		snprintf(g->listen, sizeof(g->listen), "127.0.0.1:%d", ports[np]);
+		snprintf(g->base, sizeof(g->base), "http://127.0.0.1:%d", ports[np]);
+		snprintf(g->log, sizeof(g->log), "%s/gw-%d.log", c->dir, i + 1);
+	}
+	return 0;
+}
+
+pid_t th_cluster_node_start(struct th_cluster *c, int i, const char *const args[])
+{
+	struct th_node *n = &c->nodes[i];
+	const char *argv[32] = {"--rpc",     n->rpc,	"--events",	 n->events,
+				"--tunnel",  n->tunnel, "--state-dir",	 n->state,
+				"--node-id", n->id,	"--cluster-key", c->key};
+	size_t k = 12;
+
+	for (; args && *args && k < 31; args++)
+		argv[k++] = *args;
+	argv[k] = NULL;
+	n->pid = th_spawn("sandboxd", argv, n->log);
+	return n->pid;
+}
+
+void th_cluster_node_kill(struct th_cluster *c, int i)
+{
+	struct th_node *n = &c->nodes[i];
+	int st;
+
+	if (n->pid <= 0)
+		return;
+	kill(n->pid, SIGKILL);
+	if (th_wait(n->pid, 10000, &st) < 0)
+		fprintf(stderr, "%s (pid %d) did not die of SIGKILL in 10 s\n", n->id, n->pid);
+	n->pid = 0;
+}
+
+pid_t th_cluster_gw_start(struct th_cluster *c, int i, int nodes, const char *const args[])
+{
+	struct th_gw *g = &c->gws[i];
+	char rpc[TH_MAX_NODES * 64], events[TH_MAX_NODES * 64];
+	const char *argv[32] = {"--listen", g->listen, "--rpc",		rpc,
+				"--events", events,    "--cluster-key", c->key};
+	size_t k = 8, r = 0, e = 0;
+
+	rpc[0] = events[0] = '\0';
+	for (int n = 0; n < nodes && n < c->n_nodes; n++) {
+		r += (size_t)snprintf(rpc + r, sizeof(rpc) - r, "%s%s", n ? "," : "",
+				      c->nodes[n].rpc);
+		e += (size_t)snprintf(events + e, sizeof(events) - e, "%s%s", n ? "," : "",
+				      c->nodes[n].events);
+	}
+	for (; args && *args && k < 31; args++)
+		argv[k++] = *args;
+	argv[k] = NULL;
+	g->pid = spawn("sandbox-gateway", argv, g->log, c->dir);
+	return g->pid;
+}
+
+void th_cluster_fini(struct th_cluster *c)
+{
+	if (tl_failed)
+		th_dump_logs();
+	for (int i = 0; i < c->n_gws; i++)
+		if (c->gws[i].pid > 0)
+			th_stop(c->gws[i].pid, SIGTERM, 10000);
+	for (int i = 0; i < c->n_nodes; i++)
+		if (c->nodes[i].pid > 0)
+			th_stop(c->nodes[i].pid, SIGTERM, 15000);
+	for (int i = 0; i < c->n_gws; i++)
+		c->gws[i].pid = 0;
+	for (int i = 0; i < c->n_nodes; i++)
+		c->nodes[i].pid = 0;
+	if (c->dir && !getenv("SBX_KEEP_TMP"))
+		th_rmtree(c->dir);
+	else if (c->dir)
+		printf("kept %s\n", c->dir);
+	free(c->dir);
+	c->dir = NULL;
 }

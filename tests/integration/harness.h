@@ -68,4 +68,56 @@ void th_dump_logs(void);
 /* Remove a directory tree (the test's temporary directory). */
 void th_rmtree(const char *dir);
 
+/* ---- a cluster: sandboxd nodes and gateways on loopback TCP ------------ */
+
+#define TH_MAX_NODES 4
+#define TH_MAX_GWS 4
+
+/* A node of a cluster: sandboxd with --node-id, RPC, events and the proxy
+ * tunnel on TCP ports of 127.0.0.1, and the cluster's key. */
+struct th_node {
+	char id[32];			      /* "node-1", ... */
+	char rpc[64], events[64], tunnel[64]; /* tcp://127.0.0.1:PORT */
+	char state[320], log[320];
+	pid_t pid; /* 0: not running */
+};
+
+/* A gateway of a cluster, on a TCP port of 127.0.0.1. */
+struct th_gw {
+	char listen[64], base[64]; /* "127.0.0.1:PORT", "http://127.0.0.1:PORT" */
+	char log[320];
+	pid_t pid; /* 0: not running */
+};
+
+struct th_cluster {
+	char *dir;    /* every node's state and every log */
+	char key[40]; /* the cluster key (random hex) */
+	int n_nodes, n_gws;
+	struct th_node nodes[TH_MAX_NODES];
+	struct th_gw gws[TH_MAX_GWS];
+};
+
+/* Make a temporary directory named after prefix (0711), a random key and
+ * the names of n_nodes nodes (node-1..node-N: free ports, state dir
+ * node-N-state, log node-N.log) and n_gws gateways (gw-N.log). Nothing is
+ * started. 0, or -1 (no directory, no ports, or too many). */
+int th_cluster_init(struct th_cluster *c, const char *prefix, int n_nodes, int n_gws);
+/* Start node i: --rpc, --events, --tunnel, --state-dir, --node-id and
+ * --cluster-key, then args (NULL-terminated or NULL). Again after a stop
+ * or kill: the same ports, state and id. The pid (also in the node), or
+ * -1. */
+pid_t th_cluster_node_start(struct th_cluster *c, int i, const char *const args[]);
+/* SIGKILL node i and reap it, as a crash would; its processes' children
+ * are left to what the daemon arranged for them. */
+void th_cluster_node_kill(struct th_cluster *c, int i);
+/* Start gateway i on the first `nodes` nodes (--rpc and --events list
+ * them, --cluster-key), args after. The gateway runs in a mount
+ * namespace of its own where the cluster's directory is an empty tmpfs:
+ * it reaches the nodes over TCP only, never through a unix socket in
+ * their state (the proxy's forwarder sockets). The pid, or -1 (printed). */
+pid_t th_cluster_gw_start(struct th_cluster *c, int i, int nodes, const char *const args[]);
+/* Stop every gateway, then every node (SIGTERM, bounded); print the logs
+ * when a test failed; remove the directory unless SBX_KEEP_TMP is set. */
+void th_cluster_fini(struct th_cluster *c);
+
 #endif
