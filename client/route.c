@@ -120,10 +120,11 @@ static void finish(struct rcall *rc, int err, struct sbx_reply *reply)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Names longer than the room (a long address) are cut, on purpose. */
 static void set_node_out(struct rcall *rc, const char *name)
 {
 	if (rc->node_out)
-		snprintf(rc->node_out, SBX_NODE_NAME_MAX, "%s", name);
+		snprintf(rc->node_out, SBX_NODE_NAME_MAX, "%.*s", SBX_NODE_NAME_MAX - 1, name);
 }
 
 /* The reply's own `node` field (a client of one daemon reports it). */
@@ -527,7 +528,8 @@ static void fan_done(struct rcall *rc, size_t part, const char *name, int err, b
 	bool last;
 
 	pthread_mutex_lock(&rc->lock);
-	snprintf(rc->parts[part].name, sizeof(rc->parts[part].name), "%s", name);
+	snprintf(rc->parts[part].name, sizeof(rc->parts[part].name), "%.*s",
+		 (int)sizeof(rc->parts[part].name) - 1, name);
 	rc->parts[part].err = err;
 	rc->parts[part].sent = sent;
 	if (err == 0)
