@@ -11,7 +11,7 @@
 #     and one /run through the published port. Where the engine cannot
 #     grant sandboxd what it needs (Debian's Engine 20.10 cannot: no
 #     devices, no seccomp option for services; see
-#     deploy/README-cluster-notes.md) it prints exactly what failed,
+#     README.md, "Cluster") it prints exactly what failed,
 #     removes the stack, leaves the swarm and goes on with
 #  4. compose: `docker-compose up --scale sandboxd=3 --scale
 #     sandbox-gateway=2` (docker-compose.yml; gateways on PORT and PORT+1);
