@@ -66,7 +66,7 @@ static int write_id(const char *path, const char *id)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
-	snprintf(line, sizeof(line), "%s\n", id);
+	snprintf(line, sizeof(line), "%.*s\n", SBX_NODE_ID_MAX, id); /* valid ids fit */
 	if (fchmod(fd, 0644) < 0 || (r = sbx_write_full(fd, line, strlen(line))) < 0 ||
 	    fsync(fd) < 0)
 		r = r < 0 ? r : -errno;
