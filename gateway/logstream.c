@@ -512,13 +512,17 @@ static void fill(struct gw_logstream *s)
 			s->fetch_started_applying = true;
 			if (g->last_seq + 1 < s->next) {
 				/* A ring behind what was sent: the daemon dropped
-				 * it and made a new one, numbered from 1 again. */
-				s->next = g->first_seq ? g->first_seq : 1;
+				 * it and made a new one, numbered from 1 again —
+				 * if a second page read now agrees. */
+				if (s->ring_doubt)
+					s->next = g->first_seq ? g->first_seq : 1;
+				s->ring_doubt = !s->ring_doubt;
 				s->need_fetch = true;
 				sbx__get_logs_reply__free_unpacked(g, NULL);
 				s->fetched = NULL;
 				return;
 			}
+			s->ring_doubt = false;
 			if (g->n_lines && g->first_seq > s->next)
 				lost_until(s, g->first_seq);
 		}

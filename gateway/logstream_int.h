@@ -77,6 +77,10 @@ struct gw_logstream {
 	Sbx__GetLogsReply *fetched; /* a page being sent */
 	size_t fetched_i;
 	bool fetch_started_applying;
+	/* A page ended before what was sent once: believed a new ring only
+	 * when the next, fresh page says so too (a page read before the
+	 * events we delivered meanwhile says the same, wrongly). */
+	bool ring_doubt;
 	uint64_t last_event_ms, last_write_ms;
 	bool check_due, ka_due;
 	struct sbx_buf out; /* formatted, from out_off on not sent yet */
