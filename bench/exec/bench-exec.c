@@ -1,7 +1,7 @@
 /* bench-exec: isolated executions through the RPC (issue 4, item 8).
  *
  *   bench-exec [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]
- *              [--only NAME]
+ *              [--only NAME] [--warm-pool N] [--gap MS]
  *
  * Starts the real sandboxd (the sibling of this binary, or --sandboxd) on a
  * temporary ipc:// URL and state dir, then for /bin/true, python3 -c pass
@@ -13,6 +13,13 @@
  * interleaved, so a burst of noise from the shared host hits both runners;
  * prints the medians over the rounds and the ratios against the targets
  * (p50 <= 0.5x bwrap, executions/s >= 2x bwrap).
+ *
+ * Warm runner (issue 14): a second sandboxd started with --warm-pool N
+ * (default 8; the first one runs with --warm-pool 0), measured the same
+ * way, with the ratios warm/bwrap (against the targets) and warm/sandboxd.
+ * A daemon refills its pool once its execution is over, i.e. during the
+ * next runner's call: --gap MS idles after each sequential call so that
+ * refill lands in the gap instead (a service that is not saturated).
  *
  * Third runner (issue 7): a second sandboxd started with --backend docker on
  * its own URL and state dir, when a Docker engine answers on DOCKER_HOST
@@ -155,9 +162,11 @@ static bool on(const struct ctx *x, int k)
 
 /* Sequential latency, the runners interleaved call by call: `runs` calls
  * each for sandboxd and bwrap, `druns` for docker spread among them. */
-static int latency(const struct ctx *x, int runs, int druns, int round,
+static int latency(const struct ctx *x, int runs, int druns, int gap_ms, int round,
 		   struct figures f[N_RUNNERS])
 {
+	const struct timespec gap = {.tv_sec = gap_ms / 1000,
+				     .tv_nsec = (gap_ms % 1000) * 1000000L};
 	double *t[N_RUNNERS] = {NULL};
 	int n[N_RUNNERS] = {runs, runs, druns, runs}, got[N_RUNNERS] = {0};
 	int fails[N_RUNNERS] = {0}, r = 0;
@@ -174,6 +183,10 @@ static int latency(const struct ctx *x, int runs, int druns, int round,
 				double t0 = (sbx_clock_mono_ns() / 1e9);
 				fails[k] += run_one(x, (enum runner)k) < 0;
 				t[k][got[k]++] = ((sbx_clock_mono_ns() / 1e9) - t0) * 1000;
+				/* Idle time after each call: what a daemon does then
+				 * (the warm pool refills) stays out of the next call. */
+				if (gap_ms)
+					nanosleep(&gap, NULL);
 			}
 		}
 	for (int k = 0; k < N_RUNNERS; k++) {
@@ -239,7 +252,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]\n"
-		"          [--only NAME] [--warm-pool N]\n"
+		"          [--only NAME] [--warm-pool N] [--gap MS]\n"
 		"  -n RUNS          sequential runs per round and runner (default 100)\n"
 		"  -t SECONDS       duration of each throughput point (default 2)\n"
 		"  -r ROUNDS        interleaved rounds; medians are printed (default 3, max %d)\n"
@@ -248,12 +261,14 @@ static void usage(const char *argv0)
 		"  --sandboxd PATH  the daemon (default: the sandboxd next to this binary)\n"
 		"  --only NAME      only commands whose name contains NAME (true, python, node)\n"
 		"  --warm-pool N    also measure a sandboxd with N pre-built sandboxes, next to\n"
-		"                   the one without (default 8; 0: do not)\n",
+		"                   the one without (default 8; 0: do not)\n"
+		"  --gap MS         idle time after each sequential call (default 0), so that a\n"
+		"                   daemon's refills do not land on the next runner's call\n",
 		argv0, MAX_ROUNDS);
 }
 
 struct opts {
-	int runs, rounds, docker_runs, warm_pool;
+	int runs, rounds, docker_runs, warm_pool, gap_ms;
 	double seconds;
 	const char *sandboxd, *only;
 };
@@ -264,6 +279,7 @@ static int parse(int argc, char **argv, struct opts *o)
 					   {"only", required_argument, NULL, 'O'},
 					   {"docker-runs", required_argument, NULL, 'D'},
 					   {"warm-pool", required_argument, NULL, 'W'},
+					   {"gap", required_argument, NULL, 'G'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
 	*o = (struct opts){
@@ -285,6 +301,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'W':
 			o->warm_pool = atoi(optarg);
 			break;
+		case 'G':
+			o->gap_ms = atoi(optarg);
+			break;
 		case 'S':
 			o->sandboxd = optarg;
 			break;
@@ -299,7 +318,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (optind != argc || o->runs < 2 || o->runs > MAX_RUNS || o->rounds < 1 ||
 	    o->rounds > MAX_ROUNDS || !(o->seconds > 0 && o->seconds <= 600) ||
 	    o->docker_runs < 0 || o->docker_runs == 1 || o->docker_runs > MAX_RUNS ||
-	    o->warm_pool < 0 || o->warm_pool > 64) {
+	    o->warm_pool < 0 || o->warm_pool > 64 || o->gap_ms < 0 || o->gap_ms > 10000) {
 		usage(argv[0]);
 		return -EINVAL;
 	}
@@ -535,7 +554,7 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 		x->client[R_DOCKER] = NULL;
 	}
 	for (int round = 0; round < o->rounds; round++) {
-		int r = latency(x, o->runs, o->docker_runs, round, f);
+		int r = latency(x, o->runs, o->docker_runs, o->gap_ms, round, f);
 		if (r < 0)
 			return r;
 		for (int k = 0; k < N_RUNNERS; k++)
@@ -619,9 +638,9 @@ int main(int argc, char **argv)
 		       image, o.docker_runs);
 	else
 		printf("  docker: skipped (%s)\n", why);
-	printf("  %d rounds; per round %d sequential runs per runner, %.1f s per throughput "
-	       "point; medians over rounds\n",
-	       o.rounds, o.runs, o.seconds);
+	printf("  %d rounds; per round %d sequential runs per runner (%d ms idle after each), "
+	       "%.1f s per throughput point; medians over rounds\n",
+	       o.rounds, o.runs, o.gap_ms, o.seconds);
 	printf("%-16s %-13s %9s %9s %10s %10s\n", "command", "runner", "p50 ms", "p99 ms",
 	       "x2 exec/s", "x8 exec/s");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
