@@ -165,8 +165,10 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 		if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
 			trace.trace_us[i] += (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
 	}
-	if (ctx->cfg.trace)
+	if (ctx->cfg.trace) {
+		trace.mono_ns = (uint64_t)sbx_clock_mono_ns();
 		sbx_child_send(ex, &trace);
+	}
 	/* PATH lookup must use the request's PATH, not the spawner's. */
 	extern char **environ;
 	environ = ex->envp;

@@ -245,11 +245,19 @@ static void trace_print(const struct sbx_ctx *ctx, const struct sbx_exec *ex,
 		if (rep->trace.trace_us[i] && off < sizeof(child))
 			off += (size_t)snprintf(child + off, sizeof(child) - off, " %s=%u",
 						sbx_modules[i]->name, rep->trace.trace_us[i]);
+	/* From the payload's execve() to its init's exit (exec, the payload,
+	 * its exit), and from there to the reap (namespace teardown). */
+	uint64_t payload = 0, nsdown = 0;
+	if (rep->have_trace && rep->have_exit && rep->exit.mono_ns > rep->trace.mono_ns)
+		payload = (rep->exit.mono_ns - rep->trace.mono_ns) / 1000;
+	if (rep->have_exit && t[4] > rep->exit.mono_ns)
+		nsdown = (t[4] - rep->exit.mono_ns) / 1000;
 	fprintf(stderr,
 		"sbx-trace id=%" PRIu64 " prepare=%" PRIu64 "us clone=%" PRIu64 "us parent=%" PRIu64
-		"us run=%" PRIu64 "us teardown=%" PRIu64 "us child(us):%s\n",
+		"us run=%" PRIu64 "us teardown=%" PRIu64 "us exec_to_exit=%" PRIu64
+		"us exit_to_reap=%" PRIu64 "us child(us):%s\n",
 		ex->id, (t[1] - t[0]) / 1000, (t[2] - t[1]) / 1000, (t[3] - t[2]) / 1000,
-		(t[4] - t[3]) / 1000, (t[5] - t[4]) / 1000, child);
+		(t[4] - t[3]) / 1000, (t[5] - t[4]) / 1000, payload, nsdown, child);
 }
 
 static const char *signame(int sig)
