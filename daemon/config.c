@@ -106,6 +106,9 @@ static const struct sbx_opt rows[] = {
 	    "free; 0 = no check"),
 	ROW("sandbox.max_concurrent_sandboxes", "MAX_CONCURRENT_EXECUTIONS", "max-concurrent",
 	    U(max_concurrent), "10", 1, 4096, "executions running at once"),
+	ROW("sandbox.warm_pool", "SANDBOX_WARM_POOL", "warm-pool", U(warm_pool), "0", 0, 64,
+	    "sandboxes built ahead of time, each used by one execution (no host workspace, "
+	    "binds or network); 0 = off"),
 	ROW("sandbox.max_queued", "SANDBOX_MAX_QUEUED", "max-queued", U(max_queued), "64", 0, 65536,
 	    "executions waiting for a slot before RESOURCE_EXHAUSTED"),
 	ROW("sandbox.max_output_bytes", "SANDBOX_MAX_OUTPUT_BYTES", "max-output-bytes",

@@ -40,6 +40,7 @@ struct sbx_config {
 	uint32_t min_free_disk_mb;
 	uint32_t max_concurrent;
 	uint32_t max_queued;
+	uint32_t warm_pool; /* pre-built sandboxes kept ready; 0 = off */
 	uint32_t max_output_bytes;
 	uint32_t rate_limit_per_minute;
 	uint32_t rate_limit_burst;

@@ -170,6 +170,8 @@ int main(int argc, char **argv)
 	/* Knobs to measure what the pools buy. */
 	cfg.no_netns_pool = getenv("SBX_BENCH_NO_NETNS_POOL") != NULL;
 	cfg.no_cgroup_pool = getenv("SBX_BENCH_NO_CGROUP_POOL") != NULL;
+	const char *warm = getenv("SANDBOX_WARM_POOL");
+	cfg.warm_pool = warm ? (unsigned)strtoul(warm, NULL, 10) : 0;
 	const char *only = getenv("SBX_BENCH_ONLY");
 	struct sbx_engine *e;
 	int r = sbx_engine_new(&cfg, &e);

@@ -1,7 +1,7 @@
 /* bench-exec: isolated executions through the RPC (issue 4, item 8).
  *
  *   bench-exec [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]
- *              [--only NAME]
+ *              [--only NAME] [--warm-pool N] [--gap MS]
  *
  * Starts the real sandboxd (the sibling of this binary, or --sandboxd) on a
  * temporary ipc:// URL and state dir, then for /bin/true, python3 -c pass
@@ -13,6 +13,13 @@
  * interleaved, so a burst of noise from the shared host hits both runners;
  * prints the medians over the rounds and the ratios against the targets
  * (p50 <= 0.5x bwrap, executions/s >= 2x bwrap).
+ *
+ * Warm runner (issue 14): a second sandboxd started with --warm-pool N
+ * (default 8; the first one runs with --warm-pool 0), measured the same
+ * way, with the ratios warm/bwrap (against the targets) and warm/sandboxd.
+ * A daemon refills its pool once its execution is over, i.e. during the
+ * next runner's call: --gap MS idles after each sequential call so that
+ * refill lands in the gap instead (a service that is not saturated).
  *
  * Third runner (issue 7): a second sandboxd started with --backend docker on
  * its own URL and state dir, when a Docker engine answers on DOCKER_HOST
@@ -66,8 +73,8 @@ struct cmd {
 	char path[256];
 };
 
-enum runner { R_RPC, R_BWRAP, R_DOCKER, N_RUNNERS };
-static const char *const runner_name[N_RUNNERS] = {"sandboxd", "bwrap", "docker"};
+enum runner { R_RPC, R_BWRAP, R_DOCKER, R_WARM, N_RUNNERS };
+static const char *const runner_name[N_RUNNERS] = {"sandboxd", "bwrap", "docker", "warm"};
 
 /* A sandboxd under test, with its own URL and state dir. */
 struct daemon {
@@ -141,6 +148,8 @@ static int run_one(const struct ctx *x, enum runner k)
 		return run_rpc(x->client[R_RPC], x->cmd, false);
 	case R_DOCKER:
 		return run_rpc(x->client[R_DOCKER], &x->dcmd, false);
+	case R_WARM:
+		return run_rpc(x->client[R_WARM], x->cmd, false);
 	default:
 		return bench_run_bwrap(x->cmd->argv);
 	}
@@ -153,12 +162,14 @@ static bool on(const struct ctx *x, int k)
 
 /* Sequential latency, the runners interleaved call by call: `runs` calls
  * each for sandboxd and bwrap, `druns` for docker spread among them. */
-static int latency(const struct ctx *x, int runs, int druns, int round,
+static int latency(const struct ctx *x, int runs, int druns, int gap_ms, int round,
 		   struct figures f[N_RUNNERS])
 {
-	double *t[N_RUNNERS] = {NULL, NULL, NULL};
-	int n[N_RUNNERS] = {runs, runs, druns}, got[N_RUNNERS] = {0, 0, 0};
-	int fails[N_RUNNERS] = {0, 0, 0}, r = 0;
+	const struct timespec gap = {.tv_sec = gap_ms / 1000,
+				     .tv_nsec = (gap_ms % 1000) * 1000000L};
+	double *t[N_RUNNERS] = {NULL};
+	int n[N_RUNNERS] = {runs, runs, druns, runs}, got[N_RUNNERS] = {0};
+	int fails[N_RUNNERS] = {0}, r = 0;
 	for (int k = 0; k < N_RUNNERS; k++)
 		if (on(x, k) && !(t[k] = calloc((size_t)n[k], sizeof(double)))) {
 			r = -ENOMEM;
@@ -172,6 +183,10 @@ static int latency(const struct ctx *x, int runs, int druns, int round,
 				double t0 = (sbx_clock_mono_ns() / 1e9);
 				fails[k] += run_one(x, (enum runner)k) < 0;
 				t[k][got[k]++] = ((sbx_clock_mono_ns() / 1e9) - t0) * 1000;
+				/* Idle time after each call: what a daemon does then
+				 * (the warm pool refills) stays out of the next call. */
+				if (gap_ms)
+					nanosleep(&gap, NULL);
 			}
 		}
 	for (int k = 0; k < N_RUNNERS; k++) {
@@ -237,19 +252,23 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]\n"
-		"          [--only NAME]\n"
+		"          [--only NAME] [--warm-pool N] [--gap MS]\n"
 		"  -n RUNS          sequential runs per round and runner (default 100)\n"
 		"  -t SECONDS       duration of each throughput point (default 2)\n"
 		"  -r ROUNDS        interleaved rounds; medians are printed (default 3, max %d)\n"
 		"  --docker-runs N  sequential runs per round of the docker backend (default 20;\n"
 		"                   0: do not measure it)\n"
 		"  --sandboxd PATH  the daemon (default: the sandboxd next to this binary)\n"
-		"  --only NAME      only commands whose name contains NAME (true, python, node)\n",
+		"  --only NAME      only commands whose name contains NAME (true, python, node)\n"
+		"  --warm-pool N    also measure a sandboxd with N pre-built sandboxes, next to\n"
+		"                   the one without (default 8; 0: do not)\n"
+		"  --gap MS         idle time after each sequential call (default 0), so that a\n"
+		"                   daemon's refills do not land on the next runner's call\n",
 		argv0, MAX_ROUNDS);
 }
 
 struct opts {
-	int runs, rounds, docker_runs;
+	int runs, rounds, docker_runs, warm_pool, gap_ms;
 	double seconds;
 	const char *sandboxd, *only;
 };
@@ -259,9 +278,12 @@ static int parse(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {{"sandboxd", required_argument, NULL, 'S'},
 					   {"only", required_argument, NULL, 'O'},
 					   {"docker-runs", required_argument, NULL, 'D'},
+					   {"warm-pool", required_argument, NULL, 'W'},
+					   {"gap", required_argument, NULL, 'G'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
-	*o = (struct opts){.runs = 100, .rounds = 3, .docker_runs = 20, .seconds = 2};
+	*o = (struct opts){
+		.runs = 100, .rounds = 3, .docker_runs = 20, .warm_pool = 8, .seconds = 2};
 	for (int c; (c = getopt_long(argc, argv, "n:t:r:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'n':
@@ -276,6 +298,12 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'D':
 			o->docker_runs = atoi(optarg);
 			break;
+		case 'W':
+			o->warm_pool = atoi(optarg);
+			break;
+		case 'G':
+			o->gap_ms = atoi(optarg);
+			break;
 		case 'S':
 			o->sandboxd = optarg;
 			break;
@@ -289,7 +317,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc || o->runs < 2 || o->runs > MAX_RUNS || o->rounds < 1 ||
 	    o->rounds > MAX_ROUNDS || !(o->seconds > 0 && o->seconds <= 600) ||
-	    o->docker_runs < 0 || o->docker_runs == 1 || o->docker_runs > MAX_RUNS) {
+	    o->docker_runs < 0 || o->docker_runs == 1 || o->docker_runs > MAX_RUNS ||
+	    o->warm_pool < 0 || o->warm_pool > 64 || o->gap_ms < 0 || o->gap_ms > 10000) {
 		usage(argv[0]);
 		return -EINVAL;
 	}
@@ -403,11 +432,14 @@ static int docker_probe(const char **image, char *why, size_t len)
 	return code < 0 ? code : 0;
 }
 
-/* Start `sandboxd` [--backend BACKEND] on DIR/TAG-*.sock and DIR/TAG-state
- * and connect to it. -ECHILD when it exited at start-up (why filled in). */
+/* Start `sandboxd` --warm-pool WARM [--backend BACKEND] on DIR/TAG-*.sock
+ * and DIR/TAG-state and connect to it. -ECHILD when it exited at start-up
+ * (why filled in). */
 static int daemon_start(struct daemon *d, const char *sandboxd, const char *dir, const char *tag,
-			const char *backend, char *why, size_t len)
+			const char *backend, int warm, char *why, size_t len)
 {
+	char pool[16];
+	snprintf(pool, sizeof(pool), "%d", warm);
 	snprintf(d->rpc, sizeof(d->rpc), "ipc://%s/%s-rpc.sock", dir, tag);
 	snprintf(d->events, sizeof(d->events), "ipc://%s/%s-events.sock", dir, tag);
 	snprintf(d->state, sizeof(d->state), "%s/%s-state", dir, tag);
@@ -419,6 +451,7 @@ static int daemon_start(struct daemon *d, const char *sandboxd, const char *dir,
 		"--state-dir", d->state,
 		"--max-concurrent", "8", /* so 8 callers run at once */
 		"--log-level", "warn",
+		"--warm-pool", pool,
 		backend ? "--backend" : NULL, (char *)backend,
 		NULL,
 	};
@@ -480,13 +513,21 @@ static void print_ratio(const char *name, const char *label, const struct figure
 }
 
 static void print_ratios(const char *name, const struct figures f[N_RUNNERS], bool docker,
-			 int rounds)
+			 bool warm, int rounds)
 {
 	double r[4];
 	print_ratio(name, "ratio", &f[R_RPC], &f[R_BWRAP], rounds, r);
 	printf("%-16s %-13s p50 %s (target <= 0.50x); exec/s x2 %s, x8 %s (target >= 2.00x)\n", "",
 	       "target", r[0] <= 0.5 ? "met" : "MISSED", r[2] >= 2 ? "met" : "MISSED",
 	       r[3] >= 2 ? "met" : "MISSED");
+	if (warm) {
+		print_ratio(name, "warm/bwrap", &f[R_WARM], &f[R_BWRAP], rounds, r);
+		printf("%-16s %-13s p50 %s (target <= 0.50x); exec/s x2 %s, x8 %s (target >= "
+		       "2.00x)\n",
+		       "", "target", r[0] <= 0.5 ? "met" : "MISSED", r[2] >= 2 ? "met" : "MISSED",
+		       r[3] >= 2 ? "met" : "MISSED");
+		print_ratio(name, "warm/sandboxd", &f[R_WARM], &f[R_RPC], rounds, r);
+	}
 	if (docker) {
 		print_ratio(name, "docker/bwrap", &f[R_DOCKER], &f[R_BWRAP], rounds, r);
 		print_ratio(name, "docker/native", &f[R_DOCKER], &f[R_RPC], rounds, r);
@@ -503,13 +544,17 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 		fprintf(stderr, "bench-exec: %s does not run; skipped\n", cmd->name);
 		return -EIO;
 	}
+	if (x->client[R_WARM] && run_rpc(x->client[R_WARM], cmd, true) < 0) {
+		fprintf(stderr, "bench-exec: %s does not run with the warm pool\n", cmd->name);
+		return -EIO;
+	}
 	if (x->client[R_DOCKER] && run_rpc(x->client[R_DOCKER], &x->dcmd, true) < 0) {
 		printf("%-16s docker: skipped (%s does not run in the image)\n", cmd->name,
 		       x->dcmd.argv[0]);
 		x->client[R_DOCKER] = NULL;
 	}
 	for (int round = 0; round < o->rounds; round++) {
-		int r = latency(x, o->runs, o->docker_runs, round, f);
+		int r = latency(x, o->runs, o->docker_runs, o->gap_ms, round, f);
 		if (r < 0)
 			return r;
 		for (int k = 0; k < N_RUNNERS; k++)
@@ -521,6 +566,9 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 		fprintf(stderr, "  round %d %-16s sandboxd p50 %.2f ms x8 %.1f/s | bwrap p50 %.2f ms x8 %.1f/s",
 			round + 1, cmd->name, f[R_RPC].p50[round], f[R_RPC].x8[round],
 			f[R_BWRAP].p50[round], f[R_BWRAP].x8[round]);
+		if (on(x, R_WARM))
+			fprintf(stderr, " | warm p50 %.2f ms x8 %.1f/s", f[R_WARM].p50[round],
+				f[R_WARM].x8[round]);
 		if (on(x, R_DOCKER))
 			fprintf(stderr, " | docker p50 %.2f ms x8 %.1f/s", f[R_DOCKER].p50[round],
 				f[R_DOCKER].x8[round]);
@@ -529,7 +577,7 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 	for (int k = 0; k < N_RUNNERS; k++)
 		if (on(x, k))
 			print_row(cmd->name, runner_name[k], &f[k], o->rounds);
-	print_ratios(cmd->name, f, on(x, R_DOCKER), o->rounds);
+	print_ratios(cmd->name, f, on(x, R_DOCKER), on(x, R_WARM), o->rounds);
 	return 0;
 }
 
@@ -556,9 +604,11 @@ int main(int argc, char **argv)
 	 * state/ through this directory. */
 	chmod(dir, 0711);
 
-	struct daemon native = {0}, docker = {0};
+	struct daemon native = {0}, docker = {0}, warm = {0};
 	int status = 1, measured = 0;
-	if (daemon_start(&native, sandboxd, dir, "native", NULL, why, sizeof(why)) < 0) {
+	if (daemon_start(&native, sandboxd, dir, "native", NULL, 0, why, sizeof(why)) < 0 ||
+	    (o.warm_pool > 0 && daemon_start(&warm, sandboxd, dir, "warm", NULL, o.warm_pool, why,
+					     sizeof(why)) < 0)) {
 		fprintf(stderr, "bench-exec: %s\n", why);
 		goto out;
 	}
@@ -566,7 +616,7 @@ int main(int argc, char **argv)
 	if (o.docker_runs == 0)
 		snprintf(why, sizeof(why), "--docker-runs 0");
 	else if (docker_probe(&image, why, sizeof(why)) == 0)
-		use_docker = daemon_start(&docker, sandboxd, dir, "docker", "docker", why,
+		use_docker = daemon_start(&docker, sandboxd, dir, "docker", "docker", 0, why,
 					  sizeof(why)) == 0;
 	if (!use_docker)
 		daemon_stop(&docker);
@@ -579,15 +629,18 @@ int main(int argc, char **argv)
 	printf("bench-exec: Run RPC through libsandbox vs bwrap --unshare-all --die-with-parent "
 	       "--ro-bind / /\n  sandboxd: %s (--max-concurrent 8)\n",
 	       sandboxd);
+	if (o.warm_pool > 0)
+		printf("  warm: a second sandboxd --warm-pool %d (--max-concurrent 8)\n",
+		       o.warm_pool);
 	if (use_docker)
 		printf("  docker: a second sandboxd --backend docker (--max-concurrent 8), image %s; "
 		       "%d sequential runs per round\n",
 		       image, o.docker_runs);
 	else
 		printf("  docker: skipped (%s)\n", why);
-	printf("  %d rounds; per round %d sequential runs per runner, %.1f s per throughput "
-	       "point; medians over rounds\n",
-	       o.rounds, o.runs, o.seconds);
+	printf("  %d rounds; per round %d sequential runs per runner (%d ms idle after each), "
+	       "%.1f s per throughput point; medians over rounds\n",
+	       o.rounds, o.runs, o.gap_ms, o.seconds);
 	printf("%-16s %-13s %9s %9s %10s %10s\n", "command", "runner", "p50 ms", "p99 ms",
 	       "x2 exec/s", "x8 exec/s");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -599,7 +652,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		cmd->argv[0] = cmd->path;
-		struct ctx x = {.client = {native.client, NULL, use_docker ? docker.client : NULL},
+		struct ctx x = {.client = {native.client, NULL, use_docker ? docker.client : NULL,
+					   warm.client},
 				.cmd = cmd};
 		x.dcmd = *cmd;
 		x.dcmd.argv[0] = cmd->docker_argv0;
@@ -607,6 +661,11 @@ int main(int argc, char **argv)
 			measured++;
 		if (!bench_proc_running(&native.proc)) {
 			fprintf(stderr, "bench-exec: sandboxd died\n");
+			measured = 0;
+			break;
+		}
+		if (o.warm_pool > 0 && !bench_proc_running(&warm.proc)) {
+			fprintf(stderr, "bench-exec: sandboxd --warm-pool died\n");
 			measured = 0;
 			break;
 		}
@@ -619,6 +678,7 @@ int main(int argc, char **argv)
 	status = measured > 0 ? 0 : 1;
 out:
 	daemon_stop(&docker);
+	daemon_stop(&warm);
 	daemon_stop(&native);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return status;

@@ -246,6 +246,12 @@ static void slot_destroy(struct sbx_ctx *ctx, struct sbx_cgroup_slot *s)
 	slot_reset(s);
 }
 
+void sbx_cgroup_release(struct sbx_ctx *ctx, struct sbx_cgroup_slot *slot)
+{
+	if (ctx->cg_mode != SBX_CG_NONE)
+		slot_destroy(ctx, slot);
+}
+
 static int slot_create(struct sbx_ctx *ctx, struct sbx_cgroup_slot *s)
 {
 	char name[32];
@@ -337,6 +343,15 @@ static int v1_setup(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	return 0;
 }
 
+int sbx_cgroup_limits(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	if (ctx->cg_mode == SBX_CG_NONE || ex->cg.dfd[0] < 0)
+		return 0;
+	if (ctx->cg_mode == SBX_CG_V2)
+		return sbx_cgroup2_setup(ctx, ex);
+	return v1_setup(ctx, ex);
+}
+
 static int cgroup_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	slot_reset(&ex->cg);
@@ -347,9 +362,11 @@ static int cgroup_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		ex->cg = ctx->cg_pool[--ctx->cg_pool_len];
 	else if ((r = slot_create(ctx, &ex->cg)) < 0)
 		return r;
-	if (ctx->cg_mode == SBX_CG_V2)
-		return sbx_cgroup2_setup(ctx, ex);
-	return v1_setup(ctx, ex);
+	/* A pre-built sandbox has no request yet: its limits are written
+	 * when an execution takes it, before it is told what to run. */
+	if (ex->warm)
+		return 0;
+	return sbx_cgroup_limits(ctx, ex);
 }
 
 /* v1: the child moves itself. Writing "0" to a v1 "tasks" file moves the

@@ -31,6 +31,12 @@ const char *sbx_cgroup_mode_name(enum sbx_cgroup_mode m);
  * -ENOENT without cgroups. */
 int sbx_cgroup_cpu_ns(const struct sbx_ctx *ctx, const struct sbx_exec *ex, uint64_t *ret_ns);
 
+/* Write the request's limits to the execution's cgroup (prepare does it
+ * for a cold start; warm.c when an execution takes a pre-built sandbox). */
+int sbx_cgroup_limits(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* Remove a cgroup no execution will use (a discarded pre-built sandbox's). */
+void sbx_cgroup_release(struct sbx_ctx *ctx, struct sbx_cgroup_slot *slot);
+
 /* cgroup2.c: the v2 half behind cgroup.c. */
 int sbx_cgroup2_init(struct sbx_ctx *ctx);
 int sbx_cgroup2_setup(struct sbx_ctx *ctx, struct sbx_exec *ex);

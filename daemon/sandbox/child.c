@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "module.h"
 #include "spawner_state.h"
+#include "warm.h"
 
 /* The order is the design: */
 const struct sbx_module *const sbx_modules[] = {
@@ -111,6 +112,21 @@ static void reset_signals(void)
 			signal(s, SIG_DFL);
 }
 
+/* One module's child() hook, timed. */
+static void child_step(const struct sbx_ctx *ctx, struct sbx_exec *ex, unsigned i,
+		       struct sbx_child_msg *trace)
+{
+	const struct sbx_module *m = sbx_modules[i];
+	if (!m->child)
+		return;
+	uint64_t t0 = ctx->cfg.trace ? sbx_clock_mono_ns() : 0;
+	int r = m->child(ctx, ex);
+	if (r < 0)
+		sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "%s", m->name);
+	if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
+		trace->trace_us[i] = (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
+}
+
 _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	struct sbx_child_msg trace;
@@ -125,14 +141,17 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 
 	for (unsigned i = 0; i < sbx_n_modules; i++) {
 		const struct sbx_module *m = sbx_modules[i];
-		if (!m->child)
+		/* A pre-built sandbox forks its payload process first and waits
+		 * there for the request (warm.c); the request's files follow. */
+		if (ex->warm && m == &sbx_files_module)
 			continue;
-		uint64_t t0 = ctx->cfg.trace ? sbx_clock_mono_ns() : 0;
-		int r = m->child(ctx, ex);
-		if (r < 0)
-			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "%s", m->name);
-		if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
-			trace.trace_us[i] = (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
+		child_step(ctx, ex, i, &trace);
+		if (ex->warm && m == &sbx_pid_module) {
+			sbx_warm_child_wait(ctx, ex);
+			for (unsigned j = 0; j < sbx_n_modules; j++)
+				if (sbx_modules[j] == &sbx_files_module)
+					child_step(ctx, ex, j, &trace);
+		}
 	}
 	/* From here on: pid 2, the payload. */
 	for (unsigned i = 0; i < sbx_n_modules; i++) {
@@ -146,8 +165,10 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 		if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
 			trace.trace_us[i] += (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
 	}
-	if (ctx->cfg.trace)
+	if (ctx->cfg.trace) {
+		trace.mono_ns = (uint64_t)sbx_clock_mono_ns();
 		sbx_child_send(ex, &trace);
+	}
 	/* PATH lookup must use the request's PATH, not the spawner's. */
 	extern char **environ;
 	environ = ex->envp;

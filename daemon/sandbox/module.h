@@ -66,6 +66,9 @@ struct sbx_child_msg {
 	uint32_t cpu_ms;
 	uint64_t maxrss_kb;
 	uint32_t trace_us[SBX_TRACE_SLOTS];
+	/* CLOCK_MONOTONIC when sent: TRACE right before execve(), EXIT
+	 * right before the init exits (cfg.trace: exec..exit, exit..reap) */
+	uint64_t mono_ns;
 	char text[2048];
 };
 

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "module.h"
 #include "spawner_state.h"
 
@@ -43,6 +44,7 @@ _Noreturn static void init_loop(struct sbx_exec *ex, pid_t payload)
 			struct sbx_child_msg m;
 			memset(&m, 0, sizeof(m));
 			m.kind = SBX_MSG_EXIT;
+			m.mono_ns = (uint64_t)sbx_clock_mono_ns();
 			m.wstatus = st;
 			if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
 				m.cpu_ms = (uint32_t)(tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime));

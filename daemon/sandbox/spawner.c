@@ -36,6 +36,7 @@
 #include "spawner.h"
 #include "spawner_exec.h"
 #include "spawner_state.h"
+#include "warm.h"
 #include "wire.h"
 
 static struct sbx_watch ctl_watch = {.ex = NULL, .kind = W_CTL};
@@ -312,7 +313,7 @@ static int spawner_setup(struct sbx_ctx *ctx, const struct sbx_engine_config *cf
 	if (ctx->epfd < 0)
 		return -errno;
 	int r = modules_init(ctx);
-	if (r < 0)
+	if (r < 0 || (r = sbx_warm_init(ctx)) < 0)
 		return r;
 	return sbx_epoll_add(ctx, ctl_fd, EPOLLIN, &ctl_watch);
 }
@@ -336,7 +337,8 @@ _Noreturn void sbx_spawner_main(const struct sbx_engine_config *cfg, enum sbx_cg
 			break;
 		if (n == 0) {
 			/* Nothing to do right now: prepare the next executions. */
-			if (!sbx_cgroup_refill(ctx) && !sbx_net_refill(ctx)) {
+			if (!sbx_cgroup_refill(ctx) && !sbx_net_refill(ctx) &&
+			    !sbx_warm_refill(ctx)) {
 				n = epoll_wait(ctx->epfd, evs, SBX_ARRAY_SIZE(evs), -1);
 				if (n < 0 && errno != EINTR)
 					break;
@@ -354,6 +356,7 @@ _Noreturn void sbx_spawner_main(const struct sbx_engine_config *cfg, enum sbx_cg
 		}
 	}
 	free_reaped(ctx);
+	sbx_warm_fini(ctx);
 	modules_fini(ctx);
 	free(ctx);
 	_exit(0);

@@ -22,6 +22,7 @@
 #include "module.h"
 #include "net.h"
 #include "spawner_exec.h"
+#include "warm.h"
 #include "wire.h"
 
 #ifndef P_PIDFD
@@ -127,11 +128,15 @@ int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex)
 			return n < 0 && errno == EAGAIN ? -EAGAIN : -ECONNRESET;
 		ex->req_got += (size_t)n;
 	}
+	/* The packed request is kept until the start: a pre-built sandbox
+	 * is sent it as it came (warm.c). */
 	ex->req = sbx__spawn_request__unpack(NULL, ex->req_len, ex->reqbuf);
-	free(ex->reqbuf);
-	ex->reqbuf = NULL;
 	if (!ex->req)
 		return -EBADMSG;
+	if (!sbx_warm_fits(ctx, ex)) {
+		free(ex->reqbuf);
+		ex->reqbuf = NULL;
+	}
 	/* The daemon side checked already; the privileged side checks again. */
 	const char *why;
 	if (sbx_engine_check(ex->req, &why) < 0) {
@@ -240,11 +245,19 @@ static void trace_print(const struct sbx_ctx *ctx, const struct sbx_exec *ex,
 		if (rep->trace.trace_us[i] && off < sizeof(child))
 			off += (size_t)snprintf(child + off, sizeof(child) - off, " %s=%u",
 						sbx_modules[i]->name, rep->trace.trace_us[i]);
+	/* From the payload's execve() to its init's exit (exec, the payload,
+	 * its exit), and from there to the reap (namespace teardown). */
+	uint64_t payload = 0, nsdown = 0;
+	if (rep->have_trace && rep->have_exit && rep->exit.mono_ns > rep->trace.mono_ns)
+		payload = (rep->exit.mono_ns - rep->trace.mono_ns) / 1000;
+	if (rep->have_exit && t[4] > rep->exit.mono_ns)
+		nsdown = (t[4] - rep->exit.mono_ns) / 1000;
 	fprintf(stderr,
 		"sbx-trace id=%" PRIu64 " prepare=%" PRIu64 "us clone=%" PRIu64 "us parent=%" PRIu64
-		"us run=%" PRIu64 "us teardown=%" PRIu64 "us child(us):%s\n",
+		"us run=%" PRIu64 "us teardown=%" PRIu64 "us exec_to_exit=%" PRIu64
+		"us exit_to_reap=%" PRIu64 "us child(us):%s\n",
 		ex->id, (t[1] - t[0]) / 1000, (t[2] - t[1]) / 1000, (t[3] - t[2]) / 1000,
-		(t[4] - t[3]) / 1000, (t[5] - t[4]) / 1000, child);
+		(t[4] - t[3]) / 1000, (t[5] - t[4]) / 1000, payload, nsdown, child);
 }
 
 static const char *signame(int sig)
@@ -447,26 +460,25 @@ static void start_failed(struct sbx_ctx *ctx, struct sbx_exec *ex, const char *w
 	finish(ctx, ex);
 }
 
-void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
+int sbx_exec_spawn(struct sbx_ctx *ctx, struct sbx_exec *ex, const char **what)
 {
 	int r;
-	ex->state = EX_RUNNING;
-	ex->t_start = ex->trace_ns[0] = sbx_clock_mono_ns();
+	*what = "pipes";
 	if ((r = make_pipes(ex)) < 0)
-		return start_failed(ctx, ex, "pipes", r);
-	ex->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (ex->timerfd < 0)
-		return start_failed(ctx, ex, "timerfd", -errno);
+		return r;
 	for (unsigned i = 0; i < sbx_n_modules; i++)
-		if (sbx_modules[i]->prepare && (r = sbx_modules[i]->prepare(ctx, ex)) < 0)
-			return start_failed(ctx, ex, sbx_modules[i]->name, r);
+		if (sbx_modules[i]->prepare && (r = sbx_modules[i]->prepare(ctx, ex)) < 0) {
+			*what = sbx_modules[i]->name;
+			return r;
+		}
 	ex->trace_ns[1] = sbx_clock_mono_ns();
 
 	pid_t pid = do_clone(ctx, ex);
 	if (pid == 0)
 		sbx_child_main(ctx, ex);
+	*what = "clone";
 	if (pid < 0)
-		return start_failed(ctx, ex, "clone", pid);
+		return pid;
 	ex->pid = pid;
 	ex->trace_ns[2] = sbx_clock_mono_ns();
 	close_fd(&ex->child_stdin);
@@ -481,10 +493,33 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 				 strerror(-r));
 			break;
 		}
-	/* "go" (without it the child exits: closing go_w is the abort). */
+	/* "go" (without it the child exits: closing go_w is the abort). A
+	 * pre-built sandbox keeps go_w: its request comes the same way. */
 	if (!ex->error[0] && write(ex->go_w, "g", 1) != 1)
 		snprintf(ex->error, sizeof(ex->error), "go: %s", strerror(errno));
-	close_fd(&ex->go_w);
+	if (!ex->warm || ex->error[0])
+		close_fd(&ex->go_w);
+	return 0;
+}
+
+void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	int r;
+	ex->state = EX_RUNNING;
+	ex->t_start = ex->trace_ns[0] = sbx_clock_mono_ns();
+	ex->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (ex->timerfd < 0)
+		return start_failed(ctx, ex, "timerfd", -errno);
+	/* A pre-built sandbox if one fits, else (never waiting) a cold one. */
+	if (sbx_warm_take(ctx, ex) == 0) {
+		ex->trace_ns[1] = ex->trace_ns[2] = sbx_clock_mono_ns();
+	} else {
+		const char *what;
+		if ((r = sbx_exec_spawn(ctx, ex, &what)) < 0)
+			return start_failed(ctx, ex, what, r);
+	}
+	free(ex->reqbuf); /* kept for sbx_warm_take() only */
+	ex->reqbuf = NULL;
 	ex->trace_ns[3] = sbx_clock_mono_ns();
 
 	const ProtobufCBinaryData *in = &ex->req->stdin;

@@ -25,6 +25,11 @@ void sbx_exec_free(struct sbx_exec *ex);
 int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* Reply INTERNAL_ERROR with ex->error without running anything. */
 void sbx_exec_fail_early(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* Build a sandbox for ex->req up to "go": pipes, prepare hooks, clone,
+ * parent hooks (warm.c calls it too, for a pre-built one). <0 = failed
+ * before the clone (*what names the step); 0 = cloned, ex->error set if a
+ * later step failed. */
+int sbx_exec_spawn(struct sbx_ctx *ctx, struct sbx_exec *ex, const char **what);
 /* Start a queued execution (already on the running list). On failure
  * it replies INTERNAL_ERROR itself. */
 void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex);

@@ -45,6 +45,9 @@ struct sbx_ctx {
 	/* net.c: fresh, never-used network namespaces (private to net.c) */
 	struct sbx_net *net;
 
+	/* warm.c: pre-built sandboxes waiting for a request */
+	struct sbx_warm_pool *warm;
+
 	/* seccomp.c: the policy compiled once */
 	struct sock_fprog seccomp_prog;
 
@@ -86,6 +89,10 @@ struct sbx_exec {
 	struct sbx_exec *next, *prev;
 	enum sbx_exec_state state;
 	uint64_t id;
+	/* warm.c: a pre-built sandbox (no execution yet). Its child stops
+	 * before the first module that reads the request and waits for the
+	 * request on the go pipe. */
+	bool warm;
 	int fd; /* the execution socket (daemon's peer end) */
 	struct sbx_watch w_sock, w_pidfd, w_timer, w_stdin;
 

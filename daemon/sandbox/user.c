@@ -59,8 +59,11 @@ static int user_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(1);
-	close(ex->child_go);
-	ex->child_go = -1;
+	/* A pre-built sandbox's request comes on the same pipe (warm.c). */
+	if (!ex->warm) {
+		close(ex->child_go);
+		ex->child_go = -1;
+	}
 	return 0;
 }
 

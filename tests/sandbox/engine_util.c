@@ -15,6 +15,10 @@ struct sbx_engine *tu_engine_try(enum sbx_cgroup_pref cg, int *ret_err)
 	cfg.state_dir = dir;
 	cfg.cgroup = cg;
 	cfg.max_concurrent = 8;
+	/* The same tests run with pre-built sandboxes (warm.c) when asked. */
+	const char *warm = getenv("SANDBOX_WARM_POOL");
+	cfg.warm_pool = warm ? (unsigned)strtoul(warm, NULL, 10) : 0;
+	cfg.trace = getenv("SBX_ENGINE_TRACE") != NULL; /* per-phase timings */
 	struct sbx_engine *e = NULL;
 	int r = sbx_engine_new(&cfg, &e);
 	free(dir); /* the engine keeps its own copy */

@@ -55,6 +55,12 @@ struct sbx_engine_config {
 	 * 0 = 4; set no_cgroup_pool to mkdir one per execution. */
 	unsigned cgroup_pool;
 	bool no_cgroup_pool;
+	/* Pre-built sandboxes kept ready (warm.c): namespaces cloned, root
+	 * mounted and pivoted, waiting for a request; each is used by one
+	 * execution, then dies. Only requests without a host workspace, host
+	 * /tmp, binds or network take one. 0 = off (no default: the daemon
+	 * passes its setting). */
+	unsigned warm_pool;
 	enum sbx_cgroup_pref cgroup;
 	/* Print per-phase timings of every execution to stderr (spawner side). */
 	bool trace;
