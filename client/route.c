@@ -63,10 +63,13 @@ struct hop {
 
 static void append_name(char *list, size_t size, const char *name)
 {
-	size_t used = strlen(list);
+	size_t used = strlen(list), sep = used ? 1 : 0, n = strlen(name);
 
-	if (used + (used ? 1 : 0) + strlen(name) < size)
-		snprintf(list + used, size - used, "%s%s", used ? "," : "", name);
+	if (used + sep + n >= size)
+		return;
+	if (sep)
+		list[used] = ',';
+	memcpy(list + used + sep, name, n + 1);
 }
 
 static uint32_t remaining_ms(const struct rcall *rc)

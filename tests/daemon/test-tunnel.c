@@ -104,7 +104,7 @@ static int read_status(int fd, char *out, size_t outlen)
 		head[++n] = 0;
 		if (n >= 4 && memcmp(head + n - 4, "\r\n\r\n", 4) == 0) {
 			if (out)
-				snprintf(out, outlen, "%s", head);
+				snprintf(out, outlen, "%.*s", (int)outlen - 1, head);
 			return strncmp(head, "HTTP/1.1 ", 9) == 0 ? atoi(head + 9) : -2;
 		}
 	}

@@ -414,7 +414,7 @@ static void test_routing(void)
 		json_decref(j);
 	}
 	for (int i = 0; i < n_exec_ids; i++) {
-		snprintf(path, sizeof(path), "/api/v1/executions/%s", exec_ids[i]);
+		snprintf(path, sizeof(path), "/api/v1/executions/%.39s", exec_ids[i]);
 		j = cl_json(cl.gws[1 - i % 2].base, "GET", path, NULL, 200, 0);
 		CHECK_STR(th_str(j, "execution_id"), exec_ids[i]);
 		json_decref(j);
