@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "json_pb.h"
 #include "methods.h"
+#include "options.h"
 #include "sandbox.h"
 #include "status.h"
 
@@ -379,30 +380,6 @@ static int list_add(struct url_list *l, const char *flag, const char *value)
 	return 0;
 }
 
-/* The cluster key from a file (a Swarm or Kubernetes secret): its text
- * without the trailing newline. */
-static int read_key_file(const char *path, char *key, size_t size)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f) {
-		fprintf(stderr, "sandboxctl: cannot read the cluster key file %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
-	n = fread(key, 1, size - 1, f);
-	fclose(f);
-	key[n] = 0;
-	while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r' || key[n - 1] == ' '))
-		key[--n] = 0;
-	if (n == 0 || n >= size - 2 || strchr(key, '\n')) {
-		fprintf(stderr, "sandboxctl: the cluster key file %s must hold one line of 1 to %zu characters\n",
-			path, size - 3);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static const char *env_or_null(const char *name)
 {
 	const char *v = getenv(name);
@@ -490,8 +467,15 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 			return -1;
 	}
 	if (!g->cluster_key && key_file) {
-		if (read_key_file(key_file, key, sizeof(key)) < 0)
+		/* The daemon's and the gateway's rules: one line, its newline
+		 * dropped, nothing else (a space is part of the key). */
+		char err[512];
+
+		if (sbx_opts_read_file(key_file, "--cluster-key-file", key, sizeof(key), err,
+				       sizeof(err)) < 0) {
+			fprintf(stderr, "sandboxctl: %s\n", err);
 			return -1;
+		}
 		g->cluster_key = key;
 	}
 	/* A DNS name alone names the nodes: no default URL beside it. */
