@@ -127,6 +127,27 @@ static int recv_error(struct sbx_conn *c, int rv)
 	return sbx_errno_from_nng(rv);
 }
 
+/* Post the receive unless the connection is closing. nng 1.5 must not see
+ * a context operation while the socket closes: the operation's reference
+ * on its context can end after the socket is gone, and the context's
+ * teardown then locks a freed mutex ("panic: pthread_mutex_lock"). Every
+ * context operation therefore runs under c->lock with closed unset, and
+ * sbx_conn_shutdown sets closed under c->lock before nng_close. nng never
+ * completes an aio inside nng_ctx_send or nng_ctx_recv of a req socket,
+ * so no callback runs with the lock held. */
+static bool ctx_recv_open(struct slot *s)
+{
+	struct sbx_conn *c = s->conn;
+	bool open;
+
+	pthread_mutex_lock(&c->lock);
+	open = !atomic_load(&c->closed);
+	if (open)
+		nng_ctx_recv(s->ctx, s->aio);
+	pthread_mutex_unlock(&c->lock);
+	return open;
+}
+
 static void slot_cb(void *arg)
 {
 	struct slot *s = arg;
@@ -146,7 +167,8 @@ static void slot_cb(void *arg)
 		now = sbx_clock_mono_ms();
 		s->phase = SLOT_RECV;
 		nng_aio_set_timeout(s->aio, s->deadline_ms > now ? (nng_duration)(s->deadline_ms - now) : 1);
-		nng_ctx_recv(s->ctx, s->aio);
+		if (!ctx_recv_open(s))
+			slot_complete(s, -ECANCELED, true, NULL);
 		return;
 	}
 	if (rv != 0) {
@@ -165,6 +187,10 @@ static int slot_acquire(struct sbx_conn *c, struct slot **ret)
 	int rv;
 
 	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&c->closed)) {
+		pthread_mutex_unlock(&c->lock);
+		return -ECANCELED;
+	}
 	s = c->free_slots;
 	if (s) {
 		c->free_slots = s->next_free;
@@ -230,12 +256,14 @@ int sbx_conn_send(struct sbx_conn *c, const sbx_method *m, uint64_t id, const vo
 	 * before the drop (abort_in_flight, after it, ends the send) or sees
 	 * it. nng completes the aio on its own threads, never in here. */
 	pthread_mutex_lock(&c->lock);
-	if (c->fail_when_down && atomic_load(&c->pipes) == 0) {
+	r = atomic_load(&c->closed) ? -ECANCELED
+	    : c->fail_when_down && atomic_load(&c->pipes) == 0 ? -ECONNREFUSED : 0;
+	if (r < 0) {
 		pthread_mutex_unlock(&c->lock);
 		nng_aio_set_msg(s->aio, NULL);
 		nng_msg_free(msg);
 		slot_release(s);
-		return -ECONNREFUSED;
+		return r;
 	}
 	nng_ctx_send(s->ctx, s->aio);
 	pthread_mutex_unlock(&c->lock);
@@ -326,7 +354,16 @@ int sbx_conn_open(const struct sbx_conn_opts *opts, struct sbx_conn **ret)
 
 void sbx_conn_shutdown(struct sbx_conn *c)
 {
-	if (!c || atomic_exchange(&c->closed, true))
+	bool was;
+
+	if (!c)
+		return;
+	/* Under the lock: no context operation is under way once closed is
+	 * set (see ctx_recv_open). */
+	pthread_mutex_lock(&c->lock);
+	was = atomic_exchange(&c->closed, true);
+	pthread_mutex_unlock(&c->lock);
+	if (was)
 		return;
 	/* Closing the socket completes every pending aio with NNG_ECLOSED. */
 	nng_close(c->sock);

@@ -42,11 +42,13 @@ struct sbx_rpc_server {
 	size_t n_ctx;
 	struct ctx *ctxs;
 
-	pthread_mutex_t lock;    /* guards the queue, stopping and n_done */
+	pthread_mutex_t lock;    /* guards the queue, stopping, n_done, closed, n_ops */
 	pthread_cond_t cond;
 	struct ctx *queue_head, *queue_tail;
 	bool stopping;
 	size_t n_done;
+	bool closed;             /* the socket is closing: no context operation */
+	size_t n_ops;            /* nng_ctx_send/recv calls under way */
 	size_t n_workers;
 	pthread_t *workers;
 };
@@ -115,10 +117,62 @@ static int stamp_node(ProtobufCMessage *m, const char *node_id, unsigned depth)
 	return 0;
 }
 
+/* nng 1.5 must not see a context operation while the socket closes: the
+ * operation's reference on its context can end after the socket is gone,
+ * and the context's teardown then locks a freed mutex ("panic:
+ * pthread_mutex_lock"). Each nng_ctx_send/recv is counted, and the socket
+ * is closed only when none is under way (close_socket). They nest: a rep
+ * socket completes a send inside nng_ctx_send, whose callback receives. */
+static bool op_begin(struct sbx_rpc_server *s)
+{
+	bool ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = !s->closed;
+	if (ok)
+		s->n_ops++;
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void op_end(struct sbx_rpc_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (--s->n_ops == 0)
+		pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void close_socket(struct sbx_rpc_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->closed = true;
+	while (s->n_ops > 0)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	nng_close(s->sock);
+}
+
+static void ctx_done_locked(struct ctx *c)
+{
+	c->phase = CTX_DONE;
+	c->srv->n_done++;
+	pthread_cond_broadcast(&c->srv->cond);
+}
+
 static void ctx_recv(struct ctx *c)
 {
+	struct sbx_rpc_server *s = c->srv;
+
 	c->phase = CTX_RECV;
+	if (!op_begin(s)) {
+		pthread_mutex_lock(&s->lock);
+		ctx_done_locked(c);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	nng_ctx_recv(c->ctx, c->aio);
+	op_end(s);
 }
 
 static void ctx_finish(struct ctx *c)
@@ -127,9 +181,7 @@ static void ctx_finish(struct ctx *c)
 
 	pthread_mutex_lock(&s->lock);
 	if (s->stopping) {
-		c->phase = CTX_DONE;
-		s->n_done++;
-		pthread_cond_broadcast(&s->cond);
+		ctx_done_locked(c);
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
@@ -153,9 +205,15 @@ static void ctx_send_reply(struct ctx *c, uint64_t id, int status, const char *m
 		ctx_finish(c);
 		return;
 	}
+	if (!op_begin(c->srv)) {
+		nng_msg_free(msg);
+		ctx_finish(c);
+		return;
+	}
 	c->phase = CTX_SEND;
 	nng_aio_set_msg(c->aio, msg);
 	nng_ctx_send(c->ctx, c->aio);
+	op_end(c->srv);
 }
 
 /* Run the handler of c->req and send its reply. */
@@ -427,7 +485,7 @@ void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms)
 		 * running finds its send refused and its context done. */
 		log_warn("%zu RPCs still running after %u ms; closing", s->n_ctx - s->n_done, grace_ms);
 		pthread_mutex_unlock(&s->lock);
-		nng_close(s->sock);
+		close_socket(s);
 		pthread_mutex_lock(&s->lock);
 		while (s->n_done < s->n_ctx)
 			pthread_cond_wait(&s->cond, &s->lock);
@@ -439,7 +497,7 @@ void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms)
 	 * the socket goes away under them. */
 	for (size_t i = 0; i < s->n_workers; i++)
 		pthread_join(s->workers[i], NULL);
-	nng_close(s->sock);
+	close_socket(s);
 	for (size_t i = 0; i < s->n_ctx; i++)
 		nng_aio_stop(s->ctxs[i].aio);
 	for (size_t i = 0; i < s->n_ctx; i++) {

@@ -53,6 +53,48 @@ static void count_cb(void *arg, int err, struct sbx_reply *reply)
 		sbx_reply_fini(reply);
 }
 
+/* One client per call, closed as soon as its reply is in, as a script's
+ * clients do. The reply can complete while the receive that took it is
+ * still inside nng; closing must wait for it (nng 1.5 panics otherwise). */
+struct churn {
+	const char *url;
+	int ok;
+};
+
+static void *churn_main(void *arg)
+{
+	struct churn *ch = arg;
+	struct sbx_client_opts o = { .rpc_url = ch->url, .connect_wait_ms = 2000 };
+	struct sbx_reply reply;
+	struct sbx_client *c;
+
+	for (int i = 0; i < 500; i++) {
+		if (sbx_client_open(&o, &c) != 0)
+			continue;
+		if (sbx_call(c, "Health", NULL, 5000, &reply) == 0) {
+			ch->ok += reply.status == SBX_OK;
+			sbx_reply_fini(&reply);
+		}
+		sbx_client_close(c);
+	}
+	return NULL;
+}
+
+static void test_churn(const char *url)
+{
+	struct churn ch[4];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		ch[i] = (struct churn){ .url = url };
+		CHECK(pthread_create(&t[i], NULL, churn_main, &ch[i]) == 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(ch[i].ok, 500);
+	}
+}
+
 int main(void)
 {
 	char *dir = tl_tmpdir("sbx-client"), url[256];
@@ -112,6 +154,7 @@ int main(void)
 	}
 	CHECK_INT(cnt.done, 500);
 	CHECK_INT(cnt.ok, 500);
+	test_churn(url);
 
 	/* The daemon goes away and comes back on the same path. */
 	sbx_rpc_server_stop(srv, 1000);
