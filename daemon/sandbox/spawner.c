@@ -77,6 +77,7 @@ void sbx_exec_running_remove(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	list_remove(&ctx->running, ex);
 	ctx->n_running--;
+	sbx_warm_done(ctx, ex);
 }
 
 /* Freed after the current batch of epoll events: a later event of the

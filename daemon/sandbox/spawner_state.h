@@ -93,6 +93,7 @@ struct sbx_exec {
 	 * before the first module that reads the request and waits for the
 	 * request on the go pipe. */
 	bool warm;
+	bool pooled; /* warm.c: runs in a pre-built sandbox (counted in use) */
 	int fd; /* the execution socket (daemon's peer end) */
 	struct sbx_watch w_sock, w_pidfd, w_timer, w_stdin;
 

@@ -42,12 +42,17 @@
 
 /* A failed build is retried after this long, not at every idle moment. */
 #define RETRY_NS 1000000000ull
+/* The refill rate is the builds of the last minute; a pool builds at most
+ * one sandbox per idle moment, so this many stamps hold a busy minute. */
+#define RATE_WINDOW_NS 60000000000ull
+#define RATE_STAMPS 1024
 
 struct sbx_warm_pool {
 	struct sbx_exec **ready;
-	unsigned len;
+	unsigned len, in_use;
 	uint64_t retry_at;
 	uint64_t built, taken, misses, failed;
+	uint64_t stamps[RATE_STAMPS]; /* when the last builds ended, a ring */
 };
 
 /* What a pre-built sandbox is made for: the request-independent set-up of
@@ -132,6 +137,7 @@ bool sbx_warm_refill(struct sbx_ctx *ctx)
 		return false;
 	}
 	p->ready[p->len++] = w;
+	p->stamps[p->built % RATE_STAMPS] = sbx_clock_mono_ns();
 	p->built++;
 	return true;
 }
@@ -209,7 +215,48 @@ int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	w->req = NULL;
 	sbx_exec_free(w);
 	p->taken++;
+	p->in_use++;
+	ex->pooled = true;
 	return 0;
+}
+
+void sbx_warm_done(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	if (ex->pooled && ctx->warm && ctx->warm->in_use > 0)
+		ctx->warm->in_use--;
+	ex->pooled = false;
+}
+
+/* What a ready sandbox holds in memory: its cgroup's charge (v1 or v2). */
+static uint64_t ready_memory_kb(const struct sbx_ctx *ctx, const struct sbx_warm_pool *p)
+{
+	uint64_t sum = 0, v;
+	for (unsigned i = 0; i < p->len; i++) {
+		const struct sbx_cgroup_slot *cg = &p->ready[i]->cg;
+		if (ctx->cg_mode == SBX_CG_V1 && cg->dfd[SBX_V1_MEMORY] >= 0 &&
+		    sbx_cg_read_u64(cg->dfd[SBX_V1_MEMORY], "memory.usage_in_bytes", &v) == 0)
+			sum += v;
+		else if (ctx->cg_mode == SBX_CG_V2 && ctx->cg_v2_memory && cg->dfd[0] >= 0 &&
+			 sbx_cg_read_u64(cg->dfd[0], "memory.current", &v) == 0)
+			sum += v;
+	}
+	return sum / 1024;
+}
+
+unsigned sbx_warm_stats(const struct sbx_ctx *ctx, struct sbx_warm_stats *out, unsigned max)
+{
+	const struct sbx_warm_pool *p = ctx->warm;
+	if (!p || max == 0)
+		return 0;
+	uint64_t now = sbx_clock_mono_ns(), n = 0;
+	for (uint64_t i = 0; i < p->built && i < RATE_STAMPS; i++)
+		n += now - p->stamps[i] <= RATE_WINDOW_NS;
+	out[0] = (struct sbx_warm_stats){
+		.kind = "exec", .size = ctx->cfg.warm_pool, .ready = p->len, .in_use = p->in_use,
+		.built = p->built, .taken = p->taken, .misses = p->misses, .failed = p->failed,
+		.refill_per_s = (double)n / (double)(RATE_WINDOW_NS / 1000000000ull),
+		.memory_kb = ready_memory_kb(ctx, p)};
+	return 1;
 }
 
 /* ---- in the child --------------------------------------------------- */
