@@ -435,14 +435,29 @@ static void v1_collect(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult
 	}
 }
 
+void sbx_cgroup_collect(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res)
+{
+	if (ctx->cg_mode == SBX_CG_V1 && ex->cg.dfd[0] >= 0)
+		v1_collect(ctx, ex, res);
+	else if (ctx->cg_mode == SBX_CG_V2 && ex->cg.dfd[0] >= 0)
+		sbx_cgroup2_collect(ctx, ex, res);
+}
+
+bool sbx_cgroup_alone(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
+{
+	uint64_t n;
+	int dfd = ctx->cg_mode == SBX_CG_V1 ? ex->cg.dfd[SBX_V1_PIDS]
+		  : ctx->cg_mode == SBX_CG_V2 && ctx->cg_v2_pids ? ex->cg.dfd[0]
+								 : -1;
+	return dfd >= 0 && sbx_cg_read_u64(dfd, "pids.current", &n) == 0 && n <= 1;
+}
+
 static void cgroup_teardown(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res)
 {
 	if (ctx->cg_mode == SBX_CG_NONE || ex->cg.dfd[0] < 0)
 		return;
-	if (res && ctx->cg_mode == SBX_CG_V1)
-		v1_collect(ctx, ex, res);
-	else if (res)
-		sbx_cgroup2_collect(ctx, ex, res);
+	if (res)
+		sbx_cgroup_collect(ctx, ex, res);
 	slot_destroy(ctx, &ex->cg);
 }
 

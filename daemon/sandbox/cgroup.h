@@ -34,6 +34,12 @@ int sbx_cgroup_cpu_ns(const struct sbx_ctx *ctx, const struct sbx_exec *ex, uint
 /* Write the request's limits to the execution's cgroup (prepare does it
  * for a cold start; warm.c when an execution takes a pre-built sandbox). */
 int sbx_cgroup_limits(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* The numbers of an execution whose payload ended: CPU, memory peak,
+ * OOM (the cgroup teardown does it too, when given a result). */
+void sbx_cgroup_collect(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res);
+/* Whether the execution's cgroup holds one process at most (its init,
+ * which exits once its payload has ended); false when unknown. */
+bool sbx_cgroup_alone(const struct sbx_ctx *ctx, const struct sbx_exec *ex);
 /* Remove a cgroup no execution will use (a discarded pre-built sandbox's). */
 void sbx_cgroup_release(struct sbx_ctx *ctx, struct sbx_cgroup_slot *slot);
 

@@ -168,7 +168,7 @@ static void on_sock(struct sbx_ctx *ctx, struct sbx_exec *ex, uint32_t events)
 {
 	if (ex->state == EX_REPLYING) {
 		if (sbx_exec_reply_more(ctx, ex) != -EAGAIN)
-			sbx_exec_retire(ctx, ex);
+			sbx_exec_replied(ctx, ex);
 		return;
 	}
 	if (ex->state == EX_READING) {
@@ -233,6 +233,9 @@ static void dispatch(struct sbx_ctx *ctx, struct epoll_event *ev)
 		break;
 	case W_PIDFD:
 		sbx_exec_on_exit(ctx, ex);
+		break;
+	case W_STATUS:
+		sbx_exec_on_status(ctx, ex);
 		break;
 	case W_TIMER:
 		sbx_exec_on_timer(ctx, ex);

@@ -36,6 +36,8 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static void reply_early(struct sbx_ctx *ctx, struct sbx_exec *ex);
+
 struct sbx_exec *sbx_exec_new(struct sbx_ctx *ctx, int fd)
 {
 	struct sbx_exec *ex = calloc(1, sizeof(*ex));
@@ -54,6 +56,7 @@ struct sbx_exec *sbx_exec_new(struct sbx_ctx *ctx, int fd)
 	ex->w_pidfd = (struct sbx_watch){ex, W_PIDFD};
 	ex->w_timer = (struct sbx_watch){ex, W_TIMER};
 	ex->w_stdin = (struct sbx_watch){ex, W_STDIN};
+	ex->w_status = (struct sbx_watch){ex, W_STATUS};
 	for (int i = 0; i < 2; i++) {
 		ex->out[i].fd = -1;
 		ex->out[i].w = (struct sbx_watch){ex, i == 0 ? W_STDOUT : W_STDERR};
@@ -92,6 +95,7 @@ void sbx_exec_free(struct sbx_exec *ex)
 	free(ex->envp);
 	free(ex->reply);
 	free(ex->sfrag);
+	free(ex->rep);
 	free(ex);
 }
 
@@ -171,14 +175,14 @@ int sbx_exec_reply_more(struct sbx_ctx *ctx, struct sbx_exec *ex)
 static void send_result(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__ExecResult *res)
 {
 	if (ex->fd < 0 || ex->kill == SBX_KILL_CANCEL) {
-		sbx_exec_retire(ctx, ex); /* cancelled: nobody to tell */
+		sbx_exec_replied(ctx, ex); /* cancelled: nobody to tell */
 		return;
 	}
 	size_t len = sbx__exec_result__get_packed_size(res);
 	size_t pre = sbx_stream_trailer_len(ex);
 	ex->reply = malloc(pre + SBX_FRAME_HDR + len);
 	if (!ex->reply) {
-		sbx_exec_retire(ctx, ex); /* the daemon sees EOF: -EIO */
+		sbx_exec_replied(ctx, ex); /* the daemon sees EOF: -EIO */
 		return;
 	}
 	pre = sbx_stream_trailer(ex, ex->reply);
@@ -188,12 +192,25 @@ static void send_result(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__Exe
 	ex->state = EX_REPLYING;
 	int r = sbx_exec_reply_more(ctx, ex);
 	if (r != -EAGAIN) {
-		sbx_exec_retire(ctx, ex);
+		sbx_exec_replied(ctx, ex);
 		return;
 	}
 	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = &ex->w_sock};
 	if (epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, ex->fd, &ev) < 0)
+		sbx_exec_replied(ctx, ex);
+}
+
+void sbx_exec_replied(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	if (!ex->replied || ex->reaped) {
 		sbx_exec_retire(ctx, ex);
+		return;
+	}
+	/* The daemon has the result; the init is not reaped yet: the socket
+	 * goes now, ex when the reap comes (finish). */
+	sbx_epoll_del(ctx, ex->fd);
+	close_fd(&ex->fd);
+	ex->state = EX_DRAINING;
 }
 
 void sbx_exec_fail_early(struct sbx_ctx *ctx, struct sbx_exec *ex)
@@ -211,16 +228,21 @@ static void teardown_modules(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__Exec
 			sbx_modules[i]->teardown(ctx, ex, res);
 }
 
-struct child_report {
+struct sbx_child_report {
 	struct sbx_child_msg setup, exit, trace;
 	bool have_setup, have_exit, have_trace;
 };
 
-static void read_reports(struct sbx_exec *ex, struct child_report *rep)
+/* Add what the status pipe holds now to rep (read as it comes while the
+ * sandbox runs, and once more at the reap). Returns true at EOF: every
+ * process that could write to it is gone. */
+static bool read_reports(struct sbx_exec *ex, struct sbx_child_report *rep)
 {
-	memset(rep, 0, sizeof(*rep));
 	struct sbx_child_msg m;
-	while (ex->status_r >= 0 && read_some(ex->status_r, &m, sizeof(m)) == sizeof(m)) {
+	ssize_t n;
+	while (ex->status_r >= 0 && (n = read_some(ex->status_r, &m, sizeof(m))) != 0) {
+		if (n != sizeof(m))
+			return false; /* nothing more now (messages are atomic) */
 		if (m.kind == SBX_MSG_EXIT) {
 			rep->exit = m;
 			rep->have_exit = true;
@@ -233,10 +255,11 @@ static void read_reports(struct sbx_exec *ex, struct child_report *rep)
 			rep->have_setup = true;
 		}
 	}
+	return ex->status_r >= 0;
 }
 
 static void trace_print(const struct sbx_ctx *ctx, const struct sbx_exec *ex,
-			const struct child_report *rep)
+			const struct sbx_child_report *rep)
 {
 	const uint64_t *t = ex->trace_ns;
 	char child[256] = "";
@@ -268,7 +291,7 @@ static const char *signame(int sig)
 
 /* Decide the status: the first that applies of set-up failure, exec
  * failure, cancellation, CPU, wall, memory, output, signal, exit code. */
-static void decide(const struct sbx_ctx *ctx, struct sbx_exec *ex, const struct child_report *rep,
+static void decide(const struct sbx_ctx *ctx, struct sbx_exec *ex, const struct sbx_child_report *rep,
 		   Sbx__ExecResult *res, char *err, size_t errlen)
 {
 	const Sbx__Limits *l = ex->req->limits;
@@ -333,44 +356,99 @@ static void decide(const struct sbx_ctx *ctx, struct sbx_exec *ex, const struct 
 	res->status = st;
 }
 
-/* The sandbox is gone (or never started): collect, clean up, reply. */
-static void finish(struct sbx_ctx *ctx, struct sbx_exec *ex)
+/* The result once the status is decided; err holds its sentence. */
+static void result_fill(const struct sbx_ctx *ctx, struct sbx_exec *ex,
+			const struct sbx_child_report *rep, uint64_t end, Sbx__ExecResult *res,
+			char *err, size_t errlen)
 {
-	struct child_report rep;
-	read_reports(ex, &rep);
-	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
-	char err[SBX_SENTENCE_MAX] = "";
-	teardown_modules(ctx, ex, &res);
-	ex->trace_ns[4] = ex->trace_ns[4] ? ex->trace_ns[4] : (uint64_t)sbx_clock_mono_ns();
-	decide(ctx, ex, &rep, &res, err, sizeof(err));
-	uint64_t end = ex->t_exit ? ex->t_exit : (uint64_t)sbx_clock_mono_ns();
-	res.wall_time_ms = (end - ex->t_start) / 1000000;
-	res.stdout.data = (uint8_t *)ex->out[0].data;
-	res.stdout.len = ex->out[0].len;
-	res.stderr.data = (uint8_t *)ex->out[1].data;
-	res.stderr.len = ex->out[1].len;
-	res.stdout_truncated = ex->out[0].truncated;
-	res.stderr_truncated = ex->out[1].truncated;
-	res.error = err;
-	res.execution_id = ex->req->execution_id;
+	decide(ctx, ex, rep, res, err, errlen);
+	res->wall_time_ms = (end - ex->t_start) / 1000000;
+	res->stdout.data = (uint8_t *)ex->out[0].data;
+	res->stdout.len = ex->out[0].len;
+	res->stderr.data = (uint8_t *)ex->out[1].data;
+	res->stderr.len = ex->out[1].len;
+	res->stdout_truncated = ex->out[0].truncated;
+	res->stderr_truncated = ex->out[1].truncated;
+	res->error = err;
+	res->execution_id = ex->req->execution_id;
+}
 
-	sbx_epoll_del(ctx, ex->pidfd);
-	sbx_epoll_del(ctx, ex->timerfd);
+/* Stop watching what the result is made of: output, stdin, status. */
+static void close_io(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
 	sbx_epoll_del(ctx, ex->stdin_w);
+	sbx_epoll_del(ctx, ex->status_r);
 	for (int i = 0; i < 2; i++) {
 		sbx_epoll_del(ctx, ex->out[i].fd);
 		close_fd(&ex->out[i].fd);
 	}
-	close_fd(&ex->pidfd);
-	close_fd(&ex->timerfd);
 	close_fd(&ex->stdin_w);
 	close_fd(&ex->status_r);
 	close_fd(&ex->go_w);
+}
+
+/* The sandbox is gone (or never started): collect, clean up, reply
+ * (unless reply_early did already). */
+static void finish(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	static const struct sbx_child_report none;
+	if (ex->rep)
+		read_reports(ex, ex->rep);
+	const struct sbx_child_report *rep = ex->rep ? ex->rep : &none;
+	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
+	char err[SBX_SENTENCE_MAX] = "";
+	teardown_modules(ctx, ex, ex->replied ? NULL : &res);
+	ex->trace_ns[4] = ex->trace_ns[4] ? ex->trace_ns[4] : (uint64_t)sbx_clock_mono_ns();
+	if (!ex->replied)
+		result_fill(ctx, ex, rep, ex->t_exit ? ex->t_exit : (uint64_t)sbx_clock_mono_ns(),
+			    &res, err, sizeof(err));
+	sbx_epoll_del(ctx, ex->pidfd);
+	sbx_epoll_del(ctx, ex->timerfd);
+	close_fd(&ex->pidfd);
+	close_fd(&ex->timerfd);
+	close_io(ctx, ex);
 	sbx_exec_running_remove(ctx, ex);
 	ex->trace_ns[5] = sbx_clock_mono_ns();
 	if (ctx->cfg.trace)
-		trace_print(ctx, ex, &rep);
+		trace_print(ctx, ex, rep);
+	if (!ex->replied)
+		send_result(ctx, ex, &res);
+	else if (ex->state == EX_DRAINING)
+		sbx_exec_retire(ctx, ex);
+	/* else the reply is still being written: sbx_exec_replied retires */
+}
+
+/* The payload has ended (its init said so) and its output is at EOF. If
+ * nothing else of the sandbox is left (its cgroup holds only the init,
+ * which exits right after saying so), the result is final: send it now,
+ * not after the reap, which waits for the kernel to take the namespaces
+ * down (a few hundred µs on the critical path of every execution). The
+ * rest (the reap, the cgroup, the slot) follows in finish(). A sandbox
+ * killed, failed or with a process left takes the usual path. */
+static void reply_early(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	const struct sbx_child_report *rep = ex->rep;
+	if (ex->replied || ex->reaped || ex->state != EX_RUNNING || !rep || !rep->have_exit ||
+	    rep->have_setup || ex->kill != SBX_KILL_NONE || ex->error[0] || ex->out[0].fd >= 0 ||
+	    ex->out[1].fd >= 0 || !sbx_cgroup_alone(ctx, ex))
+		return;
+	Sbx__ExecResult res = SBX__EXEC_RESULT__INIT;
+	char err[SBX_SENTENCE_MAX] = "";
+	sbx_cgroup_collect(ctx, ex, &res);
+	result_fill(ctx, ex, rep, rep->exit.mono_ns, &res, err, sizeof(err));
+	close_io(ctx, ex);
+	ex->replied = true;
 	send_result(ctx, ex, &res);
+}
+
+void sbx_exec_on_status(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	if (!ex->rep)
+		return;
+	/* At EOF stop watching (it would stay readable); finish closes it. */
+	if (read_reports(ex, ex->rep))
+		sbx_epoll_del(ctx, ex->status_r);
+	reply_early(ctx, ex);
 }
 
 /* ---- start ----------------------------------------------------------- */
@@ -510,6 +588,9 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	ex->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (ex->timerfd < 0)
 		return start_failed(ctx, ex, "timerfd", -errno);
+	ex->rep = calloc(1, sizeof(*ex->rep));
+	if (!ex->rep)
+		return start_failed(ctx, ex, "status", -ENOMEM);
 	/* A pre-built sandbox if one fits, else (never waiting) a cold one. */
 	if (sbx_warm_take(ctx, ex) == 0) {
 		ex->trace_ns[1] = ex->trace_ns[2] = sbx_clock_mono_ns();
@@ -537,6 +618,7 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	}
 	sbx_epoll_add(ctx, ex->pidfd, EPOLLIN, &ex->w_pidfd);
 	sbx_epoll_add(ctx, ex->timerfd, EPOLLIN, &ex->w_timer);
+	sbx_epoll_add(ctx, ex->status_r, EPOLLIN, &ex->w_status);
 	ex->t_deadline_wall = ex->t_start + ex->req->limits->wall_time_ms * 1000000ull;
 	uint64_t used;
 	bool have_cpu = sbx_cgroup_cpu_ns(ctx, ex, &used) == 0;
@@ -607,6 +689,7 @@ void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which)
 		if (n <= 0) {
 			sbx_epoll_del(ctx, o->fd);
 			close_fd(&o->fd);
+			reply_early(ctx, ex);
 			return;
 		}
 		/* Streamed whole, past the cap too: the cap bounds the result. */

@@ -6,7 +6,7 @@
 #include "spawner_state.h"
 
 /* What an epoll registration is for (struct sbx_watch.kind). */
-enum { W_CTL, W_SOCK, W_STDOUT, W_STDERR, W_STDIN, W_PIDFD, W_TIMER };
+enum { W_CTL, W_SOCK, W_STDOUT, W_STDERR, W_STDIN, W_PIDFD, W_TIMER, W_STATUS };
 
 /* epoll helpers (spawner.c). */
 int sbx_epoll_add(struct sbx_ctx *ctx, int fd, uint32_t events, struct sbx_watch *w);
@@ -36,6 +36,12 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex);
 void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which);
 void sbx_exec_on_stdin(struct sbx_ctx *ctx, struct sbx_exec *ex);
 void sbx_exec_on_exit(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* The status pipe has messages: read them; once the payload has ended
+ * and nothing else of the sandbox is left, the result goes at once. */
+void sbx_exec_on_status(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* The reply is written: retire ex, or close its socket and leave it
+ * draining until its init is reaped. */
+void sbx_exec_replied(struct sbx_ctx *ctx, struct sbx_exec *ex);
 void sbx_exec_on_timer(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* SIGKILL the whole sandbox; the first reason given is the one reported. */
 void sbx_exec_kill(struct sbx_ctx *ctx, struct sbx_exec *ex, enum sbx_kill_reason why);

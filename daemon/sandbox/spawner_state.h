@@ -82,7 +82,11 @@ struct sbx_outbuf {
 	struct sbx_watch w;
 };
 
-enum sbx_exec_state { EX_READING, EX_QUEUED, EX_RUNNING, EX_REPLYING, EX_DEAD };
+/* EX_DRAINING: the result is sent (its payload ended and nothing else of
+ * the sandbox was left), the init is still on its way out. */
+enum sbx_exec_state { EX_READING, EX_QUEUED, EX_RUNNING, EX_REPLYING, EX_DRAINING, EX_DEAD };
+
+struct sbx_child_report; /* spawner_exec.c: what the child said on the status pipe */
 
 /* One execution, from its socket arriving to its reply being written. */
 struct sbx_exec {
@@ -95,7 +99,7 @@ struct sbx_exec {
 	bool warm;
 	bool pooled; /* warm.c: runs in a pre-built sandbox (counted in use) */
 	int fd; /* the execution socket (daemon's peer end) */
-	struct sbx_watch w_sock, w_pidfd, w_timer, w_stdin;
+	struct sbx_watch w_sock, w_pidfd, w_timer, w_stdin, w_status;
 
 	/* request read */
 	uint8_t hdr[8];
@@ -111,6 +115,8 @@ struct sbx_exec {
 	size_t stdin_off;
 	struct sbx_outbuf out[2];
 	pid_t pid;
+	struct sbx_child_report *rep; /* NULL until started */
+	bool replied; /* the result went before the reap (spawner_exec.c) */
 	bool reaped;
 	int init_wstatus;
 

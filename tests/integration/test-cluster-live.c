@@ -127,7 +127,7 @@ static void sandbox_on(int node, char *id, size_t idlen)
 			th_sleep_ms(600); /* the gateway's next look at the nodes' loads */
 	}
 	for (int i = 0; i < n_others; i++) {
-		snprintf(path, sizeof(path), "/sandbox/%s", others[i]);
+		snprintf(path, sizeof(path), "/sandbox/%.39s", others[i]);
 		json_decref(cl_json(cl.gws[0].base, "DELETE", path, NULL, 204, 0));
 	}
 	CHECKF(id[0], "no sandbox placed on %s in 8 tries", cl.nodes[node].id);
