@@ -293,6 +293,23 @@ static void grandchild_survival(struct sbx_engine *e)
 	CHECK_INT(host_procs_with("1000.31337"), 0);
 }
 
+/* The payload exits at once, leaving daemonized grandchildren that hold
+ * none of its output: its result must not come before they are gone (the
+ * result may go before the reap only when nothing else is left). */
+static void grandchild_after_exit(struct sbx_engine *e)
+{
+	for (int i = 0; i < 5; i++) {
+		Sbx__ExecResult *r = tu_sh(e,
+					   "setsid nohup sleep 1000.31338 >/dev/null 2>&1 </dev/null & "
+					   "(nohup sleep 1000.31338 >/dev/null 2>&1 </dev/null &); exit 3",
+					   NULL);
+		CHECK(r->status == ST(RUNTIME_ERROR));
+		CHECK_INT(r->exit_code, 3);
+		tu_free(r);
+		CHECK_INT(host_procs_with("1000.31338"), 0);
+	}
+}
+
 static void upload_paths(struct sbx_engine *e)
 {
 	static const char *const bad[] = {"../x", "/etc/x", "a/../../x", "..", "a/./b"};
@@ -399,6 +416,7 @@ int main(void)
 	tmp_leak(e);
 	env_leak(e);
 	grandchild_survival(e);
+	grandchild_after_exit(e);
 	upload_paths(e);
 	symlink_escape(e);
 	sbx_engine_free(e);
