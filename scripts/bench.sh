@@ -36,7 +36,7 @@ run bench-rpc
 run bench-http
 run bench-proxy
 # Optional benchmarks, run when built.
-optional=(bench-exec bench-logs bench-disk bench-cluster)
+optional=(bench-exec bench-run bench-logs bench-disk bench-cluster)
 for name in "${optional[@]}"; do
   if [ -x "$bin/$name" ]; then
     run "$name"
