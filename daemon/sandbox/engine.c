@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "cleanup.h"
 #include "clock.h"
@@ -30,13 +32,6 @@ struct sbx_engine {
 	uint64_t max_request_bytes;
 };
 
-/* Bounds on one request, so a caller cannot make the spawner allocate
- * without limit (the packed size is bounded separately). */
-#define MAX_ARGV 4096
-#define MAX_ENV 4096
-#define MAX_FILES 1024
-#define MAX_BINDS 64
-#define MAX_PATH_LEN 1024
 
 void sbx_engine_config_init(struct sbx_engine_config *cfg)
 {
@@ -72,6 +67,63 @@ static void fill_defaults(struct sbx_engine_config *c)
 #undef DEF
 }
 
+/* sbx-spawner next to the running binary, if it is there and runnable. */
+static bool spawner_exe(char *path, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return false;
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	int len = snprintf(path, size, "%s/%s", self, SBX_SPAWNER_EXE);
+	return len > 0 && (size_t)len < size && access(path, X_OK) == 0;
+}
+
+/* A pipe holding the spawner's boot block (it fits: far below PIPE_BUF
+ * pages), read end in *ret. */
+static int boot_pipe(const struct sbx_engine_config *cfg, enum sbx_cgroup_mode mode, int *ret)
+{
+	struct sbx_spawner_boot b;
+	memset(&b, 0, sizeof(b));
+	b.magic = SBX_SPAWNER_MAGIC;
+	b.size = sizeof(b);
+	b.cfg = *cfg;
+	b.cfg.state_dir = NULL;
+	b.cg_mode = (int32_t)mode;
+	snprintf(b.state_dir, sizeof(b.state_dir), "%s", cfg->state_dir);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	int r = sbx_write_full(p[1], &b, sizeof(b));
+	close(p[1]);
+	if (r < 0) {
+		close(p[0]);
+		return r;
+	}
+	*ret = p[0];
+	return 0;
+}
+
+/* In the fork: become sbx-spawner, with nothing of the caller's but the
+ * control socket and the boot pipe. */
+_Noreturn static void exec_spawner(const char *exe, int ctl, int boot)
+{
+	/* Out of the way of fds 3 and 4 first, then into place. */
+	int c = fcntl(ctl, F_DUPFD, 10), b = fcntl(boot, F_DUPFD, 10);
+	if (c < 0 || b < 0 || dup2(c, SBX_SPAWNER_CTL_FD) < 0 || dup2(b, SBX_SPAWNER_BOOT_FD) < 0)
+		_exit(127);
+	close_range(SBX_SPAWNER_BOOT_FD + 1, ~0U, 0);
+	char *const argv[] = {(char *)SBX_SPAWNER_EXE, NULL};
+	execv(exe, argv);
+	int err = -errno;
+	sbx_write_full(SBX_SPAWNER_CTL_FD, &err, sizeof(err));
+	_exit(127);
+}
+
 int sbx_engine_new(const struct sbx_engine_config *cfg_in, struct sbx_engine **ret)
 {
 	if (!cfg_in || !cfg_in->state_dir || cfg_in->state_dir[0] != '/' ||
@@ -88,26 +140,41 @@ int sbx_engine_new(const struct sbx_engine_config *cfg_in, struct sbx_engine **r
 	e->cg_mode = sbx_cgroup_detect(cfg.cgroup);
 	e->max_request_bytes = cfg.max_request_bytes;
 
+	char exe[PATH_MAX];
+	bool own_exe = spawner_exe(exe, sizeof(exe));
+	int boot = -1, r;
+	if (own_exe && (r = boot_pipe(&cfg, e->cg_mode, &boot)) < 0)
+		return r;
 	int sp[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		r = -errno;
+		if (boot >= 0)
+			close(boot);
+		return r;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
-		int r = -errno;
+		r = -errno;
 		close(sp[0]);
 		close(sp[1]);
+		if (boot >= 0)
+			close(boot);
 		return r;
 	}
 	if (pid == 0) {
 		close(sp[0]);
+		if (own_exe)
+			exec_spawner(exe, sp[1], boot);
 		sbx_spawner_main(&cfg, e->cg_mode, sp[1]);
 	}
 	close(sp[1]);
+	if (boot >= 0)
+		close(boot);
 	e->ctl_fd = sp[0];
 	e->spawner = pid;
 
 	int status = 0;
-	int r = sbx_read_full(e->ctl_fd, &status, sizeof(status));
+	r = sbx_read_full(e->ctl_fd, &status, sizeof(status));
 	if (r < 0 || status < 0) {
 		close(e->ctl_fd);
 		kill(pid, SIGKILL);
@@ -133,121 +200,6 @@ void sbx_engine_free(struct sbx_engine *e)
 const char *sbx_engine_cgroup_mode(const struct sbx_engine *e)
 {
 	return sbx_cgroup_mode_name(e->cg_mode);
-}
-
-static bool abs_path_ok(const char *p)
-{
-	if (!p || p[0] != '/' || strlen(p) > MAX_PATH_LEN)
-		return false;
-	/* ".." in a bind target or cwd could climb out of what we mount. */
-	for (const char *s = p; (s = strstr(s, "..")); s += 2)
-		if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == 0))
-			return false;
-	return true;
-}
-
-/* The directory an absolute path names, spelled one way: no empty or "."
- * component, no trailing '/' ("//proc/./" is "/proc", "/." is "/"). out
- * has room for strlen(p) + 2 bytes. */
-static void path_normalize(const char *p, char *out)
-{
-	size_t o = 0;
-
-	for (const char *c = p;; c++) {
-		const char *e = strchrnul(c, '/');
-		size_t len = (size_t)(e - c);
-		if (len && !(len == 1 && c[0] == '.')) {
-			out[o++] = '/';
-			memcpy(out + o, c, len);
-			o += len;
-		}
-		if (!*e)
-			break;
-		c = e;
-	}
-	if (o == 0)
-		out[o++] = '/';
-	out[o] = 0;
-}
-
-/* Bind targets must not cover what the engine itself mounts, however the
- * target is spelled (the kernel reads "//proc" and "/./proc" as /proc). */
-static bool bind_target_ok(const char *target)
-{
-	static const char *const reserved[] = {"/proc", "/dev", "/tmp", SBX_WORKSPACE};
-	char t[MAX_PATH_LEN + 2];
-	if (!abs_path_ok(target))
-		return false;
-	path_normalize(target, t);
-	if (strcmp(t, "/") == 0)
-		return false;
-	for (size_t i = 0; i < SBX_ARRAY_SIZE(reserved); i++) {
-		size_t n = strlen(reserved[i]);
-		if (strncmp(t, reserved[i], n) == 0 && (t[n] == 0 || t[n] == '/'))
-			return false;
-	}
-	return true;
-}
-
-int sbx_engine_check(const Sbx__SpawnRequest *req, const char **ret_why)
-{
-#define BAD(why)                   \
-	do {                       \
-		*ret_why = (why);  \
-		return -EINVAL;    \
-	} while (0)
-	if (!req)
-		BAD("no request");
-	if (req->n_argv == 0 || !req->argv[0] || !req->argv[0][0])
-		BAD("argv is empty");
-	if (req->n_argv > MAX_ARGV)
-		BAD("too many arguments");
-	if (req->n_env > MAX_ENV)
-		BAD("too many environment variables");
-	for (size_t i = 0; i < req->n_env; i++)
-		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
-			BAD("environment entries must be KEY=value");
-	if (req->cwd[0] && !abs_path_ok(req->cwd))
-		BAD("cwd must be an absolute path without '..'");
-	if (req->workspace[0] && !abs_path_ok(req->workspace))
-		BAD("workspace must be an absolute host path without '..'");
-	if (req->tmp_dir[0] && !abs_path_ok(req->tmp_dir))
-		BAD("tmp_dir must be an absolute host path without '..'");
-	if (req->n_files > MAX_FILES)
-		BAD("too many files");
-	for (size_t i = 0; i < req->n_files; i++)
-		if (!req->files[i] || !sbx_file_path_ok(req->files[i]->path))
-			BAD("file paths must be relative to the workspace, without '..'");
-	if (req->n_binds > MAX_BINDS)
-		BAD("too many bind mounts");
-	for (size_t i = 0; i < req->n_binds; i++) {
-		const Sbx__BindMount *b = req->binds[i];
-		if (!b || !abs_path_ok(b->source))
-			BAD("bind sources must be absolute host paths");
-		if (!bind_target_ok(b->target[0] ? b->target : b->source))
-			BAD("bind target is reserved or invalid");
-	}
-	const Sbx__Limits *l = req->limits;
-	if (!l || !l->has_cpu_time_ms || !l->has_wall_time_ms || !l->has_memory_kb ||
-	    !l->has_pids || !l->has_fsize_kb || !l->has_nofile || !l->has_stack_kb ||
-	    !l->has_output_bytes)
-		BAD("every limit must be set");
-	if (l->cpu_time_ms == 0 || l->wall_time_ms == 0)
-		BAD("time limits must be positive");
-	if (l->cpu_time_ms > 24 * 3600 * 1000ull || l->wall_time_ms > 24 * 3600 * 1000ull)
-		BAD("time limits are too large");
-	if (l->memory_kb < 1024)
-		BAD("memory limit must be at least 1024 KB");
-	if (l->pids == 0)
-		BAD("pids limit must be at least 1");
-	if (l->nofile < 4)
-		BAD("nofile limit must be at least 4");
-	if (l->stack_kb < 64)
-		BAD("stack limit must be at least 64 KB");
-	if (l->output_bytes > (1ull << 30))
-		BAD("output limit is too large");
-	return 0;
-#undef BAD
 }
 
 static int result_with_error(const char *why, Sbx__ExecResult **ret)

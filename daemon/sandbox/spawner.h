@@ -3,8 +3,30 @@
 #ifndef SBX_SPAWNER_H
 #define SBX_SPAWNER_H
 
+#include <stdint.h>
+
 #include "cgroup.h"
 #include "engine.h"
+
+/* The spawner runs as a program of its own, sbx-spawner (spawner_main.c),
+ * next to the binary that starts the engine: engine.c forks and execs it
+ * with the control socket at SBX_SPAWNER_CTL_FD and a struct
+ * sbx_spawner_boot to read at SBX_SPAWNER_BOOT_FD. Every sandbox starts as
+ * a fork of the spawner, which copies all of the spawner's mappings; a
+ * fork of the daemon would carry its ~240 (44 shared libraries), a static
+ * sbx-spawner carries about 12 (README, "Where an execution's time goes").
+ * Without sbx-spawner next to it, the engine runs the spawner in its fork. */
+#define SBX_SPAWNER_EXE "sbx-spawner"
+#define SBX_SPAWNER_CTL_FD 3
+#define SBX_SPAWNER_BOOT_FD 4
+#define SBX_SPAWNER_MAGIC 0x53425853u /* "SXBS": same build on both sides */
+
+struct sbx_spawner_boot {
+	uint32_t magic, size; /* size: sizeof(struct sbx_spawner_boot) */
+	struct sbx_engine_config cfg; /* state_dir: NULL, see below */
+	int32_t cg_mode;
+	char state_dir[256];
+};
 
 /* The spawner process's main loop. Never returns. `ctl_fd` is the control
  * socket; the first thing sent on it is an int: 0 when the spawner is
