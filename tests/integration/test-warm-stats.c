@@ -3,8 +3,8 @@
  * 2, built and a refill rate, memory held when there are cgroups); a run
  * takes one (taken + 1, in use back to 0 when it ended); more runs at
  * once than the pool holds all succeed, the rest counted as misses; the
- * same figures in GetStats, AdminStatus, /api/v1/stats and
- * /admin/api/status. A Stats call stays prompt while the spawner runs a
+ * same figures in GetStats, AdminStatus, /api/v1/stats,
+ * /admin/api/status and sandboxctl. A Stats call stays prompt while the spawner runs a
  * burst of executions, and while it is frozen (SIGSTOP) the daemon gives
  * its previous answer within its bounded wait. With --warm-pool 0 nothing
  * is listed. */
@@ -323,6 +323,35 @@ static void test_http(const char *base, size_t want_n, unsigned want_size)
 	}
 }
 
+/* sandboxctl stats and admin status print the pool with the rest. */
+static void test_sandboxctl(void)
+{
+	static const char *const cmds[] = {"stats", "admin status"};
+	char *bin = tl_bin("sandboxctl"), cmd[1024], out[32768];
+
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(cmds); i++) {
+		size_t len = 0;
+		const char *kind;
+		json_t *j, *e;
+		FILE *f;
+
+		snprintf(cmd, sizeof(cmd), "%s --rpc %s %s 2>&1", bin, st.rpc, cmds[i]);
+		f = popen(cmd, "r");
+		while (f && len < sizeof(out) - 1 && !feof(f) && !ferror(f))
+			len += fread(out + len, 1, sizeof(out) - 1 - len, f);
+		out[len] = '\0';
+		CHECKF(f && pclose(f) == 0, "sandboxctl %s failed:\n%s", cmds[i], out);
+		j = json_loads(out, 0, NULL);
+		e = json_array_get(json_object_get(j, "warm_pools"), 0);
+		kind = json_string_value(json_object_get(e, "kind"));
+		CHECKF(kind && !strcmp(kind, "exec") &&
+			       json_integer_value(json_object_get(e, "size")) == POOL,
+		       "sandboxctl %s: %s", cmds[i], out);
+		json_decref(j);
+	}
+	free(bin);
+}
+
 /* --warm-pool 0: the pool is off, nothing listed anywhere. */
 static void test_off(void)
 {
@@ -368,6 +397,7 @@ int main(void)
 	test_busy();
 	test_frozen();
 	test_http(st.base, 1, POOL);
+	test_sandboxctl();
 	sbx_client_close(cl);
 	th_stack_stop(&st);
 	test_off();
