@@ -65,7 +65,8 @@ static bool exec_pool(const char *method, Sbx__WarmPool *ret, int64_t *ret_ms, s
 		sbx_reply_fini(&r);
 		return false;
 	}
-	v = stats ? ((Sbx__StatsReply *)r.msg)->warm_pools : ((Sbx__AdminStatusReply *)r.msg)->warm_pools;
+	v = stats ? ((Sbx__StatsReply *)r.msg)->warm_pools
+		  : ((Sbx__AdminStatusReply *)r.msg)->warm_pools;
 	n = stats ? ((Sbx__StatsReply *)r.msg)->n_warm_pools
 		  : ((Sbx__AdminStatusReply *)r.msg)->n_warm_pools;
 	if (ret_n)
@@ -88,7 +89,8 @@ static bool wait_pool(unsigned ready, unsigned in_use, int timeout_ms, Sbx__Warm
 	int64_t until = sbx_clock_mono_ms() + timeout_ms;
 
 	do {
-		if (exec_pool("GetStats", p, NULL, NULL) && p->ready == ready && p->in_use == in_use)
+		if (exec_pool("GetStats", p, NULL, NULL) && p->ready == ready &&
+		    p->in_use == in_use)
 			return true;
 		th_sleep_ms(50);
 	} while (sbx_clock_mono_ms() < until);
@@ -115,7 +117,7 @@ static bool run_ok(const char *argv_json)
 
 static void *run_sleep(void *arg)
 {
-	*(bool *)arg = run_ok("[\"/bin/sleep\", \"0.6\"]");
+	*(bool *)arg = run_ok("[\"/bin/sleep\", \"1\"]");
 	return NULL;
 }
 
@@ -146,7 +148,7 @@ static bool no_cgroups(void)
 /* Filled, and what a fill shows. */
 static void test_filled(void)
 {
-	Sbx__WarmPool p;
+	Sbx__WarmPool p = SBX__WARM_POOL__INIT;
 
 	CHECKF(wait_pool(POOL, 0, 30000, &p), "the pool never reported %u ready (ready %u)", POOL,
 	       p.ready);
@@ -158,18 +160,19 @@ static void test_filled(void)
 	if (no_cgroups())
 		printf("  the daemon runs without cgroups: memory_kb not checked\n");
 	else
-		CHECKF(p.memory_kb > 0, "memory_kb %llu with %u ready", (unsigned long long)p.memory_kb,
-		       p.ready);
+		CHECKF(p.memory_kb > 0, "memory_kb %llu with %u ready",
+		       (unsigned long long)p.memory_kb, p.ready);
 }
 
 /* One run takes one pre-built sandbox, and gives it back to nobody. */
 static void test_one_run(void)
 {
-	Sbx__WarmPool a, b;
+	Sbx__WarmPool a = SBX__WARM_POOL__INIT, b = SBX__WARM_POOL__INIT;
 
 	CHECK(wait_pool(POOL, 0, 30000, &a));
 	CHECK(run_ok("[\"/bin/true\"]"));
-	CHECKF(wait_pool(POOL, 0, 30000, &b), "in use %u, ready %u after the run", b.in_use, b.ready);
+	CHECKF(wait_pool(POOL, 0, 30000, &b), "in use %u, ready %u after the run", b.in_use,
+	       b.ready);
 	CHECK_INT(b.taken, a.taken + 1);
 	CHECK_INT(b.misses, a.misses);
 	CHECK(b.built >= a.built + 1); /* refilled */
@@ -181,13 +184,14 @@ static void test_wide(void)
 {
 	pthread_t t[WIDE];
 	bool ok[WIDE];
-	Sbx__WarmPool a, mid, b;
+	Sbx__WarmPool a = SBX__WARM_POOL__INIT, mid = SBX__WARM_POOL__INIT,
+		      b = SBX__WARM_POOL__INIT;
 	bool saw_in_use = false;
 
 	CHECK(wait_pool(POOL, 0, 30000, &a));
 	for (int i = 0; i < WIDE; i++)
 		CHECK(pthread_create(&t[i], NULL, run_sleep, &ok[i]) == 0);
-	for (int i = 0; i < 20 && !saw_in_use; i++) {
+	for (int i = 0; i < 80 && !saw_in_use; i++) {
 		th_sleep_ms(25);
 		saw_in_use = exec_pool("GetStats", &mid, NULL, NULL) && mid.in_use > 0;
 	}
@@ -213,7 +217,7 @@ static void test_busy(void)
 	bool ok[BURST_THREADS];
 	int64_t ms, worst = 0;
 	int calls = 0;
-	Sbx__WarmPool p;
+	Sbx__WarmPool p = SBX__WARM_POOL__INIT;
 
 	for (int i = 0; i < BURST_THREADS; i++)
 		CHECK(pthread_create(&t[i], NULL, run_burst, &ok[i]) == 0);
@@ -270,7 +274,7 @@ static pid_t spawner_of(pid_t daemon)
 static void test_frozen(void)
 {
 	pid_t sp = spawner_of(st.daemon);
-	Sbx__WarmPool before, p;
+	Sbx__WarmPool before = SBX__WARM_POOL__INIT, p = SBX__WARM_POOL__INIT;
 	int64_t ms = 0;
 
 	CHECKF(sp > 0, "no sbx-spawner child of sandboxd %d", (int)st.daemon);
@@ -358,7 +362,7 @@ static void test_off(void)
 	struct th_stack off = {0};
 	struct sbx_client *keep = cl;
 	struct sbx_client_opts o = {.connect_wait_ms = 10000};
-	Sbx__WarmPool p;
+	Sbx__WarmPool p = SBX__WARM_POOL__INIT;
 	size_t n = 99;
 
 	if (th_stack_start(&off, "warm-off", (const char *const[]){"--warm-pool", "0", NULL}) < 0)
