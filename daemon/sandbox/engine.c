@@ -35,6 +35,7 @@ struct sbx_engine {
 	struct sbx_warm_stats warm_last[SBX_WARM_MAX_POOLS];
 	unsigned warm_n;
 	bool warm_known;
+	int64_t warm_at_ms; /* when the spawner gave it (sbx_clock_mono_ms) */
 };
 
 /* Bounds on one request, so a caller cannot make the spawner allocate
@@ -480,6 +481,10 @@ static int run_on(struct sbx_engine *e, const Sbx__SpawnRequest *req_in, struct 
  * past this, the previous answer is given (a Stats call must not wait on
  * a busy spawner). */
 #define WARM_STATS_WAIT_MS 250
+/* An answer younger than this is given again without asking: the spawner's
+ * one thread is every execution's critical path, so however often Stats is
+ * called it is asked at most ~10 times a second. */
+#define WARM_STATS_FRESH_MS 100
 
 /* Read len bytes from fd before `until` (sbx_clock_mono_ms). 0,
  * -ETIMEDOUT, -ECONNRESET or -errno. */
@@ -598,13 +603,26 @@ int sbx_engine_warm_pools(struct sbx_engine *e, Sbx__WarmPool ***ret, size_t *re
 {
 	struct sbx_warm_stats st[SBX_WARM_MAX_POOLS];
 	unsigned n = 0;
-	int r = ask_warm_stats(e, st, &n);
+	bool fresh;
+	int r;
 
+	pthread_mutex_lock(&e->warm_lock);
+	fresh = e->warm_known && sbx_clock_mono_ms() - e->warm_at_ms < WARM_STATS_FRESH_MS;
+	if (fresh) {
+		memcpy(st, e->warm_last, e->warm_n * sizeof(st[0]));
+		n = e->warm_n;
+	}
+	pthread_mutex_unlock(&e->warm_lock);
+	if (fresh)
+		return warm_pools_new(st, n, ret, ret_n);
+
+	r = ask_warm_stats(e, st, &n);
 	pthread_mutex_lock(&e->warm_lock);
 	if (r == 0) {
 		memcpy(e->warm_last, st, n * sizeof(st[0]));
 		e->warm_n = n;
 		e->warm_known = true;
+		e->warm_at_ms = sbx_clock_mono_ms();
 	} else if (r == -ETIMEDOUT && e->warm_known) {
 		memcpy(st, e->warm_last, e->warm_n * sizeof(st[0]));
 		n = e->warm_n;

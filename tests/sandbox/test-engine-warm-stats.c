@@ -48,12 +48,15 @@ static bool exec_pool(struct sbx_engine *e, Sbx__WarmPool *ret)
 	return found;
 }
 
-static bool wait_idle_full(Sbx__WarmPool *p)
+/* Until POOL are ready, none in use, and at least `seen` executions were
+ * counted (taken + misses: an answer is reused for 100 ms). */
+static bool wait_idle_full(uint64_t seen, Sbx__WarmPool *p)
 {
 	int64_t until = sbx_clock_mono_ms() + 30000;
 
 	do {
-		if (exec_pool(on, p) && p->ready == POOL && p->in_use == 0)
+		if (exec_pool(on, p) && p->ready == POOL && p->in_use == 0 &&
+		    p->taken + p->misses >= seen)
 			return true;
 		struct timespec ts = {0, 50 * 1000000};
 		nanosleep(&ts, NULL);
@@ -106,13 +109,13 @@ int main(void)
 	setenv("SANDBOX_WARM_POOL", "2", 1);
 	on = tu_engine(SBX_CGROUP_AUTO);
 
-	CHECKF(wait_idle_full(&a), "the pool never showed %d ready, none in use (ready %u)", POOL,
-	       a.ready);
+	CHECKF(wait_idle_full(0, &a), "the pool never showed %d ready, none in use (ready %u)",
+	       POOL, a.ready);
 	CHECK_INT(a.size, POOL);
 	CHECK(a.built >= POOL);
 	CHECK(a.refill_per_s > 0);
 	tu_free(tu_sh(on, "true", NULL));
-	CHECK(wait_idle_full(&b));
+	CHECK(wait_idle_full(a.taken + a.misses + 1, &b));
 	CHECK_INT(b.taken, a.taken + 1);
 	CHECK_INT(b.misses, a.misses);
 
@@ -123,7 +126,7 @@ int main(void)
 		CHECKF(fails[i] == 0, "%s thread %d: %d failed", i < ASKERS ? "asking" : "running",
 		       i, fails[i]);
 	}
-	CHECK(wait_idle_full(&b));
+	CHECK(wait_idle_full(a.taken + a.misses + 1 + RUNNERS * RUNS, &b));
 	/* Every run that could take one took one or missed. */
 	CHECK_INT(b.failed, a.failed);
 	CHECKF(b.taken + b.misses == a.taken + a.misses + 1 + RUNNERS * RUNS,

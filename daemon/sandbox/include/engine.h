@@ -169,8 +169,9 @@ const char *sbx_engine_cgroup_mode(const struct sbx_engine *e);
 
 /* The state of the pools of pre-built sandboxes (warm_pool), one message
  * per kind that is on (size > 0): none when every pool is off. Asks the
- * spawner and waits at most 250 ms; a spawner too busy to answer in time
- * gets its previous answer given instead. Thread-safe. 0 with *ret (NULL
+ * spawner, at most once per 100 ms (a younger answer is given again), and
+ * waits at most 250 ms; a spawner too busy to answer in time gets its
+ * previous answer given instead. Thread-safe. 0 with *ret (NULL
  * when *ret_n is 0; the caller frees each with sbx__warm_pool__free_unpacked
  * and then the array, as a repeated field of a message is freed), or
  * -ETIMEDOUT (no answer yet, ever), -EIO (spawner gone), -ENOMEM; *ret is
