@@ -80,7 +80,7 @@ int sbx_engine_new(const struct sbx_engine_config *cfg, struct sbx_engine **ret)
 
 /* Stop the spawner: kills every running sandbox, removes the engine's
  * cgroups and waits for the spawner to exit. Calls to sbx_engine_run()
- * must have returned. NULL is a no-op. */
+ * and sbx_engine_warm_pools() must have returned. NULL is a no-op. */
 void sbx_engine_free(struct sbx_engine *e);
 
 /* Run one execution. Blocking; thread-safe. On 0, *ret is the result
