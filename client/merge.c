@@ -1,9 +1,10 @@
 /* The answers of a fan-out call made one (README "Cluster"): lists are
  * concatenated in node order, the execution history is newest first cut at
  * the request's limit, admin logs oldest first keeping the newest lines,
- * statistics and status summed. The merged message is the first OK answer
- * with the others' elements moved into it (protobuf-c messages own their
- * elements one by one, so moving pointers moves ownership). */
+ * statistics and status summed (their warm pools by kind). The merged
+ * message is the first OK answer with the others' elements moved into it
+ * (protobuf-c messages own their elements one by one, so moving pointers
+ * moves ownership). */
 #include "merge.h"
 
 #include <errno.h>
@@ -228,6 +229,50 @@ static int sum_languages(Sbx__StatsReply *dst, Sbx__StatsReply *src)
 	return 0;
 }
 
+static bool same_kind(const Sbx__WarmPool *a, const Sbx__WarmPool *b)
+{
+	return strcmp(a->kind ? a->kind : "", b->kind ? b->kind : "") == 0;
+}
+
+/* Add src's pools into dst's by kind, moving the kinds dst lacks: the
+ * cluster's pools of one kind read as one bigger pool. src is left empty. */
+static int sum_warm_pools(Sbx__WarmPool ***dst, size_t *n_dst, Sbx__WarmPool ***src, size_t *n_src)
+{
+	for (size_t j = 0; j < *n_src; j++) {
+		Sbx__WarmPool *p = (*src)[j], *q = NULL, **grown;
+
+		for (size_t i = 0; i < *n_dst && !q; i++)
+			if (same_kind((*dst)[i], p))
+				q = (*dst)[i];
+		if (q) {
+			q->size += p->size;
+			q->ready += p->ready;
+			q->in_use += p->in_use;
+			q->built += p->built;
+			q->taken += p->taken;
+			q->misses += p->misses;
+			q->failed += p->failed;
+			q->refill_per_s += p->refill_per_s;
+			q->memory_kb += p->memory_kb;
+			continue;
+		}
+		grown = realloc(*dst, (*n_dst + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		*dst = grown;
+		grown[(*n_dst)++] = p;
+		(*src)[j] = NULL;
+	}
+	/* Pools moved above left holes: drop the rest with src. */
+	for (size_t j = 0; j < *n_src; j++)
+		if ((*src)[j])
+			protobuf_c_message_free_unpacked(&(*src)[j]->base, NULL);
+	free(*src);
+	*src = NULL;
+	*n_src = 0;
+	return 0;
+}
+
 static int merge_stats(Sbx__StatsReply *dst, struct part *parts, size_t n)
 {
 	double weighted = dst->average_execution_time_ms * (double)dst->total_executions;
@@ -247,7 +292,9 @@ static int merge_stats(Sbx__StatsReply *dst, struct part *parts, size_t n)
 		weighted += s->average_execution_time_ms * (double)s->total_executions;
 		if (s->uptime_seconds > dst->uptime_seconds)
 			dst->uptime_seconds = s->uptime_seconds;
-		if (sum_languages(dst, s) < 0)
+		if (sum_languages(dst, s) < 0 ||
+		    sum_warm_pools(&dst->warm_pools, &dst->n_warm_pools, &s->warm_pools,
+				   &s->n_warm_pools) < 0)
 			return -ENOMEM;
 	}
 	dst->average_execution_time_ms =
@@ -275,7 +322,7 @@ static void usage_percentage(Sbx__AdminUsage *u)
 		u->percentage = u->total > 0 ? u->used * 100.0 / u->total : 0;
 }
 
-static void merge_status(Sbx__AdminStatusReply *dst, struct part *parts, size_t n)
+static int merge_status(Sbx__AdminStatusReply *dst, struct part *parts, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		Sbx__AdminStatusReply *s = (Sbx__AdminStatusReply *)parts[i].reply.msg;
@@ -288,9 +335,13 @@ static void merge_status(Sbx__AdminStatusReply *dst, struct part *parts, size_t 
 			dst->uptime = s->uptime;
 		sum_usage(&dst->memory_usage, &s->memory_usage);
 		sum_usage(&dst->cpu_usage, &s->cpu_usage);
+		if (sum_warm_pools(&dst->warm_pools, &dst->n_warm_pools, &s->warm_pools,
+				   &s->n_warm_pools) < 0)
+			return -ENOMEM;
 	}
 	usage_percentage(dst->memory_usage);
 	usage_percentage(dst->cpu_usage);
+	return 0;
 }
 
 int merge_replies(struct sbx_client *c, enum merge_rule rule, const ProtobufCMessage *req,
@@ -311,9 +362,10 @@ int merge_replies(struct sbx_client *c, enum merge_rule rule, const ProtobufCMes
 			r = set_nodes(c, &((Sbx__StatsReply *)dst)->nodes, &((Sbx__StatsReply *)dst)->n_nodes);
 		break;
 	case MERGE_STATUS:
-		merge_status((Sbx__AdminStatusReply *)dst, parts, n);
-		r = set_nodes(c, &((Sbx__AdminStatusReply *)dst)->nodes,
-			      &((Sbx__AdminStatusReply *)dst)->n_nodes);
+		r = merge_status((Sbx__AdminStatusReply *)dst, parts, n);
+		if (r == 0)
+			r = set_nodes(c, &((Sbx__AdminStatusReply *)dst)->nodes,
+				      &((Sbx__AdminStatusReply *)dst)->n_nodes);
 		break;
 	case MERGE_EXECUTIONS: {
 		Sbx__ListExecutionsReply *l = (Sbx__ListExecutionsReply *)dst;

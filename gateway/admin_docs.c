@@ -108,6 +108,8 @@ static const struct {
 	 "\"nodes\":[{\"id\":\"node-a\",\"tag\":\"04c3b593\",\"running\":1,\"queued\":0,"
 	 "\"slots\":8,\"objects\":2,\"memory_total_mb\":7936,\"memory_available_mb\":5120,"
 	 "\"tunnel_port\":0,\"address\":\"ipc:///run/sandboxd/rpc.sock\",\"up\":true}],"
+	 "\"warm_pools\":[{\"kind\":\"exec\",\"size\":4,\"ready\":3,\"in_use\":1,\"built\":120,"
+	 "\"taken\":116,\"misses\":9,\"failed\":0,\"refill_per_s\":0.8,\"memory_kb\":4608}],"
 	 "\"partial\":false}"},
 	{"GET", "/admin/api/resources", "curl " BASE "/admin/api/resources", "{" USAGE_JSON "}"},
 	{"GET", "/admin/api/sandboxes", "curl " BASE "/admin/api/sandboxes",

@@ -19,6 +19,9 @@ static const struct jpb_field_map status_out[] = {
 	/* Added by cluster mode (README "Cluster"): every node and its load;
 	 * the gateway adds "partial" after it. */
 	{.json = "nodes", .path = "nodes"},
+	/* The pools of pre-built sandboxes that are on (issue 14; README
+	 * "Pre-built sandboxes"), summed by kind over the nodes. */
+	{.json = "warm_pools", .path = "warm_pools"},
 	{0},
 };
 

@@ -118,7 +118,8 @@ SBX_ADMIN_HANDLER(sbx_rpc_admin_status)
 		double cpu = sbx_admin_cpu_percent(d->admin);
 		r->cpu_usage = usage_new(cpu, 100.0, cpu);
 		if (!r->backend_type || !r->version || !r->memory_usage || !r->cpu_usage ||
-		    sbx_node_list(d, &r->nodes, &r->n_nodes) < 0) {
+		    sbx_node_list(d, &r->nodes, &r->n_nodes) < 0 ||
+		    sbx_executor_warm_pools(d->exec, &r->warm_pools, &r->n_warm_pools) < 0) {
 			protobuf_c_message_free_unpacked(&r->base, NULL);
 			r = NULL;
 		}

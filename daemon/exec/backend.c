@@ -71,6 +71,11 @@ static int native_run_stream(void *state, const Sbx__SpawnRequest *req, struct s
 	return sbx_engine_run_stream(((struct native *)state)->engine, req, t, s, ret);
 }
 
+static int native_warm_pools(void *state, Sbx__WarmPool ***ret, size_t *ret_n)
+{
+	return sbx_engine_warm_pools(((struct native *)state)->engine, ret, ret_n);
+}
+
 static int native_own_workspace(void *state, const char *dir)
 {
 	struct native *n = state;
@@ -89,13 +94,14 @@ static const char *native_describe(void *state)
 
 static const struct sbx_backend_ops backends[] = {
 	{ "native", native_open, native_close, native_run, native_own_workspace, native_describe,
-	  native_run_cancellable, native_run_stream },
+	  native_run_cancellable, native_run_stream, native_warm_pools },
 	/* No cancel yet: an admin force-stop of their executions answers
-	 * EOPNOTSUPP (the wall-time limit still ends them). */
+	 * EOPNOTSUPP (the wall-time limit still ends them). No pools: each
+	 * execution is a container or an nsjail process of its own. */
 	{ "docker", sbx_docker_open, sbx_docker_close, sbx_docker_run, sbx_docker_own_workspace,
-	  sbx_docker_describe, NULL, NULL },
+	  sbx_docker_describe, NULL, NULL, NULL },
 	{ "nsjail", sbx_nsjail_open, sbx_nsjail_close, sbx_nsjail_run, sbx_nsjail_own_workspace,
-	  sbx_nsjail_describe, NULL, NULL },
+	  sbx_nsjail_describe, NULL, NULL, NULL },
 };
 
 const struct sbx_backend_ops *sbx_backend_find(const char *name)

@@ -3,6 +3,7 @@
 #ifndef SBX_BACKEND_H
 #define SBX_BACKEND_H
 
+#include "admin.pb-c.h"
 #include "api.pb-c.h"
 #include "engine.pb-c.h"
 
@@ -33,6 +34,9 @@ struct sbx_backend_ops {
 	 * output to `s` as it comes (sbx_engine_run_stream). */
 	int (*run_stream)(void *state, const Sbx__SpawnRequest *req, struct sbx_engine_cancel *t,
 			  struct sbx_engine_stream *s, Sbx__ExecResult **ret);
+	/* Optional (NULL: the backend keeps no pools of pre-built sandboxes):
+	 * the pools' state, as sbx_engine_warm_pools. Bounded in time. */
+	int (*warm_pools)(void *state, Sbx__WarmPool ***ret, size_t *ret_n);
 };
 
 /* The backend called `name`, or NULL. */

@@ -172,6 +172,19 @@ void sbx_executor_stats(struct sbx_executor *x, struct sbx_executor_stats *ret)
 	pthread_mutex_unlock(&x->lock);
 }
 
+int sbx_executor_warm_pools(struct sbx_executor *x, Sbx__WarmPool ***ret, size_t *ret_n)
+{
+	int r = x->ops->warm_pools ? x->ops->warm_pools(x->backend, ret, ret_n) : -EOPNOTSUPP;
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		*ret = NULL;
+		*ret_n = 0;
+	}
+	return 0;
+}
+
 /* A request stopped while it waits takes its slot at once: its run ends
  * without starting (the token is sticky). */
 int exec_admit(struct sbx_executor *x, struct sbx_rpc_call *call, struct inflight *f)

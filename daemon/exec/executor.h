@@ -150,5 +150,11 @@ void sbx_executor_set_logs(struct sbx_executor *x, struct sbx_logs *logs);
 struct sbx_runtimes *sbx_executor_runtimes(struct sbx_executor *x);
 const char *sbx_executor_describe(struct sbx_executor *x);
 void sbx_executor_stats(struct sbx_executor *x, struct sbx_executor_stats *ret);
+/* The backend's pools of pre-built sandboxes that are on, for Stats and
+ * the admin status (the repeated WarmPool field of their reply): none for
+ * a backend without pools, when they are off, or when the backend could
+ * not tell (its spawner gone or not answering yet: the reply still goes
+ * out). 0, or -ENOMEM. Bounded in time (sbx_engine_warm_pools). */
+int sbx_executor_warm_pools(struct sbx_executor *x, Sbx__WarmPool ***ret, size_t *ret_n);
 
 #endif

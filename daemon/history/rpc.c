@@ -63,6 +63,8 @@ SBX_HISTORY_HANDLER(sbx_rpc_get_stats)
 		Sbx__StatsReply *s = (Sbx__StatsReply *)*ret;
 
 		r = sbx_node_list(d, &s->nodes, &s->n_nodes);
+		if (r == 0)
+			r = sbx_executor_warm_pools(d->exec, &s->warm_pools, &s->n_warm_pools);
 		if (r < 0)
 			protobuf_c_message_free_unpacked(*ret, NULL);
 	}

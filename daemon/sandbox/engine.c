@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "clock.h"
 #include "fdio.h"
 #include "spawner.h"
+#include "warm.h"
 #include "wire.h"
 #include "workspace.h"
 
@@ -30,6 +32,12 @@ struct sbx_engine {
 	pid_t spawner;
 	enum sbx_cgroup_mode cg_mode;
 	uint64_t max_request_bytes;
+	/* The spawner's last answer about its pools (sbx_engine_warm_pools). */
+	pthread_mutex_t warm_lock;
+	struct sbx_warm_stats warm_last[SBX_WARM_MAX_POOLS];
+	unsigned warm_n;
+	bool warm_known;
+	int64_t warm_at_ms; /* when the spawner gave it (sbx_clock_mono_ms) */
 };
 
 
@@ -139,6 +147,7 @@ int sbx_engine_new(const struct sbx_engine_config *cfg_in, struct sbx_engine **r
 		return -ENOMEM;
 	e->cg_mode = sbx_cgroup_detect(cfg.cgroup);
 	e->max_request_bytes = cfg.max_request_bytes;
+	pthread_mutex_init(&e->warm_lock, NULL);
 
 	char exe[PATH_MAX];
 	bool own_exe = spawner_exe(exe, sizeof(exe));
@@ -194,6 +203,7 @@ void sbx_engine_free(struct sbx_engine *e)
 	close(e->ctl_fd);
 	while (waitpid(e->spawner, NULL, 0) < 0 && errno == EINTR)
 		;
+	pthread_mutex_destroy(&e->warm_lock);
 	free(e);
 }
 
@@ -414,4 +424,162 @@ static int run_on(struct sbx_engine *e, const Sbx__SpawnRequest *req_in, struct 
 		return -EIO;
 	free(TAKE_PTR(buf));
 	return read_result(fd, s, ret);
+}
+
+/* ---- the pools' state ---------------------------------------------- */
+
+/* How long a caller waits for the spawner's answer. It answers between
+ * two batches of events, so a burst of clones delays it by a few ms;
+ * past this, the previous answer is given (a Stats call must not wait on
+ * a busy spawner). */
+#define WARM_STATS_WAIT_MS 250
+/* An answer younger than this is given again without asking: the spawner's
+ * one thread is every execution's critical path, so however often Stats is
+ * called it is asked at most ~10 times a second. */
+#define WARM_STATS_FRESH_MS 100
+
+/* Read len bytes from fd before `until` (sbx_clock_mono_ms). 0,
+ * -ETIMEDOUT, -ECONNRESET or -errno. */
+static int read_until(int fd, void *buf, size_t len, int64_t until)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		int64_t left = until - sbx_clock_mono_ms();
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (left <= 0)
+			return -ETIMEDOUT;
+		int r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* One WARM_STATS_REQUEST (wire.h): 0 with out[0..*ret_n), -ETIMEDOUT, or
+ * -EIO (spawner gone, or an answer that is not one). */
+static int ask_warm_stats(struct sbx_engine *e, struct sbx_warm_stats *out, unsigned *ret_n)
+{
+	int64_t until = sbx_clock_mono_ms() + WARM_STATS_WAIT_MS;
+	uint8_t hdr[SBX_FRAME_HDR];
+	uint32_t type, len;
+	int sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	_cleanup_close_ int fd = sp[0];
+	/* Queued before the socket goes, so the spawner finds it there. */
+	sbx_frame_hdr(hdr, SBX_FRAME_WARM_STATS_REQUEST, 0);
+	int r = sbx_write_full(fd, hdr, sizeof(hdr));
+	if (r == 0)
+		r = sbx_wire_send_fd_nowait(e->ctl_fd, sp[1]);
+	close(sp[1]);
+	if (r == -EAGAIN) /* its control queue is full: it is that busy */
+		return -ETIMEDOUT;
+	if (r < 0)
+		return -EIO;
+	r = read_until(fd, hdr, sizeof(hdr), until);
+	if (r < 0)
+		return r == -ETIMEDOUT ? r : -EIO;
+	sbx_frame_parse(hdr, &type, &len);
+	if (type != SBX_FRAME_WARM_STATS || len % sizeof(*out) != 0 ||
+	    len > SBX_WARM_MAX_POOLS * sizeof(*out))
+		return -EIO;
+	r = read_until(fd, out, len, until);
+	if (r < 0)
+		return r == -ETIMEDOUT ? r : -EIO;
+	*ret_n = len / sizeof(*out);
+	for (unsigned i = 0; i < *ret_n; i++)
+		out[i].kind[SBX_WARM_KIND_MAX - 1] = 0;
+	return 0;
+}
+
+/* The pools that are on, as messages. */
+static int warm_pools_new(const struct sbx_warm_stats *st, unsigned n, Sbx__WarmPool ***ret,
+			  size_t *ret_n)
+{
+	Sbx__WarmPool **v = calloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		if (st[i].size == 0)
+			continue; /* off: not listed */
+		Sbx__WarmPool *p = malloc(sizeof(*p));
+		if (p) {
+			sbx__warm_pool__init(p);
+			p->kind = strdup(st[i].kind);
+		}
+		if (!p || !p->kind) {
+			free(p);
+			while (k > 0)
+				sbx__warm_pool__free_unpacked(v[--k], NULL);
+			free(v);
+			return -ENOMEM;
+		}
+		p->size = st[i].size;
+		p->ready = st[i].ready;
+		p->in_use = st[i].in_use;
+		p->built = st[i].built;
+		p->taken = st[i].taken;
+		p->misses = st[i].misses;
+		p->failed = st[i].failed;
+		p->refill_per_s = st[i].refill_per_s;
+		p->memory_kb = st[i].memory_kb;
+		v[k++] = p;
+	}
+	if (k == 0) {
+		free(v);
+		v = NULL;
+	}
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
+int sbx_engine_warm_pools(struct sbx_engine *e, Sbx__WarmPool ***ret, size_t *ret_n)
+{
+	struct sbx_warm_stats st[SBX_WARM_MAX_POOLS];
+	unsigned n = 0;
+	bool fresh;
+	int r;
+
+	pthread_mutex_lock(&e->warm_lock);
+	fresh = e->warm_known && sbx_clock_mono_ms() - e->warm_at_ms < WARM_STATS_FRESH_MS;
+	if (fresh) {
+		memcpy(st, e->warm_last, e->warm_n * sizeof(st[0]));
+		n = e->warm_n;
+	}
+	pthread_mutex_unlock(&e->warm_lock);
+	if (fresh)
+		return warm_pools_new(st, n, ret, ret_n);
+
+	r = ask_warm_stats(e, st, &n);
+	pthread_mutex_lock(&e->warm_lock);
+	if (r == 0) {
+		memcpy(e->warm_last, st, n * sizeof(st[0]));
+		e->warm_n = n;
+		e->warm_known = true;
+		e->warm_at_ms = sbx_clock_mono_ms();
+	} else if (r == -ETIMEDOUT && e->warm_known) {
+		memcpy(st, e->warm_last, e->warm_n * sizeof(st[0]));
+		n = e->warm_n;
+		r = 0;
+	}
+	pthread_mutex_unlock(&e->warm_lock);
+	return r < 0 ? r : warm_pools_new(st, n, ret, ret_n);
 }

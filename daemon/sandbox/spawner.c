@@ -179,6 +179,10 @@ static void on_sock(struct sbx_ctx *ctx, struct sbx_exec *ex, uint32_t events)
 			sbx_exec_retire(ctx, ex);
 			return;
 		}
+		if (r == SBX_EXEC_READ_WARM_STATS) {
+			sbx_exec_reply_warm_stats(ctx, ex);
+			return;
+		}
 		/* Only EOF is of interest now (frames for live sandboxes would
 		 * be read here). */
 		struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = &ex->w_sock};

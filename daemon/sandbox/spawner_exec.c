@@ -119,6 +119,9 @@ int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex)
 			continue;
 		uint32_t type, len;
 		sbx_frame_parse(ex->hdr, &type, &len);
+		/* Not an execution: a question about the pools (wire.h). */
+		if (type == SBX_FRAME_WARM_STATS_REQUEST)
+			return len == 0 ? SBX_EXEC_READ_WARM_STATS : -EBADMSG;
 		if (type != SBX_FRAME_REQUEST || len > ctx->cfg.max_request_bytes)
 			return -EBADMSG;
 		ex->req_len = len;
@@ -172,6 +175,22 @@ int sbx_exec_reply_more(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	return 0;
 }
 
+/* Write ex->reply, then let ex go (sbx_exec_replied: at once when the
+ * socket took it all or the daemon is gone, else from on_sock once EPOLLOUT
+ * let the rest out). */
+static void start_reply(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	ex->state = EX_REPLYING;
+	int r = sbx_exec_reply_more(ctx, ex);
+	if (r != -EAGAIN) {
+		sbx_exec_replied(ctx, ex);
+		return;
+	}
+	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = &ex->w_sock};
+	if (epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, ex->fd, &ev) < 0)
+		sbx_exec_replied(ctx, ex);
+}
+
 static void send_result(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__ExecResult *res)
 {
 	if (ex->fd < 0 || ex->kill == SBX_KILL_CANCEL) {
@@ -189,15 +208,24 @@ static void send_result(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__Exe
 	sbx_frame_hdr(ex->reply + pre, SBX_FRAME_RESULT, (uint32_t)len);
 	sbx__exec_result__pack(res, ex->reply + pre + SBX_FRAME_HDR);
 	ex->reply_len = pre + SBX_FRAME_HDR + len;
-	ex->state = EX_REPLYING;
-	int r = sbx_exec_reply_more(ctx, ex);
-	if (r != -EAGAIN) {
-		sbx_exec_replied(ctx, ex);
+	start_reply(ctx, ex);
+}
+
+void sbx_exec_reply_warm_stats(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	struct sbx_warm_stats st[SBX_WARM_MAX_POOLS];
+	/* Zeroed: the padding between fields goes out too. */
+	memset(st, 0, sizeof(st));
+	size_t len = sbx_warm_stats(ctx, st, SBX_WARM_MAX_POOLS) * sizeof(st[0]);
+	ex->reply = malloc(SBX_FRAME_HDR + len);
+	if (!ex->reply) {
+		sbx_exec_retire(ctx, ex); /* the daemon sees EOF */
 		return;
 	}
-	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = &ex->w_sock};
-	if (epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, ex->fd, &ev) < 0)
-		sbx_exec_replied(ctx, ex);
+	sbx_frame_hdr(ex->reply, SBX_FRAME_WARM_STATS, (uint32_t)len);
+	memcpy(ex->reply + SBX_FRAME_HDR, st, len);
+	ex->reply_len = SBX_FRAME_HDR + len;
+	start_reply(ctx, ex);
 }
 
 void sbx_exec_replied(struct sbx_ctx *ctx, struct sbx_exec *ex)

@@ -21,8 +21,14 @@ void sbx_exec_retire(struct sbx_ctx *ctx, struct sbx_exec *ex);
 struct sbx_exec *sbx_exec_new(struct sbx_ctx *ctx, int fd);
 void sbx_exec_free(struct sbx_exec *ex);
 /* Read what is available of the REQUEST frame. 0 = complete (ex->error
- * set if it is unusable), -EAGAIN = more to come, other <0 = drop it. */
+ * set if it is unusable), SBX_EXEC_READ_WARM_STATS = the socket asks for
+ * the pools' state instead (wire.h), -EAGAIN = more to come, other <0 =
+ * drop it. */
+#define SBX_EXEC_READ_WARM_STATS 1
 int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* Answer a WARM_STATS_REQUEST on ex's socket with the pools' state, then
+ * retire ex. */
+void sbx_exec_reply_warm_stats(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* Reply INTERNAL_ERROR with ex->error without running anything. */
 void sbx_exec_fail_early(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* Build a sandbox for ex->req up to "go": pipes, prepare hooks, clone,

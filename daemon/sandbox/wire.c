@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int sbx_wire_send_fds(int sock, const int *fds, size_t n)
+static int send_fds(int sock, const int *fds, size_t n, int flags)
 {
 	char byte = 'x';
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
@@ -29,7 +29,7 @@ int sbx_wire_send_fds(int sock, const int *fds, size_t n)
 	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
 	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
 	for (;;) {
-		ssize_t r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+		ssize_t r = sendmsg(sock, &msg, MSG_NOSIGNAL | flags);
 		if (r == 1)
 			return 0;
 		if (r < 0 && errno == EINTR)
@@ -38,9 +38,19 @@ int sbx_wire_send_fds(int sock, const int *fds, size_t n)
 	}
 }
 
+int sbx_wire_send_fds(int sock, const int *fds, size_t n)
+{
+	return send_fds(sock, fds, n, 0);
+}
+
 int sbx_wire_send_fd(int sock, int fd)
 {
-	return sbx_wire_send_fds(sock, &fd, 1);
+	return send_fds(sock, &fd, 1, 0);
+}
+
+int sbx_wire_send_fd_nowait(int sock, int fd)
+{
+	return send_fds(sock, &fd, 1, MSG_DONTWAIT);
 }
 
 int sbx_wire_recv_fds(int sock, int *fds, size_t *n)

@@ -16,6 +16,13 @@
  * daemon to read them: a chunk that does not fit in the socket is dropped
  * and counted in STREAM_END. The result's output does not depend on them.
  * Closing the socket early cancels: the spawner kills that sandbox.
+ *
+ * The pools' state (warm.h) takes the same road: a fresh socketpair whose
+ * first frame is SBX_FRAME_WARM_STATS_REQUEST (length 0) is answered with
+ * one SBX_FRAME_WARM_STATS (struct sbx_warm_stats[n], n <= SBX_WARM_MAX_POOLS:
+ * raw, both ends are the same binary), then closed. The spawner answers
+ * between two batches of events, so a busy one is slow to answer, never
+ * blocked: the daemon waits a bounded time (engine.c).
  * Frame types are a registry so live output (stdout/stderr chunks) and
  * signals for long-running sandboxes can be added without a new channel. */
 #ifndef SBX_WIRE_H
@@ -31,6 +38,8 @@ enum sbx_frame_type {
 	SBX_FRAME_STDERR = 4,
 	/* reserved: 5 signal */
 	SBX_FRAME_STREAM_END = 6,
+	SBX_FRAME_WARM_STATS_REQUEST = 7,
+	SBX_FRAME_WARM_STATS = 8,
 };
 
 #define SBX_FRAME_CHUNK_MAX 65536
@@ -70,6 +79,9 @@ int sbx_wire_recv_fds(int sock, int *fds, size_t *n);
 /* Send `fd` over the control socket. Returns 0 or -errno (EPIPE: spawner
  * gone). Thread-safe: one sendmsg per SEQPACKET message is atomic. */
 int sbx_wire_send_fd(int sock, int fd);
+/* sbx_wire_send_fd that never waits: -EAGAIN when the spawner has not
+ * read its control socket for so long that the queue is full. */
+int sbx_wire_send_fd_nowait(int sock, int fd);
 
 /* Receive one fd (O_CLOEXEC; extra fds in the message are closed). Returns 0 and *ret_fd, -ECONNRESET when the
  * peer closed, -EAGAIN on a non-blocking socket with nothing queued. */

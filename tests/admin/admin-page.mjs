@@ -193,6 +193,13 @@ async function main() {
     memory: document.getElementById("st-mem").textContent,
     cpu: document.getElementById("st-cpu").textContent })`);
   log("status panel", JSON.stringify(status));
+  // The daemon runs with --warm-pool 2: its "exec" pool is listed.
+  const warm = await waitFor(`!document.getElementById("warm-section").hidden &&
+    Array.from(document.querySelectorAll("#warm tbody tr"), (r) => Array.from(r.cells, (c) => c.textContent))`,
+    "the warm pools table");
+  if (warm.length !== 1 || warm[0][0] !== "exec" || !/ \/ 2$/.test(warm[0][1]))
+    fail(`warm pools table: ${JSON.stringify(warm)}`);
+  log("warm pools", JSON.stringify(warm));
   await waitFor(`!!document.querySelector(${JSON.stringify(row)})`, `sandbox ${sandboxId} in the list`);
   const before = await evaluate(cellOf(1));
   log(`row ${sandboxId}: status ${before}, runtime ${await evaluate(cellOf(2))}`);

@@ -97,7 +97,8 @@ int main(void)
 		SKIP("%s not found (set SBX_SOURCE_DIR)", driver);
 	out = out ? out : "admin-page-output";
 
-	if (th_stack_start(&st, "admin-page", NULL) < 0)
+	/* Two pre-built sandboxes: the page shows the pool's table. */
+	if (th_stack_start(&st, "admin-page", (const char *const[]){"--warm-pool", "2", NULL}) < 0)
 		TEST_DONE();
 	sb = rpc("CreateSandbox",
 		 "{\"runtime\": \"node\", \"timeout_ms\": 45000, \"code\": "

@@ -125,12 +125,44 @@ static void answer_execution(struct fake_node *f, nng_msg *m, uint64_t id, const
 	reply(f, m, id, SBX_NOT_FOUND, NULL);
 }
 
+/* Its pools of pre-built sandboxes in p[0..), pointed at by v: an "exec"
+ * one on every node, figures from its letter (k = 0, 1, 2 for node-a, b,
+ * c), and a "python" one on node-b only. Returns how many. */
+static size_t fake_pools(const struct fake_node *f, Sbx__WarmPool p[2], Sbx__WarmPool *v[2])
+{
+	unsigned k = (unsigned)(f->id[5] - 'a');
+
+	for (int i = 0; i < 2; i++) {
+		sbx__warm_pool__init(&p[i]);
+		v[i] = &p[i];
+	}
+	p[0].kind = "exec";
+	p[0].size = 2;
+	p[0].ready = k;
+	p[0].in_use = 1;
+	p[0].built = 10 + k;
+	p[0].taken = 5;
+	p[0].misses = k;
+	p[0].failed = 1;
+	p[0].refill_per_s = 0.5;
+	p[0].memory_kb = 1000 * (k + 1);
+	if (k != 1)
+		return 1;
+	p[1].kind = "python";
+	p[1].size = 4;
+	p[1].ready = 4;
+	p[1].built = 7;
+	p[1].memory_kb = 7000;
+	return 2;
+}
+
 static void answer_stats(struct fake_node *f, nng_msg *m, uint64_t id)
 {
 	Sbx__StatsReply s = SBX__STATS_REPLY__INIT;
 	Sbx__StatsReply__ExecutionsByLanguageEntry py = SBX__STATS_REPLY__EXECUTIONS_BY_LANGUAGE_ENTRY__INIT,
 						   own = SBX__STATS_REPLY__EXECUTIONS_BY_LANGUAGE_ENTRY__INIT,
 						   *v[2] = { &py, &own };
+	Sbx__WarmPool pools[2], *pv[2];
 
 	s.total_executions = 10;
 	s.successful_executions = 8;
@@ -142,6 +174,8 @@ static void answer_stats(struct fake_node *f, nng_msg *m, uint64_t id)
 	own.value = 1;
 	s.executions_by_language = v;
 	s.n_executions_by_language = 2;
+	s.n_warm_pools = fake_pools(f, pools, pv);
+	s.warm_pools = pv;
 	reply(f, m, id, SBX_OK, &s.base);
 }
 
@@ -149,7 +183,10 @@ static void answer_status(struct fake_node *f, nng_msg *m, uint64_t id)
 {
 	Sbx__AdminStatusReply s = SBX__ADMIN_STATUS_REPLY__INIT;
 	Sbx__AdminUsage mem = SBX__ADMIN_USAGE__INIT;
+	Sbx__WarmPool pools[2], *pv[2];
 
+	s.n_warm_pools = fake_pools(f, pools, pv);
+	s.warm_pools = pv;
 	s.active_sandboxes = 2;
 	s.uptime = 50;
 	mem.used = 250;

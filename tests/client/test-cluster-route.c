@@ -178,6 +178,31 @@ static void place_and_by_id(void)
 	sbx_reply_fini(&rep);
 }
 
+/* The fake nodes' pools (fakenode.c) summed by kind: "exec" of all three
+ * (k = 0, 1, 2) first, in node order, then node-b's "python". */
+static void check_pools(Sbx__WarmPool **p, size_t n)
+{
+	CHECK_INT(n, 2);
+	if (n != 2)
+		return;
+	CHECK_STR(p[0]->kind, "exec");
+	CHECK_INT(p[0]->size, 6);
+	CHECK_INT(p[0]->ready, 0 + 1 + 2);
+	CHECK_INT(p[0]->in_use, 3);
+	CHECK_INT(p[0]->built, 10 + 11 + 12);
+	CHECK_INT(p[0]->taken, 15);
+	CHECK_INT(p[0]->misses, 3);
+	CHECK_INT(p[0]->failed, 3);
+	CHECK(p[0]->refill_per_s == 1.5);
+	CHECK_INT(p[0]->memory_kb, 1000 + 2000 + 3000);
+	CHECK_STR(p[1]->kind, "python");
+	CHECK_INT(p[1]->size, 4);
+	CHECK_INT(p[1]->ready, 4);
+	CHECK_INT(p[1]->in_use, 0);
+	CHECK_INT(p[1]->built, 7);
+	CHECK_INT(p[1]->memory_kb, 7000);
+}
+
 static void fan_out(void)
 {
 	Sbx__ListSandboxesRequest lq = SBX__LIST_SANDBOXES_REQUEST__INIT;
@@ -219,6 +244,7 @@ static void fan_out(void)
 		CHECK_INT(s->n_nodes, 3);
 		CHECK(s->n_nodes == 3 && !strcmp(s->nodes[1]->id, "node-b") && s->nodes[1]->up &&
 		      !strcmp(s->nodes[1]->tag, fb.tag) && !strcmp(s->nodes[1]->address, fb.url));
+		check_pools(s->warm_pools, s->n_warm_pools);
 	}
 	sbx_reply_fini(&rep);
 
@@ -230,6 +256,7 @@ static void fan_out(void)
 		CHECK(s->memory_usage && s->memory_usage->used == 750 && s->memory_usage->total == 3000 &&
 		      s->memory_usage->percentage == 25);
 		CHECK_INT(s->n_nodes, 3);
+		check_pools(s->warm_pools, s->n_warm_pools);
 	}
 	sbx_reply_fini(&rep);
 

@@ -54,6 +54,27 @@ static int count_up(const json_t *nodes)
 	return up;
 }
 
+/* node-a's and node-b's pools as JSON: the "exec" ones summed, then
+ * node-b's "python", every documented key there. */
+static bool warm_pools_ok(const json_t *a)
+{
+	const json_t *e = json_array_get(a, 0), *p = json_array_get(a, 1);
+	char why[128];
+	static const char shape[] = "kind:s size:i ready:i in_use:i built:i taken:i misses:i "
+				    "failed:i refill_per_s:n memory_kb:i";
+
+	return json_array_size(a) == 2 && th_json_shape(e, shape, why, sizeof(why)) &&
+	       th_json_shape(p, shape, why, sizeof(why)) &&
+	       !strcmp(json_string_value(json_object_get(e, "kind")), "exec") &&
+	       json_integer_value(json_object_get(e, "size")) == 4 &&
+	       json_integer_value(json_object_get(e, "ready")) == 1 &&
+	       json_integer_value(json_object_get(e, "built")) == 21 &&
+	       json_integer_value(json_object_get(e, "memory_kb")) == 3000 &&
+	       json_number_value(json_object_get(e, "refill_per_s")) == 1.0 &&
+	       !strcmp(json_string_value(json_object_get(p, "kind")), "python") &&
+	       json_integer_value(json_object_get(p, "size")) == 4;
+}
+
 static void test_all_up(void)
 {
 	struct th_resp r = {0};
@@ -65,8 +86,10 @@ static void test_all_up(void)
 	CHECKF(json_array_size(nodes) == 2 && count_up(nodes) == 2, "%s", r.body);
 	CHECKF(json_is_false(json_object_get(j, "partial")), "%s", r.body);
 	CHECK(th_header(&r, "X-Sandboxd-Partial", hdr, sizeof(hdr)) == NULL);
-	/* Counters summed over the nodes. */
+	/* Counters summed over the nodes; warm pools by kind (fakenode.c:
+	 * "exec" on both, "python" on node-b). */
 	CHECKF(json_integer_value(json_object_get(j, "total_executions")) == 20, "%s", r.body);
+	CHECKF(warm_pools_ok(json_object_get(j, "warm_pools")), "%s", r.body);
 	json_decref(j);
 	th_resp_fini(&r);
 
@@ -74,10 +97,11 @@ static void test_all_up(void)
 	j = th_json(&r);
 	CHECKF(th_json_shape(j,
 			     "uptime:n active_sandboxes:i total_sandboxes_created:i backend_type:s "
-			     "version:s memory_usage:o cpu_usage:z nodes:a partial:b",
+			     "version:s memory_usage:o cpu_usage:z nodes:a warm_pools:a partial:b",
 			     hdr, sizeof(hdr)),
 	       "%s: %s", hdr, r.body);
 	CHECKF(json_integer_value(json_object_get(j, "active_sandboxes")) == 4, "%s", r.body);
+	CHECKF(warm_pools_ok(json_object_get(j, "warm_pools")), "%s", r.body);
 	json_decref(j);
 	th_resp_fini(&r);
 }

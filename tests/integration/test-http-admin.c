@@ -26,7 +26,7 @@
 	"dev_server_url:%c allocated_port:%c is_persistent:b container_id:%c node:s"
 #define STATUS_SHAPE                                                                               \
 	"uptime:n active_sandboxes:i total_sandboxes_created:i backend_type:s version:s "          \
-	"memory_usage:o cpu_usage:o nodes:a partial:b"
+	"memory_usage:o cpu_usage:o nodes:a warm_pools:a partial:b"
 #define USAGE_SHAPE "used:n total:n percentage:n"
 #define RESOURCES_SHAPE "memory:o cpu:o disk:o network:o"
 #define FORCE_STOP_SHAPE "success:b message:s"

@@ -238,7 +238,7 @@ static void test_history(const char *session)
 	j = th_check_reply(&r, "total_executions:i successful_executions:i failed_executions:i "
 			       "timeouts:i rejected:i running:i queued:i "
 			       "average_execution_time_ms:n uptime_seconds:i "
-			       "executions_by_language:o nodes:a partial:b");
+			       "executions_by_language:o nodes:a warm_pools:a partial:b");
 	if (j)
 		CHECKF(json_integer_value(json_object_get(j, "total_executions")) >= 9, "%s",
 		       r.body);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "admin.pb-c.h"
 #include "api.pb-c.h"
 #include "engine.pb-c.h"
 
@@ -79,7 +80,7 @@ int sbx_engine_new(const struct sbx_engine_config *cfg, struct sbx_engine **ret)
 
 /* Stop the spawner: kills every running sandbox, removes the engine's
  * cgroups and waits for the spawner to exit. Calls to sbx_engine_run()
- * must have returned. NULL is a no-op. */
+ * and sbx_engine_warm_pools() must have returned. NULL is a no-op. */
 void sbx_engine_free(struct sbx_engine *e);
 
 /* Run one execution. Blocking; thread-safe. On 0, *ret is the result
@@ -165,5 +166,16 @@ int sbx_engine_own_cgroup(const char *ctrl, char *buf, size_t size);
 
 /* "v2", "v1" or "none": the cgroup flavour in use. */
 const char *sbx_engine_cgroup_mode(const struct sbx_engine *e);
+
+/* The state of the pools of pre-built sandboxes (warm_pool), one message
+ * per kind that is on (size > 0): none when every pool is off. Asks the
+ * spawner, at most once per 100 ms (a younger answer is given again), and
+ * waits at most 250 ms; a spawner too busy to answer in time gets its
+ * previous answer given instead. Thread-safe. 0 with *ret (NULL
+ * when *ret_n is 0; the caller frees each with sbx__warm_pool__free_unpacked
+ * and then the array, as a repeated field of a message is freed), or
+ * -ETIMEDOUT (no answer yet, ever), -EIO (spawner gone), -ENOMEM; *ret is
+ * then untouched. */
+int sbx_engine_warm_pools(struct sbx_engine *e, Sbx__WarmPool ***ret, size_t *ret_n);
 
 #endif
