@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,6 +102,14 @@ int main(void)
 	struct sbx_engine *e = tu_engine(SBX_CGROUP_AUTO);
 	pid_t sp = spawner_pid();
 	CHECK(sp > 0);
+	/* The spawner is sbx-spawner (built next to this test), not a fork
+	 * of the test with all its libraries: every sandbox forks from it. */
+	char exe[PATH_MAX], link[64];
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)sp);
+	ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	CHECKF(n > 0 && strcmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "sbx-spawner") == 0,
+	       "spawner runs %s", exe);
 	CHECK_STR(sbx_engine_cgroup_mode(e), sbx_cgroup_mode_name(m));
 	run_checks(e, "auto");
 	if (m == SBX_CG_V1) {
