@@ -403,6 +403,21 @@ static int parse_ms(int ch, const char *arg, unsigned *ret)
 
 /* Global options into g; the index of the command, or -1 (usage error,
  * printed) or -2 (done: help or version printed). */
+/* The daemon's and the gateway's rules: one line, its newline dropped,
+ * nothing else (a space is part of the key). */
+static int read_key_file(const char *path, struct globals *g)
+{
+	static char key[4096];
+	char err[512];
+
+	if (sbx_opts_read_file(path, "--cluster-key-file", key, sizeof(key), err, sizeof(err)) < 0) {
+		fprintf(stderr, "sandboxctl: %s\n", err);
+		return -1;
+	}
+	g->cluster_key = key;
+	return 0;
+}
+
 static int parse_globals(int argc, char **argv, struct globals *g)
 {
 	static const struct option lopts[] = {
@@ -414,7 +429,6 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 		{ "version", no_argument, NULL, 'V' },           { 0 },
 	};
 	static struct url_list rpc, events;
-	static char key[4096];
 	const char *key_file = env_or_null("SANDBOX_CLUSTER_KEY_FILE");
 	int ch;
 
@@ -466,18 +480,8 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 		if (r < 0)
 			return -1;
 	}
-	if (!g->cluster_key && key_file) {
-		/* The daemon's and the gateway's rules: one line, its newline
-		 * dropped, nothing else (a space is part of the key). */
-		char err[512];
-
-		if (sbx_opts_read_file(key_file, "--cluster-key-file", key, sizeof(key), err,
-				       sizeof(err)) < 0) {
-			fprintf(stderr, "sandboxctl: %s\n", err);
-			return -1;
-		}
-		g->cluster_key = key;
-	}
+	if (!g->cluster_key && key_file && read_key_file(key_file, g) < 0)
+		return -1;
 	/* A DNS name alone names the nodes: no default URL beside it. */
 	if (!g->rpc_url && !g->rpc_dns)
 		g->rpc_url = SBX_DEFAULT_RPC_URL;
