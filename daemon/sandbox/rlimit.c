@@ -39,9 +39,9 @@ static int set_startup(pid_t pid, const Sbx__Limits *l)
 	return set1(pid, RLIMIT_MEMLOCK, 0, 0);
 }
 
-int sbx_rlimit_apply(pid_t pid, const Sbx__Limits *l)
+int sbx_rlimit_apply(pid_t pid, const Sbx__Limits *l, uint64_t spent_ms)
 {
-	uint64_t cpu_s = (l->cpu_time_ms + 999) / 1000;
+	uint64_t cpu_s = (l->cpu_time_ms + spent_ms + 999) / 1000;
 	int r;
 	/* SIGXCPU at the soft limit, SIGKILL one second later. */
 	if ((r = set1(pid, RLIMIT_CPU, cpu_s, cpu_s + 1)) < 0)
@@ -63,7 +63,7 @@ static int rlimit_exec(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	 * match), the request's when it comes (warm_python.c). */
 	if (ex->warm && ex->warm_python)
 		return set_startup(0, ex->req->limits);
-	return sbx_rlimit_apply(0, ex->req->limits);
+	return sbx_rlimit_apply(0, ex->req->limits, 0);
 }
 
 const struct sbx_module sbx_rlimit_module = {

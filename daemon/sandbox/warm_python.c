@@ -50,6 +50,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -238,6 +239,21 @@ static int open_fifo(const struct sbx_exec *ex, int pidfd)
 	}
 }
 
+/* The CPU time the interpreter used to start. The spawner's poll of the
+ * cgroup's CPU time is what ends a CPU-bound run (SIGKILL, TIME_LIMIT),
+ * RLIMIT_CPU (whole seconds, per process) only backs it up; on a cold
+ * start the spawner counts the start-up as it happens, here it began
+ * polling only now, so the backstop gets the start-up on top rather than
+ * firing (SIGXCPU) in the spawner's stead. */
+static uint64_t spent_ms(pid_t payload)
+{
+	clockid_t id;
+	struct timespec ts;
+	if (clock_getcpuclockid(payload, &id) != 0 || clock_gettime(id, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void feed(int fd, const Sbx__File *script)
 {
 	const uint8_t *d = script->content.data;
@@ -274,7 +290,7 @@ void sbx_warm_python_go(const struct sbx_ctx *ctx, struct sbx_exec *ex, pid_t pa
 		sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "files");
 	/* setfsuid (files.c) cleared the parent-death signal. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if ((r = sbx_rlimit_apply(payload, ex->req->limits)) < 0)
+	if ((r = sbx_rlimit_apply(payload, ex->req->limits, spent_ms(payload))) < 0)
 		sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "rlimit");
 	if (fifo >= 0) {
 		feed(fifo, script);
