@@ -147,6 +147,8 @@ static struct sbx_exec *pool_remove(struct pool *p, unsigned i)
 static bool refill_pool(struct sbx_ctx *ctx, struct sbx_warm *wm, int k, uint64_t now)
 {
 	struct pool *p = &wm->pools[k];
+	if (!p->size)
+		return false;
 	uint64_t gen = k == POOL_PYTHON ? sbx_warm_python_gen(wm->py) : 0;
 	for (unsigned i = 0; i < p->len; i++)
 		if (p->gen[i] != gen) {
