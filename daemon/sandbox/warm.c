@@ -16,7 +16,13 @@
  * mount, IPC and UTS namespaces, /tmp, /dev/shm, workspace, cgroup and
  * network namespace. What a tenant could see of "being pre-built" is only
  * that its sandbox was made a little earlier. An empty pool never makes an
- * execution wait: it starts cold (a miss). */
+ * execution wait: it starts cold (a miss).
+ *
+ * There is a pool per kind: "exec" sandboxes wait for any command before
+ * their payload process runs anything; "python" ones have their payload
+ * run the python runtime's interpreter ahead of the request
+ * (warm_python.c). A python execution takes a python one if one fits,
+ * else an exec one, else it starts cold. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
