@@ -1,7 +1,7 @@
 /* bench-exec: isolated executions through the RPC (issue 4, item 8).
  *
  *   bench-exec [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]
- *              [--only NAME] [--warm-pool N] [--gap MS]
+ *              [--only NAME] [--warm-pool N] [--warm-pool-python N] [--gap MS]
  *
  * Starts the real sandboxd (the sibling of this binary, or --sandboxd) on a
  * temporary ipc:// URL and state dir, then for /bin/true, python3 -c pass
@@ -17,6 +17,12 @@
  * Warm runner (issue 14): a second sandboxd started with --warm-pool N
  * (default 8; the first one runs with --warm-pool 0), measured the same
  * way, with the ratios warm/bwrap (against the targets) and warm/sandboxd.
+ * It also keeps --warm-pool-python N (default 8) sandboxes with the python
+ * interpreter already started. Snippets run as Execute RPCs (language
+ * python, code print(1); language node, code console.log(1)) on both
+ * daemons against a cold `bwrap ... python3 -c 'print(1)'` (node -e
+ * 'console.log(1)'), with their own targets (python warm <= 0.25x bwrap,
+ * node <= 0.5x).
  * A daemon refills its pool once its execution is over, i.e. during the
  * next runner's call: --gap MS idles after each sequential call so that
  * refill lands in the gap instead (a service that is not saturated).
@@ -71,6 +77,10 @@ struct cmd {
 	const char *argv[4];	   /* argv[0] resolved to an absolute path */
 	const char *docker_argv0; /* its path in the runtime image */
 	char path[256];
+	/* A snippet: sandboxd runs it as an Execute RPC (bwrap runs argv);
+	 * NULL = a Run RPC of argv. p50_target: the warm/bwrap p50 target. */
+	const char *language, *code;
+	double p50_target;
 };
 
 enum runner { R_RPC, R_BWRAP, R_DOCKER, R_WARM, N_RUNNERS };
@@ -141,15 +151,43 @@ static int run_rpc(struct sbx_client *c, const struct cmd *cmd, bool verbose)
 	return r;
 }
 
+/* One Execute RPC of cmd's snippet; 0 only when it succeeded. */
+static int execute_rpc(struct sbx_client *c, const struct cmd *cmd, bool verbose)
+{
+	Sbx__ExecuteRequest req = SBX__EXECUTE_REQUEST__INIT;
+	req.language = (char *)cmd->language;
+	req.code = (char *)cmd->code;
+	struct sbx_reply rep;
+	int r = sbx_call(c, "Execute", &req.base, CALL_TIMEOUT_MS, &rep);
+	if (r < 0) {
+		if (verbose)
+			fprintf(stderr, "bench-exec: Execute %s: %s\n", cmd->name, strerror(-r));
+		return r;
+	}
+	const Sbx__ExecResult *res = (const Sbx__ExecResult *)rep.msg;
+	r = rep.status == 0 && res && res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK ? 0 : -EIO;
+	if (r < 0 && verbose)
+		fprintf(stderr, "bench-exec: Execute %s: rpc status %d %s, exec status %d %s\n",
+			cmd->name, rep.status, rep.message ? rep.message : "",
+			res ? (int)res->status : -1, res && res->error ? res->error : "");
+	sbx_reply_fini(&rep);
+	return r;
+}
+
+static int call(struct sbx_client *c, const struct cmd *cmd, bool verbose)
+{
+	return cmd->language ? execute_rpc(c, cmd, verbose) : run_rpc(c, cmd, verbose);
+}
+
 static int run_one(const struct ctx *x, enum runner k)
 {
 	switch (k) {
 	case R_RPC:
-		return run_rpc(x->client[R_RPC], x->cmd, false);
+		return call(x->client[R_RPC], x->cmd, false);
 	case R_DOCKER:
 		return run_rpc(x->client[R_DOCKER], &x->dcmd, false);
 	case R_WARM:
-		return run_rpc(x->client[R_WARM], x->cmd, false);
+		return call(x->client[R_WARM], x->cmd, false);
 	default:
 		return bench_run_bwrap(x->cmd->argv);
 	}
@@ -252,7 +290,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]\n"
-		"          [--only NAME] [--warm-pool N] [--gap MS]\n"
+		"          [--only NAME] [--warm-pool N] [--warm-pool-python N] [--gap MS]\n"
 		"  -n RUNS          sequential runs per round and runner (default 100)\n"
 		"  -t SECONDS       duration of each throughput point (default 2)\n"
 		"  -r ROUNDS        interleaved rounds; medians are printed (default 3, max %d)\n"
@@ -262,13 +300,14 @@ static void usage(const char *argv0)
 		"  --only NAME      only commands whose name contains NAME (true, python, node)\n"
 		"  --warm-pool N    also measure a sandboxd with N pre-built sandboxes, next to\n"
 		"                   the one without (default 8; 0: do not)\n"
+		"  --warm-pool-python N  that sandboxd's warm python interpreters (default 8)\n"
 		"  --gap MS         idle time after each sequential call (default 0), so that a\n"
 		"                   daemon's refills do not land on the next runner's call\n",
 		argv0, MAX_ROUNDS);
 }
 
 struct opts {
-	int runs, rounds, docker_runs, warm_pool, gap_ms;
+	int runs, rounds, docker_runs, warm_pool, warm_python, gap_ms;
 	double seconds;
 	const char *sandboxd, *only;
 };
@@ -279,11 +318,13 @@ static int parse(int argc, char **argv, struct opts *o)
 					   {"only", required_argument, NULL, 'O'},
 					   {"docker-runs", required_argument, NULL, 'D'},
 					   {"warm-pool", required_argument, NULL, 'W'},
+					   {"warm-pool-python", required_argument, NULL, 'P'},
 					   {"gap", required_argument, NULL, 'G'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
 	*o = (struct opts){
-		.runs = 100, .rounds = 3, .docker_runs = 20, .warm_pool = 8, .seconds = 2};
+		.runs = 100, .rounds = 3, .docker_runs = 20, .warm_pool = 8, .warm_python = 8,
+		.seconds = 2};
 	for (int c; (c = getopt_long(argc, argv, "n:t:r:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'n':
@@ -300,6 +341,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'W':
 			o->warm_pool = atoi(optarg);
+			break;
+		case 'P':
+			o->warm_python = atoi(optarg);
 			break;
 		case 'G':
 			o->gap_ms = atoi(optarg);
@@ -318,7 +362,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (optind != argc || o->runs < 2 || o->runs > MAX_RUNS || o->rounds < 1 ||
 	    o->rounds > MAX_ROUNDS || !(o->seconds > 0 && o->seconds <= 600) ||
 	    o->docker_runs < 0 || o->docker_runs == 1 || o->docker_runs > MAX_RUNS ||
-	    o->warm_pool < 0 || o->warm_pool > 64 || o->gap_ms < 0 || o->gap_ms > 10000) {
+	    o->warm_pool < 0 || o->warm_pool > 64 || o->warm_python < 0 || o->warm_python > 64 ||
+	    o->gap_ms < 0 || o->gap_ms > 10000) {
 		usage(argv[0]);
 		return -EINVAL;
 	}
@@ -432,14 +477,15 @@ static int docker_probe(const char **image, char *why, size_t len)
 	return code < 0 ? code : 0;
 }
 
-/* Start `sandboxd` --warm-pool WARM [--backend BACKEND] on DIR/TAG-*.sock
- * and DIR/TAG-state and connect to it. -ECHILD when it exited at start-up
- * (why filled in). */
+/* Start `sandboxd` --warm-pool WARM --warm-pool-python PY [--backend
+ * BACKEND] on DIR/TAG-*.sock and DIR/TAG-state and connect to it. -ECHILD
+ * when it exited at start-up (why filled in). */
 static int daemon_start(struct daemon *d, const char *sandboxd, const char *dir, const char *tag,
-			const char *backend, int warm, char *why, size_t len)
+			const char *backend, int warm, int py, char *why, size_t len)
 {
-	char pool[16];
+	char pool[16], pypool[16];
 	snprintf(pool, sizeof(pool), "%d", warm);
+	snprintf(pypool, sizeof(pypool), "%d", py);
 	snprintf(d->rpc, sizeof(d->rpc), "ipc://%s/%s-rpc.sock", dir, tag);
 	snprintf(d->events, sizeof(d->events), "ipc://%s/%s-events.sock", dir, tag);
 	snprintf(d->state, sizeof(d->state), "%s/%s-state", dir, tag);
@@ -452,6 +498,7 @@ static int daemon_start(struct daemon *d, const char *sandboxd, const char *dir,
 		"--max-concurrent", "8", /* so 8 callers run at once */
 		"--log-level", "warn",
 		"--warm-pool", pool,
+		"--warm-pool-python", pypool,
 		backend ? "--backend" : NULL, (char *)backend,
 		NULL,
 	};
@@ -512,10 +559,28 @@ static void print_ratio(const char *name, const char *label, const struct figure
 	printf("%-16s %-13s %8.2fx %8.2fx %9.2fx %9.2fx\n", name, label, r[0], r[1], r[2], r[3]);
 }
 
-static void print_ratios(const char *name, const struct figures f[N_RUNNERS], bool docker,
-			 bool warm, int rounds)
+/* A snippet's target is its warm p50 against a cold interpreter under
+ * bwrap (issue 14: python <= 0.25x, node <= 0.5x). */
+static void print_snippet_ratios(const struct cmd *cmd, const struct figures f[N_RUNNERS],
+				 bool warm, int rounds)
 {
 	double r[4];
+	print_ratio(cmd->name, "ratio", &f[R_RPC], &f[R_BWRAP], rounds, r);
+	if (!warm)
+		return;
+	print_ratio(cmd->name, "warm/bwrap", &f[R_WARM], &f[R_BWRAP], rounds, r);
+	printf("%-16s %-13s p50 %s (target <= %.2fx)\n", "", "target",
+	       r[0] <= cmd->p50_target ? "met" : "MISSED", cmd->p50_target);
+	print_ratio(cmd->name, "warm/sandboxd", &f[R_WARM], &f[R_RPC], rounds, r);
+}
+
+static void print_ratios(const struct cmd *cmd, const struct figures f[N_RUNNERS], bool docker,
+			 bool warm, int rounds)
+{
+	const char *name = cmd->name;
+	double r[4];
+	if (cmd->language)
+		return print_snippet_ratios(cmd, f, warm, rounds);
 	print_ratio(name, "ratio", &f[R_RPC], &f[R_BWRAP], rounds, r);
 	printf("%-16s %-13s p50 %s (target <= 0.50x); exec/s x2 %s, x8 %s (target >= 2.00x)\n", "",
 	       "target", r[0] <= 0.5 ? "met" : "MISSED", r[2] >= 2 ? "met" : "MISSED",
@@ -540,11 +605,11 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 	struct figures f[N_RUNNERS];
 	memset(f, 0, sizeof(f));
 	/* Warm the page cache and the daemons' pools for all. */
-	if (run_rpc(x->client[R_RPC], cmd, true) < 0 || bench_run_bwrap(cmd->argv) < 0) {
+	if (call(x->client[R_RPC], cmd, true) < 0 || bench_run_bwrap(cmd->argv) < 0) {
 		fprintf(stderr, "bench-exec: %s does not run; skipped\n", cmd->name);
 		return -EIO;
 	}
-	if (x->client[R_WARM] && run_rpc(x->client[R_WARM], cmd, true) < 0) {
+	if (x->client[R_WARM] && call(x->client[R_WARM], cmd, true) < 0) {
 		fprintf(stderr, "bench-exec: %s does not run with the warm pool\n", cmd->name);
 		return -EIO;
 	}
@@ -577,7 +642,7 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 	for (int k = 0; k < N_RUNNERS; k++)
 		if (on(x, k))
 			print_row(cmd->name, runner_name[k], &f[k], o->rounds);
-	print_ratios(cmd->name, f, on(x, R_DOCKER), on(x, R_WARM), o->rounds);
+	print_ratios(cmd, f, on(x, R_DOCKER), on(x, R_WARM), o->rounds);
 	return 0;
 }
 
@@ -606,9 +671,10 @@ int main(int argc, char **argv)
 
 	struct daemon native = {0}, docker = {0}, warm = {0};
 	int status = 1, measured = 0;
-	if (daemon_start(&native, sandboxd, dir, "native", NULL, 0, why, sizeof(why)) < 0 ||
-	    (o.warm_pool > 0 && daemon_start(&warm, sandboxd, dir, "warm", NULL, o.warm_pool, why,
-					     sizeof(why)) < 0)) {
+	bool use_warm = o.warm_pool > 0 || o.warm_python > 0;
+	if (daemon_start(&native, sandboxd, dir, "native", NULL, 0, 0, why, sizeof(why)) < 0 ||
+	    (use_warm && daemon_start(&warm, sandboxd, dir, "warm", NULL, o.warm_pool,
+				      o.warm_python, why, sizeof(why)) < 0)) {
 		fprintf(stderr, "bench-exec: %s\n", why);
 		goto out;
 	}
@@ -616,22 +682,28 @@ int main(int argc, char **argv)
 	if (o.docker_runs == 0)
 		snprintf(why, sizeof(why), "--docker-runs 0");
 	else if (docker_probe(&image, why, sizeof(why)) == 0)
-		use_docker = daemon_start(&docker, sandboxd, dir, "docker", "docker", 0, why,
+		use_docker = daemon_start(&docker, sandboxd, dir, "docker", "docker", 0, 0, why,
 					  sizeof(why)) == 0;
 	if (!use_docker)
 		daemon_stop(&docker);
 
 	struct cmd cmds[] = {
-		{"true", {"true", NULL}, "/bin/true", ""},
-		{"python3 -c pass", {"python3", "-c", "pass", NULL}, "/usr/bin/python3", ""},
-		{"node -e 0", {"node", "-e", "0", NULL}, "/usr/bin/node", ""},
+		{"true", {"true", NULL}, "/bin/true", "", NULL, NULL, 0},
+		{"python3 -c pass", {"python3", "-c", "pass", NULL}, "/usr/bin/python3", "", NULL, NULL, 0},
+		{"node -e 0", {"node", "-e", "0", NULL}, "/usr/bin/node", "", NULL, NULL, 0},
+		/* Snippets (Execute; docker runs the command as Run). */
+		{"python print(1)", {"python3", "-c", "print(1)", NULL}, "/usr/bin/python3", "",
+		 "python", "print(1)", 0.25},
+		{"node log(1)", {"node", "-e", "console.log(1)", NULL}, "/usr/bin/node", "", "node",
+		 "console.log(1)", 0.5},
 	};
 	printf("bench-exec: Run RPC through libsandbox vs bwrap --unshare-all --die-with-parent "
 	       "--ro-bind / /\n  sandboxd: %s (--max-concurrent 8)\n",
 	       sandboxd);
-	if (o.warm_pool > 0)
-		printf("  warm: a second sandboxd --warm-pool %d (--max-concurrent 8)\n",
-		       o.warm_pool);
+	if (use_warm)
+		printf("  warm: a second sandboxd --warm-pool %d --warm-pool-python %d "
+		       "(--max-concurrent 8)\n",
+		       o.warm_pool, o.warm_python);
 	if (use_docker)
 		printf("  docker: a second sandboxd --backend docker (--max-concurrent 8), image %s; "
 		       "%d sequential runs per round\n",
@@ -655,6 +727,8 @@ int main(int argc, char **argv)
 		struct ctx x = {.client = {native.client, NULL, use_docker ? docker.client : NULL,
 					   warm.client},
 				.cmd = cmd};
+		if (cmd->language)
+			x.client[R_DOCKER] = NULL; /* a snippet is a native figure */
 		x.dcmd = *cmd;
 		x.dcmd.argv[0] = cmd->docker_argv0;
 		if (bench_cmd(&x, &o) == 0)
@@ -664,7 +738,7 @@ int main(int argc, char **argv)
 			measured = 0;
 			break;
 		}
-		if (o.warm_pool > 0 && !bench_proc_running(&warm.proc)) {
+		if (use_warm && !bench_proc_running(&warm.proc)) {
 			fprintf(stderr, "bench-exec: sandboxd --warm-pool died\n");
 			measured = 0;
 			break;

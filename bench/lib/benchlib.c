@@ -1,6 +1,7 @@
 #include "benchlib.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,15 @@ int bench_run_bwrap(const char *const argv[])
 	for (size_t i = 0; argv[i] && n < 15; i++)
 		av[n++] = argv[i];
 	av[n] = NULL;
-	r = posix_spawnp(&pid, "bwrap", NULL, NULL, (char **)av, environ);
+	/* What the command prints (a snippet's "1") is not the benchmark's
+	 * output: it goes where a sandbox's would be dropped. */
+	posix_spawn_file_actions_t fa;
+	if ((r = posix_spawn_file_actions_init(&fa)))
+		return -r;
+	r = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	if (!r)
+		r = posix_spawnp(&pid, "bwrap", &fa, NULL, (char **)av, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	if (r)
 		return -r;
 	while (waitpid(pid, &st, 0) < 0)

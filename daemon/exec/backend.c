@@ -33,6 +33,7 @@ static int native_open(const struct sbx_config *cfg, void **ret_state)
 	ec.state_dir = dir;
 	ec.max_concurrent = cfg->max_concurrent;
 	ec.warm_pool = cfg->warm_pool;
+	ec.warm_pool_python = cfg->warm_pool_python;
 	n->uid = ec.host_uid;
 	n->gid = ec.host_gid;
 	r = sbx_engine_new(&ec, &n->engine);

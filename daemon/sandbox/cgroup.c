@@ -328,11 +328,17 @@ static int v1_setup(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	char v[32];
 	int r;
 	snprintf(v, sizeof(v), "%" PRIu64, l->memory_kb * 1024);
-	if ((r = sbx_cg_write(ex->cg.dfd[SBX_V1_MEMORY], "memory.limit_in_bytes", v)) < 0)
+	int m = ex->cg.dfd[SBX_V1_MEMORY];
+	/* memory+swap = memory: the sandbox may not swap its way past. The
+	 * kernel keeps memory <= memory+swap at every step: raising limits
+	 * already set (a warm python sandbox's) takes memsw first. */
+	r = sbx_cg_write(m, "memory.limit_in_bytes", v);
+	if (r == -EINVAL && ctx->cg_has_memsw &&
+	    (r = sbx_cg_write(m, "memory.memsw.limit_in_bytes", v)) == 0)
+		r = sbx_cg_write(m, "memory.limit_in_bytes", v);
+	if (r < 0)
 		return r;
-	/* memory+swap = memory: the sandbox may not swap its way past. */
-	if (ctx->cg_has_memsw &&
-	    (r = sbx_cg_write(ex->cg.dfd[SBX_V1_MEMORY], "memory.memsw.limit_in_bytes", v)) < 0)
+	if (ctx->cg_has_memsw && (r = sbx_cg_write(m, "memory.memsw.limit_in_bytes", v)) < 0)
 		return r;
 	if (ex->cg.dfd[SBX_V1_PIDS] >= 0) {
 		/* +1: the engine's init is in the cgroup too. */
@@ -363,8 +369,9 @@ static int cgroup_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	else if ((r = slot_create(ctx, &ex->cg)) < 0)
 		return r;
 	/* A pre-built sandbox has no request yet: its limits are written
-	 * when an execution takes it, before it is told what to run. */
-	if (ex->warm)
+	 * when an execution takes it, before it is told what to run. One
+	 * that runs something before (warm python) has its template's. */
+	if (ex->warm && !ex->req->limits)
 		return 0;
 	return sbx_cgroup_limits(ctx, ex);
 }

@@ -45,8 +45,9 @@ struct sbx_ctx {
 	/* net.c: fresh, never-used network namespaces (private to net.c) */
 	struct sbx_net *net;
 
-	/* warm.c: pre-built sandboxes waiting for a request */
-	struct sbx_warm_pool *warm;
+	/* warm.c: pre-built sandboxes waiting for a request (one pool per
+	 * kind: any command, python) */
+	struct sbx_warm *warm;
 
 	/* seccomp.c: the policy compiled once */
 	struct sock_fprog seccomp_prog;
@@ -97,6 +98,11 @@ struct sbx_exec {
 	 * before the first module that reads the request and waits for the
 	 * request on the go pipe. */
 	bool warm;
+	/* warm_python.c: a pre-built sandbox whose payload runs the python
+	 * runtime's command ahead of the request, blocked opening its
+	 * script; pid 1 gets the request (files, rlimits, the script). Set
+	 * on the execution that takes one too (which pool it counts in). */
+	bool warm_python;
 	bool pooled; /* warm.c: runs in a pre-built sandbox (counted in use) */
 	int fd; /* the execution socket (daemon's peer end) */
 	struct sbx_watch w_sock, w_pidfd, w_timer, w_stdin, w_status;

@@ -16,11 +16,18 @@
  * mount, IPC and UTS namespaces, /tmp, /dev/shm, workspace, cgroup and
  * network namespace. What a tenant could see of "being pre-built" is only
  * that its sandbox was made a little earlier. An empty pool never makes an
- * execution wait: it starts cold (a miss). */
+ * execution wait: it starts cold (a miss).
+ *
+ * There is a pool per kind: "exec" sandboxes wait for any command before
+ * their payload process runs anything; "python" ones have their payload
+ * run the python runtime's interpreter ahead of the request
+ * (warm_python.c). A python execution takes a python one if one fits,
+ * else an exec one, else it starts cold. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -47,37 +54,60 @@
 #define RATE_WINDOW_NS 60000000000ull
 #define RATE_STAMPS 1024
 
-struct sbx_warm_pool {
-	struct sbx_exec **ready;
+enum { POOL_EXEC, POOL_PYTHON, N_POOLS };
+
+struct pool {
+	const char *kind;
+	unsigned size;
+	struct sbx_exec *ready[SBX_WARM_MAX_SIZE];
+	/* python: the generation each ready one was started for; a ready one
+	 * of an older generation is dropped, never taken */
+	uint64_t gen[SBX_WARM_MAX_SIZE];
 	unsigned len, in_use;
 	uint64_t retry_at;
 	uint64_t built, taken, misses, failed;
 	uint64_t stamps[RATE_STAMPS]; /* when the last builds ended, a ring */
 };
 
-/* What a pre-built sandbox is made for: the request-independent set-up of
- * a request with no host workspace, /tmp or binds and no network. The
- * child reads only those fields of it before the real request comes. */
+struct sbx_warm {
+	struct pool pools[N_POOLS];
+	struct sbx_warm_python *py; /* the python pool's environment */
+	unsigned next;		    /* the pool the next refill looks at first */
+};
+
+/* What a pre-built "exec" sandbox is made for: the request-independent
+ * set-up of a request with no host workspace, /tmp or binds and no
+ * network. The child reads only those fields of it before the real
+ * request comes. */
 static Sbx__SpawnRequest template_req = SBX__SPAWN_REQUEST__INIT;
+
+static unsigned bounded(unsigned n)
+{
+	return n < SBX_WARM_MAX_SIZE ? n : SBX_WARM_MAX_SIZE;
+}
 
 int sbx_warm_init(struct sbx_ctx *ctx)
 {
-	if (!ctx->cfg.warm_pool)
+	if (!ctx->cfg.warm_pool && !ctx->cfg.warm_pool_python)
 		return 0;
-	struct sbx_warm_pool *p = calloc(1, sizeof(*p));
-	if (!p)
+	struct sbx_warm *wm = calloc(1, sizeof(*wm));
+	if (!wm)
 		return -ENOMEM;
-	p->ready = calloc(ctx->cfg.warm_pool, sizeof(*p->ready));
-	if (!p->ready) {
-		free(p);
+	wm->pools[POOL_EXEC].kind = "exec";
+	wm->pools[POOL_EXEC].size = bounded(ctx->cfg.warm_pool);
+	wm->pools[POOL_PYTHON].kind = "python";
+	wm->pools[POOL_PYTHON].size = bounded(ctx->cfg.warm_pool_python);
+	if (wm->pools[POOL_PYTHON].size && !(wm->py = sbx_warm_python_new())) {
+		free(wm);
 		return -ENOMEM;
 	}
-	ctx->warm = p;
+	ctx->warm = wm;
 	return 0;
 }
 
 /* Kill, reap and free a pooled sandbox nobody will use. Blocking, but
- * only on failure paths and at shutdown. */
+ * only on failure paths, for a python one started for an environment no
+ * request uses any more (while idle), and at shutdown. */
 static void discard(struct sbx_ctx *ctx, struct sbx_exec *w)
 {
 	if (w->pidfd >= 0) {
@@ -91,42 +121,59 @@ static void discard(struct sbx_ctx *ctx, struct sbx_exec *w)
 	if (w->netns_fd >= 0)
 		close(w->netns_fd);
 	w->netns_fd = -1;
-	w->req = NULL; /* the template, not unpacked */
+	w->req = NULL; /* a template, not unpacked */
 	sbx_exec_free(w);
 }
 
 void sbx_warm_fini(struct sbx_ctx *ctx)
 {
-	struct sbx_warm_pool *p = ctx->warm;
-	if (!p)
+	struct sbx_warm *wm = ctx->warm;
+	if (!wm)
 		return;
-	while (p->len > 0)
-		discard(ctx, p->ready[--p->len]);
-	free(p->ready);
-	free(p);
+	for (int k = 0; k < N_POOLS; k++)
+		while (wm->pools[k].len > 0)
+			discard(ctx, wm->pools[k].ready[--wm->pools[k].len]);
+	sbx_warm_python_free(wm->py);
+	free(wm);
 	ctx->warm = NULL;
 }
 
-bool sbx_warm_refill(struct sbx_ctx *ctx)
+/* Remove ready[i] from p (the order of the rest does not matter). */
+static struct sbx_exec *pool_remove(struct pool *p, unsigned i)
 {
-	struct sbx_warm_pool *p = ctx->warm;
-	/* Only while no execution runs: a build costs the spawner ~1 ms
-	 * (clone, uid maps) and its child's set-up a core meanwhile. Next to
-	 * a running execution that delayed its end by more than the pre-built
-	 * start saved (bench-engine, /bin/true p50 on 2 shared cores: 7.4 ms
-	 * refilling at once vs 6.8 ms with the pool off; 4.4-4.6 ms refilling
-	 * only between executions). Under steady load the pool runs dry and
-	 * executions start cold, at the cost of a cold start. */
-	if (!p || ctx->stopping || p->len >= ctx->cfg.warm_pool || ctx->n_running > 0)
+	struct sbx_exec *w = p->ready[i];
+	p->len--;
+	p->ready[i] = p->ready[p->len];
+	p->gen[i] = p->gen[p->len];
+	return w;
+}
+
+/* Build one sandbox for pool k, or drop one a python request no longer
+ * fits. Returns true if it did something. */
+static bool refill_pool(struct sbx_ctx *ctx, struct sbx_warm *wm, int k, uint64_t now)
+{
+	struct pool *p = &wm->pools[k];
+	if (!p->size)
 		return false;
-	uint64_t now = sbx_clock_mono_ns();
-	if (now < p->retry_at)
+	uint64_t gen = k == POOL_PYTHON ? sbx_warm_python_gen(wm->py) : 0;
+	for (unsigned i = 0; i < p->len; i++)
+		if (p->gen[i] != gen) {
+			discard(ctx, pool_remove(p, i));
+			return true;
+		}
+	/* Python: nothing to start before a request has shown the
+	 * environment its interpreters must read. */
+	if (p->len >= p->size || now < p->retry_at || (k == POOL_PYTHON && gen == 0))
 		return false;
 	struct sbx_exec *w = sbx_exec_new(ctx, -1);
 	if (!w)
 		return false;
 	w->warm = true;
 	w->req = &template_req;
+	if (k == POOL_PYTHON && sbx_warm_python_prepare(wm->py, w) < 0) {
+		discard(ctx, w);
+		return false;
+	}
 	const char *what;
 	if (sbx_exec_spawn(ctx, w, &what) < 0 || w->error[0]) {
 		/* Whatever the cold path would have said is said by the cold
@@ -136,17 +183,52 @@ bool sbx_warm_refill(struct sbx_ctx *ctx)
 		p->retry_at = now + RETRY_NS;
 		return false;
 	}
+	p->gen[p->len] = gen;
 	p->ready[p->len++] = w;
 	p->stamps[p->built % RATE_STAMPS] = sbx_clock_mono_ns();
 	p->built++;
 	return true;
 }
 
-bool sbx_warm_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
+bool sbx_warm_refill(struct sbx_ctx *ctx)
+{
+	struct sbx_warm *wm = ctx->warm;
+	/* Only while no execution runs: a build costs the spawner ~1 ms
+	 * (clone, uid maps) and its child's set-up a core meanwhile. Next to
+	 * a running execution that delayed its end by more than the pre-built
+	 * start saved (bench-engine, /bin/true p50 on 2 shared cores: 7.4 ms
+	 * refilling at once vs 6.8 ms with the pool off; 4.4-4.6 ms refilling
+	 * only between executions). Under steady load the pools run dry and
+	 * executions start cold, at the cost of a cold start. */
+	if (!wm || ctx->stopping || ctx->n_running > 0)
+		return false;
+	uint64_t now = sbx_clock_mono_ns();
+	/* The pools take turns, so neither starves the other. */
+	for (int i = 0; i < N_POOLS; i++) {
+		int k = (int)((wm->next + (unsigned)i) % N_POOLS);
+		if (refill_pool(ctx, wm, k, now)) {
+			wm->next = (unsigned)(k + 1) % N_POOLS;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool basic_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
 {
 	const Sbx__SpawnRequest *req = ex->req;
 	return ctx->warm && req && !req->network && !req->workspace[0] && !req->tmp_dir[0] &&
 	       req->n_binds == 0 && ex->caller_netns_fd < 0 && ex->req_len <= SBX_WARM_MAX_REQUEST;
+}
+
+static bool python_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
+{
+	return ctx->warm->pools[POOL_PYTHON].size && sbx_warm_python_shaped(ex->req);
+}
+
+bool sbx_warm_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
+{
+	return basic_fits(ctx, ex) && (ctx->warm->pools[POOL_EXEC].size || python_fits(ctx, ex));
 }
 
 /* The request, as it came, after its length: one write on the
@@ -177,25 +259,30 @@ static void move_fd(int *to, int *from)
 	*from = -1;
 }
 
-int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex)
+/* Whether a pooled sandbox's init has exited (its interpreter died, or
+ * its set-up failed) while it waited. */
+static bool gone(const struct sbx_exec *w)
 {
-	struct sbx_warm_pool *p = ctx->warm;
-	if (!sbx_warm_fits(ctx, ex) || !ex->reqbuf)
-		return -ENOENT;
-	if (p->len == 0) {
-		p->misses++;
-		return -ENOENT;
-	}
-	struct sbx_exec *w = p->ready[--p->len];
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	return waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	       si.si_pid != 0;
+}
+
+/* Hand w to ex: limits, request, fds. 0, or <0 with w discarded and ex
+ * untouched. */
+static int take_one(struct sbx_ctx *ctx, struct pool *p, struct sbx_exec *w, struct sbx_exec *ex)
+{
 	/* Limits first: the sandbox must not run a single instruction of the
 	 * request before its cgroup holds them. */
 	struct sbx_cgroup_slot none = ex->cg;
 	ex->cg = w->cg;
-	int r = sbx_cgroup_limits(ctx, ex);
+	int r = gone(w) ? -ESRCH : sbx_cgroup_limits(ctx, ex);
 	if (r == 0)
 		r = send_request(w, ex);
 	if (r < 0) {
-		/* Gone or unusable (its set-up failed, it was killed): drop it
+		/* Gone or unusable (its set-up failed, it was killed, its
+		 * interpreter uses more memory than the request may): drop it
 		 * and start this execution cold. */
 		ex->cg = none;
 		discard(ctx, w);
@@ -212,6 +299,7 @@ int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	move_fd(&ex->out[1].fd, &w->out[1].fd);
 	move_fd(&ex->status_r, &w->status_r);
 	move_fd(&ex->netns_fd, &w->netns_fd);
+	ex->warm_python = w->warm_python;
 	w->req = NULL;
 	sbx_exec_free(w);
 	p->taken++;
@@ -220,15 +308,59 @@ int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	return 0;
 }
 
+/* A ready python sandbox for ex: 0 = taken; <0 = none (ex untouched). */
+static int take_python(struct sbx_ctx *ctx, struct sbx_warm *wm, struct sbx_exec *ex)
+{
+	struct pool *p = &wm->pools[POOL_PYTHON];
+	if (!sbx_warm_python_match(wm->py, ex->req)) {
+		/* Another environment than the interpreters were started
+		 * with: start them with this one from now on (the old ones
+		 * are dropped while idle). */
+		sbx_warm_python_learn(wm->py, ex->req);
+		p->misses++;
+		return -ENOENT;
+	}
+	uint64_t gen = sbx_warm_python_gen(wm->py);
+	for (unsigned i = p->len; i-- > 0;) {
+		if (p->gen[i] != gen)
+			continue;
+		if (take_one(ctx, p, pool_remove(p, i), ex) == 0)
+			return 0;
+		i = p->len; /* one failed: look again from the top */
+	}
+	p->misses++;
+	return -ENOENT;
+}
+
+int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex)
+{
+	struct sbx_warm *wm = ctx->warm;
+	if (!basic_fits(ctx, ex) || !ex->reqbuf)
+		return -ENOENT;
+	if (python_fits(ctx, ex) && take_python(ctx, wm, ex) == 0)
+		return 0;
+	struct pool *p = &wm->pools[POOL_EXEC];
+	if (!p->size)
+		return -ENOENT;
+	if (p->len == 0) {
+		p->misses++;
+		return -ENOENT;
+	}
+	return take_one(ctx, p, pool_remove(p, p->len - 1), ex);
+}
+
 void sbx_warm_done(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
-	if (ex->pooled && ctx->warm && ctx->warm->in_use > 0)
-		ctx->warm->in_use--;
+	if (ex->pooled && ctx->warm) {
+		struct pool *p = &ctx->warm->pools[ex->warm_python ? POOL_PYTHON : POOL_EXEC];
+		if (p->in_use > 0)
+			p->in_use--;
+	}
 	ex->pooled = false;
 }
 
 /* What a ready sandbox holds in memory: its cgroup's charge (v1 or v2). */
-static uint64_t ready_memory_kb(const struct sbx_ctx *ctx, const struct sbx_warm_pool *p)
+static uint64_t ready_memory_kb(const struct sbx_ctx *ctx, const struct pool *p)
 {
 	uint64_t sum = 0, v;
 	for (unsigned i = 0; i < p->len; i++) {
@@ -245,18 +377,27 @@ static uint64_t ready_memory_kb(const struct sbx_ctx *ctx, const struct sbx_warm
 
 unsigned sbx_warm_stats(const struct sbx_ctx *ctx, struct sbx_warm_stats *out, unsigned max)
 {
-	const struct sbx_warm_pool *p = ctx->warm;
-	if (!p || max == 0)
+	const struct sbx_warm *wm = ctx->warm;
+	unsigned n_out = 0;
+	if (!wm)
 		return 0;
-	uint64_t now = sbx_clock_mono_ns(), n = 0;
-	for (uint64_t i = 0; i < p->built && i < RATE_STAMPS; i++)
-		n += now - p->stamps[i] <= RATE_WINDOW_NS;
-	out[0] = (struct sbx_warm_stats){
-		.kind = "exec", .size = ctx->cfg.warm_pool, .ready = p->len, .in_use = p->in_use,
-		.built = p->built, .taken = p->taken, .misses = p->misses, .failed = p->failed,
-		.refill_per_s = (double)n / (double)(RATE_WINDOW_NS / 1000000000ull),
-		.memory_kb = ready_memory_kb(ctx, p)};
-	return 1;
+	uint64_t now = sbx_clock_mono_ns();
+	for (int k = 0; k < N_POOLS && n_out < max; k++) {
+		const struct pool *p = &wm->pools[k];
+		uint64_t n = 0;
+		if (!p->size)
+			continue;
+		for (uint64_t i = 0; i < p->built && i < RATE_STAMPS; i++)
+			n += now - p->stamps[i] <= RATE_WINDOW_NS;
+		out[n_out] = (struct sbx_warm_stats){
+			.size = p->size, .ready = p->len, .in_use = p->in_use, .built = p->built,
+			.taken = p->taken, .misses = p->misses, .failed = p->failed,
+			.refill_per_s = (double)n / (double)(RATE_WINDOW_NS / 1000000000ull),
+			.memory_kb = ready_memory_kb(ctx, p)};
+		snprintf(out[n_out].kind, sizeof(out[n_out].kind), "%s", p->kind);
+		n_out++;
+	}
+	return n_out;
 }
 
 /* ---- in the child --------------------------------------------------- */

@@ -1,5 +1,7 @@
-/* Pre-built sandboxes (warm.c): the spawner's pool of sandboxes cloned and
- * set up ahead of time, each waiting for one request. */
+/* Pre-built sandboxes (warm.c): the spawner's pools of sandboxes cloned and
+ * set up ahead of time, each waiting for one request: "exec" for any
+ * command, "python" with the python runtime's interpreter already started
+ * (warm_python.c). */
 #ifndef SBX_WARM_H
 #define SBX_WARM_H
 
@@ -11,16 +13,20 @@
 /* The largest packed request sent to a pre-built sandbox (through its go
  * pipe, grown to fit); bigger ones start cold. */
 #define SBX_WARM_MAX_REQUEST (1u << 20)
+/* The largest pool of one kind (the daemon's config bounds it too). */
+#define SBX_WARM_MAX_SIZE 64u
 
 int sbx_warm_init(struct sbx_ctx *ctx);
 /* Kill and reap every pooled sandbox. */
 void sbx_warm_fini(struct sbx_ctx *ctx);
-/* Idle-time work: build one sandbox if the pool is short. Returns true if
+/* Idle-time work: build one sandbox if a pool is short (or drop one
+ * started for an environment no request uses any more). Returns true if
  * it did something. */
 bool sbx_warm_refill(struct sbx_ctx *ctx);
-/* Whether ex's request could run in a pre-built sandbox: the pool is on,
- * and the request needs nothing a pre-built one lacks (a host workspace
- * or /tmp, binds, the network, a service's namespace). */
+/* Whether ex's request could run in a pre-built sandbox: a pool is on
+ * that could take it, and the request needs nothing a pre-built one lacks
+ * (a host workspace or /tmp, binds, the network, a service's
+ * namespace). */
 bool sbx_warm_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex);
 /* Give ex a pre-built sandbox: its limits written, its request sent, its
  * fds, pid and cgroup moved into ex. 0 = taken; <0 = none fits (ex is
@@ -30,7 +36,7 @@ int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* One pool's state, for Stats and the admin status (spawner → daemon). */
 #define SBX_WARM_KIND_MAX 16
 struct sbx_warm_stats {
-	char kind[SBX_WARM_KIND_MAX]; /* "exec": any command */
+	char kind[SBX_WARM_KIND_MAX]; /* "exec": any command; "python" */
 	unsigned size;		      /* configured; 0 = off */
 	unsigned ready;		      /* built, waiting for a request */
 	unsigned in_use;	      /* executions running in a pooled sandbox */
@@ -47,9 +53,47 @@ unsigned sbx_warm_stats(const struct sbx_ctx *ctx, struct sbx_warm_stats *out, u
 /* ex (which took a pooled sandbox) has ended: it no longer counts in use. */
 void sbx_warm_done(struct sbx_ctx *ctx, struct sbx_exec *ex);
 
-/* In the payload process (pid 2) of a pre-built sandbox (child.c): wait for the request on
- * the go pipe and make it ex's. Exits quietly on EOF (the spawner dropped
- * the sandbox unused). */
+/* In the payload process (pid 2) of a pre-built "exec" sandbox
+ * (child.c), or in the init (pid 1) of a "python" one (warm_python.c):
+ * wait for the request on the go pipe and make it ex's. Exits quietly on
+ * EOF (the spawner dropped the sandbox unused). */
 void sbx_warm_child_wait(const struct sbx_ctx *ctx, struct sbx_exec *ex);
+
+/* ---- warm_python.c: the "python" pool's requests and its child side ---- */
+
+struct sbx_warm_python;
+/* The python pool's own state: the environment and stack limit its
+ * interpreters are started with (learnt from the requests), and the
+ * request template its sandboxes are built from. */
+struct sbx_warm_python *sbx_warm_python_new(void);
+void sbx_warm_python_free(struct sbx_warm_python *py);
+/* Whether req runs the python runtime's command in a way a pre-started
+ * interpreter can take (argv, cwd, main.py among the files); the
+ * environment is checked by sbx_warm_python_match. */
+bool sbx_warm_python_shaped(const Sbx__SpawnRequest *req);
+/* Whether the interpreters py starts now read the same environment and
+ * stack limit as req's would have. */
+bool sbx_warm_python_match(const struct sbx_warm_python *py, const Sbx__SpawnRequest *req);
+/* Start interpreters for req's environment and stack limit from now on
+ * (the generation goes up: the ready ones no longer match). 0 or -ENOMEM
+ * (py unchanged). */
+int sbx_warm_python_learn(struct sbx_warm_python *py, const Sbx__SpawnRequest *req);
+/* The current generation; 0 = nothing learnt yet (build nothing). */
+uint64_t sbx_warm_python_gen(const struct sbx_warm_python *py);
+/* Make w a sandbox to pre-build for the python pool: its template
+ * request, argv and environment (w keeps pointers into py: w->req must be
+ * set to NULL before w is freed). 0 or -ENOMEM. */
+int sbx_warm_python_prepare(struct sbx_warm_python *py, struct sbx_exec *w);
+
+/* In the child, pid 1 before it forks the payload (pid.c): make the FIFO
+ * the interpreter will block opening as its script, and enter the
+ * workspace (the payload inherits it as its cwd). 0 or a negative errno. */
+int sbx_warm_python_fifo(const struct sbx_exec *ex);
+/* In pid 1 after the fork: wait for the request (exit if the payload
+ * dies first or the spawner drops the sandbox), write the request's files
+ * over the FIFO, give the payload the request's rlimits, then feed the
+ * script through the FIFO and return (pid 1 then becomes the init).
+ * Failures are reported as set-up errors (sbx_child_fail). */
+void sbx_warm_python_go(const struct sbx_ctx *ctx, struct sbx_exec *ex, pid_t payload);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "testlib.h"
 
 struct sbx_engine *tu_engine_try(enum sbx_cgroup_pref cg, int *ret_err)
@@ -18,6 +19,8 @@ struct sbx_engine *tu_engine_try(enum sbx_cgroup_pref cg, int *ret_err)
 	/* The same tests run with pre-built sandboxes (warm.c) when asked. */
 	const char *warm = getenv("SANDBOX_WARM_POOL");
 	cfg.warm_pool = warm ? (unsigned)strtoul(warm, NULL, 10) : 0;
+	warm = getenv("SANDBOX_WARM_POOL_PYTHON");
+	cfg.warm_pool_python = warm ? (unsigned)strtoul(warm, NULL, 10) : 0;
 	cfg.trace = getenv("SBX_ENGINE_TRACE") != NULL; /* per-phase timings */
 	struct sbx_engine *e = NULL;
 	int r = sbx_engine_new(&cfg, &e);
@@ -150,6 +153,16 @@ Sbx__ExecResult *tu_py(struct sbx_engine *e, const char *code, const struct tu_s
 	for (unsigned i = 0; i < s.n_files; i++)
 		s.files[i] = &s.file_store[i];
 	memset(s.argv, 0, sizeof(s.argv));
+	/* With warm interpreters asked for, as the python runtime runs code
+	 * (so that it takes one): the code as main.py. */
+	const char *warm = getenv("SANDBOX_WARM_POOL_PYTHON");
+	if (warm && atoi(warm) > 0 && s.n_files < SBX_ARRAY_SIZE(s.files) && !s.cwd) {
+		tu_add_file(&s, "main.py", code, false);
+		s.argv[0] = "/usr/bin/python3";
+		s.argv[1] = "-u";
+		s.argv[2] = "main.py";
+		return tu_run(e, &s, NULL);
+	}
 	s.argv[0] = "python3";
 	s.argv[1] = "-c";
 	s.argv[2] = code;

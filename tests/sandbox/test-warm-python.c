@@ -1,0 +1,210 @@
+/* Warm python (daemon/sandbox/warm_python.c): a snippet run by an
+ * interpreter started ahead of its request gives exactly what a cold
+ * `python3 -u main.py` gives: stdout, stderr, exit code, signal, status,
+ * error text and truncation, for every kind of ending (output, uncaught
+ * exceptions, SyntaxError, SystemExit with a code or a message,
+ * KeyboardInterrupt, signals, recursion, each limit) and for everything
+ * the script can see of how it was started (argv, __main__ and its
+ * globals, __file__, sys.path, the frame stack, cwd, environment, rlimits,
+ * loaded modules, the workspace).
+ *
+ * Each snippet runs as the daemon runs python code (the runtime's argv,
+ * the daemon's base environment, the code as main.py) on an engine
+ * without pools and on one with the python pool, and the two results
+ * must be equal. That the warm run took a pre-started interpreter is
+ * measured, not assumed: after the same pause, a probe on the warm engine
+ * finds its interpreter started long before it ran. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "engine_util.h"
+#include "testlib.h"
+
+/* The pause that lets the pool start an interpreter again, and the least
+ * age (clock ticks of 10 ms) the probe's interpreter must have to count
+ * as pre-started (a cold one runs its first line ~3 ticks after exec). */
+#define PAUSE_US 600000
+#define MIN_AGE_TICKS 30
+
+struct snippet {
+	const char *name, *code, *stdin_data;
+	uint64_t cpu_ms, wall_ms, memory_kb, output_bytes, fsize_kb;
+};
+
+static const struct snippet snippets[] = {
+	{.name = "print", .code = "print(1)\n"},
+	{.name = "exception", .code = "def f():\n    raise ValueError('boom')\n\nf()\n"},
+	{.name = "chained", .code = "try:\n    1/0\nexcept Exception as e:\n    raise KeyError('k') from e\n"},
+	{.name = "syntax", .code = "print(1)\nx = (\nprint(2)\n"},
+	{.name = "indent", .code = "if True:\nprint(1)\n"},
+	{.name = "exit3", .code = "import sys\nprint('a')\nsys.exit(3)\n"},
+	{.name = "exitmsg", .code = "import sys\nsys.exit('bad thing')\n"},
+	{.name = "exitnone", .code = "raise SystemExit\n"},
+	{.name = "kbint", .code = "print('x', flush=True)\nraise KeyboardInterrupt\n"},
+	{.name = "stdin", .code = "import sys\nprint(sys.stdin.read().upper(), end='')\n", .stdin_data = "hello\nworld\n"},
+	{.name = "files", .code = "import os\nopen('out.txt', 'w').write('x')\n"
+	 "print(sorted(os.listdir('.')), os.getcwd(), os.stat('main.py').st_size)\n"},
+	{.name = "argv", .code = "import sys, os\nprint(sys.argv, sys.orig_argv, __file__, sys.path[0], __name__)\n"
+	 "print(sorted(globals()), __spec__, __cached__, type(__loader__).__name__)\n"
+	 "print(sys.flags, sys.executable)\n"},
+	{.name = "frames", .code = "import sys, inspect, traceback\ntraceback.print_stack()\n"
+	 "print(sys._getframe().f_back, len(inspect.stack()))\n"},
+	{.name = "warnings", .code = "import warnings\nwarnings.warn('deep', stacklevel=2)\nwarnings.warn('here')\n"},
+	{.name = "env", .code = "import os\nprint(sorted(os.environ.items()))\n"},
+	{.name = "modules", .code = "import sys\nprint(sorted(sys.modules))\n"},
+	{.name = "rlimits", .code = "import resource as r\nprint([r.getrlimit(x) for x in (r.RLIMIT_CPU, r.RLIMIT_FSIZE, "
+	 "r.RLIMIT_NOFILE, r.RLIMIT_STACK, r.RLIMIT_NPROC, r.RLIMIT_CORE, r.RLIMIT_MEMLOCK)])\n",
+	 /* Not whole seconds: RLIMIT_CPU, the backstop behind the cgroup's
+	  * CPU limit, gets the interpreter's start-up on top in a warm run
+	  * (warm_python.c), which shows as one second more when the limit
+	  * is whole seconds. */
+	 .cpu_ms = 2500, .fsize_kb = 4096},
+	{.name = "ids", .code = "import os\nprint(os.getpid(), os.getppid(), os.getuid(), os.getgid(), os.umask(0))\n"},
+	{.name = "recursion", .code = "def f(n):\n    return f(n + 1)\n\nf(0)\n"},
+	{.name = "unicode", .code = "print('h\\u00e9 \\u2713')\nimport sys\nprint(sys.stdout.encoding)\n"},
+	{.name = "atexit", .code = "import atexit\natexit.register(lambda: print('bye'))\nraise SystemExit(5)\n"},
+	{.name = "abort", .code = "import os\nprint('before', flush=True)\nos.abort()\n"},
+	{.name = "kill", .code = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"},
+	{.name = "cpu", .code = "while True:\n    pass\n", .cpu_ms = 500},
+	{.name = "wall", .code = "import time\nprint('start', flush=True)\ntime.sleep(30)\n", .wall_ms = 700},
+	{.name = "memory", .code = "b = bytearray(300 * 1024 * 1024)\nprint('survived')\n", .memory_kb = 64 * 1024},
+	{.name = "output", .code = "print('x' * 100000)\n", .output_bytes = 1000},
+	{.name = "fsize", .code = "open('big', 'wb').write(b'x' * 3000000)\n", .fsize_kb = 1024},
+	{.name = "threads", .code = "import threading\nt = threading.Thread(target=lambda: print('thread'))\n"
+	 "t.start(); t.join()\n"},
+	{.name = "fork", .code = "import os\npid = os.fork()\nif pid == 0:\n    print('child')\n    os._exit(7)\n"
+		 "print(os.waitpid(pid, 0)[1] >> 8)\n"},
+};
+
+/* The daemon's base environment (daemon/exec/exec_spec.c). */
+static const char *const base_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
+				       "TMPDIR=/tmp", "LANG=C.UTF-8", NULL};
+
+static Sbx__ExecResult *run_py(struct sbx_engine *e, const struct snippet *sn)
+{
+	struct tu_spec s;
+	tu_spec_init(&s);
+	for (int i = 0; base_env[i]; i++)
+		s.env[i] = base_env[i];
+	s.argv[0] = "/usr/bin/python3";
+	s.argv[1] = "-u";
+	s.argv[2] = "main.py";
+	s.stdin_data = sn->stdin_data;
+	s.lim.memory_kb = 256 * 1024;
+	if (sn->cpu_ms)
+		s.lim.cpu_time_ms = sn->cpu_ms;
+	if (sn->wall_ms)
+		s.lim.wall_time_ms = sn->wall_ms;
+	if (sn->memory_kb)
+		s.lim.memory_kb = sn->memory_kb;
+	if (sn->output_bytes)
+		s.lim.output_bytes = sn->output_bytes;
+	if (sn->fsize_kb)
+		s.lim.fsize_kb = sn->fsize_kb;
+	tu_add_file(&s, "main.py", sn->code, false);
+	return tu_run(e, &s, NULL);
+}
+
+static bool same_bytes(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+static void compare(const char *name, const Sbx__ExecResult *cold, const Sbx__ExecResult *warm)
+{
+	bool same = cold->status == warm->status && cold->exit_code == warm->exit_code &&
+		    cold->signal == warm->signal && strcmp(cold->error, warm->error) == 0 &&
+		    cold->stdout_truncated == warm->stdout_truncated &&
+		    cold->stderr_truncated == warm->stderr_truncated &&
+		    same_bytes(&cold->stdout, &warm->stdout) &&
+		    same_bytes(&cold->stderr, &warm->stderr);
+	if (!same) {
+		fprintf(stderr, "%s: cold and warm differ\n", name);
+		tu_dump("cold", cold);
+		tu_dump("warm", warm);
+	}
+	CHECKF(same, "%s", name);
+}
+
+/* The probe: how long ago its interpreter started, in clock ticks. */
+static long probe_age(struct sbx_engine *e)
+{
+	static const struct snippet probe = {
+		.name = "probe", .code = "import os\nnow = float(open('/proc/uptime').read().split()[0])\n"
+			 "start = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
+			 "print(round(now * 100) - start)\n"};
+	Sbx__ExecResult *r = run_py(e, &probe);
+	long ticks = -1;
+	if (r->status != ST(OK) || sscanf(tu_out(r), "%ld", &ticks) != 1)
+		tu_dump("probe", r);
+	CHECK_INT(r->status, ST(OK));
+	tu_free(r);
+	return ticks;
+}
+
+/* A CPU limit of whole seconds: RLIMIT_CPU (whole seconds, per process)
+ * and the cgroup's CPU time run out together, and on a cold start either
+ * may end the run (SIGXCPU or the spawner's SIGKILL, a race). A warm run
+ * is ended by the spawner, always: its backstop has the interpreter's
+ * start-up on top. */
+static void cpu_whole_seconds(struct sbx_engine *e)
+{
+	static const struct snippet spin = {
+		.name = "spin", .code = "while True:\n    pass\n", .cpu_ms = 1000};
+	for (int i = 0; i < 2; i++) {
+		usleep(PAUSE_US);
+		Sbx__ExecResult *r = run_py(e, &spin);
+		if (r->signal != 9)
+			tu_dump("spin", r);
+		CHECK_INT(r->status, ST(TIME_LIMIT));
+		CHECK_INT(r->signal, 9);
+		tu_free(r);
+	}
+}
+
+static struct sbx_engine *engine(const char *pool)
+{
+	setenv("SANDBOX_WARM_POOL_PYTHON", pool, 1);
+	unsetenv("SANDBOX_WARM_POOL");
+	return tu_engine(SBX_CGROUP_AUTO);
+}
+
+int main(void)
+{
+	if (access("/usr/bin/python3", X_OK) != 0)
+		SKIP("/usr/bin/python3 is not installed");
+	struct sbx_engine *cold = engine("0"), *warm = engine("2");
+	/* The first python request shows the pool the environment to start
+	 * its interpreters with: a miss. */
+	Sbx__ExecResult *r = run_py(warm, &snippets[0]);
+	CHECK_INT(r->status, ST(OK));
+	tu_free(r);
+	const char *only = getenv("SBX_TEST_ONLY"); /* one snippet, by name */
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(snippets); i++) {
+		const struct snippet *sn = &snippets[i];
+		if (only && strcmp(only, sn->name) != 0)
+			continue;
+		Sbx__ExecResult *c = run_py(cold, sn);
+		usleep(PAUSE_US);
+		long age = probe_age(warm);
+		CHECKF(age >= MIN_AGE_TICKS, "%s: the probe's interpreter is %ld ticks old: "
+		       "the pool did not serve it", sn->name, age);
+		usleep(PAUSE_US);
+		Sbx__ExecResult *w = run_py(warm, sn);
+		compare(sn->name, c, w);
+		fprintf(stderr, "%s: cold %llu ms, warm %llu ms (wall)\n", sn->name,
+			(unsigned long long)c->wall_time_ms, (unsigned long long)w->wall_time_ms);
+		tu_free(c);
+		tu_free(w);
+	}
+	if (!only)
+		cpu_whole_seconds(warm);
+	/* The warm engine's spawner was forked holding the cold one's
+	 * socket: it goes first, or the cold spawner never sees its EOF. */
+	sbx_engine_free(warm);
+	sbx_engine_free(cold);
+	TEST_DONE();
+}
