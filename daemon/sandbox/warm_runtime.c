@@ -125,9 +125,13 @@ static const char *const node_argv[] = {"/usr/bin/node", "main.js"};
 
 /* Indexed by pool (warm.h). Memory: a ready python holds ~3 MB of cgroup
  * memory (Pss ~4.3 MB: python3.11 3.8 MB, the init 0.5 MB; the rest of
- * their 8 MB Rss is shared page cache), a ready node ~NODE_MB; measured
- * on Debian bookworm (python 3.11, node 20) with sandboxd
- * --warm-pool-python 4 / --warm-pool-node 4. */
+ * their 8 MB Rss is shared page cache), measured on Debian bookworm with
+ * sandboxd --warm-pool-python 4; a ready node 20 ~5.8 MB (GetStats'
+ * memory_kb, 11692 KB for 2, test-integration-warm-node). Node's cap is
+ * twice python's: V8 sizes its start-up heap from the flags it starts
+ * with (NODE_OPTIONS, learnt from the requests), and a start-up cut
+ * short by the cap would be a pool that never serves; the cap bounds
+ * only a sandbox nobody uses yet, never a request. */
 static const struct kind kinds[SBX_WARM_N_POOLS] = {
 	[SBX_WARM_PYTHON] = {"python", python_argv, SBX_ARRAY_SIZE(python_argv), "main.py",
 			     python_fits, 64u * 1024},
