@@ -35,6 +35,7 @@
 
 struct snippet {
 	const char *name, *code, *stdin_data;
+	const char *pkg; /* node: a package.json beside main.js */
 	uint64_t cpu_ms, wall_ms, memory_kb, output_bytes, fsize_kb;
 };
 
@@ -89,6 +90,11 @@ static const struct snippet node_snippets[] = {
 	{.name = "syntax", .code = "console.log(1);\nlet x = ;\n"},
 	{.name = "esm", .code = "import fs from 'fs';\nconsole.log(typeof fs.readFileSync, import.meta.url);\n"},
 	{.name = "esm-error", .code = "import os from 'os';\nthrow new TypeError(typeof os);\n"},
+	/* Read before main.js: a pre-started node could not have, so these
+	 * start cold, and must still give what a cold start gives. */
+	{.name = "pkg-module", .code = "console.log(typeof require, typeof module);\n",
+	 .pkg = "{\"type\": \"module\"}\n"},
+	{.name = "pkg-bad", .code = "console.log(1);\n", .pkg = "{not json\n"},
 	{.name = "exit3", .code = "console.log('a');\nprocess.exit(3);\n"},
 	{.name = "exitcode", .code = "process.exitCode = 4;\nconsole.error('e');\n"},
 	{.name = "argv", .code = "console.log(process.argv, process.execArgv, __filename, __dirname,\n"
@@ -164,6 +170,8 @@ static Sbx__ExecResult *run_code(struct sbx_engine *e, const struct snippet *sn)
 	if (sn->fsize_kb)
 		s.lim.fsize_kb = sn->fsize_kb;
 	tu_add_file(&s, rt->script, sn->code, false);
+	if (sn->pkg)
+		tu_add_file(&s, "package.json", sn->pkg, false);
 	return tu_run(e, &s, NULL);
 }
 
