@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "rpcc.h"
+#include "warm_runtimes.h"
 
 #define PAUSE_MS 700
 #define MIN_AGE_TICKS 30
@@ -63,7 +64,7 @@ static const struct snippet node_snippets[] = {
 };
 
 struct runtime {
-	const char *language, *bin, *flag;
+	const char *language, *bin, *flag; /* language, bin first: tw_pick */
 	const struct snippet *snippets;
 	size_t n_snippets;
 	const char *probe; /* prints how long ago its process started, in ticks */
@@ -71,14 +72,9 @@ struct runtime {
 
 static const struct runtime runtimes[] = {
 	{"python", "/usr/bin/python3", "--warm-pool-python", py_snippets, SBX_ARRAY_SIZE(py_snippets),
-	 "now = float(open('/proc/uptime').read().split()[0])\n"
-	 "start = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
-	 "print(round(now * 100) - start)\n"},
+	 TW_PY_PRINT_AGE},
 	{"node", "/usr/bin/node", "--warm-pool-node", node_snippets, SBX_ARRAY_SIZE(node_snippets),
-	 "const fs = require('fs');\n"
-	 "const now = parseFloat(fs.readFileSync('/proc/uptime', 'utf8'));\n"
-	 "const st = fs.readFileSync('/proc/self/stat', 'utf8');\n"
-	 "console.log(Math.round(now * 100) - Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[19]));\n"},
+	 TW_NODE_PRINT_AGE},
 };
 static const struct runtime *rt;
 
@@ -157,15 +153,7 @@ static void print_pool(const struct th_daemon *d)
 
 int main(int argc, char **argv)
 {
-	for (size_t i = 0; i < SBX_ARRAY_SIZE(runtimes); i++)
-		if (argc == 2 && strcmp(argv[1], runtimes[i].language) == 0)
-			rt = &runtimes[i];
-	if (!rt) {
-		fprintf(stderr, "usage: %s python|node\n", argv[0]);
-		return 2;
-	}
-	if (access(rt->bin, X_OK) != 0)
-		SKIP("%s is not installed", rt->bin);
+	rt = tw_pick(argc, argv, runtimes, SBX_ARRAY_SIZE(runtimes), sizeof(runtimes[0]));
 	struct th_daemon cold, warm;
 	if (th_daemon_init(&cold, "sbx-warm-runtime") < 0)
 		return 1;

@@ -20,16 +20,13 @@
 #include "cleanup.h"
 #include "engine_util.h"
 #include "testlib.h"
+#include "warm_runtimes.h"
 
 #define ROUNDS 3
 #define PAUSE_US 800000
 #define MIN_AGE_TICKS 40
 
-#define AGE                                                                                        \
-	"import os, sys, json\n"                                                                   \
-	"now = float(open('/proc/uptime').read().split()[0])\n"                                    \
-	"start = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"              \
-	"print('age', round(now * 100) - start)\n"
+#define AGE "import os, sys, json\n" TW_PY_AGE "print('age', round(now * 100) - start)\n"
 
 static const char plant[] = AGE
 	"import ctypes, socket, subprocess, time\n"
@@ -72,12 +69,7 @@ static const char *const clean = "tmp 0 shm 0 workspace ['main.py']\n"
 				 "env []\n"
 				 "modules False False False False True\n";
 
-#define NODE_AGE                                                                                   \
-	"const fs = require('fs'), cp = require('child_process');\n"                             \
-	"const now = parseFloat(fs.readFileSync('/proc/uptime', 'utf8'));\n"                     \
-	"const st = fs.readFileSync('/proc/self/stat', 'utf8');\n"                               \
-	"console.log('age', Math.round(now * 100) - Number(st.slice(st.lastIndexOf(')') + 2)"     \
-	".split(' ')[19]));\n"
+#define NODE_AGE TW_NODE_AGE "const cp = require('child_process');\nconsole.log('age', age);\n"
 
 static const char node_plant[] = NODE_AGE
 	"for (const d of ['/tmp', '/dev/shm', '/workspace']) fs.writeFileSync(d + '/planted', 'secret');\n"
@@ -104,15 +96,15 @@ static const char *const node_clean = "tmp 0 shm 0 workspace [ 'main.js' ]\n"
 				      "modules false undefined undefined\n";
 
 struct runtime {
-	const char *name, *env_var, *script;
+	const char *name, *bin, *env_var, *script; /* name, bin first: tw_pick */
 	const char *argv[4];
 	const char *first, *plant, *check, *clean;
 };
 
 static const struct runtime runtimes[] = {
-	{"python", "SANDBOX_WARM_POOL_PYTHON", "main.py", {"/usr/bin/python3", "-u", "main.py"},
+	{"python", "/usr/bin/python3", "SANDBOX_WARM_POOL_PYTHON", "main.py", {"/usr/bin/python3", "-u", "main.py"},
 	 "print('age', 0)\n", plant, check, clean},
-	{"node", "SANDBOX_WARM_POOL_NODE", "main.js", {"/usr/bin/node", "main.js"},
+	{"node", "/usr/bin/node", "SANDBOX_WARM_POOL_NODE", "main.js", {"/usr/bin/node", "main.js"},
 	 "console.log('age', 0)\n", node_plant, node_check, node_clean},
 };
 static const struct runtime *rt;
@@ -135,15 +127,7 @@ static Sbx__ExecResult *run(struct sbx_engine *e, const char *code, long *ret_ag
 
 int main(int argc, char **argv)
 {
-	for (size_t i = 0; i < SBX_ARRAY_SIZE(runtimes); i++)
-		if (argc == 2 && strcmp(argv[1], runtimes[i].name) == 0)
-			rt = &runtimes[i];
-	if (!rt) {
-		fprintf(stderr, "usage: %s python|node\n", argv[0]);
-		return 2;
-	}
-	if (access(rt->argv[0], X_OK) != 0)
-		SKIP("%s is not installed", rt->argv[0]);
+	rt = tw_pick(argc, argv, runtimes, SBX_ARRAY_SIZE(runtimes), sizeof(runtimes[0]));
 	setenv(rt->env_var, "2", 1);
 	struct sbx_engine *e = tu_engine(SBX_CGROUP_AUTO);
 	long age;

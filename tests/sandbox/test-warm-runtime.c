@@ -26,6 +26,7 @@
 #include "cleanup.h"
 #include "engine_util.h"
 #include "testlib.h"
+#include "warm_runtimes.h"
 
 /* The pause that lets the pool start an interpreter again, and the least
  * age (clock ticks of 10 ms) the probe's interpreter must have to count
@@ -120,7 +121,7 @@ static const struct snippet node_snippets[] = {
 };
 
 struct runtime {
-	const char *name, *env_var, *bin, *script;
+	const char *name, *bin, *env_var, *script; /* name, bin first: tw_pick */
 	const char *argv[4];
 	const struct snippet *snippets;
 	size_t n_snippets;
@@ -130,18 +131,12 @@ struct runtime {
 };
 
 static const struct runtime runtimes[] = {
-	{"python", "SANDBOX_WARM_POOL_PYTHON", "/usr/bin/python3", "main.py",
+	{"python", "/usr/bin/python3", "SANDBOX_WARM_POOL_PYTHON", "main.py",
 	 {"/usr/bin/python3", "-u", "main.py"}, py_snippets, SBX_ARRAY_SIZE(py_snippets),
-	 "import os\nnow = float(open('/proc/uptime').read().split()[0])\n"
-	 "start = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
-	 "print(round(now * 100) - start)\n", 256 * 1024, "while True:\n    pass\n"},
-	{"node", "SANDBOX_WARM_POOL_NODE", "/usr/bin/node", "main.js", {"/usr/bin/node", "main.js"},
+	 TW_PY_PRINT_AGE, 256 * 1024, "while True:\n    pass\n"},
+	{"node", "/usr/bin/node", "SANDBOX_WARM_POOL_NODE", "main.js", {"/usr/bin/node", "main.js"},
 	 node_snippets, SBX_ARRAY_SIZE(node_snippets),
-	 "const fs = require('fs');\n"
-	 "const now = parseFloat(fs.readFileSync('/proc/uptime', 'utf8'));\n"
-	 "const st = fs.readFileSync('/proc/self/stat', 'utf8');\n"
-	 "console.log(Math.round(now * 100) - Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[19]));\n",
-	 512 * 1024, "for (;;) {}\n"},
+	 TW_NODE_PRINT_AGE, 512 * 1024, "for (;;) {}\n"},
 };
 static const struct runtime *rt;
 
@@ -237,15 +232,7 @@ static struct sbx_engine *engine(const char *pool)
 
 int main(int argc, char **argv)
 {
-	for (size_t i = 0; i < SBX_ARRAY_SIZE(runtimes); i++)
-		if (argc == 2 && strcmp(argv[1], runtimes[i].name) == 0)
-			rt = &runtimes[i];
-	if (!rt) {
-		fprintf(stderr, "usage: %s python|node\n", argv[0]);
-		return 2;
-	}
-	if (access(rt->bin, X_OK) != 0)
-		SKIP("%s is not installed", rt->bin);
+	rt = tw_pick(argc, argv, runtimes, SBX_ARRAY_SIZE(runtimes), sizeof(runtimes[0]));
 	struct sbx_engine *cold = engine("0"), *warm = engine("2");
 	/* The first request shows the pool the environment to start
 	 * its interpreters with: a miss. */
