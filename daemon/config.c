@@ -113,6 +113,10 @@ static const struct sbx_opt rows[] = {
 	    U(warm_pool_python), "0", 0, 64,
 	    "sandboxes built ahead of time with the python interpreter already started, each "
 	    "used by one python execution (no host workspace, binds or network); 0 = off"),
+	ROW("sandbox.warm_pool_node", "SANDBOX_WARM_POOL_NODE", "warm-pool-node",
+	    U(warm_pool_node), "0", 0, 64,
+	    "sandboxes built ahead of time with node already started, each used by one node "
+	    "execution (no host workspace, binds, network or package.json); 0 = off"),
 	ROW("sandbox.max_queued", "SANDBOX_MAX_QUEUED", "max-queued", U(max_queued), "64", 0, 65536,
 	    "executions waiting for a slot before RESOURCE_EXHAUSTED"),
 	ROW("sandbox.max_output_bytes", "SANDBOX_MAX_OUTPUT_BYTES", "max-output-bytes",

@@ -42,6 +42,7 @@ struct sbx_config {
 	uint32_t max_queued;
 	uint32_t warm_pool; /* pre-built sandboxes kept ready; 0 = off */
 	uint32_t warm_pool_python; /* the same with python started; 0 = off */
+	uint32_t warm_pool_node; /* the same with node started; 0 = off */
 	uint32_t max_output_bytes;
 	uint32_t rate_limit_per_minute;
 	uint32_t rate_limit_burst;

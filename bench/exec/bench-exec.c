@@ -1,7 +1,8 @@
 /* bench-exec: isolated executions through the RPC (issue 4, item 8).
  *
  *   bench-exec [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]
- *              [--only NAME] [--warm-pool N] [--warm-pool-python N] [--gap MS]
+ *              [--only NAME] [--warm-pool N] [--warm-pool-python N]
+ *              [--warm-pool-node N] [--gap MS]
  *
  * Starts the real sandboxd (the sibling of this binary, or --sandboxd) on a
  * temporary ipc:// URL and state dir, then for /bin/true, python3 -c pass
@@ -18,7 +19,8 @@
  * (default 8; the first one runs with --warm-pool 0), measured the same
  * way, with the ratios warm/bwrap (against the targets) and warm/sandboxd.
  * It also keeps --warm-pool-python N (default 8) sandboxes with the python
- * interpreter already started. Snippets run as Execute RPCs (language
+ * interpreter already started, and --warm-pool-node N (default 8) with
+ * node's. Snippets run as Execute RPCs (language
  * python, code print(1); language node, code console.log(1)) on both
  * daemons against a cold `bwrap ... python3 -c 'print(1)'` (node -e
  * 'console.log(1)'), with their own targets (python warm <= 0.25x bwrap,
@@ -290,7 +292,8 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]\n"
-		"          [--only NAME] [--warm-pool N] [--warm-pool-python N] [--gap MS]\n"
+		"          [--only NAME] [--warm-pool N] [--warm-pool-python N] [--warm-pool-node N]\n"
+		"          [--gap MS]\n"
 		"  -n RUNS          sequential runs per round and runner (default 100)\n"
 		"  -t SECONDS       duration of each throughput point (default 2)\n"
 		"  -r ROUNDS        interleaved rounds; medians are printed (default 3, max %d)\n"
@@ -301,13 +304,15 @@ static void usage(const char *argv0)
 		"  --warm-pool N    also measure a sandboxd with N pre-built sandboxes, next to\n"
 		"                   the one without (default 8; 0: do not)\n"
 		"  --warm-pool-python N  that sandboxd's warm python interpreters (default 8)\n"
+		"  --warm-pool-node N    that sandboxd's warm node interpreters (default 8)\n"
 		"  --gap MS         idle time after each sequential call (default 0), so that a\n"
 		"                   daemon's refills do not land on the next runner's call\n",
 		argv0, MAX_ROUNDS);
 }
 
 struct opts {
-	int runs, rounds, docker_runs, warm_pool, warm_python, gap_ms;
+	int runs, rounds, docker_runs, gap_ms;
+	int warm[3]; /* --warm-pool, --warm-pool-python, --warm-pool-node */
 	double seconds;
 	const char *sandboxd, *only;
 };
@@ -319,11 +324,12 @@ static int parse(int argc, char **argv, struct opts *o)
 					   {"docker-runs", required_argument, NULL, 'D'},
 					   {"warm-pool", required_argument, NULL, 'W'},
 					   {"warm-pool-python", required_argument, NULL, 'P'},
+					   {"warm-pool-node", required_argument, NULL, 'N'},
 					   {"gap", required_argument, NULL, 'G'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
 	*o = (struct opts){
-		.runs = 100, .rounds = 3, .docker_runs = 20, .warm_pool = 8, .warm_python = 8,
+		.runs = 100, .rounds = 3, .docker_runs = 20, .warm = {8, 8, 8},
 		.seconds = 2};
 	for (int c; (c = getopt_long(argc, argv, "n:t:r:h", lo, NULL)) != -1;) {
 		switch (c) {
@@ -340,10 +346,13 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->docker_runs = atoi(optarg);
 			break;
 		case 'W':
-			o->warm_pool = atoi(optarg);
+			o->warm[0] = atoi(optarg);
 			break;
 		case 'P':
-			o->warm_python = atoi(optarg);
+			o->warm[1] = atoi(optarg);
+			break;
+		case 'N':
+			o->warm[2] = atoi(optarg);
 			break;
 		case 'G':
 			o->gap_ms = atoi(optarg);
@@ -362,8 +371,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (optind != argc || o->runs < 2 || o->runs > MAX_RUNS || o->rounds < 1 ||
 	    o->rounds > MAX_ROUNDS || !(o->seconds > 0 && o->seconds <= 600) ||
 	    o->docker_runs < 0 || o->docker_runs == 1 || o->docker_runs > MAX_RUNS ||
-	    o->warm_pool < 0 || o->warm_pool > 64 || o->warm_python < 0 || o->warm_python > 64 ||
-	    o->gap_ms < 0 || o->gap_ms > 10000) {
+	    o->warm[0] < 0 || o->warm[0] > 64 || o->warm[1] < 0 || o->warm[1] > 64 ||
+	    o->warm[2] < 0 || o->warm[2] > 64 || o->gap_ms < 0 || o->gap_ms > 10000) {
 		usage(argv[0]);
 		return -EINVAL;
 	}
@@ -477,15 +486,15 @@ static int docker_probe(const char **image, char *why, size_t len)
 	return code < 0 ? code : 0;
 }
 
-/* Start `sandboxd` --warm-pool WARM --warm-pool-python PY [--backend
- * BACKEND] on DIR/TAG-*.sock and DIR/TAG-state and connect to it. -ECHILD
+/* Start `sandboxd` --warm-pool WARM[0] --warm-pool-python WARM[1]
+ * --warm-pool-node WARM[2] [--backend BACKEND] on DIR/TAG-*.sock and DIR/TAG-state and connect to it. -ECHILD
  * when it exited at start-up (why filled in). */
 static int daemon_start(struct daemon *d, const char *sandboxd, const char *dir, const char *tag,
-			const char *backend, int warm, int py, char *why, size_t len)
+			const char *backend, const int warm[3], char *why, size_t len)
 {
-	char pool[16], pypool[16];
-	snprintf(pool, sizeof(pool), "%d", warm);
-	snprintf(pypool, sizeof(pypool), "%d", py);
+	char pool[3][16];
+	for (int i = 0; i < 3; i++)
+		snprintf(pool[i], sizeof(pool[i]), "%d", warm[i]);
 	snprintf(d->rpc, sizeof(d->rpc), "ipc://%s/%s-rpc.sock", dir, tag);
 	snprintf(d->events, sizeof(d->events), "ipc://%s/%s-events.sock", dir, tag);
 	snprintf(d->state, sizeof(d->state), "%s/%s-state", dir, tag);
@@ -497,8 +506,9 @@ static int daemon_start(struct daemon *d, const char *sandboxd, const char *dir,
 		"--state-dir", d->state,
 		"--max-concurrent", "8", /* so 8 callers run at once */
 		"--log-level", "warn",
-		"--warm-pool", pool,
-		"--warm-pool-python", pypool,
+		"--warm-pool", pool[0],
+		"--warm-pool-python", pool[1],
+		"--warm-pool-node", pool[2],
 		backend ? "--backend" : NULL, (char *)backend,
 		NULL,
 	};
@@ -671,10 +681,11 @@ int main(int argc, char **argv)
 
 	struct daemon native = {0}, docker = {0}, warm = {0};
 	int status = 1, measured = 0;
-	bool use_warm = o.warm_pool > 0 || o.warm_python > 0;
-	if (daemon_start(&native, sandboxd, dir, "native", NULL, 0, 0, why, sizeof(why)) < 0 ||
-	    (use_warm && daemon_start(&warm, sandboxd, dir, "warm", NULL, o.warm_pool,
-				      o.warm_python, why, sizeof(why)) < 0)) {
+	static const int cold[3] = {0, 0, 0};
+	bool use_warm = o.warm[0] > 0 || o.warm[1] > 0 || o.warm[2] > 0;
+	if (daemon_start(&native, sandboxd, dir, "native", NULL, cold, why, sizeof(why)) < 0 ||
+	    (use_warm &&
+	     daemon_start(&warm, sandboxd, dir, "warm", NULL, o.warm, why, sizeof(why)) < 0)) {
 		fprintf(stderr, "bench-exec: %s\n", why);
 		goto out;
 	}
@@ -682,7 +693,7 @@ int main(int argc, char **argv)
 	if (o.docker_runs == 0)
 		snprintf(why, sizeof(why), "--docker-runs 0");
 	else if (docker_probe(&image, why, sizeof(why)) == 0)
-		use_docker = daemon_start(&docker, sandboxd, dir, "docker", "docker", 0, 0, why,
+		use_docker = daemon_start(&docker, sandboxd, dir, "docker", "docker", cold, why,
 					  sizeof(why)) == 0;
 	if (!use_docker)
 		daemon_stop(&docker);
@@ -702,8 +713,8 @@ int main(int argc, char **argv)
 	       sandboxd);
 	if (use_warm)
 		printf("  warm: a second sandboxd --warm-pool %d --warm-pool-python %d "
-		       "(--max-concurrent 8)\n",
-		       o.warm_pool, o.warm_python);
+		       "--warm-pool-node %d (--max-concurrent 8)\n",
+		       o.warm[0], o.warm[1], o.warm[2]);
 	if (use_docker)
 		printf("  docker: a second sandboxd --backend docker (--max-concurrent 8), image %s; "
 		       "%d sequential runs per round\n",

@@ -34,6 +34,7 @@ static int native_open(const struct sbx_config *cfg, void **ret_state)
 	ec.max_concurrent = cfg->max_concurrent;
 	ec.warm_pool = cfg->warm_pool;
 	ec.warm_pool_python = cfg->warm_pool_python;
+	ec.warm_pool_node = cfg->warm_pool_node;
 	n->uid = ec.host_uid;
 	n->gid = ec.host_gid;
 	r = sbx_engine_new(&ec, &n->engine);

@@ -143,13 +143,13 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 		const struct sbx_module *m = sbx_modules[i];
 		/* A pre-built sandbox forks its payload process first and waits
 		 * there for the request (warm.c); the request's files follow.
-		 * A warm python one's payload goes on to start its interpreter,
-		 * and its init takes the request and writes the files
-		 * (warm_python.c). */
+		 * A warm runtime one's payload goes on to start its
+		 * interpreter, and its init takes the request and writes the
+		 * files (warm_runtime.c). */
 		if (ex->warm && m == &sbx_files_module)
 			continue;
 		child_step(ctx, ex, i, &trace);
-		if (ex->warm && !ex->warm_python && m == &sbx_pid_module) {
+		if (ex->warm && !ex->warm_rt && m == &sbx_pid_module) {
 			sbx_warm_child_wait(ctx, ex);
 			for (unsigned j = 0; j < sbx_n_modules; j++)
 				if (sbx_modules[j] == &sbx_files_module)

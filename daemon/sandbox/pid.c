@@ -65,19 +65,19 @@ static int pid_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	 * namespace with it. The PDEATHSIG set at the start of the child is
 	 * gone by now: the kernel clears it on every credential change
 	 * (user.c's setresuid, files.c's setfsuid). The init changes none
-	 * after this point (a warm python one does, and sets it again). */
+	 * after this point (a warm runtime one does, and sets it again). */
 	int r;
-	if (ex->warm && ex->warm_python && (r = sbx_warm_python_fifo(ex)) < 0)
+	if (ex->warm && ex->warm_rt && (r = sbx_warm_rt_fifo(ex)) < 0)
 		return r;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	pid_t p = fork();
 	if (p < 0)
 		return -errno;
 	if (p > 0) {
-		/* A warm python payload starts its interpreter now; the init
-		 * takes the request when it comes (warm_python.c). */
-		if (ex->warm && ex->warm_python)
-			sbx_warm_python_go(ctx, ex, p);
+		/* A warm runtime payload starts its interpreter now; the init
+		 * takes the request when it comes (warm_runtime.c). */
+		if (ex->warm && ex->warm_rt)
+			sbx_warm_rt_go(ctx, ex, p);
 		init_loop(ex, p);
 	}
 	/* The payload dies with the init, whatever happens to the spawner. */

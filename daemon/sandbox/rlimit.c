@@ -60,8 +60,8 @@ static int rlimit_exec(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	/* A pooled interpreter starts before its request: the limits that
 	 * shape its start now (its template has the stack limit it must
-	 * match), the request's when it comes (warm_python.c). */
-	if (ex->warm && ex->warm_python)
+	 * match), the request's when it comes (warm_runtime.c). */
+	if (ex->warm && ex->warm_rt)
 		return set_startup(0, ex->req->limits);
 	return sbx_rlimit_apply(0, ex->req->limits, 0);
 }

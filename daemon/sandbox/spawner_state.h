@@ -98,11 +98,12 @@ struct sbx_exec {
 	 * before the first module that reads the request and waits for the
 	 * request on the go pipe. */
 	bool warm;
-	/* warm_python.c: a pre-built sandbox whose payload runs the python
+	/* warm_runtime.c: a pre-built sandbox whose payload runs a
 	 * runtime's command ahead of the request, blocked opening its
-	 * script; pid 1 gets the request (files, rlimits, the script). Set
-	 * on the execution that takes one too (which pool it counts in). */
-	bool warm_python;
+	 * script; pid 1 gets the request (files, rlimits, the script). Its
+	 * pool (warm.h: SBX_WARM_PYTHON, SBX_WARM_NODE; 0 = none). Set on
+	 * the execution that takes one too (which pool it counts in). */
+	unsigned warm_rt;
 	bool pooled; /* warm.c: runs in a pre-built sandbox (counted in use) */
 	int fd; /* the execution socket (daemon's peer end) */
 	struct sbx_watch w_sock, w_pidfd, w_timer, w_stdin, w_status;

@@ -19,10 +19,10 @@
  * execution wait: it starts cold (a miss).
  *
  * There is a pool per kind: "exec" sandboxes wait for any command before
- * their payload process runs anything; "python" ones have their payload
- * run the python runtime's interpreter ahead of the request
- * (warm_python.c). A python execution takes a python one if one fits,
- * else an exec one, else it starts cold. */
+ * their payload process runs anything; "python" and "node" ones have
+ * their payload run that runtime's interpreter ahead of the request
+ * (warm_runtime.c). A python (node) execution takes a python (node) one
+ * if one fits, else an exec one, else it starts cold. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -54,14 +54,13 @@
 #define RATE_WINDOW_NS 60000000000ull
 #define RATE_STAMPS 1024
 
-enum { POOL_EXEC, POOL_PYTHON, N_POOLS };
 
 struct pool {
 	const char *kind;
 	unsigned size;
 	struct sbx_exec *ready[SBX_WARM_MAX_SIZE];
-	/* python: the generation each ready one was started for; a ready one
-	 * of an older generation is dropped, never taken */
+	/* a runtime's: the generation each ready one was started for; a
+	 * ready one of an older generation is dropped, never taken */
 	uint64_t gen[SBX_WARM_MAX_SIZE];
 	unsigned len, in_use;
 	uint64_t retry_at;
@@ -70,9 +69,10 @@ struct pool {
 };
 
 struct sbx_warm {
-	struct pool pools[N_POOLS];
-	struct sbx_warm_python *py; /* the python pool's environment */
-	unsigned next;		    /* the pool the next refill looks at first */
+	struct pool pools[SBX_WARM_N_POOLS];
+	/* A runtime pool's environment (NULL for exec, or if it is off). */
+	struct sbx_warm_rt *rt[SBX_WARM_N_POOLS];
+	unsigned next; /* the pool the next refill looks at first */
 };
 
 /* What a pre-built "exec" sandbox is made for: the request-independent
@@ -88,25 +88,28 @@ static unsigned bounded(unsigned n)
 
 int sbx_warm_init(struct sbx_ctx *ctx)
 {
-	if (!ctx->cfg.warm_pool && !ctx->cfg.warm_pool_python)
+	static const char *const kinds[SBX_WARM_N_POOLS] = {"exec", "python", "node"};
+	const unsigned sizes[SBX_WARM_N_POOLS] = {
+		ctx->cfg.warm_pool, ctx->cfg.warm_pool_python, ctx->cfg.warm_pool_node};
+	if (!sizes[SBX_WARM_EXEC] && !sizes[SBX_WARM_PYTHON] && !sizes[SBX_WARM_NODE])
 		return 0;
 	struct sbx_warm *wm = calloc(1, sizeof(*wm));
 	if (!wm)
 		return -ENOMEM;
-	wm->pools[POOL_EXEC].kind = "exec";
-	wm->pools[POOL_EXEC].size = bounded(ctx->cfg.warm_pool);
-	wm->pools[POOL_PYTHON].kind = "python";
-	wm->pools[POOL_PYTHON].size = bounded(ctx->cfg.warm_pool_python);
-	if (wm->pools[POOL_PYTHON].size && !(wm->py = sbx_warm_python_new())) {
-		free(wm);
-		return -ENOMEM;
-	}
 	ctx->warm = wm;
+	for (unsigned k = 0; k < SBX_WARM_N_POOLS; k++) {
+		wm->pools[k].kind = kinds[k];
+		wm->pools[k].size = bounded(sizes[k]);
+		if (k != SBX_WARM_EXEC && wm->pools[k].size && !(wm->rt[k] = sbx_warm_rt_new(k))) {
+			sbx_warm_fini(ctx);
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
 /* Kill, reap and free a pooled sandbox nobody will use. Blocking, but
- * only on failure paths, for a python one started for an environment no
+ * only on failure paths, for a runtime one started for an environment no
  * request uses any more (while idle), and at shutdown. */
 static void discard(struct sbx_ctx *ctx, struct sbx_exec *w)
 {
@@ -130,10 +133,11 @@ void sbx_warm_fini(struct sbx_ctx *ctx)
 	struct sbx_warm *wm = ctx->warm;
 	if (!wm)
 		return;
-	for (int k = 0; k < N_POOLS; k++)
+	for (int k = 0; k < SBX_WARM_N_POOLS; k++) {
 		while (wm->pools[k].len > 0)
 			discard(ctx, wm->pools[k].ready[--wm->pools[k].len]);
-	sbx_warm_python_free(wm->py);
+		sbx_warm_rt_free(wm->rt[k]);
+	}
 	free(wm);
 	ctx->warm = NULL;
 }
@@ -148,29 +152,30 @@ static struct sbx_exec *pool_remove(struct pool *p, unsigned i)
 	return w;
 }
 
-/* Build one sandbox for pool k, or drop one a python request no longer
- * fits. Returns true if it did something. */
+/* Build one sandbox for pool k, or drop one a runtime's request no
+ * longer fits. Returns true if it did something. */
 static bool refill_pool(struct sbx_ctx *ctx, struct sbx_warm *wm, int k, uint64_t now)
 {
 	struct pool *p = &wm->pools[k];
 	if (!p->size)
 		return false;
-	uint64_t gen = k == POOL_PYTHON ? sbx_warm_python_gen(wm->py) : 0;
+	struct sbx_warm_rt *rt = wm->rt[k];
+	uint64_t gen = rt ? sbx_warm_rt_gen(rt) : 0;
 	for (unsigned i = 0; i < p->len; i++)
 		if (p->gen[i] != gen) {
 			discard(ctx, pool_remove(p, i));
 			return true;
 		}
-	/* Python: nothing to start before a request has shown the
+	/* A runtime: nothing to start before a request has shown the
 	 * environment its interpreters must read. */
-	if (p->len >= p->size || now < p->retry_at || (k == POOL_PYTHON && gen == 0))
+	if (p->len >= p->size || now < p->retry_at || (rt && gen == 0))
 		return false;
 	struct sbx_exec *w = sbx_exec_new(ctx, -1);
 	if (!w)
 		return false;
 	w->warm = true;
 	w->req = &template_req;
-	if (k == POOL_PYTHON && sbx_warm_python_prepare(wm->py, w) < 0) {
+	if (rt && sbx_warm_rt_prepare(rt, w) < 0) {
 		discard(ctx, w);
 		return false;
 	}
@@ -204,10 +209,10 @@ bool sbx_warm_refill(struct sbx_ctx *ctx)
 		return false;
 	uint64_t now = sbx_clock_mono_ns();
 	/* The pools take turns, so neither starves the other. */
-	for (int i = 0; i < N_POOLS; i++) {
-		int k = (int)((wm->next + (unsigned)i) % N_POOLS);
+	for (int i = 0; i < SBX_WARM_N_POOLS; i++) {
+		int k = (int)((wm->next + (unsigned)i) % SBX_WARM_N_POOLS);
 		if (refill_pool(ctx, wm, k, now)) {
-			wm->next = (unsigned)(k + 1) % N_POOLS;
+			wm->next = (unsigned)(k + 1) % SBX_WARM_N_POOLS;
 			return true;
 		}
 	}
@@ -221,14 +226,19 @@ static bool basic_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
 	       req->n_binds == 0 && ex->caller_netns_fd < 0 && ex->req_len <= SBX_WARM_MAX_REQUEST;
 }
 
-static bool python_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
+/* The runtime pool whose interpreter ex runs, or SBX_WARM_EXEC. */
+static unsigned runtime_of(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
 {
-	return ctx->warm->pools[POOL_PYTHON].size && sbx_warm_python_shaped(ex->req);
+	for (unsigned k = SBX_WARM_EXEC + 1; k < SBX_WARM_N_POOLS; k++)
+		if (ctx->warm->rt[k] && sbx_warm_rt_shaped(ctx->warm->rt[k], ex->req))
+			return k;
+	return SBX_WARM_EXEC;
 }
 
 bool sbx_warm_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
 {
-	return basic_fits(ctx, ex) && (ctx->warm->pools[POOL_EXEC].size || python_fits(ctx, ex));
+	return basic_fits(ctx, ex) &&
+	       (ctx->warm->pools[SBX_WARM_EXEC].size || runtime_of(ctx, ex) != SBX_WARM_EXEC);
 }
 
 /* The request, as it came, after its length: one write on the
@@ -299,7 +309,7 @@ static int take_one(struct sbx_ctx *ctx, struct pool *p, struct sbx_exec *w, str
 	move_fd(&ex->out[1].fd, &w->out[1].fd);
 	move_fd(&ex->status_r, &w->status_r);
 	move_fd(&ex->netns_fd, &w->netns_fd);
-	ex->warm_python = w->warm_python;
+	ex->warm_rt = w->warm_rt;
 	w->req = NULL;
 	sbx_exec_free(w);
 	p->taken++;
@@ -308,19 +318,20 @@ static int take_one(struct sbx_ctx *ctx, struct pool *p, struct sbx_exec *w, str
 	return 0;
 }
 
-/* A ready python sandbox for ex: 0 = taken; <0 = none (ex untouched). */
-static int take_python(struct sbx_ctx *ctx, struct sbx_warm *wm, struct sbx_exec *ex)
+/* A ready sandbox of runtime pool k for ex: 0 = taken; <0 = none (ex
+ * untouched). */
+static int take_runtime(struct sbx_ctx *ctx, struct sbx_warm *wm, unsigned k, struct sbx_exec *ex)
 {
-	struct pool *p = &wm->pools[POOL_PYTHON];
-	if (!sbx_warm_python_match(wm->py, ex->req)) {
+	struct pool *p = &wm->pools[k];
+	if (!sbx_warm_rt_match(wm->rt[k], ex->req)) {
 		/* Another environment than the interpreters were started
 		 * with: start them with this one from now on (the old ones
 		 * are dropped while idle). */
-		sbx_warm_python_learn(wm->py, ex->req);
+		sbx_warm_rt_learn(wm->rt[k], ex->req);
 		p->misses++;
 		return -ENOENT;
 	}
-	uint64_t gen = sbx_warm_python_gen(wm->py);
+	uint64_t gen = sbx_warm_rt_gen(wm->rt[k]);
 	for (unsigned i = p->len; i-- > 0;) {
 		if (p->gen[i] != gen)
 			continue;
@@ -337,9 +348,10 @@ int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	struct sbx_warm *wm = ctx->warm;
 	if (!basic_fits(ctx, ex) || !ex->reqbuf)
 		return -ENOENT;
-	if (python_fits(ctx, ex) && take_python(ctx, wm, ex) == 0)
+	unsigned k = runtime_of(ctx, ex);
+	if (k != SBX_WARM_EXEC && take_runtime(ctx, wm, k, ex) == 0)
 		return 0;
-	struct pool *p = &wm->pools[POOL_EXEC];
+	struct pool *p = &wm->pools[SBX_WARM_EXEC];
 	if (!p->size)
 		return -ENOENT;
 	if (p->len == 0) {
@@ -352,7 +364,7 @@ int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex)
 void sbx_warm_done(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	if (ex->pooled && ctx->warm) {
-		struct pool *p = &ctx->warm->pools[ex->warm_python ? POOL_PYTHON : POOL_EXEC];
+		struct pool *p = &ctx->warm->pools[ex->warm_rt < SBX_WARM_N_POOLS ? ex->warm_rt : 0];
 		if (p->in_use > 0)
 			p->in_use--;
 	}
@@ -382,7 +394,7 @@ unsigned sbx_warm_stats(const struct sbx_ctx *ctx, struct sbx_warm_stats *out, u
 	if (!wm)
 		return 0;
 	uint64_t now = sbx_clock_mono_ns();
-	for (int k = 0; k < N_POOLS && n_out < max; k++) {
+	for (int k = 0; k < SBX_WARM_N_POOLS && n_out < max; k++) {
 		const struct pool *p = &wm->pools[k];
 		uint64_t n = 0;
 		if (!p->size)

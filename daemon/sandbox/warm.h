@@ -1,7 +1,7 @@
 /* Pre-built sandboxes (warm.c): the spawner's pools of sandboxes cloned and
  * set up ahead of time, each waiting for one request: "exec" for any
- * command, "python" with the python runtime's interpreter already started
- * (warm_python.c). */
+ * command, "python" and "node" with that runtime's interpreter already
+ * started (warm_runtime.c). */
 #ifndef SBX_WARM_H
 #define SBX_WARM_H
 
@@ -36,7 +36,7 @@ int sbx_warm_take(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* One pool's state, for Stats and the admin status (spawner → daemon). */
 #define SBX_WARM_KIND_MAX 16
 struct sbx_warm_stats {
-	char kind[SBX_WARM_KIND_MAX]; /* "exec": any command; "python" */
+	char kind[SBX_WARM_KIND_MAX]; /* "exec": any command; "python", "node" */
 	unsigned size;		      /* configured; 0 = off */
 	unsigned ready;		      /* built, waiting for a request */
 	unsigned in_use;	      /* executions running in a pooled sandbox */
@@ -54,46 +54,53 @@ unsigned sbx_warm_stats(const struct sbx_ctx *ctx, struct sbx_warm_stats *out, u
 void sbx_warm_done(struct sbx_ctx *ctx, struct sbx_exec *ex);
 
 /* In the payload process (pid 2) of a pre-built "exec" sandbox
- * (child.c), or in the init (pid 1) of a "python" one (warm_python.c):
+ * (child.c), or in the init (pid 1) of a runtime one (warm_runtime.c):
  * wait for the request on the go pipe and make it ex's. Exits quietly on
  * EOF (the spawner dropped the sandbox unused). */
 void sbx_warm_child_wait(const struct sbx_ctx *ctx, struct sbx_exec *ex);
 
-/* ---- warm_python.c: the "python" pool's requests and its child side ---- */
+/* ---- warm_runtime.c: the runtime pools' requests and their child side ---- */
 
-struct sbx_warm_python;
-/* The python pool's own state: the environment and stack limit its
- * interpreters are started with (learnt from the requests), and the
- * request template its sandboxes are built from. */
-struct sbx_warm_python *sbx_warm_python_new(void);
-void sbx_warm_python_free(struct sbx_warm_python *py);
-/* Whether req runs the python runtime's command in a way a pre-started
- * interpreter can take (argv, cwd, main.py among the files); the
- * environment is checked by sbx_warm_python_match. */
-bool sbx_warm_python_shaped(const Sbx__SpawnRequest *req);
-/* Whether the interpreters py starts now read the same environment and
+/* The pools, also what exec.warm_rt says: SBX_WARM_EXEC (0) for a
+ * sandbox with nothing started, else the runtime whose interpreter its
+ * payload runs. */
+enum { SBX_WARM_EXEC, SBX_WARM_PYTHON, SBX_WARM_NODE, SBX_WARM_N_POOLS };
+
+struct sbx_warm_rt;
+/* A runtime pool's own state (pool: SBX_WARM_PYTHON or SBX_WARM_NODE):
+ * the environment and stack limit its interpreters are started with
+ * (learnt from the requests), and the request template its sandboxes are
+ * built from. NULL on ENOMEM or if pool is not a runtime's. */
+struct sbx_warm_rt *sbx_warm_rt_new(unsigned pool);
+void sbx_warm_rt_free(struct sbx_warm_rt *rt);
+/* Whether req runs rt's runtime's command in a way a pre-started
+ * interpreter can take (argv, cwd, the script among the files, nothing
+ * the interpreter reads before the script); the environment is checked
+ * by sbx_warm_rt_match. */
+bool sbx_warm_rt_shaped(const struct sbx_warm_rt *rt, const Sbx__SpawnRequest *req);
+/* Whether the interpreters rt starts now read the same environment and
  * stack limit as req's would have. */
-bool sbx_warm_python_match(const struct sbx_warm_python *py, const Sbx__SpawnRequest *req);
+bool sbx_warm_rt_match(const struct sbx_warm_rt *rt, const Sbx__SpawnRequest *req);
 /* Start interpreters for req's environment and stack limit from now on
  * (the generation goes up: the ready ones no longer match). 0 or -ENOMEM
- * (py unchanged). */
-int sbx_warm_python_learn(struct sbx_warm_python *py, const Sbx__SpawnRequest *req);
+ * (rt unchanged). */
+int sbx_warm_rt_learn(struct sbx_warm_rt *rt, const Sbx__SpawnRequest *req);
 /* The current generation; 0 = nothing learnt yet (build nothing). */
-uint64_t sbx_warm_python_gen(const struct sbx_warm_python *py);
-/* Make w a sandbox to pre-build for the python pool: its template
- * request, argv and environment (w keeps pointers into py: w->req must be
- * set to NULL before w is freed). 0 or -ENOMEM. */
-int sbx_warm_python_prepare(struct sbx_warm_python *py, struct sbx_exec *w);
+uint64_t sbx_warm_rt_gen(const struct sbx_warm_rt *rt);
+/* Make w a sandbox to pre-build for rt's pool: its template request,
+ * argv and environment (w keeps pointers into rt: w->req must be set to
+ * NULL before w is freed). 0 or -ENOMEM. */
+int sbx_warm_rt_prepare(struct sbx_warm_rt *rt, struct sbx_exec *w);
 
 /* In the child, pid 1 before it forks the payload (pid.c): make the FIFO
  * the interpreter will block opening as its script, and enter the
  * workspace (the payload inherits it as its cwd). 0 or a negative errno. */
-int sbx_warm_python_fifo(const struct sbx_exec *ex);
+int sbx_warm_rt_fifo(const struct sbx_exec *ex);
 /* In pid 1 after the fork: wait for the request (exit if the payload
  * dies first or the spawner drops the sandbox), write the request's files
  * over the FIFO, give the payload the request's rlimits, then feed the
  * script through the FIFO and return (pid 1 then becomes the init).
  * Failures are reported as set-up errors (sbx_child_fail). */
-void sbx_warm_python_go(const struct sbx_ctx *ctx, struct sbx_exec *ex, pid_t payload);
+void sbx_warm_rt_go(const struct sbx_ctx *ctx, struct sbx_exec *ex, pid_t payload);
 
 #endif

@@ -21,6 +21,8 @@ struct sbx_engine *tu_engine_try(enum sbx_cgroup_pref cg, int *ret_err)
 	cfg.warm_pool = warm ? (unsigned)strtoul(warm, NULL, 10) : 0;
 	warm = getenv("SANDBOX_WARM_POOL_PYTHON");
 	cfg.warm_pool_python = warm ? (unsigned)strtoul(warm, NULL, 10) : 0;
+	warm = getenv("SANDBOX_WARM_POOL_NODE");
+	cfg.warm_pool_node = warm ? (unsigned)strtoul(warm, NULL, 10) : 0;
 	cfg.trace = getenv("SBX_ENGINE_TRACE") != NULL; /* per-phase timings */
 	struct sbx_engine *e = NULL;
 	int r = sbx_engine_new(&cfg, &e);

@@ -63,11 +63,14 @@ struct sbx_engine_config {
 	 * passes its setting). */
 	unsigned warm_pool;
 	/* Pre-built sandboxes whose python interpreter is already started
-	 * (warm_python.c), for executions of the python runtime's command
+	 * (warm_runtime.c), for executions of the python runtime's command
 	 * (`/usr/bin/python3 -u main.py` with main.py among the request's
 	 * files, no host workspace, binds or network); each is used by one
 	 * execution, then dies. 0 = off. */
 	unsigned warm_pool_python;
+	/* The same for the node runtime's command (`/usr/bin/node main.js`
+	 * with main.js among the request's files and no package.json). */
+	unsigned warm_pool_node;
 	enum sbx_cgroup_pref cgroup;
 	/* Print per-phase timings of every execution to stderr (spawner side). */
 	bool trace;

@@ -1,13 +1,14 @@
-/* Warm python (daemon/sandbox/warm_python.c): nothing one python run
+/* Warm interpreters (daemon/sandbox/warm_runtime.c): nothing one run
  * leaves behind reaches the next run from the pool of pre-started
- * interpreters.
+ * interpreters (python or node: argv[1]).
  *
  * Each round, one run (itself from the pool) plants what a python
  * snippet can: files in /tmp, /dev/shm and the workspace (a module that
  * would shadow the standard library's json), processes left running, SysV
  * shared memory, an abstract and a path unix socket held open by a
  * background process, an environment variable, and changes to imported
- * modules and sys.modules. The next run, from the pool, must find none
+ * modules and sys.modules (node: files, a module in node_modules, a
+ * detached process, environment and globals). The next run, from the pool, must find none
  * of it. That both came from the pool is measured, not assumed: each
  * prints how long ago its interpreter started (a cold one starts right
  * before it runs). */
@@ -16,18 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "engine_util.h"
 #include "testlib.h"
+#include "warm_runtimes.h"
 
 #define ROUNDS 3
 #define PAUSE_US 800000
 #define MIN_AGE_TICKS 40
 
-#define AGE                                                                                        \
-	"import os, sys, json\n"                                                                   \
-	"now = float(open('/proc/uptime').read().split()[0])\n"                                    \
-	"start = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"              \
-	"print('age', round(now * 100) - start)\n"
+#define AGE "import os, sys, json\n" TW_PY_AGE "print('age', round(now * 100) - start)\n"
 
 static const char plant[] = AGE
 	"import ctypes, socket, subprocess, time\n"
@@ -70,15 +69,54 @@ static const char *const clean = "tmp 0 shm 0 workspace ['main.py']\n"
 				 "env []\n"
 				 "modules False False False False True\n";
 
+#define NODE_AGE TW_NODE_AGE "const cp = require('child_process');\nconsole.log('age', age);\n"
+
+static const char node_plant[] = NODE_AGE
+	"for (const d of ['/tmp', '/dev/shm', '/workspace']) fs.writeFileSync(d + '/planted', 'secret');\n"
+	"fs.mkdirSync('/workspace/node_modules/planted', {recursive: true});\n"
+	"fs.writeFileSync('/workspace/node_modules/planted/index.js', 'module.exports = 1;');\n"
+	"cp.spawn('sleep', ['1000'], {detached: true, stdio: 'ignore'}).unref();\n"
+	"process.env.SBX_PLANTED = 'secret'; globalThis.sbxPlanted = 1;\n"
+	"require('fs').sbxPlanted = 1;\n"
+	"console.log('planted');\n";
+
+static const char node_check[] = NODE_AGE
+	"const n = (p) => fs.readdirSync(p).length;\n"
+	"console.log('tmp', n('/tmp'), 'shm', n('/dev/shm'), 'workspace', fs.readdirSync('/workspace'));\n"
+	"const procs = fs.readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p));\n"
+	"console.log('procs', procs.map((p) => fs.readFileSync('/proc/' + p + '/comm', 'utf8').trim()).sort());\n"
+	"console.log('env', Object.keys(process.env).filter((k) => k.includes('PLANTED')));\n"
+	"let found = true;\n"
+	"try { require.resolve('planted'); } catch (e) { found = false; }\n"
+	"console.log('modules', found, typeof globalThis.sbxPlanted, typeof fs.sbxPlanted);\n";
+
+static const char *const node_clean = "tmp 0 shm 0 workspace [ 'main.js' ]\n"
+				      "procs [ 'node', 'sbx-spawner' ]\n"
+				      "env []\n"
+				      "modules false undefined undefined\n";
+
+struct runtime {
+	const char *name, *bin, *env_var, *script; /* name, bin first: tw_pick */
+	const char *argv[4];
+	const char *first, *plant, *check, *clean;
+};
+
+static const struct runtime runtimes[] = {
+	{"python", "/usr/bin/python3", "SANDBOX_WARM_POOL_PYTHON", "main.py", {"/usr/bin/python3", "-u", "main.py"},
+	 "print('age', 0)\n", plant, check, clean},
+	{"node", "/usr/bin/node", "SANDBOX_WARM_POOL_NODE", "main.js", {"/usr/bin/node", "main.js"},
+	 "console.log('age', 0)\n", node_plant, node_check, node_clean},
+};
+static const struct runtime *rt;
+
 static Sbx__ExecResult *run(struct sbx_engine *e, const char *code, long *ret_age)
 {
 	struct tu_spec s;
 	tu_spec_init(&s);
-	s.argv[0] = "/usr/bin/python3";
-	s.argv[1] = "-u";
-	s.argv[2] = "main.py";
+	for (int i = 0; rt->argv[i]; i++)
+		s.argv[i] = rt->argv[i];
 	s.lim.wall_time_ms = 20000;
-	tu_add_file(&s, "main.py", code, false);
+	tu_add_file(&s, rt->script, code, false);
 	Sbx__ExecResult *r = tu_run(e, &s, NULL);
 	int used = 0;
 	*ret_age = -1;
@@ -87,19 +125,18 @@ static Sbx__ExecResult *run(struct sbx_engine *e, const char *code, long *ret_ag
 	return r;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	if (access("/usr/bin/python3", X_OK) != 0)
-		SKIP("/usr/bin/python3 is not installed");
-	setenv("SANDBOX_WARM_POOL_PYTHON", "2", 1);
+	rt = tw_pick(argc, argv, runtimes, SBX_ARRAY_SIZE(runtimes), sizeof(runtimes[0]));
+	setenv(rt->env_var, "2", 1);
 	struct sbx_engine *e = tu_engine(SBX_CGROUP_AUTO);
 	long age;
-	/* The first python run shows the pool its environment: cold. */
-	Sbx__ExecResult *r = run(e, "print('age', 0)\n", &age);
+	/* The first run shows the pool its environment: cold. */
+	Sbx__ExecResult *r = run(e, rt->first, &age);
 	tu_free(r);
 	for (int i = 0; i < ROUNDS; i++) {
 		usleep(PAUSE_US);
-		r = run(e, plant, &age);
+		r = run(e, rt->plant, &age);
 		if (r->status != ST(OK))
 			tu_dump("plant", r);
 		CHECK_INT(r->status, ST(OK));
@@ -109,10 +146,10 @@ int main(void)
 		tu_free(r);
 
 		usleep(PAUSE_US);
-		r = run(e, check, &age);
+		r = run(e, rt->check, &age);
 		CHECK_INT(r->status, ST(OK));
 		const char *items = strchr(tu_out(r), '\n');
-		CHECK_STR(items ? items + 1 : "", clean);
+		CHECK_STR(items ? items + 1 : "", rt->clean);
 		CHECKF(age >= MIN_AGE_TICKS, "round %d: checking run %ld ticks old: not pooled", i,
 		       age);
 		tu_free(r);

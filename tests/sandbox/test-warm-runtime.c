@@ -1,12 +1,16 @@
-/* Warm python (daemon/sandbox/warm_python.c): a snippet run by an
+/* Warm interpreters (daemon/sandbox/warm_runtime.c): a snippet run by an
  * interpreter started ahead of its request gives exactly what a cold
- * `python3 -u main.py` gives: stdout, stderr, exit code, signal, status,
+ * `python3 -u main.py` (`node main.js`) gives; argv[1] says which
+ * runtime ("python" or "node"). Python: stdout, stderr, exit code, signal, status,
  * error text and truncation, for every kind of ending (output, uncaught
  * exceptions, SyntaxError, SystemExit with a code or a message,
  * KeyboardInterrupt, signals, recursion, each limit) and for everything
  * the script can see of how it was started (argv, __main__ and its
  * globals, __file__, sys.path, the frame stack, cwd, environment, rlimits,
- * loaded modules, the workspace).
+ * loaded modules, the workspace). Node: console output, thrown errors and
+ * their stacks, syntax errors, ES module syntax (which node re-reads the
+ * script for), process.exit, unhandled rejections, argv, __filename,
+ * require.main, files, stdin, environment and each limit.
  *
  * Each snippet runs as the daemon runs python code (the runtime's argv,
  * the daemon's base environment, the code as main.py) on an engine
@@ -22,6 +26,7 @@
 #include "cleanup.h"
 #include "engine_util.h"
 #include "testlib.h"
+#include "warm_runtimes.h"
 
 /* The pause that lets the pool start an interpreter again, and the least
  * age (clock ticks of 10 ms) the probe's interpreter must have to count
@@ -31,10 +36,11 @@
 
 struct snippet {
 	const char *name, *code, *stdin_data;
+	const char *pkg; /* node: a package.json beside main.js */
 	uint64_t cpu_ms, wall_ms, memory_kb, output_bytes, fsize_kb;
 };
 
-static const struct snippet snippets[] = {
+static const struct snippet py_snippets[] = {
 	{.name = "print", .code = "print(1)\n"},
 	{.name = "exception", .code = "def f():\n    raise ValueError('boom')\n\nf()\n"},
 	{.name = "chained", .code = "try:\n    1/0\nexcept Exception as e:\n    raise KeyError('k') from e\n"},
@@ -59,7 +65,7 @@ static const struct snippet snippets[] = {
 	 "r.RLIMIT_NOFILE, r.RLIMIT_STACK, r.RLIMIT_NPROC, r.RLIMIT_CORE, r.RLIMIT_MEMLOCK)])\n",
 	 /* Not whole seconds: RLIMIT_CPU, the backstop behind the cgroup's
 	  * CPU limit, gets the interpreter's start-up on top in a warm run
-	  * (warm_python.c), which shows as one second more when the limit
+	  * (warm_runtime.c), which shows as one second more when the limit
 	  * is whole seconds. */
 	 .cpu_ms = 2500, .fsize_kb = 4096},
 	{.name = "ids", .code = "import os\nprint(os.getpid(), os.getppid(), os.getuid(), os.getgid(), os.umask(0))\n"},
@@ -79,21 +85,75 @@ static const struct snippet snippets[] = {
 		 "print(os.waitpid(pid, 0)[1] >> 8)\n"},
 };
 
+static const struct snippet node_snippets[] = {
+	{.name = "log", .code = "console.log(1)\n"},
+	{.name = "error", .code = "function f() {\n  throw new Error('boom');\n}\nf();\n"},
+	{.name = "syntax", .code = "console.log(1);\nlet x = ;\n"},
+	{.name = "esm", .code = "import fs from 'fs';\nconsole.log(typeof fs.readFileSync, import.meta.url);\n"},
+	{.name = "esm-error", .code = "import os from 'os';\nthrow new TypeError(typeof os);\n"},
+	/* Read before main.js: a pre-started node could not have, so these
+	 * start cold, and must still give what a cold start gives. */
+	{.name = "pkg-module", .code = "console.log(typeof require, typeof module);\n",
+	 .pkg = "{\"type\": \"module\"}\n"},
+	{.name = "pkg-bad", .code = "console.log(1);\n", .pkg = "{not json\n"},
+	{.name = "exit3", .code = "console.log('a');\nprocess.exit(3);\n"},
+	{.name = "exitcode", .code = "process.exitCode = 4;\nconsole.error('e');\n"},
+	{.name = "argv", .code = "console.log(process.argv, process.execArgv, __filename, __dirname,\n"
+	 "  require.main === module, module.id, module.paths, process.cwd());\n"},
+	{.name = "stack", .code = "console.log(new Error('here').stack);\n"},
+	{.name = "files", .code = "const fs = require('fs');\nfs.writeFileSync('out.txt', 'x');\n"
+	 "console.log(fs.readdirSync('.').sort(), fs.statSync('main.js').size);\n"},
+	{.name = "stdin", .code = "console.log(require('fs').readFileSync(0, 'utf8').toUpperCase());\n",
+	 .stdin_data = "hello\nworld\n"},
+	{.name = "rejection", .code = "Promise.reject(new Error('r'));\n"},
+	{.name = "await", .code = "const y = await Promise.resolve(5);\nconsole.log(y);\n"},
+	{.name = "env", .code = "console.log(Object.entries(process.env).sort());\n"},
+	{.name = "ids", .code = "console.log(process.pid, process.ppid, process.getuid(), process.getgid(),\n"
+	 "  process.umask());\n"},
+	{.name = "kill", .code = "process.kill(process.pid, 'SIGKILL');\n"},
+	{.name = "cpu", .code = "for (;;) {}\n", .cpu_ms = 800},
+	{.name = "wall", .code = "console.log('start');\nsetTimeout(() => {}, 30000);\n", .wall_ms = 1000},
+	{.name = "memory", .code = "const a = [];\nfor (;;) a.push(Buffer.alloc(1 << 20, 1));\n",
+	 .memory_kb = 128 * 1024},
+	{.name = "output", .code = "console.log('x'.repeat(100000));\n", .output_bytes = 1000},
+	{.name = "fsize", .code = "require('fs').writeFileSync('big', Buffer.alloc(3000000));\n",
+	 .fsize_kb = 1024},
+};
+
+struct runtime {
+	const char *name, *bin, *env_var, *script; /* name, bin first: tw_pick */
+	const char *argv[4];
+	const struct snippet *snippets;
+	size_t n_snippets;
+	const char *probe; /* prints how long ago its process started, in ticks */
+	uint64_t memory_kb; /* the limit snippets run with unless they say */
+	const char *spin;   /* an endless loop */
+};
+
+static const struct runtime runtimes[] = {
+	{"python", "/usr/bin/python3", "SANDBOX_WARM_POOL_PYTHON", "main.py",
+	 {"/usr/bin/python3", "-u", "main.py"}, py_snippets, SBX_ARRAY_SIZE(py_snippets),
+	 TW_PY_PRINT_AGE, 256 * 1024, "while True:\n    pass\n"},
+	{"node", "/usr/bin/node", "SANDBOX_WARM_POOL_NODE", "main.js", {"/usr/bin/node", "main.js"},
+	 node_snippets, SBX_ARRAY_SIZE(node_snippets),
+	 TW_NODE_PRINT_AGE, 512 * 1024, "for (;;) {}\n"},
+};
+static const struct runtime *rt;
+
 /* The daemon's base environment (daemon/exec/exec_spec.c). */
 static const char *const base_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
 				       "TMPDIR=/tmp", "LANG=C.UTF-8", NULL};
 
-static Sbx__ExecResult *run_py(struct sbx_engine *e, const struct snippet *sn)
+static Sbx__ExecResult *run_code(struct sbx_engine *e, const struct snippet *sn)
 {
 	struct tu_spec s;
 	tu_spec_init(&s);
 	for (int i = 0; base_env[i]; i++)
 		s.env[i] = base_env[i];
-	s.argv[0] = "/usr/bin/python3";
-	s.argv[1] = "-u";
-	s.argv[2] = "main.py";
+	for (int i = 0; rt->argv[i]; i++)
+		s.argv[i] = rt->argv[i];
 	s.stdin_data = sn->stdin_data;
-	s.lim.memory_kb = 256 * 1024;
+	s.lim.memory_kb = rt->memory_kb;
 	if (sn->cpu_ms)
 		s.lim.cpu_time_ms = sn->cpu_ms;
 	if (sn->wall_ms)
@@ -104,7 +164,9 @@ static Sbx__ExecResult *run_py(struct sbx_engine *e, const struct snippet *sn)
 		s.lim.output_bytes = sn->output_bytes;
 	if (sn->fsize_kb)
 		s.lim.fsize_kb = sn->fsize_kb;
-	tu_add_file(&s, "main.py", sn->code, false);
+	tu_add_file(&s, rt->script, sn->code, false);
+	if (sn->pkg)
+		tu_add_file(&s, "package.json", sn->pkg, false);
 	return tu_run(e, &s, NULL);
 }
 
@@ -132,11 +194,8 @@ static void compare(const char *name, const Sbx__ExecResult *cold, const Sbx__Ex
 /* The probe: how long ago its interpreter started, in clock ticks. */
 static long probe_age(struct sbx_engine *e)
 {
-	static const struct snippet probe = {
-		.name = "probe", .code = "import os\nnow = float(open('/proc/uptime').read().split()[0])\n"
-			 "start = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
-			 "print(round(now * 100) - start)\n"};
-	Sbx__ExecResult *r = run_py(e, &probe);
+	const struct snippet probe = {.name = "probe", .code = rt->probe};
+	Sbx__ExecResult *r = run_code(e, &probe);
 	long ticks = -1;
 	if (r->status != ST(OK) || sscanf(tu_out(r), "%ld", &ticks) != 1)
 		tu_dump("probe", r);
@@ -152,11 +211,10 @@ static long probe_age(struct sbx_engine *e)
  * start-up on top. */
 static void cpu_whole_seconds(struct sbx_engine *e)
 {
-	static const struct snippet spin = {
-		.name = "spin", .code = "while True:\n    pass\n", .cpu_ms = 1000};
+	const struct snippet spin = {.name = "spin", .code = rt->spin, .cpu_ms = 1000};
 	for (int i = 0; i < 2; i++) {
 		usleep(PAUSE_US);
-		Sbx__ExecResult *r = run_py(e, &spin);
+		Sbx__ExecResult *r = run_code(e, &spin);
 		if (r->signal != 9)
 			tu_dump("spin", r);
 		CHECK_INT(r->status, ST(TIME_LIMIT));
@@ -167,33 +225,32 @@ static void cpu_whole_seconds(struct sbx_engine *e)
 
 static struct sbx_engine *engine(const char *pool)
 {
-	setenv("SANDBOX_WARM_POOL_PYTHON", pool, 1);
+	setenv(rt->env_var, pool, 1);
 	unsetenv("SANDBOX_WARM_POOL");
 	return tu_engine(SBX_CGROUP_AUTO);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	if (access("/usr/bin/python3", X_OK) != 0)
-		SKIP("/usr/bin/python3 is not installed");
+	rt = tw_pick(argc, argv, runtimes, SBX_ARRAY_SIZE(runtimes), sizeof(runtimes[0]));
 	struct sbx_engine *cold = engine("0"), *warm = engine("2");
-	/* The first python request shows the pool the environment to start
+	/* The first request shows the pool the environment to start
 	 * its interpreters with: a miss. */
-	Sbx__ExecResult *r = run_py(warm, &snippets[0]);
+	Sbx__ExecResult *r = run_code(warm, &rt->snippets[0]);
 	CHECK_INT(r->status, ST(OK));
 	tu_free(r);
 	const char *only = getenv("SBX_TEST_ONLY"); /* one snippet, by name */
-	for (size_t i = 0; i < SBX_ARRAY_SIZE(snippets); i++) {
-		const struct snippet *sn = &snippets[i];
+	for (size_t i = 0; i < rt->n_snippets; i++) {
+		const struct snippet *sn = &rt->snippets[i];
 		if (only && strcmp(only, sn->name) != 0)
 			continue;
-		Sbx__ExecResult *c = run_py(cold, sn);
+		Sbx__ExecResult *c = run_code(cold, sn);
 		usleep(PAUSE_US);
 		long age = probe_age(warm);
 		CHECKF(age >= MIN_AGE_TICKS, "%s: the probe's interpreter is %ld ticks old: "
 		       "the pool did not serve it", sn->name, age);
 		usleep(PAUSE_US);
-		Sbx__ExecResult *w = run_py(warm, sn);
+		Sbx__ExecResult *w = run_code(warm, sn);
 		compare(sn->name, c, w);
 		fprintf(stderr, "%s: cold %llu ms, warm %llu ms (wall)\n", sn->name,
 			(unsigned long long)c->wall_time_ms, (unsigned long long)w->wall_time_ms);
