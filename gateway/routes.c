@@ -9,6 +9,7 @@
 #include "admin_test.h"
 #include "cleanup.h"
 #include "dialects.h"
+#include "judge0.h"
 #include "logstream.h"
 #include "proxy.h"
 
@@ -23,6 +24,17 @@ const struct gw_route gw_routes[] = {
 	/* codesandbox-rust */
 	GW_RPC_LIMITED("POST", "/execute", "Execute", &gw_dialect_codesandbox_execute, 200),
 	GW_RPC("GET", "/languages", "ListLanguages", &gw_dialect_codesandbox_languages, 200),
+
+	/* Judge0 CE (gateway/judge0.h), under the base URL /judge0: its
+	 * clients take a base URL, and /languages is codesandbox's. Running
+	 * submissions count against the rate limit. */
+	GW_HANDLER_RPC("GET", "/judge0/languages", "ListLanguages", NULL,
+		       gw_judge0_languages_handler, false),
+	GW_HANDLER_RPC("GET", "/judge0/languages/{id}", "ListLanguages", NULL,
+		       gw_judge0_language_handler, false),
+	GW_HANDLER("GET", "/judge0/statuses", gw_judge0_statuses_handler),
+	GW_HANDLER_RPC("POST", "/judge0/submissions", "Execute", NULL, gw_judge0_submit_handler,
+		       true),
 
 	/* sandbox-executor */
 	GW_RPC("GET", "/api/v1/health", "Health", &gw_dialect_executor_health, 200),
