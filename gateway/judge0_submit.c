@@ -269,7 +269,8 @@ static int check_texts(struct j0_ctx *c, json_t *errors)
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(texts); i++)
 		if (get_text(c->body, texts[i].key, texts[i].b64, errors, texts[i].t) < 0)
 			return -ENOMEM;
-	if (blank(&s->source_code) && add_error(errors, "source_code", "can't be blank") < 0)
+	if (blank(&s->source_code) && !json_object_get(errors, "source_code") &&
+	    add_error(errors, "source_code", "can't be blank") < 0)
 		return -ENOMEM;
 	return 0;
 }
