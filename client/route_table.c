@@ -37,6 +37,12 @@ static const struct sbx_route routes[] = {
 	BY_ID("UpdateDeploymentFiles", "id"),
 	BY_ID("DeleteDeployment", "id"),
 	BY_ID("OpenProxy", "id"),
+	/* Judge0 submissions (daemon/judge0/): queued where there is room,
+	 * then found by their token. */
+	ROW("Judge0Submit", SPREAD),
+	BY_ID("Judge0Get", "token"),
+	BY_ID("Judge0Delete", "token"),
+	FANOUT("Judge0List", CONCAT),
 	FANOUT("ListSandboxes", CONCAT),
 	FANOUT("ListSessions", CONCAT),
 	FANOUT("ListDeployments", CONCAT),

@@ -11,6 +11,7 @@
 #include "events.h"
 #include "executor.h"
 #include "history/history.h"
+#include "judge0/judge0_daemon.h"
 #include "log.h"
 #include "node.h"
 #include "logs/logs.h"
@@ -131,6 +132,9 @@ int sbx_daemon_start(struct sbx_daemon *d)
 		if (r < 0)
 			goto fail;
 		sbx_executor_set_observer(d->exec, observe, d);
+		r = sbx_judge0_open(&d->cfg, d->exec, d->objects->store, &d->judge0);
+		if (r < 0)
+			goto fail;
 	}
 	r = sbx_events_open(d->cfg.events_url, &d->events);
 	if (r < 0)
@@ -156,6 +160,8 @@ fail_events:
 fail:
 	if (d->exec)
 		sbx_executor_set_observer(d->exec, NULL, NULL);
+	sbx_judge0_close(d->judge0);
+	d->judge0 = NULL;
 	sbx_history_close(d->history);
 	d->history = NULL;
 	sbx_objects_close(d->objects);
@@ -173,6 +179,9 @@ void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 
 	sbx_rpc_server_stop(d->rpc, grace_ms);
 	d->rpc = NULL;
+	/* No RPC left to queue more: the workers end their current run. */
+	sbx_judge0_close(d->judge0);
+	d->judge0 = NULL;
 	/* Before the services: its connections end at their forwarders. */
 	sbx_tunnel_stop(d->tunnel);
 	d->tunnel = NULL;

@@ -3,7 +3,7 @@
  * its newest id), so clients that hard-code ids keep working; languages
  * CE lacks get ids from 1000 up. The name is Judge0's "Name (Tool X.Y)"
  * with the version the daemon reports for what is installed. */
-#include "judge0.h"
+#include "gw_judge0.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -174,6 +174,18 @@ int gw_j0_find_language(const struct sbx_reply *reply, int id, struct gw_j0_lang
 			return 0;
 		}
 	return -ENOENT;
+}
+
+const char *gw_j0_query(struct gw_request *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool gw_j0_query_true(struct gw_request *req, const char *key)
+{
+	const char *v = gw_j0_query(req, key);
+
+	return v && strcmp(v, "true") == 0;
 }
 
 bool gw_j0_call_ok(struct gw_request *req)

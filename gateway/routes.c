@@ -9,7 +9,7 @@
 #include "admin_test.h"
 #include "cleanup.h"
 #include "dialects.h"
-#include "judge0.h"
+#include "gw_judge0.h"
 #include "logstream.h"
 #include "proxy.h"
 
@@ -33,8 +33,19 @@ const struct gw_route gw_routes[] = {
 	GW_HANDLER_RPC("GET", "/judge0/languages/{id}", "ListLanguages", NULL,
 		       gw_judge0_language_handler, false),
 	GW_HANDLER("GET", "/judge0/statuses", gw_judge0_statuses_handler),
+	/* batch before {token}, which would take "batch" for a token. */
+	GW_HANDLER_RPC("POST", "/judge0/submissions/batch", "Judge0Submit", NULL,
+		       gw_judge0_batch_submit_handler, true),
+	GW_HANDLER_RPC("GET", "/judge0/submissions/batch", "Judge0Get", NULL,
+		       gw_judge0_batch_get_handler, false),
 	GW_HANDLER_RPC("POST", "/judge0/submissions", "Execute", NULL, gw_judge0_submit_handler,
 		       true),
+	GW_HANDLER_RPC("GET", "/judge0/submissions", "Judge0List", NULL, gw_judge0_list_handler,
+		       false),
+	GW_HANDLER_RPC("GET", "/judge0/submissions/{token}", "Judge0Get", NULL,
+		       gw_judge0_get_handler, false),
+	GW_HANDLER_RPC("DELETE", "/judge0/submissions/{token}", "Judge0Delete", NULL,
+		       gw_judge0_delete_handler, false),
 
 	/* sandbox-executor */
 	GW_RPC("GET", "/api/v1/health", "Health", &gw_dialect_executor_health, 200),

@@ -66,6 +66,15 @@ int sbx_store_delete_object(struct sbx_store *s, const char *id);
 int sbx_store_each_object(struct sbx_store *s, const char *kind,
 			  int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg);
 
+/* The row of `id`: cb is called once, or -ENOENT. */
+int sbx_store_get_object(struct sbx_store *s, const char *id,
+			 int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg);
+/* Rows of `kind`, newest first, skipping the first `skip`, at most `max`
+ * (0 = 1); and the number of rows of `kind`. */
+int sbx_store_page_objects(struct sbx_store *s, const char *kind, uint64_t skip, unsigned max,
+			   int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg);
+int sbx_store_count_objects(struct sbx_store *s, const char *kind, uint64_t *ret);
+
 /* Append to the history, dropping the oldest rows beyond history_max. */
 int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *rec);
 /* Rows of the history, newest first, at most `max`; object_id NULL = all. */

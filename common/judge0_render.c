@@ -42,22 +42,26 @@ static json_t *datetime(int64_t ms)
 
 /* A text attribute: null, Base64 (encode64), or the raw text, which must
  * then be UTF-8 (json_stringn refuses anything else). */
-static json_t *text(const struct gw_j0_text *t, bool base64, bool *not_utf8)
+static json_t *text_of(const char *data, size_t len, bool set, bool base64, bool *not_utf8)
 {
 	json_t *j;
 
-	if (!t->set)
+	if (!set)
 		return json_null();
 	if (base64) {
-		_cleanup_free_ char *b = gw_j0_base64_encode(t->data, t->len);
+		_cleanup_free_ char *b = sbx_j0_base64_encode(data, len);
 
 		return b ? json_string(b) : NULL;
 	}
-	j = json_stringn(t->data, t->len);
+	j = json_stringn(len ? data : "", len);
 	if (!j)
 		*not_utf8 = true;
 	return j;
 }
+
+/* An optional bytes field, and an optional string (NULL: absent). */
+#define BYTES(f, b64) text_of((const char *)s->f.data, s->f.len, s->has_##f, (b64), not_utf8)
+#define STR(f, b64) text_of(s->f, s->f ? strlen(s->f) : 0, s->f != NULL, (b64), not_utf8)
 
 static json_t *opt_int(bool set, int64_t v)
 {
@@ -66,38 +70,40 @@ static json_t *opt_int(bool set, int64_t v)
 
 static json_t *status_object(int id)
 {
-	const char *d = gw_j0_status_description(id);
+	const char *d = sbx_j0_status_description(id);
 
 	return json_pack("{s:i, s:s}", "id", id, "description", d ? d : "");
 }
 
-static json_t *language_object(const struct gw_j0_language *l)
+static json_t *language_object(const Sbx__Judge0Submission *s)
 {
-	return json_pack("{s:i, s:s}", "id", l->id, "name", l->name);
+	return json_pack("{s:i, s:s}", "id", s->language_id, "name",
+			 s->language_name ? s->language_name : "");
 }
 
 /* The value of attribute i of the serializer, or NULL (out of memory, or
  * text that is not UTF-8 with *not_utf8 set). */
-static json_t *attribute(const struct gw_j0_sub *s, size_t i, bool b64, bool *not_utf8)
+/* The value of attribute i of the serializer, or NULL (out of memory, or
+ * text that is not UTF-8 with *not_utf8 set). */
+static json_t *attribute(const Sbx__Judge0Submission *s, size_t i, bool b64, bool *not_utf8)
 {
-	bool run = s->status_id > GW_J0_PROCESSING;
 	int64_t updated = s->finished_ms ? s->finished_ms
 			  : s->started_ms ? s->started_ms
 					  : s->created_ms;
 
 	switch (i) {
-	case 0: return text(&s->source_code, b64, not_utf8);
-	case 1: return json_integer(s->lang.id);
-	case 2: return text(&s->stdin_, b64, not_utf8);
-	case 3: return text(&s->expected_output, b64, not_utf8);
-	case 4: return text(&s->stdout_, b64, not_utf8);
+	case 0: return BYTES(source_code, b64);
+	case 1: return json_integer(s->language_id);
+	case 2: return BYTES(stdin, b64);
+	case 3: return BYTES(expected_output, b64);
+	case 4: return BYTES(stdout, b64);
 	case 5: return json_integer(s->status_id);
 	case 6: return datetime(s->created_ms);
 	case 7: return datetime(s->finished_ms);
-	case 8: return s->has_time ? decimal(s->time_s) : json_null();
-	case 9: return opt_int(s->has_memory, s->memory_kb);
-	case 10: return text(&s->stderr_, b64, not_utf8);
-	case 11: return json_string(s->token);
+	case 8: return s->has_time ? decimal(s->time) : json_null();
+	case 9: return opt_int(s->has_memory, s->memory);
+	case 10: return BYTES(stderr, b64);
+	case 11: return json_string(s->token ? s->token : "");
 	case 12: return json_integer(s->number_of_runs);
 	case 13: return decimal(s->cpu_time_limit);
 	case 14: return decimal(s->cpu_extra_time);
@@ -108,35 +114,37 @@ static json_t *attribute(const struct gw_j0_sub *s, size_t i, bool b64, bool *no
 	case 19: return json_boolean(s->per_process_time);
 	case 20: return json_boolean(s->per_process_memory);
 	case 21: return json_integer(s->max_file_size);
-	case 22: return text(&s->compile_output, b64, not_utf8);
+	case 22: return BYTES(compile_output, b64);
 	case 23: return opt_int(s->has_exit_code, s->exit_code);
 	case 24: return opt_int(s->has_exit_signal, s->exit_signal);
-	case 25: return text(&s->message, b64, not_utf8);
-	case 26: return s->has_time ? decimal(s->wall_time_s) : json_null();
-	case 27: return text(&s->compiler_options, false, not_utf8);
-	case 28: return text(&s->command_line_arguments, false, not_utf8);
+	case 25: return BYTES(message, b64);
+	case 26: return s->has_wall_time ? decimal(s->wall_time) : json_null();
+	case 27: return STR(compiler_options, false);
+	case 28: return STR(command_line_arguments, false);
 	case 29: return json_boolean(s->redirect_stderr_to_stdout);
-	case 30: return text(&s->callback_url, false, not_utf8);
+	case 30: return STR(callback_url, false);
 	/* Judge0 always sends additional_files Base64-encoded. */
-	case 31: return text(&s->additional_files, true, not_utf8);
+	case 31: return BYTES(additional_files, true);
 	case 32: return json_boolean(s->enable_network);
 	case 33: return datetime(s->started_ms);
 	case 34: return datetime(s->created_ms);
-	case 35: return datetime(run ? updated : s->created_ms);
+	case 35: return datetime(updated);
 	case 36: return json_null();
-	case 37: return s->execution_host[0] ? json_string(s->execution_host) : json_null();
+	case 37: return s->execution_host && *s->execution_host ? json_string(s->execution_host)
+								 : json_null();
 	case 38: return status_object(s->status_id);
-	case 39: return language_object(&s->lang);
+	case 39: return language_object(s);
 	default: return json_null();
 	}
 }
 
-json_t *gw_j0_render(const struct gw_j0_sub *s, uint64_t fields, bool base64, bool *not_utf8)
+json_t *sbx_j0_render(const Sbx__Judge0Submission *s, uint64_t fields, bool base64,
+		      bool *not_utf8)
 {
 	json_t *o = json_object();
 
 	*not_utf8 = false;
-	for (size_t i = 0; o && gw_j0_field_name(i); i++) {
+	for (size_t i = 0; o && sbx_j0_field_name(i); i++) {
 		json_t *v;
 
 		if (!(fields & (UINT64_C(1) << i)))
@@ -146,7 +154,7 @@ json_t *gw_j0_render(const struct gw_j0_sub *s, uint64_t fields, bool base64, bo
 			json_decref(o);
 			return NULL;
 		}
-		if (json_object_set_new(o, gw_j0_field_name(i), v) < 0) {
+		if (json_object_set_new(o, sbx_j0_field_name(i), v) < 0) {
 			json_decref(o);
 			return NULL;
 		}

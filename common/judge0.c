@@ -1,6 +1,4 @@
-/* Judge0's view of a result: its status rules, its serializer (fields,
- * Base64, decimals as strings) and the text helpers they need. Pure: no
- * I/O, so tests/gateway/test-judge0.c checks it alone. */
+/* Judge0's status rules, its fields and the text helpers (common/judge0.h). */
 #include "judge0.h"
 
 #include <errno.h>
@@ -14,58 +12,45 @@
 #include "cleanup.h"
 
 static const char *const statuses[] = {
-	[GW_J0_IN_QUEUE] = "In Queue",
-	[GW_J0_PROCESSING] = "Processing",
-	[GW_J0_ACCEPTED] = "Accepted",
-	[GW_J0_WRONG_ANSWER] = "Wrong Answer",
-	[GW_J0_TLE] = "Time Limit Exceeded",
-	[GW_J0_COMPILATION_ERROR] = "Compilation Error",
-	[GW_J0_SIGSEGV] = "Runtime Error (SIGSEGV)",
-	[GW_J0_SIGXFSZ] = "Runtime Error (SIGXFSZ)",
-	[GW_J0_SIGFPE] = "Runtime Error (SIGFPE)",
-	[GW_J0_SIGABRT] = "Runtime Error (SIGABRT)",
-	[GW_J0_NZEC] = "Runtime Error (NZEC)",
-	[GW_J0_OTHER] = "Runtime Error (Other)",
-	[GW_J0_INTERNAL_ERROR] = "Internal Error",
-	[GW_J0_EXEC_FORMAT_ERROR] = "Exec Format Error",
+	[SBX_J0_IN_QUEUE] = "In Queue",
+	[SBX_J0_PROCESSING] = "Processing",
+	[SBX_J0_ACCEPTED] = "Accepted",
+	[SBX_J0_WRONG_ANSWER] = "Wrong Answer",
+	[SBX_J0_TLE] = "Time Limit Exceeded",
+	[SBX_J0_COMPILATION_ERROR] = "Compilation Error",
+	[SBX_J0_SIGSEGV] = "Runtime Error (SIGSEGV)",
+	[SBX_J0_SIGXFSZ] = "Runtime Error (SIGXFSZ)",
+	[SBX_J0_SIGFPE] = "Runtime Error (SIGFPE)",
+	[SBX_J0_SIGABRT] = "Runtime Error (SIGABRT)",
+	[SBX_J0_NZEC] = "Runtime Error (NZEC)",
+	[SBX_J0_OTHER] = "Runtime Error (Other)",
+	[SBX_J0_INTERNAL_ERROR] = "Internal Error",
+	[SBX_J0_EXEC_FORMAT_ERROR] = "Exec Format Error",
 };
 
-const char *gw_j0_status_description(int id)
+const char *sbx_j0_status_description(int id)
 {
 	return id >= 1 && id < (int)SBX_ARRAY_SIZE(statuses) ? statuses[id] : NULL;
 }
 
-void gw_j0_text_fini(struct gw_j0_text *t)
+int sbx_j0_set_bytes(ProtobufCBinaryData *b, protobuf_c_boolean *has, const void *data,
+		     size_t len, bool empty_is_null)
 {
-	free(t->data);
-	*t = (struct gw_j0_text){0};
-}
+	uint8_t *p = NULL;
 
-int gw_j0_text_set(struct gw_j0_text *t, const void *data, size_t len)
-{
-	char *p = malloc(len + 1);
-
-	if (!p)
-		return -ENOMEM;
-	if (len)
-		memcpy(p, data, len);
-	p[len] = 0;
-	free(t->data);
-	*t = (struct gw_j0_text){.data = p, .len = len, .set = true};
+	if (len || !empty_is_null) {
+		p = malloc(len + 1);
+		if (!p)
+			return -ENOMEM;
+		if (len)
+			memcpy(p, data, len);
+		p[len] = 0;
+	}
+	free(b->data);
+	b->data = p;
+	b->len = p ? len : 0;
+	*has = p != NULL;
 	return 0;
-}
-
-void gw_j0_sub_fini(struct gw_j0_sub *s)
-{
-	struct gw_j0_text *texts[] = {
-		&s->source_code,      &s->stdin_,	  &s->expected_output,
-		&s->compiler_options, &s->command_line_arguments, &s->callback_url,
-		&s->additional_files, &s->stdout_,	  &s->stderr_,
-		&s->compile_output,   &s->message,
-	};
-
-	for (size_t i = 0; i < SBX_ARRAY_SIZE(texts); i++)
-		gw_j0_text_fini(texts[i]);
 }
 
 /* SubmissionSerializer's attributes: the submissions table's columns
@@ -113,7 +98,7 @@ static const char *const attributes[] = {
 	"language",
 };
 
-uint64_t gw_j0_field(const char *name)
+uint64_t sbx_j0_field(const char *name)
 {
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(attributes); i++)
 		if (strcmp(attributes[i], name) == 0)
@@ -121,25 +106,25 @@ uint64_t gw_j0_field(const char *name)
 	return 0;
 }
 
-const char *gw_j0_field_name(size_t i)
+const char *sbx_j0_field_name(size_t i)
 {
 	return i < SBX_ARRAY_SIZE(attributes) ? attributes[i] : NULL;
 }
 
-uint64_t gw_j0_default_fields(void)
+uint64_t sbx_j0_default_fields(void)
 {
 	static const char *const def[] = {"token",	    "time",    "memory", "stdout",
 					  "stderr",	    "compile_output", "message", "status"};
 	uint64_t f = 0;
 
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(def); i++)
-		f |= gw_j0_field(def[i]);
+		f |= sbx_j0_field(def[i]);
 	return f;
 }
 
 /* Fields::Submission: split on ',' (Ruby drops trailing empty pieces),
  * `*` is every attribute, unknown names are an error listing them all. */
-int gw_j0_parse_fields(const char *spec, uint64_t *ret, char *err, size_t errlen)
+int sbx_j0_parse_fields(const char *spec, uint64_t *ret, char *err, size_t errlen)
 {
 	uint64_t f = 0;
 	bool all = false;
@@ -155,7 +140,7 @@ int gw_j0_parse_fields(const char *spec, uint64_t *ret, char *err, size_t errlen
 		if (k > len - i)
 			k = len - i;
 		snprintf(name, sizeof(name), "%.*s", (int)k, spec + i);
-		bit = k < sizeof(name) ? gw_j0_field(name) : 0;
+		bit = k < sizeof(name) ? sbx_j0_field(name) : 0;
 		if (strcmp(name, "*") == 0)
 			all = true;
 		else if (bit)
@@ -172,11 +157,11 @@ int gw_j0_parse_fields(const char *spec, uint64_t *ret, char *err, size_t errlen
 		snprintf(err + used, errlen - used, "]");
 		return -EINVAL;
 	}
-	*ret = all ? (UINT64_C(1) << SBX_ARRAY_SIZE(attributes)) - 1 : f ? f : gw_j0_default_fields();
+	*ret = all ? (UINT64_C(1) << SBX_ARRAY_SIZE(attributes)) - 1 : f ? f : sbx_j0_default_fields();
 	return 0;
 }
 
-char *gw_j0_base64_encode(const void *data, size_t len)
+char *sbx_j0_base64_encode(const void *data, size_t len)
 {
 	static const char abc[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -217,7 +202,7 @@ static int b64_value(char c)
 	return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-int gw_j0_base64_decode(const char *in, size_t len, struct gw_j0_text *ret)
+int sbx_j0_base64_decode(const char *in, size_t len, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *out = malloc(len / 4 * 3 + 4);
 	size_t o = 0, n = 0, pad = 0;
@@ -253,10 +238,13 @@ int gw_j0_base64_decode(const char *in, size_t len, struct gw_j0_text *ret)
 		out[o++] = (char)(acc >> 10);
 		out[o++] = (char)(acc >> 2);
 	}
-	return gw_j0_text_set(ret, out, o);
+	out[o] = 0;
+	*ret_len = o;
+	*ret = TAKE_PTR(out);
+	return 0;
 }
 
-void gw_j0_words_free(char **w)
+void sbx_j0_words_free(char **w)
 {
 	for (size_t i = 0; w && w[i]; i++)
 		free(w[i]);
@@ -269,7 +257,7 @@ static bool dropped(char c)
 	return c && strchr("$&;<>|`", c);
 }
 
-int gw_j0_split_words(const char *s, char ***ret, size_t *n_ret)
+int sbx_j0_split_words(const char *s, char ***ret, size_t *n_ret)
 {
 	size_t len = strlen(s), n = 0, cap = len / 2 + 2;
 	_cleanup_free_ char *word = malloc(len + 1);
@@ -305,7 +293,7 @@ int gw_j0_split_words(const char *s, char ***ret, size_t *n_ret)
 			in_word = true;
 		} else if (in_word) {
 			if (!(w[n] = strndup(word, wl)))
-				return gw_j0_words_free(w), -ENOMEM;
+				return sbx_j0_words_free(w), -ENOMEM;
 			n++;
 			wl = 0;
 			in_word = false;
@@ -345,15 +333,15 @@ static size_t strip_into(const char *in, size_t len, char *out)
 	return o;
 }
 
-static bool same_stripped(const struct gw_j0_text *a, const struct gw_j0_text *b)
+static bool same_stripped(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
 {
 	_cleanup_free_ char *x = malloc(a->len + 1), *y = malloc(b->len + 1);
 	size_t nx, ny;
 
 	if (!x || !y)
 		return false;
-	nx = strip_into(a->data ? a->data : "", a->len, x);
-	ny = strip_into(b->data ? b->data : "", b->len, y);
+	nx = strip_into(a->len ? (const char *)a->data : "", a->len, x);
+	ny = strip_into(b->len ? (const char *)b->data : "", b->len, y);
 	return nx == ny && memcmp(x, y, nx) == 0;
 }
 
@@ -362,135 +350,207 @@ static int signal_status(int sig)
 {
 	switch (sig) {
 	case SIGSEGV:
-		return GW_J0_SIGSEGV;
+		return SBX_J0_SIGSEGV;
 	case SIGXFSZ:
-		return GW_J0_SIGXFSZ;
+		return SBX_J0_SIGXFSZ;
 	case SIGFPE:
-		return GW_J0_SIGFPE;
+		return SBX_J0_SIGFPE;
 	case SIGABRT:
-		return GW_J0_SIGABRT;
+		return SBX_J0_SIGABRT;
 	default:
-		return GW_J0_OTHER;
+		return SBX_J0_OTHER;
 	}
 }
 
-static void set_text(struct gw_j0_text *t, const void *data, size_t len)
-{
-	/* Judge0 stores an empty output as nil. */
-	if (len)
-		gw_j0_text_set(t, data, len);
-	else
-		gw_j0_text_fini(t);
-}
+/* Judge0 stores an empty output as nil. */
+#define SET(s, f, data, len) sbx_j0_set_bytes(&(s)->f, &(s)->has_##f, (data), (len), true)
+#define CLEAR(s, f) SET(s, f, NULL, 0)
 
-static void set_message(struct gw_j0_sub *s, const char *fmt, int arg)
+static int set_message(Sbx__Judge0Submission *s, const char *fmt, int arg)
 {
 	char m[160];
 
 	snprintf(m, sizeof(m), fmt, arg);
-	set_text(&s->message, m, strlen(m));
+	return SET(s, message, m, strlen(m));
 }
 
 /* compile in isolate_job.rb: stdout and stderr in one (--stderr-to-stdout). */
-static void set_compile_output(struct gw_j0_sub *s, const Sbx__ExecResult *c)
+static int set_compile_output(Sbx__Judge0Submission *s, const Sbx__ExecResult *c)
 {
 	_cleanup_free_ char *both = NULL;
 
 	if (c->status == SBX__EXEC_STATUS__EXEC_STATUS_TIME_LIMIT ||
-	    c->status == SBX__EXEC_STATUS__EXEC_STATUS_WALL_TIME_LIMIT) {
-		set_text(&s->compile_output, "Compilation time limit exceeded.", 32);
-		return;
-	}
-	if (c->output.len) {
-		set_text(&s->compile_output, c->output.data, c->output.len);
-		return;
-	}
+	    c->status == SBX__EXEC_STATUS__EXEC_STATUS_WALL_TIME_LIMIT)
+		return SET(s, compile_output, "Compilation time limit exceeded.", 32);
+	if (c->output.len)
+		return SET(s, compile_output, c->output.data, c->output.len);
 	both = malloc(c->stdout.len + c->stderr.len + 1);
 	if (!both)
-		return;
+		return -ENOMEM;
 	if (c->stdout.len)
 		memcpy(both, c->stdout.data, c->stdout.len);
 	if (c->stderr.len)
 		memcpy(both + c->stdout.len, c->stderr.data, c->stderr.len);
-	set_text(&s->compile_output, both, c->stdout.len + c->stderr.len);
+	return SET(s, compile_output, both, c->stdout.len + c->stderr.len);
 }
 
 /* A failed compile: nothing of a run, status 6 (isolate_job.rb compile). */
-static void apply_compile_error(struct gw_j0_sub *s, const Sbx__ExecResult *c)
+static int apply_compile_error(Sbx__Judge0Submission *s, const Sbx__ExecResult *c)
 {
-	set_compile_output(s, c);
-	gw_j0_text_fini(&s->stdout_);
-	gw_j0_text_fini(&s->stderr_);
-	gw_j0_text_fini(&s->message);
-	s->has_time = s->has_memory = s->has_exit_code = s->has_exit_signal = false;
-	s->status_id = GW_J0_COMPILATION_ERROR;
+	CLEAR(s, stdout);
+	CLEAR(s, stderr);
+	CLEAR(s, message);
+	s->has_time = s->has_wall_time = s->has_memory = false;
+	s->has_exit_code = s->has_exit_signal = false;
+	s->has_status_id = true;
+	s->status_id = SBX_J0_COMPILATION_ERROR;
+	return set_compile_output(s, c);
 }
 
-/* isolate's status: TO, SG, RE, XX or none, with its message. */
-static int run_status(struct gw_j0_sub *s, const Sbx__ExecResult *res)
+/* err when it failed, else status. */
+static int then(int err, int status)
+{
+	return err < 0 ? err : status;
+}
+
+/* isolate's status: TO, SG, RE, XX or none, with its message; or -ENOMEM. */
+static int run_status(Sbx__Judge0Submission *s, const Sbx__ExecResult *res)
 {
 	double cpu_limit_ms = s->cpu_time_limit * 1000;
+	int r;
 
 	switch (res->status) {
 	case SBX__EXEC_STATUS__EXEC_STATUS_TIME_LIMIT:
-		set_message(s, "Time limit exceeded", 0);
-		return GW_J0_TLE;
+		return then(set_message(s, "Time limit exceeded", 0), SBX_J0_TLE);
 	case SBX__EXEC_STATUS__EXEC_STATUS_WALL_TIME_LIMIT:
-		set_message(s, "Time limit exceeded (wall clock)", 0);
-		return GW_J0_TLE;
+		return then(set_message(s, "Time limit exceeded (wall clock)", 0), SBX_J0_TLE);
 	case SBX__EXEC_STATUS__EXEC_STATUS_OUTPUT_LIMIT:
 		/* Judge0's output is a file under -f: past it, SIGXFSZ. */
-		set_message(s, "Output limit exceeded", 0);
-		return GW_J0_SIGXFSZ;
+		return then(set_message(s, "Output limit exceeded", 0), SBX_J0_SIGXFSZ);
 	case SBX__EXEC_STATUS__EXEC_STATUS_MEMORY_LIMIT:
 		/* isolate's cgroup memory limit kills with SIGKILL. */
-		set_message(s, "Memory limit exceeded", 0);
-		return GW_J0_OTHER;
+		return then(set_message(s, "Memory limit exceeded", 0), SBX_J0_OTHER);
 	case SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR:
-		set_text(&s->message, res->error, strlen(res->error));
-		return GW_J0_INTERNAL_ERROR;
+		return then(SET(s, message, res->error, strlen(res->error)), SBX_J0_INTERNAL_ERROR);
 	default:
 		break;
 	}
-	if (res->signal) {
-		set_message(s, "Caught fatal signal %d", res->signal);
-		return signal_status(res->signal);
-	}
-	if (res->exit_code) {
-		set_message(s, "Exited with error status %d", res->exit_code);
-		return GW_J0_NZEC;
-	}
+	if (res->signal)
+		return then(set_message(s, "Caught fatal signal %d", res->signal), signal_status(res->signal));
+	if (res->exit_code)
+		return then(set_message(s, "Exited with error status %d", res->exit_code), SBX_J0_NZEC);
 	/* isolate -x: the program may run on for the extra time, but past
 	 * cpu_time_limit it is a TLE all the same. */
-	if (cpu_limit_ms > 0 && (double)res->cpu_time_ms > cpu_limit_ms) {
-		set_message(s, "Time limit exceeded", 0);
-		return GW_J0_TLE;
-	}
-	gw_j0_text_fini(&s->message);
-	if (!s->expected_output.set)
-		return GW_J0_ACCEPTED;
-	return same_stripped(&s->expected_output, &s->stdout_) ? GW_J0_ACCEPTED
-								: GW_J0_WRONG_ANSWER;
+	if (cpu_limit_ms > 0 && (double)res->cpu_time_ms > cpu_limit_ms)
+		return then(set_message(s, "Time limit exceeded", 0), SBX_J0_TLE);
+	r = CLEAR(s, message);
+	if (r < 0 || !s->has_expected_output)
+		return then(r, SBX_J0_ACCEPTED);
+	return same_stripped(&s->expected_output, &s->stdout) ? SBX_J0_ACCEPTED
+							      : SBX_J0_WRONG_ANSWER;
 }
 
-void gw_j0_apply_result(struct gw_j0_sub *s, const Sbx__ExecResult *res)
+int sbx_j0_apply_result(Sbx__Judge0Submission *s, const Sbx__ExecResult *res)
 {
 	const Sbx__ExecResult *c = res->compile;
+	int r;
 
-	if (c && c->status != SBX__EXEC_STATUS__EXEC_STATUS_OK) {
-		apply_compile_error(s, c);
-		return;
-	}
-	if (c)
-		set_compile_output(s, c);
-	set_text(&s->stdout_, res->stdout.data, res->stdout.len);
-	set_text(&s->stderr_, res->stderr.data, res->stderr.len);
-	s->has_time = s->has_memory = s->has_exit_code = true;
-	s->time_s = (double)res->cpu_time_ms / 1000;
-	s->wall_time_s = (double)res->wall_time_ms / 1000;
-	s->memory_kb = (int64_t)res->memory_peak_kb;
+	if (c && c->status != SBX__EXEC_STATUS__EXEC_STATUS_OK)
+		return apply_compile_error(s, c);
+	r = c ? set_compile_output(s, c) : CLEAR(s, compile_output);
+	if (r == 0)
+		r = SET(s, stdout, res->stdout.data, res->stdout.len);
+	if (r == 0)
+		r = SET(s, stderr, res->stderr.data, res->stderr.len);
+	if (r < 0)
+		return r;
+	s->has_time = s->has_wall_time = s->has_memory = s->has_exit_code = true;
+	s->time = (double)res->cpu_time_ms / 1000;
+	s->wall_time = (double)res->wall_time_ms / 1000;
+	s->memory = (int64_t)res->memory_peak_kb;
 	s->exit_code = res->exit_code;
 	s->has_exit_signal = res->signal != 0;
 	s->exit_signal = res->signal;
-	s->status_id = run_status(s, res);
+	r = run_status(s, res);
+	if (r < 0)
+		return r;
+	s->has_status_id = true;
+	s->status_id = r;
+	return 0;
+}
+
+int sbx_j0_execute_request(const Sbx__Judge0Submission *s, Sbx__ExecuteRequest *x)
+{
+	char *code = malloc(s->source_code.len + 1);
+
+	if (!code)
+		return -ENOMEM;
+	if (s->source_code.len)
+		memcpy(code, s->source_code.data, s->source_code.len);
+	code[s->source_code.len] = 0;
+	x->language = s->runtime;
+	x->code = code;
+	x->limits = s->limits;
+	x->stdin = s->stdin;
+	x->args = s->args;
+	x->n_args = s->n_args;
+	x->compiler_options = s->compiler_option_words;
+	x->n_compiler_options = s->n_compiler_option_words;
+	x->merge_stderr = s->redirect_stderr_to_stdout;
+	/* compile_output is the compiler's stdout and stderr interleaved. */
+	x->want_output = true;
+	return 0;
+}
+
+int sbx_j0_add_run(Sbx__Judge0Submission *s, const Sbx__ExecResult *res, double *time_sum,
+		   int64_t *memory_sum)
+{
+	int r = sbx_j0_apply_result(s, res);
+
+	if (r < 0 || s->status_id == SBX_J0_COMPILATION_ERROR)
+		return r < 0 ? r : 0;
+	s->runs_done++;
+	s->has_runs_done = true;
+	*time_sum += s->time;
+	*memory_sum += s->memory;
+	/* isolate_job.rb: the average of the runs made; memory is an integer
+	 * column, so Ruby's float average is truncated. */
+	s->time = *time_sum / s->runs_done;
+	s->memory = *memory_sum / s->runs_done;
+	return s->status_id == SBX_J0_ACCEPTED && s->runs_done < s->number_of_runs;
+}
+
+/* batch_show: tokens.to_s.strip.split(","), which drops trailing empty
+ * pieces and keeps the others (an empty one matches nothing). */
+int sbx_j0_split_tokens(const char *list, size_t max, char ***ret, size_t *n_ret)
+{
+	size_t len, n = 0;
+	char **v;
+
+	while (*list && strchr(" \t\n\v\f\r", *list))
+		list++;
+	len = strlen(list);
+	while (len && (strchr(" \t\n\v\f\r", list[len - 1]) || list[len - 1] == ','))
+		len--;
+	v = calloc(max + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; len && i <= len;) {
+		size_t k = strcspn(list + i, ",");
+
+		if (k > len - i)
+			k = len - i;
+		if (n == max) {
+			sbx_j0_words_free(v);
+			return -E2BIG;
+		}
+		if (!(v[n++] = strndup(list + i, k))) {
+			sbx_j0_words_free(v);
+			return -ENOMEM;
+		}
+		i += k + 1;
+	}
+	*ret = v;
+	*n_ret = n;
+	return 0;
 }

@@ -1,0 +1,246 @@
+/* The Judge0 RPCs and the retention of finished submissions (judge0.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "clock.h"
+#include "daemon.h"
+#include "envelope.h"
+#include "judge0.h"
+#include "judge0_daemon.h"
+#include "judge0_int.h"
+#include "log.h"
+#include "nodeid.h"
+#include "store/store.h"
+
+static struct sbx_judge0 *judge0_of(void *state, struct sbx_rpc_call *call)
+{
+	struct sbx_judge0 *j = ((struct sbx_daemon *)state)->judge0;
+
+	if (!j)
+		sbx_rpc_error(call, -ESHUTDOWN, "this daemon keeps no Judge0 submissions");
+	return j;
+}
+
+/* Take s (validated by the gateway) as a new submission: a token of this
+ * node, In Queue, the times; saved, then queued. */
+static int admit(struct sbx_judge0 *j, Sbx__Judge0Submission *s, char **ret_token)
+{
+	char token[SBX_UUID_LEN + 1];
+
+	sbx_tagged_uuid(j->cfg->node_tag, token);
+	free(s->token);
+	free(s->execution_host);
+	s->execution_host = NULL;
+	s->token = strdup(token);
+	*ret_token = strdup(token);
+	if (!s->token || !*ret_token)
+		return -ENOMEM;
+	s->has_status_id = s->has_created_ms = true;
+	s->status_id = SBX_J0_IN_QUEUE;
+	s->created_ms = sbx_clock_wall_ms();
+	s->has_started_ms = s->has_finished_ms = s->has_runs_done = false;
+	return sbx_j0_save(j, s, J0_QUEUED);
+}
+
+int sbx_rpc_judge0_submit(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,
+			  ProtobufCMessage **ret)
+{
+	const Sbx__Judge0SubmitRequest *q = (const Sbx__Judge0SubmitRequest *)req;
+	struct sbx_judge0 *j = judge0_of(state, call);
+	Sbx__Judge0SubmitReply *r;
+	int err = 0;
+
+	if (!j)
+		return -ESHUTDOWN;
+	if (q->n_submissions == 0 || q->n_submissions > 100)
+		return sbx_rpc_error(call, -EINVAL, "from 1 to 100 submissions at a time");
+	for (size_t i = 0; i < q->n_submissions; i++)
+		if (!q->submissions[i]->runtime || !q->submissions[i]->limits)
+			return sbx_rpc_error(call, -EINVAL,
+					     "submission %zu has no runtime or limits", i);
+	r = (Sbx__Judge0SubmitReply *)sbx_message_new(&sbx__judge0_submit_reply__descriptor);
+	if (!r || !(r->tokens = calloc(q->n_submissions, sizeof(char *)))) {
+		if (r)
+			protobuf_c_message_free_unpacked(&r->base, NULL);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&j->lock);
+	/* All or none: Judge0 checks the room for the whole batch first. */
+	if (j->n + q->n_submissions > j->cfg->judge0_max_queue)
+		err = sbx_rpc_error(call, -EAGAIN, "queue is full");
+	for (size_t i = 0; !err && i < q->n_submissions; i++) {
+		err = admit(j, q->submissions[i], &r->tokens[i]);
+		r->n_tokens += r->tokens[i] != NULL;
+		if (!err && !sbx_j0_push(j, r->tokens[i], false))
+			err = -ENOMEM;
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (err) {
+		protobuf_c_message_free_unpacked(&r->base, NULL);
+		return err;
+	}
+	*ret = &r->base;
+	return 0;
+}
+
+int sbx_rpc_judge0_get(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,
+		       ProtobufCMessage **ret)
+{
+	const Sbx__Judge0GetRequest *q = (const Sbx__Judge0GetRequest *)req;
+	struct sbx_judge0 *j = judge0_of(state, call);
+	Sbx__Judge0Submission *s;
+	int r;
+
+	if (!j)
+		return -ESHUTDOWN;
+	r = sbx_j0_load(j, q->token ? q->token : "", &s);
+	if (r == -ENOENT)
+		return sbx_rpc_error(call, -ENOENT, "submission %.40s not found",
+				     q->token ? q->token : "");
+	if (r < 0)
+		return r;
+	*ret = &s->base;
+	return 0;
+}
+
+int sbx_rpc_judge0_delete(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,
+			  ProtobufCMessage **ret)
+{
+	const Sbx__Judge0DeleteRequest *q = (const Sbx__Judge0DeleteRequest *)req;
+	struct sbx_judge0 *j = judge0_of(state, call);
+	Sbx__Judge0Submission *s;
+	int r;
+
+	if (!j)
+		return -ESHUTDOWN;
+	/* Under the lock, so a worker cannot take it in between. */
+	pthread_mutex_lock(&j->lock);
+	r = sbx_j0_load(j, q->token ? q->token : "", &s);
+	if (r == 0 && s->status_id <= SBX_J0_PROCESSING) {
+		r = sbx_rpc_error(call, -EBUSY,
+				  "submission cannot be deleted because its status is %d (%s)",
+				  s->status_id, sbx_j0_status_description(s->status_id));
+		sbx__judge0_submission__free_unpacked(s, NULL);
+	} else if (r == 0) {
+		r = sbx_store_delete_object(j->store, s->token);
+		if (r < 0)
+			sbx__judge0_submission__free_unpacked(s, NULL);
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (r == -ENOENT)
+		return sbx_rpc_error(call, -ENOENT, "submission %.40s not found",
+				     q->token ? q->token : "");
+	if (r < 0)
+		return r;
+	*ret = &s->base;
+	return 0;
+}
+
+struct page {
+	Sbx__Judge0ListReply *r;
+	size_t cap;
+};
+
+static int page_cb(void *arg, const struct sbx_store_object *rec)
+{
+	struct page *p = arg;
+	Sbx__Judge0Submission *s;
+
+	if (p->r->n_submissions == p->cap)
+		return 0;
+	s = sbx__judge0_submission__unpack(NULL, rec->record_len, rec->record);
+	if (!s)
+		return -EBADMSG;
+	p->r->submissions[p->r->n_submissions++] = s;
+	return 0;
+}
+
+int sbx_rpc_judge0_list(void *state, struct sbx_rpc_call *call, const ProtobufCMessage *req,
+			ProtobufCMessage **ret)
+{
+	const Sbx__Judge0ListRequest *q = (const Sbx__Judge0ListRequest *)req;
+	struct sbx_judge0 *j = judge0_of(state, call);
+	uint32_t page = q->has_page && q->page ? q->page : 1;
+	uint32_t per_page = q->has_per_page ? q->per_page : 20;
+	struct page p = {0};
+	int r;
+
+	if (!j)
+		return -ESHUTDOWN;
+	if (per_page > 1000)
+		return sbx_rpc_error(call, -EINVAL, "per_page must be at most 1000");
+	p.r = (Sbx__Judge0ListReply *)sbx_message_new(&sbx__judge0_list_reply__descriptor);
+	if (!p.r || !(p.r->submissions = calloc(per_page + 1, sizeof(void *)))) {
+		if (p.r)
+			protobuf_c_message_free_unpacked(&p.r->base, NULL);
+		return -ENOMEM;
+	}
+	p.cap = per_page;
+	p.r->has_total = true;
+	r = sbx_store_count_objects(j->store, SBX_J0_KIND, &p.r->total);
+	if (r == 0 && per_page)
+		r = sbx_store_page_objects(j->store, SBX_J0_KIND, (uint64_t)(page - 1) * per_page,
+					   per_page, page_cb, &p);
+	if (r < 0) {
+		protobuf_c_message_free_unpacked(&p.r->base, NULL);
+		return r;
+	}
+	*ret = &p.r->base;
+	return 0;
+}
+
+/* Rows to drop, collected during the walk: the store's lock is held in
+ * its callbacks, so they are deleted after it. */
+#define TRIM_BATCH 1024
+
+struct trim {
+	uint32_t keep, seen;
+	int64_t oldest_ms;
+	char *ids[TRIM_BATCH];
+	size_t n;
+};
+
+static int trim_cb(void *arg, const struct sbx_store_object *rec)
+{
+	struct trim *t = arg;
+
+	if (strcmp(rec->status, "done") != 0)
+		return 0;
+	if ((++t->seen > t->keep || rec->used_ms < t->oldest_ms) && t->n < TRIM_BATCH)
+		t->ids[t->n++] = strdup(rec->id);
+	return 0;
+}
+
+void sbx_j0_trim(struct sbx_judge0 *j, uint32_t keep, int64_t oldest_ms)
+{
+	struct trim *t = calloc(1, sizeof(*t));
+	uint64_t n = 0;
+
+	/* A walk of the rows when over the count, else once a minute for
+	 * the age. */
+	if (!t || sbx_store_count_objects(j->store, SBX_J0_KIND, &n) < 0 ||
+	    (n <= keep && j->last_age_trim_ms > oldest_ms - 60000)) {
+		free(t);
+		return;
+	}
+	j->last_age_trim_ms = oldest_ms;
+	t->keep = keep;
+	t->oldest_ms = oldest_ms;
+	if (sbx_store_page_objects(j->store, SBX_J0_KIND, 0, UINT32_MAX, trim_cb, t) < 0)
+		log_warn("judge0: reading old submissions failed");
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->ids[i] && sbx_store_delete_object(j->store, t->ids[i]) < 0)
+			log_warn("judge0 %s: dropping it failed", t->ids[i]);
+		free(t->ids[i]);
+	}
+	free(t);
+}
+
+void sbx_j0_finished(struct sbx_judge0 *j, const Sbx__Judge0Submission *s)
+{
+	(void)j;
+	(void)s;
+}
