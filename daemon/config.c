@@ -162,6 +162,11 @@ static const struct sbx_opt rows[] = {
 	    1000000, "finished Judge0 submissions kept; the oldest go first"),
 	ROW("judge0.keep_seconds", "JUDGE0_KEEP_SECONDS", "judge0-keep-seconds", U(judge0_keep_s),
 	    "86400", 60, 315360000, "finished Judge0 submissions are dropped after this (s)"),
+	ROW("judge0.callback_allow", "JUDGE0_CALLBACK_ALLOW", "judge0-callback-allow",
+	    S(judge0_callback_allow), "", 0, 0,
+	    "where Judge0 callbacks may also go, besides public addresses: CIDRs, addresses and "
+	    "host names, blank- or comma-separated (loopback, private and link-local ranges only "
+	    "when listed)"),
 	ROW("logging.ring_lines", "SANDBOXD_LOG_RING_LINES", "log-ring-lines", U(log_ring_lines),
 	    "1000", 10, 100000, "recent daemon log lines kept in memory for the admin API"),
 	ROW("logs.max_rings", "SANDBOXD_LOGS_MAX_RINGS", "logs-max-rings", U(logs_max_rings), "256",

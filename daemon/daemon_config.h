@@ -61,6 +61,7 @@ struct sbx_config {
 	uint32_t history_max;
 	/* Judge0 submissions (daemon/judge0/). */
 	uint32_t judge0_workers, judge0_max_queue, judge0_keep_max, judge0_keep_s;
+	char *judge0_callback_allow;
 	uint32_t log_ring_lines;
 	uint32_t logs_max_rings;
 	uint32_t logs_ring_lines;

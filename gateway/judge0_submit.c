@@ -112,12 +112,22 @@ static int queued_done(struct gw_server *srv, struct gw_request *req)
 
 	(void)srv;
 	if (!gw_j0_call_ok(req)) {
+		static const char cb[] = "callback_url: ";
+		const char *m = req->reply.message ? req->reply.message : "";
+		int st;
+
 		pthread_mutex_lock(&req->lock);
-		bool full = req->call_err == 0 && req->reply.status == SBX_RESOURCE_EXHAUSTED;
+		st = req->call_err == 0 ? req->reply.status : SBX_OK;
 		pthread_mutex_unlock(&req->lock);
 		/* Judge0's check_queue_size. */
-		return full ? gw_respond_error(req, 503, NULL, "queue is full")
-			    : gw_rpc_respond_call_failure(req);
+		if (st == SBX_RESOURCE_EXHAUSTED)
+			return gw_respond_error(req, 503, NULL, "queue is full");
+		/* The daemon checked where the callback would go. */
+		if (st == SBX_INVALID_ARGUMENT && strncmp(m, cb, strlen(cb)) == 0)
+			return gw_respond(req, 422,
+					  json_pack("{s:[s]}", "callback_url", m + strlen(cb)),
+					  NULL);
+		return gw_rpc_respond_call_failure(req);
 	}
 	if (q->base.descriptor != &sbx__judge0_submit_reply__descriptor)
 		return gw_rpc_respond_failure(req, -EBADMSG);
@@ -221,6 +231,13 @@ static int config_done(struct gw_server *srv, struct gw_request *req)
 		return r;
 	if (!c->sub)
 		return gw_respond(req, 422, json_incref(errors), NULL);
+	/* The daemon sends callbacks; a wait=true submission runs here. */
+	if (c->wait && c->sub->callback_url && *c->sub->callback_url)
+		return gw_respond(req, 422,
+				  json_pack("{s:[s]}", "callback_url",
+					    "callbacks are sent for submissions made with "
+					    "wait=false only"),
+				  NULL);
 	if (!c->wait) {
 		Sbx__Judge0SubmitRequest q = SBX__JUDGE0_SUBMIT_REQUEST__INIT;
 

@@ -218,6 +218,11 @@ int sbx_judge0_open(const struct sbx_config *cfg, struct sbx_executor *exec,
 		sbx_judge0_close(j);
 		return r;
 	}
+	r = sbx_j0_callbacks_start(j);
+	if (r < 0) {
+		sbx_judge0_close(j);
+		return r;
+	}
 	if (j->requeued)
 		log_info("judge0: %u submissions queued again after the restart", j->requeued);
 	for (; j->n_workers < cfg->judge0_workers; j->n_workers++)
@@ -239,6 +244,8 @@ void sbx_judge0_close(struct sbx_judge0 *j)
 	pthread_mutex_unlock(&j->lock);
 	for (unsigned i = 0; i < j->n_workers; i++)
 		pthread_join(j->workers[i], NULL);
+	/* After the workers: the callbacks of their last runs go too. */
+	sbx_j0_callbacks_stop(j);
 	for (size_t i = 0; i < j->n; i++)
 		free(j->ring[(j->head + i) % j->cap]);
 	free(j->ring);

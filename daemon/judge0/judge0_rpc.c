@@ -11,6 +11,7 @@
 #include "judge0.h"
 #include "judge0_daemon.h"
 #include "judge0_int.h"
+#include "callback.h"
 #include "log.h"
 #include "nodeid.h"
 #include "store/store.h"
@@ -57,10 +58,20 @@ int sbx_rpc_judge0_submit(void *state, struct sbx_rpc_call *call, const Protobuf
 		return -ESHUTDOWN;
 	if (q->n_submissions == 0 || q->n_submissions > 100)
 		return sbx_rpc_error(call, -EINVAL, "from 1 to 100 submissions at a time");
-	for (size_t i = 0; i < q->n_submissions; i++)
-		if (!q->submissions[i]->runtime || !q->submissions[i]->limits)
+	for (size_t i = 0; i < q->n_submissions; i++) {
+		const Sbx__Judge0Submission *s = q->submissions[i];
+		struct sbx_j0_target t;
+		char why[300];
+
+		if (!s->runtime || !s->limits)
 			return sbx_rpc_error(call, -EINVAL,
 					     "submission %zu has no runtime or limits", i);
+		/* The gateway turns "callback_url: ..." into Judge0's 422. */
+		if (s->callback_url && *s->callback_url &&
+		    sbx_j0_callback_target(j->cfg->judge0_callback_allow, s->callback_url, &t, why,
+					   sizeof(why)) < 0)
+			return sbx_rpc_error(call, -EINVAL, "callback_url: %s", why);
+	}
 	r = (Sbx__Judge0SubmitReply *)sbx_message_new(&sbx__judge0_submit_reply__descriptor);
 	if (!r || !(r->tokens = calloc(q->n_submissions, sizeof(char *)))) {
 		if (r)
@@ -241,6 +252,78 @@ void sbx_j0_trim(struct sbx_judge0 *j, uint32_t keep, int64_t oldest_ms)
 
 void sbx_j0_finished(struct sbx_judge0 *j, const Sbx__Judge0Submission *s)
 {
-	(void)j;
-	(void)s;
+	struct j0_callback *c;
+
+	if (!s->callback_url || !*s->callback_url)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c) {
+		c->url = strdup(s->callback_url);
+		c->body = sbx_j0_callback_body(s);
+	}
+	pthread_mutex_lock(&j->lock);
+	if (c && c->url && c->body && j->cb_n < J0_MAX_CALLBACKS) {
+		*j->cb_tail = TAKE_PTR(c);
+		j->cb_tail = &(*j->cb_tail)->next;
+		j->cb_n++;
+		pthread_cond_signal(&j->cb_cond);
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (c) {
+		log_warn("judge0 %s: its callback was dropped (%u waiting)", s->token, j->cb_n);
+		free(c->url);
+		free(c->body);
+		free(c);
+	}
+}
+
+static void *callback_thread(void *arg)
+{
+	struct sbx_judge0 *j = arg;
+
+	pthread_mutex_lock(&j->lock);
+	for (;;) {
+		struct j0_callback *c;
+
+		while (!j->cb_head && !j->stopping)
+			pthread_cond_wait(&j->cb_cond, &j->lock);
+		c = j->cb_head;
+		if (!c)
+			break;
+		j->cb_head = c->next;
+		if (!j->cb_head)
+			j->cb_tail = &j->cb_head;
+		j->cb_n--;
+		pthread_mutex_unlock(&j->lock);
+		sbx_j0_callback_send(j->cfg->judge0_callback_allow, c->url, c->body);
+		free(c->url);
+		free(c->body);
+		free(c);
+		pthread_mutex_lock(&j->lock);
+	}
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+int sbx_j0_callbacks_start(struct sbx_judge0 *j)
+{
+	j->cb_tail = &j->cb_head;
+	pthread_cond_init(&j->cb_cond, NULL);
+	if (pthread_create(&j->cb_thread, NULL, callback_thread, j) != 0)
+		return -EAGAIN;
+	j->cb_started = true;
+	return 0;
+}
+
+void sbx_j0_callbacks_stop(struct sbx_judge0 *j)
+{
+	if (!j->cb_tail)
+		return; /* never started */
+	pthread_mutex_lock(&j->lock);
+	pthread_cond_broadcast(&j->cb_cond);
+	pthread_mutex_unlock(&j->lock);
+	if (j->cb_started)
+		pthread_join(j->cb_thread, NULL);
+	j->cb_started = false;
+	pthread_cond_destroy(&j->cb_cond);
 }

@@ -1,9 +1,16 @@
 /* Judge0's asynchronous submissions (wait=false, its default) through the
  * real sandbox-gateway and sandboxd (daemon/judge0/): the token, reading
  * it back (fields, Base64), the list and its meta, batches, delete, the
- * bounded queue (503 queue is full), and a daemon restart with a
- * finished, a running and a queued submission in its state store. */
+ * bounded queue (503 queue is full), a daemon restart with a finished, a
+ * running and a queued submission in its state store, and callback_url:
+ * Judge0's PUT to a receiver on loopback (which the daemon is told to
+ * allow) that fails the first try, and the addresses refused. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,15 +255,137 @@ static void test_queue_and_restart(void)
 	free(done);
 }
 
+/* A receiver on loopback: the first connection is closed unanswered, the
+ * second gets its request read whole and a 200. */
+struct receiver {
+	int fd, port;
+	pthread_t thread;
+	char method[16];
+	char body[8192];
+	int connections;
+};
+
+static void *receive(void *arg)
+{
+	struct receiver *rc = arg;
+
+	for (int n = 0; n < 2; n++) {
+		int c = accept(rc->fd, NULL, NULL);
+		char buf[16384];
+		size_t len = 0;
+		ssize_t k;
+		char *end = NULL;
+		long want = -1;
+
+		if (c < 0)
+			return NULL;
+		rc->connections++;
+		/* Read headers and the Content-Length body. */
+		while (len < sizeof(buf) - 1 && (k = read(c, buf + len, sizeof(buf) - 1 - len)) > 0) {
+			len += (size_t)k;
+			buf[len] = 0;
+			end = strstr(buf, "\r\n\r\n");
+			if (end && want < 0) {
+				char *cl = strcasestr(buf, "content-length:");
+
+				want = cl ? strtol(cl + 15, NULL, 10) : 0;
+			}
+			if (end && (long)(len - (size_t)(end + 4 - buf)) >= want)
+				break;
+		}
+		if (n == 1 && end) {
+			sscanf(buf, "%15s", rc->method);
+			snprintf(rc->body, sizeof(rc->body), "%s", end + 4);
+			(void)!write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38);
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static int receiver_start(struct receiver *rc)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+
+	rc->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (rc->fd < 0 || bind(rc->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(rc->fd, 4) < 0 || getsockname(rc->fd, (struct sockaddr *)&a, &al) < 0)
+		return -1;
+	rc->port = ntohs(a.sin_port);
+	return pthread_create(&rc->thread, NULL, receive, rc) == 0 ? 0 : -1;
+}
+
+static void test_callback(void)
+{
+	struct receiver rc = {0};
+	char body[512], *t;
+	json_t *j;
+	struct th_resp r = {0};
+
+	CHECK(receiver_start(&rc) == 0);
+	snprintf(body, sizeof(body),
+		 "{\"source_code\": \"print('called back')\", \"language_id\": 71,"
+		 " \"callback_url\": \"http://127.0.0.1:%d/judge0\"}",
+		 rc.port);
+	t = submit(body);
+	/* Two tries: the first connection is closed, the second answered. */
+	for (int i = 0; i < 300 && !rc.body[0]; i++)
+		th_sleep_ms(50);
+	pthread_join(rc.thread, NULL);
+	close(rc.fd);
+	CHECK_INT(rc.connections, 2);
+	CHECK_STR(rc.method, "PUT");
+	j = json_loads(rc.body, 0, NULL);
+	CHECKF(j, "callback body: %s", rc.body);
+	if (j && t) {
+		char why[200];
+
+		CHECKF(th_json_shape(j, "stdout:s time:s memory:i stderr:z token:s "
+					"compile_output:z message:z status:o",
+				     why, sizeof(why)),
+		       "%s", why);
+		CHECK_STR(json_string_value(json_object_get(j, "token")), t);
+		/* Base64, as Judge0 sends it: "called back\n". */
+		CHECK_STR(json_string_value(json_object_get(j, "stdout")), "Y2FsbGVkIGJhY2sK\n");
+		CHECK_INT(status_of(j), 3);
+	}
+	json_decref(j);
+	free(t);
+	/* Loopback that is not listed, private, link-local: 422 at once. */
+	for (int i = 0; i < 3; i++) {
+		static const char *const urls[] = {"http://127.0.0.2:9/x", "http://10.0.0.1/x",
+						   "http://169.254.169.254/latest/meta-data"};
+
+		snprintf(body, sizeof(body),
+			 "{\"source_code\": \"print(1)\", \"language_id\": 71,"
+			 " \"callback_url\": \"%s\"}",
+			 urls[i]);
+		th_http(st.base, "POST", "/judge0/submissions", body, NULL, 0, &r);
+		CHECK_INT(r.status, 422);
+		CHECKF(strstr(r.body, "{\"callback_url\":[\"host ") == r.body, "%s", r.body);
+		th_resp_fini(&r);
+	}
+	th_http(st.base, "POST", "/judge0/submissions",
+		"{\"source_code\": \"print(1)\", \"language_id\": 71,"
+		" \"callback_url\": \"gopher://127.0.0.1/\"}",
+		NULL, 0, &r);
+	CHECK_INT(r.status, 422);
+	CHECK_STR(r.body, "{\"callback_url\":[\"must be an http or https URL\"]}");
+	th_resp_fini(&r);
+}
+
 int main(void)
 {
-	const char *args[] = {"--judge0-workers", "1", "--judge0-max-queue-size", "2", NULL};
+	const char *args[] = {"--judge0-workers",	  "1", "--judge0-max-queue-size", "2",
+			      "--judge0-callback-allow", "127.0.0.1/32", NULL};
 
 	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-judge0-async", args) == 0) {
 		test_roundtrip();
 		test_batch_and_list();
+		test_callback();
 		test_queue_and_restart();
 	}
 	th_stack_stop(&st);

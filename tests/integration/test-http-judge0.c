@@ -302,6 +302,15 @@ static void test_invalid(void)
 	CHECK_INT(r.status, 422);
 	CHECK_STR(r.body, "{\"source_code\":[\"is not valid Base64\"]}");
 	th_resp_fini(&r);
+	/* The daemon sends callbacks, for queued submissions only. */
+	th_http(st.base, "POST", "/judge0/submissions?wait=true",
+		"{\"source_code\": \"print(1)\", \"language_id\": 71,"
+		" \"callback_url\": \"http://example.com/\"}",
+		NULL, 0, &r);
+	CHECK_INT(r.status, 422);
+	CHECK_STR(r.body, "{\"callback_url\":[\"callbacks are sent for submissions made with "
+			  "wait=false only\"]}");
+	th_resp_fini(&r);
 	th_expect_error(st.base, "POST", "/judge0/submissions?wait=true", "{\"source_code\": ", 400,
 			"not valid JSON");
 }
