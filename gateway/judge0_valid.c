@@ -98,10 +98,12 @@ struct num_rule {
 static int check_number(json_t *body, json_t *errors, const struct num_rule *r, double *out)
 {
 	char b[48];
-	double v = r->def;
+	/* A default over a maximum the daemon lowered is that maximum: a
+	 * client that sent nothing is not refused. */
+	double def = fmin(r->def, r->max), v = def;
 	int got = get_number(body, r->field, &v);
 
-	*out = got > 0 ? v : r->def;
+	*out = got > 0 ? v : def;
 	if (got < 0)
 		return add_error(errors, r->field, "is not a number");
 	if (r->min_exclusive ? v <= r->min : v < r->min) {

@@ -390,6 +390,39 @@ static void test_statuses(void)
 	th_resp_fini(&r);
 }
 
+/* A daemon whose maxima are below Judge0's: they are the bounds, and the
+ * defaults over them come down to them. */
+static void test_daemon_maxima(void)
+{
+	const char *args[] = {"--max-execution-time", "3", "--timeout-ms", "3000",
+			      "--max-memory-mb",      "100", "--memory-limit-mb", "100", NULL};
+	struct th_stack low;
+	struct th_resp r = {0};
+	json_t *j;
+
+	if (th_stack_start(&low, "sbx-http-judge0-low", args) < 0)
+		return;
+	th_http(low.base, "POST",
+		"/judge0/submissions?wait=true&fields=status,memory_limit,cpu_time_limit,"
+		"wall_time_limit",
+		"{\"source_code\": \"print(1)\", \"language_id\": 71}", NULL, 0, &r);
+	CHECK_INT(r.status, 201);
+	CHECK_STR(r.body, "{\"cpu_time_limit\":\"3.0\",\"wall_time_limit\":\"3.0\","
+			  "\"memory_limit\":102400,\"status\":{\"id\":3,\"description\":\"Accepted\"}}");
+	th_resp_fini(&r);
+	th_http(low.base, "POST", "/judge0/submissions?wait=true",
+		"{\"source_code\": \"print(1)\", \"language_id\": 71, \"memory_limit\": 200000,"
+		" \"cpu_time_limit\": 5}",
+		NULL, 0, &r);
+	CHECK_INT(r.status, 422);
+	j = th_json(&r);
+	CHECK_STR(r.body, "{\"cpu_time_limit\":[\"must be less than or equal to 3.0\"],"
+			  "\"memory_limit\":[\"must be less than or equal to 102400\"]}");
+	json_decref(j);
+	th_resp_fini(&r);
+	th_stack_stop(&low);
+}
+
 int main(void)
 {
 	th_require_sandboxes();
@@ -406,6 +439,7 @@ int main(void)
 		test_invalid();
 	}
 	th_stack_stop(&st);
+	test_daemon_maxima();
 	curl_global_cleanup();
 	TEST_DONE();
 }
