@@ -117,6 +117,10 @@ static const struct sbx_opt rows[] = {
 	    U(warm_pool_node), "0", 0, 64,
 	    "sandboxes built ahead of time with node already started, each used by one node "
 	    "execution (no host workspace, binds, network or package.json); 0 = off"),
+	ROW("sandbox.netns_reuse", "SANDBOX_NETNS_REUSE", "netns-reuse", B(netns_reuse), "true", 0,
+	    0,
+	    "an execution's loopback-only network namespace serves a later one when it holds no "
+	    "socket any more (its lo counters carry over); false = a new one each time"),
 	ROW("sandbox.max_queued", "SANDBOX_MAX_QUEUED", "max-queued", U(max_queued), "64", 0, 65536,
 	    "executions waiting for a slot before RESOURCE_EXHAUSTED"),
 	ROW("sandbox.max_output_bytes", "SANDBOX_MAX_OUTPUT_BYTES", "max-output-bytes",

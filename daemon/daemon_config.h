@@ -59,6 +59,7 @@ struct sbx_config {
 	uint32_t max_files;
 	uint32_t max_upload_bytes;
 	uint32_t history_max;
+	bool netns_reuse; /* engine.h: netns_reuse */
 	uint32_t history_max_age_s;    /* 0: kept until history_max pushes them out */
 	uint32_t history_output_bytes; /* per stream kept with each execution; 0: none */
 	uint32_t log_ring_lines;
