@@ -120,9 +120,15 @@ static int check_path(struct sbx_rpc_call *call, const char *path, bool empty_ok
 
 /* ---- listing ---- */
 
+/* Bytes of names a walk holds at once (each open level keeps its sorted
+ * names while a subdirectory is walked): a bound of its own, as 64 levels
+ * of max_entries names would be far more than one listing needs. */
+#define NAMES_BYTES_MAX (4u << 20)
+
 struct lister {
 	Sbx__ListFilesReply *r;
 	size_t cap;
+	size_t names_bytes; /* held by the open levels, at most NAMES_BYTES_MAX */
 	uint32_t max_depth, max_entries;
 	char path[SBX_FILE_PATH_MAX + 1];
 };
@@ -183,9 +189,13 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names of directory dfd (not consumed), at most `max` (more: *more
- * set), sorted. */
-static int read_names(int dfd, size_t max, char ***ret, size_t *ret_n, bool *more)
+/* Why a directory was listed in part. */
+enum cut { CUT_NONE, CUT_ENTRIES, CUT_NAME_BYTES };
+
+/* The names of directory dfd (not consumed), sorted: at most `max`, and
+ * no more bytes than l's budget has left (*cut says which stopped it). */
+static int read_names(struct lister *l, int dfd, size_t max, char ***ret, size_t *ret_n,
+		      enum cut *cut)
 {
 	int fd = dup(dfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -201,10 +211,12 @@ static int read_names(int dfd, size_t max, char ***ret, size_t *ret_n, bool *mor
 		return r;
 	}
 	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name) + 1;
+
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (n == max) {
-			*more = true;
+		if (n == max || l->names_bytes + len > NAMES_BYTES_MAX) {
+			*cut = n == max ? CUT_ENTRIES : CUT_NAME_BYTES;
 			break;
 		}
 		if (n == cap) {
@@ -220,6 +232,7 @@ static int read_names(int dfd, size_t max, char ***ret, size_t *ret_n, bool *mor
 			r = -ENOMEM;
 			break;
 		}
+		l->names_bytes += len;
 		n++;
 	}
 	closedir(d);
@@ -230,10 +243,12 @@ static int read_names(int dfd, size_t max, char ***ret, size_t *ret_n, bool *mor
 	return r;
 }
 
-static void free_names(char **v, size_t n)
+static void free_names(struct lister *l, char **v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		l->names_bytes -= strlen(v[i]) + 1;
 		free(v[i]);
+	}
 	free(v);
 }
 
@@ -278,21 +293,26 @@ static int list_one(struct lister *l, int dfd, const char *name, size_t plen, ui
 static int list_dir(struct lister *l, int dfd, size_t plen, uint32_t depth)
 {
 	size_t left = l->max_entries - l->r->n_files, n = 0;
-	bool more = false;
+	enum cut cut = CUT_NONE;
 	char **names = NULL;
-	int r = read_names(dfd, left, &names, &n, &more);
+	int r = read_names(l, dfd, left, &names, &n, &cut);
 
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (l->r->n_files >= l->max_entries) {
-			more = true;
+			cut = CUT_ENTRIES;
 			break;
 		}
 		r = list_one(l, dfd, names[i], plen, depth);
 	}
-	if (r == 0 && more)
+	/* Names were left out once the room for entries was used up (when
+	 * some of those read were skipped, the count ends a little short). */
+	if (r == 0 && cut == CUT_ENTRIES)
 		truncate_note(l, "the listing stops at %u entries (FILES_LIST_MAX_ENTRIES)",
 			      l->max_entries);
-	free_names(names, n);
+	else if (r == 0 && cut == CUT_NAME_BYTES)
+		truncate_note(l, "directories with more than %u MiB of names are listed in part",
+			      NAMES_BYTES_MAX >> 20);
+	free_names(l, names, n);
 	l->path[plen] = 0;
 	return r;
 }

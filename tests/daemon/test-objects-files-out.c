@@ -211,6 +211,34 @@ static void caps(void)
 	CHECK_STR(sbx_files_content_type("a.unknownext"), "application/octet-stream");
 }
 
+/* A directory whose names alone are over the walk's budget (4 MiB held
+ * at once): listed in part, and the note says why. */
+static void many_names(void)
+{
+	Sbx__ListFilesReply *l = NULL;
+	char p[1200], name[241];
+
+	at(p, sizeof(p), "many");
+	CHECK(mkdir(p, 0755) == 0);
+	memset(name, 'n', 240);
+	name[240] = 0;
+	for (int i = 0; i < 18000; i++) {
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/many/%05d%s", ws, i, name + 5);
+		fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		CHECK(fd >= 0);
+		close(fd);
+	}
+	CHECK(sbx_files_list(ws, "many", 0, 25000, &call, &l) == 0);
+	CHECKF(l->truncated && strstr(l->note, "MiB of names") && l->n_files > 16000 &&
+		       l->n_files < 18000,
+	       "%zu entries, note '%s'", l->n_files, l->note);
+	protobuf_c_message_free_unpacked(&l->base, NULL);
+	at(p, sizeof(p), "many");
+	sbx_files_rmtree(p);
+}
+
 /* A file that grows past the cap while it is read: /dev/zero would do,
  * but devices are refused; a writer appending as fast as it can shows
  * the cap holds on the bytes read, not on the size seen at open. */
@@ -283,6 +311,7 @@ int main(void)
 	traps();
 	listing();
 	caps();
+	many_names();
 	growing();
 	sbx_files_rmtree(dir);
 	free(dir);
