@@ -23,7 +23,10 @@ static const struct gw_header safety[] = {
 	{NULL, NULL},
 };
 
-static void content_free(void *p) { free(p); }
+static void content_free(void *p)
+{
+	free(p);
+}
 
 static int download_done(struct gw_server *srv, struct gw_request *req)
 {
@@ -43,7 +46,7 @@ static int download_done(struct gw_server *srv, struct gw_request *req)
 	data = m->content.data;
 	m->content.data = NULL;
 	resp = MHD_create_response_from_buffer_with_free_callback(m->content.len, data,
-								   content_free);
+								  content_free);
 	m->content.len = 0;
 	if (!resp) {
 		free(data);
@@ -73,7 +76,8 @@ int gw_files_download_handler(struct gw_server *srv, struct gw_request *req)
 	if (!path)
 		return -ENOMEM;
 	if (gw_percent_decode(rest, strlen(rest), path) < 0) {
-		r = gw_respond_error(req, 400, NULL, "the file path has a malformed percent-escape");
+		r = gw_respond_error(req, 400, NULL,
+				     "the file path has a malformed percent-escape");
 		return r < 0 ? r : 0;
 	}
 	r = gw_rpc_build_request(req, rt->rpc, rt->dialect, &msg);

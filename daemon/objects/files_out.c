@@ -44,14 +44,22 @@ int sbx_files_open_beneath(int dirfd, const char *path, int flags)
 static const char *type_name(mode_t m)
 {
 	switch (m & S_IFMT) {
-	case S_IFREG: return "file";
-	case S_IFDIR: return "directory";
-	case S_IFLNK: return "symlink";
-	case S_IFIFO: return "fifo";
-	case S_IFSOCK: return "socket";
-	case S_IFCHR: return "char_device";
-	case S_IFBLK: return "block_device";
-	default: return "unknown";
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "directory";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "char_device";
+	case S_IFBLK:
+		return "block_device";
+	default:
+		return "unknown";
 	}
 }
 
@@ -317,8 +325,8 @@ static int list_dir(struct lister *l, int dfd, size_t plen, uint32_t depth)
 	return r;
 }
 
-int sbx_files_list(const char *workspace, const char *dir, uint32_t max_depth,
-		   uint32_t max_entries, struct sbx_rpc_call *call, Sbx__ListFilesReply **ret)
+int sbx_files_list(const char *workspace, const char *dir, uint32_t max_depth, uint32_t max_entries,
+		   struct sbx_rpc_call *call, Sbx__ListFilesReply **ret)
 {
 	struct lister l = {
 		.max_depth = max_depth && max_depth <= SBX_FILES_LIST_DEPTH_MAX
@@ -415,7 +423,8 @@ static int check_regular(struct sbx_rpc_call *call, const char *path, const stru
 {
 	if (S_ISDIR(st->st_mode))
 		return sbx_rpc_error(call, -EINVAL,
-				     "'%.256s' is a directory: list it with the files listing", path);
+				     "'%.256s' is a directory: list it with the files listing",
+				     path);
 	if (!S_ISREG(st->st_mode))
 		return sbx_rpc_error(call, -EINVAL, "'%.256s' is a %s, not a regular file", path,
 				     type_name(st->st_mode));
@@ -483,24 +492,42 @@ int sbx_files_read(const char *workspace, const char *path, uint64_t max_bytes,
 static const struct {
 	const char *ext, *type;
 } content_types[] = {
-	{"txt", "text/plain; charset=utf-8"},	 {"log", "text/plain; charset=utf-8"},
-	{"md", "text/markdown; charset=utf-8"},	 {"csv", "text/csv; charset=utf-8"},
-	{"tsv", "text/tab-separated-values"},	 {"html", "text/html; charset=utf-8"},
-	{"htm", "text/html; charset=utf-8"},	 {"css", "text/css; charset=utf-8"},
-	{"js", "text/javascript; charset=utf-8"}, {"mjs", "text/javascript; charset=utf-8"},
-	{"json", "application/json"},		 {"xml", "application/xml"},
-	{"yaml", "application/yaml"},		 {"yml", "application/yaml"},
-	{"toml", "application/toml"},		 {"py", "text/x-python; charset=utf-8"},
-	{"c", "text/x-c; charset=utf-8"},	 {"h", "text/x-c; charset=utf-8"},
-	{"ts", "text/plain; charset=utf-8"},	 {"sh", "text/x-shellscript; charset=utf-8"},
-	{"png", "image/png"},			 {"jpg", "image/jpeg"},
-	{"jpeg", "image/jpeg"},			 {"gif", "image/gif"},
-	{"svg", "image/svg+xml"},		 {"webp", "image/webp"},
-	{"ico", "image/vnd.microsoft.icon"},	 {"bmp", "image/bmp"},
-	{"pdf", "application/pdf"},		 {"zip", "application/zip"},
-	{"gz", "application/gzip"},		 {"tar", "application/x-tar"},
-	{"wasm", "application/wasm"},		 {"mp3", "audio/mpeg"},
-	{"wav", "audio/wav"},			 {"mp4", "video/mp4"},
+	{"txt", "text/plain; charset=utf-8"},
+	{"log", "text/plain; charset=utf-8"},
+	{"md", "text/markdown; charset=utf-8"},
+	{"csv", "text/csv; charset=utf-8"},
+	{"tsv", "text/tab-separated-values"},
+	{"html", "text/html; charset=utf-8"},
+	{"htm", "text/html; charset=utf-8"},
+	{"css", "text/css; charset=utf-8"},
+	{"js", "text/javascript; charset=utf-8"},
+	{"mjs", "text/javascript; charset=utf-8"},
+	{"json", "application/json"},
+	{"xml", "application/xml"},
+	{"yaml", "application/yaml"},
+	{"yml", "application/yaml"},
+	{"toml", "application/toml"},
+	{"py", "text/x-python; charset=utf-8"},
+	{"c", "text/x-c; charset=utf-8"},
+	{"h", "text/x-c; charset=utf-8"},
+	{"ts", "text/plain; charset=utf-8"},
+	{"sh", "text/x-shellscript; charset=utf-8"},
+	{"png", "image/png"},
+	{"jpg", "image/jpeg"},
+	{"jpeg", "image/jpeg"},
+	{"gif", "image/gif"},
+	{"svg", "image/svg+xml"},
+	{"webp", "image/webp"},
+	{"ico", "image/vnd.microsoft.icon"},
+	{"bmp", "image/bmp"},
+	{"pdf", "application/pdf"},
+	{"zip", "application/zip"},
+	{"gz", "application/gzip"},
+	{"tar", "application/x-tar"},
+	{"wasm", "application/wasm"},
+	{"mp3", "audio/mpeg"},
+	{"wav", "audio/wav"},
+	{"mp4", "video/mp4"},
 };
 
 const char *sbx_files_content_type(const char *name)

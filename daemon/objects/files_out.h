@@ -41,8 +41,8 @@ int sbx_files_open_beneath(int dirfd, const char *path, int flags);
  * max_depth levels deep (0 or more than SBX_FILES_LIST_DEPTH_MAX: that)
  * and at most max_entries entries; past either bound the reply says
  * truncated, with a note. Symlinks are listed as such, never followed. */
-int sbx_files_list(const char *workspace, const char *dir, uint32_t max_depth,
-		   uint32_t max_entries, struct sbx_rpc_call *call, Sbx__ListFilesReply **ret);
+int sbx_files_list(const char *workspace, const char *dir, uint32_t max_depth, uint32_t max_entries,
+		   struct sbx_rpc_call *call, Sbx__ListFilesReply **ret);
 
 /* Read the regular file `path` of the workspace (one link only), at most
  * max_bytes: larger, also when it grows while read, is -EFBIG. */

@@ -36,9 +36,8 @@ int sbx_objects_list_files(struct sbx_objects *o, const struct sbx_kind *k,
 	return r;
 }
 
-int sbx_objects_download(struct sbx_objects *o, const struct sbx_kind *k,
-			 struct sbx_rpc_call *call, const char *id, const char *path,
-			 Sbx__FileContent **ret)
+int sbx_objects_download(struct sbx_objects *o, const struct sbx_kind *k, struct sbx_rpc_call *call,
+			 const char *id, const char *path, Sbx__FileContent **ret)
 {
 	const char *ws = NULL;
 	int r = 0;

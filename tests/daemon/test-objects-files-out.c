@@ -38,7 +38,10 @@ static void make(const char *rel, const char *content, mode_t mode)
 	close(fd);
 }
 
-static void at(char *p, size_t n, const char *rel) { snprintf(p, n, "%s/%s", ws, rel); }
+static void at(char *p, size_t n, const char *rel)
+{
+	snprintf(p, n, "%s/%s", ws, rel);
+}
 
 /* Read rel; on success the content must be `want` (NULL: expect failure
  * with errno `err` and the sentence containing `says`). */

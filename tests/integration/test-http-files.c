@@ -48,9 +48,8 @@ static json_t *list(const char *path)
 	th_http(st.base, "GET", path, NULL, NULL, 0, &r);
 	j = th_check_reply(&r, LIST_SHAPE);
 	th_resp_fini(&r);
-	json_array_foreach(j ? json_object_get(j, "files") : NULL, i, e)
-		CHECKF(th_json_shape(e, ENTRY_SHAPE, why, sizeof(why)), "%s entry %zu: %s", path,
-		       i, why);
+	json_array_foreach(j ? json_object_get(j, "files") : NULL, i, e) CHECKF(
+		th_json_shape(e, ENTRY_SHAPE, why, sizeof(why)), "%s entry %zu: %s", path, i, why);
 	return j;
 }
 
@@ -59,9 +58,8 @@ static const json_t *entry(const json_t *l, const char *path)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(json_object_get(l, "files"), i, e)
-		if (strcmp(th_str(e, "path"), path) == 0)
-			return e;
+	json_array_foreach(json_object_get(l, "files"), i,
+			   e) if (strcmp(th_str(e, "path"), path) == 0) return e;
 	return NULL;
 }
 
@@ -69,14 +67,13 @@ static void sandbox_files(void)
 {
 	/* The code writes a JSON result, binary bytes and a file over the
 	 * cap; one file is uploaded before it runs. */
-	static const char create[] =
-		"{\"runtime\":\"python\",\"code\":\"import os\\n"
-		"os.makedirs('out/deep', exist_ok=True)\\n"
-		"open('out/result.json','w').write('{\\\"answer\\\": 42}')\\n"
-		"open('out/deep/pic.png','wb').write(bytes(range(256)))\\n"
-		"open('out/big.txt','w').write('x' * 5000)\\n"
-		"os.symlink('/etc/shadow', 'out/shadow')\\n"
-		"print(open('data/in.csv').read())\\n\"}";
+	static const char create[] = "{\"runtime\":\"python\",\"code\":\"import os\\n"
+				     "os.makedirs('out/deep', exist_ok=True)\\n"
+				     "open('out/result.json','w').write('{\\\"answer\\\": 42}')\\n"
+				     "open('out/deep/pic.png','wb').write(bytes(range(256)))\\n"
+				     "open('out/big.txt','w').write('x' * 5000)\\n"
+				     "os.symlink('/etc/shadow', 'out/shadow')\\n"
+				     "print(open('data/in.csv').read())\\n\"}";
 	struct th_resp r = {0};
 	char id[64] = "", p[256], bin[256];
 	json_t *j;
@@ -170,9 +167,8 @@ static void sandbox_files(void)
 	}
 	th_expect_error(st.base, "GET", "/sandbox/00000000-0000-4000-8000-000000000000/files", NULL,
 			404, "not found");
-	th_expect_error(st.base, "GET",
-			"/sandbox/00000000-0000-4000-8000-000000000000/files/a.txt", NULL, 404,
-			"not found");
+	th_expect_error(st.base, "GET", "/sandbox/00000000-0000-4000-8000-000000000000/files/a.txt",
+			NULL, 404, "not found");
 	/* Another method on a file: 405. */
 	snprintf(p, sizeof(p), "/sandbox/%s/files/out/result.json", id);
 	th_expect_error(st.base, "DELETE", p, NULL, 405, NULL);

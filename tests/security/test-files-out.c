@@ -33,8 +33,8 @@ static char *run(const char *script, long timeout_ms)
 {
 	struct th_resp r = {0};
 	char path[128], *body, *out;
-	json_t *req = json_pack("{s:[s,s,s],s:i}", "command", "/bin/sh", "-c", script, "time",
-				20000);
+	json_t *req =
+		json_pack("{s:[s,s,s],s:i}", "command", "/bin/sh", "-c", script, "time", 20000);
 
 	snprintf(path, sizeof(path), "/sessions/%s/run", sid);
 	body = req ? json_dumps(req, 0) : NULL;
