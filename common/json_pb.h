@@ -90,4 +90,7 @@ int jpb_set_from_string(ProtobufCMessage *m, const char *json_name, const char *
  * on allocation failure. The caller owns the reference. */
 json_t *jpb_to_json(const ProtobufCMessage *m, const struct jpb_dialect *dialect);
 
+/* Whether p[0..n) is well-formed UTF-8 (what a proto3 string must hold). */
+bool jpb_utf8_valid(const char *p, size_t n);
+
 #endif

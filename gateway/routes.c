@@ -9,6 +9,7 @@
 #include "admin_test.h"
 #include "cleanup.h"
 #include "dialects.h"
+#include "files_route.h"
 #include "logstream.h"
 #include "proxy.h"
 
@@ -42,6 +43,12 @@ const struct gw_route gw_routes[] = {
 		       &gw_dialect_service_execute, 200),
 	GW_RPC_LIMITED("POST", "/sandbox/{id}/files", "UploadFiles", &gw_dialect_service_upload,
 		       200),
+	/* Files out (README "Files out"): the listing as JSON, then one
+	 * file's raw bytes; the list row first, since `*` also matches
+	 * nothing at all. */
+	GW_RPC("GET", "/sandbox/{id}/files", "ListSandboxFiles", NULL, 200),
+	GW_HANDLER_RPC("GET", "/sandbox/{id}/files/*", "DownloadSandboxFile", NULL,
+		       gw_files_download_handler, false),
 	GW_RPC("DELETE", "/sandbox/{id}", "DeleteSandbox", NULL, 204),
 	GW_RPC("GET", "/sandboxes", "ListSandboxes", &gw_dialect_service_sandboxes, 200),
 	GW_RPC_LIMITED("POST", "/sessions", "CreateSession", &gw_dialect_opensandbox_session_create,
@@ -53,6 +60,9 @@ const struct gw_route gw_routes[] = {
 		       &gw_dialect_opensandbox_session_run, 200),
 	GW_RPC("POST", "/sessions/{session_id}/env", "SetSessionEnv", NULL, 200),
 	GW_RPC("POST", "/sessions/{session_id}/cwd", "SetSessionCwd", NULL, 200),
+	GW_RPC("GET", "/sessions/{session_id}/files", "ListSessionFiles", NULL, 200),
+	GW_HANDLER_RPC("GET", "/sessions/{session_id}/files/*", "DownloadSessionFile", NULL,
+		       gw_files_download_handler, false),
 	GW_RPC("GET", "/api/v1/executions", "ListExecutions", &gw_dialect_executor_executions, 200),
 	GW_RPC("GET", "/api/v1/executions/{execution_id}", "GetExecution",
 	       &gw_dialect_executor_execution, 200),

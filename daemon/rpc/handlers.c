@@ -179,6 +179,8 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "DeleteSandbox", sbx_rpc_delete_sandbox, 0 },
 	{ "ExecuteSandbox", sbx_rpc_execute_sandbox, 0 },
 	{ "UploadFiles", sbx_rpc_upload_files, 0 },
+	{ "ListSandboxFiles", sbx_rpc_list_sandbox_files, 0 },
+	{ "DownloadSandboxFile", sbx_rpc_download_sandbox_file, 0 },
 	{ "CreateSession", sbx_rpc_create_session, 0 },
 	{ "GetSession", sbx_rpc_get_session, 0 },
 	{ "ListSessions", sbx_rpc_list_sessions, 0 },
@@ -186,6 +188,8 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "SessionRun", sbx_rpc_session_run, 0 },
 	{ "SetSessionEnv", sbx_rpc_set_session_env, 0 },
 	{ "SetSessionCwd", sbx_rpc_set_session_cwd, 0 },
+	{ "ListSessionFiles", sbx_rpc_list_session_files, 0 },
+	{ "DownloadSessionFile", sbx_rpc_download_session_file, 0 },
 	/* History and admin (daemon/history/, daemon/admin/): not inline,
 	 * they read the store, /proc or a workspace. */
 	{ "ListExecutions", sbx_rpc_list_executions, 0 },

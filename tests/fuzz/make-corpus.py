@@ -167,6 +167,10 @@ for paths in [["main.py"], ["src/index.js", "package.json"], ["a/b/c/d.txt", "ru
               ["../etc/passwd"], ["/etc/passwd"], ["a//b"], ["./x"], ["dir/"], ["link/x"],
               ["abs/x"], ["file"], ["fifo"], ["hard"], ["dir/new/x", "dir"], [""]]:
     put("fuzz-upload-paths", b"\x00" + "\n".join(paths).encode())
+# [2] the same traps downloaded and listed (daemon/objects/files_out.h)
+for paths in [["dir/own", "dir"], ["link/secret", "abs/secret", "file"], ["hard", "fifo", ""],
+              ["../outside/secret", "/etc/passwd", "dir/own/x"]]:
+    put("fuzz-upload-paths", b"\x02" + "\n".join(paths).encode())
 limits = msg((1, 1000), (2, 3000), (3, 262144), (4, 64), (5, 10240), (6, 64), (7, 8192), (8, 1048576))
 for extra in [[(3, "/workspace")], [(3, "/tmp/../etc")], [(7, msg((1, "/usr/lib/node"), (2, "/opt/node")))],
               [(7, msg((1, "/usr"), (2, "/proc/sys")))], [(5, msg((1, "main.py"), (2, "print(1)")))],
