@@ -147,9 +147,31 @@ static void test_success(void)
 		CHECKF(strcmp(th_str(j, "version"), python_version) == 0, "%s", th_str(j, "version"));
 		check_stage(run, "'abc\\n'\n", NULL, NULL, NULL);
 		CHECK_STR(th_str(run, "stderr"), "err\n");
+		CHECK_STR(th_str(run, "output"), "'abc\\n'\nerr\n");
+		CHECK(!json_object_get(j, "compile"));
 		CHECK_INT(json_integer_value(json_object_get(run, "code")), 0);
 		/* Bytes: a python interpreter takes more than a megabyte. */
 		CHECK(json_integer_value(json_object_get(run, "memory")) > (1 << 20));
+	}
+	json_decref(j);
+}
+
+/* args after the program's own argv; output interleaved in the order of
+ * the writes. */
+static void test_args_output(void)
+{
+	json_t *j = execute_ok("{\"language\": \"python\", \"version\": \"3\", \"args\": [\"a\", "
+			       "\"b c\", \"\"], \"files\": [{\"content\": \"import sys, time\\n"
+			       "print(sys.argv[1:], flush=True)\\nfor i in range(3):\\n"
+			       "  print(i, flush=True); time.sleep(0.05)\\n"
+			       "  print('e%d' % i, file=sys.stderr, flush=True); time.sleep(0.05)\"}]}");
+
+	if (j) {
+		json_t *run = json_object_get(j, "run");
+
+		check_stage(run, "['a', 'b c', '']\n0\n1\n2\n", NULL, NULL, NULL);
+		CHECK_STR(th_str(run, "stderr"), "e0\ne1\ne2\n");
+		CHECK_STR(th_str(run, "output"), "['a', 'b c', '']\n0\ne0\n1\ne1\n2\ne2\n");
 	}
 	json_decref(j);
 }
@@ -276,7 +298,8 @@ static void test_files(void)
 	json_decref(j);
 }
 
-/* A compiled language: the compile stage's errors. */
+/* A compiled language: the compile stage of its own, with its own limits;
+ * a failed compile is also the run (v2.js). */
 static void test_compiled(void)
 {
 	json_t *j;
@@ -285,19 +308,36 @@ static void test_compiled(void)
 		printf("  rust is not installed: compile stage not tested\n");
 		return;
 	}
-	j = execute_ok("{\"language\": \"rust\", \"version\": \"*\", \"files\": [{\"content\": "
-		       "\"fn main() { println!(\\\"hi\\\"); }\"}]}");
-	if (j)
-		check_stage(json_object_get(j, "run"), "hi\n", NULL, NULL, NULL);
+	j = execute_ok("{\"language\": \"rust\", \"version\": \"*\", \"args\": [\"x\"], "
+		       "\"compile_timeout\": 60000, \"compile_memory_limit\": -1, \"files\": "
+		       "[{\"content\": \"fn main() { println!(\\\"hi {:?}\\\", "
+		       "std::env::args().skip(1).collect::<Vec<_>>()); }\"}]}");
+	if (j) {
+		check_stage(json_object_get(j, "compile"), "", NULL, NULL, NULL);
+		check_stage(json_object_get(j, "run"), "hi [\"x\"]\n", NULL, NULL, NULL);
+		CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "compile"), "code")), 0);
+	}
 	json_decref(j);
 	j = execute_ok("{\"language\": \"rs\", \"version\": \"*\", \"files\": [{\"content\": "
 		       "\"fn main() { nope }\"}]}");
 	if (j) {
-		json_t *run = json_object_get(j, "run");
+		json_t *compile = json_object_get(j, "compile"), *run = json_object_get(j, "run");
 
 		CHECK_STR(th_str(j, "language"), "rust");
-		check_stage(run, "", "RE", NULL, "Exited with error status");
-		CHECK(strstr(th_str(run, "stderr"), "E0425") != NULL);
+		check_stage(compile, "", "RE", NULL, "Exited with error status");
+		CHECK(strstr(th_str(compile, "stderr"), "E0425") != NULL);
+		CHECK(strstr(th_str(compile, "output"), "E0425") != NULL);
+		CHECKF(json_equal(compile, run), "run is not the failed compile: %s",
+		       th_str(run, "stderr"));
+	}
+	json_decref(j);
+	/* compile_timeout is the compile step's wall time. */
+	j = execute_ok("{\"language\": \"rust\", \"version\": \"*\", \"compile_timeout\": 20, "
+		       "\"files\": [{\"content\": \"fn main() {}\"}]}");
+	if (j) {
+		check_stage(json_object_get(j, "compile"), "", "TO", "SIGKILL",
+			    "Time limit exceeded (wall clock)");
+		CHECK(json_equal(json_object_get(j, "compile"), json_object_get(j, "run")));
 	}
 	json_decref(j);
 }
@@ -373,6 +413,7 @@ int main(void)
 	if (th_stack_start(&st, "sbx-http-piston", daemon_args) == 0) {
 		test_runtimes();
 		test_success();
+		test_args_output();
 		test_versions();
 		test_statuses();
 		test_files();
