@@ -204,8 +204,8 @@ static bool token(struct eval *e, const char *s, const char *end)
 	static const struct {
 		const char *text;
 		int kind; /* enum op, or 10 tilde, 11 caret */
-	} ops[] = {{"~>", 10}, {"~", 10}, {"^", 11}, {">=", OP_GE}, {"<=", OP_LE},
-		   {">", OP_GT},  {"<", OP_LT}, {"=", OP_EQ}};
+	} ops[] = {{"~>", 10},	  {"~", 10},	{"^", 11},    {">=", OP_GE},
+		   {"<=", OP_LE}, {">", OP_GT}, {"<", OP_LT}, {"=", OP_EQ}};
 	struct partial p;
 	int kind = OP_EQ;
 
@@ -255,7 +255,8 @@ static bool set_holds(const struct ver *v, const char *s, const char *end, bool 
 		struct partial lo, hi;
 
 		if (i + 2 < n && tok[i + 1][1] - tok[i + 1][0] == 1 && *tok[i + 1][0] == '-') {
-			if (!parse_partial(a, b, &lo) || !parse_partial(tok[i + 2][0], tok[i + 2][1], &hi))
+			if (!parse_partial(a, b, &lo) ||
+			    !parse_partial(tok[i + 2][0], tok[i + 2][1], &hi))
 				return *valid = false;
 			hyphen(&e, &lo, &hi);
 			i += 2;

@@ -55,11 +55,12 @@ static int bad_request(struct gw_request *req, const char *msg)
 
 static bool is_utf8_file(json_t *file)
 {
-	const char *enc = json_string_value(json_object_get(file, "encoding"));
 	json_t *e = json_object_get(file, "encoding");
+	const char *enc = json_string_value(e);
 
 	/* Piston: `!file.encoding || file.encoding === 'utf8'`. */
-	return !e || json_is_null(e) || json_is_false(e) || (enc && (!*enc || !strcmp(enc, "utf8")));
+	return !e || json_is_null(e) || json_is_false(e) ||
+	       (enc && (!*enc || !strcmp(enc, "utf8")));
 }
 
 /* v2.js get_job(), up to the runtime lookup, then what Piston leaves to
@@ -76,9 +77,16 @@ static const char *check_body(json_t *b, char *buf, size_t size)
 	if (!json_is_string(json_object_get(b, "version")) ||
 	    !json_string_length(json_object_get(b, "version")))
 		return "version is required as a string";
+	/* C strings from here on: a NUL would cut a name short. */
+	if (strlen(json_string_value(json_object_get(b, "language"))) !=
+		    json_string_length(json_object_get(b, "language")) ||
+	    strlen(json_string_value(json_object_get(b, "version"))) !=
+		    json_string_length(json_object_get(b, "version")))
+		return "language and version must not contain NUL characters";
 	if (!json_is_array(files))
 		return "files is required as an array";
-	json_array_foreach(files, i, f) {
+	json_array_foreach(files, i, f)
+	{
 		if (!json_is_string(json_object_get(f, "content"))) {
 			snprintf(buf, size, "files[%zu].content is required as a string", i);
 			return buf;
@@ -86,6 +94,12 @@ static const char *check_body(json_t *b, char *buf, size_t size)
 		if (json_object_get(f, "name") && !json_is_null(json_object_get(f, "name")) &&
 		    !json_is_string(json_object_get(f, "name"))) {
 			snprintf(buf, size, "files[%zu].name must be a string", i);
+			return buf;
+		}
+		if (json_is_string(json_object_get(f, "name")) &&
+		    strlen(json_string_value(json_object_get(f, "name"))) !=
+			    json_string_length(json_object_get(f, "name"))) {
+			snprintf(buf, size, "files[%zu].name must not contain NUL characters", i);
 			return buf;
 		}
 	}
@@ -97,7 +111,8 @@ static const char *check_body(json_t *b, char *buf, size_t size)
 		return "stdin must be a string";
 	if (args && !json_is_null(args) && !json_is_array(args))
 		return "args must be an array of strings";
-	json_array_foreach(args, i, a) {
+	json_array_foreach(args, i, a)
+	{
 		if (!json_is_string(a))
 			return "args must be an array of strings";
 	}
@@ -129,15 +144,17 @@ static const Sbx__Language *find_runtime(const Sbx__ListLanguagesReply *r, const
 	return best;
 }
 
-/* One of Piston's six limits: `<stage>_<what>` of the body into *ms_or_kb
- * (0: not given). Piston's checks in its order; -1 for a memory limit is
- * "no limit", here the largest the server allows. NULL when fine. */
+/* One of Piston's six limits: `<stage>_<what>` of the body in native
+ * units (ms, KiB) into *ret, 0 when not given. Piston's checks in its
+ * order; -1 for a memory limit is "no limit", here the largest the server
+ * allows. max_native 0: the daemon did not say (an older node), so the
+ * daemon checks. NULL when fine, else the sentence. */
 static const char *one_limit(json_t *b, const char *stage, const char *what, uint64_t max_native,
 			     double per_native, uint64_t *ret, char *buf, size_t size)
 {
+	double d, max = (double)max_native * per_native;
 	char name[48];
 	json_t *v;
-	double d, max = (double)max_native * per_native;
 
 	snprintf(name, sizeof(name), "%s_%s", stage, what);
 	v = json_object_get(b, name);
@@ -156,7 +173,7 @@ static const char *one_limit(json_t *b, const char *stage, const char *what, uin
 		*ret = max_native;
 		return NULL;
 	}
-	if (d > max) {
+	if (max_native && d > max) {
 		snprintf(buf, size, "%s cannot exceed the configured limit of %.0f", name, max);
 		return buf;
 	}
@@ -166,64 +183,66 @@ static const char *one_limit(json_t *b, const char *stage, const char *what, uin
 	}
 	/* Whole native units, rounded up: 1.5 ms is 2, 1000 bytes 1 KiB. */
 	d /= per_native;
+	if (d >= 0x1p63) {
+		snprintf(buf, size, "%s is too large", name);
+		return buf;
+	}
 	*ret = (uint64_t)d + ((double)(uint64_t)d < d);
 	return NULL;
 }
 
-static Sbx__Limits *limits_new(uint64_t mem_kb, uint64_t wall_ms, uint64_t cpu_ms)
+static Sbx__Limits *limits_new(const uint64_t v[3])
 {
 	Sbx__Limits *l;
 
-	if (!mem_kb && !wall_ms && !cpu_ms)
+	if (!v[0] && !v[1] && !v[2])
 		return NULL;
 	l = (Sbx__Limits *)sbx_message_new(&sbx__limits__descriptor);
 	if (!l)
 		return NULL;
-	l->has_memory_kb = mem_kb != 0;
-	l->memory_kb = mem_kb;
-	l->has_wall_time_ms = wall_ms != 0;
-	l->wall_time_ms = wall_ms;
-	l->has_cpu_time_ms = cpu_ms != 0;
-	l->cpu_time_ms = cpu_ms;
+	l->has_memory_kb = v[0] != 0;
+	l->memory_kb = v[0];
+	l->has_wall_time_ms = v[1] != 0;
+	l->wall_time_ms = v[1];
+	l->has_cpu_time_ms = v[2] != 0;
+	l->cpu_time_ms = v[2];
 	return l;
+}
+
+/* The largest value of limit k (the order of `kinds` below), 0 unknown. */
+static uint64_t limit_max(const Sbx__Limits *m, int k)
+{
+	if (!m)
+		return 0;
+	return k == 0 ? m->memory_kb : k == 1 ? m->wall_time_ms : m->cpu_time_ms;
 }
 
 /* The three limits of both stages, in Piston's order (memory, timeout,
  * cpu time; compile before run), into x. NULL, or the sentence. */
-static const char *set_limits(json_t *b, const Sbx__Language *rt, Sbx__ExecuteRequest *x,
-			      bool *oom, char *buf, size_t size)
+static const char *set_limits(json_t *b, const Sbx__Language *rt, Sbx__ExecuteRequest *x, bool *oom,
+			      char *buf, size_t size)
 {
 	static const char *const stages[] = {"compile", "run"};
+	static const struct {
+		const char *what;
+		double per_native; /* Piston's units in one of ours */
+	} kinds[] = {{"memory_limit", 1024}, {"timeout", 1}, {"cpu_time", 1}};
 	uint64_t v[2][3] = {{0}};
 	const char *e;
 
-	for (int s = 0; s < 2; s++) {
-		const Sbx__Limits *max = s == 0 ? rt->max_compile_limits : rt->max_limits;
+	for (int k = 0; k < 3; k++)
+		for (int s = 0; s < 2; s++) {
+			const Sbx__Limits *max = s == 0 ? rt->max_compile_limits : rt->max_limits;
 
-		if (!max)
-			return "the server did not say its limits";
-		if ((e = one_limit(b, stages[s], "memory_limit", max->memory_kb, 1024, &v[s][0], buf,
-				   size)))
-			return e;
-	}
-	for (int s = 0; s < 2; s++) {
-		const Sbx__Limits *max = s == 0 ? rt->max_compile_limits : rt->max_limits;
-
-		if ((e = one_limit(b, stages[s], "timeout", max->wall_time_ms, 1, &v[s][1], buf,
-				   size)))
-			return e;
-	}
-	for (int s = 0; s < 2; s++) {
-		const Sbx__Limits *max = s == 0 ? rt->max_compile_limits : rt->max_limits;
-
-		if ((e = one_limit(b, stages[s], "cpu_time", max->cpu_time_ms, 1, &v[s][2], buf,
-				   size)))
-			return e;
-	}
-	x->limits = limits_new(v[1][0], v[1][1], v[1][2]);
+			e = one_limit(b, stages[s], kinds[k].what, limit_max(max, k),
+				      kinds[k].per_native, &v[s][k], buf, size);
+			if (e)
+				return e;
+		}
+	x->limits = limits_new(v[1]);
 	/* An interpreted language has no compile step to limit. */
 	if (rt->compiled)
-		x->compile_limits = limits_new(v[0][0], v[0][1], v[0][2]);
+		x->compile_limits = limits_new(v[0]);
 	*oom = (!x->limits && (v[1][0] || v[1][1] || v[1][2])) ||
 	       (rt->compiled && !x->compile_limits && (v[0][0] || v[0][1] || v[0][2]));
 	return NULL;
@@ -282,7 +301,8 @@ static int file_of(json_t *jf, size_t i, Sbx__File *f, char *buf, size_t size)
 		f->content.data = n ? malloc(n) : NULL;
 		if (n && !f->content.data)
 			return -ENOMEM;
-		memcpy(f->content.data, s, n);
+		if (n)
+			memcpy(f->content.data, s, n);
 		f->content.len = n;
 	} else if (enc && strcmp(enc, "base64") == 0) {
 		r = jpb_b64_decode(s, n, &f->content);
@@ -302,23 +322,26 @@ static int file_of(json_t *jf, size_t i, Sbx__File *f, char *buf, size_t size)
 static int set_files(json_t *files, Sbx__ExecuteRequest *x, char *buf, size_t size)
 {
 	size_t n = json_array_size(files), i, main_i = n;
-	json_t *jf;
+	json_t *jf, *code;
 	int r;
 
-	json_array_foreach(files, i, jf) {
+	json_array_foreach(files, i, jf)
+	{
 		if (main_i == n && is_utf8_file(jf))
 			main_i = i;
 	}
-	x->code = strdup(json_string_value(json_object_get(json_array_get(files, main_i), "content")));
+	code = json_object_get(json_array_get(files, main_i), "content");
+	x->code = strdup(json_string_value(code));
 	x->files = calloc(n ? n : 1, sizeof(*x->files));
 	if (!x->code || !x->files)
 		return -ENOMEM;
-	if (strlen(x->code) != json_string_length(json_object_get(json_array_get(files, main_i),
-								   "content"))) {
+	/* The program is a C string in the request: a NUL would cut it. */
+	if (strlen(x->code) != json_string_length(code)) {
 		snprintf(buf, size, "files[%zu].content must not contain NUL characters", main_i);
 		return -EINVAL;
 	}
-	json_array_foreach(files, i, jf) {
+	json_array_foreach(files, i, jf)
+	{
 		Sbx__File *f;
 
 		if (i == main_i)
@@ -353,7 +376,8 @@ static int set_io(json_t *b, Sbx__ExecuteRequest *x)
 	x->args = calloc(json_array_size(args) + 1, sizeof(char *));
 	if (!x->args)
 		return -ENOMEM;
-	json_array_foreach(args, i, a) {
+	json_array_foreach(args, i, a)
+	{
 		if (strlen(json_string_value(a)) != json_string_length(a))
 			return -EINVAL;
 		if (!(x->args[x->n_args++] = strdup(json_string_value(a))))
@@ -400,11 +424,11 @@ static int build_execute(struct gw_request *req, struct piston_job *j, Sbx__Exec
 static void signal_name(int sig, char *buf, size_t size)
 {
 	static const char *const names[] = {
-		NULL,	   "SIGHUP",  "SIGINT",	   "SIGQUIT", "SIGILL",	   "SIGTRAP", "SIGABRT",
-		"SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",   "SIGUSR2", "SIGPIPE",
-		"SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",
-		"SIGTTIN", "SIGTTOU", "SIGURG",	   "SIGXCPU", "SIGXFSZ",   "SIGVTALRM", "SIGPROF",
-		"SIGWINCH", "SIGIO",  "SIGPWR",	   "SIGSYS",
+		NULL,	    "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",  "SIGTRAP",   "SIGABRT",
+		"SIGBUS",   "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV", "SIGUSR2",   "SIGPIPE",
+		"SIGALRM",  "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP",   "SIGTSTP",
+		"SIGTTIN",  "SIGTTOU", "SIGURG",    "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+		"SIGWINCH", "SIGIO",   "SIGPWR",    "SIGSYS",
 	};
 
 	if (sig > 0 && (size_t)sig < SBX_ARRAY_SIZE(names))
@@ -442,17 +466,21 @@ static int stage_status(json_t *s, const Sbx__ExecResult *r)
 		status = "TO";
 		signo = 9;
 		snprintf(msg, sizeof(msg), "Time limit exceeded%s",
-			 r->status == SBX__EXEC_STATUS__EXEC_STATUS_WALL_TIME_LIMIT ? " (wall clock)" : "");
+			 r->status == SBX__EXEC_STATUS__EXEC_STATUS_WALL_TIME_LIMIT
+				 ? " (wall clock)"
+				 : "");
 		break;
 	case SBX__EXEC_STATUS__EXEC_STATUS_OUTPUT_LIMIT:
 		/* Which stream went past the limit; stdout when both did. */
 		status = r->stderr_truncated && !r->stdout_truncated ? "EL" : "OL";
 		signo = 9;
-		snprintf(msg, sizeof(msg), "%s length exceeded", *status == 'E' ? "stderr" : "stdout");
+		snprintf(msg, sizeof(msg), "%s length exceeded",
+			 *status == 'E' ? "stderr" : "stdout");
 		break;
 	case SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR:
 		status = "XX";
-		snprintf(msg, sizeof(msg), "%s", r->error && *r->error ? r->error : "internal error");
+		snprintf(msg, sizeof(msg), "%s",
+			 r->error && *r->error ? r->error : "internal error");
 		break;
 	default: /* signaled, out of memory, stopped */
 		status = "SG";
@@ -529,7 +557,8 @@ static int on_languages(struct gw_server *srv, struct gw_request *req)
 	j->rt = find_runtime(j->languages, lang, ver);
 	if (!j->rt)
 		return gw_respond_error(req, 400, NULL, "%s-%s runtime is unknown", lang, ver);
-	json_array_foreach(json_object_get(j->body, "files"), i, f) {
+	json_array_foreach(json_object_get(j->body, "files"), i, f)
+	{
 		utf8 = utf8 || is_utf8_file(f);
 	}
 	if (!utf8)
@@ -551,12 +580,15 @@ int gw_piston_execute_handler(struct gw_server *srv, struct gw_request *req)
 	char buf[128];
 	const char *e;
 
+	/* NUL is fine in stdin and in files beside the program; names and
+	 * the program, C strings, are checked for it. */
 	body = json_loadb(req->body.data ? req->body.data : "", req->body.len,
-			  JSON_REJECT_DUPLICATES, &je);
+			  JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!body)
-		return gw_respond_error(req, 400, NULL,
-					"the request body is not valid JSON: %s (line %d, column %d)",
-					je.text, je.line, je.column);
+		return gw_respond_error(
+			req, 400, NULL,
+			"the request body is not valid JSON: %s (line %d, column %d)", je.text,
+			je.line, je.column);
 	e = check_body(body, buf, sizeof(buf));
 	if (e) {
 		json_decref(body);

@@ -6,7 +6,7 @@
 #include "semver.h"
 #include "testlib.h"
 
-static const char *const versions[] = {"3.11.2", "3.12.0", "0.2.3",  "0.0.3",
+static const char *const versions[] = {"3.11.2", "3.12.0",  "0.2.3",  "0.0.3",
 				       "1.63.0", "20.20.2", "5.2.15", "2.0.0"};
 
 /* range, then for each version above 1 when it satisfies the range. */

@@ -15,7 +15,7 @@
 
 /* The stage object: Piston's keys in its order. */
 #define STAGE_KEYS                                                                                 \
-	"stdout:s stderr:s output:s code:%c signal:%c message:%c status:%c cpu_time:i "             \
+	"stdout:s stderr:s output:s code:%c signal:%c message:%c status:%c cpu_time:i "            \
 	"wall_time:i memory:i"
 /* The daemon's limits in this test: 4 KiB of output, 60 s of time. */
 #define MAX_OUTPUT "4096"
@@ -34,8 +34,8 @@ static json_t *execute_ok(const char *body)
 
 	th_http(st.base, "POST", "/api/v2/execute", body, NULL, 0, &r);
 	j = r.status == 200 ? th_json(&r) : NULL;
-	CHECKF(j && json_is_object(json_object_get(j, "run")), "want 200, got %ld %.300s (request %.200s)",
-	       r.status, r.body, body);
+	CHECKF(j && json_is_object(json_object_get(j, "run")),
+	       "want 200, got %ld %.300s (request %.200s)", r.status, r.body, body);
 	th_resp_fini(&r);
 	return j;
 }
@@ -56,8 +56,8 @@ static void expect_message(const char *method, const char *path, const char *bod
 	CHECKF(r.status == status && m && json_object_size(j) == 1 && strstr(m, want) &&
 		       th_header(&r, "Content-Type", ct, sizeof(ct)) &&
 		       strcmp(ct, "application/json") == 0,
-	       "want %ld {\"message\": \"...%s...\"}, got %ld %.300s (request %.200s)", status, want,
-	       r.status, r.body, body ? body : "");
+	       "want %ld {\"message\": \"...%s...\"}, got %ld %.300s (request %.200s)", status,
+	       want, r.status, r.body, body ? body : "");
 	json_decref(j);
 	th_resp_fini(&r);
 }
@@ -101,16 +101,19 @@ static void test_runtimes(void)
 	CHECK_INT(r.status, 200);
 	j = th_json(&r);
 	CHECKF(json_is_array(j) && json_array_size(j) > 0, "%.300s", r.body);
-	json_array_foreach(j, i, v) {
+	json_array_foreach(j, i, v)
+	{
 		const char *lang = th_str(v, "language"), *ver = th_str(v, "version");
 		char why[160];
 
-		CHECKF(th_json_shape(v, json_object_get(v, "runtime")
+		CHECKF(th_json_shape(v,
+				     json_object_get(v, "runtime")
 					     ? "language:s version:s aliases:a runtime:s"
 					     : "language:s version:s aliases:a",
 				     why, sizeof(why)),
 		       "element %zu: %s", i, why);
-		CHECKF(regexec(&re, ver, 0, NULL, 0) == 0, "%s version '%s' is not x.y.z", lang, ver);
+		CHECKF(regexec(&re, ver, 0, NULL, 0) == 0, "%s version '%s' is not x.y.z", lang,
+		       ver);
 		if (strcmp(lang, "python") == 0) {
 			python = true;
 			snprintf(python_version, sizeof(python_version), "%s", ver);
@@ -134,9 +137,10 @@ static void test_runtimes(void)
  * and the reply's language and version. */
 static void test_success(void)
 {
-	json_t *j = execute_ok("{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"name\": "
-			       "\"main.py\", \"content\": \"import sys\\nprint(repr(sys.stdin.read()))"
-			       "\\nprint('err', file=sys.stderr)\"}], \"stdin\": \"abc\"}");
+	json_t *j =
+		execute_ok("{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"name\": "
+			   "\"main.py\", \"content\": \"import sys\\nprint(repr(sys.stdin.read()))"
+			   "\\nprint('err', file=sys.stderr)\"}], \"stdin\": \"abc\"}");
 
 	if (j) {
 		json_t *run = json_object_get(j, "run");
@@ -144,7 +148,8 @@ static void test_success(void)
 
 		CHECKF(th_json_shape(j, "language:s version:s run:o", why, sizeof(why)), "%s", why);
 		CHECK_STR(th_str(j, "language"), "python");
-		CHECKF(strcmp(th_str(j, "version"), python_version) == 0, "%s", th_str(j, "version"));
+		CHECKF(strcmp(th_str(j, "version"), python_version) == 0, "%s",
+		       th_str(j, "version"));
 		check_stage(run, "'abc\\n'\n", NULL, NULL, NULL);
 		CHECK_STR(th_str(run, "stderr"), "err\n");
 		CHECK_STR(th_str(run, "output"), "'abc\\n'\nerr\n");
@@ -160,11 +165,12 @@ static void test_success(void)
  * the writes. */
 static void test_args_output(void)
 {
-	json_t *j = execute_ok("{\"language\": \"python\", \"version\": \"3\", \"args\": [\"a\", "
-			       "\"b c\", \"\"], \"files\": [{\"content\": \"import sys, time\\n"
-			       "print(sys.argv[1:], flush=True)\\nfor i in range(3):\\n"
-			       "  print(i, flush=True); time.sleep(0.05)\\n"
-			       "  print('e%d' % i, file=sys.stderr, flush=True); time.sleep(0.05)\"}]}");
+	json_t *j = execute_ok(
+		"{\"language\": \"python\", \"version\": \"3\", \"args\": [\"a\", "
+		"\"b c\", \"\"], \"files\": [{\"content\": \"import sys, time\\n"
+		"print(sys.argv[1:], flush=True)\\nfor i in range(3):\\n"
+		"  print(i, flush=True); time.sleep(0.05)\\n"
+		"  print('e%d' % i, file=sys.stderr, flush=True); time.sleep(0.05)\"}]}");
 
 	if (j) {
 		json_t *run = json_object_get(j, "run");
@@ -201,10 +207,11 @@ static void test_versions(void)
 		       "{\"language\": \"python\", \"version\": \"2.x\", \"files\": [{\"content\": "
 		       "\"print 1\"}]}",
 		       400, "python-2.x runtime is unknown");
-	expect_message("POST", "/api/v2/execute",
-		       "{\"language\": \"python\", \"version\": \"latest\", \"files\": [{\"content\": "
-		       "\"1\"}]}",
-		       400, "python-latest runtime is unknown");
+	expect_message(
+		"POST", "/api/v2/execute",
+		"{\"language\": \"python\", \"version\": \"latest\", \"files\": [{\"content\": "
+		"\"1\"}]}",
+		400, "python-latest runtime is unknown");
 	expect_message("POST", "/api/v2/execute",
 		       "{\"language\": \"cobol\", \"version\": \"*\", \"files\": [{\"content\": "
 		       "\"1\"}]}",
@@ -239,7 +246,8 @@ static void test_statuses(void)
 	j = execute_ok("{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
 		       "\"import os\\nos.kill(os.getpid(), 11)\"}]}");
 	if (j)
-		check_stage(json_object_get(j, "run"), "", "SG", "SIGSEGV", "Caught fatal signal 11");
+		check_stage(json_object_get(j, "run"), "", "SG", "SIGSEGV",
+			    "Caught fatal signal 11");
 	json_decref(j);
 	j = execute_ok("{\"language\": \"python\", \"version\": \"*\", \"run_timeout\": 500, "
 		       "\"files\": [{\"content\": \"import time\\nprint('s', flush=True)\\n"
@@ -261,21 +269,25 @@ static void test_statuses(void)
 	j = execute_ok("{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
 		       "\"print('o' * 100000)\"}]}");
 	if (j) {
-		check_stage(json_object_get(j, "run"), NULL, "OL", "SIGKILL", "stdout length exceeded");
-		CHECK(strlen(th_str(json_object_get(j, "run"), "stdout")) <= (size_t)atoi(MAX_OUTPUT));
+		check_stage(json_object_get(j, "run"), NULL, "OL", "SIGKILL",
+			    "stdout length exceeded");
+		CHECK(strlen(th_str(json_object_get(j, "run"), "stdout")) <=
+		      (size_t)atoi(MAX_OUTPUT));
 	}
 	json_decref(j);
 	j = execute_ok("{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
 		       "\"import sys\\nsys.stderr.write('e' * 100000)\"}]}");
 	if (j)
-		check_stage(json_object_get(j, "run"), "", "EL", "SIGKILL", "stderr length exceeded");
+		check_stage(json_object_get(j, "run"), "", "EL", "SIGKILL",
+			    "stderr length exceeded");
 	json_decref(j);
 	/* Out of memory is the cgroup's SIGKILL: isolate's SG. */
 	j = execute_ok("{\"language\": \"python\", \"version\": \"*\", \"run_memory_limit\": "
 		       "67108864, \"files\": [{\"content\": \"x = bytearray(512 << 20)\\n"
 		       "print(len(x))\"}]}");
 	if (j)
-		check_stage(json_object_get(j, "run"), "", "SG", "SIGKILL", "Caught fatal signal 9");
+		check_stage(json_object_get(j, "run"), "", "SG", "SIGKILL",
+			    "Caught fatal signal 9");
 	json_decref(j);
 }
 
@@ -287,14 +299,16 @@ static void test_files(void)
 		"{\"language\": \"python\", \"version\": \"*\", \"files\": ["
 		"{\"name\": \"b.bin\", \"content\": \"AAEC/w==\", \"encoding\": \"base64\"},"
 		"{\"name\": \"main.py\", \"content\": \"print(open('b.bin','rb').read(), "
-		"open('h.bin','rb').read(), open('t.txt').read(), open('file4.code').read())\"},"
+		"open('h.bin','rb').read(), repr(open('t.txt').read()), "
+		"open('file4.code').read())\"},"
 		"{\"name\": \"h.bin\", \"content\": \"48690a\", \"encoding\": \"hex\"},"
-		"{\"name\": \"t.txt\", \"content\": \"caf\\u00e9\", \"encoding\": \"utf8\"},"
+		"{\"name\": \"t.txt\", \"content\": \"caf\\u00e9\\u0000\", \"encoding\": \"utf8\"},"
 		"{\"content\": \"nameless\"}]}");
 
 	if (j)
-		check_stage(json_object_get(j, "run"), "b'\\x00\\x01\\x02\\xff' b'Hi\\n' café nameless\n",
-			    NULL, NULL, NULL);
+		check_stage(json_object_get(j, "run"),
+			    "b'\\x00\\x01\\x02\\xff' b'Hi\\n' 'café\\x00' nameless\n", NULL, NULL,
+			    NULL);
 	json_decref(j);
 }
 
@@ -315,7 +329,9 @@ static void test_compiled(void)
 	if (j) {
 		check_stage(json_object_get(j, "compile"), "", NULL, NULL, NULL);
 		check_stage(json_object_get(j, "run"), "hi [\"x\"]\n", NULL, NULL, NULL);
-		CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "compile"), "code")), 0);
+		CHECK_INT(
+			json_integer_value(json_object_get(json_object_get(j, "compile"), "code")),
+			0);
 	}
 	json_decref(j);
 	j = execute_ok("{\"language\": \"rs\", \"version\": \"*\", \"files\": [{\"content\": "
@@ -359,7 +375,8 @@ static void test_bad_input(void)
 		 "files[0].content is required as a string"},
 		{"{\"language\": \"python\", \"version\": \"*\", \"files\": []}",
 		 "files must include at least one utf8 encoded file"},
-		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"AA==\", "
+		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"AA==\", "
 		 "\"encoding\": \"base64\"}]}",
 		 "files must include at least one utf8 encoded file"},
 		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}, "
@@ -371,24 +388,36 @@ static void test_bad_input(void)
 		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}, "
 		 "{\"content\": \"1\", \"encoding\": \"utf16\"}]}",
 		 "files[1].encoding must be one of utf8, base64, hex"},
-		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}], "
+		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"1\"}], "
 		 "\"run_timeout\": \"soon\"}",
 		 "If specified, run_timeout must be a number"},
-		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}], "
+		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"1\"}], "
 		 "\"run_timeout\": 60001}",
 		 "run_timeout cannot exceed the configured limit of 60000"},
-		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}], "
+		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"1\"}], "
 		 "\"run_cpu_time\": -5}",
 		 "run_cpu_time must be non-negative"},
-		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}], "
+		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"1\"}], "
 		 "\"compile_memory_limit\": 1e15}",
 		 "compile_memory_limit cannot exceed the configured limit of "},
-		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}], "
+		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"1\"}], "
 		 "\"args\": [1]}",
 		 "args must be an array of strings"},
-		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}], "
+		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"1\"}], "
 		 "\"stdin\": 5}",
 		 "stdin must be a string"},
+		{"{\"language\": \"py\\u0000thon\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"1\"}]}",
+		 "language and version must not contain NUL characters"},
+		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": "
+		 "\"print(1)\\u0000\"}]}",
+		 "files[0].content must not contain NUL characters"},
 		/* The daemon's refusal keeps Piston's error key. */
 		{"{\"language\": \"python\", \"version\": \"*\", \"files\": [{\"content\": \"1\"}, "
 		 "{\"name\": \"../x\", \"content\": \"1\"}]}",
@@ -401,12 +430,16 @@ static void test_bad_input(void)
 	json_decref(execute_ok("{\"language\": \"python\", \"version\": \"*\", \"files\": "
 			       "[{\"content\": \"print(1)\"}], \"run_memory_limit\": -1, "
 			       "\"compile_memory_limit\": -1, \"run_timeout\": 0}"));
+	/* Fractions of a millisecond round up. */
+	json_decref(execute_ok("{\"language\": \"python\", \"version\": \"*\", \"files\": "
+			       "[{\"content\": \"print(1)\"}], \"run_timeout\": 1500.5, "
+			       "\"run_memory_limit\": 100000000.5}"));
 }
 
 int main(void)
 {
-	const char *const daemon_args[] = {"--max-output-bytes", MAX_OUTPUT,
-					   "--max-execution-time", MAX_SECONDS, NULL};
+	const char *const daemon_args[] = {"--max-output-bytes", MAX_OUTPUT, "--max-execution-time",
+					   MAX_SECONDS, NULL};
 
 	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
