@@ -11,6 +11,7 @@
 #include "dialects.h"
 #include "files_route.h"
 #include "logstream.h"
+#include "piston.h"
 #include "proxy.h"
 
 const struct gw_route gw_routes[] = {
@@ -33,6 +34,13 @@ const struct gw_route gw_routes[] = {
 	 * then the same result (gateway/logstream.h). */
 	GW_HANDLER_RPC("POST", "/api/v1/execute/stream", "Execute", &gw_dialect_executor_execute,
 		       gw_execute_stream_handler, true),
+
+	/* Piston v2 (engineer-man/piston api/src/api/v2.js): the installed
+	 * runtimes, and execution with a version selector (gateway/piston.h:
+	 * ListLanguages, then Execute). Errors are {"message": ...}. */
+	GW_RPC("GET", "/api/v2/runtimes", "ListLanguages", &gw_dialect_piston_runtimes, 200),
+	GW_HANDLER_RPC("POST", "/api/v2/execute", "Execute", &gw_dialect_piston_execute,
+		       gw_piston_execute_handler, true),
 
 	/* Stateful objects: sandbox-service sandboxes, OpenSandbox sessions,
 	 * sandbox-executor history (gateway/dialects_objects.c). Creating and

@@ -178,6 +178,12 @@ for extra in [[(3, "/workspace")], [(3, "/tmp/../etc")], [(7, msg((1, "/usr/lib/
     req = msg((1, "/usr/bin/python3"), (1, "main.py"), (2, "PATH=/usr/bin"), *extra, (8, limits))
     put("fuzz-upload-paths", b"\x01" + req)
 
+# ---- fuzz-semver: a version line, a newline, a selector ----
+for line, sel in [("Python 3.11.2", "^3.x || >=2 <3"), ("rustc 1.63.0 (4b91a6ea7 2022-08-08)", "1.2.3 - 2"),
+                  ("1.0.0", "~> 1 >= 0.0.1-beta.2+b <*"), ("go version go1.19.8 linux/amd64", "~1.19"),
+                  ("Erlang/OTP 25", "25 || 26.x"), ("v20.20.2", "=v20.20.2")]:
+    put("fuzz-semver", line + "\n" + sel)
+
 # ---- fuzz-envelope: [method] + RpcRequest / RpcReply bytes ----
 run = msg((1, "/bin/echo"), (1, "hi"), (2, limits), (6, "/tmp"))
 put("fuzz-envelope", b"\x00" + msg((1, "Run"), (2, 7), (3, 1733212800000), (4, "key"), (5, run), (6, "127.0.0.1")))
