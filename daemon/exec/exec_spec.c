@@ -105,7 +105,8 @@ static int resolve_limits(const struct sbx_config *cfg, const Sbx__Limits *in, S
 	limit_rules(cfg, rules);
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const struct limit_rule *rule = limit_rule_of(rules, SBX_ARRAY_SIZE(rules), f->name);
+		const struct limit_rule *rule =
+			limit_rule_of(rules, SBX_ARRAY_SIZE(rules), f->name);
 		uint64_t v;
 
 		if (!rule)
@@ -154,8 +155,7 @@ static uint64_t row_compile_limit(const struct sbx_runtime_limits *rl, const cha
 /* ExecuteRequest.compile_limits: each field given from 1 to the larger of
  * the daemon's maximum and the row's own compile limit (compilers need
  * more than the programs they build). Without a compile step: unused. */
-static int set_compile_limits(struct sbx_executor *x, struct sbx_rpc_call *call,
-			      struct exec_job *j)
+static int set_compile_limits(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
 {
 	const Sbx__Limits *in = j->spec->compile_request_limits;
 	const ProtobufCMessageDescriptor *d = &sbx__limits__descriptor;
@@ -166,7 +166,8 @@ static int set_compile_limits(struct sbx_executor *x, struct sbx_rpc_call *call,
 	limit_rules(x->cfg, rules);
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const struct limit_rule *rule = limit_rule_of(rules, SBX_ARRAY_SIZE(rules), f->name);
+		const struct limit_rule *rule =
+			limit_rule_of(rules, SBX_ARRAY_SIZE(rules), f->name);
 		uint64_t v = limit_get(in, f), max = rule ? rule->max : 0;
 
 		if (j->compile_limits && row_compile_limit(j->compile_limits, f->name) > max)
@@ -534,14 +535,14 @@ static int set_service(struct sbx_executor *x, struct sbx_rpc_call *call, struct
  * caller hears, as it always was. */
 static int (*const prepare_steps[])(struct sbx_executor *, struct sbx_rpc_call *,
 				    struct exec_job *) = {
-	check_program,	  /* log_id, a command or code in an allowed language, files */
-	set_limits,	  /* the daemon's defaults; refused above its maxima */
+	check_program,	    /* log_id, a command or code in an allowed language, files */
+	set_limits,	    /* the daemon's defaults; refused above its maxima */
 	set_compile_limits, /* the request's compile limits, up to the row's */
-	set_argv,	  /* the command, or the runtime's run argv */
-	set_env,	  /* base environment, then the spec's */
-	set_execution_id, /* the history's id; sbx_executor_cancel can find it */
-	set_places,	  /* cwd, workspace, /tmp, network, stdin, files */
-	set_service,	  /* a service: live output, the engine's longest limits */
+	set_argv,	    /* the command, or the runtime's run argv */
+	set_env,	    /* base environment, then the spec's */
+	set_execution_id,   /* the history's id; sbx_executor_cancel can find it */
+	set_places,	    /* cwd, workspace, /tmp, network, stdin, files */
+	set_service,	    /* a service: live output, the engine's longest limits */
 };
 
 int exec_job_prepare(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)

@@ -107,7 +107,8 @@ static void result_complete(const struct sbx_exec_spec *spec, Sbx__ExecResult *r
 {
 	ProtobufCBinaryData none = {0};
 
-	if (spec->merge_stderr && res->stderr.len && bytes_join(&res->stdout, &res->stdout, &res->stderr) == 0) {
+	if (spec->merge_stderr && res->stderr.len &&
+	    bytes_join(&res->stdout, &res->stdout, &res->stderr) == 0) {
 		bytes_join(&res->stderr, &none, &none);
 		res->stdout_truncated |= res->stderr_truncated;
 		res->stderr_truncated = false;

@@ -5,10 +5,9 @@
  * for one daemon reader: chunks are sent with MSG_DONTWAIT, and when the
  * socket is full they are dropped and counted (STREAM_END reports the
  * count). A stream socket may take part of a frame; its tail is kept
- * (at most one frame, in a buffer allocated at start) and sent first when the socket drains, so frames
- * stay whole. The result frame carries the capped output regardless.
- * Also here: the interleaved copy of both streams that want_output asks
- * for (sbx_output_both). */
+ * (at most one frame, in a buffer allocated at start) and sent first when the socket drains, so
+ * frames stay whole. The result frame carries the capped output regardless. Also here: the
+ * interleaved copy of both streams that want_output asks for (sbx_output_both). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -31,9 +31,10 @@ static const char *sub_str(const struct th_rep *r, const char *obj, const char *
 
 static void args_reach_argv(void)
 {
-	struct th_rep r = execute("{\"language\": \"python\", \"code\": \"import sys\\nprint(sys.argv[1:])\","
-				  " \"args\": %s}",
-				  "[\"a b\", \"-c\", \"\"]");
+	struct th_rep r =
+		execute("{\"language\": \"python\", \"code\": \"import sys\\nprint(sys.argv[1:])\","
+			" \"args\": %s}",
+			"[\"a b\", \"-c\", \"\"]");
 	TH_CHECK_STATUS(r, SBX_OK);
 	CHECK_STR(th_rep_str(&r, "stdout"), "['a b', '-c', '']\n");
 	CHECK(th_rep_get(&r, "compile") == NULL);
@@ -43,7 +44,7 @@ static void args_reach_argv(void)
 /* Three writes, 2 on stderr between 1 and 3, with pauses so that the
  * spawner reads them one at a time even on separate pipes. */
 #define WRITES                                                                                     \
-	"import os, time\\nos.write(1, b'1')\\ntime.sleep(0.1)\\nos.write(2, b'2')\\n"            \
+	"import os, time\\nos.write(1, b'1')\\ntime.sleep(0.1)\\nos.write(2, b'2')\\n"             \
 	"time.sleep(0.1)\\nos.write(1, b'3')\\n"
 
 static void merge_and_output(void)
@@ -56,7 +57,8 @@ static void merge_and_output(void)
 	CHECK_STR(th_rep_str(&r, "output"), "");
 	th_rep_fini(&r);
 
-	r = execute("{\"language\": \"python\", \"code\": \"" WRITES "\", %s}", "\"want_output\": true");
+	r = execute("{\"language\": \"python\", \"code\": \"" WRITES "\", %s}",
+		    "\"want_output\": true");
 	TH_CHECK_STATUS(r, SBX_OK);
 	CHECK_STR(th_rep_str(&r, "stdout"), "13");
 	CHECK_STR(th_rep_str(&r, "stderr"), "2");
@@ -76,16 +78,17 @@ static void merge_and_output(void)
 }
 
 #define RUST_CFG                                                                                   \
-	"#[cfg(sbx_opt)] fn which() -> &'static str { \\\"opt\\\" }\\n"                             \
-	"#[cfg(not(sbx_opt))] fn which() -> &'static str { \\\"plain\\\" }\\n"                      \
-	"fn main() { let a: Vec<String> = std::env::args().skip(1).collect(); "                   \
+	"#[cfg(sbx_opt)] fn which() -> &'static str { \\\"opt\\\" }\\n"                            \
+	"#[cfg(not(sbx_opt))] fn which() -> &'static str { \\\"plain\\\" }\\n"                     \
+	"fn main() { let a: Vec<String> = std::env::args().skip(1).collect(); "                    \
 	"println!(\\\"{} {:?}\\\", which(), a); }\\n"
 
 static void compiled(void)
 {
-	struct th_rep r = execute("{\"language\": \"rust\", \"code\": \"" RUST_CFG "\", %s}",
-				  "\"args\": [\"x\"], \"compiler_options\": [\"--cfg\", \"sbx_opt\"],"
-				  " \"want_output\": true");
+	struct th_rep r =
+		execute("{\"language\": \"rust\", \"code\": \"" RUST_CFG "\", %s}",
+			"\"args\": [\"x\"], \"compiler_options\": [\"--cfg\", \"sbx_opt\"],"
+			" \"want_output\": true");
 	TH_CHECK_STATUS(r, SBX_OK);
 	CHECK_STR(th_rep_str(&r, "status"), "EXEC_STATUS_OK");
 	CHECK_STR(th_rep_str(&r, "stdout"), "opt [\"x\"]\n");
@@ -98,8 +101,9 @@ static void compiled(void)
 	th_rep_fini(&r);
 
 	/* A failed compile is the result, and its own compile result too. */
-	r = execute("{\"language\": \"rust\", \"code\": \"fn main() { let x: u8 = \\\"s\\\"; }\", %s}",
-		    "\"want_output\": true");
+	r = execute(
+		"{\"language\": \"rust\", \"code\": \"fn main() { let x: u8 = \\\"s\\\"; }\", %s}",
+		"\"want_output\": true");
 	TH_CHECK_STATUS(r, SBX_OK);
 	CHECK_STR(th_rep_str(&r, "status"), "EXEC_STATUS_RUNTIME_ERROR");
 	CHECK_STR(th_rep_str(&r, "error"), "exited with code 1");
