@@ -14,6 +14,7 @@
 static struct th_stack st;
 
 static bool have_rust; /* Judge0's 73 is installed */
+static bool have_c;    /* and 50 */
 
 /* POST /judge0/submissions?QUERY with body: the 201's JSON (caller
  * decrefs), or NULL after a failed check. */
@@ -120,6 +121,27 @@ static void test_statuses_provoked(void)
 	expect_status("{\"source_code\": \"import os\\nos.kill(os.getpid(), 10)\","
 		      " \"language_id\": 71}",
 		      12, NULL);
+}
+
+/* C, where the signals are the program's own doing. */
+static void test_c_signals(void)
+{
+	if (!have_c) {
+		printf("  (C is not installed: no SIGSEGV or SIGFPE from a C program)\n");
+		return;
+	}
+	expect_status("{\"source_code\": \"int main(void) { volatile int *p = 0; return *p; }\","
+		      " \"language_id\": 50}",
+		      7, NULL);
+	expect_status("{\"source_code\": \"int main(void) { volatile int z = 0; return 1 / z; }\","
+		      " \"language_id\": 50}",
+		      9, NULL);
+	expect_status("{\"source_code\": \"#include <stdio.h>\\nint main(void) { int n; "
+		      "scanf(\\\"%d\\\", &n); printf(\\\"%d\\\\n\\\", 2 * n); }\","
+		      " \"language_id\": 50, \"stdin\": \"21\", \"expected_output\": \"42\"}",
+		      3, "42\n");
+	expect_status("{\"source_code\": \"int main(void) { return x; }\", \"language_id\": 50}",
+		      6, NULL);
 }
 
 /* NZEC's details: exit_code, message as isolate words it, stderr. */
@@ -336,6 +358,7 @@ static void test_languages(void)
 		CHECKF(id > last, "ids in order: %d after %d", id, last);
 		last = id;
 		have_rust |= id == 73;
+		have_c |= id == 50;
 		if (id == 71) {
 			python = true;
 			/* "Python (3.11.2)": the installed version. */
@@ -433,6 +456,7 @@ int main(void)
 		test_default_reply();
 		test_statuses_provoked();
 		test_runtime_error_fields();
+		test_c_signals();
 		test_compiled();
 		test_base64();
 		test_fields();
