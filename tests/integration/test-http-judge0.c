@@ -133,8 +133,11 @@ static void test_c_signals(void)
 	expect_status("{\"source_code\": \"int main(void) { volatile int *p = 0; return *p; }\","
 		      " \"language_id\": 50}",
 		      7, NULL);
-	expect_status("{\"source_code\": \"int main(void) { volatile int z = 0; return 1 / z; }\","
-		      " \"language_id\": 50}",
+	/* Both operands from stdin: no compiler can fold the division away
+	 * (gcc turns 1 / z into a comparison). */
+	expect_status("{\"source_code\": \"#include <stdio.h>\\nint main(void) { int a = 1, z = 1; "
+		      "scanf(\\\"%d %d\\\", &a, &z); printf(\\\"%d\\\\n\\\", a / z); }\","
+		      " \"language_id\": 50, \"stdin\": \"7 0\"}",
 		      9, NULL);
 	expect_status("{\"source_code\": \"#include <stdio.h>\\nint main(void) { int n; "
 		      "scanf(\\\"%d\\\", &n); printf(\\\"%d\\\\n\\\", 2 * n); }\","
