@@ -100,6 +100,8 @@ static int run(struct sbx_judge0 *j, Sbx__Judge0Submission *s)
 		       !j->stopping)
 			nanosleep(&(struct timespec){0, RETRY_MS * 1000000L}, NULL);
 		free(x.code);
+		if (r == -EAGAIN)
+			return -ECANCELED; /* the executor stayed full until the shutdown */
 		if (r < 0) {
 			/* Refused (a limit, a disabled language) or the backend
 			 * failed: Judge0's Internal Error, with the sentence. */
@@ -133,8 +135,14 @@ static void work_one(struct sbx_judge0 *j, const char *token)
 	r = sbx_j0_save(j, s, J0_RUNNING);
 	if (r == 0)
 		r = run(j, s);
-	if (r == 0 && j->stopping && s->status_id <= SBX_J0_PROCESSING) {
-		/* Cut short by the shutdown: it runs again after the start. */
+	if (r == -ECANCELED || (r == 0 && j->stopping && s->status_id <= SBX_J0_PROCESSING)) {
+		/* Cut short by the shutdown: queued again, it runs after the
+		 * next start. */
+		s->status_id = SBX_J0_IN_QUEUE;
+		s->has_started_ms = false;
+		r = sbx_j0_save(j, s, J0_QUEUED);
+		if (r < 0)
+			log_error("judge0 %s: %s", token, strerror(-r));
 		sbx__judge0_submission__free_unpacked(s, NULL);
 		return;
 	}
