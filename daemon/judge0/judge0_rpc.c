@@ -150,9 +150,14 @@ int sbx_rpc_judge0_delete(void *state, struct sbx_rpc_call *call, const Protobuf
 	return 0;
 }
 
+/* A page's records at most, below the RPC envelope's 64 MiB: outputs are
+ * kept whole (up to SANDBOX_MAX_OUTPUT_BYTES each), so a page of large
+ * ones ends early rather than fail. */
+#define PAGE_MAX_BYTES (48u << 20)
+
 struct page {
 	Sbx__Judge0ListReply *r;
-	size_t cap;
+	size_t cap, bytes;
 };
 
 static int page_cb(void *arg, const struct sbx_store_object *rec)
@@ -160,8 +165,9 @@ static int page_cb(void *arg, const struct sbx_store_object *rec)
 	struct page *p = arg;
 	Sbx__Judge0Submission *s;
 
-	if (p->r->n_submissions == p->cap)
+	if (p->r->n_submissions == p->cap || p->bytes + rec->record_len > PAGE_MAX_BYTES)
 		return 0;
+	p->bytes += rec->record_len;
 	s = sbx__judge0_submission__unpack(NULL, rec->record_len, rec->record);
 	if (!s)
 		return -EBADMSG;
