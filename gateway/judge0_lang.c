@@ -22,41 +22,44 @@ static const struct {
 	const char *runtime; /* the runtimes table's name (daemon/exec/runtimes.c) */
 	const char *name;
 	const char *tool; /* before the version, as CE names it; NULL: none */
+	/* The tool when the version line is a bare number: bun's --version
+	 * says "1.4.5" where tsx says "tsx v4.7.0". */
+	const char *bare_tool;
 } table[] = {
-	{45, "asm", "Assembly", "NASM"},
-	{46, "shell", "Bash", NULL},
-	{50, "c", "C", "GCC"},
-	{51, "csharp", "C#", "Mono"},
-	{54, "cpp", "C++", "GCC"},
-	{55, "lisp", "Common Lisp", "SBCL"},
-	{56, "d", "D", NULL},
-	{57, "elixir", "Elixir", NULL},
-	{58, "erlang", "Erlang", "OTP"},
-	{59, "fortran", "Fortran", "GFortran"},
-	{60, "go", "Go", NULL},
-	{61, "haskell", "Haskell", "GHC"},
-	{62, "java", "Java", "OpenJDK"},
-	{63, "node", "JavaScript", "Node.js"},
-	{64, "lua", "Lua", NULL},
-	{65, "ocaml", "OCaml", NULL},
-	{67, "pascal", "Pascal", "FPC"},
-	{68, "php", "PHP", NULL},
-	{69, "prolog", "Prolog", NULL},
-	{71, "python", "Python", NULL},
-	{72, "ruby", "Ruby", NULL},
-	{73, "rust", "Rust", NULL},
-	{74, "typescript", "TypeScript", NULL},
-	{77, "cobol", "COBOL", "GnuCOBOL"},
-	{78, "kotlin", "Kotlin", NULL},
-	{80, "r", "R", NULL},
-	{81, "scala", "Scala", NULL},
-	{82, "sql", "SQL", "SQLite"},
-	{85, "perl", "Perl", NULL},
-	{86, "clojure", "Clojure", NULL},
+	{45, "asm", "Assembly", "NASM", NULL},
+	{46, "shell", "Bash", NULL, NULL},
+	{50, "c", "C", "GCC", NULL},
+	{51, "csharp", "C#", "Mono", NULL},
+	{54, "cpp", "C++", "GCC", NULL},
+	{55, "lisp", "Common Lisp", "SBCL", NULL},
+	{56, "d", "D", NULL, NULL},
+	{57, "elixir", "Elixir", NULL, NULL},
+	{58, "erlang", "Erlang", "OTP", NULL},
+	{59, "fortran", "Fortran", "GFortran", NULL},
+	{60, "go", "Go", NULL, NULL},
+	{61, "haskell", "Haskell", "GHC", NULL},
+	{62, "java", "Java", "OpenJDK", NULL},
+	{63, "node", "JavaScript", "Node.js", NULL},
+	{64, "lua", "Lua", NULL, NULL},
+	{65, "ocaml", "OCaml", NULL, NULL},
+	{67, "pascal", "Pascal", "FPC", NULL},
+	{68, "php", "PHP", NULL, NULL},
+	{69, "prolog", "Prolog", NULL, NULL},
+	{71, "python", "Python", NULL, NULL},
+	{72, "ruby", "Ruby", NULL, NULL},
+	{73, "rust", "Rust", NULL, NULL},
+	{74, "typescript", "TypeScript", NULL, "Bun"},
+	{77, "cobol", "COBOL", "GnuCOBOL", NULL},
+	{78, "kotlin", "Kotlin", NULL, NULL},
+	{80, "r", "R", NULL, NULL},
+	{81, "scala", "Scala", NULL, NULL},
+	{82, "sql", "SQL", "SQLite", NULL},
+	{85, "perl", "Perl", NULL, NULL},
+	{86, "clojure", "Clojure", NULL, NULL},
 	/* Not in Judge0 CE: ids of our own, never reused. */
-	{1000, "ada", "Ada", "GNAT"},
-	{1001, "tcl", "Tcl", NULL},
-	{1002, "bun", "TypeScript", "Bun"},
+	{1000, "ada", "Ada", "GNAT", NULL},
+	{1001, "tcl", "Tcl", NULL, NULL},
+	{1002, "bun", "TypeScript", "Bun", NULL},
 };
 
 /* The version number in a version line: the first dotted number
@@ -97,13 +100,17 @@ bool gw_j0_language_of(const Sbx__Language *l, struct gw_j0_language *ret)
 
 		if (strcmp(table[i].runtime, l->name) != 0)
 			continue;
-		version_number(l->version ? l->version : "", v, sizeof(v));
+		const char *line = l->version ? l->version : "", *tool = table[i].tool;
+
+		if (table[i].bare_tool && isdigit((unsigned char)*line))
+			tool = table[i].bare_tool;
+		version_number(line, v, sizeof(v));
 		*ret = (struct gw_j0_language){.id = table[i].id, .compiled = l->compiled};
 		if (!*v)
 			snprintf(ret->name, sizeof(ret->name), "%s", table[i].name);
 		else
 			snprintf(ret->name, sizeof(ret->name), "%s (%s%s%s)", table[i].name,
-				 table[i].tool ? table[i].tool : "", table[i].tool ? " " : "", v);
+				 tool ? tool : "", tool ? " " : "", v);
 		snprintf(ret->runtime, sizeof(ret->runtime), "%s", l->name);
 		snprintf(ret->source_file, sizeof(ret->source_file), "%s",
 			 l->source_file ? l->source_file : "");
