@@ -33,8 +33,8 @@ const char *sbx_j0_status_description(int id)
 	return id >= 1 && id < (int)SBX_ARRAY_SIZE(statuses) ? statuses[id] : NULL;
 }
 
-int sbx_j0_set_bytes(ProtobufCBinaryData *b, protobuf_c_boolean *has, const void *data,
-		     size_t len, bool empty_is_null)
+int sbx_j0_set_bytes(ProtobufCBinaryData *b, protobuf_c_boolean *has, const void *data, size_t len,
+		     bool empty_is_null)
 {
 	uint8_t *p = NULL;
 
@@ -113,8 +113,8 @@ const char *sbx_j0_field_name(size_t i)
 
 uint64_t sbx_j0_default_fields(void)
 {
-	static const char *const def[] = {"token",	    "time",    "memory", "stdout",
-					  "stderr",	    "compile_output", "message", "status"};
+	static const char *const def[] = {"token",  "time",	      "memory",	 "stdout",
+					  "stderr", "compile_output", "message", "status"};
 	uint64_t f = 0;
 
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(def); i++)
@@ -157,7 +157,9 @@ int sbx_j0_parse_fields(const char *spec, uint64_t *ret, char *err, size_t errle
 		snprintf(err + used, errlen - used, "]");
 		return -EINVAL;
 	}
-	*ret = all ? (UINT64_C(1) << SBX_ARRAY_SIZE(attributes)) - 1 : f ? f : sbx_j0_default_fields();
+	*ret = all ? (UINT64_C(1) << SBX_ARRAY_SIZE(attributes)) - 1
+	       : f ? f
+		   : sbx_j0_default_fields();
 	return 0;
 }
 
@@ -436,9 +438,11 @@ static int run_status(Sbx__Judge0Submission *s, const Sbx__ExecResult *res)
 		break;
 	}
 	if (res->signal)
-		return then(set_message(s, "Caught fatal signal %d", res->signal), signal_status(res->signal));
+		return then(set_message(s, "Caught fatal signal %d", res->signal),
+			    signal_status(res->signal));
 	if (res->exit_code)
-		return then(set_message(s, "Exited with error status %d", res->exit_code), SBX_J0_NZEC);
+		return then(set_message(s, "Exited with error status %d", res->exit_code),
+			    SBX_J0_NZEC);
 	/* isolate -x: the program may run on for the extra time, but past
 	 * cpu_time_limit it is a TLE all the same. */
 	if (cpu_limit_ms > 0 && (double)res->cpu_time_ms > cpu_limit_ms)

@@ -37,8 +37,8 @@ const char *sbx_j0_status_description(int id);
 
 /* Set an optional bytes field (a copy; len 0 leaves it absent when
  * empty_is_null, Judge0's nil for an empty output). -ENOMEM. */
-int sbx_j0_set_bytes(ProtobufCBinaryData *b, protobuf_c_boolean *has, const void *data,
-		     size_t len, bool empty_is_null);
+int sbx_j0_set_bytes(ProtobufCBinaryData *b, protobuf_c_boolean *has, const void *data, size_t len,
+		     bool empty_is_null);
 
 /* Judge0's `fields`: a bit per attribute of its SubmissionSerializer, in
  * the serializer's order (the order of the reply's keys). */
@@ -57,8 +57,7 @@ const char *sbx_j0_field_name(size_t i);
  * is not UTF-8: NULL and *not_utf8 set (Judge0 then answers with its
  * "cannot be converted to UTF-8" error). NULL with *not_utf8 false: out of
  * memory. */
-json_t *sbx_j0_render(const Sbx__Judge0Submission *s, uint64_t fields, bool base64,
-		      bool *not_utf8);
+json_t *sbx_j0_render(const Sbx__Judge0Submission *s, uint64_t fields, bool base64, bool *not_utf8);
 
 /* Fold one run's ExecResult into s by Judge0's rules (isolate_job.rb
  * compile, verify and determine_status): status, outputs, time, wall time,

@@ -87,10 +87,12 @@ static json_t *language_object(const Sbx__Judge0Submission *s)
  * text that is not UTF-8 with *not_utf8 set). */
 static json_t *attribute(const Sbx__Judge0Submission *s, size_t i, bool b64, bool *not_utf8)
 {
-	int64_t updated = s->finished_ms ? s->finished_ms
+	int64_t updated = s->finished_ms  ? s->finished_ms
 			  : s->started_ms ? s->started_ms
 					  : s->created_ms;
 
+	/* One attribute a line, in the serializer's order. */
+	/* clang-format off */
 	switch (i) {
 	case 0: return BYTES(source_code, b64);
 	case 1: return json_integer(s->language_id);
@@ -136,10 +138,10 @@ static json_t *attribute(const Sbx__Judge0Submission *s, size_t i, bool b64, boo
 	case 39: return language_object(s);
 	default: return json_null();
 	}
+	/* clang-format on */
 }
 
-json_t *sbx_j0_render(const Sbx__Judge0Submission *s, uint64_t fields, bool base64,
-		      bool *not_utf8)
+json_t *sbx_j0_render(const Sbx__Judge0Submission *s, uint64_t fields, bool base64, bool *not_utf8)
 {
 	json_t *o = json_object();
 

@@ -73,8 +73,8 @@ static void version_number(const char *line, char *out, size_t size)
 	for (const char *p = line; *p; p++) {
 		size_t n;
 
-		if (!isdigit((unsigned char)*p) || (p > line && isalnum((unsigned char)p[-1]) &&
-						    p[-1] != 'v'))
+		if (!isdigit((unsigned char)*p) ||
+		    (p > line && isalnum((unsigned char)p[-1]) && p[-1] != 'v'))
 			continue;
 		n = strspn(p, "0123456789.");
 		while (n > 0 && p[n - 1] == '.')
@@ -220,8 +220,8 @@ static int languages_done(struct gw_server *srv, struct gw_request *req)
 		return r == -EBADMSG ? gw_rpc_respond_failure(req, r) : r;
 	out = json_array();
 	for (size_t i = 0; out && i < n; i++)
-		if (json_array_append_new(out, json_pack("{s:i, s:s}", "id", v[i].id, "name",
-							 v[i].name)) < 0) {
+		if (json_array_append_new(
+			    out, json_pack("{s:i, s:s}", "id", v[i].id, "name", v[i].name)) < 0) {
 			json_decref(out);
 			return -ENOMEM;
 		}

@@ -30,10 +30,10 @@ static const char not_utf8_error[] = "some attributes for this submission cannot
 				     "UTF-8, use base64_encoded=true query parameter";
 
 struct j0_ctx {
-	json_t *body;	  /* the request: one submission, or {"submissions": [...]} */
+	json_t *body; /* the request: one submission, or {"submissions": [...]} */
 	bool batch, wait, base64;
 	uint64_t fields;
-	struct sbx_reply langs; /* ListLanguages' answer, for the validation */
+	struct sbx_reply langs;	    /* ListLanguages' answer, for the validation */
 	Sbx__Judge0Submission *sub; /* wait=true: the one being run */
 	double time_sum;
 	int64_t memory_sum;
@@ -132,22 +132,23 @@ static int queued_done(struct gw_server *srv, struct gw_request *req)
 	if (q->base.descriptor != &sbx__judge0_submit_reply__descriptor)
 		return gw_rpc_respond_failure(req, -EBADMSG);
 	if (!c->batch)
-		return q->n_tokens == 1 ? gw_respond(req, 201, json_pack("{s:s}", "token",
-									  q->tokens[0]),
-						     NULL)
-					: gw_rpc_respond_failure(req, -EBADMSG);
+		return q->n_tokens == 1
+			       ? gw_respond(req, 201, json_pack("{s:s}", "token", q->tokens[0]),
+					    NULL)
+			       : gw_rpc_respond_failure(req, -EBADMSG);
 	json_array_foreach(c->answer, i, v)
 	{
 		if (json_is_null(v) && k < q->n_tokens &&
-		    json_array_set_new(c->answer, i, json_pack("{s:s}", "token", q->tokens[k++])) < 0)
+		    json_array_set_new(c->answer, i, json_pack("{s:s}", "token", q->tokens[k++])) <
+			    0)
 			return -ENOMEM;
 	}
 	return gw_respond(req, 201, json_incref(c->answer), NULL);
 }
 
 /* One body validated into a new message: *ret, or NULL with errors set. */
-static int validate_one(struct j0_ctx *c, json_t *body, const Sbx__ConfigReply *cfg,
-			json_t *errors, Sbx__Judge0Submission **ret)
+static int validate_one(struct j0_ctx *c, json_t *body, const Sbx__ConfigReply *cfg, json_t *errors,
+			Sbx__Judge0Submission **ret)
 {
 	Sbx__Judge0Submission *s =
 		(Sbx__Judge0Submission *)sbx_message_new(&sbx__judge0_submission__descriptor);
@@ -192,9 +193,9 @@ static int submit_batch(struct gw_server *srv, struct gw_request *req, struct j0
 		r = errors ? validate_one(c, v, cfg, errors, &subs[q.n_submissions]) : -ENOMEM;
 		if (r == 0 && subs[q.n_submissions])
 			q.n_submissions++;
-		if (r < 0 || json_array_append_new(c->answer, json_object_size(errors)
-								      ? json_incref(errors)
-								      : json_null()) < 0)
+		if (r < 0 ||
+		    json_array_append_new(c->answer, json_object_size(errors) ? json_incref(errors)
+									      : json_null()) < 0)
 			r = -ENOMEM;
 		json_decref(errors);
 		if (r < 0)
@@ -269,7 +270,8 @@ static int languages_done(struct gw_server *srv, struct gw_request *req)
 	c->langs = req->reply;
 	req->reply = (struct sbx_reply){0};
 	return gw_rpc_start(srv, req, "GetConfig",
-			    &(Sbx__GetConfigRequest)SBX__GET_CONFIG_REQUEST__INIT.base, config_done);
+			    &(Sbx__GetConfigRequest)SBX__GET_CONFIG_REQUEST__INIT.base,
+			    config_done);
 }
 
 /* The context and the parsed body; 1 when the request was answered. */
@@ -289,8 +291,8 @@ static int begin(struct gw_request *req, bool batch, struct j0_ctx **ret)
 	c->base64 = gw_j0_query_true(req, "base64_encoded");
 	c->wait = !batch && gw_j0_query_true(req, "wait");
 	/* Judge0 ignores fields in a batch create. */
-	if (!batch && sbx_j0_parse_fields(gw_j0_query(req, "fields"), &c->fields, err,
-					  sizeof(err)) < 0)
+	if (!batch &&
+	    sbx_j0_parse_fields(gw_j0_query(req, "fields"), &c->fields, err, sizeof(err)) < 0)
 		r = gw_respond_error(req, 400, NULL, "%s", err);
 	else if (!(c->body = req->body.len ? json_loadb(req->body.data, req->body.len, 0, &je)
 					   : json_object()))

@@ -31,7 +31,7 @@ struct tok_ctx {
 	bool base64;
 	char **tokens; /* batch: the tokens asked, NULL-terminated */
 	size_t n, next;
-	json_t *out; /* batch: the submissions so far */
+	json_t *out;	     /* batch: the submissions so far */
 	long page, per_page; /* list */
 };
 

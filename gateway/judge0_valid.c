@@ -202,8 +202,8 @@ static int check_numbers(json_t *body, json_t *errors, const Sbx__ConfigReply *c
 		{"cpu_time_limit", J0_CPU_TIME_LIMIT, 0, fmin(J0_MAX_CPU_TIME_LIMIT, max_s), false,
 		 true},
 		{"cpu_extra_time", J0_CPU_EXTRA_TIME, 0, J0_MAX_CPU_EXTRA_TIME, false, true},
-		{"wall_time_limit", J0_WALL_TIME_LIMIT, 1, fmin(J0_MAX_WALL_TIME_LIMIT, max_s), false,
-		 true},
+		{"wall_time_limit", J0_WALL_TIME_LIMIT, 1, fmin(J0_MAX_WALL_TIME_LIMIT, max_s),
+		 false, true},
 		{"memory_limit", J0_MEMORY_LIMIT, 2048, fmin(J0_MAX_MEMORY_LIMIT, max_kb), false,
 		 false},
 		{"stack_limit", J0_STACK_LIMIT, 0, J0_MAX_STACK_LIMIT, false, false},
@@ -282,7 +282,8 @@ static int check_allowed(Sbx__Judge0Submission *s, json_t *errors, const char *l
 	int r = 0;
 
 	if (!found)
-		r |= add_error(errors, "language_id", "language with id %s doesn't exist", lang_text);
+		r |= add_error(errors, "language_id", "language with id %s doesn't exist",
+			       lang_text);
 	if (!blank(s->compiler_options) && found && !s->compiled)
 		r |= add_error(errors, "compiler_options",
 			       "setting compiler options is only allowed for compiled languages");
@@ -294,7 +295,8 @@ static int check_allowed(Sbx__Judge0Submission *s, json_t *errors, const char *l
 	}
 	/* No zip reader here (gateway/SEED-DIFFERENCES.md). */
 	if (s->has_additional_files && s->additional_files.len)
-		r |= add_error(errors, "additional_files", "setting additional files is not allowed");
+		r |= add_error(errors, "additional_files",
+			       "setting additional files is not allowed");
 	/* NETWORK_MODE has one value, none (daemon/config.c): no sandbox
 	 * gets a network. */
 	if (s->enable_network)
@@ -330,8 +332,8 @@ static int check_language(json_t *body, json_t *errors, const struct gw_j0_valid
 			return -ENOMEM;
 	}
 	*lang_text = json_is_string(lid) ? strdup(json_string_value(lid))
-		     : got > 0		  ? json_dumps(lid, JSON_ENCODE_ANY)
-					  : strdup("");
+		     : got > 0		 ? json_dumps(lid, JSON_ENCODE_ANY)
+					 : strdup("");
 	return *lang_text ? 0 : -ENOMEM;
 }
 

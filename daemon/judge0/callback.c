@@ -32,7 +32,7 @@ static const struct {
 	const char *net;
 	unsigned bits;
 } special[] = {
-	{"0.0.0.0", 8},	    {"10.0.0.0", 8},	 {"100.64.0.0", 10}, {"127.0.0.0", 8},
+	{"0.0.0.0", 8},	     {"10.0.0.0", 8},	 {"100.64.0.0", 10}, {"127.0.0.0", 8},
 	{"169.254.0.0", 16}, {"172.16.0.0", 12}, {"192.0.0.0", 24},  {"192.168.0.0", 16},
 	{"198.18.0.0", 15},  {"224.0.0.0", 3},	 {"::", 128},	     {"::1", 128},
 	{"fc00::", 7},	     {"fe80::", 10},	 {"ff00::", 8},
@@ -85,7 +85,8 @@ static bool listed(const char *allow, const char *host, const unsigned char a[16
 	_cleanup_free_ char *copy = strdup(allow ? allow : "");
 	char *save = NULL;
 
-	for (char *e = copy ? strtok_r(copy, " ,", &save) : NULL; e; e = strtok_r(NULL, " ,", &save)) {
+	for (char *e = copy ? strtok_r(copy, " ,", &save) : NULL; e;
+	     e = strtok_r(NULL, " ,", &save)) {
 		char *slash = strchr(e, '/');
 		unsigned bits = 128;
 
@@ -118,8 +119,8 @@ bool sbx_j0_address_allowed(const char *allow, const char *host, const struct so
 	return true;
 }
 
-int sbx_j0_callback_target(const char *allow, const char *url, struct sbx_j0_target *t,
-			   char *why, size_t size)
+int sbx_j0_callback_target(const char *allow, const char *url, struct sbx_j0_target *t, char *why,
+			   size_t size)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL;
@@ -138,8 +139,8 @@ int sbx_j0_callback_target(const char *allow, const char *url, struct sbx_j0_tar
 		goto out;
 	}
 	/* [::1] comes back with its brackets. */
-	snprintf(t->host, sizeof(t->host), "%.*s",
-		 (int)strlen(host) - (host[0] == '[' ? 2 : 0), host + (host[0] == '['));
+	snprintf(t->host, sizeof(t->host), "%.*s", (int)strlen(host) - (host[0] == '[' ? 2 : 0),
+		 host + (host[0] == '['));
 	t->port = (unsigned)strtoul(port, NULL, 10);
 	if (getaddrinfo(t->host, port, &hints, &res) != 0 || !res) {
 		snprintf(why, size, "host %.100s cannot be resolved", t->host);
@@ -177,8 +178,7 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 {
 	struct open_check *c = arg;
 
-	if (purpose != CURLSOCKTYPE_IPCXN ||
-	    !sbx_j0_address_allowed(c->allow, c->host, &a->addr))
+	if (purpose != CURLSOCKTYPE_IPCXN || !sbx_j0_address_allowed(c->allow, c->host, &a->addr))
 		return CURL_SOCKET_BAD;
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
@@ -243,7 +243,8 @@ void sbx_j0_callback_send(const char *allow, const char *url, const char *body)
 		if (code == -2 || (code > 0 && code < 500))
 			return;
 		if (code < 0)
-			log_warn("judge0 callback %.200s: try %d of %d got no answer", url, i, TRIES);
+			log_warn("judge0 callback %.200s: try %d of %d got no answer", url, i,
+				 TRIES);
 		else
 			log_warn("judge0 callback %.200s: try %d of %d got HTTP %ld", url, i, TRIES,
 				 code);

@@ -24,8 +24,8 @@ bool sbx_j0_address_allowed(const char *allow, const char *host, const struct so
 /* Parse url (http or https), resolve its host and pick an allowed
  * address. 0, or -EPERM with the reason (for 422 {"callback_url": [why]})
  * in why. Blocks on DNS. */
-int sbx_j0_callback_target(const char *allow, const char *url, struct sbx_j0_target *t,
-			   char *why, size_t size);
+int sbx_j0_callback_target(const char *allow, const char *url, struct sbx_j0_target *t, char *why,
+			   size_t size);
 /* The PUT body: Judge0's default fields, Base64-encoded; NULL: ENOMEM. */
 char *sbx_j0_callback_body(const Sbx__Judge0Submission *s);
 /* PUT body to url, up to 3 tries of 5 s, pinned to a checked address.

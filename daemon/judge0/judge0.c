@@ -109,7 +109,8 @@ static int run(struct sbx_judge0 *j, Sbx__Judge0Submission *s)
 
 			s->has_status_id = true;
 			s->status_id = SBX_J0_INTERNAL_ERROR;
-			return sbx_j0_set_bytes(&s->message, &s->has_message, why, strlen(why), true);
+			return sbx_j0_set_bytes(&s->message, &s->has_message, why, strlen(why),
+						true);
 		}
 		r = sbx_j0_add_run(s, res, &time_sum, &memory_sum);
 		sbx__exec_result__free_unpacked(res, NULL);

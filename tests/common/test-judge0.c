@@ -63,7 +63,8 @@ static void test_status_rules(void)
 	CHECK_INT(status_for(&r, NULL, ""), SBX_J0_INTERNAL_ERROR);
 	r.status = SBX__EXEC_STATUS__EXEC_STATUS_SIGNALED;
 	r.error = "";
-	const int sigs[][2] = {{SIGSEGV, 7}, {SIGXFSZ, 8}, {SIGFPE, 9}, {SIGABRT, 10}, {SIGKILL, 12}};
+	const int sigs[][2] = {
+		{SIGSEGV, 7}, {SIGXFSZ, 8}, {SIGFPE, 9}, {SIGABRT, 10}, {SIGKILL, 12}};
 	for (size_t i = 0; i < 5; i++) {
 		r.signal = sigs[i][0];
 		CHECK_INT(status_for(&r, NULL, ""), sigs[i][1]);
@@ -80,7 +81,8 @@ static void test_status_rules(void)
 	s = sub_new();
 	CHECK(sbx_j0_apply_result(s, &r) == 0);
 	CHECK_INT(s->status_id, SBX_J0_COMPILATION_ERROR);
-	CHECK(s->has_compile_output && memcmp(s->compile_output.data, "main.c:1: error\n", 16) == 0);
+	CHECK(s->has_compile_output &&
+	      memcmp(s->compile_output.data, "main.c:1: error\n", 16) == 0);
 	CHECK(!s->has_time && !s->has_stdout && !s->has_exit_code);
 	c.status = SBX__EXEC_STATUS__EXEC_STATUS_TIME_LIMIT;
 	CHECK(sbx_j0_apply_result(s, &r) == 0);
@@ -177,8 +179,7 @@ static void test_text_helpers(void)
 	CHECK(sbx_j0_split_tokens(" a,,b, ", 20, &w, &n) == 0 && n == 3 && !*w[1]);
 	sbx_j0_words_free(w);
 	CHECK_INT(sbx_j0_split_tokens("a,b,c", 2, &w, &n), -E2BIG);
-	CHECK(sbx_j0_parse_fields(NULL, &f, err, sizeof(err)) == 0 &&
-	      f == sbx_j0_default_fields());
+	CHECK(sbx_j0_parse_fields(NULL, &f, err, sizeof(err)) == 0 && f == sbx_j0_default_fields());
 	CHECK(sbx_j0_parse_fields("*", &f, err, sizeof(err)) == 0 && f == (UINT64_C(1) << 40) - 1);
 	CHECK_INT(sbx_j0_parse_fields("time,x,,y", &f, err, sizeof(err)), -EINVAL);
 	CHECKF(strcmp(err, "invalid fields: [x, , y]") == 0, "%s", err);

@@ -18,8 +18,7 @@ static char *submit(int i)
 	json_t *j;
 	char *t = NULL;
 
-	snprintf(body, sizeof(body),
-		 "{\"source_code\": \"print(%d)\", \"language_id\": 71}", i);
+	snprintf(body, sizeof(body), "{\"source_code\": \"print(%d)\", \"language_id\": 71}", i);
 	j = cl_json(c.gws[0].base, "POST", "/judge0/submissions", body, 201, 0);
 	if (j && json_string_value(json_object_get(j, "token")))
 		t = strdup(json_string_value(json_object_get(j, "token")));
@@ -39,7 +38,8 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_cluster_init(&c, "sbx-cluster-judge0", 2, 1) < 0 ||
 	    th_cluster_node_start(&c, 0, node_args) < 0 ||
-	    th_cluster_node_start(&c, 1, node_args) < 0 || th_cluster_gw_start(&c, 0, 2, NULL) < 0 ||
+	    th_cluster_node_start(&c, 1, node_args) < 0 ||
+	    th_cluster_gw_start(&c, 0, 2, NULL) < 0 ||
 	    cl_wait_view(&c, c.gws[0].base, all_up, 2, 30000, NULL) < 0) {
 		tl_fail(__FILE__, __LINE__, "cluster", "two nodes and a gateway did not come up");
 		goto out;
@@ -77,8 +77,8 @@ int main(void)
 		json_decref(j);
 	}
 	/* The list asks both nodes: all six are in it. */
-	j = cl_json(c.gws[0].base, "GET", "/judge0/submissions?per_page=20&fields=token", NULL,
-		    200, 0);
+	j = cl_json(c.gws[0].base, "GET", "/judge0/submissions?per_page=20&fields=token", NULL, 200,
+		    0);
 	CHECK_INT(json_array_size(json_object_get(j, "submissions")), 6);
 	json_decref(j);
 	/* Delete reaches the owner; the token is gone everywhere after. */

@@ -54,7 +54,8 @@ static int status_of(const json_t *j)
 {
 	json_t *id = json_object_get(j, "status_id");
 
-	return (int)json_integer_value(id ? id : json_object_get(json_object_get(j, "status"), "id"));
+	return (int)json_integer_value(id ? id
+					  : json_object_get(json_object_get(j, "status"), "id"));
 }
 
 /* GET the token until its status is at least `least` (20 s at most). */
@@ -86,8 +87,9 @@ static void test_roundtrip(void)
 		return;
 	j = wait_status(t, 3, NULL);
 	if (j) {
-		CHECKF(th_json_shape(j, "stdout:s time:s memory:i stderr:z token:s compile_output:z "
-					"message:z status:o",
+		CHECKF(th_json_shape(j,
+				     "stdout:s time:s memory:i stderr:z token:s compile_output:z "
+				     "message:z status:o",
 				     why, sizeof(why)),
 		       "%s", why);
 		CHECK_INT(status_of(j), 3);
@@ -147,13 +149,11 @@ static void test_batch_and_list(void)
 	if (!j)
 		return;
 	CHECK_INT(json_array_size(j), 4);
-	CHECK_STR(json_string_value(json_array_get(json_object_get(json_array_get(j, 1),
-								    "language_id"),
-						   0)),
+	CHECK_STR(json_string_value(
+			  json_array_get(json_object_get(json_array_get(j, 1), "language_id"), 0)),
 		  "language with id 123456789 doesn't exist");
-	CHECK_STR(json_string_value(json_array_get(json_object_get(json_array_get(j, 2),
-								    "source_code"),
-						   0)),
+	CHECK_STR(json_string_value(
+			  json_array_get(json_object_get(json_array_get(j, 2), "source_code"), 0)),
 		  "can't be blank");
 	a = json_string_value(json_object_get(json_array_get(j, 0), "token"));
 	b = json_string_value(json_object_get(json_array_get(j, 3), "token"));
@@ -164,12 +164,14 @@ static void test_batch_and_list(void)
 		snprintf(path, sizeof(path),
 			 "/judge0/submissions/batch?tokens=%s,%s,nope&fields=stdout,token", a, b);
 		subs = request("GET", path, NULL, 200);
-		CHECK_STR(json_string_value(json_object_get(
-				  json_array_get(json_object_get(subs, "submissions"), 0), "stdout")),
-			  "one\n");
-		CHECK_STR(json_string_value(json_object_get(
-				  json_array_get(json_object_get(subs, "submissions"), 1), "stdout")),
-			  "four\n");
+		CHECK_STR(
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(subs, "submissions"), 0), "stdout")),
+			"one\n");
+		CHECK_STR(
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(subs, "submissions"), 1), "stdout")),
+			"four\n");
 		CHECK(json_is_null(json_array_get(json_object_get(subs, "submissions"), 2)));
 		json_decref(subs);
 	}
@@ -179,14 +181,16 @@ static void test_batch_and_list(void)
 		json_t *meta = json_object_get(subs, "meta");
 		char why[200];
 
-		CHECKF(th_json_shape(meta, "current_page:i next_page:i prev_page:z total_pages:i "
-					   "total_count:i",
+		CHECKF(th_json_shape(meta,
+				     "current_page:i next_page:i prev_page:z total_pages:i "
+				     "total_count:i",
 				     why, sizeof(why)),
 		       "%s", why);
 		CHECK_INT(json_array_size(json_object_get(subs, "submissions")), 1);
-		CHECK_STR(json_string_value(json_object_get(
-				  json_array_get(json_object_get(subs, "submissions"), 0), "token")),
-			  b);
+		CHECK_STR(
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(subs, "submissions"), 0), "token")),
+			b);
 	}
 	json_decref(subs);
 	json_decref(j);
@@ -213,9 +217,17 @@ static void test_queue_and_restart(void)
 	const char *sleeper = "{\"source_code\": \"import time\\ntime.sleep(2)\\nprint('slept')\","
 			      " \"language_id\": 71}";
 	char *t[3] = {0}, *done = NULL, path[128];
-	const char *dargs[] = {"--rpc",	     st.rpc,	       "--events", st.events,
-			       "--state-dir", st.state,	       "--judge0-workers", "1",
-			       "--judge0-max-queue-size", "2", NULL};
+	const char *dargs[] = {"--rpc",
+			       st.rpc,
+			       "--events",
+			       st.events,
+			       "--state-dir",
+			       st.state,
+			       "--judge0-workers",
+			       "1",
+			       "--judge0-max-queue-size",
+			       "2",
+			       NULL};
 	json_t *j;
 	struct th_resp r = {0};
 
@@ -281,7 +293,8 @@ static void *receive(void *arg)
 			return NULL;
 		rc->connections++;
 		/* Read headers and the Content-Length body. */
-		while (len < sizeof(buf) - 1 && (k = read(c, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		while (len < sizeof(buf) - 1 &&
+		       (k = read(c, buf + len, sizeof(buf) - 1 - len)) > 0) {
 			len += (size_t)k;
 			buf[len] = 0;
 			end = strstr(buf, "\r\n\r\n");
@@ -341,8 +354,9 @@ static void test_callback(void)
 	if (j && t) {
 		char why[200];
 
-		CHECKF(th_json_shape(j, "stdout:s time:s memory:i stderr:z token:s "
-					"compile_output:z message:z status:o",
+		CHECKF(th_json_shape(j,
+				     "stdout:s time:s memory:i stderr:z token:s "
+				     "compile_output:z message:z status:o",
 				     why, sizeof(why)),
 		       "%s", why);
 		CHECK_STR(json_string_value(json_object_get(j, "token")), t);
@@ -377,8 +391,9 @@ static void test_callback(void)
 
 int main(void)
 {
-	const char *args[] = {"--judge0-workers",	  "1", "--judge0-max-queue-size", "2",
-			      "--judge0-callback-allow", "127.0.0.1/32", NULL};
+	const char *args[] = {
+		"--judge0-workers", "1", "--judge0-max-queue-size", "2", "--judge0-callback-allow",
+		"127.0.0.1/32",	    NULL};
 
 	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -70,8 +70,9 @@ static void test_default_reply(void)
 		NULL, 0, &r);
 	CHECKF(r.status == 201, "%ld %s", r.status, r.body);
 	j = th_json(&r);
-	CHECKF(th_json_shape(j, "stdout:s time:s memory:i stderr:z token:s compile_output:z "
-				"message:z status:o",
+	CHECKF(th_json_shape(j,
+			     "stdout:s time:s memory:i stderr:z token:s compile_output:z "
+			     "message:z status:o",
 			     why, sizeof(why)),
 	       "%s: %s", why, r.body);
 	CHECK_STR(str(j, "stdout"), "Judge0\n");
@@ -143,8 +144,8 @@ static void test_c_signals(void)
 		      "scanf(\\\"%d\\\", &n); printf(\\\"%d\\\\n\\\", 2 * n); }\","
 		      " \"language_id\": 50, \"stdin\": \"21\", \"expected_output\": \"42\"}",
 		      3, "42\n");
-	expect_status("{\"source_code\": \"int main(void) { return x; }\", \"language_id\": 50}",
-		      6, NULL);
+	expect_status("{\"source_code\": \"int main(void) { return x; }\", \"language_id\": 50}", 6,
+		      NULL);
 }
 
 /* NZEC's details: exit_code, message as isolate words it, stderr. */
@@ -165,8 +166,9 @@ static void test_runtime_error_fields(void)
 	CHECK_INT(json_integer_value(json_object_get(j, "exit_code")), 4);
 	CHECK_STR(str(j, "message"), "Exited with error status 4");
 	json_decref(j);
-	j = submit("wait=true&fields=exit_signal,message",
-		   "{\"source_code\": \"import os\\nos.kill(os.getpid(), 11)\", \"language_id\": 71}");
+	j = submit(
+		"wait=true&fields=exit_signal,message",
+		"{\"source_code\": \"import os\\nos.kill(os.getpid(), 11)\", \"language_id\": 71}");
 	if (j) {
 		CHECK_INT(json_integer_value(json_object_get(j, "exit_signal")), 11);
 		CHECK_STR(str(j, "message"), "Caught fatal signal 11");
@@ -202,8 +204,8 @@ static void test_compiled(void)
 	if (j) {
 		CHECK_INT(status_id(j), 3);
 		CHECK_STR(str(j, "stdout"), "[\"x\", \"y z\", \"w\"]\n");
-		CHECKF(str(j, "compile_output") && strstr(str(j, "compile_output"), "unused"),
-		       "%s", str(j, "compile_output"));
+		CHECKF(str(j, "compile_output") && strstr(str(j, "compile_output"), "unused"), "%s",
+		       str(j, "compile_output"));
 	}
 	json_decref(j);
 	/* A compiler option the compiler refuses is a compilation error. */
@@ -235,16 +237,19 @@ static void test_base64(void)
 	j = submit("wait=true&base64_encoded=true&fields=stdout",
 		   "{\"source_code\": \"cHJpbnQoIngiICogNTAp\", \"language_id\": 71}");
 	if (j)
-		CHECK_STR(str(j, "stdout"), "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4\n"
-					    "eHh4eHgK\n");
+		CHECK_STR(str(j, "stdout"),
+			  "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4\n"
+			  "eHh4eHgK\n");
 	json_decref(j);
 	/* Output that is not UTF-8 without Base64: Judge0's error, with the
 	 * token, still 201. */
-	j = submit("wait=true", "{\"source_code\": \"import sys\\nsys.stdout.buffer.write(b'\\\\xfe')\","
-				" \"language_id\": 71}");
+	j = submit("wait=true",
+		   "{\"source_code\": \"import sys\\nsys.stdout.buffer.write(b'\\\\xfe')\","
+		   " \"language_id\": 71}");
 	if (j) {
-		CHECK_STR(str(j, "error"), "some attributes for this submission cannot be converted "
-					   "to UTF-8, use base64_encoded=true query parameter");
+		CHECK_STR(str(j, "error"),
+			  "some attributes for this submission cannot be converted "
+			  "to UTF-8, use base64_encoded=true query parameter");
 		CHECK_INT(strlen(str(j, "token") ? str(j, "token") : ""), 36);
 	}
 	json_decref(j);
@@ -316,7 +321,8 @@ static void test_invalid(void)
 	json_decref(j);
 	th_resp_fini(&r);
 	th_http(st.base, "POST", "/judge0/submissions?wait=true",
-		"{\"source_code\": \"print(1)\", \"language_id\": 71, \"compiler_options\": \"-O2\"}",
+		"{\"source_code\": \"print(1)\", \"language_id\": 71, \"compiler_options\": "
+		"\"-O2\"}",
 		NULL, 0, &r);
 	CHECK_INT(r.status, 422);
 	CHECK_STR(r.body, "{\"compiler_options\":[\"setting compiler options is only allowed for "
@@ -365,7 +371,8 @@ static void test_languages(void)
 		if (id == 71) {
 			python = true;
 			/* "Python (3.11.2)": the installed version. */
-			CHECKF(strncmp(str(v, "name"), "Python (3.", 10) == 0, "%s", str(v, "name"));
+			CHECKF(strncmp(str(v, "name"), "Python (3.", 10) == 0, "%s",
+			       str(v, "name"));
 		}
 	}
 	CHECK(python);
@@ -393,11 +400,20 @@ static void test_languages(void)
 static void test_statuses(void)
 {
 	static const char *const want[] = {
-		"In Queue",		   "Processing",	      "Accepted",
-		"Wrong Answer",		   "Time Limit Exceeded",     "Compilation Error",
-		"Runtime Error (SIGSEGV)", "Runtime Error (SIGXFSZ)", "Runtime Error (SIGFPE)",
-		"Runtime Error (SIGABRT)", "Runtime Error (NZEC)",    "Runtime Error (Other)",
-		"Internal Error",	   "Exec Format Error",
+		"In Queue",
+		"Processing",
+		"Accepted",
+		"Wrong Answer",
+		"Time Limit Exceeded",
+		"Compilation Error",
+		"Runtime Error (SIGSEGV)",
+		"Runtime Error (SIGXFSZ)",
+		"Runtime Error (SIGFPE)",
+		"Runtime Error (SIGABRT)",
+		"Runtime Error (NZEC)",
+		"Runtime Error (Other)",
+		"Internal Error",
+		"Exec Format Error",
 	};
 	struct th_resp r = {0};
 	json_t *j;
@@ -420,8 +436,15 @@ static void test_statuses(void)
  * defaults over them come down to them. */
 static void test_daemon_maxima(void)
 {
-	const char *args[] = {"--max-execution-time", "3", "--timeout-ms", "3000",
-			      "--max-memory-mb",      "100", "--memory-limit-mb", "100", NULL};
+	const char *args[] = {"--max-execution-time",
+			      "3",
+			      "--timeout-ms",
+			      "3000",
+			      "--max-memory-mb",
+			      "100",
+			      "--memory-limit-mb",
+			      "100",
+			      NULL};
 	struct th_stack low;
 	struct th_resp r = {0};
 	json_t *j;
@@ -433,8 +456,9 @@ static void test_daemon_maxima(void)
 		"wall_time_limit",
 		"{\"source_code\": \"print(1)\", \"language_id\": 71}", NULL, 0, &r);
 	CHECK_INT(r.status, 201);
-	CHECK_STR(r.body, "{\"cpu_time_limit\":\"3.0\",\"wall_time_limit\":\"3.0\","
-			  "\"memory_limit\":102400,\"status\":{\"id\":3,\"description\":\"Accepted\"}}");
+	CHECK_STR(r.body,
+		  "{\"cpu_time_limit\":\"3.0\",\"wall_time_limit\":\"3.0\","
+		  "\"memory_limit\":102400,\"status\":{\"id\":3,\"description\":\"Accepted\"}}");
 	th_resp_fini(&r);
 	th_http(low.base, "POST", "/judge0/submissions?wait=true",
 		"{\"source_code\": \"print(1)\", \"language_id\": 71, \"memory_limit\": 200000,"
