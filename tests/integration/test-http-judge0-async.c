@@ -389,6 +389,42 @@ static void test_callback(void)
 	th_resp_fini(&r);
 }
 
+/* JUDGE0_KEEP_MAX: the oldest finished submissions go first. */
+static void test_retention(void)
+{
+	const char *args[] = {"--judge0-keep-max", "2", NULL};
+	struct th_stack saved = st;
+	char *t[4] = {0};
+	json_t *j;
+
+	if (th_stack_start(&st, "sbx-http-judge0-keep", args) < 0) {
+		st = saved;
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		t[i] = submit("{\"source_code\": \"print(1)\", \"language_id\": 71}");
+		json_decref(t[i] ? wait_status(t[i], 3, NULL) : NULL);
+	}
+	j = request("GET", "/judge0/submissions?fields=token", NULL, 200);
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "meta"), "total_count")),
+		  2);
+	/* The newest two are kept. */
+	CHECK_STR(json_string_value(json_object_get(
+			  json_array_get(json_object_get(j, "submissions"), 0), "token")),
+		  t[3]);
+	json_decref(j);
+	if (t[0]) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/judge0/submissions/%s", t[0]);
+		th_expect_error(st.base, "GET", path, NULL, 404, "not found");
+	}
+	for (int i = 0; i < 4; i++)
+		free(t[i]);
+	th_stack_stop(&st);
+	st = saved;
+}
+
 int main(void)
 {
 	const char *args[] = {
@@ -404,6 +440,7 @@ int main(void)
 		test_queue_and_restart();
 	}
 	th_stack_stop(&st);
+	test_retention();
 	curl_global_cleanup();
 	TEST_DONE();
 }
