@@ -19,6 +19,7 @@
 #include "envelope.h"
 #include "nodeid.h"
 #include "judge0_valid.h"
+#include "log.h"
 #include "respond.h"
 #include "rpc_handler.h"
 #include "status.h"
@@ -67,6 +68,38 @@ static int respond_sub(struct gw_request *req, struct j0_ctx *c)
 
 static int run_done(struct gw_server *srv, struct gw_request *req);
 
+/* The daemon that keeps it answered: its token is the kept one's. When
+ * none could keep it, the answer still goes out, under the gateway's
+ * token (a later GET of it is 404). */
+static int kept_done(struct gw_server *srv, struct gw_request *req)
+{
+	struct j0_ctx *c = req->ctx;
+	const Sbx__Judge0SubmitReply *q = (const Sbx__Judge0SubmitReply *)req->reply.msg;
+	char *t;
+
+	(void)srv;
+	if (gw_j0_call_ok(req) && q->base.descriptor == &sbx__judge0_submit_reply__descriptor &&
+	    q->n_tokens == 1 && (t = strdup(q->tokens[0]))) {
+		free(c->sub->token);
+		c->sub->token = t;
+	} else {
+		sbx_log(SBX_LOG_WARN, NULL, "%s %s: judge0 submission %s was run but not kept",
+			req->method, req->log_path, c->sub->token);
+	}
+	return respond_sub(req, c);
+}
+
+/* Judge0 keeps wait=true submissions too: hand it to a daemon, done. */
+static int keep(struct gw_server *srv, struct gw_request *req, struct j0_ctx *c)
+{
+	Sbx__Judge0SubmitRequest q = SBX__JUDGE0_SUBMIT_REQUEST__INIT;
+
+	q.n_submissions = 1;
+	q.submissions = &c->sub;
+	q.has_finished = q.finished = true;
+	return gw_rpc_start(srv, req, "Judge0Submit", &q.base, kept_done);
+}
+
 static int start_run(struct gw_server *srv, struct gw_request *req, struct j0_ctx *c)
 {
 	Sbx__ExecuteRequest x = SBX__EXECUTE_REQUEST__INIT;
@@ -99,7 +132,7 @@ static int run_done(struct gw_server *srv, struct gw_request *req)
 		return start_run(srv, req, c);
 	c->sub->has_finished_ms = true;
 	c->sub->finished_ms = sbx_clock_wall_ms();
-	return respond_sub(req, c);
+	return keep(srv, req, c);
 }
 
 /* Judge0Submit's answer: the tokens, into the reply. */

@@ -72,7 +72,7 @@ bool sbx_j0_push(struct sbx_judge0 *j, const char *token, bool over_bound)
 }
 
 /* Drop finished submissions past the count and the age. */
-static void retain(struct sbx_judge0 *j)
+void sbx_j0_retain(struct sbx_judge0 *j)
 {
 	int64_t oldest_ms = sbx_clock_wall_ms() - (int64_t)j->cfg->judge0_keep_s * 1000;
 
@@ -156,7 +156,7 @@ static void work_one(struct sbx_judge0 *j, const char *token)
 	else
 		sbx_j0_finished(j, s);
 	sbx__judge0_submission__free_unpacked(s, NULL);
-	retain(j);
+	sbx_j0_retain(j);
 }
 
 static void *worker(void *arg)

@@ -56,6 +56,8 @@ int sbx_j0_load(struct sbx_judge0 *j, const char *token, Sbx__Judge0Submission *
 /* Queue a token (j->lock held): false when full (the configured bound,
  * unless over_bound, or the ring itself). */
 bool sbx_j0_push(struct sbx_judge0 *j, const char *token, bool over_bound);
+/* Drop finished rows past JUDGE0_KEEP_MAX and JUDGE0_KEEP_SECONDS. */
+void sbx_j0_retain(struct sbx_judge0 *j);
 /* Drop finished rows beyond `keep` and those finished before oldest_ms. */
 void sbx_j0_trim(struct sbx_judge0 *j, uint32_t keep, int64_t oldest_ms);
 /* s is done and saved: queue its callback, if it has one. */

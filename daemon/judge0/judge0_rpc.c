@@ -26,19 +26,23 @@ static struct sbx_judge0 *judge0_of(void *state, struct sbx_rpc_call *call)
 }
 
 /* Take s (validated by the gateway) as a new submission: a token of this
- * node, In Queue, the times; saved, then queued. */
-static int admit(struct sbx_judge0 *j, Sbx__Judge0Submission *s, char **ret_token)
+ * node, In Queue, the times; saved, then queued. A finished one (run by
+ * the gateway) keeps its outcome and times and is saved done. */
+static int admit(struct sbx_judge0 *j, Sbx__Judge0Submission *s, bool finished,
+		 char **ret_token)
 {
 	char token[SBX_UUID_LEN + 1];
 
 	sbx_tagged_uuid(j->cfg->node_tag, token);
 	free(s->token);
-	free(s->execution_host);
-	s->execution_host = NULL;
 	s->token = strdup(token);
 	*ret_token = strdup(token);
 	if (!s->token || !*ret_token)
 		return -ENOMEM;
+	if (finished)
+		return sbx_j0_save(j, s, J0_DONE);
+	free(s->execution_host);
+	s->execution_host = NULL;
 	s->has_status_id = s->has_created_ms = true;
 	s->status_id = SBX_J0_IN_QUEUE;
 	s->created_ms = sbx_clock_wall_ms();
@@ -66,6 +70,8 @@ int sbx_rpc_judge0_submit(void *state, struct sbx_rpc_call *call, const Protobuf
 		if (!s->runtime || !s->limits)
 			return sbx_rpc_error(call, -EINVAL,
 					     "submission %zu has no runtime or limits", i);
+		if (q->finished && (!s->has_status_id || s->status_id <= SBX_J0_PROCESSING))
+			return sbx_rpc_error(call, -EINVAL, "submission %zu has not finished", i);
 		/* The gateway turns "callback_url: ..." into Judge0's 422. */
 		if (s->callback_url && *s->callback_url &&
 		    sbx_j0_callback_target(j->cfg->judge0_callback_allow, s->callback_url, &t, why,
@@ -80,15 +86,17 @@ int sbx_rpc_judge0_submit(void *state, struct sbx_rpc_call *call, const Protobuf
 	}
 	pthread_mutex_lock(&j->lock);
 	/* All or none: Judge0 checks the room for the whole batch first. */
-	if (j->n + q->n_submissions > j->cfg->judge0_max_queue)
+	if (!q->finished && j->n + q->n_submissions > j->cfg->judge0_max_queue)
 		err = sbx_rpc_error(call, -EAGAIN, "queue is full");
 	for (size_t i = 0; !err && i < q->n_submissions; i++) {
-		err = admit(j, q->submissions[i], &r->tokens[i]);
+		err = admit(j, q->submissions[i], q->finished, &r->tokens[i]);
 		r->n_tokens += r->tokens[i] != NULL;
-		if (!err && !sbx_j0_push(j, r->tokens[i], false))
+		if (!err && !q->finished && !sbx_j0_push(j, r->tokens[i], false))
 			err = -ENOMEM;
 	}
 	pthread_mutex_unlock(&j->lock);
+	if (!err && q->finished)
+		sbx_j0_retain(j);
 	if (err) {
 		protobuf_c_message_free_unpacked(&r->base, NULL);
 		return err;

@@ -80,6 +80,22 @@ static void test_default_reply(void)
 	CHECKF(str(j, "time") && strspn(str(j, "time"), "0123456789.") == strlen(str(j, "time")),
 	       "%s", r.body);
 	CHECK_INT(strlen(str(j, "token")), 36);
+	/* Kept, as Judge0 keeps it: read back by its token. */
+	if (str(j, "token")) {
+		char path[128];
+		json_t *k;
+
+		snprintf(path, sizeof(path), "/judge0/submissions/%s?fields=stdout,status_id,stdin",
+			 str(j, "token"));
+		th_resp_fini(&r);
+		th_http(st.base, "GET", path, NULL, NULL, 0, &r);
+		CHECKF(r.status == 200, "%s: %ld %s", path, r.status, r.body);
+		k = th_json(&r);
+		CHECK_STR(str(k, "stdout"), "Judge0\n");
+		CHECK_STR(str(k, "stdin"), "Judge0");
+		CHECK_INT(json_integer_value(json_object_get(k, "status_id")), 3);
+		json_decref(k);
+	}
 	s = json_object_get(j, "status");
 	CHECK(th_json_shape(s, "id:i description:s", why, sizeof(why)));
 	CHECK_INT(status_id(j), 3);
