@@ -16,77 +16,15 @@
 
 #include "cleanup.h"
 
-static const struct sbx_runtime table[] = {
-	{"python",
-	 {"python3", "py"},
-	 "main.py",
-	 "/usr/bin/python3",
-	 {"/usr/bin/python3", "--version"},
-	 {0},
-	 {"/usr/bin/python3", "-u", "main.py"},
-	 {0}},
-	{"node",
-	 {"javascript", "js", "nodejs"},
-	 "main.js",
-	 "/usr/bin/node",
-	 {"/usr/bin/node", "--version"},
-	 {0},
-	 {"/usr/bin/node", "main.js"},
-	 {0}},
-	{"bun",
-	 {0},
-	 "index.ts",
-	 "/usr/bin/bun",
-	 {"/usr/bin/bun", "--version"},
-	 {0},
-	 {"/usr/bin/bun", "run", "index.ts"},
-	 {0}},
-	{"typescript",
-	 {"ts"},
-	 "main.ts",
-	 "/usr/bin/bun",
-	 {"/usr/bin/bun", "--version"},
-	 {0},
-	 {"/usr/bin/bun", "run", "main.ts"},
-	 {0}},
-	{"typescript",
-	 {"ts"},
-	 "main.ts",
-	 "/usr/bin/tsx",
-	 {"/usr/bin/tsx", "--version"},
-	 {0},
-	 {"/usr/bin/tsx", "main.ts"},
-	 {0}},
-	{"shell",
-	 {"bash", "sh"},
-	 "main.sh",
-	 "/bin/bash",
-	 {"/bin/bash", "--version"},
-	 {0},
-	 {"/bin/bash", "main.sh"},
-	 {0}},
-	{"rust",
-	 {"rs"},
-	 "main.rs",
-	 "/usr/bin/rustc",
-	 {"/usr/bin/rustc", "--version"},
-	 {"/usr/bin/rustc", "-C", "opt-level=1", "-o", "main", "main.rs"},
-	 {"./main"},
-	 {.cpu_time_ms = 60000,
-	  .wall_time_ms = 60000,
-	  .memory_kb = 2u << 20,
-	  .pids = 256,
-	  .fsize_kb = 1u << 20,
-	  .nofile = 1024}},
-};
-
-#define N_ROWS SBX_ARRAY_SIZE(table)
+/* The table's size as a constant for the arrays below; runtime_table.c
+ * may not grow past it unnoticed (sbx_runtimes_new refuses). */
+#define N_ROWS 64
 
 struct sbx_runtimes {
 	const struct sbx_runtime *installed[N_ROWS];
 	size_t n;
-	char names[256];
-	uint32_t off;		/* languages the configuration disabled (bit = language index) */
+	char names[1024];
+	uint64_t off;		/* languages the configuration disabled (bit = language index) */
 	pthread_mutex_t lock;	/* guards versions */
 	char *versions[N_ROWS]; /* indexed like installed[] */
 };
@@ -94,6 +32,22 @@ struct sbx_runtimes {
 static bool is_exec(const char *path)
 {
 	return access(path, X_OK) == 0;
+}
+
+/* Its binary and every host path it binds are there. */
+static bool is_installed(const struct sbx_runtime *r)
+{
+	if (!is_exec(r->probe))
+		return false;
+	for (size_t i = 0; i < SBX_RT_BINDS_MAX && r->binds[i]; i++)
+		if (access(r->binds[i], R_OK) != 0)
+			return false;
+	return true;
+}
+
+static bool is_off(uint64_t off, int li)
+{
+	return li >= 0 && li < SBX_RT_LANGUAGES_MAX && (off & (UINT64_C(1) << li));
 }
 
 static bool names_row(const struct sbx_runtime *r, const char *name)
@@ -106,53 +60,63 @@ static bool names_row(const struct sbx_runtime *r, const char *name)
 	return false;
 }
 
+/* Row k's name is a language not seen in an earlier row. */
+static bool first_of_name(size_t k)
+{
+	for (size_t j = 0; j < k; j++)
+		if (strcmp(sbx_runtime_table[j].name, sbx_runtime_table[k].name) == 0)
+			return false;
+	return true;
+}
+
 /* The languages are the table's distinct names, in table order. */
 const char *sbx_runtime_language_name(unsigned i)
 {
 	unsigned n = 0;
 
-	for (size_t k = 0; k < N_ROWS; k++) {
-		bool seen = false;
-
-		for (size_t j = 0; j < k && !seen; j++)
-			seen = strcmp(table[j].name, table[k].name) == 0;
-		if (!seen && n++ == i)
-			return table[k].name;
-	}
+	for (size_t k = 0; k < sbx_runtime_table_len; k++)
+		if (first_of_name(k) && n++ == i)
+			return sbx_runtime_table[k].name;
 	return NULL;
 }
 
 int sbx_runtime_language_index(const char *name)
 {
-	const char *l;
+	int li = 0;
 
-	for (size_t k = 0; name && k < N_ROWS; k++) {
-		if (!names_row(&table[k], name))
+	for (size_t k = 0; name && k < sbx_runtime_table_len; k++) {
+		if (!first_of_name(k))
 			continue;
-		for (unsigned i = 0; (l = sbx_runtime_language_name(i)); i++)
-			if (strcmp(l, table[k].name) == 0)
-				return (int)i;
+		for (size_t j = k; j < sbx_runtime_table_len; j++)
+			if (strcmp(sbx_runtime_table[j].name, sbx_runtime_table[k].name) == 0 &&
+			    names_row(&sbx_runtime_table[j], name))
+				return li;
+		li++;
 	}
 	return -1;
 }
 
-int sbx_runtimes_new(uint32_t disabled, struct sbx_runtimes **ret)
+int sbx_runtimes_new(uint64_t disabled, struct sbx_runtimes **ret)
 {
-	struct sbx_runtimes *rt = calloc(1, sizeof(*rt));
+	struct sbx_runtimes *rt;
 
+	if (sbx_runtime_table_len > N_ROWS || !sbx_runtime_language_name(0) ||
+	    sbx_runtime_language_name(SBX_RT_LANGUAGES_MAX))
+		return -E2BIG;
+	rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return -ENOMEM;
 	pthread_mutex_init(&rt->lock, NULL);
 	rt->off = disabled;
-	for (size_t i = 0; i < N_ROWS; i++) {
-		int li = sbx_runtime_language_index(table[i].name);
+	for (size_t i = 0; i < sbx_runtime_table_len; i++) {
+		int li = sbx_runtime_language_index(sbx_runtime_table[i].name);
 
-		if ((li >= 0 && li < 32 && (disabled & (1u << li))) || !is_exec(table[i].probe) ||
-		    sbx_runtimes_find(rt, table[i].name))
+		if (is_off(disabled, li) || !is_installed(&sbx_runtime_table[i]) ||
+		    sbx_runtimes_find(rt, sbx_runtime_table[i].name))
 			continue;
-		rt->installed[rt->n++] = &table[i];
+		rt->installed[rt->n++] = &sbx_runtime_table[i];
 		snprintf(rt->names + strlen(rt->names), sizeof(rt->names) - strlen(rt->names),
-			 "%s%s", rt->n > 1 ? ", " : "", table[i].name);
+			 "%s%s", rt->n > 1 ? ", " : "", sbx_runtime_table[i].name);
 	}
 	*ret = rt;
 	return 0;
@@ -162,9 +126,7 @@ const char *sbx_runtimes_disabled(const struct sbx_runtimes *rt, const char *nam
 {
 	int li = sbx_runtime_language_index(name);
 
-	return li >= 0 && li < 32 && (rt->off & (1u << li))
-		       ? sbx_runtime_language_name((unsigned)li)
-		       : NULL;
+	return is_off(rt->off, li) ? sbx_runtime_language_name((unsigned)li) : NULL;
 }
 
 const char *sbx_runtimes_disabled_argv0(const struct sbx_runtimes *rt, const char *argv0)
@@ -174,12 +136,12 @@ const char *sbx_runtimes_disabled_argv0(const struct sbx_runtimes *rt, const cha
 	base = base ? base + 1 : argv0;
 	if (!rt->off || !base || !*base)
 		return NULL;
-	for (size_t k = 0; k < N_ROWS; k++) {
-		const char *pb = strrchr(table[k].probe, '/');
-		const char *l = sbx_runtimes_disabled(rt, table[k].name);
+	for (size_t k = 0; k < sbx_runtime_table_len; k++) {
+		const char *pb = strrchr(sbx_runtime_table[k].probe, '/');
+		const char *l = sbx_runtimes_disabled(rt, sbx_runtime_table[k].name);
 
 		if (l &&
-		    (names_row(&table[k], base) || strcmp(pb ? pb + 1 : table[k].probe, base) == 0))
+		    (names_row(&sbx_runtime_table[k], base) || strcmp(pb ? pb + 1 : sbx_runtime_table[k].probe, base) == 0))
 			return l;
 	}
 	return NULL;
