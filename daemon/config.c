@@ -153,6 +153,13 @@ static const struct sbx_opt rows[] = {
 	    U(max_upload_bytes), "16777216", 1, 60000000, "bytes of files one request may write"),
 	ROW("sandbox.history_max", "SANDBOX_HISTORY_MAX", "history-max", U(history_max), "10000", 1,
 	    10000000, "executions kept in the history"),
+	ROW("sandbox.history_max_age_seconds", "SANDBOX_HISTORY_MAX_AGE", "history-max-age",
+	    U(history_max_age_s), "604800", 0, 315360000,
+	    "seconds an execution stays in the history; 0 = until history_max pushes it out"),
+	ROW("sandbox.history_output_bytes", "HISTORY_OUTPUT_BYTES", "history-output-bytes",
+	    U(history_output_bytes), "65536", 0, 16777216,
+	    "bytes of stdout, of stderr and of compile output kept with each execution in the "
+	    "history; 0 = none"),
 	ROW("logging.ring_lines", "SANDBOXD_LOG_RING_LINES", "log-ring-lines", U(log_ring_lines),
 	    "1000", 10, 100000, "recent daemon log lines kept in memory for the admin API"),
 	ROW("logs.max_rings", "SANDBOXD_LOGS_MAX_RINGS", "logs-max-rings", U(logs_max_rings), "256",

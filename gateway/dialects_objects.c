@@ -111,25 +111,43 @@ const struct jpb_dialect gw_dialect_opensandbox_session_run = {
 /* "Execution History": the README shows no body. One execution in the
  * vocabulary of its POST /api/v1/execute reply (status words,
  * execution_time_ms, memory_used_mb), plus what the history adds. */
+/* clang-format off */
+#define HISTORY_FIELDS                                                        \
+	{.json = "execution_id", .path = "execution_id"},                     \
+	{.json = "language", .path = "language"},                             \
+	{.json = "status", .path = "status", .enums = gw_exec_status_words},  \
+	{.json = "exit_code", .path = "exit_code"},                           \
+	{.json = "signal", .path = "signal", .zero_is_null = true},           \
+	{.json = "execution_time_ms", .path = "execution_time_ms"},           \
+	{.json = "memory_used_mb", .path = "memory_peak_kb", .scale = 1024},  \
+	{.json = "started_at", .path = "started_at"},                         \
+	{.json = "client", .path = "client"},                                 \
+	{.json = "kind", .path = "kind"},                                     \
+	{.json = "object_id", .path = "object_id", .zero_is_null = true}
+/* clang-format on */
+
 static const struct jpb_field_map history_out[] = {
-	{.json = "execution_id", .path = "execution_id"},
-	{.json = "language", .path = "language"},
-	{.json = "status", .path = "status", .enums = gw_exec_status_words},
-	{.json = "exit_code", .path = "exit_code"},
-	{.json = "signal", .path = "signal", .zero_is_null = true},
-	{.json = "execution_time_ms", .path = "execution_time_ms"},
-	{.json = "memory_used_mb", .path = "memory_peak_kb", .scale = 1024},
-	{.json = "started_at", .path = "started_at"},
-	{.json = "client", .path = "client"},
-	{.json = "kind", .path = "kind"},
-	{.json = "object_id", .path = "object_id", .zero_is_null = true},
+	HISTORY_FIELDS,
+	GW_NODE_FIELD,
+	{0},
+};
+
+/* One execution: also what it printed (the history keeps it, capped). */
+static const struct jpb_field_map history_execution_out[] = {
+	HISTORY_FIELDS,
+	{.json = "stdout", .path = "stdout"},
+	{.json = "stderr", .path = "stderr"},
+	{.json = "compile_output", .path = "compile_output"},
+	{.json = "stdout_truncated", .path = "stdout_truncated"},
+	{.json = "stderr_truncated", .path = "stderr_truncated"},
+	{.json = "compile_output_truncated", .path = "compile_output_truncated"},
 	GW_NODE_FIELD,
 	{0},
 };
 
 const struct jpb_dialect gw_dialect_executor_execution = {
 	.name = "sandbox-executor",
-	.out = history_out,
+	.out = history_execution_out,
 };
 
 const struct jpb_dialect gw_dialect_executor_executions = {

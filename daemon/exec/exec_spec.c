@@ -54,6 +54,44 @@ static void limit_rules(const struct sbx_config *c, struct limit_rule *rules)
 	memcpy(rules, r, sizeof(r));
 }
 
+static bool limit_has(const Sbx__Limits *l, const ProtobufCFieldDescriptor *f)
+{
+	return l && *(const protobuf_c_boolean *)((const char *)l + f->quantifier_offset);
+}
+
+static uint64_t limit_get(const Sbx__Limits *l, const ProtobufCFieldDescriptor *f)
+{
+	return f->type == PROTOBUF_C_TYPE_UINT32 ? *(const uint32_t *)((const char *)l + f->offset)
+						 : *(const uint64_t *)((const char *)l + f->offset);
+}
+
+static void limit_set(Sbx__Limits *l, const ProtobufCFieldDescriptor *f, uint64_t v)
+{
+	*(protobuf_c_boolean *)((char *)l + f->quantifier_offset) = 1;
+	if (f->type == PROTOBUF_C_TYPE_UINT32)
+		*(uint32_t *)((char *)l + f->offset) = (uint32_t)v;
+	else
+		*(uint64_t *)((char *)l + f->offset) = v;
+}
+
+void exec_limits_overlay(Sbx__Limits *out, const Sbx__Limits *in)
+{
+	const ProtobufCMessageDescriptor *d = &sbx__limits__descriptor;
+
+	for (unsigned i = 0; in && i < d->n_fields; i++)
+		if (limit_has(in, &d->fields[i]))
+			limit_set(out, &d->fields[i], limit_get(in, &d->fields[i]));
+}
+
+static const struct limit_rule *limit_rule_of(const struct limit_rule *rules, size_t n,
+					      const char *field)
+{
+	for (size_t j = 0; j < n; j++)
+		if (strcmp(rules[j].field, field) == 0)
+			return &rules[j];
+	return NULL;
+}
+
 /* Fill every field of `out` from `in` or the default; refuse values over
  * the maximum (or 0). Walks the Limits descriptor, so a new limit is one
  * rule row. */
@@ -67,30 +105,22 @@ static int resolve_limits(const struct sbx_config *cfg, const Sbx__Limits *in, S
 	limit_rules(cfg, rules);
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const struct limit_rule *rule = NULL;
+		const struct limit_rule *rule =
+			limit_rule_of(rules, SBX_ARRAY_SIZE(rules), f->name);
 		uint64_t v;
 
-		for (size_t j = 0; j < SBX_ARRAY_SIZE(rules); j++)
-			if (strcmp(rules[j].field, f->name) == 0)
-				rule = &rules[j];
 		if (!rule)
 			return sbx_rpc_error(call, -EINVAL, "limit '%s' has no rule", f->name);
 		v = rule->def;
-		if (in && *(protobuf_c_boolean *)((const char *)in + f->quantifier_offset)) {
-			v = f->type == PROTOBUF_C_TYPE_UINT32
-				    ? *(uint32_t *)((const char *)in + f->offset)
-				    : *(uint64_t *)((const char *)in + f->offset);
+		if (limit_has(in, f)) {
+			v = limit_get(in, f);
 			if (v == 0 || v > rule->max)
 				return sbx_rpc_error(call, -EINVAL,
 						     "limit '%s' must be from 1 to %llu, not %llu",
 						     f->name, (unsigned long long)rule->max,
 						     (unsigned long long)v);
 		}
-		*(protobuf_c_boolean *)((char *)out + f->quantifier_offset) = 1;
-		if (f->type == PROTOBUF_C_TYPE_UINT32)
-			*(uint32_t *)((char *)out + f->offset) = (uint32_t)v;
-		else
-			*(uint64_t *)((char *)out + f->offset) = v;
+		limit_set(out, f, v);
 	}
 	/* A CPU limit alone leaves room for waiting (I/O, sleep) beyond it; a
 	 * wall limit alone caps CPU at the same figure. */
@@ -101,6 +131,54 @@ static int resolve_limits(const struct sbx_config *cfg, const Sbx__Limits *in, S
 				: (uint64_t)cfg->max_execution_time_s * 1000;
 	if (wall_given && !cpu_given)
 		out->cpu_time_ms = out->wall_time_ms;
+	return 0;
+}
+
+/* The runtime row's compile limit named like a Limits field; 0: none. */
+static uint64_t row_compile_limit(const struct sbx_runtime_limits *rl, const char *field)
+{
+	const struct {
+		const char *field;
+		uint64_t v;
+	} m[] = {
+		{"cpu_time_ms", rl->cpu_time_ms}, {"wall_time_ms", rl->wall_time_ms},
+		{"memory_kb", rl->memory_kb},	  {"pids", rl->pids},
+		{"fsize_kb", rl->fsize_kb},	  {"nofile", rl->nofile},
+	};
+
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(m); i++)
+		if (strcmp(m[i].field, field) == 0)
+			return m[i].v;
+	return 0;
+}
+
+/* ExecuteRequest.compile_limits: each field given from 1 to the larger of
+ * the daemon's maximum and the row's own compile limit (compilers need
+ * more than the programs they build). Without a compile step: unused. */
+static int set_compile_limits(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
+{
+	const Sbx__Limits *in = j->spec->compile_request_limits;
+	const ProtobufCMessageDescriptor *d = &sbx__limits__descriptor;
+	struct limit_rule rules[8];
+
+	if (!in || !j->compile)
+		return 0;
+	limit_rules(x->cfg, rules);
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const struct limit_rule *rule =
+			limit_rule_of(rules, SBX_ARRAY_SIZE(rules), f->name);
+		uint64_t v = limit_get(in, f), max = rule ? rule->max : 0;
+
+		if (j->compile_limits && row_compile_limit(j->compile_limits, f->name) > max)
+			max = row_compile_limit(j->compile_limits, f->name);
+		if (limit_has(in, f) && (v == 0 || v > max))
+			return sbx_rpc_error(call, -EINVAL,
+					     "compile limit '%s' must be from 1 to %llu, not %llu",
+					     f->name, (unsigned long long)max,
+					     (unsigned long long)v);
+	}
+	j->compile_request = in;
 	return 0;
 }
 
@@ -190,13 +268,15 @@ static int new_execution_id(const char *tag, char **ret)
 	return 0;
 }
 
-static int copy_argv(char ***dst, size_t *n_dst, const char *const *src, size_t n)
+/* src then more (the request's args), copied. */
+static int copy_argv(char ***dst, size_t *n_dst, const char *const *src, size_t n,
+		     const char *const *more, size_t n_more)
 {
-	*dst = calloc(n ? n : 1, sizeof(char *));
+	*dst = calloc(n + n_more ? n + n_more : 1, sizeof(char *));
 	if (!*dst)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (!((*dst)[(*n_dst)++] = strdup(src[i])))
+	for (size_t i = 0; i < n + n_more; i++)
+		if (!((*dst)[(*n_dst)++] = strdup(i < n ? src[i] : more[i - n])))
 			return -ENOMEM;
 	return 0;
 }
@@ -255,6 +335,9 @@ int exec_job_init(struct sbx_executor *x, struct exec_job *j)
 
 void exec_job_fini(struct exec_job *j)
 {
+	if (j->compile_res)
+		sbx__exec_result__free_unpacked(j->compile_res, NULL);
+	free(j->compile_own);
 	free(j->files);
 	free(j->ws);
 	spawn_free(j->s);
@@ -267,6 +350,30 @@ static size_t strv_len(const char *const *v, size_t max)
 	while (n < max && v[n])
 		n++;
 	return n;
+}
+
+/* Judge0's compiler_options: after the compiler itself, before the row's
+ * own arguments (gcc -O0 -o main main.c). The strings are the spec's. */
+static int add_compiler_options(struct sbx_rpc_call *call, struct exec_job *j)
+{
+	const struct sbx_exec_spec *spec = j->spec;
+	size_t n = j->n_compile + spec->n_compiler_options;
+
+	if (spec->n_compiler_options > EXEC_MAX_ARGS)
+		return sbx_rpc_error(call, -EINVAL, "at most %d compiler options are allowed",
+				     EXEC_MAX_ARGS);
+	j->compile_own = calloc(n + 1, sizeof(*j->compile_own));
+	if (!j->compile_own)
+		return -ENOMEM;
+	j->compile_own[0] = j->compile[0];
+	for (size_t i = 0; i < spec->n_compiler_options; i++)
+		if (!(j->compile_own[1 + i] = spec->compiler_options[i]))
+			return sbx_rpc_error(call, -EINVAL, "compiler options must be strings");
+	memcpy(j->compile_own + 1 + spec->n_compiler_options, j->compile + 1,
+	       (j->n_compile - 1) * sizeof(*j->compile_own));
+	j->compile = j->compile_own;
+	j->n_compile = n;
+	return 0;
 }
 
 /* Code in a language: the row's run argv, its source file first (so that
@@ -288,6 +395,8 @@ static int check_code(struct sbx_executor *x, struct sbx_rpc_call *call, struct 
 	j->n_compile = strv_len(j->rt->compile, SBX_RT_ARGV_MAX);
 	j->compile = j->n_compile ? j->rt->compile : NULL;
 	j->compile_limits = &j->rt->compile_limits;
+	if (j->compile && spec->n_compiler_options && (r = add_compiler_options(call, j)) < 0)
+		return r;
 	sbx__file__init(&j->src);
 	j->src.path = (char *)j->rt->source;
 	j->src.content.data = (uint8_t *)spec->code;
@@ -328,6 +437,12 @@ static int check_program(struct sbx_executor *x, struct sbx_rpc_call *call, stru
 	r = spec->code ? check_code(x, call, j) : check_command(x, call, j);
 	if (r < 0)
 		return r;
+	if (spec->n_args > EXEC_MAX_ARGS)
+		return sbx_rpc_error(call, -EINVAL, "at most %d arguments are allowed",
+				     EXEC_MAX_ARGS);
+	for (size_t i = 0; i < spec->n_args; i++)
+		if (!spec->args[i])
+			return sbx_rpc_error(call, -EINVAL, "arguments must be strings");
 	if (spec->n_files + n_src > EXEC_MAX_FILES)
 		return sbx_rpc_error(call, -EINVAL, "at most %zu files are allowed",
 				     EXEC_MAX_FILES - n_src);
@@ -365,8 +480,10 @@ static int set_argv(struct sbx_executor *x, struct sbx_rpc_call *call, struct ex
 
 	if (j->spec->code)
 		return copy_argv(&s->argv, &s->n_argv, j->rt->run,
-				 strv_len(j->rt->run, SBX_RT_ARGV_MAX));
-	return copy_argv(&s->argv, &s->n_argv, j->spec->argv, j->spec->n_argv);
+				 strv_len(j->rt->run, SBX_RT_ARGV_MAX), j->spec->args,
+				 j->spec->n_args);
+	return copy_argv(&s->argv, &s->n_argv, j->spec->argv, j->spec->n_argv, j->spec->args,
+			 j->spec->n_args);
 }
 
 static int set_env(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
@@ -468,6 +585,8 @@ static int set_places(struct sbx_executor *x, struct sbx_rpc_call *call, struct 
 	    (spec->tmp_dir && !(s->tmp_dir = strdup(spec->tmp_dir))))
 		return -ENOMEM;
 	s->network = spec->network;
+	s->merge_stderr = spec->merge_stderr;
+	s->want_output = spec->want_output;
 	s->stdin = spec->stdin;
 	return copy_files(j);
 }
@@ -489,14 +608,15 @@ static int set_service(struct sbx_executor *x, struct sbx_rpc_call *call, struct
  * caller hears, as it always was. */
 static int (*const prepare_steps[])(struct sbx_executor *, struct sbx_rpc_call *,
 				    struct exec_job *) = {
-	check_program,	  /* log_id, a command or code in an allowed language, files */
-	set_limits,	  /* the daemon's defaults; refused above its maxima */
-	set_argv,	  /* the command, or the runtime's run argv */
-	set_env,	  /* base environment, then the spec's */
-	set_toolchain,	  /* the language row's binds, environment, run-limit floors */
-	set_execution_id, /* the history's id; sbx_executor_cancel can find it */
-	set_places,	  /* cwd, workspace, /tmp, network, stdin, files */
-	set_service,	  /* a service: live output, the engine's longest limits */
+	check_program,	    /* log_id, a command or code in an allowed language, files */
+	set_limits,	    /* the daemon's defaults; refused above its maxima */
+	set_compile_limits, /* the request's compile limits, up to the row's */
+	set_argv,	    /* the command, or the runtime's run argv */
+	set_env,	    /* base environment, then the spec's */
+	set_toolchain,	    /* the language row's binds, environment, run-limit floors */
+	set_execution_id,   /* the history's id; sbx_executor_cancel can find it */
+	set_places,	    /* cwd, workspace, /tmp, network, stdin, files */
+	set_service,	    /* a service: live output, the engine's longest limits */
 };
 
 int exec_job_prepare(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
@@ -546,6 +666,13 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call,
 		.stdin = req->stdin,
 		.kind = "execute",
 		.log_id = req->log_id,
+		.args = (const char *const *)req->args,
+		.n_args = req->n_args,
+		.compiler_options = (const char *const *)req->compiler_options,
+		.n_compiler_options = req->n_compiler_options,
+		.compile_request_limits = req->compile_limits,
+		.merge_stderr = req->merge_stderr,
+		.want_output = req->want_output,
 	};
 
 	int r = sbx_executor_spawn(x, call, &spec, ret);

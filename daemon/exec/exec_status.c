@@ -12,4 +12,6 @@ void sbx_exec_result_show(Sbx__ExecResult *res)
 {
 	if (res)
 		res->status = sbx_exec_status_shown(res->status);
+	if (res && res->compile)
+		res->compile->status = sbx_exec_status_shown(res->compile->status);
 }

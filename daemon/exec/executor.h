@@ -96,6 +96,16 @@ struct sbx_exec_spec {
 	 * and the client named it (ExecuteRequest.log_id): it must then be
 	 * "live-" and 1 to 59 of [A-Za-z0-9-]. */
 	const char *log_id;
+	/* Execute's Piston and Judge0 options (proto/api.proto): arguments
+	 * after the run argv; flags after the compile argv's argv[0]; the
+	 * compile step's limits over the row's (NULL: the row's); stderr into
+	 * stdout; the interleaved output in the result. */
+	const char *const *args;
+	size_t n_args;
+	const char *const *compiler_options;
+	size_t n_compiler_options;
+	const Sbx__Limits *compile_request_limits;
+	bool merge_stderr, want_output;
 };
 
 /* Run a spec, blocking, with the admission and errors of

@@ -67,6 +67,9 @@ struct exec_job {
 	const char *const *compile;
 	size_t n_compile;
 	const struct sbx_runtime_limits *compile_limits;
+	const Sbx__Limits *compile_request; /* checked; its fields win */
+	const char **compile_own;	    /* compile with compiler options, owned */
+	Sbx__ExecResult *compile_res;	    /* a compile step that succeeded */
 	Sbx__File src;	   /* spec->code as the row's source file */
 	Sbx__File **files; /* src, then the spec's; the array is owned */
 	/* Owns copies of everything but files and stdin (the spec's). */
@@ -82,6 +85,8 @@ int exec_job_init(struct sbx_executor *x, struct exec_job *j);
 /* Check the spec and fill j->s from it; 0, or a negative errno with
  * call->error set (the report then shows what was filled). */
 int exec_job_prepare(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j);
+/* Set each field of `out` that `in` has (Limits are proto2: has_*). */
+void exec_limits_overlay(Sbx__Limits *out, const Sbx__Limits *in);
 /* Free what init and prepare made (not j->res). */
 void exec_job_fini(struct exec_job *j);
 

@@ -66,6 +66,58 @@ static int run_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 	return r;
 }
 
+/* A copy to own twice: the failed compile is the result and its compile. */
+static Sbx__ExecResult *result_dup(const Sbx__ExecResult *res)
+{
+	size_t n = sbx__exec_result__get_packed_size(res);
+	uint8_t *buf = malloc(n ? n : 1);
+	Sbx__ExecResult *dup = NULL;
+
+	if (buf) {
+		sbx__exec_result__pack(res, buf);
+		dup = sbx__exec_result__unpack(NULL, n, buf);
+	}
+	free(buf);
+	return dup;
+}
+
+/* Join two byte strings into *dst (protobuf-c's allocator: malloc). */
+static int bytes_join(ProtobufCBinaryData *dst, const ProtobufCBinaryData *a,
+		      const ProtobufCBinaryData *b)
+{
+	uint8_t *d = malloc(a->len + b->len + 1);
+
+	if (!d)
+		return -ENOMEM;
+	if (a->len)
+		memcpy(d, a->data, a->len);
+	if (b->len)
+		memcpy(d + a->len, b->data, b->len);
+	free(dst->data);
+	dst->data = d;
+	dst->len = a->len + b->len;
+	return 0;
+}
+
+/* merge_stderr and want_output for a backend without them (docker,
+ * nsjail): stderr after stdout, and the same as the interleaved output.
+ * The native spawner gives both exactly (fd 2 is fd 1; reads in order),
+ * so there is nothing to do: no stderr, and an output when anything ran. */
+static void result_complete(const struct sbx_exec_spec *spec, Sbx__ExecResult *res)
+{
+	ProtobufCBinaryData none = {0};
+
+	if (spec->merge_stderr && res->stderr.len &&
+	    bytes_join(&res->stdout, &res->stdout, &res->stderr) == 0) {
+		bytes_join(&res->stderr, &none, &none);
+		res->stdout_truncated |= res->stderr_truncated;
+		res->stderr_truncated = false;
+	}
+	if (spec->want_output && !res->output.len && (res->stdout.len || res->stderr.len) &&
+	    bytes_join(&res->output, &res->stdout, &res->stderr) == 0)
+		res->output_truncated = res->stdout_truncated || res->stderr_truncated;
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path) < 0 ? -errno : 0;
@@ -122,18 +174,21 @@ static int compile_step(struct sbx_executor *x, struct sbx_rpc_call *call, struc
 		cl.fsize_kb = rl->fsize_kb ? rl->fsize_kb : cl.fsize_kb;
 		cl.nofile = rl->nofile ? rl->nofile : cl.nofile;
 	}
+	exec_limits_overlay(&cl, j->compile_request);
 	r = run_spawn(x, call, &c, &j->f, -1, &res);
 	if (r < 0)
 		return r;
+	result_complete(j->spec, res);
 	if (res->status != SBX__EXEC_STATUS__EXEC_STATUS_OK) {
 		if (!res->error || !res->error[0]) {
 			free(res->error);
 			res->error = strdup("compilation failed");
 		}
+		res->compile = result_dup(res);
 		j->res = res;
-		return 0;
+		return res->compile && res->error ? 0 : -ENOMEM;
 	}
-	sbx__exec_result__free_unpacked(res, NULL);
+	j->compile_res = res;
 	return 0;
 }
 
@@ -155,9 +210,15 @@ static int run_steps(struct sbx_executor *x, struct sbx_rpc_call *call, struct e
 		/* The run finds the source and binary already there. */
 		j->s->n_files = 0;
 	}
-	if (r == 0 && !j->res)
+	if (r == 0 && !j->res) {
 		r = run_spawn(x, call, j->s, &j->f, j->spec->service ? j->spec->netns_fd : -1,
 			      &j->res);
+		if (r == 0) {
+			result_complete(j->spec, j->res);
+			j->res->compile = j->compile_res;
+			j->compile_res = NULL;
+		}
+	}
 	return r;
 }
 

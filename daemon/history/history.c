@@ -22,6 +22,7 @@
 struct sbx_history {
 	struct sbx_store *store;
 	struct sbx_audit *audit; /* NULL: audit log disabled */
+	size_t output_bytes;	 /* kept per stream (HISTORY_OUTPUT_BYTES) */
 };
 
 int sbx_history_open(const struct sbx_config *cfg, struct sbx_store *store,
@@ -34,6 +35,7 @@ int sbx_history_open(const struct sbx_config *cfg, struct sbx_store *store,
 	if (!h)
 		return -ENOMEM;
 	h->store = store;
+	h->output_bytes = cfg->history_output_bytes;
 	if (cfg->enable_audit_log) {
 		if (asprintf(&path, "%s/audit.log", cfg->state_dir) < 0) {
 			path = NULL;
@@ -94,11 +96,45 @@ static void count(struct sbx_history *h, const struct sbx_exec_report *rep)
 		sbx_log(SBX_LOG_WARN, rep->execution_id, "execution not counted in the stats");
 }
 
+/* One output as kept: the first output_bytes of it. */
+static struct sbx_store_output kept(const struct sbx_history *h, const ProtobufCBinaryData *b,
+				    bool truncated)
+{
+	size_t n = b->len < h->output_bytes ? b->len : h->output_bytes;
+
+	return (struct sbx_store_output){b->data, n, truncated || n < b->len};
+}
+
+/* The compile step's stdout then stderr, for compile_output (freed by the
+ * caller); NULL data when there was no compile step. */
+static int compile_output(const struct sbx_history *h, const Sbx__ExecResult *c,
+			  struct sbx_store_output *o, uint8_t **buf)
+{
+	size_t n1, n2;
+
+	*buf = NULL;
+	if (!c || !h->output_bytes)
+		return 0;
+	n1 = c->stdout.len < h->output_bytes ? c->stdout.len : h->output_bytes;
+	n2 = c->stderr.len < h->output_bytes - n1 ? c->stderr.len : h->output_bytes - n1;
+	*buf = malloc(n1 + n2 + 1);
+	if (!*buf)
+		return -ENOMEM;
+	if (n1)
+		memcpy(*buf, c->stdout.data, n1);
+	if (n2)
+		memcpy(*buf + n1, c->stderr.data, n2);
+	*o = (struct sbx_store_output){*buf, n1 + n2,
+				       c->stdout_truncated || c->stderr_truncated ||
+					       n1 + n2 < c->stdout.len + c->stderr.len};
+	return 0;
+}
+
 void sbx_history_record(struct sbx_history *h, const struct sbx_exec_report *rep)
 {
 	const Sbx__ExecResult *res = rep->res;
 	char language[LANGUAGE_MAX + 1];
-
+	_cleanup_free_ uint8_t *cbuf = NULL;
 	int r;
 
 	if (h->audit && (r = sbx_audit_write(h->audit, rep)) < 0)
@@ -123,9 +159,12 @@ void sbx_history_record(struct sbx_history *h, const struct sbx_exec_report *rep
 		.client = *rep->client ? rep->client : "rpc",
 		.memory_peak_kb = res->memory_peak_kb,
 		.cpu_time_ms = res->cpu_time_ms,
+		.out = {kept(h, &res->stdout, res->stdout_truncated),
+			kept(h, &res->stderr, res->stderr_truncated)},
 	};
 
-	if (sbx_store_add_execution(h->store, &rec) < 0)
+	if (compile_output(h, res->compile, &rec.out[SBX_STORE_COMPILE], &cbuf) < 0 ||
+	    sbx_store_add_execution(h->store, &rec) < 0)
 		sbx_log(SBX_LOG_WARN, rep->object_id[0] ? rep->object_id : NULL,
 			"execution %s not recorded in the history", rep->execution_id);
 }
@@ -187,6 +226,7 @@ int sbx_history_list(struct sbx_history *h, struct sbx_rpc_call *call,
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'started_before' must be a time in ISO 8601 UTC, as "
 				     "started_at shows it (2026-01-02T03:04:05.678Z)");
+	sbx_store_trim_history(h->store);
 	r = (Sbx__ListExecutionsReply *)sbx_message_new(&sbx__list_executions_reply__descriptor);
 	if (!r)
 		return -ENOMEM;
@@ -207,12 +247,31 @@ int sbx_history_list(struct sbx_history *h, struct sbx_rpc_call *call,
 	return 0;
 }
 
+static int bytes_copy(ProtobufCBinaryData *dst, const struct sbx_store_output *o)
+{
+	dst->data = malloc(o->len + 1);
+	if (!dst->data)
+		return -ENOMEM;
+	if (o->len)
+		memcpy(dst->data, o->data, o->len);
+	dst->len = o->len;
+	return 0;
+}
+
+/* GetExecution: the row and what it printed. */
 static int take_one(void *arg, const struct sbx_store_execution *rec)
 {
 	Sbx__Execution **e = arg;
 
 	*e = execution_new(rec);
-	return *e ? 0 : -ENOMEM;
+	if (!*e || bytes_copy(&(*e)->stdout, &rec->out[SBX_STORE_STDOUT]) < 0 ||
+	    bytes_copy(&(*e)->stderr, &rec->out[SBX_STORE_STDERR]) < 0 ||
+	    bytes_copy(&(*e)->compile_output, &rec->out[SBX_STORE_COMPILE]) < 0)
+		return -ENOMEM;
+	(*e)->stdout_truncated = rec->out[SBX_STORE_STDOUT].truncated;
+	(*e)->stderr_truncated = rec->out[SBX_STORE_STDERR].truncated;
+	(*e)->compile_output_truncated = rec->out[SBX_STORE_COMPILE].truncated;
+	return 0;
 }
 
 int sbx_history_get(struct sbx_history *h, struct sbx_rpc_call *call, const char *id,
@@ -223,6 +282,8 @@ int sbx_history_get(struct sbx_history *h, struct sbx_rpc_call *call, const char
 
 	if (!id || !*id)
 		return sbx_rpc_error(call, -EINVAL, "field 'execution_id' is required");
+	/* Rows past the age limit go before anyone reads them. */
+	sbx_store_trim_history(h->store);
 	r = strlen(id) > 64 ? -ENOENT : sbx_store_get_execution(h->store, id, take_one, &e);
 	if (r == -ENOENT)
 		return sbx_rpc_error(call, -ENOENT, "execution '%.64s' not found", id);

@@ -1,7 +1,8 @@
 /* The execution history and its counters (seed sandbox-executor:
  * "Execution History", /api/v1/executions, /api/v1/stats): every Run,
  * Execute, sandbox and session execution becomes a row of the state store
- * (bounded by history_max) and moves the persistent counters the stats are
+ * (bounded by history_max and the max age, its output capped by
+ * HISTORY_OUTPUT_BYTES) and moves the persistent counters the stats are
  * made of; every request, run or refused, becomes a line of the audit log
  * when that is enabled.
  *

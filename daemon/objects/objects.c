@@ -316,6 +316,8 @@ int sbx_objects_open(const struct sbx_config *cfg, struct sbx_executor *exec,
 	    (r = sbx_registry_new(cfg->max_deployments, &o->deployments)) < 0)
 		goto fail;
 	r = sbx_store_open(db, cfg->history_max, &o->store);
+	if (r == 0)
+		sbx_store_history_max_age(o->store, cfg->history_max_age_s);
 	if (r < 0) {
 		log_error("cannot open the state store %s: %s", db, strerror(-r));
 		goto fail;

@@ -88,6 +88,7 @@ void sbx_exec_free(struct sbx_exec *ex)
 		close_fd(&ex->out[i].fd);
 		free(ex->out[i].data);
 	}
+	free(ex->both.data);
 	if (ex->req)
 		sbx__spawn_request__free_unpacked(ex->req, NULL);
 	free(ex->reqbuf);
@@ -397,6 +398,9 @@ static void result_fill(const struct sbx_ctx *ctx, struct sbx_exec *ex,
 	res->stderr.len = ex->out[1].len;
 	res->stdout_truncated = ex->out[0].truncated;
 	res->stderr_truncated = ex->out[1].truncated;
+	res->output.data = (uint8_t *)ex->both.data;
+	res->output.len = ex->both.len;
+	res->output_truncated = ex->both.truncated;
 	res->error = err;
 	res->execution_id = ex->req->execution_id;
 }
@@ -495,9 +499,15 @@ static int make_pipes(struct sbx_exec *ex)
 {
 	int r;
 	if ((r = pipe_pair(&ex->stdin_w, &ex->child_stdin, false)) < 0 ||
-	    (r = pipe_pair(&ex->out[0].fd, &ex->child_stdout, true)) < 0 ||
-	    (r = pipe_pair(&ex->out[1].fd, &ex->child_stderr, true)) < 0 ||
-	    (r = pipe_pair(&ex->status_r, &ex->child_status, true)) < 0 ||
+	    (r = pipe_pair(&ex->out[0].fd, &ex->child_stdout, true)) < 0)
+		return r;
+	/* merge_stderr: no stderr pipe, fd 2 is the stdout pipe (out[1] stays
+	 * closed, as if at EOF). Warm sandboxes have both pipes: never taken. */
+	if (ex->req && ex->req->merge_stderr)
+		r = (ex->child_stderr = fcntl(ex->child_stdout, F_DUPFD_CLOEXEC, 0)) < 0 ? -errno : 0;
+	else
+		r = pipe_pair(&ex->out[1].fd, &ex->child_stderr, true);
+	if (r < 0 || (r = pipe_pair(&ex->status_r, &ex->child_status, true)) < 0 ||
 	    (r = pipe_pair(&ex->go_w, &ex->child_go, false)) < 0)
 		return r;
 	return 0;
@@ -642,8 +652,10 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	sbx_stream_setup(ctx, ex);
 	for (int i = 0; i < 2; i++) {
 		ex->out[i].cap = ex->req->limits->output_bytes;
-		sbx_epoll_add(ctx, ex->out[i].fd, EPOLLIN, &ex->out[i].w);
+		if (ex->out[i].fd >= 0)
+			sbx_epoll_add(ctx, ex->out[i].fd, EPOLLIN, &ex->out[i].w);
 	}
+	ex->both.cap = ex->req->want_output ? ex->req->limits->output_bytes : 0;
 	sbx_epoll_add(ctx, ex->pidfd, EPOLLIN, &ex->w_pidfd);
 	sbx_epoll_add(ctx, ex->timerfd, EPOLLIN, &ex->w_timer);
 	sbx_epoll_add(ctx, ex->status_r, EPOLLIN, &ex->w_status);
@@ -722,6 +734,7 @@ void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which)
 		}
 		/* Streamed whole, past the cap too: the cap bounds the result. */
 		sbx_stream_chunk(ctx, ex, which, dst, (size_t)n);
+		sbx_output_both(ex, dst, (size_t)n);
 		o->total += (uint64_t)n;
 		if (dst != scratch)
 			o->len += (size_t)n;

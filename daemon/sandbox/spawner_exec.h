@@ -62,6 +62,9 @@ void sbx_stream_setup(struct sbx_ctx *ctx, struct sbx_exec *ex);
  * dropped and counted when the socket is full. */
 void sbx_stream_chunk(struct sbx_ctx *ctx, struct sbx_exec *ex, int which, const void *data,
 		      size_t len);
+/* want_output: append what was read of either stream to ex->both, up to
+ * its cap (the output limit); past it, mark it truncated. */
+void sbx_output_both(struct sbx_exec *ex, const void *data, size_t len);
 /* The socket became writable while running: send the pending tail. */
 void sbx_stream_on_writable(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* What must precede the result frame: the pending tail and STREAM_END.

@@ -121,6 +121,7 @@ struct sbx_exec {
 	int child_stdin, child_stdout, child_stderr, child_status, child_go;
 	size_t stdin_off;
 	struct sbx_outbuf out[2];
+	struct sbx_outbuf both; /* want_output: both streams as read; fd unused */
 	pid_t pid;
 	struct sbx_child_report *rep; /* NULL until started */
 	bool replied; /* the result went before the reap (spawner_exec.c) */

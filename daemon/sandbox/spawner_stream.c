@@ -5,8 +5,9 @@
  * for one daemon reader: chunks are sent with MSG_DONTWAIT, and when the
  * socket is full they are dropped and counted (STREAM_END reports the
  * count). A stream socket may take part of a frame; its tail is kept
- * (at most one frame, in a buffer allocated at start) and sent first when the socket drains, so frames
- * stay whole. The result frame carries the capped output regardless. */
+ * (at most one frame, in a buffer allocated at start) and sent first when the socket drains, so
+ * frames stay whole. The result frame carries the capped output regardless. Also here: the
+ * interleaved copy of both streams that want_output asks for (sbx_output_both). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,4 +146,38 @@ size_t sbx_stream_trailer(struct sbx_exec *ex, uint8_t *buf)
 	sbx_frame_hdr(buf + off, SBX_FRAME_STREAM_END, sizeof(end));
 	memcpy(buf + off + SBX_FRAME_HDR, &end, sizeof(end));
 	return off + SBX_FRAME_HDR + sizeof(end);
+}
+
+/* Piston's `output`: both streams in the order the spawner read them. The
+ * buffer grows like the per-stream ones, up to the same cap. */
+void sbx_output_both(struct sbx_exec *ex, const void *data, size_t len)
+{
+	struct sbx_outbuf *o = &ex->both;
+	size_t n = len < o->cap - o->len ? len : o->cap - o->len;
+
+	if (o->cap == 0) /* not asked for */
+		return;
+	o->total += len;
+	if (n < len)
+		o->truncated = true;
+	if (n == 0)
+		return;
+	if (o->len + n > o->alloc) {
+		size_t na = o->alloc ? o->alloc * 2 : 16384;
+		char *nd;
+
+		if (na < o->len + n)
+			na = o->len + n;
+		if (na > o->cap)
+			na = o->cap;
+		nd = realloc(o->data, na);
+		if (!nd) {
+			o->truncated = true;
+			return;
+		}
+		o->data = nd;
+		o->alloc = na;
+	}
+	memcpy(o->data + o->len, data, n);
+	o->len += n;
 }

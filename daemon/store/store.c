@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "log.h"
 #include "migrate.h"
 
@@ -21,6 +22,7 @@ struct sbx_store {
 	sqlite3 *db;
 	pthread_mutex_t lock; /* one connection, one statement at a time */
 	unsigned history_max;
+	uint64_t history_max_age_s; /* 0: no age limit */
 };
 
 static const char schema[] =
@@ -34,7 +36,15 @@ static const char schema[] =
 	"  object_id TEXT NOT NULL, started_ms INTEGER NOT NULL, duration_ms INTEGER NOT NULL,"
 	"  status TEXT NOT NULL, exit_code INTEGER NOT NULL, signal INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS executions_object ON executions(object_id);"
-	"CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	/* Since schema 4, created where missing (no migration: a new table):
+	 * an execution's output, gone with its row. */
+	"CREATE TABLE IF NOT EXISTS execution_outputs ("
+	"  id TEXT PRIMARY KEY, stdout BLOB NOT NULL, stderr BLOB NOT NULL,"
+	"  compile_output BLOB NOT NULL, truncated INTEGER NOT NULL);"
+	"CREATE TRIGGER IF NOT EXISTS execution_outputs_gone AFTER DELETE ON executions"
+	"  BEGIN DELETE FROM execution_outputs WHERE id = old.id; END;"
+	"CREATE INDEX IF NOT EXISTS executions_started ON executions(started_ms);";
 
 /* Schema 1 -> 2: what the history and the stats need besides. */
 static const char migrate2[] =
@@ -237,20 +247,48 @@ int sbx_store_delete_object(struct sbx_store *s, const char *id)
 	return run(s, "delete an object", "DELETE FROM objects WHERE id = ?", "s", id);
 }
 
+void sbx_store_history_max_age(struct sbx_store *s, uint64_t max_age_s)
+{
+	s->history_max_age_s = max_age_s;
+}
+
+int sbx_store_trim_history(struct sbx_store *s)
+{
+	/* seq only grows (AUTOINCREMENT), so this keeps the newest rows. */
+	int r = run(s, "trim the history",
+		    "DELETE FROM executions WHERE seq <= (SELECT MAX(seq) FROM executions) - ?",
+		    "i", (int64_t)s->history_max);
+
+	if (r == 0 && s->history_max_age_s)
+		r = run(s, "trim the history by age", "DELETE FROM executions WHERE started_ms < ?",
+			"i", sbx_clock_wall_ms() - (int64_t)(s->history_max_age_s * 1000));
+	return r;
+}
+
 int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *x)
 {
-	int r = run(s, "record an execution",
-		    "INSERT INTO executions (" EXEC_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-		    "sssiisddssii", x->id, x->object_kind, x->object_id, x->started_ms,
-		    (int64_t)x->duration_ms, x->status, x->exit_code, x->signal, x->language,
-		    x->client, (int64_t)x->memory_peak_kb, (int64_t)x->cpu_time_ms);
+	const struct sbx_store_output *o = x->out;
+	int r;
 
-	if (r < 0)
+	/* The outputs first: a reader that finds the row finds them too. */
+	r = run(s, "record an execution's output",
+		"INSERT OR REPLACE INTO execution_outputs (id, stdout, stderr, compile_output,"
+		" truncated) VALUES (?,?,?,?,?)",
+		"sbbbi", x->id, o[0].data, o[0].len, o[1].data, o[1].len, o[2].data, o[2].len,
+		(int64_t)(o[0].truncated | o[1].truncated << 1 | o[2].truncated << 2));
+	if (r == 0)
+		r = run(s, "record an execution",
+			"INSERT INTO executions (" EXEC_COLUMNS
+			") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+			"sssiisddssii", x->id, x->object_kind, x->object_id, x->started_ms,
+			(int64_t)x->duration_ms, x->status, x->exit_code, x->signal, x->language,
+			x->client, (int64_t)x->memory_peak_kb, (int64_t)x->cpu_time_ms);
+	if (r < 0) {
+		run(s, "forget an execution's output", "DELETE FROM execution_outputs WHERE id = ?",
+		    "s", x->id);
 		return r;
-	/* seq only grows (AUTOINCREMENT), so this keeps the newest rows. */
-	return run(s, "trim the history",
-		   "DELETE FROM executions WHERE seq <= (SELECT MAX(seq) FROM executions) - ?", "i",
-		   (int64_t)s->history_max);
+	}
+	return sbx_store_trim_history(s);
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -319,9 +357,9 @@ int sbx_store_each_object(struct sbx_store *s, const char *kind,
 		    kind, 0, object_row, (void *)cb, arg);
 }
 
-static int execution_row(sqlite3_stmt *st, void *cb, void *arg)
+static void execution_fill(sqlite3_stmt *st, struct sbx_store_execution *x)
 {
-	struct sbx_store_execution x = {
+	*x = (struct sbx_store_execution){
 		.id = col_text(st, 0),
 		.object_kind = col_text(st, 1),
 		.object_id = col_text(st, 2),
@@ -335,7 +373,28 @@ static int execution_row(sqlite3_stmt *st, void *cb, void *arg)
 		.memory_peak_kb = (uint64_t)sqlite3_column_int64(st, 10),
 		.cpu_time_ms = (uint64_t)sqlite3_column_int64(st, 11),
 	};
+}
 
+static int execution_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+	struct sbx_store_execution x;
+
+	execution_fill(st, &x);
+	return ((int (*)(void *, const struct sbx_store_execution *))cb)(arg, &x);
+}
+
+/* EXEC_COLUMNS, then the outputs table's (NULL when the row has none). */
+static int execution_row_outputs(sqlite3_stmt *st, void *cb, void *arg)
+{
+	struct sbx_store_execution x;
+	int64_t truncated = sqlite3_column_int64(st, 15);
+
+	execution_fill(st, &x);
+	for (int i = 0; i < SBX_STORE_N_OUTPUTS; i++) {
+		x.out[i].data = sqlite3_column_blob(st, 12 + i);
+		x.out[i].len = (size_t)sqlite3_column_bytes(st, 12 + i);
+		x.out[i].truncated = truncated >> i & 1;
+	}
 	return ((int (*)(void *, const struct sbx_store_execution *))cb)(arg, &x);
 }
 
@@ -397,10 +456,14 @@ int sbx_store_get_execution(struct sbx_store *s, const char *id,
 			    int (*cb)(void *arg, const struct sbx_store_execution *rec), void *arg)
 {
 	struct counting c = {cb, arg, 0};
-	int r = each(s, "read an execution",
-		     "SELECT " EXEC_COLUMNS
-		     " FROM executions WHERE id = ? ORDER BY seq DESC LIMIT ?",
-		     id ? id : "", 1, execution_row, (void *)count_row, &c);
+	int r = each(
+		s, "read an execution",
+		"SELECT e.id, e.object_kind, e.object_id, e.started_ms, e.duration_ms, e.status,"
+		" e.exit_code, e.signal, e.language, e.client, e.memory_peak_kb, e.cpu_time_ms,"
+		" o.stdout, o.stderr, o.compile_output, o.truncated"
+		" FROM executions e LEFT JOIN execution_outputs o ON o.id = e.id"
+		" WHERE e.id = ? ORDER BY e.seq DESC LIMIT ?",
+		id ? id : "", 1, execution_row_outputs, (void *)count_row, &c);
 
 	return r < 0 ? r : c.n ? 0 : -ENOENT;
 }
@@ -423,9 +486,11 @@ int sbx_store_list_executions(struct sbx_store *s, const char *before, int64_t s
 		 "SELECT " EXEC_COLUMNS " FROM executions WHERE started_ms < %" PRId64 "%s"
 		 " ORDER BY started_ms DESC, seq DESC LIMIT ?",
 		 started_before_ms,
-		 after ? " AND (started_ms, seq) < (SELECT started_ms, seq FROM executions WHERE id = ? ORDER BY seq DESC LIMIT 1)" : "");
-	return each(s, "read the history", sql, after ? before : NULL, max ? max : 1,
-		    execution_row, (void *)cb, arg);
+		 after ? " AND (started_ms, seq) < (SELECT started_ms, seq FROM executions WHERE "
+			 "id = ? ORDER BY seq DESC LIMIT 1)"
+		       : "");
+	return each(s, "read the history", sql, after ? before : NULL, max ? max : 1, execution_row,
+		    (void *)cb, arg);
 }
 
 int sbx_store_counters_add(struct sbx_store *s, const struct sbx_store_delta *d, size_t n)

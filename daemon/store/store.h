@@ -37,8 +37,20 @@ struct sbx_store_object {
 	size_t record_len;
 };
 
+/* What an execution printed, as the history keeps it (capped by
+ * HISTORY_OUTPUT_BYTES; truncated: cut by that cap or by the run's own
+ * output limit). */
+struct sbx_store_output {
+	const void *data;
+	size_t len;
+	bool truncated;
+};
+
+enum { SBX_STORE_STDOUT, SBX_STORE_STDERR, SBX_STORE_COMPILE, SBX_STORE_N_OUTPUTS };
+
 /* One execution: what ran where and how it ended. Never code, argv or
- * environment values: the history is for accounting, not a copy of secrets. */
+ * environment values; its output is kept (the outputs table, by id),
+ * capped, for GetExecution and Judge0 tokens. */
 struct sbx_store_execution {
 	const char *id, *object_kind, *object_id, *status;
 	int64_t started_ms;
@@ -47,6 +59,9 @@ struct sbx_store_execution {
 	/* Schema 2; "" and 0 in rows written by schema 1. */
 	const char *language, *client;
 	uint64_t memory_peak_kb, cpu_time_ms;
+	/* Written by sbx_store_add_execution; read only by
+	 * sbx_store_get_execution (lists leave them empty). */
+	struct sbx_store_output out[SBX_STORE_N_OUTPUTS];
 };
 
 /* Open (creating if needed, mode 0600) the database at `path`, in WAL mode,
@@ -66,7 +81,13 @@ int sbx_store_delete_object(struct sbx_store *s, const char *id);
 int sbx_store_each_object(struct sbx_store *s, const char *kind,
 			  int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg);
 
-/* Append to the history, dropping the oldest rows beyond history_max. */
+/* Also drop history rows older than max_age_s seconds (0: never), on
+ * every append and before every read of the history. */
+void sbx_store_history_max_age(struct sbx_store *s, uint64_t max_age_s);
+/* Drop the rows beyond history_max and those older than the max age;
+ * their outputs go with them (a trigger). */
+int sbx_store_trim_history(struct sbx_store *s);
+/* Append to the history with its outputs, then trim it. */
 int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_execution *rec);
 /* Rows of the history, newest first, at most `max`; object_id NULL = all. */
 int sbx_store_each_execution(struct sbx_store *s, const char *object_id, unsigned max,

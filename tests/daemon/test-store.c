@@ -5,11 +5,13 @@
  * is refused; the file is private to the daemon. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "files.h"
 #include "objects.pb-c.h"
 #include "store.h"
@@ -302,6 +304,65 @@ static void test_migrate_v3(const char *dir)
 	}
 }
 
+static int on_outputs(void *arg, const struct sbx_store_execution *r)
+{
+	struct sbx_store_execution *x = arg;
+	char *copy;
+
+	*x = *r;
+	for (int i = 0; i < SBX_STORE_N_OUTPUTS; i++) {
+		copy = strndup(r->out[i].data ? r->out[i].data : "", r->out[i].len);
+		x->out[i].data = copy;
+	}
+	return 0;
+}
+
+/* Outputs are kept by id with their truncation flags, answered by
+ * sbx_store_get_execution only, and go with their row: trimmed by count
+ * or by age. */
+static void test_outputs(const char *dir)
+{
+	char db[512];
+	struct sbx_store *s = NULL;
+	struct sbx_store_execution e = {.object_kind = "execute",
+					.object_id = "",
+					.status = "EXEC_STATUS_OK",
+					.started_ms = sbx_clock_wall_ms()},
+				   got;
+
+	snprintf(db, sizeof(db), "%s/outputs.db", dir);
+	CHECK(sbx_store_open(db, 2, &s) == 0);
+	if (!s)
+		return;
+	e.id = "exec-a";
+	e.out[SBX_STORE_STDOUT] = (struct sbx_store_output){"hello\n", 6, false};
+	e.out[SBX_STORE_STDERR] = (struct sbx_store_output){"x\0y", 3, true};
+	CHECK(sbx_store_add_execution(s, &e) == 0);
+	CHECK(sbx_store_get_execution(s, "exec-a", on_outputs, &got) == 0);
+	CHECK_INT(got.out[0].len, 6);
+	CHECK(memcmp(got.out[0].data, "hello\n", 6) == 0 && !got.out[0].truncated);
+	CHECK_INT(got.out[1].len, 3);
+	CHECK(got.out[1].truncated && !got.out[2].truncated && got.out[2].len == 0);
+	for (int i = 0; i < SBX_STORE_N_OUTPUTS; i++)
+		free((void *)got.out[i].data);
+	/* history_max 2: two more push exec-a out, and its outputs with it. */
+	e.id = "exec-b";
+	CHECK(sbx_store_add_execution(s, &e) == 0);
+	e.id = "exec-c";
+	CHECK(sbx_store_add_execution(s, &e) == 0);
+	CHECK(sbx_store_get_execution(s, "exec-a", NULL, NULL) == -ENOENT);
+	CHECK_INT(table_count(db, "SELECT COUNT(*) FROM execution_outputs"), 2);
+	/* By age: a row older than the limit goes at the next trim. */
+	sbx_store_history_max_age(s, 60);
+	e.id = "exec-old";
+	e.started_ms = sbx_clock_wall_ms() - 61000;
+	CHECK(sbx_store_add_execution(s, &e) == 0);
+	CHECK(sbx_store_get_execution(s, "exec-old", NULL, NULL) == -ENOENT);
+	CHECK(sbx_store_get_execution(s, "exec-c", NULL, NULL) == 0);
+	CHECK_INT(table_count(db, "SELECT COUNT(*) FROM execution_outputs"), 1);
+	sbx_store_close(s);
+}
+
 int main(void)
 {
 	char *dir = tl_tmpdir("sbx-store"), db[512], id[40];
@@ -451,6 +512,7 @@ int main(void)
 		CHECK(sbx_store_open(junk, 0, &s) < 0);
 	}
 	test_migrate_v3(dir);
+	test_outputs(dir);
 	sbx_files_rmtree(dir);
 	free(dir);
 	TEST_DONE();

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "httpc.h"
 #include "stack.h"
@@ -15,6 +16,10 @@
 #define OK_SHAPE                                                                                   \
 	"execution_id:s status:s stdout:s stderr:s execution_time_ms:i memory_used_mb:n "          \
 	"exit_code:i error:z node:s"
+#define HISTORY_SHAPE                                                                              \
+	"execution_id:s language:s status:s exit_code:i signal:z execution_time_ms:i "             \
+	"memory_used_mb:n started_at:s client:s kind:s object_id:z stdout:s stderr:s "             \
+	"compile_output:s stdout_truncated:b stderr_truncated:b compile_output_truncated:b node:s"
 #define FAIL_SHAPE                                                                                 \
 	"execution_id:s status:s stdout:s stderr:s execution_time_ms:i memory_used_mb:n "          \
 	"exit_code:i error:s node:s"
@@ -196,6 +201,61 @@ static void test_outcomes(void)
 	json_decref(j);
 }
 
+/* GET /api/v1/executions/{id} of a run: what it printed, as the history
+ * keeps it (this daemon: --history-output-bytes 1000). */
+static json_t *history_of(json_t *run)
+{
+	char path[128];
+	struct th_resp r = {0};
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/executions/%.64s",
+		 json_string_value(json_object_get(run, "execution_id")));
+	th_http(st.base, "GET", path, NULL, NULL, 0, &r);
+	j = th_check_reply(&r, HISTORY_SHAPE);
+	th_resp_fini(&r);
+	return j;
+}
+
+static void test_history_output(void)
+{
+	json_t *run, *h;
+
+	run = execute(st.base,
+		      "{\"code\": \"import sys\\nprint('out')\\nprint('err', file=sys.stderr)\\n"
+		      "sys.exit(3)\", \"language\": \"python\"}",
+		      FAIL_SHAPE, "error", 3);
+	h = run ? history_of(run) : NULL;
+	if (h) {
+		CHECK_STR(th_str(h, "stdout"), "out\n");
+		CHECK_STR(th_str(h, "stderr"), "err\n");
+		CHECK_STR(th_str(h, "compile_output"), "");
+		CHECK(!json_is_true(json_object_get(h, "stdout_truncated")));
+	}
+	json_decref(h);
+	json_decref(run);
+	/* Past the history's cap: its first bytes, marked truncated. */
+	run = execute(st.base, "{\"code\": \"print('a' * 5000)\", \"language\": \"python\"}",
+		      OK_SHAPE, "success", 0);
+	h = run ? history_of(run) : NULL;
+	if (h) {
+		CHECK_INT(strlen(th_str(h, "stdout")), 1000);
+		CHECK(json_is_true(json_object_get(h, "stdout_truncated")));
+	}
+	json_decref(h);
+	json_decref(run);
+	if (access("/usr/bin/rustc", X_OK) != 0)
+		return;
+	run = execute(st.base,
+		      "{\"code\": \"fn main() { let x: u8 = 1.5; }\", \"language\": \"rust\"}",
+		      FAIL_SHAPE, "error", 1);
+	h = run ? history_of(run) : NULL;
+	if (h)
+		CHECK(strstr(th_str(h, "compile_output"), "mismatched types") != NULL);
+	json_decref(h);
+	json_decref(run);
+}
+
 static void test_bad_input(void)
 {
 	execute_error("{\"code\": \"print(1)\", ", 400, "not valid JSON");
@@ -263,7 +323,8 @@ static void test_api_key(void)
 
 int main(void)
 {
-	const char *args[] = {"--max-output-bytes", "65536", NULL};
+	const char *args[] = {"--max-output-bytes", "65536", "--history-output-bytes", "1000",
+			      NULL};
 
 	th_require_sandboxes();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -271,6 +332,7 @@ int main(void)
 		test_health(st.base, NULL);
 		test_documented();
 		test_outcomes();
+		test_history_output();
 		test_bad_input();
 		test_api_key();
 	}

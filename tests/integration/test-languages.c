@@ -5,8 +5,9 @@
  * tests/lang/snippets.h:
  *   hello          OK, exit 0, stdout exactly "Hello, World!\n", no stderr;
  *   echo           stdin's line back on stdout;
- *   compile_error  compiled: RUNTIME_ERROR whose error says compilation
- *                  failed; interpreted: not OK;
+ *   compile_error  compiled: RUNTIME_ERROR, and the reply's `compile` (the
+ *                  compile step's own result) is that failure; interpreted:
+ *                  not OK, no compile step;
  *   runtime_error  RUNTIME_ERROR with the program's exit status;
  *   loop           with a 2 s CPU limit: TIME_LIMIT or WALL_TIME_LIMIT.
  * A listed language without a snippets row fails the test. Cases run on
@@ -94,7 +95,16 @@ static void show(const struct lang *l, enum lang_case c, const struct th_rep *r)
 static bool check_case(const struct lang *l, enum lang_case c, const struct th_rep *r)
 {
 	const char *st = status_of(r), *err = th_rep_str(r, "error");
+	json_t *compile = th_rep_get(r, "compile");
+	const char *compile_st = json_string_value(json_object_get(compile, "status"));
 	bool ok = false;
+
+	compile_st = compile_st ? compile_st : "EXEC_STATUS_OK";
+	/* A compiled language's program ran after a compile step that
+	 * succeeded; an interpreted one had none. */
+	if (c != CASE_COMPILE_ERROR &&
+	    (l->compiled ? !compile || strcmp(compile_st, "EXEC_STATUS_OK") != 0 : compile != NULL))
+		return false;
 
 	switch (c) {
 	case CASE_HELLO:
@@ -107,9 +117,10 @@ static bool check_case(const struct lang *l, enum lang_case c, const struct th_r
 		     strcmp(th_rep_str(r, "stdout"), SBX_LANG_ECHO_IN) == 0;
 		break;
 	case CASE_COMPILE_ERROR:
-		ok = l->compiled ? strcmp(st, "EXEC_STATUS_RUNTIME_ERROR") == 0 &&
-					   strstr(err, "compil") != NULL
-				 : strcmp(st, "EXEC_STATUS_OK") != 0;
+		ok = l->compiled ? strcmp(st, "EXEC_STATUS_RUNTIME_ERROR") == 0 && compile &&
+					   strcmp(compile_st, "EXEC_STATUS_RUNTIME_ERROR") == 0 &&
+					   strcmp(json_string_value(json_object_get(compile, "error")) ?: "", err) == 0
+				 : strcmp(st, "EXEC_STATUS_OK") != 0 && !compile;
 		break;
 	case CASE_RUNTIME_ERROR:
 		ok = strcmp(st, "EXEC_STATUS_RUNTIME_ERROR") == 0 && exit_of(r) == l->sn->exit_code;

@@ -275,7 +275,9 @@ const struct sbx_lang_snippets sbx_lang_snippets[] = {
 	/* sqlite3 stops at the first error with status 1: no other code. */
 	{.language = "sql",
 	 .hello = "SELECT 'Hello, World!';\n",
-	 .echo = "CREATE TABLE t(line TEXT);\n.import /dev/stdin t\nSELECT line FROM t;\n",
+	 /* sqlite3 cannot open /dev/stdin in a sandbox (the pipe is not
+	  * the sandbox user's): .import reads the output of cat. */
+	 .echo = "CREATE TABLE t(line TEXT);\n.import '|cat' t\nSELECT line FROM t;\n",
 	 .compile_error = "SELEC 1;\n",
 	 .runtime_error = "SELECT abs(-9223372036854775808);\n",
 	 .loop = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)\n"
