@@ -175,7 +175,10 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 /* kotlinc warns about a JVM flag first: its "info:" line. */
 	 .version = {"/bin/sh", "-c", "/usr/bin/kotlinc -version 2>&1 | sed -n 's/^info: //p'"},
 	 .compile = {"/usr/bin/kotlinc", "-nowarn", "-d", ".", "main.kt"},
-	 .run = {"/usr/bin/kotlin", "-cp", ".", "MainKt"},
+	 /* The JVM itself, not the kotlin script: a limit's signal is then
+	  * the program's own, not a wrapper shell's exit status. */
+	 .run = {"/usr/bin/java", JVM_FLAGS, "-cp", "/usr/share/kotlin/kotlinc/lib/kotlin-stdlib.jar:.",
+		 "MainKt"},
 	 .compile_limits = COMPILE_JVM,
 	 .run_floor = FLOOR_JVM,
 	 .binds = JVM_BINDS},
@@ -186,7 +189,8 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .probe = "/usr/bin/scalac",
 	 .version = {"/usr/bin/scalac", "-version"},
 	 .compile = {"/usr/bin/scalac", "-nowarn", "-d", ".", "main.scala"},
-	 .run = {"/usr/bin/scala", "-nc", "-cp", ".", "Main"},
+	 .run = {"/usr/bin/java", JVM_FLAGS, "-cp", "/usr/share/scala-2.11/lib/scala-library.jar:.",
+		 "Main"},
 	 .compile_limits = COMPILE_JVM,
 	 .run_floor = FLOOR_JVM,
 	 .binds = JVM_BINDS},
@@ -231,7 +235,8 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .run = {"./main"},
 	 .compile_limits = COMPILE_NATIVE,
 	 .binds = {"/etc/fpc.cfg"}},
-	/* Free format, as Judge0 compiles it. */
+	/* Free format, as Judge0 compiles it; cobc and libcob read their
+	 * dialect and runtime configuration from /etc/gnucobol. */
 	{.name = "cobol",
 	 .aliases = {"cob", "gnucobol"},
 	 .package = "gnucobol3",
@@ -240,7 +245,8 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .version = {"/usr/bin/cobc", "--version"},
 	 .compile = {"/usr/bin/cobc", "-free", "-x", "-O2", "-o", "main", "main.cob"},
 	 .run = {"./main"},
-	 .compile_limits = COMPILE_NATIVE},
+	 .compile_limits = COMPILE_NATIVE,
+	 .binds = {"/etc/gnucobol"}},
 	/* The main procedure is Main, in main.adb. */
 	{.name = "ada",
 	 .aliases = {"gnat", "adb"},

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -19,6 +20,7 @@
 /* The table's size as a constant for the arrays below; runtime_table.c
  * may not grow past it unnoticed (sbx_runtimes_new refuses). */
 #define N_ROWS 64
+#define VERSION_MS 20000
 
 struct sbx_runtimes {
 	const struct sbx_runtime *installed[N_ROWS];
@@ -177,11 +179,24 @@ const char *sbx_runtimes_names(const struct sbx_runtimes *rt)
 	return rt->names;
 }
 
+/* Milliseconds left until `deadline` (CLOCK_MONOTONIC), at least 0. */
+static int ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (int)ms : 0;
+}
+
 /* Run the trusted, installed binary's --version on the host and keep the
- * first line. Output is bounded; a hung binary is killed after 5 s. */
+ * first line. Output is bounded; a hung binary is killed after
+ * VERSION_MS (a JVM compiler's -version takes seconds on a busy host). */
 static char *read_version(const struct sbx_runtime *r)
 {
 	char buf[256] = "", *nl;
+	struct timespec deadline;
 	posix_spawn_file_actions_t fa;
 	int fds[2], status;
 	size_t len = 0;
@@ -191,6 +206,8 @@ static char *read_version(const struct sbx_runtime *r)
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return strdup("");
 	posix_spawn_file_actions_init(&fa);
+	/* Nothing to read: the daemon's stdin is not the tool's. */
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
 	if (posix_spawn(&pid, r->version[0], &fa, NULL, (char **)r->version,
@@ -198,8 +215,10 @@ static char *read_version(const struct sbx_runtime *r)
 		pid = -1;
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += VERSION_MS / 1000;
 	while (pid > 0 && len < sizeof(buf) - 1 &&
-	       poll(&(struct pollfd){.fd = fds[0], .events = POLLIN}, 1, 5000) > 0 &&
+	       poll(&(struct pollfd){.fd = fds[0], .events = POLLIN}, 1, ms_left(&deadline)) > 0 &&
 	       (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = 0;

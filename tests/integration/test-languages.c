@@ -186,12 +186,15 @@ static bool wanted(const char *name)
  * each one (wanted) becomes a row of `langs`. */
 static void list_languages(void)
 {
-	struct th_rep r = th_rpc(d.rpc, 60000, "ListLanguages", "{}");
+	int64_t t0 = sbx_clock_mono_ms();
+	struct th_rep r = th_rpc(d.rpc, 120000, "ListLanguages", "{}");
 	struct sbx_runtimes *rt = NULL;
 	json_t *arr = th_rep_get(&r, "languages"), *it;
 	size_t i, n_installed = 0;
 
 	TH_CHECK_STATUS(r, SBX_OK);
+	/* The first call asks every binary its version. */
+	printf("ListLanguages: %lld ms\n", (long long)(sbx_clock_mono_ms() - t0));
 	CHECK_INT(sbx_runtimes_new(0, &rt), 0);
 	while (rt && sbx_runtimes_at(rt, n_installed))
 		n_installed++;

@@ -161,7 +161,8 @@ const struct sbx_lang_snippets sbx_lang_snippets[] = {
 	 .echo = "main :: IO ()\nmain = getLine >>= putStrLn\n",
 	 .compile_error = "main :: IO ()\nmain = putStrLn (1 :: Int)\n",
 	 .runtime_error = "import System.Exit\n\nmain :: IO ()\nmain = exitWith (ExitFailure 3)\n",
-	 .loop = "main :: IO ()\nmain = print (length [1 :: Integer ..])\n",
+	 .loop = "loop :: Int -> Int\nloop n = if n < 0 then n else loop (n + 1)\n\n"
+		 "main :: IO ()\nmain = print (loop 0)\n",
 	 .exit_code = 3},
 	{.language = "ocaml",
 	 .hello = "let () = print_endline \"Hello, World!\"\n",
