@@ -64,9 +64,12 @@ for l in "${languages[@]}"; do
   packages+=("$pkg")
 done
 
+# One dpkg-query for all: a package it does not print installed is missing.
+installed=" $(dpkg-query -W -f='${Package}:${Status}\n' "${packages[@]}" 2>/dev/null |
+  sed -n 's/:install ok installed$//p' | tr '\n' ' ') "
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  if [[ "$installed" != *" $p "* ]]; then
     missing+=("$p")
   fi
 done
