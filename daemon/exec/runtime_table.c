@@ -12,27 +12,32 @@
  * (gcc's cc1/as/collect2/ld, rustc's threads), and a JVM compiler (kotlinc,
  * scalac start slowly and use many threads and jars). */
 #define COMPILE_NATIVE                                                                             \
-	{.cpu_time_ms = 60000,                                                                     \
-	 .wall_time_ms = 60000,                                                                    \
-	 .memory_kb = 2u << 20,                                                                    \
-	 .pids = 256,                                                                              \
-	 .fsize_kb = 1u << 20,                                                                     \
-	 .nofile = 1024}
+	{                                                                                          \
+		.cpu_time_ms = 60000, .wall_time_ms = 60000, .memory_kb = 2u << 20, .pids = 256,   \
+		.fsize_kb = 1u << 20, .nofile = 1024                                               \
+	}
 #define COMPILE_JVM                                                                                \
-	{.cpu_time_ms = 180000,                                                                    \
-	 .wall_time_ms = 120000,                                                                   \
-	 .memory_kb = 2u << 20,                                                                    \
-	 .pids = 512,                                                                              \
-	 .fsize_kb = 1u << 20,                                                                     \
-	 .nofile = 4096}
+	{                                                                                          \
+		.cpu_time_ms = 180000, .wall_time_ms = 120000, .memory_kb = 2u << 20, .pids = 512, \
+		.fsize_kb = 1u << 20, .nofile = 4096                                               \
+	}
 /* Virtual machines that do not start under the default run limits: a JVM
  * takes a heap and a dozen threads before main, opens its jars; the BEAM
  * starts a scheduler per core plus dirty and async threads; mono its GC
  * and finalizer threads. */
-#define FLOOR_JVM {.memory_kb = 1u << 20, .pids = 256, .nofile = 1024}
-#define FLOOR_VM {.memory_kb = 512u << 10, .pids = 256, .nofile = 1024}
+#define FLOOR_JVM                                                                                  \
+	{                                                                                          \
+		.memory_kb = 1u << 20, .pids = 256, .nofile = 1024                                 \
+	}
+#define FLOOR_VM                                                                                   \
+	{                                                                                          \
+		.memory_kb = 512u << 10, .pids = 256, .nofile = 1024                               \
+	}
 /* The JVM's configuration: /usr/lib/jvm/.../conf links into /etc. */
-#define JVM_BINDS {"/etc/java-17-openjdk"}
+#define JVM_BINDS                                                                                  \
+	{                                                                                          \
+		"/etc/java-17-openjdk"                                                             \
+	}
 /* One GC thread and no /tmp/hsperfdata: lighter in a small sandbox. */
 #define JVM_FLAGS "-XX:+UseSerialGC", "-XX:-UsePerfData"
 
@@ -177,8 +182,8 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .compile = {"/usr/bin/kotlinc", "-nowarn", "-d", ".", "main.kt"},
 	 /* The JVM itself, not the kotlin script: a limit's signal is then
 	  * the program's own, not a wrapper shell's exit status. */
-	 .run = {"/usr/bin/java", JVM_FLAGS, "-cp", "/usr/share/kotlin/kotlinc/lib/kotlin-stdlib.jar:.",
-		 "MainKt"},
+	 .run = {"/usr/bin/java", JVM_FLAGS, "-cp",
+		 "/usr/share/kotlin/kotlinc/lib/kotlin-stdlib.jar:.", "MainKt"},
 	 .compile_limits = COMPILE_JVM,
 	 .run_floor = FLOOR_JVM,
 	 .binds = JVM_BINDS},

@@ -142,8 +142,8 @@ const char *sbx_runtimes_disabled_argv0(const struct sbx_runtimes *rt, const cha
 		const char *pb = strrchr(sbx_runtime_table[k].probe, '/');
 		const char *l = sbx_runtimes_disabled(rt, sbx_runtime_table[k].name);
 
-		if (l &&
-		    (names_row(&sbx_runtime_table[k], base) || strcmp(pb ? pb + 1 : sbx_runtime_table[k].probe, base) == 0))
+		if (l && (names_row(&sbx_runtime_table[k], base) ||
+			  strcmp(pb ? pb + 1 : sbx_runtime_table[k].probe, base) == 0))
 			return l;
 	}
 	return NULL;
@@ -190,47 +190,111 @@ static int ms_left(const struct timespec *deadline)
 	return ms > 0 ? (int)ms : 0;
 }
 
-/* Run the trusted, installed binary's --version on the host and keep the
- * first line. Output is bounded; a hung binary is killed after
- * VERSION_MS (a JVM compiler's -version takes seconds on a busy host). */
-static char *read_version(const struct sbx_runtime *r)
-{
-	char buf[256] = "", *nl;
-	struct timespec deadline;
-	posix_spawn_file_actions_t fa;
-	int fds[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
+/* One version argv running on the host: its output so far. */
+struct vproc {
+	pid_t pid; /* -1: could not start */
+	int fd;	   /* the read end of its stdout and stderr; -1 when done */
+	char buf[256];
+	size_t len;
+};
 
+/* Start the trusted, installed binary's version argv in a process group
+ * of its own (a shell pipeline is killed whole). */
+static void version_start(const struct sbx_runtime *r, struct vproc *p)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int fds[2];
+
+	p->pid = -1;
+	p->fd = -1;
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		return strdup("");
+		return;
 	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&at, 0);
 	/* Nothing to read: the daemon's stdin is not the tool's. */
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	if (posix_spawn(&pid, r->version[0], &fa, NULL, (char **)r->version,
+	if (posix_spawn(&p->pid, r->version[0], &fa, &at, (char **)r->version,
 			(char *[]){"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", NULL}) != 0)
-		pid = -1;
+		p->pid = -1;
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
 	close(fds[1]);
+	if (p->pid > 0)
+		p->fd = fds[0];
+	else
+		close(fds[0]);
+}
+
+/* Read what they print, all at once, until each ends, fills its buffer
+ * or VERSION_MS passes (a JVM compiler's -version takes seconds on a busy
+ * host: together the wait is the slowest one's, not the sum). */
+static void versions_collect(struct vproc *p, size_t n)
+{
+	struct pollfd pfd[N_ROWS];
+	struct vproc *of[N_ROWS];
+	struct timespec deadline;
+
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += VERSION_MS / 1000;
-	while (pid > 0 && len < sizeof(buf) - 1 &&
-	       poll(&(struct pollfd){.fd = fds[0], .events = POLLIN}, 1, ms_left(&deadline)) > 0 &&
-	       (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = 0;
-	close(fds[0]);
-	if (pid > 0) {
-		kill(pid, SIGKILL); /* it has exited or is no use to us any more */
-		waitpid(pid, &status, 0);
+	for (;;) {
+		size_t k = 0;
+		int left = ms_left(&deadline);
+
+		for (size_t i = 0; i < n; i++)
+			if (p[i].fd >= 0) {
+				of[k] = &p[i];
+				pfd[k++] = (struct pollfd){.fd = p[i].fd, .events = POLLIN};
+			}
+		if (k == 0 || left == 0 || poll(pfd, k, left) <= 0)
+			break;
+		for (size_t j = 0; j < k; j++) {
+			struct vproc *q = of[j];
+			ssize_t got;
+
+			if (!pfd[j].revents)
+				continue;
+			got = read(q->fd, q->buf + q->len, sizeof(q->buf) - 1 - q->len);
+			if (got > 0)
+				q->len += (size_t)got;
+			if (got <= 0 || q->len == sizeof(q->buf) - 1) {
+				close(q->fd);
+				q->fd = -1;
+			}
+		}
 	}
-	nl = strchr(buf, '\n');
-	if (nl)
-		*nl = 0;
-	return strdup(buf);
+}
+
+/* Every installed row's version not known yet, asked in parallel; the
+ * first line of each is kept. Called with rt->lock held. */
+static void versions_fill(struct sbx_runtimes *rt)
+{
+	struct vproc p[N_ROWS];
+	int status;
+
+	for (size_t i = 0; i < rt->n; i++)
+		if (!rt->versions[i])
+			version_start(rt->installed[i], &p[i]);
+		else
+			p[i] = (struct vproc){.pid = -1, .fd = -1};
+	versions_collect(p, rt->n);
+	for (size_t i = 0; i < rt->n; i++) {
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+		if (p[i].pid > 0) {
+			kill(-p[i].pid, SIGKILL); /* it has exited or is no use to us any more */
+			waitpid(p[i].pid, &status, 0);
+		}
+		if (rt->versions[i])
+			continue;
+		p[i].buf[p[i].len] = 0;
+		p[i].buf[strcspn(p[i].buf, "\n")] = 0;
+		rt->versions[i] = strdup(p[i].buf);
+	}
 }
 
 const char *sbx_runtimes_version(struct sbx_runtimes *rt, const struct sbx_runtime *r)
@@ -242,7 +306,7 @@ const char *sbx_runtimes_version(struct sbx_runtimes *rt, const struct sbx_runti
 		if (rt->installed[i] != r)
 			continue;
 		if (!rt->versions[i])
-			rt->versions[i] = read_version(r);
+			versions_fill(rt);
 		v = rt->versions[i] ? rt->versions[i] : "";
 		break;
 	}

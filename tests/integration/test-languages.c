@@ -29,7 +29,14 @@
 #define LOOP_CPU_MS 2000
 #define LOOP_WALL_MS 8000
 
-enum lang_case { CASE_HELLO, CASE_ECHO, CASE_COMPILE_ERROR, CASE_RUNTIME_ERROR, CASE_LOOP, N_CASES };
+enum lang_case {
+	CASE_HELLO,
+	CASE_ECHO,
+	CASE_COMPILE_ERROR,
+	CASE_RUNTIME_ERROR,
+	CASE_LOOP,
+	N_CASES
+};
 static const char *const case_names[N_CASES] = {"hello", "echo", "compile_error", "runtime_error",
 						"loop"};
 
@@ -97,6 +104,7 @@ static bool check_case(const struct lang *l, enum lang_case c, const struct th_r
 	const char *st = status_of(r), *err = th_rep_str(r, "error");
 	json_t *compile = th_rep_get(r, "compile");
 	const char *compile_st = json_string_value(json_object_get(compile, "status"));
+	const char *compile_err = json_string_value(json_object_get(compile, "error"));
 	bool ok = false;
 
 	compile_st = compile_st ? compile_st : "EXEC_STATUS_OK";
@@ -119,7 +127,7 @@ static bool check_case(const struct lang *l, enum lang_case c, const struct th_r
 	case CASE_COMPILE_ERROR:
 		ok = l->compiled ? strcmp(st, "EXEC_STATUS_RUNTIME_ERROR") == 0 && compile &&
 					   strcmp(compile_st, "EXEC_STATUS_RUNTIME_ERROR") == 0 &&
-					   strcmp(json_string_value(json_object_get(compile, "error")) ?: "", err) == 0
+					   strcmp(compile_err ? compile_err : "", err) == 0
 				 : strcmp(st, "EXEC_STATUS_OK") != 0 && !compile;
 		break;
 	case CASE_RUNTIME_ERROR:
@@ -208,8 +216,8 @@ static void list_languages(void)
 
 		CHECKF(row && strcmp(row->name, name) == 0, "%s is listed, not installed",
 		       name ? name : "?");
-		CHECKF(v && *v && strpbrk(v, "0123456789") && !strchr(v, '\n'),
-		       "%s: version '%s'", name ? name : "?", v ? v : "(none)");
+		CHECKF(v && *v && strpbrk(v, "0123456789") && !strchr(v, '\n'), "%s: version '%s'",
+		       name ? name : "?", v ? v : "(none)");
 		printf("%-12s %s\n", name ? name : "?", v ? v : "");
 		if (!name || !wanted(name) || n_langs >= MAX_LANGS)
 			continue;

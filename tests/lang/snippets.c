@@ -10,12 +10,14 @@
 #define JAVA_MAIN(body)                                                                            \
 	"import java.io.*;\n\npublic class Main {\n"                                               \
 	"\tpublic static void main(String[] args) throws Exception {\n" body "\t}\n}\n"
-#define GO_MAIN(imports, body) "package main\n\nimport (\n" imports ")\n\nfunc main() {\n" body "}\n"
+#define GO_MAIN(imports, body)                                                                     \
+	"package main\n\nimport (\n" imports ")\n\nfunc main() {\n" body "}\n"
 #define CS_MAIN(body) "using System;\n\nclass Program {\n\tstatic void Main() {\n" body "\t}\n}\n"
-#define SCALA_MAIN(body) "object Main {\n\tdef main(args: Array[String]): Unit = {\n" body "\t}\n}\n"
+#define SCALA_MAIN(body)                                                                           \
+	"object Main {\n\tdef main(args: Array[String]): Unit = {\n" body "\t}\n}\n"
 #define PAS_MAIN(decl, body) "program Main;\n" decl "begin\n" body "end.\n"
 #define COB_MAIN(data, body)                                                                       \
-	"IDENTIFICATION DIVISION.\nPROGRAM-ID. MAIN.\n" data "PROCEDURE DIVISION.\n" body           \
+	"IDENTIFICATION DIVISION.\nPROGRAM-ID. MAIN.\n" data "PROCEDURE DIVISION.\n" body          \
 	"    STOP RUN.\n"
 #define ADA_MAIN(with, decl, body)                                                                 \
 	"with Ada.Text_IO; use Ada.Text_IO;\n" with "procedure Main is\n" decl "begin\n" body      \
@@ -23,7 +25,7 @@
 #define ERL_MAIN(body) "-module(main).\n-export([main/0]).\n\n" body
 #define PROLOG_MAIN(body) ":- initialization(main).\n\n" body
 #define ASM_MAIN(data, body)                                                                       \
-	"section .data\n" data "section .bss\nbuf resb 256\nsection .text\nglobal _start\n"      \
+	"section .data\n" data "section .bss\nbuf resb 256\nsection .text\nglobal _start\n"        \
 	"_start:\n" body
 #define ASM_EXIT(code) "\tmov rax, 60\n\tmov rdi, " code "\n\tsyscall\n"
 
@@ -46,7 +48,8 @@ const struct sbx_lang_snippets sbx_lang_snippets[] = {
 	{.language = "bun",
 	 .hello = "console.log(\"Hello, World!\");\n",
 	 .echo = "import { readFileSync } from \"fs\";\n"
-		 "const s: string = readFileSync(0, \"utf8\");\nconsole.log(s.split(\"\\n\")[0]);\n",
+		 "const s: string = readFileSync(0, "
+		 "\"utf8\");\nconsole.log(s.split(\"\\n\")[0]);\n",
 	 .compile_error = "let x: number = ;\n",
 	 .runtime_error = "process.exit(3);\n",
 	 .loop = "for (;;) {}\n",
@@ -54,7 +57,8 @@ const struct sbx_lang_snippets sbx_lang_snippets[] = {
 	{.language = "typescript",
 	 .hello = "const s: string = \"Hello, World!\";\nconsole.log(s);\n",
 	 .echo = "import { readFileSync } from \"fs\";\n"
-		 "const s: string = readFileSync(0, \"utf8\");\nconsole.log(s.split(\"\\n\")[0]);\n",
+		 "const s: string = readFileSync(0, "
+		 "\"utf8\");\nconsole.log(s.split(\"\\n\")[0]);\n",
 	 .compile_error = "let x: number = ;\n",
 	 .runtime_error = "process.exit(3);\n",
 	 .loop = "for (;;) {}\n",
@@ -263,9 +267,10 @@ const struct sbx_lang_snippets sbx_lang_snippets[] = {
 	 .loop = "while 1 {}\n",
 	 .exit_code = 3},
 	{.language = "asm",
-	 .hello = ASM_MAIN("msg db \"Hello, World!\", 10\n",
-			   "\tmov rax, 1\n\tmov rdi, 1\n\tmov rsi, msg\n\tmov rdx, 14\n\tsyscall\n"
-			   ASM_EXIT("0")),
+	 .hello = ASM_MAIN(
+		 "msg db \"Hello, World!\", 10\n",
+		 "\tmov rax, 1\n\tmov rdi, 1\n\tmov rsi, msg\n\tmov rdx, 14\n\tsyscall\n" ASM_EXIT(
+			 "0")),
 	 .echo = ASM_MAIN("", "\tmov rax, 0\n\tmov rdi, 0\n\tmov rsi, buf\n\tmov rdx, 256\n"
 			      "\tsyscall\n\tmov rdx, rax\n\tmov rax, 1\n\tmov rdi, 1\n"
 			      "\tmov rsi, buf\n\tsyscall\n" ASM_EXIT("0")),
