@@ -289,8 +289,9 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .version = {"/usr/bin/elixir", "-e", "IO.puts(\"Elixir \" <> System.version())"},
 	 .run = {"/usr/bin/elixir", "main.exs"},
 	 .run_floor = FLOOR_VM},
-	/* The module is main and exports main/0; erl -version would give
-	 * the emulator's version, not OTP's. */
+	/* The module is main and exports main/0; a request's args come after
+	 * -extra (init:get_plain_arguments/0). erl -version would give the
+	 * emulator's version, not OTP's. */
 	{.name = "erlang",
 	 .aliases = {"erl"},
 	 .package = "erlang-nox",
@@ -299,7 +300,7 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .version = {"/usr/bin/erl", "-noshell", "-eval",
 		     "io:format(\"Erlang/OTP ~s~n\", [erlang:system_info(otp_release)]), halt()."},
 	 .compile = {"/usr/bin/erlc", "main.erl"},
-	 .run = {"/usr/bin/erl", "-noshell", "-s", "main", "main", "-s", "init", "stop"},
+	 .run = {"/usr/bin/erl", "-noshell", "-s", "main", "main", "-s", "init", "stop", "-extra"},
 	 .compile_limits = COMPILE_NATIVE,
 	 .run_floor = FLOOR_VM},
 	{.name = "clojure",
