@@ -47,6 +47,9 @@ struct jpb_field_map {
 	 *   .or_when = "status=EXEC_STATUS_INTERNAL_ERROR"}). */
 	const char *or_path;
 	const char *or_when;
+	/* On output, the key is left out when the value is absent, null, 0,
+	 * false or an empty string: Piston's optional `runtime`. */
+	bool omit_empty;
 };
 
 struct jpb_dialect {
@@ -68,6 +71,10 @@ struct jpb_dialect {
 	 * request object lacks (json_object_update_missing: shallow, and a key
 	 * sent as null counts as sent). An empty body counts as {}. */
 	const char *defaults;
+	/* The key of the seed's error body, {"<error_key>": "sentence"};
+	 * NULL: "error". The mapper ignores it; sandbox-gateway answers every
+	 * error of a route with this dialect so (Piston's {"message": ...}). */
+	const char *error_key;
 };
 
 /* Build a message of descriptor d from JSON `in` (an object, or an array
@@ -86,8 +93,17 @@ int jpb_from_json(const ProtobufCMessageDescriptor *d, json_t *in, const struct 
 int jpb_set_from_string(ProtobufCMessage *m, const char *json_name, const char *value,
 			const struct jpb_dialect *dialect, char *err, size_t errlen);
 
+/* Decode base64 (standard or URL-safe alphabet, padding optional) s[0..n)
+ * into *out (data malloc'd, NULL when empty), as the `base64_bytes`
+ * dialects read bytes. 0, -EINVAL on a character or length that is not
+ * base64, -ENOMEM. */
+int jpb_b64_decode(const char *s, size_t n, ProtobufCBinaryData *out);
+
 /* JSON for message m, per the canonical mapping or the dialect. NULL only
  * on allocation failure. The caller owns the reference. */
 json_t *jpb_to_json(const ProtobufCMessage *m, const struct jpb_dialect *dialect);
+
+/* Whether p[0..n) is well-formed UTF-8 (what a proto3 string must hold). */
+bool jpb_utf8_valid(const char *p, size_t n);
 
 #endif

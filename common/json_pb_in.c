@@ -328,8 +328,7 @@ static int b64_value(int ch)
 	return -1;
 }
 
-/* Standard or URL-safe alphabet, padding optional. */
-static int b64_decode(const char *s, size_t n, ProtobufCBinaryData *out)
+int jpb_b64_decode(const char *s, size_t n, ProtobufCBinaryData *out)
 {
 	uint8_t *p;
 	size_t len = 0;
@@ -373,7 +372,7 @@ static int parse_bytes(struct ctx *c, json_t *v, union slot *out)
 	if (!json_is_string(v))
 		return WRONG_KIND;
 	if (c->dl && c->dl->base64_bytes) {
-		r = b64_decode(s, n, &out->bd);
+		r = jpb_b64_decode(s, n, &out->bd);
 		if (r == -ENOMEM)
 			return oom(c);
 		return r < 0 ? fail(c, "must be base64") : 0;

@@ -89,6 +89,5 @@ const struct jpb_field_map *jpb_map_find(const struct jpb_field_map *map, const 
 /* Length of the well-formed UTF-8 sequence at p (at most n bytes), 0 when
  * p does not start one. */
 size_t jpb_utf8_seq(const unsigned char *p, size_t n);
-bool jpb_utf8_valid(const char *p, size_t n);
 
 #endif

@@ -345,6 +345,13 @@ static json_t *or_value(const ProtobufCMessage *m, const struct jpb_field_map *f
 	return text_json(s, strlen(s));
 }
 
+static bool is_empty(const json_t *v)
+{
+	return json_is_null(v) || json_is_false(v) ||
+	       (json_is_string(v) && !json_string_length(v)) ||
+	       (json_is_number(v) && json_number_value(v) == 0);
+}
+
 /* The reply's top-level object: the dialect's projection, or canonical. */
 static json_t *top_json(struct octx *o, const ProtobufCMessage *m)
 {
@@ -364,7 +371,12 @@ static json_t *top_json(struct octx *o, const ProtobufCMessage *m)
 			v = field_json(o, holder, f, fm);
 		else
 			v = json_null();
-		if (put(obj, fm->json, or_value(m, fm, v)) < 0) {
+		v = or_value(m, fm, v);
+		if (fm->omit_empty && v && is_empty(v)) {
+			json_decref(v);
+			continue;
+		}
+		if (put(obj, fm->json, v) < 0) {
 			json_decref(obj);
 			obj = NULL;
 		}

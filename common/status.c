@@ -44,6 +44,9 @@ static const struct {
 	{ ECONNREFUSED, SBX_UNAVAILABLE },   { ESHUTDOWN, SBX_UNAVAILABLE },
 	{ ECANCELED, SBX_CANCELLED },        { ERANGE, SBX_OUT_OF_RANGE },
 	{ EBADMSG, SBX_INVALID_ARGUMENT },
+	/* A workspace file over the download cap: its state, not the request,
+	 * is what stands in the way (HTTP 409). */
+	{ EFBIG, SBX_FAILED_PRECONDITION },
 };
 
 const char *sbx_status_name(int status)

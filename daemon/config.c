@@ -117,6 +117,10 @@ static const struct sbx_opt rows[] = {
 	    U(warm_pool_node), "0", 0, 64,
 	    "sandboxes built ahead of time with node already started, each used by one node "
 	    "execution (no host workspace, binds, network or package.json); 0 = off"),
+	ROW("sandbox.netns_reuse", "SANDBOX_NETNS_REUSE", "netns-reuse", B(netns_reuse), "true", 0,
+	    0,
+	    "an execution's loopback-only network namespace serves a later one when it holds no "
+	    "socket any more (its lo counters carry over); false = a new one each time"),
 	ROW("sandbox.max_queued", "SANDBOX_MAX_QUEUED", "max-queued", U(max_queued), "64", 0, 65536,
 	    "executions waiting for a slot before RESOURCE_EXHAUSTED"),
 	ROW("sandbox.max_output_bytes", "SANDBOX_MAX_OUTPUT_BYTES", "max-output-bytes",
@@ -151,6 +155,16 @@ static const struct sbx_opt rows[] = {
 	    "files one request may write into a workspace"),
 	ROW("sandbox.max_upload_bytes", "SANDBOX_MAX_UPLOAD_BYTES", "max-upload-bytes",
 	    U(max_upload_bytes), "16777216", 1, 60000000, "bytes of files one request may write"),
+	/* Below the RPC message limit (SBX_ENVELOPE_MAX, 64 MiB): a reply
+	 * carries the whole file. */
+	ROW("sandbox.files_download_max_bytes", "FILES_DOWNLOAD_MAX_BYTES",
+	    "files-download-max-bytes", U(files_download_max_bytes), "8388608", 1, 60000000,
+	    "bytes of one file read out of a workspace (larger: 409)"),
+	/* 25000 entries of at most 1 KiB of path, 1 KiB of link text and
+	 * their other fields stay below the RPC message limit. */
+	ROW("sandbox.files_list_max_entries", "FILES_LIST_MAX_ENTRIES", "files-list-max-entries",
+	    U(files_list_max_entries), "10000", 1, 25000,
+	    "entries one listing of a workspace returns at most (then truncated)"),
 	ROW("sandbox.history_max", "SANDBOX_HISTORY_MAX", "history-max", U(history_max), "10000", 1,
 	    10000000, "executions kept in the history"),
 	ROW("sandbox.history_max_age_seconds", "SANDBOX_HISTORY_MAX_AGE", "history-max-age",

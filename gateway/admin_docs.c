@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "json_pb.h"
 #include "methods.h"
+#include "piston.h"
 #include "respond.h"
 #include "gw_server.h"
 
@@ -27,13 +28,26 @@ struct doc_param {
 static const struct {
 	gw_handler_fn fn;
 	const char *description;
-	struct doc_param params[5]; /* ends at the first without a name */
+	struct doc_param params[6]; /* ends at the first without a name */
 } handler_docs[] = {
 	{gw_admin_page_handler,
 	 "The admin page: one HTML document showing status, sandboxes and resources, "
 	 "refreshing itself from /admin/api/*",
 	 {{0}}},
 	{gw_admin_docs_handler, "This list, generated from the gateway's route table", {{0}}},
+	{gw_piston_execute_handler,
+	 "Piston v2 execute (gateway/piston.h): ListLanguages picks the installed runtime whose "
+	 "name or alias is `language` and whose version satisfies `version`, then Execute; "
+	 "{language, version, run, compile?} with Piston's stage objects; errors {message}",
+	 {{"language", "body", true, "string: a language name or alias"},
+	  {"version", "body", true, "string: a semver selector (*, 3.x, ^3, 3.11.2)"},
+	  {"files", "body", true,
+	   "array of {name?, content, encoding?: utf8 | base64 | hex}; the first utf8 file is "
+	   "the program"},
+	  {"stdin", "body", false, "string (a trailing newline is added); args: array of string"},
+	  {"run_timeout", "body", false,
+	   "number, ms; also compile_timeout, run_cpu_time, compile_cpu_time (ms), "
+	   "run_memory_limit, compile_memory_limit (bytes, -1: the server's maximum)"}}},
 	{gw_admin_test_handler,
 	 "Send a request to this gateway and see its answer: {status, headers, body, "
 	 "duration_ms}, and truncated: true when the body was cut at 1 MiB",
@@ -100,6 +114,18 @@ static const struct {
 	{"GET", "/sandboxes", "curl " BASE "/sandboxes", "[" SANDBOX_JSON "]"},
 	{"DELETE", "/sandbox/{id}", "curl -X DELETE " BASE "/sandbox/" SB_ID,
 	 "204 No Content (404 Not Found if the sandbox does not exist)"},
+
+	{"GET", "/api/v2/runtimes", "curl " BASE "/api/v2/runtimes",
+	 "[{\"language\":\"python\",\"version\":\"3.11.2\",\"aliases\":[\"python3\",\"py\"]},"
+	 "{\"language\":\"typescript\",\"version\":\"1.4.5\",\"aliases\":[\"ts\"],"
+	 "\"runtime\":\"bun\"}]"},
+	{"POST", "/api/v2/execute",
+	 "curl " BASE "/api/v2/execute " JSON_CT
+	 "-d '{\"language\": \"python\", \"version\": \"3.x\", \"stdin\": \"hello\", "
+	 "\"files\": [{\"content\": \"print(input())\"}]}'",
+	 "{\"language\":\"python\",\"version\":\"3.11.2\",\"run\":{\"stdout\":\"hello\\n\","
+	 "\"stderr\":\"\",\"output\":\"hello\\n\",\"code\":0,\"signal\":null,\"message\":null,"
+	 "\"status\":null,\"cpu_time\":48,\"wall_time\":96,\"memory\":3108864}}"},
 
 	{"GET", "/admin", "curl " BASE "/admin", "<!DOCTYPE html> ... (the admin page)"},
 	{"GET", "/admin/api/status", "curl " BASE "/admin/api/status",

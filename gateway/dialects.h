@@ -88,6 +88,17 @@ extern const struct jpb_dialect gw_dialect_opensandbox_session_run;
 extern const struct jpb_dialect gw_dialect_executor_execution;
 extern const struct jpb_dialect gw_dialect_executor_executions;
 
+/* Piston v2 (gateway/dialects_piston.c, engineer-man/piston's
+ * api/src/api/v2.js); errors are {"message": ...}. */
+/* GET /api/v2/runtimes: a bare array of {language, version (semver),
+ * aliases, runtime (only when set)}. */
+extern const struct jpb_dialect gw_dialect_piston_runtimes;
+/* POST /api/v2/execute (gateway/piston.c): only the error key. */
+extern const struct jpb_dialect gw_dialect_piston_execute;
+/* One ExecResult as Piston's stage object; gateway/piston.c fills code,
+ * signal, message and status. */
+extern const struct jpb_dialect gw_dialect_piston_stage;
+
 /* FaaS deployments (dialects_objects.c). */
 extern const struct jpb_dialect gw_dialect_faas_deploy;
 extern const struct jpb_dialect gw_dialect_faas_deployment;

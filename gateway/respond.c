@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_pb.h"
 #include "sentence.h"
 #include "gw_server.h"
 
@@ -77,6 +78,9 @@ int gw_respond(struct gw_request *req, int status, json_t *body, const struct gw
 int gw_respond_error(struct gw_request *req, int status, const struct gw_header *hdrs,
 		     const char *fmt, ...)
 {
+	const struct jpb_dialect *dl = req->match.route ? req->match.route->dialect : NULL;
+	/* A seed's own error key (Piston's "message"), else ours. */
+	const char *key = dl && dl->error_key ? dl->error_key : "error";
 	char msg[SBX_SENTENCE_MAX];
 	json_t *body;
 	va_list ap;
@@ -84,9 +88,9 @@ int gw_respond_error(struct gw_request *req, int status, const struct gw_header 
 	va_start(ap, fmt);
 	sbx_vsentence(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	body = json_pack("{s:s}", "error", msg);
+	body = json_pack("{s:s}", key, msg);
 	/* Only invalid UTF-8 (from a peer's message) fails here. */
 	if (!body)
-		body = json_pack("{s:s}", "error", MHD_get_reason_phrase_for((unsigned)status));
+		body = json_pack("{s:s}", key, MHD_get_reason_phrase_for((unsigned)status));
 	return gw_respond(req, status, body, hdrs);
 }

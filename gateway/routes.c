@@ -9,7 +9,9 @@
 #include "admin_test.h"
 #include "cleanup.h"
 #include "dialects.h"
+#include "files_route.h"
 #include "logstream.h"
+#include "piston.h"
 #include "proxy.h"
 
 const struct gw_route gw_routes[] = {
@@ -33,6 +35,13 @@ const struct gw_route gw_routes[] = {
 	GW_HANDLER_RPC("POST", "/api/v1/execute/stream", "Execute", &gw_dialect_executor_execute,
 		       gw_execute_stream_handler, true),
 
+	/* Piston v2 (engineer-man/piston api/src/api/v2.js): the installed
+	 * runtimes, and execution with a version selector (gateway/piston.h:
+	 * ListLanguages, then Execute). Errors are {"message": ...}. */
+	GW_RPC("GET", "/api/v2/runtimes", "ListLanguages", &gw_dialect_piston_runtimes, 200),
+	GW_HANDLER_RPC("POST", "/api/v2/execute", "Execute", &gw_dialect_piston_execute,
+		       gw_piston_execute_handler, true),
+
 	/* Stateful objects: sandbox-service sandboxes, OpenSandbox sessions,
 	 * sandbox-executor history (gateway/dialects_objects.c). Creating and
 	 * running count against the client's rate limit; reading does not. */
@@ -42,6 +51,12 @@ const struct gw_route gw_routes[] = {
 		       &gw_dialect_service_execute, 200),
 	GW_RPC_LIMITED("POST", "/sandbox/{id}/files", "UploadFiles", &gw_dialect_service_upload,
 		       200),
+	/* Files out (README "Files out"): the listing as JSON, then one
+	 * file's raw bytes; the list row first, since `*` also matches
+	 * nothing at all. */
+	GW_RPC("GET", "/sandbox/{id}/files", "ListSandboxFiles", NULL, 200),
+	GW_HANDLER_RPC("GET", "/sandbox/{id}/files/*", "DownloadSandboxFile", NULL,
+		       gw_files_download_handler, false),
 	GW_RPC("DELETE", "/sandbox/{id}", "DeleteSandbox", NULL, 204),
 	GW_RPC("GET", "/sandboxes", "ListSandboxes", &gw_dialect_service_sandboxes, 200),
 	GW_RPC_LIMITED("POST", "/sessions", "CreateSession", &gw_dialect_opensandbox_session_create,
@@ -53,6 +68,9 @@ const struct gw_route gw_routes[] = {
 		       &gw_dialect_opensandbox_session_run, 200),
 	GW_RPC("POST", "/sessions/{session_id}/env", "SetSessionEnv", NULL, 200),
 	GW_RPC("POST", "/sessions/{session_id}/cwd", "SetSessionCwd", NULL, 200),
+	GW_RPC("GET", "/sessions/{session_id}/files", "ListSessionFiles", NULL, 200),
+	GW_HANDLER_RPC("GET", "/sessions/{session_id}/files/*", "DownloadSessionFile", NULL,
+		       gw_files_download_handler, false),
 	GW_RPC("GET", "/api/v1/executions", "ListExecutions", &gw_dialect_executor_executions, 200),
 	GW_RPC("GET", "/api/v1/executions/{execution_id}", "GetExecution",
 	       &gw_dialect_executor_execution, 200),

@@ -38,9 +38,11 @@ static const struct command commands[] = {
 	{ "languages", "ListLanguages", NULL, "", "list the installed languages and versions" },
 	{ "run", NULL, cmd_run, "[LIMITS] -- CMD [ARG...]", "run a command in a fresh sandbox" },
 	{ "exec", NULL, cmd_exec, "--lang LANG [LIMITS] [FILE]", "run source code (FILE or stdin)" },
-	{ "sandbox", NULL, cmd_object, "create|list|get|exec|upload|rm ...", "sandboxes (see below)" },
-	{ "session", NULL, cmd_object, "create|list|get|run|env|cwd|rm ...", "sessions (see below)" },
-	{ "deploy", NULL, cmd_object, "create|list|get|files|rm|open ...", "deployments (see below)" },
+	{ "sandbox", NULL, cmd_object, "create|list|get|exec|upload|files|download|rm ...",
+	  "sandboxes (sandboxctl sandbox --help)" },
+	{ "session", NULL, cmd_object, "create|list|get|run|env|cwd|files|download|rm ...",
+	  "sessions (sandboxctl session --help)" },
+	{ "deploy", NULL, cmd_object, "create|list|get|files|rm|open ...", "deployments (sandboxctl deploy --help)" },
 	{ "executions", NULL, cmd_object, "list|get ...", "the execution history" },
 	{ "stats", "GetStats", NULL, "", "print execution statistics" },
 	{ "admin", NULL, cmd_object, "status|sandboxes|sandbox|stop|resources|logs|output ...",
@@ -201,6 +203,7 @@ enum rest_kind {
 	REST_ARGV,    /* [--] ARG...: a string array field */
 	REST_KV,      /* KEY=VALUE...: a map field */
 	REST_STRING,  /* one string field */
+	REST_DOWNLOAD, /* PATH [-o FILE]: the reply's bytes, raw (files.c) */
 };
 
 struct object_command {
@@ -219,6 +222,10 @@ static const struct object_command object_commands[] = {
 	{ "sandbox", "exec", "ExecuteSandbox", "id", REST_NONE, NULL, "sandbox exec ID" },
 	{ "sandbox", "upload", "UploadFiles", "id", REST_JSON, NULL,
 	  "sandbox upload ID '{\"files\":[{\"path\":\"a.js\",\"content\":\"...\"}]}'" },
+	{ "sandbox", "files", "ListSandboxFiles", "id", REST_STRING, "path",
+	  "sandbox files ID [DIR]   list the workspace (or DIR in it) as JSON" },
+	{ "sandbox", "download", "DownloadSandboxFile", "id", REST_DOWNLOAD, "path",
+	  "sandbox download ID PATH [-o FILE]   a workspace file's bytes to FILE or stdout" },
 	{ "sandbox", "rm", "DeleteSandbox", "id", REST_NONE, NULL, "sandbox rm ID" },
 	{ "session", "create", "CreateSession", NULL, REST_JSON, NULL, "session create ['{\"env\":{\"K\":\"v\"}}']" },
 	{ "session", "list", "ListSessions", NULL, REST_NONE, NULL, "session list" },
@@ -226,6 +233,10 @@ static const struct object_command object_commands[] = {
 	{ "session", "run", "SessionRun", "session_id", REST_ARGV, "command", "session run ID -- CMD [ARG...]" },
 	{ "session", "env", "SetSessionEnv", "session_id", REST_KV, "env", "session env ID KEY=VALUE..." },
 	{ "session", "cwd", "SetSessionCwd", "session_id", REST_STRING, "cwd", "session cwd ID PATH" },
+	{ "session", "files", "ListSessionFiles", "session_id", REST_STRING, "path",
+	  "session files ID [DIR]   list the workspace (or DIR in it) as JSON" },
+	{ "session", "download", "DownloadSessionFile", "session_id", REST_DOWNLOAD, "path",
+	  "session download ID PATH [-o FILE]   a workspace file's bytes to FILE or stdout" },
 	{ "session", "rm", "DeleteSession", "session_id", REST_NONE, NULL, "session rm ID" },
 	{ "deploy", "create", "Deploy", NULL, REST_JSON, NULL,
 	  "deploy create JSON   e.g. '{\"runtime\":\"node\",\"entry_point\":\"server.js\",\"code\":\"...\"}'" },
@@ -249,12 +260,22 @@ static const struct object_command object_commands[] = {
 	  "admin output ID ['{\"lines\":50}']" },
 };
 
-static void object_usage(const char *noun)
+static void object_usage(FILE *f, const char *noun)
 {
-	fprintf(stderr, "sandboxctl: usage:\n");
+	fprintf(f, "%susage:\n", f == stderr ? "sandboxctl: " : "");
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(object_commands); i++)
 		if (strcmp(object_commands[i].noun, noun) == 0)
-			fprintf(stderr, "  sandboxctl %s\n", object_commands[i].usage);
+			fprintf(f, "  sandboxctl %s\n", object_commands[i].usage);
+}
+
+/* NOUN --help, NOUN VERB --help: only there, so that `session run ID --
+ * CMD --help` still runs CMD. */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && i <= 2; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	return false;
 }
 
 /* The request of row c from args (after NOUN VERB), or NULL with the
@@ -327,6 +348,10 @@ static json_t *object_request(const struct object_command *c, int argc, char **a
 
 static int cmd_object(const struct globals *g, int argc, char **argv)
 {
+	if (wants_help(argc, argv)) {
+		object_usage(stdout, argv[0]);
+		return EXIT_OK;
+	}
 	for (size_t i = 0; argc >= 2 && i < SBX_ARRAY_SIZE(object_commands); i++) {
 		const struct object_command *c = &object_commands[i];
 		char *text;
@@ -335,9 +360,15 @@ static int cmd_object(const struct globals *g, int argc, char **argv)
 
 		if (strcmp(c->noun, argv[0]) != 0 || strcmp(c->verb, argv[1]) != 0)
 			continue;
+		if (c->rest == REST_DOWNLOAD) {
+			r = cmd_download(g, c->method, c->id_field, argc - 2, argv + 2);
+			if (r == EXIT_USAGE)
+				object_usage(stderr, argv[0]);
+			return r;
+		}
 		req = object_request(c, argc - 2, argv + 2);
 		if (!req) {
-			object_usage(argv[0]);
+			object_usage(stderr, argv[0]);
 			return EXIT_USAGE;
 		}
 		text = json_dumps(req, 0);
@@ -348,7 +379,7 @@ static int cmd_object(const struct globals *g, int argc, char **argv)
 		free(text);
 		return r;
 	}
-	object_usage(argv[0]);
+	object_usage(stderr, argv[0]);
 	return EXIT_USAGE;
 }
 

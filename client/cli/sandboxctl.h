@@ -43,6 +43,11 @@ int cmd_run(const struct globals *g, int argc, char **argv);
 int cmd_exec(const struct globals *g, int argc, char **argv);
 /* logs.c */
 int cmd_logs(const struct globals *g, int argc, char **argv);
+/* files.c: `NOUN download ID PATH [-o FILE]` with RPC `method` (a
+ * Download*File) whose id goes in `id_field`: the file's bytes to FILE
+ * (replaced) or stdout. argv[0] is ID. */
+int cmd_download(const struct globals *g, const char *method, const char *id_field, int argc,
+		 char **argv);
 /* nodes.c */
 int cmd_nodes(const struct globals *g, int argc, char **argv);
 

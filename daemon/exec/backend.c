@@ -35,6 +35,7 @@ static int native_open(const struct sbx_config *cfg, void **ret_state)
 	ec.warm_pool = cfg->warm_pool;
 	ec.warm_pool_python = cfg->warm_pool_python;
 	ec.warm_pool_node = cfg->warm_pool_node;
+	ec.netns_reuse = cfg->netns_reuse;
 	n->uid = ec.host_uid;
 	n->gid = ec.host_gid;
 	r = sbx_engine_new(&ec, &n->engine);

@@ -16,8 +16,7 @@
  * holds a dir fd. */
 #define RMTREE_DEPTH_MAX 256
 
-/* Why `p` is not an acceptable relative path, or NULL. */
-static const char *path_problem(const char *p)
+const char *sbx_files_path_problem(const char *p)
 {
 	size_t n = strlen(p), depth = 0;
 
@@ -56,7 +55,7 @@ int sbx_files_check(Sbx__File *const *files, size_t n, unsigned max_files, uint6
 				     "too many files: at most %u are allowed per request",
 				     max_files);
 	for (size_t i = 0; i < n; i++) {
-		const char *p = files[i]->path ? files[i]->path : "", *why = path_problem(p);
+		const char *p = files[i]->path ? files[i]->path : "", *why = sbx_files_path_problem(p);
 
 		if (why)
 			return sbx_rpc_error(call, -EINVAL,
@@ -151,7 +150,7 @@ int sbx_files_write(const char *workspace, Sbx__File *const *files, size_t n,
 		return -errno;
 	for (size_t i = 0; i < n; i++) {
 		/* Re-checked here: this is the function that touches the disk. */
-		if (path_problem(files[i]->path ? files[i]->path : ""))
+		if (sbx_files_path_problem(files[i]->path ? files[i]->path : ""))
 			return sbx_rpc_error(call, -EINVAL, "file path '%.128s' is not valid",
 					     files[i]->path);
 		/* Owned like the workspace, i.e. by the sandbox user. */
@@ -173,7 +172,7 @@ int sbx_files_exists(const char *workspace, const char *path)
 	_cleanup_close_ int wsfd = open(workspace, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 
-	if (wsfd < 0 || path_problem(path))
+	if (wsfd < 0 || sbx_files_path_problem(path))
 		return false;
 	/* One component is all the callers need (package.json). */
 	if (strchr(path, '/'))

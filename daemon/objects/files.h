@@ -15,6 +15,12 @@
 #define SBX_FILE_PATH_MAX 1024
 #define SBX_FILE_DEPTH_MAX 64
 
+/* Why `p` is not an acceptable relative path (a sentence fragment: "is
+ * absolute", "has a '.' or '..' component"...), or NULL when it is: the
+ * rule of every path a request names below a workspace, uploads and
+ * downloads alike. */
+const char *sbx_files_path_problem(const char *p);
+
 /* Check a request's files before touching the disk: at most max_files,
  * at most max_bytes of content in all, each path relative, non-empty, at
  * most SBX_FILE_PATH_MAX bytes and SBX_FILE_DEPTH_MAX components, with no

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "objects.h"
+#include "objects.pb-c.h"
 #include "registry.h"
 
 struct sbx_rpc_call;
@@ -30,6 +31,10 @@ struct sbx_kind {
 	/* Its List reply: the message and its repeated field of replies. */
 	const ProtobufCMessageDescriptor *list;
 	const char *list_field;
+
+	/* offsetof its `char *workspace` (files out: files_rpc.c); 0: it has
+	 * none of its own (deployments: their sandbox's). */
+	size_t workspace;
 
 	/* Its record in the store (proto/objects.proto). */
 	const ProtobufCMessageDescriptor *record;
@@ -97,6 +102,14 @@ int sbx_objects_list(struct sbx_objects *o, const struct sbx_kind *k, ProtobufCM
 int sbx_objects_load(struct sbx_objects *o);
 /* Write obj's row if it is live; call with obj->lock held. */
 int sbx_objects_save_locked(struct sbx_objects *o, struct sbx_obj *obj);
+/* Files out of object `id`'s workspace (files_rpc.c; files_out.h says
+ * what is read and how), within the configured caps. */
+int sbx_objects_list_files(struct sbx_objects *o, const struct sbx_kind *k,
+			   struct sbx_rpc_call *call, const char *id, const char *path,
+			   uint32_t max_depth, Sbx__ListFilesReply **ret);
+int sbx_objects_download(struct sbx_objects *o, const struct sbx_kind *k,
+			 struct sbx_rpc_call *call, const char *id, const char *path,
+			 Sbx__FileContent **ret);
 /* For kind->save: m packed into row->record (heap; the lifecycle frees
  * it). -ENOMEM. */
 int sbx_objects_pack(const ProtobufCMessage *m, struct sbx_store_object *row);

@@ -7,6 +7,7 @@
 #include "envelope.h"
 #include "objects.h"
 #include "deployment.h"
+#include "kind.h"
 #include "sandbox_obj.h"
 #include "session.h"
 #include "tunnel/tunnel.h"
@@ -50,6 +51,17 @@ WRAP(sbx_rpc_execute_sandbox,
 			 (Sbx__SandboxExecution **)ret))
 WRAP(sbx_rpc_upload_files, sbx_sandbox_upload(o, call, (const Sbx__UploadFilesRequest *)req,
 					      (Sbx__UploadFilesReply **)ret))
+WRAP(sbx_rpc_list_sandbox_files,
+     sbx_objects_list_files(o, &sbx_sandbox_kind, call,
+			    ((const Sbx__ListSandboxFilesRequest *)req)->id,
+			    ((const Sbx__ListSandboxFilesRequest *)req)->path,
+			    ((const Sbx__ListSandboxFilesRequest *)req)->max_depth,
+			    (Sbx__ListFilesReply **)ret))
+WRAP(sbx_rpc_download_sandbox_file,
+     sbx_objects_download(o, &sbx_sandbox_kind, call,
+			  ((const Sbx__DownloadSandboxFileRequest *)req)->id,
+			  ((const Sbx__DownloadSandboxFileRequest *)req)->path,
+			  (Sbx__FileContent **)ret))
 WRAP(sbx_rpc_create_session,
      sbx_session_create(o, call, (const Sbx__CreateSessionRequest *)req, (Sbx__Session **)ret))
 WRAP(sbx_rpc_get_session,
@@ -65,6 +77,17 @@ WRAP(sbx_rpc_set_session_env,
      sbx_session_set_env(o, call, (const Sbx__SetSessionEnvRequest *)req, (Sbx__Session **)ret))
 WRAP(sbx_rpc_set_session_cwd,
      sbx_session_set_cwd(o, call, (const Sbx__SetSessionCwdRequest *)req, (Sbx__Session **)ret))
+WRAP(sbx_rpc_list_session_files,
+     sbx_objects_list_files(o, &sbx_session_kind, call,
+			    ((const Sbx__ListSessionFilesRequest *)req)->session_id,
+			    ((const Sbx__ListSessionFilesRequest *)req)->path,
+			    ((const Sbx__ListSessionFilesRequest *)req)->max_depth,
+			    (Sbx__ListFilesReply **)ret))
+WRAP(sbx_rpc_download_session_file,
+     sbx_objects_download(o, &sbx_session_kind, call,
+			  ((const Sbx__DownloadSessionFileRequest *)req)->session_id,
+			  ((const Sbx__DownloadSessionFileRequest *)req)->path,
+			  (Sbx__FileContent **)ret))
 WRAP(sbx_rpc_deploy,
      sbx_deployment_create(o, call, (const Sbx__DeployRequest *)req, (Sbx__Deployment **)ret))
 WRAP(sbx_rpc_get_deployment,

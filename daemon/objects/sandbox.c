@@ -785,6 +785,7 @@ const struct sbx_kind sbx_sandbox_kind = {
 	.registry = offsetof(struct sbx_objects, sandboxes),
 	.list = &sbx__list_sandboxes_reply__descriptor,
 	.list_field = "sandboxes",
+	.workspace = offsetof(struct sbx_sandbox, workspace),
 	.record = &sbx__sandbox_record__descriptor,
 	.save = sandbox_save,
 	.load = sandbox_load,

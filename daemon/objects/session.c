@@ -317,6 +317,7 @@ const struct sbx_kind sbx_session_kind = {
 	.registry = offsetof(struct sbx_objects, sessions),
 	.list = &sbx__list_sessions_reply__descriptor,
 	.list_field = "sessions",
+	.workspace = offsetof(struct sbx_session, workspace),
 	.record = &sbx__session_record__descriptor,
 	.save = session_save,
 	.load = session_load,

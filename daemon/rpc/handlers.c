@@ -16,6 +16,7 @@
 #include "logs/getlogs.h"
 #include "node.h"
 #include "rpc_server.h"
+#include "semver.h"
 
 /* strdup for reply fields; NULL becomes "". */
 static char *dup_field(const char *s) { return strdup(s ? s : ""); }
@@ -109,9 +110,42 @@ static int handle_execute(void *state, struct sbx_rpc_call *call, const Protobuf
 		 : -ESHUTDOWN;
 }
 
-static Sbx__Language *language_new(struct sbx_runtimes *rts, const struct sbx_runtime *rt)
+/* Piston's `runtime`: the probe's base name when the language is not
+ * named after it ("typescript" run by "bun"); "" otherwise. */
+static const char *language_runtime(const struct sbx_runtime *rt)
+{
+	const char *base = strrchr(rt->probe, '/');
+
+	base = base ? base + 1 : rt->probe;
+	if (strcmp(base, rt->name) == 0)
+		return "";
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(rt->aliases) && rt->aliases[i]; i++)
+		if (strcmp(base, rt->aliases[i]) == 0)
+			return "";
+	return base;
+}
+
+/* The largest time and memory limits Execute accepts: the daemon's
+ * maxima, and for the compile step the row's own where larger. */
+static Sbx__Limits *language_max(const struct sbx_config *c, const struct sbx_runtime_limits *row)
+{
+	Sbx__Limits *l = (Sbx__Limits *)sbx_message_new(&sbx__limits__descriptor);
+	uint64_t ms = (uint64_t)c->max_execution_time_s * 1000, kb = (uint64_t)c->max_memory_mb * 1024;
+
+	if (!l)
+		return NULL;
+	l->has_cpu_time_ms = l->has_wall_time_ms = l->has_memory_kb = 1;
+	l->cpu_time_ms = row && row->cpu_time_ms > ms ? row->cpu_time_ms : ms;
+	l->wall_time_ms = row && row->wall_time_ms > ms ? row->wall_time_ms : ms;
+	l->memory_kb = row && row->memory_kb > kb ? row->memory_kb : kb;
+	return l;
+}
+
+static Sbx__Language *language_new(const struct sbx_config *c, struct sbx_runtimes *rts,
+				   const struct sbx_runtime *rt)
 {
 	Sbx__Language *l = (Sbx__Language *)sbx_message_new(&sbx__language__descriptor);
+	char semver[48];
 	size_t n = 0;
 
 	if (!l)
@@ -120,13 +154,19 @@ static Sbx__Language *language_new(struct sbx_runtimes *rts, const struct sbx_ru
 		n++;
 	l->name = dup_field(rt->name);
 	l->version = dup_field(sbx_runtimes_version(rts, rt));
+	sbx_semver_from_text(l->version, semver, sizeof(semver));
+	l->semver = dup_field(semver);
+	l->runtime = dup_field(language_runtime(rt));
 	l->source_file = dup_field(rt->source);
 	l->compiled = rt->compile[0] != NULL;
+	l->max_limits = language_max(c, NULL);
+	l->max_compile_limits = language_max(c, l->compiled ? &rt->compile_limits : NULL);
 	l->aliases = calloc(n ? n : 1, sizeof(char *));
 	if (l->aliases)
 		for (; l->n_aliases < n; l->n_aliases++)
 			l->aliases[l->n_aliases] = dup_field(rt->aliases[l->n_aliases]);
-	if (!l->name || !l->version || !l->source_file || !l->aliases) {
+	if (!l->name || !l->version || !l->semver || !l->runtime || !l->source_file ||
+	    !l->aliases || !l->max_limits || !l->max_compile_limits) {
 		protobuf_c_message_free_unpacked(&l->base, NULL);
 		return NULL;
 	}
@@ -152,7 +192,7 @@ static int handle_list_languages(void *state, struct sbx_rpc_call *call, const P
 		n++;
 	r->languages = calloc(n ? n : 1, sizeof(*r->languages));
 	for (size_t i = 0; r->languages && (rt = sbx_runtimes_at(rts, i)); i++) {
-		r->languages[i] = language_new(rts, rt);
+		r->languages[i] = language_new(&((struct sbx_daemon *)state)->cfg, rts, rt);
 		if (!r->languages[i])
 			break;
 		r->n_languages++;
@@ -179,6 +219,8 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "DeleteSandbox", sbx_rpc_delete_sandbox, 0 },
 	{ "ExecuteSandbox", sbx_rpc_execute_sandbox, 0 },
 	{ "UploadFiles", sbx_rpc_upload_files, 0 },
+	{ "ListSandboxFiles", sbx_rpc_list_sandbox_files, 0 },
+	{ "DownloadSandboxFile", sbx_rpc_download_sandbox_file, 0 },
 	{ "CreateSession", sbx_rpc_create_session, 0 },
 	{ "GetSession", sbx_rpc_get_session, 0 },
 	{ "ListSessions", sbx_rpc_list_sessions, 0 },
@@ -186,6 +228,8 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "SessionRun", sbx_rpc_session_run, 0 },
 	{ "SetSessionEnv", sbx_rpc_set_session_env, 0 },
 	{ "SetSessionCwd", sbx_rpc_set_session_cwd, 0 },
+	{ "ListSessionFiles", sbx_rpc_list_session_files, 0 },
+	{ "DownloadSessionFile", sbx_rpc_download_session_file, 0 },
 	/* History and admin (daemon/history/, daemon/admin/): not inline,
 	 * they read the store, /proc or a workspace. */
 	{ "ListExecutions", sbx_rpc_list_executions, 0 },

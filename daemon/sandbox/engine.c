@@ -53,6 +53,7 @@ void sbx_engine_config_init(struct sbx_engine_config *cfg)
 	cfg->max_request_bytes = 64u << 20;
 	cfg->output_drain_bytes = 16u << 20;
 	cfg->netns_pool = 4;
+	cfg->netns_reuse = true;
 	cfg->cgroup_pool = 4;
 }
 

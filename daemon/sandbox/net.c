@@ -1,18 +1,29 @@
 /* Network namespace: unless the request asks for the network, the sandbox
  * gets a namespace of its own whose only interface is loopback, up.
  *
- * Creating a network namespace is one of the costly parts of a clone, so
- * the spawner keeps a few ready, made while it is idle. Each is used by
- * exactly one execution and then dropped: a reused namespace would carry
- * sockets, abstract unix names and TIME_WAIT state from one run into the
- * next. A pooled namespace belongs to the host's user namespace, so the
- * sandbox holds no capability over it at all. A service (engine.h) runs in
- * a namespace the daemon made and passed along instead, with the same
- * properties, so the daemon can connect to the port it listens on. */
+ * Creating a network namespace, and the kernel's destroying it, are among
+ * the costly parts of an execution, so the spawner keeps a few ready, made
+ * while it is idle. A pooled namespace belongs to the host's user
+ * namespace: the sandbox holds no capability over it at all, so it cannot
+ * add interfaces, addresses, routes or firewall rules, bring lo down or
+ * write its sysctls. What one execution can leave in such a namespace is
+ * sockets (a TCP connection in TIME_WAIT, a socket still in flight), so
+ * with netns_reuse a namespace goes back to the pool after its execution
+ * only when its sandbox is reaped (every process of it gone) and it holds
+ * no socket of any family the kernel lists (tcp, udp, raw, icmp, unix,
+ * packet, v4 and v6) with lo still up; any doubt drops it. The counters
+ * of lo (and /proc/net/snmp's) do carry over: a next execution can see
+ * how much loopback traffic earlier ones made, never what it was. A
+ * namespace the clone made (CLONE_NEWNET, owned by the sandbox's user
+ * namespace, where the sandbox did hold capabilities) is never reused.
+ * A service (engine.h) runs in a namespace the daemon made and passed
+ * along instead, with the same properties, so the daemon can connect to
+ * the port it listens on; the daemon closes it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -24,13 +35,18 @@
 #include "net.h"
 #include "spawner_state.h"
 
+/* Namespaces kept at most with netns_reuse (each ~100-200 KB). */
+#define NETNS_KEEP 16
+
 struct sbx_net {
 	int host; /* the spawner's own namespace */
 	int *pool;
-	unsigned pool_len;
+	unsigned pool_len, pool_cap;
 };
 
-static int lo_up(void)
+/* lo's flags in the calling thread's namespace: read them, or with `up`
+ * set IFF_UP and IFF_RUNNING too. 0 or -errno. */
+static int lo_flags(bool up, short *flags)
 {
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -40,8 +56,17 @@ static int lo_up(void)
 	strcpy(ifr.ifr_name, "lo");
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		return -errno;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+	ifr.ifr_flags |= up ? IFF_UP | IFF_RUNNING : 0;
+	if (up && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return -errno;
+	*flags = ifr.ifr_flags;
+	return 0;
+}
+
+static int lo_up(void)
+{
+	short flags;
+	return lo_flags(true, &flags);
 }
 
 /* Make one namespace: the spawner steps into a new one, sets lo up, keeps
@@ -92,7 +117,10 @@ static int net_init(struct sbx_ctx *ctx)
 		return -errno;
 	if (ctx->cfg.no_netns_pool)
 		return 0;
-	n->pool = calloc(ctx->cfg.netns_pool, sizeof(int));
+	n->pool_cap = ctx->cfg.netns_reuse && ctx->cfg.netns_pool < NETNS_KEEP
+			      ? NETNS_KEEP
+			      : ctx->cfg.netns_pool;
+	n->pool = calloc(n->pool_cap, sizeof(int));
 	return n->pool ? 0 : -ENOMEM;
 }
 
@@ -121,9 +149,15 @@ static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		return 0;
 	}
 	struct sbx_net *n = ctx->net;
-	if (ex->req->network || n->pool_len == 0)
+	if (ex->req->network || ctx->cfg.no_netns_pool)
 		return 0;
-	ex->netns_fd = n->pool[--n->pool_len];
+	/* With reuse, an empty pool makes one now rather than let the clone
+	 * make one the sandbox would own: this one comes back. */
+	if (n->pool_len)
+		ex->netns_fd = n->pool[--n->pool_len];
+	else if (!ctx->cfg.netns_reuse || netns_make(ctx, &ex->netns_fd) < 0)
+		return 0;
+	ex->netns_ours = true;
 	return 0;
 }
 
@@ -136,8 +170,54 @@ static int net_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	return lo_up();
 }
 
+/* Lines past the header in /proc/thread-self/net/<file> of the namespace
+ * the thread is in: 0 when the kernel lists no socket; a file the kernel
+ * does not have (no IPv6) lists none. -1 on any other failure. */
+static int sockets_listed(const char *file)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/thread-self/net/%s", file);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	char *nl = strchr(buf, '\n');
+	return nl && nl[1] == '\0' && n < (ssize_t)sizeof(buf) - 1 ? 0 : 1;
+}
+
+/* Does the namespace hold nothing an execution left? Checked from inside
+ * it (the spawner steps in and back). The check's own socket (lo_flags)
+ * is closed before the lists are read. */
+static bool netns_empty(struct sbx_ctx *ctx, int fd)
+{
+	static const char *const lists[] = {"tcp",  "tcp6",	"udp",	 "udp6",   "udplite",
+					    "udplite6", "raw", "raw6",	 "icmp",   "icmp6",
+					    "unix", "packet"};
+	if (setns(fd, CLONE_NEWNET) < 0)
+		return false;
+	short flags = 0;
+	bool empty = lo_flags(false, &flags) == 0 && (flags & IFF_UP);
+	for (size_t i = 0; empty && i < SBX_ARRAY_SIZE(lists); i++)
+		empty = sockets_listed(lists[i]) == 0;
+	if (sbx_net_enter_host(ctx) < 0)
+		abort(); /* the spawner cannot stay in a sandbox's namespace */
+	return empty;
+}
+
+/* Reused only when every process of the sandbox is gone (its init was
+ * reaped: the kernel had already killed the rest) and nothing is left. */
 static void net_teardown(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res)
 {
+	struct sbx_net *n = ctx->net;
+	if (ex->netns_fd >= 0 && ex->netns_ours && ctx->cfg.netns_reuse && ex->reaped &&
+	    n->pool_len < n->pool_cap && netns_empty(ctx, ex->netns_fd)) {
+		n->pool[n->pool_len++] = ex->netns_fd;
+		ex->netns_fd = -1;
+		return;
+	}
 	if (ex->netns_fd >= 0)
 		close(ex->netns_fd);
 	ex->netns_fd = -1;

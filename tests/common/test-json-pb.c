@@ -821,6 +821,30 @@ static void test_or_path(void)
 		"{\"stderr\":\"own\",\"any\":\"exited with code 1\",\"bad\":\"\"}");
 }
 
+/* omit_empty: the key is left out while its value is empty (Piston's
+ * optional `runtime`), and there, in order, when it is not. */
+static const struct jpb_field_map omit_out[] = {
+	{.json = "stdout", .path = "stdout", .omit_empty = true},
+	{.json = "code", .path = "exit_code", .omit_empty = true},
+	{.json = "timed", .path = "stdout_truncated", .omit_empty = true},
+	{.json = "none", .path = NULL, .omit_empty = true},
+	{.json = "err", .path = "error"},
+	{0},
+};
+static const struct jpb_dialect omit_reply = {.name = "omit", .out = omit_out};
+
+static void test_omit_empty(void)
+{
+	Sbx__ExecResult r = SBX__EXEC_RESULT__INIT;
+
+	out_str(&r.base, &omit_reply, "{\"err\":\"\"}");
+	r.stdout.data = (uint8_t *)"x";
+	r.stdout.len = 1;
+	r.exit_code = -1;
+	r.stdout_truncated = true;
+	out_str(&r.base, &omit_reply, "{\"stdout\":\"x\",\"code\":-1,\"timed\":true,\"err\":\"\"}");
+}
+
 static void test_dialect_out(void)
 {
 	Sbx__ExecResult r = SBX__EXEC_RESULT__INIT;
@@ -1113,6 +1137,7 @@ int main(void)
 	test_dialect_enum();
 	test_dialect_out();
 	test_or_path();
+	test_omit_empty();
 	test_string_alias();
 	test_projection_absent();
 	test_wrap();

@@ -5,8 +5,13 @@
  * (sbx_engine_check, sbx_file_path_ok). Each is held against a plain
  * re-statement of the rule, and nothing outside the workspace may change.
  *
+ * Downloads go through the same rule (daemon/objects/files_out.h): a path
+ * it refuses is never opened, and what is read or listed is the
+ * workspace's own, never the secret outside, whatever the traps.
+ *
  * Input: byte 0 bit 0: 0, the rest is up to 8 paths, one a line, uploaded
- * together; 1, the rest is a packed sbx.SpawnRequest for sbx_engine_check. */
+ * together (bit 1 set: downloaded and listed instead); 1, the rest is a
+ * packed sbx.SpawnRequest for sbx_engine_check. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -19,6 +24,7 @@
 
 #include "engine.h"
 #include "files.h"
+#include "files_out.h"
 #include "workspace.h"
 
 #define MAX_UPLOAD 8
@@ -125,6 +131,11 @@ static void plant_traps(void)
 	    symlink("../outside/secret", AT("file")) < 0 || mkfifo(AT("fifo"), 0644) < 0 ||
 	    link(secret, AT("hard")) < 0 || mkdir(AT("dir"), 0755) < 0)
 		abort();
+	/* The workspace's own bytes, "ws", for downloads to find. */
+	int fd = open(AT("dir/own"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, "ws", 2) != 2)
+		abort();
+	close(fd);
 #undef AT
 }
 
@@ -191,6 +202,49 @@ static void upload(char *text)
 	check_outside();
 }
 
+/* Download and list each path of text in the trapped workspace. */
+static void download(char *text)
+{
+	struct sbx_rpc_call call = {.method = "DownloadSandboxFile"};
+	char *cur = text, *l;
+	size_t n = 0;
+
+	plant_traps();
+	while (n++ < MAX_UPLOAD && (l = strsep(&cur, "\n"))) {
+		Sbx__FileContent *m = NULL;
+		Sbx__ListFilesReply *ls = NULL;
+		int r;
+
+		call.error[0] = 0;
+		r = sbx_files_read(ws, l, 1 << 20, &call, &m);
+		if (!daemon_rule(l) && r != -EINVAL)
+			abort(); /* opened a path the rule refuses */
+		if (r < 0 && !call.error[0] && r != -ENOMEM)
+			abort();
+		if (r == 0) {
+			/* Only dir/own is a plain file with one link. */
+			if (m->content.len != 2 || memcmp(m->content.data, "ws", 2) != 0)
+				abort();
+			sbx__file_content__free_unpacked(m, NULL);
+		}
+		call.error[0] = 0;
+		r = sbx_files_list(ws, l, 3, 64, &call, &ls);
+		if (*l && !daemon_rule(l) && r != -EINVAL)
+			abort();
+		for (size_t i = 0; r == 0 && i < ls->n_files; i++) {
+			const char *p = ls->files[i]->path;
+
+			/* Nothing below a link: the secret is never listed. */
+			if (strncmp(p, "link/", 5) == 0 || strncmp(p, "abs/", 4) == 0 ||
+			    strstr(p, "secret"))
+				abort();
+		}
+		if (r == 0)
+			sbx__list_files_reply__free_unpacked(ls, NULL);
+	}
+	check_outside();
+}
+
 static bool abs_rule(const char *p)
 {
 	return p[0] == '/' && no_dots(p, true);
@@ -242,7 +296,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = 0;
-	upload(text);
+	if (data[0] & 2)
+		download(text);
+	else
+		upload(text);
 	free(text);
 	return 0;
 }

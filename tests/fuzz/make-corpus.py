@@ -167,12 +167,22 @@ for paths in [["main.py"], ["src/index.js", "package.json"], ["a/b/c/d.txt", "ru
               ["../etc/passwd"], ["/etc/passwd"], ["a//b"], ["./x"], ["dir/"], ["link/x"],
               ["abs/x"], ["file"], ["fifo"], ["hard"], ["dir/new/x", "dir"], [""]]:
     put("fuzz-upload-paths", b"\x00" + "\n".join(paths).encode())
+# [2] the same traps downloaded and listed (daemon/objects/files_out.h)
+for paths in [["dir/own", "dir"], ["link/secret", "abs/secret", "file"], ["hard", "fifo", ""],
+              ["../outside/secret", "/etc/passwd", "dir/own/x"]]:
+    put("fuzz-upload-paths", b"\x02" + "\n".join(paths).encode())
 limits = msg((1, 1000), (2, 3000), (3, 262144), (4, 64), (5, 10240), (6, 64), (7, 8192), (8, 1048576))
 for extra in [[(3, "/workspace")], [(3, "/tmp/../etc")], [(7, msg((1, "/usr/lib/node"), (2, "/opt/node")))],
               [(7, msg((1, "/usr"), (2, "/proc/sys")))], [(5, msg((1, "main.py"), (2, "print(1)")))],
               [(5, msg((1, "../x"), (2, "")))], [(6, "/var/lib/sandboxd/ws/1"), (11, "/var/lib/sandboxd/tmp/1")]]:
     req = msg((1, "/usr/bin/python3"), (1, "main.py"), (2, "PATH=/usr/bin"), *extra, (8, limits))
     put("fuzz-upload-paths", b"\x01" + req)
+
+# ---- fuzz-semver: a version line, a newline, a selector ----
+for line, sel in [("Python 3.11.2", "^3.x || >=2 <3"), ("rustc 1.63.0 (4b91a6ea7 2022-08-08)", "1.2.3 - 2"),
+                  ("1.0.0", "~> 1 >= 0.0.1-beta.2+b <*"), ("go version go1.19.8 linux/amd64", "~1.19"),
+                  ("Erlang/OTP 25", "25 || 26.x"), ("v20.20.2", "=v20.20.2")]:
+    put("fuzz-semver", line + "\n" + sel)
 
 # ---- fuzz-envelope: [method] + RpcRequest / RpcReply bytes ----
 run = msg((1, "/bin/echo"), (1, "hi"), (2, limits), (6, "/tmp"))

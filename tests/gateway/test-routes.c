@@ -287,6 +287,36 @@ static void test_real_table(void)
 				  &m),
 		  GW_MATCH_OK);
 	CHECK_STR(m.route->rpc, "UpdateDeploymentFiles");
+	/* Files out: the listing row before the download's `*` row (which
+	 * would match the bare path too); the upload keeps POST. */
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/sandbox/s1/files", &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "ListSandboxFiles");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/sandbox/s1/files/", &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "ListSandboxFiles");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "POST", "/sandbox/s1/files", &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "UploadFiles");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/sandbox/s1/files/out/a%20b.txt",
+				  &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "DownloadSandboxFile");
+	CHECK_STR(m.rest, "/out/a%20b.txt");
+	CHECK_STR(gw_match_param(&m, "id"), "s1");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "HEAD", "/sessions/x1/files/r.json", &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "DownloadSessionFile");
+	CHECK_STR(gw_match_param(&m, "session_id"), "x1");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/sessions/x1/files", &m),
+		  GW_MATCH_OK);
+	CHECK_STR(m.route->rpc, "ListSessionFiles");
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "DELETE", "/sandbox/s1/files/a", &m),
+		  GW_MATCH_BAD_METHOD);
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/sandbox/s1/files/a/../b", &m),
+		  GW_MATCH_BAD_PATH);
+	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "GET", "/sandbox/s1/files/a%2Fb", &m),
+		  GW_MATCH_BAD_PATH);
 	CHECK_INT(gw_router_match(gw_routes, gw_n_routes, "POST", "/faas/deploy", &m), GW_MATCH_OK);
 	CHECK_STR(m.route->rpc, "Deploy");
 	{

@@ -24,6 +24,9 @@ struct sbx_engine *tu_engine_try(enum sbx_cgroup_pref cg, int *ret_err)
 	warm = getenv("SANDBOX_WARM_POOL_NODE");
 	cfg.warm_pool_node = warm ? (unsigned)strtoul(warm, NULL, 10) : 0;
 	cfg.trace = getenv("SBX_ENGINE_TRACE") != NULL; /* per-phase timings */
+	warm = getenv("SANDBOX_NETNS_REUSE"); /* default on, as in the daemon */
+	if (warm)
+		cfg.netns_reuse = strcmp(warm, "false") != 0 && strcmp(warm, "0") != 0;
 	struct sbx_engine *e = NULL;
 	int r = sbx_engine_new(&cfg, &e);
 	free(dir); /* the engine keeps its own copy */

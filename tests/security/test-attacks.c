@@ -82,10 +82,11 @@ static void infinite_output(struct sbx_engine *e)
 	tu_spec_init(&s);
 	s.lim.output_bytes = 4096;
 	s.lim.wall_time_ms = 10000;
-	/* stderr past its limit first, for sure: on a loaded host the second
-	 * `yes` could start only after the first got the sandbox killed. */
+	/* Both streams past their limit first, for sure: on a loaded host
+	 * one endless `yes` could start only after the other got the
+	 * sandbox killed. */
 	Sbx__ExecResult *r = tu_sh(e,
-				   "yes BBBB | head -c 100000 >&2; "
+				   "yes AAAA | head -c 100000; yes BBBB | head -c 100000 >&2; "
 				   "yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA & yes BBBB >&2",
 				   &s);
 	CHECK_INT(r->status, ST(OUTPUT_LIMIT));

@@ -48,10 +48,15 @@ struct sbx_engine_config {
 	/* Output beyond limits.output_bytes is read and discarded; once this
 	 * many bytes were discarded the sandbox is killed. 0 = 16 MiB. */
 	uint64_t output_drain_bytes;
-	/* Pre-created network namespaces kept ready (each used once, then
-	 * dropped). 0 = 4; set no_netns_pool to create one per execution. */
+	/* Pre-created network namespaces kept ready. 0 = 4; set
+	 * no_netns_pool to create one per execution. */
 	unsigned netns_pool;
 	bool no_netns_pool;
+	/* Take a pooled network namespace back after its execution when it
+	 * holds nothing (net.c says what is checked), up to 16 kept, instead
+	 * of dropping it: creating and destroying one is a large part of an
+	 * execution's cost. Its loopback's packet counters carry over. */
+	bool netns_reuse;
 	/* Pre-created per-execution cgroups kept ready (each used once).
 	 * 0 = 4; set no_cgroup_pool to mkdir one per execution. */
 	unsigned cgroup_pool;
