@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,14 @@ static const struct {
  * ("GNU bash, version 5.2.15(1)-release" -> 5.2.15, "v20.1.0" -> 20.1.0,
  * "This is perl 5, version 36, ... (v5.36.0)" -> 5.36.0), else the first
  * number, else the line itself. */
+/* Does the word p is in begin with a "v" or "go" right before p? */
+static bool starts_version(const char *line, const char *p)
+{
+	size_t k = p[-1] == 'v' ? 1 : p - line >= 2 && strncmp(p - 2, "go", 2) == 0 ? 2 : 0;
+
+	return k && (p - k == line || !isalnum((unsigned char)p[-(ptrdiff_t)k - 1]));
+}
+
 static void version_number(const char *line, char *out, size_t size)
 {
 	const char *first = NULL;
@@ -73,10 +82,16 @@ static void version_number(const char *line, char *out, size_t size)
 	for (const char *p = line; *p; p++) {
 		size_t n;
 
-		if (!isdigit((unsigned char)*p) ||
-		    (p > line && isalnum((unsigned char)p[-1]) && p[-1] != 'v'))
+		if (!isdigit((unsigned char)*p))
 			continue;
 		n = strspn(p, "0123456789.");
+		/* Inside a word ("x86_64", "r83330") it is no version; after a
+		 * "v" or "go" that starts the word ("v20.1.0", "go1.19.8") it is. */
+		if (p > line && (isalnum((unsigned char)p[-1]) || strchr("._-", p[-1])) &&
+		    !starts_version(line, p)) {
+			p += n - 1;
+			continue;
+		}
 		while (n > 0 && p[n - 1] == '.')
 			n--;
 		if (memchr(p, '.', n)) {
