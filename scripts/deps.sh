@@ -17,6 +17,7 @@ packages=(
   rustc
   clang libclang-rt-14-dev
   chromium
+  prometheus  # promtool + a real prometheus: test-integration-http-metrics scrapes /metrics
 )
 # Runtimes the sandboxes run; node may come from elsewhere (NodeSource).
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

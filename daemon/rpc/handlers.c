@@ -250,5 +250,7 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "UpdateDeploymentFiles", sbx_rpc_update_deployment_files, 0 },
 	{ "DeleteDeployment", sbx_rpc_delete_deployment, 0 },
 	{ "OpenProxy", sbx_rpc_open_proxy, 0 },
+	/* Reads /proc and walks the registries: not inline. */
+	{ "GetMetrics", sbx_rpc_get_metrics, 0 },
 };
 const size_t sbx_daemon_n_handlers = SBX_ARRAY_SIZE(sbx_daemon_handlers);
