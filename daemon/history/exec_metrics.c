@@ -30,7 +30,7 @@ struct series {
 
 struct hist {
 	uint64_t counts[N_BOUNDS + 1];
-	double sum;
+	uint64_t sum_us; /* whole µs: no rounding drift over millions of adds */
 	uint64_t count;
 };
 
@@ -100,7 +100,7 @@ static void observe(struct hist *h, int64_t us)
 	while (i < N_BOUNDS && s > bounds[i])
 		i++;
 	h->counts[i]++;
-	h->sum += s;
+	h->sum_us += (uint64_t)us;
 	h->count++;
 }
 
@@ -188,7 +188,7 @@ static Sbx__MetricsHistogram *hist_new(const char *name, const struct hist *h)
 	m->n_bounds = N_BOUNDS;
 	memcpy(m->counts, h->counts, sizeof(h->counts));
 	m->n_counts = N_BOUNDS + 1;
-	m->sum = h->sum;
+	m->sum = (double)h->sum_us / 1e6;
 	m->count = h->count;
 	return m;
 }
