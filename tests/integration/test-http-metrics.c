@@ -4,6 +4,8 @@
  * one, so the check can fail), and a real Prometheus on loopback, with a
  * temporary configuration and data directory, scrapes the gateway and
  * answers PromQL queries about the executions with the same figures.
+ * In cluster mode every node's samples carry its node label, and a node
+ * that is gone shows sandboxd_up 0.
  * SKIP (77) when sandboxes are impossible here, or when promtool or
  * prometheus is not installed (Debian's `prometheus`, scripts/deps.sh). */
 #include <curl/curl.h>
@@ -331,6 +333,104 @@ static void check_prometheus(const char *prometheus, const char *dir)
 	CHECKF(WIFEXITED(th_stop(pid, SIGTERM, 20000)), "prometheus did not stop on SIGTERM");
 }
 
+/* The sum of the values of every sample line beginning with prefix
+ * (labels after it may differ), and how many there were. */
+static double sum_samples(const char *text, const char *prefix, int *ret_n)
+{
+	size_t n = strlen(prefix);
+	double sum = 0;
+
+	*ret_n = 0;
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		const char *sp;
+
+		if (strncmp(p, prefix, n) != 0 || !(sp = strchr(p, ' ')))
+			continue;
+		sum += strtod(sp + 1, NULL);
+		(*ret_n)++;
+	}
+	return sum;
+}
+
+/* Poll base's /metrics until every line of want[] is there (bounded);
+ * the last text (caller frees). */
+static char *wait_metrics(const char *base, const char *const want[], int timeout_ms)
+{
+	int64_t until = sbx_clock_mono_ms() + timeout_ms;
+	struct th_resp r = {0};
+	char *text = NULL;
+
+	do {
+		bool all = true;
+
+		th_http(base, "GET", "/metrics", NULL, NULL, 30000, &r);
+		for (int i = 0; want[i] && r.status == 200; i++)
+			all = all && strstr(r.body, want[i]) != NULL;
+		if (r.status == 200 && all)
+			break;
+		th_sleep_ms(200);
+	} while (sbx_clock_mono_ms() < until);
+	for (int i = 0; want[i]; i++)
+		CHECKF(r.body && strstr(r.body, want[i]), "/metrics lacks %s", want[i]);
+	text = r.body;
+	r.body = NULL;
+	th_resp_fini(&r);
+	return text;
+}
+
+/* Cluster mode: two nodes behind one gateway; each node's figures carry
+ * its node label, and a node that is gone shows sandboxd_up 0. */
+static void check_cluster(void)
+{
+	static const char *const both_up[] = {"sandboxd_up{node=\"node-1\"} 1\n",
+					      "sandboxd_up{node=\"node-2\"} 1\n", NULL};
+	static const char *const one_down[] = {"sandboxd_up{node=\"node-1\"} 1\n",
+					       "sandboxd_up{node=\"node-2\"} 0\n", NULL};
+	const char *const node_args[] = {"--max-concurrent", "2", NULL};
+	struct th_cluster c;
+	struct th_resp r = {0};
+	char *text;
+	int n;
+
+	if (th_cluster_init(&c, "sbx-metrics-cluster", 2, 1) < 0) {
+		tl_fail(__FILE__, __LINE__, "th_cluster_init", "no directory or ports");
+		return;
+	}
+	if (th_cluster_node_start(&c, 0, node_args) < 0 ||
+	    th_cluster_node_start(&c, 1, node_args) < 0 || th_cluster_gw_start(&c, 0, 2, NULL) < 0) {
+		tl_fail(__FILE__, __LINE__, "cluster start", "a node or the gateway did not start");
+		th_cluster_fini(&c);
+		return;
+	}
+	free(wait_metrics(c.gws[0].base, both_up, 30000));
+	for (int i = 0; i < 4; i++) {
+		th_http(c.gws[0].base, "POST", "/api/v1/execute",
+			"{\"language\": \"python\", \"code\": \"print(1)\"}", NULL, 60000, &r);
+		CHECK_INT(r.status, 200);
+	}
+	th_resp_fini(&r);
+	text = wait_metrics(c.gws[0].base, both_up, 10000);
+	if (text) {
+		CHECK_INT(sum_samples(text, "sandboxd_executions_total{node=\"node-", &n), 4);
+		CHECKF(n >= 1 && n <= 2, "%d execution rows", n);
+		sum_samples(text, "sandboxd_process_open_fds{node=\"node-", &n);
+		CHECK_INT(n, 2);
+		CHECK_INT(sum_samples(text, "sandboxd_execution_request_seconds_count{node=", &n), 4);
+		CHECK_INT(n, 2);
+		CHECK(strstr(text, "# TYPE sandboxd_executions_total counter\n") ==
+		      strstr(text, "# TYPE sandboxd_executions_total"));
+	}
+	free(text);
+	th_cluster_node_kill(&c, 1);
+	text = wait_metrics(c.gws[0].base, one_down, 30000);
+	if (text) {
+		sum_samples(text, "sandboxd_process_open_fds{node=\"node-", &n);
+		CHECK_INT(n, 1);
+	}
+	free(text);
+	th_cluster_fini(&c);
+}
+
 int main(void)
 {
 	char promtool[512], prometheus[512], file[512], *text = NULL, *dir;
@@ -365,6 +465,7 @@ int main(void)
 	}
 	free(text);
 	th_stack_stop(&st);
+	check_cluster();
 	if (dir && !getenv("SBX_KEEP_TMP"))
 		th_rmtree(dir);
 	free(dir);
