@@ -12,12 +12,12 @@
 #include "status.h"
 
 /* Seconds; a health check to a long Execute. */
-static const double http_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-				     0.25,  0.5,    1,	   2.5,	 5,	10,    30, 60};
+static const double http_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+				     0.5,   1,	    2.5,   5,	 10,	30,   60};
 #define N_HTTP_BOUNDS (sizeof(http_bounds) / sizeof(http_bounds[0]))
 
 #define CODE_MIN 100
-#define N_CODES 501 /* 0 (none or out of range), then 100..599 */
+#define N_CODES 501	/* 0 (none or out of range), then 100..599 */
 #define N_RPC_STATUS 17 /* gRPC's codes 0..16 */
 
 struct route_counts {
@@ -98,8 +98,8 @@ void gw_metrics_rpc(struct gw_metrics *m, int method, int err, int status)
 
 static void route_labels(const struct gw_server *srv, size_t i, struct gw_prom_label *l)
 {
-	l[0] = (struct gw_prom_label){"route", i < srv->n_routes ? srv->routes[i].pattern
-								 : "unmatched"};
+	l[0] = (struct gw_prom_label){"route",
+				      i < srv->n_routes ? srv->routes[i].pattern : "unmatched"};
 	l[1] = (struct gw_prom_label){"method", i < srv->n_routes ? srv->routes[i].method : ""};
 }
 
@@ -137,7 +137,8 @@ static void write_http(struct gw_server *srv, struct gw_prom *p)
 			continue;
 		route_labels(srv, i, l);
 		gw_prom_histogram(p, "sandbox_gateway_http_request_duration_seconds", l, 2,
-				  http_bounds, counts, N_HTTP_BOUNDS, (double)get(&rc->sum_us) / 1e6);
+				  http_bounds, counts, N_HTTP_BOUNDS,
+				  (double)get(&rc->sum_us) / 1e6);
 	}
 }
 
@@ -159,7 +160,7 @@ static void write_rpc(struct gw_metrics *m, struct gw_prom *p)
 }
 
 static void one_sample(struct gw_prom *p, const char *name, const char *type, const char *help,
-		  double v)
+		       double v)
 {
 	gw_prom_family(p, name, type, help);
 	gw_prom_sample(p, name, NULL, 0, v);
@@ -175,25 +176,25 @@ void gw_metrics_write_gateway(struct gw_server *srv, struct gw_prom *p)
 	write_rpc(srv->metrics, p);
 	gw_logstreams_stats(srv->logs, &streams, &dropped);
 	one_sample(p, "sandbox_gateway_log_streams", "gauge",
-	      "Live log streams (SSE or NDJSON) open now: the daemon's log subscribers "
-	      "through this gateway.",
-	      streams);
+		   "Live log streams (SSE or NDJSON) open now: the daemon's log subscribers "
+		   "through this gateway.",
+		   streams);
 	one_sample(p, "sandbox_gateway_log_dropped_bytes_total", "counter",
-	      "Live log bytes dropped from a slow client's queue (refilled from the daemon's "
-	      "ring where it still has them).",
-	      (double)dropped);
+		   "Live log bytes dropped from a slow client's queue (refilled from the daemon's "
+		   "ring where it still has them).",
+		   (double)dropped);
 	pthread_mutex_lock(&srv->lock);
 	in_flight = srv->in_flight;
 	pthread_mutex_unlock(&srv->lock);
 	one_sample(p, "sandbox_gateway_http_requests_in_flight", "gauge",
-	      "HTTP requests begun and not yet completed.", in_flight);
+		   "HTTP requests begun and not yet completed.", in_flight);
 	sbx_proc_self(&ps);
 	one_sample(p, "process_resident_memory_bytes", "gauge",
-	      "Resident memory size of the gateway in bytes.", (double)ps.rss_bytes);
+		   "Resident memory size of the gateway in bytes.", (double)ps.rss_bytes);
 	one_sample(p, "process_open_fds", "gauge", "Open file descriptors of the gateway.",
-	      ps.open_fds);
+		   ps.open_fds);
 	one_sample(p, "process_cpu_seconds_total", "counter",
-	      "User and system CPU time of the gateway in seconds.", ps.cpu_seconds);
+		   "User and system CPU time of the gateway in seconds.", ps.cpu_seconds);
 	one_sample(p, "process_start_time_seconds", "gauge",
-	      "Start time of the gateway since the epoch in seconds.", ps.start_time_s);
+		   "Start time of the gateway since the epoch in seconds.", ps.start_time_s);
 }

@@ -3,7 +3,8 @@
  * a sample per node labelled node="<id>". Nodes a cluster's fan-out
  * missed show sandboxd_up 0; a call that failed altogether leaves only
  * the gateway's families and sandbox_gateway_daemon_up 0, still a 200:
- * a scrape must not fail because a daemon is down. */
+ * a scrape must not fail because a daemon is down. Without the API key
+ * the daemon wants, 401 like every other route. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,10 @@ struct node_field {
 };
 
 #define GETTER(fn, expr)                                                                           \
-	static double fn(const Sbx__NodeMetrics *n) { return (double)(expr); }
+	static double fn(const Sbx__NodeMetrics *n)                                                \
+	{                                                                                          \
+		return (double)(expr);                                                             \
+	}
 GETTER(get_running, n->running)
 GETTER(get_queued, n->queued)
 GETTER(get_slots, n->slots)
@@ -43,22 +47,34 @@ GETTER(get_start, n->start_time_seconds)
 static const struct node_field node_fields[] = {
 	{"sandboxd_executions_running", "gauge", "Executions running now.", get_running},
 	{"sandboxd_executions_queued", "gauge", "Executions waiting for a slot now.", get_queued},
-	{"sandboxd_execution_slots", "gauge", "Executions that may run at once "
-	 "(MAX_CONCURRENT_EXECUTIONS).", get_slots},
-	{"sandboxd_executions_rejected_total", "counter", "Executions refused by admission "
-	 "(queue full, deadline passed while queued).", get_rejected},
+	{"sandboxd_execution_slots", "gauge",
+	 "Executions that may run at once "
+	 "(MAX_CONCURRENT_EXECUTIONS).",
+	 get_slots},
+	{"sandboxd_executions_rejected_total", "counter",
+	 "Executions refused by admission "
+	 "(queue full, deadline passed while queued).",
+	 get_rejected},
 	{"sandboxd_log_rings", "gauge", "Live-log rings the daemon holds now.", get_rings},
 	{"sandboxd_log_ring_bytes", "gauge", "Bytes of text in the live-log rings.",
 	 get_ring_bytes},
-	{"sandboxd_log_dropped_bytes_total", "counter", "Executions' output bytes the live-log "
-	 "rings could not keep.", get_dropped},
-	{"sandboxd_process_resident_memory_bytes", "gauge", "Resident memory size of the daemon "
-	 "in bytes.", get_rss},
+	{"sandboxd_log_dropped_bytes_total", "counter",
+	 "Executions' output bytes the live-log "
+	 "rings could not keep.",
+	 get_dropped},
+	{"sandboxd_process_resident_memory_bytes", "gauge",
+	 "Resident memory size of the daemon "
+	 "in bytes.",
+	 get_rss},
 	{"sandboxd_process_open_fds", "gauge", "Open file descriptors of the daemon.", get_fds},
-	{"sandboxd_process_cpu_seconds_total", "counter", "User and system CPU time of the "
-	 "daemon in seconds.", get_cpu},
-	{"sandboxd_process_start_time_seconds", "gauge", "Start time of the daemon since the "
-	 "epoch in seconds.", get_start},
+	{"sandboxd_process_cpu_seconds_total", "counter",
+	 "User and system CPU time of the "
+	 "daemon in seconds.",
+	 get_cpu},
+	{"sandboxd_process_start_time_seconds", "gauge",
+	 "Start time of the daemon since the "
+	 "epoch in seconds.",
+	 get_start},
 };
 
 static const struct {
@@ -74,7 +90,10 @@ static const struct {
 
 /* Sbx__WarmPool's fields, one family each, labelled node and kind. */
 #define POOL_GETTER(fn, expr)                                                                      \
-	static double fn(const Sbx__WarmPool *w) { return (double)(expr); }
+	static double fn(const Sbx__WarmPool *w)                                                   \
+	{                                                                                          \
+		return (double)(expr);                                                             \
+	}
 POOL_GETTER(pool_size, w->size)
 POOL_GETTER(pool_ready, w->ready)
 POOL_GETTER(pool_in_use, w->in_use)
@@ -88,21 +107,28 @@ static const struct {
 	const char *name, *type, *help;
 	double (*get)(const Sbx__WarmPool *w);
 } pool_fields[] = {
-	{"sandboxd_warm_pool_size", "gauge", "Pre-built sandboxes configured per pool.",
-	 pool_size},
+	{"sandboxd_warm_pool_size", "gauge", "Pre-built sandboxes configured per pool.", pool_size},
 	{"sandboxd_warm_pool_ready", "gauge", "Pre-built sandboxes waiting for a request.",
 	 pool_ready},
 	{"sandboxd_warm_pool_in_use", "gauge", "Executions running in a pre-built sandbox now.",
 	 pool_in_use},
 	{"sandboxd_warm_pool_built_total", "counter", "Pre-built sandboxes built.", pool_built},
-	{"sandboxd_warm_pool_taken_total", "counter", "Executions that started in a pre-built "
-	 "sandbox (hits).", pool_taken},
-	{"sandboxd_warm_pool_misses_total", "counter", "Fitting executions that found the pool "
-	 "empty.", pool_misses},
-	{"sandboxd_warm_pool_failed_total", "counter", "Pre-built sandbox builds or takes that "
-	 "failed.", pool_failed},
-	{"sandboxd_warm_pool_memory_bytes", "gauge", "Cgroup memory of the ready pre-built "
-	 "sandboxes in bytes.", pool_memory},
+	{"sandboxd_warm_pool_taken_total", "counter",
+	 "Executions that started in a pre-built "
+	 "sandbox (hits).",
+	 pool_taken},
+	{"sandboxd_warm_pool_misses_total", "counter",
+	 "Fitting executions that found the pool "
+	 "empty.",
+	 pool_misses},
+	{"sandboxd_warm_pool_failed_total", "counter",
+	 "Pre-built sandbox builds or takes that "
+	 "failed.",
+	 pool_failed},
+	{"sandboxd_warm_pool_memory_bytes", "gauge",
+	 "Cgroup memory of the ready pre-built "
+	 "sandboxes in bytes.",
+	 pool_memory},
 };
 
 static void write_executions(const Sbx__MetricsReply *r, struct gw_prom *p)
@@ -142,8 +168,7 @@ static void write_latency(const Sbx__MetricsReply *r, size_t k, struct gw_prom *
 			if (strcmp(h->name, latencies[k].name) != 0 ||
 			    h->n_counts != h->n_bounds + 1)
 				continue;
-			gw_prom_histogram(p, name, l, 1, h->bounds, h->counts, h->n_bounds,
-					  h->sum);
+			gw_prom_histogram(p, name, l, 1, h->bounds, h->counts, h->n_bounds, h->sum);
 		}
 }
 
@@ -157,8 +182,9 @@ static void write_objects(const Sbx__MetricsReply *r, struct gw_prom *p)
 	for (size_t i = 0; i < r->n_nodes; i++)
 		for (size_t j = 0; j < r->nodes[i]->n_objects; j++) {
 			const Sbx__ObjectCount *c = r->nodes[i]->objects[j];
-			struct gw_prom_label l[3] = {
-				{"node", r->nodes[i]->node}, {"kind", c->kind}, {"state", c->state}};
+			struct gw_prom_label l[3] = {{"node", r->nodes[i]->node},
+						     {"kind", c->kind},
+						     {"state", c->state}};
 
 			gw_prom_sample(p, name, l, 3, c->count);
 		}
@@ -174,8 +200,7 @@ static void write_pools(const Sbx__MetricsReply *r, struct gw_prom *p)
 				struct gw_prom_label l[2] = {{"node", r->nodes[i]->node},
 							     {"kind", w->kind}};
 
-				gw_prom_sample(p, pool_fields[f].name, l, 2,
-					       pool_fields[f].get(w));
+				gw_prom_sample(p, pool_fields[f].name, l, 2, pool_fields[f].get(w));
 			}
 	}
 }
@@ -242,6 +267,11 @@ static int metrics_done(struct gw_server *srv, struct gw_request *req)
 	pthread_mutex_lock(&req->lock);
 	err = req->call_err;
 	pthread_mutex_unlock(&req->lock);
+	/* The figures need the API key the daemon asks for, the gateway's
+	 * own too: a scraper without it is told so, not shown a half. */
+	if (err == 0 && (req->reply.status == SBX_UNAUTHENTICATED ||
+			 req->reply.status == SBX_PERMISSION_DENIED))
+		return gw_rpc_respond_call_failure(req);
 	ok = err == 0 && req->reply.status == SBX_OK && r &&
 	     r->base.descriptor == &sbx__metrics_reply__descriptor;
 	sbx_buf_init(&out, METRICS_MAX_BYTES);

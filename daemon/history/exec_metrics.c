@@ -13,7 +13,7 @@
 /* Seconds; from a fast Execute to a long compile and run (the largest
  * wall-time limits are minutes). */
 static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-				1,     2.5,  5,	    10,	   30,	60,   300};
+				1,     2.5,  5,	    10,	  30,  60,   300};
 #define N_BOUNDS (sizeof(bounds) / sizeof(bounds[0]))
 
 enum { H_QUEUE, H_SETUP, H_RUN, H_REQUEST, N_HIST };
@@ -76,7 +76,7 @@ void sbx_exec_metrics_status(const struct sbx_exec_report *rep, char out[SBX_MET
 	const ProtobufCEnumValue *v;
 
 	if (!rep->res) {
-		label_copy(out, rep->error == -EINVAL				   ? "invalid"
+		label_copy(out, rep->error == -EINVAL				    ? "invalid"
 				: rep->error == -EAGAIN || rep->error == -ETIMEDOUT ? "rejected"
 										    : "error");
 		return;
@@ -105,8 +105,8 @@ static void observe(struct hist *h, int64_t us)
 }
 
 /* Under m->lock: the row of (kind, language, status), made when new. */
-static struct series *series_of(struct sbx_exec_metrics *m, const char *kind,
-				const char *language, const char *status)
+static struct series *series_of(struct sbx_exec_metrics *m, const char *kind, const char *language,
+				const char *status)
 {
 	struct series *s;
 

@@ -129,7 +129,8 @@ static int node_metrics(struct sbx_daemon *d, Sbx__NodeMetrics **ret)
 SBX_HISTORY_HANDLER(sbx_rpc_get_metrics)
 {
 	struct sbx_daemon *d = state;
-	Sbx__MetricsReply *r = (Sbx__MetricsReply *)sbx_message_new(&sbx__metrics_reply__descriptor);
+	Sbx__MetricsReply *r =
+		(Sbx__MetricsReply *)sbx_message_new(&sbx__metrics_reply__descriptor);
 	int rv;
 
 	(void)call;

@@ -27,8 +27,8 @@ static struct sbx_exec_report report(const char *kind, const Sbx__ExecResult *re
 					.log_dropped_bytes = 5};
 }
 
-static const Sbx__ExecutionCount *row(const Sbx__NodeMetrics *r, const char *kind,
-				      const char *lang, const char *status)
+static const Sbx__ExecutionCount *row(const Sbx__NodeMetrics *r, const char *kind, const char *lang,
+				      const char *status)
 {
 	for (size_t i = 0; i < r->n_executions; i++)
 		if (!strcmp(r->executions[i]->kind, kind) &&

@@ -36,7 +36,8 @@ static bool find_binary(const char *name, char *out, size_t size)
 	char dirs[4096];
 
 	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/bin:/sbin:/bin", path ? path : "");
-	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d;
+	     d = strtok_r(NULL, ":", &save)) {
 		snprintf(out, size, "%s/%s", d, name);
 		if (*d && access(out, X_OK) == 0)
 			return true;
@@ -51,8 +52,8 @@ static long execute(const char *code, int timeout_s)
 	struct th_resp r = {0};
 	long status;
 
-	snprintf(body, sizeof(body), "{\"language\": \"python\", \"code\": \"%s\", \"timeout\": %d}",
-		 code, timeout_s);
+	snprintf(body, sizeof(body),
+		 "{\"language\": \"python\", \"code\": \"%s\", \"timeout\": %d}", code, timeout_s);
 	th_http(st.base, "POST", "/api/v1/execute", body, NULL, 60000, &r);
 	status = r.status;
 	if (status != 200)
@@ -231,10 +232,12 @@ static json_t *prom_query(const char *base, const char *query, const char *by)
 	res = json_object_get(json_object_get(j, "data"), "result");
 	if (json_is_array(res) && json_array_size(res) > 0) {
 		out = json_object();
-		json_array_foreach(res, i, s) {
+		json_array_foreach(res, i, s)
+		{
 			const char *k = json_string_value(
 				json_object_get(json_object_get(s, "metric"), by));
-			const char *v = json_string_value(json_array_get(json_object_get(s, "value"), 1));
+			const char *v =
+				json_string_value(json_array_get(json_object_get(s, "value"), 1));
 
 			json_object_set_new(out, k ? k : "", json_real(v ? strtod(v, NULL) : -1));
 		}
@@ -300,9 +303,9 @@ static void check_prometheus(const char *prometheus, const char *dir)
 		json_decref(up);
 		json_decref(by_status);
 		up = prom_query(base, "up{job=\"sandboxd\"}", "job");
-		by_status = prom_query(base,
-				       "sum by (status) (sandboxd_executions_total{kind=\"execute\"})",
-				       "status");
+		by_status = prom_query(
+			base, "sum by (status) (sandboxd_executions_total{kind=\"execute\"})",
+			"status");
 		if (get_num(up, "sandboxd") == 1 && get_num(by_status, "ok") == 1 &&
 		    get_num(by_status, "runtime_error") == 1 && get_num(by_status, "invalid") == 1)
 			break;
@@ -322,9 +325,8 @@ static void check_prometheus(const char *prometheus, const char *dir)
 	CHECK_INT(get_num(http, "400"), 1);
 	json_decref(http);
 	/* A histogram as PromQL reads it: the +Inf bucket is the count. */
-	http = prom_query(base,
-			  "sum by (le) (sandboxd_execution_request_seconds_bucket{le=\"+Inf\"})",
-			  "le");
+	http = prom_query(
+		base, "sum by (le) (sandboxd_execution_request_seconds_bucket{le=\"+Inf\"})", "le");
 	CHECK_INT(get_num(http, "+Inf"), 4);
 	json_decref(http);
 	json_decref(up);
@@ -397,7 +399,8 @@ static void check_cluster(void)
 		return;
 	}
 	if (th_cluster_node_start(&c, 0, node_args) < 0 ||
-	    th_cluster_node_start(&c, 1, node_args) < 0 || th_cluster_gw_start(&c, 0, 2, NULL) < 0) {
+	    th_cluster_node_start(&c, 1, node_args) < 0 ||
+	    th_cluster_gw_start(&c, 0, 2, NULL) < 0) {
 		tl_fail(__FILE__, __LINE__, "cluster start", "a node or the gateway did not start");
 		th_cluster_fini(&c);
 		return;
@@ -415,7 +418,8 @@ static void check_cluster(void)
 		CHECKF(n >= 1 && n <= 2, "%d execution rows", n);
 		sum_samples(text, "sandboxd_process_open_fds{node=\"node-", &n);
 		CHECK_INT(n, 2);
-		CHECK_INT(sum_samples(text, "sandboxd_execution_request_seconds_count{node=", &n), 4);
+		CHECK_INT(sum_samples(text, "sandboxd_execution_request_seconds_count{node=", &n),
+			  4);
 		CHECK_INT(n, 2);
 		CHECK(strstr(text, "# TYPE sandboxd_executions_total counter\n") ==
 		      strstr(text, "# TYPE sandboxd_executions_total"));
@@ -429,6 +433,27 @@ static void check_cluster(void)
 	}
 	free(text);
 	th_cluster_fini(&c);
+}
+
+/* With an API key set, /metrics wants it like every route: 401 without,
+ * the figures with it. */
+static void check_api_key(void)
+{
+	const char *const args[] = {"--api-key", "s3cret-key", NULL};
+	const char *const auth[] = {"Authorization: Bearer s3cret-key", NULL};
+	struct th_stack k;
+	struct th_resp r = {0};
+
+	if (th_stack_start(&k, "metrics-key", args) < 0)
+		return;
+	th_http(k.base, "GET", "/metrics", NULL, NULL, 30000, &r);
+	CHECK_INT(r.status, 401);
+	CHECK(strstr(r.body, "\"error\"") != NULL);
+	th_http(k.base, "GET", "/metrics", NULL, auth, 30000, &r);
+	CHECK_INT(r.status, 200);
+	CHECK_INT(sample(r.body, "sandbox_gateway_daemon_up"), 1);
+	th_resp_fini(&r);
+	th_stack_stop(&k);
 }
 
 int main(void)
@@ -465,6 +490,7 @@ int main(void)
 	}
 	free(text);
 	th_stack_stop(&st);
+	check_api_key();
 	check_cluster();
 	if (dir && !getenv("SBX_KEEP_TMP"))
 		th_rmtree(dir);
