@@ -14,7 +14,7 @@ PREFIX     ?= /usr/local
 all: build
 
 deps:
-	@scripts/deps.sh
+	@LANGUAGES="$(LANGUAGES)" scripts/deps.sh
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null

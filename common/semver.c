@@ -289,7 +289,7 @@ bool sbx_semver_satisfies(const char *vs, const char *range)
 {
 	const char *s = range, *bar;
 	bool valid = true, any = false;
-	struct ver v;
+	struct ver v = {{0, 0, 0}, false};
 
 	if (!parse_full(vs, &v) || !range || strlen(range) > SBX_SEMVER_RANGE_MAX)
 		return false;
@@ -307,7 +307,7 @@ bool sbx_semver_satisfies(const char *vs, const char *range)
 
 int sbx_semver_cmp(const char *a, const char *b)
 {
-	struct ver va, vb;
+	struct ver va = {{0, 0, 0}, false}, vb = {{0, 0, 0}, false};
 	bool ka = parse_full(a, &va), kb = parse_full(b, &vb);
 
 	if (!ka || !kb)

@@ -235,9 +235,9 @@ static int set_language(struct sbx_config *c, int li, const char *v, const char 
 		return -EINVAL;
 	}
 	if (on)
-		c->languages_off &= ~(1u << li);
+		c->languages_off &= ~(UINT64_C(1) << li);
 	else
-		c->languages_off |= 1u << li;
+		c->languages_off |= UINT64_C(1) << li;
 	return 0;
 }
 
@@ -253,7 +253,7 @@ static int language_env(struct sbx_config *c, char **envp, char *err, size_t err
 		memcpy(name, e + 7, (size_t)(eq - e - 7));
 		name[eq - e - 7] = 0;
 		li = sbx_runtime_language_index(name);
-		if (li < 0 || li >= 32)
+		if (li < 0 || li >= SBX_RT_LANGUAGES_MAX)
 			continue; /* ENABLE_AUDIT_LOG, the seeds' ENABLE_CODE_EXECUTION, ... */
 		snprintf(from, sizeof(from), "ENABLE_%s", name);
 		if ((r = set_language(c, li, eq + 1, from, err, errlen)) < 0)
@@ -278,7 +278,7 @@ static int toml_cb(void *arg, const char *key, const struct sbx_toml_value *v, c
 	if (!o && strncmp(key, "languages.", 10) == 0) {
 		int li = sbx_runtime_language_index(key + 10);
 
-		if (li >= 0 && li < 32) {
+		if (li >= 0 && li < SBX_RT_LANGUAGES_MAX) {
 			snprintf(from, sizeof(from), "line %d: %.40s", v->line, key);
 			return set_language(c, li, v->type == SBX_TOML_STRING ? v->str : num, from,
 					    err, errlen);
@@ -573,7 +573,7 @@ void sbx_config_print(const struct sbx_config *c, FILE *f)
 	sbx_opts_print(&table, c, f);
 	for (unsigned i = 0; sbx_runtime_language_name(i); i++)
 		fprintf(f, "languages.%s = %s\n", sbx_runtime_language_name(i),
-			c->languages_off & (1u << i) ? "false" : "true");
+			c->languages_off & (UINT64_C(1) << i) ? "false" : "true");
 }
 
 void sbx_config_usage(FILE *f, const char *prog)

@@ -74,7 +74,7 @@ struct sbx_config {
 	bool drop_all_capabilities;
 	/* ENABLE_<LANGUAGE> / [languages]: bit i set = the runtimes table's
 	 * language i (sbx_runtime_language_name) is disabled. */
-	uint32_t languages_off;
+	uint64_t languages_off;
 	/* What the configuration ignored (unknown config.toml keys), one
 	 * sentence each, for sandboxd to log once logging is set up. */
 	char *warnings[SBX_CONFIG_MAX_WARNINGS];

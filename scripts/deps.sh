@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages sandboxd needs to build, test and run, when
 # missing. Idempotent: does nothing (and needs no network) when all are present.
+#
+# Languages: the default set is the fast one (below); LANGUAGES=all, or a
+# list such as LANGUAGES=java,go, adds the other languages' packages
+# (`make deps LANGUAGES=all`). CI=true (CI sets it) installs all of them.
 set -euo pipefail
 
 # git: OpenSandbox's documented /run example runs `git --version`.
@@ -14,17 +18,59 @@ packages=(
   uuid-dev libcurl4-openssl-dev libsqlite3-dev
   curl python3 bubblewrap wrk git
   e2fsprogs
-  rustc
   clang libclang-rt-14-dev
   chromium
   prometheus  # promtool + a real prometheus: test-integration-http-metrics scrapes /metrics
 )
-# Runtimes the sandboxes run; node may come from elsewhere (NodeSource).
-command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+# The languages sandboxes run: the runtimes table's name (a row of
+# daemon/exec/runtimes.c) and the Debian package its `.package` names.
+# test-exec-runtimes checks that this list and the table agree, so this is
+# the one place a language's package is written twice. bun (and typescript
+# on it) come from npm, below.
+languages=(
+  "python python3" "node nodejs" "shell bash" "rust rustc" "c gcc" "cpp g++"
+  "java default-jdk-headless" "go golang-go" "ruby ruby" "php php-cli"
+  "perl perl" "lua lua5.4" "csharp mono-mcs" "kotlin kotlin" "scala scala"
+  "haskell ghc" "ocaml ocaml-nox" "fortran gfortran" "pascal fp-compiler"
+  "cobol gnucobol3" "ada gnat" "d gdc" "r r-base-core" "elixir elixir"
+  "erlang erlang-nox" "clojure clojure" "lisp sbcl" "prolog swi-prolog-nox"
+  "tcl tcl" "asm nasm" "sql sqlite3"
+)
+default_languages=",python,node,shell,rust,c,cpp,"
+want="${LANGUAGES:-}"
+if [ "${CI:-}" = "true" ]; then
+  want=all
+fi
+known=","
+for l in "${languages[@]}"; do
+  known+="${l%% *},"
+done
+for w in ${want//,/ }; do
+  if [ "$w" != all ] && [[ "$known" != *",$w,"* ]]; then
+    echo "deps: unknown language '$w' in LANGUAGES (all, or some of: ${known:1:-1})" >&2
+    exit 2
+  fi
+done
+for l in "${languages[@]}"; do
+  name="${l%% *}" pkg="${l#* }"
+  if [ "$want" != all ] && [[ "$default_languages" != *",$name,"* ]] &&
+    [[ ",$want," != *",$name,"* ]]; then
+    continue
+  fi
+  # node may come from elsewhere (NodeSource); npm installs bun.
+  if [ "$name" = node ]; then
+    command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+    continue
+  fi
+  packages+=("$pkg")
+done
 
+# One dpkg-query for all: a package it does not print installed is missing.
+installed=" $(dpkg-query -W -f='${Package}:${Status}\n' "${packages[@]}" 2>/dev/null |
+  sed -n 's/:install ok installed$//p' | tr '\n' ' ') "
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  if [[ "$installed" != *" $p "* ]]; then
     missing+=("$p")
   fi
 done

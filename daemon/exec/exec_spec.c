@@ -493,6 +493,79 @@ static int set_env(struct sbx_executor *x, struct sbx_rpc_call *call, struct exe
 	return build_env_strv(j->s, j->spec->env, j->spec->n_env, call);
 }
 
+/* A run limit the request left unset, raised to the row's floor (never
+ * past the daemon's maximum for it). */
+static void raise_floor(const struct sbx_config *cfg, const Sbx__Limits *in, Sbx__Limits *out,
+			const struct sbx_runtime_limits *fl)
+{
+	uint64_t max_ms = (uint64_t)cfg->max_execution_time_s * 1000,
+		 max_kb = (uint64_t)cfg->max_memory_mb * 1024;
+
+#define RAISE(field, max)                                                                          	if (fl->field && !(in && in->has_##field) && out->field < fl->field)                      		out->field = fl->field < (max) ? fl->field : (max);
+	RAISE(cpu_time_ms, max_ms)
+	RAISE(wall_time_ms, max_ms)
+	RAISE(memory_kb, max_kb)
+	RAISE(pids, 4096u)
+	RAISE(fsize_kb, 1u << 20)
+	RAISE(nofile, 4096u)
+#undef RAISE
+}
+
+/* A "KEY=value" of the row, unless the request set KEY (its own wins). */
+static int add_row_env(Sbx__SpawnRequest *s, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+	char **v;
+
+	for (size_t i = SBX_ARRAY_SIZE(base_env); i < s->n_env; i++)
+		if (strncmp(s->env[i], kv, klen + 1) == 0)
+			return 0;
+	v = realloc(s->env, (s->n_env + 1) * sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	s->env = v;
+	return (s->env[s->n_env++] = strdup(kv)) ? 0 : -ENOMEM;
+}
+
+/* What the language's toolchain needs in the sandbox, from its runtimes
+ * row: code in a language, or a command that names one (a sandbox's
+ * entry point). Its compile step shares the binds and environment. */
+static int set_toolchain(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
+{
+	const struct sbx_runtime *rt = j->rt;
+	Sbx__SpawnRequest *s = j->s;
+	size_t n = 0;
+	int r = 0;
+
+	if (!rt && j->spec->language && *j->spec->language)
+		rt = sbx_runtimes_find(x->rt, j->spec->language);
+	if (!rt)
+		return 0;
+	for (size_t i = 0; r == 0 && i < SBX_RT_ENV_MAX && rt->env[i]; i++)
+		r = add_row_env(s, rt->env[i]);
+	if (r < 0)
+		return r;
+	raise_floor(x->cfg, j->spec->limits, s->limits, &rt->run_floor);
+	while (n < SBX_RT_BINDS_MAX && rt->binds[n])
+		n++;
+	if (!n)
+		return 0;
+	s->binds = calloc(n, sizeof(*s->binds));
+	if (!s->binds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		Sbx__BindMount *b = malloc(sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		sbx__bind_mount__init(b);
+		s->binds[s->n_binds++] = b;
+		if (!(b->source = strdup(rt->binds[i])))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int set_execution_id(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
 {
 	int r = new_execution_id(x->cfg->node_tag, &j->s->execution_id);
@@ -540,6 +613,7 @@ static int (*const prepare_steps[])(struct sbx_executor *, struct sbx_rpc_call *
 	set_compile_limits, /* the request's compile limits, up to the row's */
 	set_argv,	    /* the command, or the runtime's run argv */
 	set_env,	    /* base environment, then the spec's */
+	set_toolchain,	    /* the language row's binds, environment, run-limit floors */
 	set_execution_id,   /* the history's id; sbx_executor_cancel can find it */
 	set_places,	    /* cwd, workspace, /tmp, network, stdin, files */
 	set_service,	    /* a service: live output, the engine's longest limits */

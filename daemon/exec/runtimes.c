@@ -12,81 +12,21 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 
-static const struct sbx_runtime table[] = {
-	{"python",
-	 {"python3", "py"},
-	 "main.py",
-	 "/usr/bin/python3",
-	 {"/usr/bin/python3", "--version"},
-	 {0},
-	 {"/usr/bin/python3", "-u", "main.py"},
-	 {0}},
-	{"node",
-	 {"javascript", "js", "nodejs"},
-	 "main.js",
-	 "/usr/bin/node",
-	 {"/usr/bin/node", "--version"},
-	 {0},
-	 {"/usr/bin/node", "main.js"},
-	 {0}},
-	{"bun",
-	 {0},
-	 "index.ts",
-	 "/usr/bin/bun",
-	 {"/usr/bin/bun", "--version"},
-	 {0},
-	 {"/usr/bin/bun", "run", "index.ts"},
-	 {0}},
-	{"typescript",
-	 {"ts"},
-	 "main.ts",
-	 "/usr/bin/bun",
-	 {"/usr/bin/bun", "--version"},
-	 {0},
-	 {"/usr/bin/bun", "run", "main.ts"},
-	 {0}},
-	{"typescript",
-	 {"ts"},
-	 "main.ts",
-	 "/usr/bin/tsx",
-	 {"/usr/bin/tsx", "--version"},
-	 {0},
-	 {"/usr/bin/tsx", "main.ts"},
-	 {0}},
-	{"shell",
-	 {"bash", "sh"},
-	 "main.sh",
-	 "/bin/bash",
-	 {"/bin/bash", "--version"},
-	 {0},
-	 {"/bin/bash", "main.sh"},
-	 {0}},
-	{"rust",
-	 {"rs"},
-	 "main.rs",
-	 "/usr/bin/rustc",
-	 {"/usr/bin/rustc", "--version"},
-	 {"/usr/bin/rustc", "-C", "opt-level=1", "-o", "main", "main.rs"},
-	 {"./main"},
-	 {.cpu_time_ms = 60000,
-	  .wall_time_ms = 60000,
-	  .memory_kb = 2u << 20,
-	  .pids = 256,
-	  .fsize_kb = 1u << 20,
-	  .nofile = 1024}},
-};
-
-#define N_ROWS SBX_ARRAY_SIZE(table)
+/* The table's size as a constant for the arrays below; runtime_table.c
+ * may not grow past it unnoticed (sbx_runtimes_new refuses). */
+#define N_ROWS 64
+#define VERSION_MS 20000
 
 struct sbx_runtimes {
 	const struct sbx_runtime *installed[N_ROWS];
 	size_t n;
-	char names[256];
-	uint32_t off;		/* languages the configuration disabled (bit = language index) */
+	char names[1024];
+	uint64_t off;		/* languages the configuration disabled (bit = language index) */
 	pthread_mutex_t lock;	/* guards versions */
 	char *versions[N_ROWS]; /* indexed like installed[] */
 };
@@ -94,6 +34,22 @@ struct sbx_runtimes {
 static bool is_exec(const char *path)
 {
 	return access(path, X_OK) == 0;
+}
+
+/* Its binary and every host path it binds are there. */
+static bool is_installed(const struct sbx_runtime *r)
+{
+	if (!is_exec(r->probe))
+		return false;
+	for (size_t i = 0; i < SBX_RT_BINDS_MAX && r->binds[i]; i++)
+		if (access(r->binds[i], R_OK) != 0)
+			return false;
+	return true;
+}
+
+static bool is_off(uint64_t off, int li)
+{
+	return li >= 0 && li < SBX_RT_LANGUAGES_MAX && (off & (UINT64_C(1) << li));
 }
 
 static bool names_row(const struct sbx_runtime *r, const char *name)
@@ -106,53 +62,63 @@ static bool names_row(const struct sbx_runtime *r, const char *name)
 	return false;
 }
 
+/* Row k's name is a language not seen in an earlier row. */
+static bool first_of_name(size_t k)
+{
+	for (size_t j = 0; j < k; j++)
+		if (strcmp(sbx_runtime_table[j].name, sbx_runtime_table[k].name) == 0)
+			return false;
+	return true;
+}
+
 /* The languages are the table's distinct names, in table order. */
 const char *sbx_runtime_language_name(unsigned i)
 {
 	unsigned n = 0;
 
-	for (size_t k = 0; k < N_ROWS; k++) {
-		bool seen = false;
-
-		for (size_t j = 0; j < k && !seen; j++)
-			seen = strcmp(table[j].name, table[k].name) == 0;
-		if (!seen && n++ == i)
-			return table[k].name;
-	}
+	for (size_t k = 0; k < sbx_runtime_table_len; k++)
+		if (first_of_name(k) && n++ == i)
+			return sbx_runtime_table[k].name;
 	return NULL;
 }
 
 int sbx_runtime_language_index(const char *name)
 {
-	const char *l;
+	int li = 0;
 
-	for (size_t k = 0; name && k < N_ROWS; k++) {
-		if (!names_row(&table[k], name))
+	for (size_t k = 0; name && k < sbx_runtime_table_len; k++) {
+		if (!first_of_name(k))
 			continue;
-		for (unsigned i = 0; (l = sbx_runtime_language_name(i)); i++)
-			if (strcmp(l, table[k].name) == 0)
-				return (int)i;
+		for (size_t j = k; j < sbx_runtime_table_len; j++)
+			if (strcmp(sbx_runtime_table[j].name, sbx_runtime_table[k].name) == 0 &&
+			    names_row(&sbx_runtime_table[j], name))
+				return li;
+		li++;
 	}
 	return -1;
 }
 
-int sbx_runtimes_new(uint32_t disabled, struct sbx_runtimes **ret)
+int sbx_runtimes_new(uint64_t disabled, struct sbx_runtimes **ret)
 {
-	struct sbx_runtimes *rt = calloc(1, sizeof(*rt));
+	struct sbx_runtimes *rt;
 
+	if (sbx_runtime_table_len > N_ROWS || !sbx_runtime_language_name(0) ||
+	    sbx_runtime_language_name(SBX_RT_LANGUAGES_MAX))
+		return -E2BIG;
+	rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return -ENOMEM;
 	pthread_mutex_init(&rt->lock, NULL);
 	rt->off = disabled;
-	for (size_t i = 0; i < N_ROWS; i++) {
-		int li = sbx_runtime_language_index(table[i].name);
+	for (size_t i = 0; i < sbx_runtime_table_len; i++) {
+		int li = sbx_runtime_language_index(sbx_runtime_table[i].name);
 
-		if ((li >= 0 && li < 32 && (disabled & (1u << li))) || !is_exec(table[i].probe) ||
-		    sbx_runtimes_find(rt, table[i].name))
+		if (is_off(disabled, li) || !is_installed(&sbx_runtime_table[i]) ||
+		    sbx_runtimes_find(rt, sbx_runtime_table[i].name))
 			continue;
-		rt->installed[rt->n++] = &table[i];
+		rt->installed[rt->n++] = &sbx_runtime_table[i];
 		snprintf(rt->names + strlen(rt->names), sizeof(rt->names) - strlen(rt->names),
-			 "%s%s", rt->n > 1 ? ", " : "", table[i].name);
+			 "%s%s", rt->n > 1 ? ", " : "", sbx_runtime_table[i].name);
 	}
 	*ret = rt;
 	return 0;
@@ -162,9 +128,7 @@ const char *sbx_runtimes_disabled(const struct sbx_runtimes *rt, const char *nam
 {
 	int li = sbx_runtime_language_index(name);
 
-	return li >= 0 && li < 32 && (rt->off & (1u << li))
-		       ? sbx_runtime_language_name((unsigned)li)
-		       : NULL;
+	return is_off(rt->off, li) ? sbx_runtime_language_name((unsigned)li) : NULL;
 }
 
 const char *sbx_runtimes_disabled_argv0(const struct sbx_runtimes *rt, const char *argv0)
@@ -174,12 +138,12 @@ const char *sbx_runtimes_disabled_argv0(const struct sbx_runtimes *rt, const cha
 	base = base ? base + 1 : argv0;
 	if (!rt->off || !base || !*base)
 		return NULL;
-	for (size_t k = 0; k < N_ROWS; k++) {
-		const char *pb = strrchr(table[k].probe, '/');
-		const char *l = sbx_runtimes_disabled(rt, table[k].name);
+	for (size_t k = 0; k < sbx_runtime_table_len; k++) {
+		const char *pb = strrchr(sbx_runtime_table[k].probe, '/');
+		const char *l = sbx_runtimes_disabled(rt, sbx_runtime_table[k].name);
 
-		if (l &&
-		    (names_row(&table[k], base) || strcmp(pb ? pb + 1 : table[k].probe, base) == 0))
+		if (l && (names_row(&sbx_runtime_table[k], base) ||
+			  strcmp(pb ? pb + 1 : sbx_runtime_table[k].probe, base) == 0))
 			return l;
 	}
 	return NULL;
@@ -215,41 +179,122 @@ const char *sbx_runtimes_names(const struct sbx_runtimes *rt)
 	return rt->names;
 }
 
-/* Run the trusted, installed binary's --version on the host and keep the
- * first line. Output is bounded; a hung binary is killed after 5 s. */
-static char *read_version(const struct sbx_runtime *r)
+/* Milliseconds left until `deadline` (CLOCK_MONOTONIC), at least 0. */
+static int ms_left(const struct timespec *deadline)
 {
-	char buf[256] = "", *nl;
-	posix_spawn_file_actions_t fa;
-	int fds[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
+	struct timespec now;
+	long long ms;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (int)ms : 0;
+}
+
+/* One version argv running on the host: its output so far. */
+struct vproc {
+	pid_t pid; /* -1: could not start */
+	int fd;	   /* the read end of its stdout and stderr; -1 when done */
+	char buf[256];
+	size_t len;
+};
+
+/* Start the trusted, installed binary's version argv in a process group
+ * of its own (a shell pipeline is killed whole). */
+static void version_start(const struct sbx_runtime *r, struct vproc *p)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int fds[2];
+
+	p->pid = -1;
+	p->fd = -1;
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		return strdup("");
+		return;
 	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&at, 0);
+	/* Nothing to read: the daemon's stdin is not the tool's. */
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	if (posix_spawn(&pid, r->version[0], &fa, NULL, (char **)r->version,
+	if (posix_spawn(&p->pid, r->version[0], &fa, &at, (char **)r->version,
 			(char *[]){"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", NULL}) != 0)
-		pid = -1;
+		p->pid = -1;
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
 	close(fds[1]);
-	while (pid > 0 && len < sizeof(buf) - 1 &&
-	       poll(&(struct pollfd){.fd = fds[0], .events = POLLIN}, 1, 5000) > 0 &&
-	       (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = 0;
-	close(fds[0]);
-	if (pid > 0) {
-		kill(pid, SIGKILL); /* it has exited or is no use to us any more */
-		waitpid(pid, &status, 0);
+	if (p->pid > 0)
+		p->fd = fds[0];
+	else
+		close(fds[0]);
+}
+
+/* Read what they print, all at once, until each ends, fills its buffer
+ * or VERSION_MS passes (a JVM compiler's -version takes seconds on a busy
+ * host: together the wait is the slowest one's, not the sum). */
+static void versions_collect(struct vproc *p, size_t n)
+{
+	struct pollfd pfd[N_ROWS];
+	struct vproc *of[N_ROWS];
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += VERSION_MS / 1000;
+	for (;;) {
+		size_t k = 0;
+		int left = ms_left(&deadline);
+
+		for (size_t i = 0; i < n; i++)
+			if (p[i].fd >= 0) {
+				of[k] = &p[i];
+				pfd[k++] = (struct pollfd){.fd = p[i].fd, .events = POLLIN};
+			}
+		if (k == 0 || left == 0 || poll(pfd, k, left) <= 0)
+			break;
+		for (size_t j = 0; j < k; j++) {
+			struct vproc *q = of[j];
+			ssize_t got;
+
+			if (!pfd[j].revents)
+				continue;
+			got = read(q->fd, q->buf + q->len, sizeof(q->buf) - 1 - q->len);
+			if (got > 0)
+				q->len += (size_t)got;
+			if (got <= 0 || q->len == sizeof(q->buf) - 1) {
+				close(q->fd);
+				q->fd = -1;
+			}
+		}
 	}
-	nl = strchr(buf, '\n');
-	if (nl)
-		*nl = 0;
-	return strdup(buf);
+}
+
+/* Every installed row's version not known yet, asked in parallel; the
+ * first line of each is kept. Called with rt->lock held. */
+static void versions_fill(struct sbx_runtimes *rt)
+{
+	struct vproc p[N_ROWS];
+	int status;
+
+	for (size_t i = 0; i < rt->n; i++)
+		if (!rt->versions[i])
+			version_start(rt->installed[i], &p[i]);
+		else
+			p[i] = (struct vproc){.pid = -1, .fd = -1};
+	versions_collect(p, rt->n);
+	for (size_t i = 0; i < rt->n; i++) {
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+		if (p[i].pid > 0) {
+			kill(-p[i].pid, SIGKILL); /* it has exited or is no use to us any more */
+			waitpid(p[i].pid, &status, 0);
+		}
+		if (rt->versions[i])
+			continue;
+		p[i].buf[p[i].len] = 0;
+		p[i].buf[strcspn(p[i].buf, "\n")] = 0;
+		rt->versions[i] = strdup(p[i].buf);
+	}
 }
 
 const char *sbx_runtimes_version(struct sbx_runtimes *rt, const struct sbx_runtime *r)
@@ -261,7 +306,7 @@ const char *sbx_runtimes_version(struct sbx_runtimes *rt, const struct sbx_runti
 		if (rt->installed[i] != r)
 			continue;
 		if (!rt->versions[i])
-			rt->versions[i] = read_version(r);
+			versions_fill(rt);
 		v = rt->versions[i] ? rt->versions[i] : "";
 		break;
 	}

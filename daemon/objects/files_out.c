@@ -442,8 +442,8 @@ int sbx_files_read(const char *workspace, const char *path, uint64_t max_bytes,
 	_cleanup_close_ int wsfd = -1, fd = -1;
 	Sbx__FileContent *m;
 	struct stat st;
-	uint8_t *data;
-	size_t n;
+	uint8_t *data = NULL;
+	size_t n = 0;
 	int r;
 
 	path = path ? path : "";

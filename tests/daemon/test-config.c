@@ -109,25 +109,33 @@ int main(void)
 	}
 	{
 		/* ENABLE_<LANGUAGE>, one per runtime row: the executor seed's
-		 * four, JAVASCRIPT being node's alias; env over the file. */
-		char *path = write_file("[languages]\nrust = false\nbun = false\npython = false\n");
+		 * four, JAVASCRIPT being node's alias; env over the file;
+		 * languages past the 32nd (the set is 64 bits wide). */
+		char *path = write_file(
+			"[languages]\nrust = false\nbun = false\npython = false\nsql = false\n");
 		char *argv[] = { "sandboxd", "--config", path, NULL };
 		char *envp[] = { "ENABLE_PYTHON=true", "ENABLE_JAVASCRIPT=false", "ENABLE_SHELL=no",
-				 "ENABLE_CODE_EXECUTION=true", NULL };
+				 "ENABLE_CODE_EXECUTION=true", "ENABLE_SQLITE=true",
+				 "ENABLE_COMMONLISP=false", NULL };
 		int py = sbx_runtime_language_index("python"), node = sbx_runtime_language_index("node");
 		int sh = sbx_runtime_language_index("bash"), rs = sbx_runtime_language_index("rust");
 		int bun = sbx_runtime_language_index("bun"), ts = sbx_runtime_language_index("ts");
 
 		CHECK(py >= 0 && node >= 0 && sh >= 0 && rs >= 0 && bun >= 0 && ts >= 0);
 		CHECK_INT(sbx_runtime_language_index("javascript"), node);
-		CHECK_INT(sbx_runtime_language_index("cobol"), -1);
+		int sql = sbx_runtime_language_index("sql"), lisp = sbx_runtime_language_index("lisp");
+
+		CHECK(sql >= 32 && lisp >= 0);
+		CHECK_INT(sbx_runtime_language_index("brainfuck"), -1);
 		CHECKF(load(&c, argv, envp, &a, err) == 0, "%s", err);
-		CHECK(!(c.languages_off & (1u << py)));
-		CHECK(c.languages_off & (1u << node));
-		CHECK(c.languages_off & (1u << sh));
-		CHECK(c.languages_off & (1u << rs));
-		CHECK(c.languages_off & (1u << bun));
-		CHECK(!(c.languages_off & (1u << ts)));
+		CHECK(!(c.languages_off & (UINT64_C(1) << py)));
+		CHECK(c.languages_off & (UINT64_C(1) << node));
+		CHECK(c.languages_off & (UINT64_C(1) << sh));
+		CHECK(c.languages_off & (UINT64_C(1) << rs));
+		CHECK(c.languages_off & (UINT64_C(1) << bun));
+		CHECK(!(c.languages_off & (UINT64_C(1) << ts)));
+		CHECK(!(c.languages_off & (UINT64_C(1) << sql)));
+		CHECK(c.languages_off & (UINT64_C(1) << lisp));
 		CHECK_INT(c.n_warnings, 0);
 		sbx_config_fini(&c);
 		free(path);

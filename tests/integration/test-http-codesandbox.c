@@ -135,8 +135,8 @@ static void test_outcomes(void)
 static void test_bad_input(void)
 {
 	execute_error("{\"language\": \"python\", \"code\": ", 400, "not valid JSON");
-	execute_error("{\"language\": \"cobol\", \"code\": \"DISPLAY 'HI'.\"}", 400,
-		      "unsupported language 'cobol' (supported: python, ");
+	execute_error("{\"language\": \"brainfuck\", \"code\": \"DISPLAY 'HI'.\"}", 400,
+		      "unsupported language 'brainfuck' (supported: python, ");
 	execute_error("{\"code\": \"print(1)\"}", 400, "'language'");
 	execute_error("{\"language\": \"python\", \"code\": 42}", 400, "'code'");
 	execute_error("{\"language\": [\"python\"], \"code\": \"print(1)\"}", 400, "'language'");

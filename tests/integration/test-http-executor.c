@@ -259,8 +259,8 @@ static void test_history_output(void)
 static void test_bad_input(void)
 {
 	execute_error("{\"code\": \"print(1)\", ", 400, "not valid JSON");
-	execute_error("{\"code\": \"print(1)\", \"language\": \"cobol\"}", 400,
-		      "unsupported language 'cobol' (supported: python, ");
+	execute_error("{\"code\": \"print(1)\", \"language\": \"brainfuck\"}", 400,
+		      "unsupported language 'brainfuck' (supported: python, ");
 	execute_error("{\"code\": \"print(1)\"}", 400, "'language'");
 	execute_error("{\"code\": [\"print(1)\"], \"language\": \"python\"}", 400, "'code'");
 	execute_error("{\"code\": \"print(1)\", \"language\": \"python\", \"timeout\": \"1m\"}",

@@ -359,7 +359,7 @@ static void test_bad_input(void)
 	th_expect_error(st.base, "POST", "/faas/deploy", "{\"runtime\": 3, \"code\": \"x\"}", 400,
 			"runtime");
 	th_expect_error(st.base, "POST", "/faas/deploy",
-			"{\"runtime\": \"cobol\", \"code\": \"x\"}", 400, "unsupported runtime");
+			"{\"runtime\": \"brainfuck\", \"code\": \"x\"}", 400, "unsupported runtime");
 	th_expect_error(st.base, "POST", "/faas/deploy",
 			"{\"runtime\": \"node\", \"code\": \"x\", \"files\": [{\"path\": "
 			"\"../escape.js\", \"content\": \"x\"}]}",

@@ -213,9 +213,9 @@ static void test_versions(void)
 		"\"1\"}]}",
 		400, "python-latest runtime is unknown");
 	expect_message("POST", "/api/v2/execute",
-		       "{\"language\": \"cobol\", \"version\": \"*\", \"files\": [{\"content\": "
+		       "{\"language\": \"brainfuck\", \"version\": \"*\", \"files\": [{\"content\": "
 		       "\"1\"}]}",
-		       400, "cobol-* runtime is unknown");
+		       400, "brainfuck-* runtime is unknown");
 	/* Piston compares names exactly. */
 	expect_message("POST", "/api/v2/execute",
 		       "{\"language\": \"Python\", \"version\": \"*\", \"files\": [{\"content\": "

@@ -333,7 +333,7 @@ static void test_bad_input(void)
 	th_expect_error(st.base, "POST", "/sandbox", "{}", 400, "runtime");
 	th_expect_error(st.base, "POST", "/sandbox", "{\"runtime\": \"node\"}", 400, "code");
 	th_expect_error(st.base, "POST", "/sandbox", "{\"runtime\": 7, \"code\": \"1\"}", 400, "runtime");
-	th_expect_error(st.base, "POST", "/sandbox", "{\"runtime\": \"cobol\", \"code\": \"1\"}", 400,
+	th_expect_error(st.base, "POST", "/sandbox", "{\"runtime\": \"brainfuck\", \"code\": \"1\"}", 400,
 		     "unsupported runtime");
 	th_expect_error(st.base, "POST", "/sandbox",
 		     "{\"runtime\": \"node\", \"code\": \"1\", \"timeout_ms\": "
