@@ -187,7 +187,7 @@ static void check_exposition(const char *text)
 /* promtool accepts the exposition and refuses a broken one. */
 static void check_promtool(const char *promtool, const char *dir, const char *file)
 {
-	char cmd[1024], bad[512];
+	char cmd[2048], bad[512];
 	FILE *f;
 
 	snprintf(cmd, sizeof(cmd), "'%s' check metrics < '%s'", promtool, file);
