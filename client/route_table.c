@@ -55,6 +55,8 @@ static const struct sbx_route routes[] = {
 	FANOUT("ListExecutions", EXECUTIONS),
 	FANOUT("GetStats", STATS),
 	FANOUT("AdminStatus", STATUS),
+	/* One NodeMetrics per node, labelled by node in /metrics. */
+	FANOUT("GetMetrics", CONCAT),
 };
 
 const struct sbx_route *sbx_route_find(const char *method)

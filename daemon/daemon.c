@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "events.h"
 #include "executor.h"
+#include "history/exec_metrics.h"
 #include "history/history.h"
 #include "judge0/judge0_daemon.h"
 #include "log.h"
@@ -21,14 +22,21 @@
 #include "tunnel/tunnel.h"
 
 /* The executor's observer: every execution request goes to the history
- * (rows, counters, audit log) and to the admin API's view of sandboxes. */
+ * (rows, counters, audit log), to the admin API's view of sandboxes and
+ * to the metrics. A command's argv[0] is any string a client sent: the
+ * metrics count it as "other" unless it names an installed runtime, so
+ * that their label values stay few. */
 static void observe(void *arg, const struct sbx_exec_report *rep)
 {
 	struct sbx_daemon *d = arg;
+	const struct sbx_runtime *rt = sbx_runtimes_find(sbx_executor_runtimes(d->exec),
+							 rep->language);
 
 	if (d->history)
 		sbx_history_record(d->history, rep);
 	sbx_admin_record(d->admin, rep);
+	if (d->metrics)
+		sbx_exec_metrics_record(d->metrics, rep, rt ? rt->name : "other");
 }
 
 /* Whether RPCs still hold the objects (the server gave up waiting for
@@ -131,6 +139,9 @@ int sbx_daemon_start(struct sbx_daemon *d)
 		r = sbx_history_open(&d->cfg, d->objects->store, &d->history);
 		if (r < 0)
 			goto fail;
+		r = sbx_exec_metrics_new(&d->metrics);
+		if (r < 0)
+			goto fail;
 		sbx_executor_set_observer(d->exec, observe, d);
 		r = sbx_judge0_open(&d->cfg, d->exec, d->objects->store, &d->judge0);
 		if (r < 0)
@@ -164,6 +175,8 @@ fail:
 	d->judge0 = NULL;
 	sbx_history_close(d->history);
 	d->history = NULL;
+	sbx_exec_metrics_free(d->metrics);
+	d->metrics = NULL;
 	sbx_objects_close(d->objects);
 	d->objects = NULL;
 	sbx_admin_free(d->admin);
@@ -202,7 +215,9 @@ void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 	if (!busy) {
 		sbx_admin_free(d->admin);
 		sbx_node_free(d->node);
+		sbx_exec_metrics_free(d->metrics);
 	}
+	d->metrics = NULL;
 	d->admin = NULL;
 	d->node = NULL;
 }

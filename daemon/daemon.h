@@ -10,6 +10,7 @@
 
 struct sbx_admin;
 struct sbx_events;
+struct sbx_exec_metrics;
 struct sbx_executor;
 struct sbx_history;
 struct sbx_judge0;
@@ -39,6 +40,9 @@ struct sbx_daemon {
 	 * --tunnel is off). */
 	struct sbx_node *node;
 	struct sbx_tunnel *tunnel;
+	/* Executions counted for GetMetrics (history/exec_metrics.h), fed
+	 * by the executor's observer; NULL without a backend. */
+	struct sbx_exec_metrics *metrics;
 	uint64_t started_ms;     /* CLOCK_MONOTONIC */
 };
 

@@ -12,6 +12,7 @@
 #include "gw_judge0.h"
 #include "files_route.h"
 #include "logstream.h"
+#include "metrics.h"
 #include "piston.h"
 #include "proxy.h"
 
@@ -139,6 +140,10 @@ const struct gw_route gw_routes[] = {
 	 * proxy row for /faas/{id}/..., which would otherwise take this path. */
 	GW_HANDLER("GET", "/faas/deployments/{id}/logs", gw_logs_deployment_handler),
 	/* end of deployment logs */
+
+	/* Prometheus' text format: the gateway's counters and every node's
+	 * GetMetrics (gateway/metrics.h, README "Metrics"). */
+	GW_HANDLER_RPC("GET", "/metrics", "GetMetrics", NULL, gw_metrics_handler, false),
 
 	/* The reverse proxy (gateway/proxy.h): a deployment's web service and a
 	 * persistent sandbox's dev server. `*` also matches no segment at all,

@@ -256,5 +256,7 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "Judge0Get", sbx_rpc_judge0_get, 0 },
 	{ "Judge0List", sbx_rpc_judge0_list, 0 },
 	{ "Judge0Delete", sbx_rpc_judge0_delete, 0 },
+	/* Reads /proc and walks the registries: not inline. */
+	{ "GetMetrics", sbx_rpc_get_metrics, 0 },
 };
 const size_t sbx_daemon_n_handlers = SBX_ARRAY_SIZE(sbx_daemon_handlers);
