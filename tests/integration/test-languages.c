@@ -9,10 +9,18 @@
  *                  compile step's own result) is that failure; interpreted:
  *                  not OK, no compile step;
  *   runtime_error  RUNTIME_ERROR with the program's exit status;
- *   loop           with a 2 s CPU limit: TIME_LIMIT or WALL_TIME_LIMIT.
+ *   loop           with a 2 s CPU limit: TIME_LIMIT or WALL_TIME_LIMIT;
+ * and the compile and runtime errors again through the gateway's Piston
+ * route (POST /api/v2/execute), in Piston's vocabulary:
+ *   piston_compile_error  compiled: `compile` has a non-zero code, status
+ *                  RE, and `run` is its copy; interpreted: run RE, no
+ *                  compile stage;
+ *   piston_runtime_error  run RE with the program's exit code.
+ * Judge0's vocabulary has a matrix of its own (test-judge0-languages.c).
  * A listed language without a snippets row fails the test. Cases run on
  * SBX_LANG_JOBS threads (default 2: the JVM compilers are slow, the host
  * small); SBX_LANG_ONLY=java,go narrows the matrix for debugging. */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,7 +28,9 @@
 #include <string.h>
 
 #include "clock.h"
+#include "httpc.h"
 #include "rpcc.h"
+#include "stack.h"
 #include "runtimes.h"
 #include "snippets.h"
 
@@ -35,10 +45,17 @@ enum lang_case {
 	CASE_COMPILE_ERROR,
 	CASE_RUNTIME_ERROR,
 	CASE_LOOP,
+	CASE_PISTON_COMPILE_ERROR,
+	CASE_PISTON_RUNTIME_ERROR,
 	N_CASES
 };
-static const char *const case_names[N_CASES] = {"hello", "echo", "compile_error", "runtime_error",
-						"loop"};
+static const char *const case_names[N_CASES] = {"hello",
+						"echo",
+						"compile_error",
+						"runtime_error",
+						"loop",
+						"piston_compile_error",
+						"piston_runtime_error"};
 
 struct lang {
 	char name[32];
@@ -47,7 +64,7 @@ struct lang {
 	int64_t ms[N_CASES];
 };
 
-static struct th_daemon d;
+static struct th_stack st;
 static struct lang langs[MAX_LANGS];
 static size_t n_langs;
 static pthread_mutex_t next_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -55,8 +72,9 @@ static size_t next_job;
 
 static const char *program(const struct sbx_lang_snippets *sn, enum lang_case c)
 {
-	const char *const p[N_CASES] = {sn->hello, sn->echo, sn->compile_error, sn->runtime_error,
-					sn->loop};
+	const char *const p[N_CASES] = {sn->hello,	   sn->echo, sn->compile_error,
+					sn->runtime_error, sn->loop, sn->compile_error,
+					sn->runtime_error};
 	return p[c];
 }
 
@@ -86,7 +104,7 @@ static struct th_rep execute(const struct lang *l, enum lang_case c)
 					      "wall_time_ms", LOOP_WALL_MS));
 	body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	r = th_rpc(d.rpc, CALL_MS, "Execute", "%s", body);
+	r = th_rpc(st.rpc, CALL_MS, "Execute", "%s", body);
 	free(body);
 	return r;
 }
@@ -143,10 +161,67 @@ static bool check_case(const struct lang *l, enum lang_case c, const struct th_r
 	return ok;
 }
 
+/* Piston's stage object: its code (-1 when null) and status ("" when
+ * null). */
+static long long stage_code(json_t *s)
+{
+	json_t *c = json_object_get(s, "code");
+	return json_is_integer(c) ? json_integer_value(c) : -1;
+}
+
+static const char *stage_status(json_t *s)
+{
+	const char *st = json_string_value(json_object_get(s, "status"));
+	return st ? st : "";
+}
+
+/* The program through POST /api/v2/execute; its reply checked in
+ * Piston's words. */
+static bool piston_case(const struct lang *l, enum lang_case c)
+{
+	json_t *req = json_pack("{s:s, s:s, s:[{s:s}]}", "language", l->name, "version", "*",
+				"files", "content", program(l->sn, c));
+	char *body = json_dumps(req, JSON_COMPACT);
+	struct th_resp r = {0};
+	json_t *j, *run, *compile;
+	bool ok;
+
+	th_http(st.base, "POST", "/api/v2/execute", body, NULL, CALL_MS, &r);
+	j = r.status == 200 ? th_json(&r) : NULL;
+	run = json_object_get(j, "run");
+	compile = json_object_get(j, "compile");
+	if (c == CASE_PISTON_COMPILE_ERROR)
+		ok = l->compiled ? compile && stage_code(compile) > 0 &&
+					   strcmp(stage_status(compile), "RE") == 0 &&
+					   stage_code(run) == stage_code(compile) &&
+					   strcmp(stage_status(run), "RE") == 0
+				 : !compile && stage_code(run) > 0 &&
+					   strcmp(stage_status(run), "RE") == 0;
+	else
+		ok = (!l->compiled || (compile && stage_code(compile) == 0)) &&
+		     strcmp(stage_status(run), "RE") == 0 && stage_code(run) == l->sn->exit_code;
+	if (!ok)
+		printf("%s %s: HTTP %ld %.1500s\n", l->name, case_names[c], r.status, r.body);
+	json_decref(j);
+	json_decref(req);
+	free(body);
+	th_resp_fini(&r);
+	return ok;
+}
+
 static void run_case(struct lang *l, enum lang_case c)
 {
 	int64_t t0 = sbx_clock_mono_ms();
-	struct th_rep r = execute(l, c);
+	struct th_rep r;
+
+	if (c == CASE_PISTON_COMPILE_ERROR || c == CASE_PISTON_RUNTIME_ERROR) {
+		bool ok = piston_case(l, c);
+
+		l->ms[c] = sbx_clock_mono_ms() - t0;
+		CHECKF(ok, "%s: %s", l->name, case_names[c]);
+		return;
+	}
+	r = execute(l, c);
 
 	l->ms[c] = sbx_clock_mono_ms() - t0;
 	TH_CHECK_STATUS(r, SBX_OK);
@@ -195,7 +270,7 @@ static bool wanted(const char *name)
 static void list_languages(void)
 {
 	int64_t t0 = sbx_clock_mono_ms();
-	struct th_rep r = th_rpc(d.rpc, 120000, "ListLanguages", "{}");
+	struct th_rep r = th_rpc(st.rpc, 120000, "ListLanguages", "{}");
 	struct sbx_runtimes *rt = NULL;
 	json_t *arr = th_rep_get(&r, "languages"), *it;
 	size_t i, n_installed = 0;
@@ -256,10 +331,12 @@ int main(void)
 
 	if (jobs < 1 || jobs > 16)
 		jobs = 2;
-	if (th_daemon_init(&d, "sbx-languages") < 0)
-		return 1;
-	th_daemon_start(&d, NULL);
-	th_daemon_up_or_skip(&d);
+	th_require_sandboxes();
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before the worker threads */
+	if (th_stack_start(&st, "sbx-languages", NULL) < 0) {
+		th_stack_stop(&st);
+		TEST_DONE();
+	}
 	list_languages();
 	t0 = sbx_clock_mono_ms();
 	for (int i = 0; i < jobs; i++)
@@ -268,13 +345,13 @@ int main(void)
 		pthread_join(th[i], NULL);
 	printf("%zu languages x %d cases on %d threads: %lld ms\n", n_langs, N_CASES, jobs,
 	       (long long)(sbx_clock_mono_ms() - t0));
-	for (size_t i = 0; i < n_langs; i++)
-		printf("%-12s hello %6lld  echo %6lld  compile_error %6lld  runtime_error %6lld  "
-		       "loop %6lld ms\n",
-		       langs[i].name, (long long)langs[i].ms[0], (long long)langs[i].ms[1],
-		       (long long)langs[i].ms[2], (long long)langs[i].ms[3],
-		       (long long)langs[i].ms[4]);
-	th_daemon_stop(&d, 15000);
-	th_daemon_fini(&d);
+	for (size_t i = 0; i < n_langs; i++) {
+		printf("%-12s", langs[i].name);
+		for (int c = 0; c < N_CASES; c++)
+			printf(" %s %lld", case_names[c], (long long)langs[i].ms[c]);
+		printf(" ms\n");
+	}
+	th_stack_stop(&st);
+	curl_global_cleanup();
 	TEST_DONE();
 }
