@@ -276,9 +276,10 @@ static void add_cgroups(const struct nsjail *n, const struct sbx_nsjail_cg_run *
 	add(a, "--cgroup_pids_parent=%s", cg->rel[SBX_NJ_PIDS]);
 }
 
-/* argv for nsjail. The rlimits are the "soft" values nsjail inherits:
- * set in the child before exec (set_rlimits), exact, where nsjail's own
- * flags take whole MiB. `exe` is argv[0] resolved on the request's PATH. */
+/* argv for nsjail. The sizes (fsize, stack) and CPU seconds are the
+ * "soft" values nsjail inherits, set in the child before exec
+ * (set_rlimits): exact, where nsjail's flags take whole MiB. nofile is a
+ * flag: nsjail itself needs more descriptors than a small limit leaves. `exe` is argv[0] resolved on the request's PATH. */
 static void build_args(const struct nsjail *n, const Sbx__SpawnRequest *req, const char *ws,
 		       const struct sbx_nsjail_cg_run *cg, const char *exe, struct args *a)
 {
@@ -292,7 +293,7 @@ static void build_args(const struct nsjail *n, const Sbx__SpawnRequest *req, con
 	add(a, "--time_limit=%" PRIu64, (l->wall_time_ms + 999) / 1000 + 2);
 	add(a, "--rlimit_cpu=soft");
 	add(a, "--rlimit_fsize=soft");
-	add(a, "--rlimit_nofile=soft");
+	add(a, "--rlimit_nofile=%u", l->nofile);
 	add(a, "--rlimit_stack=soft");
 	add(a, "--rlimit_as=inf");
 	add(a, "--rlimit_core=0");
@@ -438,21 +439,19 @@ static void pump(const struct job *j, int in, int out, int err, int log, struct 
 
 /* In the forked child (async-signal-safe calls only): the limits nsjail
  * hands on as "soft" (build_args), then into the CPU-accounting cgroup. */
-static void set_rlimits(const Sbx__Limits *l, int procs_fd)
+static void set_rlimits(const Sbx__Limits *l, bool polled, int procs_fd)
 {
 	/* With cgroups the daemon enforces the CPU limit (all processes, to
 	 * the CPU_POLL_MS): the rlimit, per process and in whole seconds, is
 	 * a backstop a second later, not to race it. */
-	rlim_t secs = (l->cpu_time_ms + 999) / 1000 + (procs_fd >= 0 ? 1 : 0);
+	rlim_t secs = (l->cpu_time_ms + 999) / 1000 + (polled ? 1 : 0);
 	struct rlimit cpu = {secs, secs};
 	struct rlimit fsize = {l->fsize_kb * 1024, l->fsize_kb * 1024};
-	struct rlimit nofile = {l->nofile, l->nofile};
 	struct rlimit stack = {l->stack_kb * 1024, l->stack_kb * 1024};
 	struct rlimit nproc = {RLIM_INFINITY, RLIM_INFINITY};
 
 	(void)setrlimit(RLIMIT_CPU, &cpu);
 	(void)setrlimit(RLIMIT_FSIZE, &fsize);
-	(void)setrlimit(RLIMIT_NOFILE, &nofile);
 	(void)setrlimit(RLIMIT_STACK, &stack);
 	(void)setrlimit(RLIMIT_NPROC, &nproc);
 	/* A failure leaves the CPU time unmeasured (0), nothing else. */
@@ -486,7 +485,7 @@ static int spawn_and_wait(struct args *a, struct job *j, struct io *io, int *ret
 	j->t0 = sbx_clock_mono_ms();
 	j->pid = fork();
 	if (j->pid == 0) {
-		set_rlimits(j->req->limits, j->cg->procs_fd);
+		set_rlimits(j->req->limits, j->n->cg.version != 0, j->cg->procs_fd);
 		if (dup2(fds[0][0], 0) < 0 || dup2(fds[1][1], 1) < 0 || dup2(fds[2][1], 2) < 0 ||
 		    dup2(fds[3][1], 3) < 0)
 			_exit(127);

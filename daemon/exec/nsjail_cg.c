@@ -17,6 +17,8 @@
 #include "log.h"
 
 #define PREFIX "sandboxd-nsjail."
+/* v2: where the daemon moves itself when its cgroup must delegate. */
+#define LEAF "sandboxd-daemon."
 /* A cgroup whose last task just died may stay busy for a moment. */
 #define RMDIR_TRIES 50
 #define RMDIR_PAUSE_NS 10000000L
@@ -113,7 +115,7 @@ static void rm_tree(const char *path, int depth)
 	log_warn("nsjail backend: could not remove cgroup %s: %s", path, strerror(errno));
 }
 
-/* Remove sandboxd-nsjail.<pid> directories of daemons that are gone. */
+/* Remove the directories (ours, and v2's leaf) of daemons that are gone. */
 static void remove_stale(const char *dir)
 {
 	char sub[PATH_MAX];
@@ -123,6 +125,8 @@ static void remove_stale(const char *dir)
 	while (d && (e = readdir(d))) {
 		int pid = strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0
 				  ? atoi(e->d_name + strlen(PREFIX))
+			  : strncmp(e->d_name, LEAF, strlen(LEAF)) == 0
+				  ? atoi(e->d_name + strlen(LEAF))
 				  : 0;
 
 		if (pid > 0 && pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH &&
@@ -148,27 +152,37 @@ static int make_base(const char *mount, const char *ctrl, char *ret)
 	return mkdir_p(ret);
 }
 
+/* v2: memory and pids on for dir's children (cpu too when it can be: its
+ * cpu.stat, which we read, exists without it). */
+static int v2_enable(const char *dir)
+{
+	int r = cg_write(dir, "cgroup.subtree_control", "+memory +pids");
+
+	if (r == 0)
+		(void)cg_write(dir, "cgroup.subtree_control", "+cpu");
+	return r;
+}
+
 /* v2: the controllers on for our directory's children. The daemon's own
  * cgroup may not hand controllers down while it holds processes (the "no
  * internal processes" rule): then the daemon moves into a leaf of its own
  * first (open() runs before any thread exists). */
 static int v2_delegate(char *base)
 {
-	static const char ctl[] = "+memory +pids +cpu";
 	char *slash = strrchr(base, '/'), leaf[PATH_MAX + 16];
 	int r;
 
 	*slash = 0;
-	r = cg_write(base, "cgroup.subtree_control", ctl);
+	r = v2_enable(base);
 	if (r == -EBUSY) {
-		snprintf(leaf, sizeof(leaf), "%s/sandboxd-daemon.%d", base, (int)getpid());
+		snprintf(leaf, sizeof(leaf), "%s/" LEAF "%d", base, (int)getpid());
 		if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
 			r = -errno;
 		else if ((r = cg_write(leaf, "cgroup.procs", "0")) == 0)
-			r = cg_write(base, "cgroup.subtree_control", ctl);
+			r = v2_enable(base);
 	}
 	*slash = '/';
-	return r < 0 ? r : cg_write(base, "cgroup.subtree_control", ctl);
+	return r < 0 ? r : v2_enable(base);
 }
 
 int sbx_nsjail_cg_open(struct sbx_nsjail_cg *cg)
@@ -231,7 +245,7 @@ static int write_limits(const struct sbx_nsjail_cg *cg, const Sbx__Limits *l,
 	snprintf(mem, sizeof(mem), "%" PRIu64, l->memory_kb * 1024);
 	snprintf(pids, sizeof(pids), "%u", l->pids);
 	if (cg->version == 2) {
-		r = cg_write(run->path[0], "cgroup.subtree_control", "+memory +pids +cpu");
+		r = v2_enable(run->path[0]);
 		if (r == 0)
 			r = cg_write(run->path[0], "memory.max", mem);
 		if (r == 0)

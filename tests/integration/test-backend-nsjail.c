@@ -56,6 +56,14 @@ static void check_accounting(void)
 	CHECKF(bc_i(j, "wall_time_ms") > 0, "wall_time_ms %lld", bc_i(j, "wall_time_ms"));
 	json_decref(j);
 
+	/* The limits reach the program exactly, not rounded to nsjail's MiB
+	 * (and a small nofile does not stop nsjail itself). */
+	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+		      "{\"argv\": [\"sh\", \"-c\", \"ulimit -n; ulimit -s; ulimit -f\"], "
+		      "\"limits\": {\"nofile\": 5, \"stack_kb\": 300, \"fsize_kb\": 100}}");
+	CHECK_STR(bc_s(j, "stdout"), "5\n300\n200\n");
+	json_decref(j);
+
 	j = bc_expect("Run", "EXEC_STATUS_SIGNALED", -999,
 		      "{\"argv\": [\"python3\", \"-c\", \"import ctypes; ctypes.string_at(0)\"]}");
 	CHECK_INT(bc_i(j, "signal"), 11);
