@@ -224,6 +224,33 @@ static void add(struct args *a, const char *fmt, ...)
 	a->v[a->n++] = s;
 }
 
+/* The seccomp policy (kafel, nsjail's --seccomp_string): native's
+ * (daemon/sandbox/seccomp.c) as far as kafel names the calls: refused with
+ * EPERM the mount, namespace, tracing, keyring, BPF, perf, io_uring,
+ * module, kexec, clock, handle-open, NUMA and LDT calls, clone() with a
+ * namespace flag (CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
+ * and NEWTIME: 0x7e020080) and the TIOCSTI, TIOCLINUX and TIOCSETD ioctls;
+ * ENOSYS for clone3 (glibc falls back to clone, whose flags the filter can
+ * read) and memfd_secret. Not native's socket-family filter. kafel's
+ * "umount" is umount2. */
+#if defined(__x86_64__)
+#define SECCOMP_ARCH_CALLS "iopl, ioperm, modify_ldt, uselib, "
+#else
+#define SECCOMP_ARCH_CALLS ""
+#endif
+static const char seccomp_policy[] =
+	"POLICY sbx { ERRNO(1) { mount, umount, pivot_root, chroot, fsopen, fsconfig, "
+	"fsmount, fspick, move_mount, open_tree, mount_setattr, unshare, setns, ptrace, "
+	"process_vm_readv, process_vm_writev, process_madvise, pidfd_getfd, kcmp, bpf, "
+	"perf_event_open, userfaultfd, fanotify_init, keyctl, add_key, request_key, "
+	"io_uring_setup, io_uring_enter, io_uring_register, kexec_load, kexec_file_load, "
+	"init_module, finit_module, delete_module, reboot, swapon, swapoff, acct, syslog, "
+	"quotactl, vhangup, settimeofday, clock_settime, clock_adjtime, open_by_handle_at, "
+	"name_to_handle_at, mbind, set_mempolicy, get_mempolicy, migrate_pages, move_pages, "
+	SECCOMP_ARCH_CALLS "clone { (clone_flags & 0x7e020080) != 0 }, "
+	"ioctl { cmd == 0x5412 || cmd == 0x541c || cmd == 0x5423 } }, "
+	"ERRNO(38) { clone3, memfd_secret } } USE sbx DEFAULT ALLOW";
+
 /* The read-only root, as native's (daemon/sandbox/mnt.c): the host's /usr
  * and merged-usr links, a few /etc files, our passwd and group, the five
  * device nodes. Not the rest of /etc (no /etc/shadow). */
@@ -302,6 +329,7 @@ static void build_args(const struct nsjail *n, const Sbx__SpawnRequest *req, con
 	add(a, "--user=1000:%d:1", OUTSIDE_ID);
 	add(a, "--group=1000:%d:1", OUTSIDE_ID);
 	add(a, "--hostname=sandbox");
+	add(a, "--seccomp_string=%s", seccomp_policy);
 	if (req->network)
 		add(a, "--disable_clone_newnet");
 	add_root(n, a);
@@ -515,10 +543,17 @@ static int spawn_and_wait(struct args *a, struct job *j, struct io *io, int *ret
  * error line of its log, or NULL when the program ran. */
 static const char *nsjail_failure(const struct io *io, int code, char *buf, size_t len)
 {
-	const char *log = io->log.data ? io->log.data : "", *e;
+	const char *log = io->log.data ? io->log.data : "", *e, *sp;
 
 	if (code != 255 || (!(e = strstr(log, "[E]")) && !(e = strstr(log, "[F]"))))
 		return NULL;
+	/* "[E][time][pid] func():line message": the message. */
+	while (*e == '[' && strchr(e, ']'))
+		e = strchr(e, ']') + 1;
+	e += strspn(e, " ");
+	sp = strchr(e, ' ');
+	if (sp && memmem(e, (size_t)(sp - e), "():", 3))
+		e = sp + 1;
 	snprintf(buf, len, "%.*s", (int)strcspn(e, "\n"), e);
 	return buf;
 }

@@ -24,7 +24,8 @@
  *
  * Differences from native: the program is PID 1 of its PID namespace (a
  * signal it sends itself with the default action is ignored, orphans are
- * its children); no seccomp filter (native's seccomp_policy.h); no pools
+ * its children); the seccomp policy is native's without its socket-family
+ * filter (kafel, nsjail.c); no pools
  * of pre-built sandboxes, sessions' live logs or cancellation. */
 #ifndef SBX_NSJAIL_H
 #define SBX_NSJAIL_H

@@ -3,7 +3,8 @@
  * (backend_cases.h) over RPC, then what the sandbox-service seed asks of a
  * backend: CPU time and peak memory reported, a fork bomb held by the pids
  * limit, a wall-time kill that takes background children along, a signal
- * reported, /etc/shadow absent, no network; and no cgroup left behind.
+ * reported, /etc/shadow absent, no network, the seccomp policy; and no
+ * cgroup left behind.
  *
  * Skips (exit 77, saying why) when no nsjail binary is found
  * (SANDBOX_NSJAIL_PATH, else nsjail on PATH) or when not root (nsjail maps
@@ -103,6 +104,15 @@ static void check_containment(void)
 		      "{\"argv\": [\"sh\", \"-c\", \"cat /etc/shadow 2>/dev/null || echo no "
 		      "shadow; id -un; ls /home 2>&1 | head -c 0\"]}");
 	CHECK_STR(bc_s(j, "stdout"), "no shadow\nsandbox\n");
+	json_decref(j);
+
+	/* The seccomp policy: no user namespace inside, no ptrace. */
+	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+		      "{\"argv\": [\"python3\", \"-c\", \"import ctypes, os\\n"
+		      "libc = ctypes.CDLL(None, use_errno=True)\\n"
+		      "print(libc.unshare(0x10000000), ctypes.get_errno() == 1, "
+		      "libc.ptrace(16, 1, 0, 0), ctypes.get_errno() == 1)\"]}");
+	CHECK_STR(bc_s(j, "stdout"), "-1 True -1 True\n");
 	json_decref(j);
 
 	/* Only loopback: no route out, but 127.0.0.1 works. */
