@@ -41,6 +41,12 @@ static const struct sbx_route routes[] = {
 	BY_ID("UpdateDeploymentFiles", "id"),
 	BY_ID("DeleteDeployment", "id"),
 	BY_ID("OpenProxy", "id"),
+	/* Judge0 submissions (daemon/judge0/): queued where there is room,
+	 * then found by their token. */
+	ROW("Judge0Submit", SPREAD),
+	BY_ID("Judge0Get", "token"),
+	BY_ID("Judge0Delete", "token"),
+	FANOUT("Judge0List", CONCAT),
 	FANOUT("ListSandboxes", CONCAT),
 	FANOUT("ListSessions", CONCAT),
 	FANOUT("ListDeployments", CONCAT),
@@ -49,6 +55,8 @@ static const struct sbx_route routes[] = {
 	FANOUT("ListExecutions", EXECUTIONS),
 	FANOUT("GetStats", STATS),
 	FANOUT("AdminStatus", STATUS),
+	/* One NodeMetrics per node, labelled by node in /metrics. */
+	FANOUT("GetMetrics", CONCAT),
 };
 
 const struct sbx_route *sbx_route_find(const char *method)

@@ -10,7 +10,9 @@
 #include "clock.h"
 #include "events.h"
 #include "executor.h"
+#include "history/exec_metrics.h"
 #include "history/history.h"
+#include "judge0/judge0_daemon.h"
 #include "log.h"
 #include "node.h"
 #include "logs/logs.h"
@@ -20,14 +22,21 @@
 #include "tunnel/tunnel.h"
 
 /* The executor's observer: every execution request goes to the history
- * (rows, counters, audit log) and to the admin API's view of sandboxes. */
+ * (rows, counters, audit log), to the admin API's view of sandboxes and
+ * to the metrics. A command's argv[0] is any string a client sent: the
+ * metrics count it as "other" unless it names an installed runtime, so
+ * that their label values stay few. */
 static void observe(void *arg, const struct sbx_exec_report *rep)
 {
 	struct sbx_daemon *d = arg;
+	const struct sbx_runtime *rt = sbx_runtimes_find(sbx_executor_runtimes(d->exec),
+							 rep->language);
 
 	if (d->history)
 		sbx_history_record(d->history, rep);
 	sbx_admin_record(d->admin, rep);
+	if (d->metrics)
+		sbx_exec_metrics_record(d->metrics, rep, rt ? rt->name : "other");
 }
 
 /* Whether RPCs still hold the objects (the server gave up waiting for
@@ -130,7 +139,13 @@ int sbx_daemon_start(struct sbx_daemon *d)
 		r = sbx_history_open(&d->cfg, d->objects->store, &d->history);
 		if (r < 0)
 			goto fail;
+		r = sbx_exec_metrics_new(&d->metrics);
+		if (r < 0)
+			goto fail;
 		sbx_executor_set_observer(d->exec, observe, d);
+		r = sbx_judge0_open(&d->cfg, d->exec, d->objects->store, &d->judge0);
+		if (r < 0)
+			goto fail;
 	}
 	r = sbx_events_open(d->cfg.events_url, &d->events);
 	if (r < 0)
@@ -156,8 +171,12 @@ fail_events:
 fail:
 	if (d->exec)
 		sbx_executor_set_observer(d->exec, NULL, NULL);
+	sbx_judge0_close(d->judge0);
+	d->judge0 = NULL;
 	sbx_history_close(d->history);
 	d->history = NULL;
+	sbx_exec_metrics_free(d->metrics);
+	d->metrics = NULL;
 	sbx_objects_close(d->objects);
 	d->objects = NULL;
 	sbx_admin_free(d->admin);
@@ -173,6 +192,9 @@ void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 
 	sbx_rpc_server_stop(d->rpc, grace_ms);
 	d->rpc = NULL;
+	/* No RPC left to queue more: the workers end their current run. */
+	sbx_judge0_close(d->judge0);
+	d->judge0 = NULL;
 	/* Before the services: its connections end at their forwarders. */
 	sbx_tunnel_stop(d->tunnel);
 	d->tunnel = NULL;
@@ -193,7 +215,9 @@ void sbx_daemon_stop(struct sbx_daemon *d, unsigned grace_ms)
 	if (!busy) {
 		sbx_admin_free(d->admin);
 		sbx_node_free(d->node);
+		sbx_exec_metrics_free(d->metrics);
 	}
+	d->metrics = NULL;
 	d->admin = NULL;
 	d->node = NULL;
 }

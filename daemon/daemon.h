@@ -10,8 +10,10 @@
 
 struct sbx_admin;
 struct sbx_events;
+struct sbx_exec_metrics;
 struct sbx_executor;
 struct sbx_history;
+struct sbx_judge0;
 struct sbx_logs;
 struct sbx_node;
 struct sbx_objects;
@@ -30,12 +32,17 @@ struct sbx_daemon {
 	 * that is the log sink while the daemon runs). */
 	struct sbx_history *history;
 	struct sbx_admin *admin;
+	/* Judge0 submissions (daemon/judge0/): with objects, in their store. */
+	struct sbx_judge0 *judge0;
 	/* Live output lines per object (daemon/logs/), published on events. */
 	struct sbx_logs *logs;
 	/* This node's load sources (node.h) and its proxy tunnel (NULL:
 	 * --tunnel is off). */
 	struct sbx_node *node;
 	struct sbx_tunnel *tunnel;
+	/* Executions counted for GetMetrics (history/exec_metrics.h), fed
+	 * by the executor's observer; NULL without a backend. */
+	struct sbx_exec_metrics *metrics;
 	uint64_t started_ms;     /* CLOCK_MONOTONIC */
 };
 

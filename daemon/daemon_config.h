@@ -61,6 +61,9 @@ struct sbx_config {
 	uint32_t files_download_max_bytes;
 	uint32_t files_list_max_entries;
 	uint32_t history_max;
+	/* Judge0 submissions (daemon/judge0/). */
+	uint32_t judge0_workers, judge0_max_queue, judge0_keep_max, judge0_keep_s;
+	char *judge0_callback_allow;
 	bool netns_reuse; /* engine.h: netns_reuse */
 	uint32_t history_max_age_s;    /* 0: kept until history_max pushes them out */
 	uint32_t history_output_bytes; /* per stream kept with each execution; 0: none */

@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "json_pb.h"
 #include "methods.h"
+#include "gw_judge0.h"
 #include "piston.h"
 #include "respond.h"
 #include "gw_server.h"
@@ -48,6 +49,45 @@ static const struct {
 	  {"run_timeout", "body", false,
 	   "number, ms; also compile_timeout, run_cpu_time, compile_cpu_time (ms), "
 	   "run_memory_limit, compile_memory_limit (bytes, -1: the server's maximum)"}}},
+	/* Judge0 CE (gateway/gw_judge0.h, gateway/SEED-DIFFERENCES.md). */
+	{gw_judge0_languages_handler,
+	 "Judge0 languages: [{id, name}] of the installed ones, Judge0 CE's ids (ours from 1000)",
+	 {{0}}},
+	{gw_judge0_language_handler,
+	 "One Judge0 language: {id, name, is_archived, source_file, compile_cmd, run_cmd}",
+	 {{0}}},
+	{gw_judge0_statuses_handler, "Judge0's 14 statuses: [{id, description}]", {{0}}},
+	{gw_judge0_submit_handler,
+	 "A Judge0 submission: validated as Judge0 does (422 {field: [messages]}); wait=true runs "
+	 "it (Execute, number_of_runs times) and answers 201 with the fields asked for, else it "
+	 "is queued on a daemon: 201 {token}, 503 queue is full",
+	 {{"source_code", "body", true, "string (Base64 with base64_encoded=true)"},
+	  {"language_id", "body", true, "integer: an id of GET /judge0/languages"},
+	  {"stdin", "body", false, "string; also expected_output, compiler_options, "
+				   "command_line_arguments, callback_url"},
+	  {"cpu_time_limit", "body", false,
+	   "number, s; also cpu_extra_time, wall_time_limit (s), memory_limit, stack_limit, "
+	   "max_file_size (KB), max_processes_and_or_threads, number_of_runs, "
+	   "redirect_stderr_to_stdout"},
+	  {"wait", "query", false,
+	   "true: run now and answer with the result; also fields (comma-separated, or *) and "
+	   "base64_encoded"}}},
+	{gw_judge0_batch_submit_handler,
+	 "Queue up to 20 Judge0 submissions: [{token} or {field: [messages]}] in their order",
+	 {{"submissions", "body", true, "array of submissions as POST /judge0/submissions takes"}}},
+	{gw_judge0_get_handler, "A kept Judge0 submission by token, the fields asked for",
+	 {{"fields", "query", false, "comma-separated attributes, or *"},
+	  {"base64_encoded", "query", false, "true: text attributes in Base64"}}},
+	{gw_judge0_list_handler,
+	 "Kept Judge0 submissions, newest first: {submissions, meta}",
+	 {{"page", "query", false, "integer from 1"},
+	  {"per_page", "query", false, "integer, 20 unless given, at most 100"},
+	  {"fields", "query", false, "comma-separated attributes, or *"}}},
+	{gw_judge0_delete_handler,
+	 "Delete a finished Judge0 submission; answers with it, Base64-encoded", {{0}}},
+	{gw_judge0_batch_get_handler, "Up to 20 kept Judge0 submissions: {submissions: [...]}",
+	 {{"tokens", "query", true, "comma-separated tokens (null for one not found)"},
+	  {"fields", "query", false, "comma-separated attributes, or *"}}},
 	{gw_admin_test_handler,
 	 "Send a request to this gateway and see its answer: {status, headers, body, "
 	 "duration_ms}, and truncated: true when the body was cut at 1 MiB",
@@ -126,6 +166,15 @@ static const struct {
 	 "{\"language\":\"python\",\"version\":\"3.11.2\",\"run\":{\"stdout\":\"hello\\n\","
 	 "\"stderr\":\"\",\"output\":\"hello\\n\",\"code\":0,\"signal\":null,\"message\":null,"
 	 "\"status\":null,\"cpu_time\":48,\"wall_time\":96,\"memory\":3108864}}"},
+
+	{"GET", "/judge0/languages", "curl " BASE "/judge0/languages",
+	 "[{\"id\":46,\"name\":\"Bash (5.2.15)\"},{\"id\":71,\"name\":\"Python (3.11.2)\"}]"},
+	{"POST", "/judge0/submissions",
+	 "curl -X POST '" BASE "/judge0/submissions?wait=true' " JSON_CT
+	 "-d '{\"source_code\": \"print(input())\", \"language_id\": 71, \"stdin\": \"Judge0\"}'",
+	 "{\"stdout\":\"Judge0\\n\",\"time\":\"0.045\",\"memory\":3292,\"stderr\":null,"
+	 "\"token\":\"6c06d19a-c008-400a-a871-daed0778a5bf\",\"compile_output\":null,"
+	 "\"message\":null,\"status\":{\"id\":3,\"description\":\"Accepted\"}}"},
 
 	{"GET", "/admin", "curl " BASE "/admin", "<!DOCTYPE html> ... (the admin page)"},
 	{"GET", "/admin/api/status", "curl " BASE "/admin/api/status",

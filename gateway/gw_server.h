@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "gw_config.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "ratelimit.h"
 #include "router.h"
@@ -43,6 +44,7 @@ struct gw_server {
 	struct gw_ratelimit *ratelimit; /* NULL: no rate limit */
 	struct gw_logstreams *logs;	/* live log streams (gateway/logstream.h) */
 	struct gw_proxy_engine *proxy;	/* /faas and /proxy transfers */
+	struct gw_metrics *metrics;	/* GET /metrics' counters (gateway/metrics.h) */
 	struct MHD_Daemon *mhd;
 	int listen_fd; /* ours again after MHD_quiesce_daemon */
 	uint16_t port; /* bound port */

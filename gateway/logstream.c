@@ -44,8 +44,22 @@ struct gw_logstreams {
 	pthread_cond_t tick;
 	bool stopping, ended;
 	unsigned count;
+	uint64_t dropped_bytes; /* events dropped from full queues */
 	struct gw_logstream *buckets[HUB_BUCKETS];
 };
+
+void gw_logstreams_stats(struct gw_logstreams *h, unsigned *ret_streams,
+			 uint64_t *ret_dropped_bytes)
+{
+	*ret_streams = 0;
+	*ret_dropped_bytes = 0;
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	*ret_streams = h->count;
+	*ret_dropped_bytes = h->dropped_bytes;
+	pthread_mutex_unlock(&h->lock);
+}
 
 static unsigned hash_id(const char *id)
 {
@@ -221,19 +235,22 @@ int gw_ls_stream_code(const char *kind)
 	return -1;
 }
 
-/* Queue ev on s, or drop it (a gap the reader refills from the ring). */
-static void enqueue(struct gw_logstream *s, const struct sbx_event *ev, int code, uint64_t now)
+/* Queue ev on s, or drop it (a gap the reader refills from the ring).
+ * Returns the bytes dropped. */
+static size_t enqueue(struct gw_logstream *s, const struct sbx_event *ev, int code, uint64_t now)
 {
 	struct gw_ls_event *e;
+	size_t dropped = 0;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->phase == GW_LS_DONE || ev->seq < s->next) {
 		pthread_mutex_unlock(&s->lock);
-		return;
+		return 0;
 	}
 	if (s->n_pending >= PENDING_MAX_EVENTS || s->pending_bytes + ev->len > PENDING_MAX_BYTES ||
 	    !(e = malloc(sizeof(*e) + ev->len))) {
 		s->dropped = true;
+		dropped = ev->len;
 	} else {
 		e->next = NULL;
 		e->seq = ev->seq;
@@ -253,6 +270,7 @@ static void enqueue(struct gw_logstream *s, const struct sbx_event *ev, int code
 	s->check_due = true;
 	gw_ls_wake(s);
 	pthread_mutex_unlock(&s->lock);
+	return dropped;
 }
 
 /* The subscription's thread: never blocks on a client. */
@@ -270,7 +288,7 @@ static void on_event(void *arg, const struct sbx_event *ev)
 	pthread_mutex_lock(&h->lock);
 	for (struct gw_logstream *s = h->buckets[hash_id(id)]; s; s = s->hnext)
 		if (strcmp(s->id, id) == 0)
-			enqueue(s, ev, code, now);
+			h->dropped_bytes += enqueue(s, ev, code, now);
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -17,6 +17,8 @@
 #ifndef SBX_GW_LOGSTREAM_H
 #define SBX_GW_LOGSTREAM_H
 
+#include <stdint.h>
+
 #include "request.h"
 
 struct gw_server;
@@ -33,6 +35,11 @@ void gw_logstreams_end_all(struct gw_logstreams *h);
 /* After libmicrohttpd stopped: stop the threads, unsubscribe, free. NULL
  * is ok. */
 void gw_logstreams_free(struct gw_logstreams *h);
+
+/* For GET /metrics: the streams open now and the event bytes dropped
+ * from streams' queues since start. NULL h: zeros. Any thread. */
+void gw_logstreams_stats(struct gw_logstreams *h, unsigned *ret_streams,
+			 uint64_t *ret_dropped_bytes);
 
 /* libmicrohttpd is done with req (NOTIFY_COMPLETED): free its stream, if
  * any. HTTP thread. */

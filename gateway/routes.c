@@ -9,8 +9,10 @@
 #include "admin_test.h"
 #include "cleanup.h"
 #include "dialects.h"
+#include "gw_judge0.h"
 #include "files_route.h"
 #include "logstream.h"
+#include "metrics.h"
 #include "piston.h"
 #include "proxy.h"
 
@@ -25,6 +27,28 @@ const struct gw_route gw_routes[] = {
 	/* codesandbox-rust */
 	GW_RPC_LIMITED("POST", "/execute", "Execute", &gw_dialect_codesandbox_execute, 200),
 	GW_RPC("GET", "/languages", "ListLanguages", &gw_dialect_codesandbox_languages, 200),
+
+	/* Judge0 CE (gateway/judge0.h), under the base URL /judge0: its
+	 * clients take a base URL, and /languages is codesandbox's. Running
+	 * submissions count against the rate limit. */
+	GW_HANDLER_RPC("GET", "/judge0/languages", "ListLanguages", NULL,
+		       gw_judge0_languages_handler, false),
+	GW_HANDLER_RPC("GET", "/judge0/languages/{id}", "ListLanguages", NULL,
+		       gw_judge0_language_handler, false),
+	GW_HANDLER("GET", "/judge0/statuses", gw_judge0_statuses_handler),
+	/* batch before {token}, which would take "batch" for a token. */
+	GW_HANDLER_RPC("POST", "/judge0/submissions/batch", "Judge0Submit", NULL,
+		       gw_judge0_batch_submit_handler, true),
+	GW_HANDLER_RPC("GET", "/judge0/submissions/batch", "Judge0Get", NULL,
+		       gw_judge0_batch_get_handler, false),
+	GW_HANDLER_RPC("POST", "/judge0/submissions", "Execute", NULL, gw_judge0_submit_handler,
+		       true),
+	GW_HANDLER_RPC("GET", "/judge0/submissions", "Judge0List", NULL, gw_judge0_list_handler,
+		       false),
+	GW_HANDLER_RPC("GET", "/judge0/submissions/{token}", "Judge0Get", NULL,
+		       gw_judge0_get_handler, false),
+	GW_HANDLER_RPC("DELETE", "/judge0/submissions/{token}", "Judge0Delete", NULL,
+		       gw_judge0_delete_handler, false),
 
 	/* sandbox-executor */
 	GW_RPC("GET", "/api/v1/health", "Health", &gw_dialect_executor_health, 200),
@@ -116,6 +140,10 @@ const struct gw_route gw_routes[] = {
 	 * proxy row for /faas/{id}/..., which would otherwise take this path. */
 	GW_HANDLER("GET", "/faas/deployments/{id}/logs", gw_logs_deployment_handler),
 	/* end of deployment logs */
+
+	/* Prometheus' text format: the gateway's counters and every node's
+	 * GetMetrics (gateway/metrics.h, README "Metrics"). */
+	GW_HANDLER_RPC("GET", "/metrics", "GetMetrics", NULL, gw_metrics_handler, false),
 
 	/* The reverse proxy (gateway/proxy.h): a deployment's web service and a
 	 * persistent sandbox's dev server. `*` also matches no segment at all,

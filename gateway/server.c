@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "methods.h"
 #include "logstream.h"
 #include "logstream_int.h"
 #include "request.h"
@@ -264,6 +265,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		req->stream_release(req->stream_state);
 	req->stream_state = NULL;
 	us = (uint64_t)sbx_clock_mono_us() - req->start_us;
+	gw_metrics_http(srv->metrics,
+			req->match.route ? (size_t)(req->match.route - srv->routes) : srv->n_routes,
+			req->status, us);
 	snprintf(id, sizeof(id), "http-%llu", (unsigned long long)req->id);
 	sbx_log(SBX_LOG_INFO, id, "%s %s %d %llu.%03llums%s%s", req->method, req->log_path,
 		req->status, (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
@@ -303,9 +307,11 @@ int gw_server_new(const struct gw_config *cfg, const struct gw_route *routes, si
 		return -ENOMEM;
 	}
 	srv->cache = calloc(n ? n : 1, sizeof(*srv->cache));
-	if (!srv->cache || (cfg->rate_limit_per_minute &&
-			    gw_ratelimit_new(cfg->rate_limit_per_minute, cfg->rate_limit_burst,
-					     cfg->rate_limit_clients, &srv->ratelimit) < 0)) {
+	if (!srv->cache || gw_metrics_new(n, &srv->metrics) < 0 ||
+	    (cfg->rate_limit_per_minute &&
+	     gw_ratelimit_new(cfg->rate_limit_per_minute, cfg->rate_limit_burst,
+			      cfg->rate_limit_clients, &srv->ratelimit) < 0)) {
+		gw_metrics_free(srv->metrics);
 		free(srv->cache);
 		free(srv);
 		curl_global_cleanup();
@@ -504,6 +510,7 @@ void gw_server_free(struct gw_server *srv)
 	gw_logstreams_free(srv->logs);
 	gw_proxy_engine_free(srv->proxy);
 	gw_ratelimit_free(srv->ratelimit);
+	gw_metrics_free(srv->metrics);
 	for (size_t i = 0; i < srv->n_routes; i++) {
 		pthread_mutex_destroy(&srv->cache[i].lock);
 		free(srv->cache[i].body);
@@ -521,10 +528,28 @@ struct gw_logstreams *gw_ls_hub(struct gw_server *srv)
 	return srv->logs;
 }
 
+/* A call counted for GET /metrics when it ends. */
+struct counted_call {
+	struct gw_server *srv;
+	int method;
+	sbx_call_cb cb;
+	void *arg;
+};
+
+static void counted_done(void *arg, int err, struct sbx_reply *reply)
+{
+	struct counted_call cc = *(struct counted_call *)arg;
+
+	free(arg);
+	gw_metrics_rpc(cc.srv->metrics, cc.method, err, err < 0 || !reply ? 0 : reply->status);
+	cc.cb(cc.arg, err, reply);
+}
+
 int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMessage *msg,
 		   const char *auth_token, const char *client, char *node, char *partial,
 		   sbx_call_cb cb, void *arg)
 {
+	struct counted_call *cc = malloc(sizeof(*cc));
 	struct sbx_call_opts o = {.timeout_ms = srv->cfg.request_timeout_ms,
 				  .auth_token = auth_token,
 				  .client = client,
@@ -536,13 +561,20 @@ int gw_server_call(struct gw_server *srv, const char *method, const ProtobufCMes
 		node[0] = '\0';
 	if (partial)
 		partial[0] = '\0';
+	if (!cc)
+		return -ENOMEM;
+	*cc = (struct counted_call){srv, sbx_method_index(method), cb, arg};
 
 	pthread_rwlock_rdlock(&srv->calls_lock);
 	if (srv->closed)
 		r = -ESHUTDOWN;
 	else
-		r = sbx_call_async_opts(srv->client, method, msg, &o, cb, arg);
+		r = sbx_call_async_opts(srv->client, method, msg, &o, counted_done, cc);
 	pthread_rwlock_unlock(&srv->calls_lock);
+	if (r < 0) {
+		gw_metrics_rpc(srv->metrics, cc->method, r, 0);
+		free(cc);
+	}
 	return r;
 }
 

@@ -20,6 +20,7 @@ packages=(
   e2fsprogs
   clang libclang-rt-14-dev
   chromium
+  prometheus  # promtool + a real prometheus: test-integration-http-metrics scrapes /metrics
 )
 # The languages sandboxes run: the runtimes table's name (a row of
 # daemon/exec/runtimes.c) and the Debian package its `.package` names.

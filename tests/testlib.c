@@ -63,6 +63,8 @@ char *tl_bin(const char *name)
 	const char *dir = getenv("SBX_BIN_DIR");
 	char *p;
 
+	if (name[0] == '/')
+		return strdup(name);
 	if (asprintf(&p, "%s/%s", dir ? dir : "build/bin", name) < 0)
 		return NULL;
 	return p;

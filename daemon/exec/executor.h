@@ -142,6 +142,12 @@ struct sbx_exec_report {
 	 * not admitted, -EIO backend failure). */
 	const Sbx__ExecResult *res;
 	int error;
+	/* Durations in µs (CLOCK_MONOTONIC; -1: the phase did not happen):
+	 * waiting for a slot; with a slot but not in the program (sandbox
+	 * creation, workspace, teardown); the program's own wall time (a
+	 * compile step's included; the engine's figure); the whole call. */
+	int64_t queue_us, setup_us, run_us, total_us;
+	uint64_t log_dropped_bytes; /* output the live-log rings could not keep */
 };
 
 /* Called on the RPC's thread after each Run, Execute and spawn, before

@@ -77,6 +77,10 @@ struct exec_job {
 	struct inflight f;
 	char *ws; /* a temporary workspace for the compile step; NULL: none */
 	int64_t started_ms;
+	/* CLOCK_MONOTONIC µs, 0 until reached: the call began, it asked for a
+	 * slot, it had one, its steps ended. */
+	int64_t t_begin, t_ask, t_slot, t_steps_end;
+	uint64_t log_dropped_bytes;
 	Sbx__ExecResult *res;
 };
 

@@ -40,8 +40,9 @@ static struct sbx_log_feed *logs_feed(struct sbx_executor *x, const struct infli
 }
 
 static int run_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const Sbx__SpawnRequest *s,
-		     struct inflight *f, int netns_fd, Sbx__ExecResult **ret)
+		     struct exec_job *j, int netns_fd, Sbx__ExecResult **ret)
 {
+	struct inflight *f = &j->f;
 	struct sbx_log_feed *feed = logs_feed(x, f, s);
 	struct sbx_engine_stream st = {.on_output = feed ? sbx_log_feed_write : NULL,
 				       .arg = feed,
@@ -52,6 +53,7 @@ static int run_spawn(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 					  : x->ops->run(x->backend, s, ret);
 
 	sbx_log_feed_finish(feed, s->execution_id, r, r == 0 ? *ret : NULL, st.dropped_bytes);
+	j->log_dropped_bytes += st.dropped_bytes;
 
 	if (r == -EINVAL && *ret && (*ret)->error && (*ret)->error[0]) {
 		sbx_rpc_error(call, -EINVAL, "%s", (*ret)->error);
@@ -175,7 +177,7 @@ static int compile_step(struct sbx_executor *x, struct sbx_rpc_call *call, struc
 		cl.nofile = rl->nofile ? rl->nofile : cl.nofile;
 	}
 	exec_limits_overlay(&cl, j->compile_request);
-	r = run_spawn(x, call, &c, &j->f, -1, &res);
+	r = run_spawn(x, call, &c, j, -1, &res);
 	if (r < 0)
 		return r;
 	result_complete(j->spec, res);
@@ -211,7 +213,7 @@ static int run_steps(struct sbx_executor *x, struct sbx_rpc_call *call, struct e
 		j->s->n_files = 0;
 	}
 	if (r == 0 && !j->res) {
-		r = run_spawn(x, call, j->s, &j->f, j->spec->service ? j->spec->netns_fd : -1,
+		r = run_spawn(x, call, j->s, j, j->spec->service ? j->spec->netns_fd : -1,
 			      &j->res);
 		if (r == 0) {
 			result_complete(j->spec, j->res);
@@ -227,12 +229,19 @@ static int run_admitted(struct sbx_executor *x, struct sbx_rpc_call *call, struc
 {
 	int r;
 
-	if (j->spec->service)
-		return run_steps(x, call, j);
+	if (j->spec->service) {
+		j->t_slot = sbx_clock_mono_us();
+		r = run_steps(x, call, j);
+		j->t_steps_end = sbx_clock_mono_us();
+		return r;
+	}
+	j->t_ask = sbx_clock_mono_us();
 	r = exec_admit(x, call, &j->f);
 	if (r < 0)
 		return r;
+	j->t_slot = sbx_clock_mono_us();
 	r = run_steps(x, call, j);
+	j->t_steps_end = sbx_clock_mono_us();
 	exec_release(x, j->res);
 	return r;
 }
@@ -252,6 +261,35 @@ static const char *report_language(struct sbx_executor *x, const struct exec_job
 	return j->s->n_argv ? j->s->argv[0] : "";
 }
 
+/* The program's own wall time in µs: the run's, and the compile step's
+ * when one ran apart from it (a failed compile is the result itself). */
+static int64_t program_us(const Sbx__ExecResult *res)
+{
+	uint64_t ms = res->wall_time_ms;
+
+	if (res->compile && res->compile->status == SBX__EXEC_STATUS__EXEC_STATUS_OK)
+		ms += res->compile->wall_time_ms;
+	return (int64_t)ms * 1000;
+}
+
+/* Fill rep's durations from j's times (report()). */
+static void report_times(const struct exec_job *j, int error, struct sbx_exec_report *rep)
+{
+	int64_t now = sbx_clock_mono_us();
+
+	rep->total_us = now - j->t_begin;
+	rep->queue_us = j->t_ask && j->t_slot ? j->t_slot - j->t_ask : -1;
+	rep->run_us = rep->setup_us = -1;
+	if (error == 0 && j->res && j->t_slot && j->t_steps_end) {
+		int64_t with_slot = j->t_steps_end - j->t_slot;
+
+		rep->run_us = program_us(j->res);
+		if (rep->run_us > with_slot)
+			rep->run_us = with_slot;
+		rep->setup_us = with_slot - rep->run_us;
+	}
+}
+
 /* Tell the observer; j->s may be partly filled when the request failed. */
 static void report(struct sbx_executor *x, struct sbx_rpc_call *call, const struct exec_job *j,
 		   int error)
@@ -269,15 +307,17 @@ static void report(struct sbx_executor *x, struct sbx_rpc_call *call, const stru
 		.started_ms = j->started_ms,
 		.res = error < 0 ? NULL : j->res,
 		.error = error,
+		.log_dropped_bytes = j->log_dropped_bytes,
 	};
 
+	report_times(j, error, &rep);
 	exec_notify(x, &rep);
 }
 
 int sbx_executor_spawn(struct sbx_executor *x, struct sbx_rpc_call *call,
 		       const struct sbx_exec_spec *spec, Sbx__ExecResult **ret)
 {
-	struct exec_job j = {.spec = spec};
+	struct exec_job j = {.spec = spec, .t_begin = sbx_clock_mono_us()};
 	int r = exec_job_init(x, &j);
 
 	if (r < 0)

@@ -14,5 +14,7 @@
 SBX_HISTORY_HANDLER(sbx_rpc_list_executions);
 SBX_HISTORY_HANDLER(sbx_rpc_get_execution);
 SBX_HISTORY_HANDLER(sbx_rpc_get_stats);
+/* GetMetrics (history/metrics_rpc.c): answers without a state store too. */
+SBX_HISTORY_HANDLER(sbx_rpc_get_metrics);
 
 #endif

@@ -12,6 +12,7 @@
 #include "executor.h"
 #include "admin/admin_rpc.h"
 #include "history/history_rpc.h"
+#include "judge0/judge0_daemon.h"
 #include "objects/objects_rpc.h"
 #include "logs/getlogs.h"
 #include "node.h"
@@ -250,5 +251,12 @@ const struct sbx_rpc_handler sbx_daemon_handlers[] = {
 	{ "UpdateDeploymentFiles", sbx_rpc_update_deployment_files, 0 },
 	{ "DeleteDeployment", sbx_rpc_delete_deployment, 0 },
 	{ "OpenProxy", sbx_rpc_open_proxy, 0 },
+	/* Judge0 submissions (daemon/judge0/): the store. */
+	{ "Judge0Submit", sbx_rpc_judge0_submit, 0 },
+	{ "Judge0Get", sbx_rpc_judge0_get, 0 },
+	{ "Judge0List", sbx_rpc_judge0_list, 0 },
+	{ "Judge0Delete", sbx_rpc_judge0_delete, 0 },
+	/* Reads /proc and walks the registries: not inline. */
+	{ "GetMetrics", sbx_rpc_get_metrics, 0 },
 };
 const size_t sbx_daemon_n_handlers = SBX_ARRAY_SIZE(sbx_daemon_handlers);

@@ -357,6 +357,59 @@ int sbx_store_each_object(struct sbx_store *s, const char *kind,
 		    kind, 0, object_row, (void *)cb, arg);
 }
 
+struct one_object {
+	int (*cb)(void *arg, const struct sbx_store_object *rec);
+	void *arg;
+	bool found;
+};
+
+static int one_object_cb(void *arg, const struct sbx_store_object *rec)
+{
+	struct one_object *o = arg;
+
+	o->found = true;
+	return o->cb(o->arg, rec);
+}
+
+int sbx_store_get_object(struct sbx_store *s, const char *id,
+			 int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg)
+{
+	struct one_object o = {cb, arg, false};
+	int r = each(s, "read an object",
+		     "SELECT id, kind, status, owner, created_ms, used_ms, record FROM objects"
+		     " WHERE id = ?",
+		     id, 0, object_row, (void *)one_object_cb, &o);
+
+	return r < 0 ? r : o.found ? 0 : -ENOENT;
+}
+
+int sbx_store_page_objects(struct sbx_store *s, const char *kind, uint64_t skip, unsigned max,
+			   int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg)
+{
+	char sql[256];
+
+	/* skip is a number we print ourselves, not text from a client. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, kind, status, owner, created_ms, used_ms, record FROM objects"
+		 " WHERE kind = ? ORDER BY created_ms DESC, rowid DESC LIMIT ? OFFSET %llu",
+		 (unsigned long long)skip);
+	return each(s, "page objects", sql, kind, max ? max : 1, object_row, (void *)cb, arg);
+}
+
+static int object_count_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+	(void)cb;
+	*(uint64_t *)arg = (uint64_t)sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int sbx_store_count_objects(struct sbx_store *s, const char *kind, uint64_t *ret)
+{
+	*ret = 0;
+	return each(s, "count objects", "SELECT count(*) FROM objects WHERE kind = ?", kind, 0,
+		    object_count_row, NULL, ret);
+}
+
 static void execution_fill(sqlite3_stmt *st, struct sbx_store_execution *x)
 {
 	*x = (struct sbx_store_execution){

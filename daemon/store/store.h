@@ -81,6 +81,15 @@ int sbx_store_delete_object(struct sbx_store *s, const char *id);
 int sbx_store_each_object(struct sbx_store *s, const char *kind,
 			  int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg);
 
+/* The row of `id`: cb is called once, or -ENOENT. */
+int sbx_store_get_object(struct sbx_store *s, const char *id,
+			 int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg);
+/* Rows of `kind`, newest first, skipping the first `skip`, at most `max`
+ * (0 = 1); and the number of rows of `kind`. */
+int sbx_store_page_objects(struct sbx_store *s, const char *kind, uint64_t skip, unsigned max,
+			   int (*cb)(void *arg, const struct sbx_store_object *rec), void *arg);
+int sbx_store_count_objects(struct sbx_store *s, const char *kind, uint64_t *ret);
+
 /* Also drop history rows older than max_age_s seconds (0: never), on
  * every append and before every read of the history. */
 void sbx_store_history_max_age(struct sbx_store *s, uint64_t max_age_s);
