@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -502,6 +503,7 @@ static int spawn_and_wait(struct args *a, struct job *j, struct io *io, int *ret
 {
 	static char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
 	int fds[4][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}}, st = 0, r;
+	pid_t parent;
 
 	for (int i = 0; i < 4; i++)
 		if (pipe2(fds[i], O_CLOEXEC) < 0) {
@@ -511,8 +513,13 @@ static int spawn_and_wait(struct args *a, struct job *j, struct io *io, int *ret
 		}
 	fcntl(fds[0][1], F_SETFL, O_NONBLOCK);
 	j->t0 = sbx_clock_mono_ms();
+	parent = getpid();
 	j->pid = fork();
 	if (j->pid == 0) {
+		/* nsjail (and with it the sandbox) dies with the daemon; the
+		 * forking thread waits for it, so it cannot end first. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
 		set_rlimits(j->req->limits, j->n->cg.version != 0, j->cg->procs_fd);
 		if (dup2(fds[0][0], 0) < 0 || dup2(fds[1][1], 1) < 0 || dup2(fds[2][1], 2) < 0 ||
 		    dup2(fds[3][1], 3) < 0)
