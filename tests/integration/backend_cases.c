@@ -1,0 +1,211 @@
+/* The shared run/execute/limit checks every isolation backend passes,
+ * over RPC against a started sandboxd (test-backend-docker.c,
+ * test-backend-nsjail.c). Each check uses testlib's CHECK macros. */
+#include "backend_cases.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "clock.h"
+#include "rpcc.h"
+#include "status.h"
+#include "testlib.h"
+
+struct th_daemon *bc_daemon;
+
+/* Call method with a JSON request; the reply as JSON (NULL on a non-OK
+ * status, which is stored in *ret_status). */
+json_t *bc_call(const char *method, int *ret_status, const char *fmt, ...)
+{
+	struct th_rep r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = th_vrpc(bc_daemon->rpc, 60000, method, fmt, ap);
+	va_end(ap);
+	*ret_status = r.status;
+	if (r.status >= 0 && r.status != SBX_OK)
+		fprintf(stderr, "%s: %s\n", method, r.msg);
+	return r.j;
+}
+
+const char *bc_s(json_t *j, const char *k)
+{
+	const char *s = json_string_value(json_object_get(j, k));
+
+	return s ? s : "";
+}
+
+long long bc_i(json_t *j, const char *k)
+{
+	return json_integer_value(json_object_get(j, k));
+}
+
+/* Run a request (RPC Run or Execute) and check status and exit code. */
+json_t *bc_expect(const char *method, const char *status, int exit_code, const char *req)
+{
+	int st;
+	json_t *j = bc_call(method, &st, "%s", req);
+
+	CHECKF(st == SBX_OK && j, "%s %s: RPC status %d", method, req, st);
+	if (!j)
+		return NULL;
+	CHECKF(strcmp(bc_s(j, "status"), status) == 0, "%s: status %s, want %s (%s; stderr %.200s)",
+	       req, bc_s(j, "status"), status, bc_s(j, "error"), bc_s(j, "stderr"));
+	if (exit_code != -999)
+		CHECKF(bc_i(j, "exit_code") == exit_code, "%s: exit code %lld, want %d", req,
+		       bc_i(j, "exit_code"), exit_code);
+	return j;
+}
+
+#define OK "EXEC_STATUS_OK"
+
+void bc_check_run(void)
+{
+	json_t *j;
+
+	j = bc_expect("Run", OK, 0, "{\"argv\": [\"echo\", \"hello\"]}");
+	CHECK_STR(bc_s(j, "stdout"), "hello\n");
+	json_decref(j);
+
+	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", 3,
+		   "{\"argv\": [\"sh\", \"-c\", \"echo err >&2; exit 3\"]}");
+	CHECK_STR(bc_s(j, "stderr"), "err\n");
+	json_decref(j);
+
+	j = bc_expect("Run", OK, 0, "{\"argv\": [\"cat\"], \"stdin\": \"line 1\\nline 2\\n\"}");
+	CHECK_STR(bc_s(j, "stdout"), "line 1\nline 2\n");
+	json_decref(j);
+
+	j = bc_expect("Run", OK, 0,
+		   "{\"argv\": [\"sh\", \"-c\", \"echo $GREETING-$HOME\"], \"env\": {\"GREETING\": "
+		   "\"hi\"}}");
+	CHECK_STR(bc_s(j, "stdout"), "hi-/tmp\n");
+	json_decref(j);
+
+	j = bc_expect("Run", OK, 0,
+		   "{\"argv\": [\"sh\", \"-c\", \"pwd; cat sub/a.txt; ./x.sh\"], \"cwd\": "
+		   "\"/workspace\", "
+		   "\"files\": [{\"path\": \"sub/a.txt\", \"content\": \"A\\n\"}, "
+		   "{\"path\": \"x.sh\", \"content\": \"#!/bin/sh\\necho X\\n\", "
+		   "\"is_executable\": true}]}");
+	CHECK_STR(bc_s(j, "stdout"), "/workspace\nA\nX\n");
+	json_decref(j);
+
+	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", 127, "{\"argv\": [\"no-such-program\"]}");
+	json_decref(j);
+
+	/* Non-root, no capabilities, read-only root, writable /tmp and workspace. */
+	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", 1,
+		   "{\"argv\": [\"sh\", \"-c\", \"id -u; grep CapEff /proc/self/status; touch "
+		   "/tmp/t /workspace/w && "
+		   "echo writable; touch /etc/x\"]}");
+	CHECKF(strstr(bc_s(j, "stdout"), "1000\nCapEff:\t0000000000000000\nwritable\n") != NULL,
+	       "%s", bc_s(j, "stdout"));
+	CHECKF(strstr(bc_s(j, "stderr"), "Read-only file system") != NULL, "%s", bc_s(j, "stderr"));
+	json_decref(j);
+
+	/* No network: only loopback. */
+	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", 1,
+		   "{\"argv\": [\"python3\", \"-c\", \"import socket; "
+		   "socket.create_connection(('1.1.1.1', 53), 2)\"]}");
+	CHECKF(strstr(bc_s(j, "stderr"), "unreachable") != NULL ||
+		       strstr(bc_s(j, "stderr"), "OSError") != NULL,
+	       "%s", bc_s(j, "stderr"));
+	json_decref(j);
+}
+
+void bc_check_execute(void)
+{
+	json_t *j;
+
+	j = bc_expect("Execute", OK, 0,
+		   "{\"language\": \"python\", \"code\": \"import sys; print(sum(range(10)), "
+		   "sys.stdin.read())\", \"stdin\": \"in\"}");
+	CHECK_STR(bc_s(j, "stdout"), "45 in\n");
+	json_decref(j);
+	j = bc_expect("Execute", OK, 0,
+		   "{\"language\": \"node\", \"code\": \"console.log([1,2,3].map(x => x * "
+		   "2).join(','))\"}");
+	CHECK_STR(bc_s(j, "stdout"), "2,4,6\n");
+	json_decref(j);
+	j = bc_expect("Execute", OK, 0, "{\"language\": \"bash\", \"code\": \"echo $((6 * 7))\"}");
+	CHECK_STR(bc_s(j, "stdout"), "42\n");
+	json_decref(j);
+}
+
+void bc_check_limits(void)
+{
+	long long t0 = sbx_clock_mono_ms();
+	json_t *j;
+
+	j = bc_expect("Run", "EXEC_STATUS_WALL_TIME_LIMIT", -999,
+		   "{\"argv\": [\"sh\", \"-c\", \"echo before; sleep 30\"], \"limits\": "
+		   "{\"wall_time_ms\": 1000}}");
+	CHECK_STR(bc_s(j, "stdout"), "before\n");
+	CHECKF(sbx_clock_mono_ms() - t0 < 10000, "the wall limit took %lld ms",
+	       sbx_clock_mono_ms() - t0);
+	json_decref(j);
+
+	j = bc_expect("Run", "EXEC_STATUS_TIME_LIMIT", -999,
+		   "{\"argv\": [\"python3\", \"-c\", \"while True: pass\"], \"limits\": "
+		   "{\"cpu_time_ms\": 1000}}");
+	json_decref(j);
+
+	j = bc_expect("Run", "EXEC_STATUS_MEMORY_LIMIT", -999,
+		   "{\"argv\": [\"python3\", \"-c\", \"x = bytearray(256 << 20); print(len(x))\"], "
+		   "\"limits\": {\"memory_kb\": 65536}}");
+	json_decref(j);
+
+	j = bc_expect("Run", "EXEC_STATUS_OUTPUT_LIMIT", -999,
+		   "{\"argv\": [\"python3\", \"-c\", \"print('x' * 100000)\"], \"limits\": "
+		   "{\"output_bytes\": 1000}}");
+	CHECK_INT(strlen(bc_s(j, "stdout")), 1000);
+	CHECK(json_is_true(json_object_get(j, "stdout_truncated")));
+	json_decref(j);
+
+	/* Endless output is cut off, not collected. */
+	j = bc_expect("Run", "EXEC_STATUS_OUTPUT_LIMIT", -999,
+		   "{\"argv\": [\"yes\"], \"limits\": {\"output_bytes\": 4096}}");
+	json_decref(j);
+
+	j = bc_expect("Run", "EXEC_STATUS_SIGNALED", -999,
+		   "{\"argv\": [\"sh\", \"-c\", \"head -c 1000000 /dev/zero > /tmp/f\"], "
+		   "\"limits\": {\"fsize_kb\": 100}}");
+	json_decref(j);
+
+	/* The pids limit: the shell's fifth fork fails. */
+	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", -999,
+		   "{\"argv\": [\"sh\", \"-c\", \"for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & "
+		   "done; wait\"], "
+		   "\"limits\": {\"pids\": 4}}");
+	CHECKF(strstr(bc_s(j, "stderr"), "fork") != NULL, "%s", bc_s(j, "stderr"));
+	json_decref(j);
+}
+
+void bc_check_session(void)
+{
+	char id[64] = "";
+	json_t *j;
+	int st;
+
+	j = bc_call("CreateSession", &st, "{}");
+	CHECK(st == SBX_OK && j);
+	snprintf(id, sizeof(id), "%s", bc_s(j, "session_id"));
+	json_decref(j);
+	if (!id[0])
+		return;
+	j = bc_call("SessionRun", &st,
+		 "{\"session_id\": \"%s\", \"command\": [\"sh\", \"-c\", \"echo kept > f; echo t > "
+		 "/tmp/t\"]}",
+		 id);
+	CHECK(st == SBX_OK);
+	json_decref(j);
+	j = bc_call("SessionRun", &st,
+		 "{\"session_id\": \"%s\", \"command\": [\"cat\", \"f\", \"/tmp/t\"]}", id);
+	CHECK(st == SBX_OK && j);
+	CHECK_STR(bc_s(j, "stdout"), "kept\nt\n");
+	json_decref(j);
+	json_decref(bc_call("DeleteSession", &st, "{\"session_id\": \"%s\"}", id));
+}
+
