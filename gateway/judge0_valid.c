@@ -379,7 +379,7 @@ int gw_j0_validate(json_t *body, const struct gw_j0_valid_opts *o, Sbx__Judge0Su
 		   json_t *errors)
 {
 	_cleanup_free_ char *lang_text = NULL;
-	bool found;
+	bool found = false;
 	int r;
 
 	r = check_texts(body, o->base64, errors, s);

@@ -175,8 +175,10 @@ static int v2_delegate(char *base)
 	*slash = 0;
 	r = v2_enable(base);
 	if (r == -EBUSY) {
-		snprintf(leaf, sizeof(leaf), "%s/" LEAF "%d", base, (int)getpid());
-		if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+		if (snprintf(leaf, sizeof(leaf), "%s/" LEAF "%d", base, (int)getpid()) >=
+		    (int)sizeof(leaf))
+			r = -ENAMETOOLONG;
+		else if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
 			r = -errno;
 		else if ((r = cg_write(leaf, "cgroup.procs", "0")) == 0)
 			r = v2_enable(base);

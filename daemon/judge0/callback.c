@@ -58,15 +58,13 @@ static bool to16(const struct sockaddr *sa, unsigned char out[16])
  * 32)? */
 static bool in_net(const unsigned char a[16], const char *net, unsigned bits)
 {
-	unsigned char n[16];
-	struct sockaddr_in s4 = {.sin_family = AF_INET};
-	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
+	unsigned char n[16] = {[10] = 0xff, [11] = 0xff};
 
-	if (inet_pton(AF_INET, net, &s4.sin_addr) == 1) {
-		to16((struct sockaddr *)&s4, n);
+	/* The same layout as to16's, written in place. */
+	if (inet_pton(AF_INET, net, n + 12) == 1) {
 		bits += 96;
-	} else if (inet_pton(AF_INET6, net, &s6.sin6_addr) == 1) {
-		to16((struct sockaddr *)&s6, n);
+	} else if (inet_pton(AF_INET6, net, n) == 1) {
+		/* n is the address as it is */
 	} else {
 		return false;
 	}
