@@ -9,9 +9,9 @@
  * write its sysctls. What one execution can leave in such a namespace is
  * sockets (a TCP connection in TIME_WAIT, a socket still in flight), so
  * with netns_reuse a namespace goes back to the pool after its execution
- * only when its sandbox is reaped (every process of it gone) and it holds
- * no socket of any family the kernel lists (tcp, udp, raw, icmp, unix,
- * packet, v4 and v6) with lo still up; any doubt drops it. The counters
+ * only when its sandbox is reaped (every process of it gone) and the
+ * kernel counts no socket in it (of any family, TIME_WAIT and fragments
+ * included: /proc/net/sockstat{,6}) with lo still up; any doubt drops it. The counters
  * of lo (and /proc/net/snmp's) do carry over: a next execution can see
  * how much loopback traffic earlier ones made, never what it was. A
  * namespace the clone made (CLONE_NEWNET, owned by the sandbox's user
@@ -170,38 +170,45 @@ static int net_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	return lo_up();
 }
 
-/* Lines past the header in /proc/thread-self/net/<file> of the namespace
- * the thread is in: 0 when the kernel lists no socket; a file the kernel
- * does not have (no IPv6) lists none. -1 on any other failure. */
-static int sockets_listed(const char *file)
+/* Does /proc/thread-self/net/<file> (sockstat, sockstat6) count nothing
+ * of the namespace the thread is in: every "used", "inuse" and "tw" 0?
+ * These are per-namespace counters, read in O(1): "sockets: used" counts
+ * every socket of any family a process made here (unix, packet, netlink,
+ * ping included), "inuse" the hashed ones per protocol, "tw" TCP's
+ * TIME_WAIT, "FRAG: inuse" fragments being reassembled. (Listing the
+ * sockets in /proc/net/tcp instead walks the host's whole TCP hash: a
+ * fifth of the spawner's time.) A file the kernel lacks (no IPv6) counts
+ * nothing; any other failure is a doubt. */
+static bool counts_nothing(const char *file)
 {
-	char path[64], buf[512];
+	static const char *const counters[] = {" used ", " inuse ", " tw "};
+	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/thread-self/net/%s", file);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
+		return errno == ENOENT;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return -1;
+	if (n <= 0 || n == (ssize_t)sizeof(buf) - 1)
+		return false;
 	buf[n] = '\0';
-	char *nl = strchr(buf, '\n');
-	return nl && nl[1] == '\0' && n < (ssize_t)sizeof(buf) - 1 ? 0 : 1;
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(counters); i++)
+		for (const char *p = strstr(buf, counters[i]); p; p = strstr(p + 1, counters[i]))
+			if (p[strlen(counters[i])] != '0' ||
+			    !strchr(" \n", p[strlen(counters[i]) + 1]))
+				return false;
+	return true;
 }
 
 /* Does the namespace hold nothing an execution left? Checked from inside
  * it (the spawner steps in and back). The check's own socket (lo_flags)
- * is closed before the lists are read. */
+ * is closed before the counters are read. */
 static bool netns_empty(struct sbx_ctx *ctx, int fd)
 {
-	static const char *const lists[] = {"tcp",  "tcp6",	"udp",	 "udp6",   "udplite",
-					    "udplite6", "raw", "raw6",	 "icmp",   "icmp6",
-					    "unix", "packet"};
 	if (setns(fd, CLONE_NEWNET) < 0)
 		return false;
 	short flags = 0;
-	bool empty = lo_flags(false, &flags) == 0 && (flags & IFF_UP);
-	for (size_t i = 0; empty && i < SBX_ARRAY_SIZE(lists); i++)
-		empty = sockets_listed(lists[i]) == 0;
+	bool empty = lo_flags(false, &flags) == 0 && (flags & IFF_UP) &&
+		     counts_nothing("sockstat") && counts_nothing("sockstat6");
 	if (sbx_net_enter_host(ctx) < 0)
 		abort(); /* the spawner cannot stay in a sandbox's namespace */
 	return empty;
