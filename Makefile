@@ -8,6 +8,8 @@ FUZZ_SECONDS ?= 60
 FUZZ       ?= .
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
+# Where `make install` puts the systemd units (empty: PREFIX/lib/systemd/system).
+SYSTEMD_UNIT_DIR ?=
 
 .PHONY: all deps build run test fuzz fuzz-build bench install clean
 
@@ -17,7 +19,8 @@ deps:
 	@LANGUAGES="$(LANGUAGES)" scripts/deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
+		-DSBX_SYSTEMD_UNIT_DIR=$(SYSTEMD_UNIT_DIR) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Daemon + gateway in the foreground; gateway on SANDBOX_HOST:SANDBOX_PORT
@@ -55,6 +58,8 @@ fuzz: deps fuzz-build
 bench: build
 	@scripts/bench.sh $(BUILD)
 
+# Binaries, library, the systemd units and /etc/sandboxd (README, "Run
+# under systemd"); DESTDIR=dir stages it all below dir.
 install: build
 	@cmake --install $(BUILD)
 
