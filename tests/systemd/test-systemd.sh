@@ -18,9 +18,10 @@ prefix=/opt/sbx-prefix
 # make install, the way the README says (its build step is the caller's).
 make -s -C "$src" -o build install BUILD="$build" DESTDIR="$tmp/d" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log"; fail "make install"; }
+cprefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
 [ -f "$tmp/d/etc/sandboxd/sandboxd.env" ] || fail "make install DESTDIR: no sandboxd.env"
-ls "$tmp"/d/*/*/lib/systemd/system/sandboxd.service "$tmp"/d/*/lib/systemd/system/sandboxd.service \
-	2>/dev/null | grep -q . || fail "make install DESTDIR: no sandboxd.service"
+grep -qx "ExecStart=$cprefix/bin/sandboxd" "$tmp/d$cprefix/lib/systemd/system/sandboxd.service" ||
+	fail "make install DESTDIR: no $cprefix/lib/systemd/system/sandboxd.service"
 
 # cmake --install with another prefix: everything under it but /etc.
 DESTDIR="$tmp/r" cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||

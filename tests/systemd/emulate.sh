@@ -1,0 +1,59 @@
+#!/bin/sh
+# What the units' settings do to the two processes, without systemd (ctest
+# test-systemd-emulate; exit 77 without root or mount namespaces): sandboxd in a mount namespace with /usr, /etc and /boot
+# read-only, /home and /root closed and /tmp private (ProtectSystem=full,
+# ProtectHome, PrivateTmp), no_new_privs, umask 0002 and its sockets in a
+# setgid 2750 directory of a group; the gateway as another user (nobody)
+# in that group only, no_new_privs. Then an execution and a python run
+# through the gateway.
+# Usage: emulate.sh BIN_DIR WORK_DIR PORT|free
+set -eu
+bin=$1 work=$2 port=$3
+if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
+	echo "needs root and mount namespaces: skipped"; exit 77
+fi
+if [ "$port" = free ]; then
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fi
+gid=47123
+rm -rf "$work" && mkdir -p "$work/run" "$work/state"
+chgrp $gid "$work/run" && chmod 2750 "$work/run" && chmod 0711 "$work" "$work/state"
+rpc=ipc://$work/run/rpc.sock events=ipc://$work/run/events.sock
+# shellcheck disable=SC2016
+unshare -m --propagation slave sh -c '
+	for d in /usr /etc /boot; do
+		[ -d $d ] && mount --bind $d $d && mount -o remount,bind,ro $d
+	done
+	for d in /home /root /tmp /var/tmp; do mount -t tmpfs -o mode=000 none $d; done
+	chmod 1777 /tmp /var/tmp
+	umask 0002
+	exec setpriv --no-new-privs "$0" --rpc "$1" --events "$2" --state-dir "$3"
+' "$bin/sandboxd" "$rpc" "$events" "$work/state" 2>"$work/sandboxd.log" &
+daemon=$!
+i=0
+while [ ! -S "$work/run/rpc.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+stat -c '%n %A %U:%g' "$work/run" "$work/run/rpc.sock" "$work/run/events.sock"
+setpriv --reuid=65534 --regid=65534 --groups=$gid --no-new-privs "$bin/sandbox-gateway" \
+	--listen "127.0.0.1:$port" --rpc "$rpc" --events "$events" 2>"$work/gateway.log" &
+gateway=$!
+sleep 1
+status=0
+curl -sS "127.0.0.1:$port/health"; echo
+curl -sS -d '{"command":["/bin/echo","hi"]}' "127.0.0.1:$port/run" | tee "$work/run.out"; echo
+grep -q '"stdout":"hi\\n"' "$work/run.out" || status=1
+curl -sS -d '{"language":"python","code":"print(2 + 2)"}' "127.0.0.1:$port/execute" |
+	tee "$work/exec.out"; echo
+grep -q '4\\n' "$work/exec.out" || status=1
+# A member of the group gets in (sandboxctl's own check), someone outside
+# it does not.
+setpriv --reuid=65534 --regid=65534 --groups=$gid "$bin/sandboxctl" --rpc "$rpc" health \
+	>/dev/null || { echo "a member of the group could not reach the daemon"; status=1; }
+if setpriv --reuid=65534 --regid=65534 --clear-groups "$bin/sandboxctl" --rpc "$rpc" health \
+	>/dev/null 2>&1; then
+	echo "a user outside the group reached the daemon"; status=1
+fi
+kill -TERM $gateway $daemon
+wait $gateway $daemon || true
+echo "--- sandboxd log"; cat "$work/sandboxd.log"
+echo "--- gateway log"; cat "$work/gateway.log"
+exit $status
