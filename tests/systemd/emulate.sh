@@ -16,22 +16,27 @@ if [ "$port" = free ]; then
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 fi
 gid=47123
-rm -rf "$work" && mkdir -p "$work/run" "$work/state"
-chgrp $gid "$work/run" && chmod 2750 "$work/run" && chmod 0711 "$work" "$work/state"
+rm -rf "$work" && mkdir -p "$work/state" && chmod 0711 "$work" "$work/state"
 rpc=ipc://$work/run/rpc.sock events=ipc://$work/run/events.sock
-# shellcheck disable=SC2016
-unshare -m --propagation slave sh -c '
-	for d in /usr /etc /boot; do
-		[ -d $d ] && mount --bind $d $d && mount -o remount,bind,ro $d
-	done
-	for d in /home /root /tmp /var/tmp; do mount -t tmpfs -o mode=000 none $d; done
-	chmod 1777 /tmp /var/tmp
-	umask 0002
-	exec setpriv --no-new-privs "$0" --rpc "$1" --events "$2" --state-dir "$3"
-' "$bin/sandboxd" "$rpc" "$events" "$work/state" 2>"$work/sandboxd.log" &
-daemon=$!
-i=0
-while [ ! -S "$work/run/rpc.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+# As systemd does it: RuntimeDirectory= made (mode 2750) and removed with
+# each start and stop, ExecStartPre=chgrp.
+start_daemon() {
+	rm -rf "$work/run" && mkdir "$work/run" && chmod 2750 "$work/run" && chgrp $gid "$work/run"
+	# shellcheck disable=SC2016
+	unshare -m --propagation slave sh -c '
+		for d in /usr /etc /boot; do
+			[ -d $d ] && mount --bind $d $d && mount -o remount,bind,ro $d
+		done
+		for d in /home /root /tmp /var/tmp; do mount -t tmpfs -o mode=000 none $d; done
+		chmod 1777 /tmp /var/tmp
+		umask 0002
+		exec setpriv --no-new-privs "$0" --rpc "$1" --events "$2" --state-dir "$3"
+	' "$bin/sandboxd" "$rpc" "$events" "$work/state" 2>>"$work/sandboxd.log" &
+	daemon=$!
+	i=0
+	while [ ! -S "$work/run/rpc.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+start_daemon
 stat -c '%n %A %U:%g' "$work/run" "$work/run/rpc.sock" "$work/run/events.sock"
 setpriv --reuid=65534 --regid=65534 --groups=$gid --no-new-privs "$bin/sandbox-gateway" \
 	--listen "127.0.0.1:$port" --rpc "$rpc" --events "$events" 2>"$work/gateway.log" &
@@ -52,6 +57,19 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups "$bin/sandboxctl" --rpc "$
 	>/dev/null 2>&1; then
 	echo "a user outside the group reached the daemon"; status=1
 fi
+# sandboxd restarts (its socket directory made anew): the same gateway
+# reaches it again.
+kill -TERM $daemon
+wait $daemon || true
+start_daemon
+i=0
+until curl -sS -d '{"command":["/bin/echo","again"]}' "127.0.0.1:$port/run" >"$work/run2.out" 2>&1 &&
+	grep -q '"stdout":"again\\n"' "$work/run2.out"; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || { echo "gateway did not reach the restarted daemon"; status=1; break; }
+	sleep 0.2
+done
+cat "$work/run2.out"; echo " (after $i retries)"
 kill -TERM $gateway $daemon
 wait $gateway $daemon || true
 echo "--- sandboxd log"; cat "$work/sandboxd.log"
