@@ -6,6 +6,8 @@
 # setgid 2750 directory of a group; the gateway as another user (nobody)
 # in that group only, no_new_privs. Then an execution and a python run
 # through the gateway.
+# SBX_EMULATE_EXTRA: a command run as root in sandboxd's mount namespace
+# before it starts, to try another setting (a unit setting's mount).
 # Usage: emulate.sh BIN_DIR WORK_DIR PORT|free
 set -eu
 bin=$1 work=$2 port=$3
@@ -29,6 +31,7 @@ start_daemon() {
 		done
 		for d in /home /root /tmp /var/tmp; do mount -t tmpfs -o mode=000 none $d; done
 		chmod 1777 /tmp /var/tmp
+		[ -z "${SBX_EMULATE_EXTRA:-}" ] || sh -c "$SBX_EMULATE_EXTRA"
 		umask 0002
 		exec setpriv --no-new-privs "$0" --rpc "$1" --events "$2" --state-dir "$3"
 	' "$bin/sandboxd" "$rpc" "$events" "$work/state" 2>>"$work/sandboxd.log" &

@@ -40,6 +40,13 @@ grep -qx "ExecStart=$prefix/bin/sandbox-gateway" "$units/sandbox-gateway.service
 	fail "gateway ExecStart"
 grep -qx "EnvironmentFile=-/etc/sandboxd/gateway.env" "$units/sandbox-gateway.service" ||
 	fail "gateway EnvironmentFile"
+# Settings that would break sandboxd: a covered /proc (the sandboxes' own
+# /proc mount is refused), closed devices (loop devices), a private
+# network or user namespace.
+if grep -nE '^(ProtectKernelLogs|ProtectKernelTunables|ProtectProc|ProcSubset|PrivateDevices|DeviceAllow|DevicePolicy|ProtectClock|PrivateUsers|PrivateNetwork|RestrictNamespaces)=' \
+	"$units/sandboxd.service"; then
+	fail "sandboxd.service closes what sandboxd needs"
+fi
 if grep -n '@SBX_' "$units"/*.service "$root"/etc/sandboxd/*; then fail "unsubstituted"; fi
 
 # systemd-analyze verify: any line it prints is a finding.
