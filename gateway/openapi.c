@@ -139,6 +139,17 @@ static bool scaled(double scale)
 	return scale != 0 && scale != 1;
 }
 
+/* A scaled number (json_pb.h): any JSON number in the seed's unit, 1.5 s
+ * onto 1500 ms, still no less than 0 for an unsigned field. */
+static json_t *scaled_schema(const ProtobufCFieldDescriptor *f)
+{
+	bool unsigned_ = f->type == PROTOBUF_C_TYPE_UINT32 || f->type == PROTOBUF_C_TYPE_FIXED32 ||
+			 f->type == PROTOBUF_C_TYPE_UINT64 || f->type == PROTOBUF_C_TYPE_FIXED64;
+
+	return unsigned_ ? json_pack("{s:s, s:i}", "type", "number", "minimum", 0)
+			 : json_pack("{s:s}", "type", "number");
+}
+
 /* The request body of an RPC row: the request message's fields under the
  * dialect's names and units, the seed's defaults, nested renamings. */
 static json_t *request_schema(json_t *schemas, const struct jpb_dialect *dl,
@@ -162,18 +173,24 @@ static json_t *request_schema(json_t *schemas, const struct jpb_dialect *dl,
 		for (const struct jpb_field_map *fm = in; fm && fm->json; fm++)
 			if (strcmp(fm->path, f->name) == 0) {
 				name = fm->json;
-				if (scaled(fm->scale))
-					describe(s, "%s times %g", f->name, fm->scale);
+				if (scaled(fm->scale) && f->label != PROTOBUF_C_LABEL_REPEATED) {
+					json_decref(s);
+					s = describe(scaled_schema(f), "%s times %g", f->name,
+						     fm->scale);
+				}
 			}
 		json_object_set_new(props, name, s);
 	}
 	for (const struct jpb_field_map *fm = in; props && fm && fm->json; fm++) {
 		const ProtobufCFieldDescriptor *f;
 
+		bool num;
+
 		if (!strchr(fm->path, '.') || !(f = gw_doc_resolve(d, fm->path)))
 			continue;
+		num = scaled(fm->scale) && f->label != PROTOBUF_C_LABEL_REPEATED;
 		json_object_set_new(props, fm->json,
-				    describe(field_schema(schemas, f, b64),
+				    describe(num ? scaled_schema(f) : field_schema(schemas, f, b64),
 					     scaled(fm->scale) ? "sets %s, times %g" : "sets %s",
 					     fm->path, fm->scale));
 	}
