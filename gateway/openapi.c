@@ -83,7 +83,8 @@ static json_t *value_schema(json_t *schemas, const ProtobufCFieldDescriptor *f, 
 	case PROTOBUF_C_TYPE_MESSAGE:
 		return message_ref(schemas, f->descriptor);
 	case PROTOBUF_C_TYPE_BYTES:
-		return base64 ? json_pack("{s:s, s:s}", "type", "string", "contentEncoding", "base64")
+		return base64 ? json_pack("{s:s, s:s}", "type", "string", "contentEncoding",
+					  "base64")
 			      : json_pack("{s:s}", "type", "string");
 	default:
 		return json_pack("{s:s}", "type", "string");
@@ -201,8 +202,10 @@ static json_t *request_schema(json_t *schemas, const struct jpb_dialect *dl,
 		json_t *v, *s;
 
 		json_object_foreach(defaults, k, v)
+		{
 			if ((s = json_object_get(props, k)))
 				json_object_set(s, "default", v);
+		}
 	}
 	json_decref(defaults);
 	return json_pack("{s:s, s:o}", "type", "object", "properties", props);
@@ -227,8 +230,10 @@ static json_t *projected_key(json_t *schemas, const struct jpb_field_map *fm,
 			json_t *have;
 
 			json_array_foreach(words, i, have)
+			{
 				if (json_equal(have, w))
 					break;
+			}
 			if (i == json_array_size(words))
 				json_array_append(words, w);
 			json_decref(w);
@@ -304,8 +309,8 @@ static json_t *error_response(json_t *schemas, const struct jpb_dialect *dl, con
 					      "description", "one sentence saying what went wrong",
 					      "required", key, "description",
 					      "The error body of every failure of these routes"));
-	return json_pack("{s:s, s:o}", "description", why,
-			 "content", content("application/json", ref(name)));
+	return json_pack("{s:s, s:o}", "description", why, "content",
+			 content("application/json", ref(name)));
 }
 
 /* A pattern as an OpenAPI path: a trailing `*` segment is {path}. */
@@ -334,16 +339,17 @@ static void path_params(const char *pattern, json_t *params)
 		char name[GW_PARAM_NAME_MAX];
 
 		if (p[0] == '/' && p[1] == '*')
-			json_array_append_new(
-				params, param("path", "path", true, json_pack("{s:s}", "type", "string"),
-					      "the rest of the path, any number of segments, "
-					      "forwarded as it is"));
+			json_array_append_new(params,
+					      param("path", "path", true,
+						    json_pack("{s:s}", "type", "string"),
+						    "the rest of the path, any number of segments, "
+						    "forwarded as it is"));
 		if (*p != '{' || !(end = strchr(p, '}')) || (size_t)(end - p) > sizeof(name))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
-		json_array_append_new(params, param(name, "path", true,
-						    json_pack("{s:s}", "type", "string"),
-						    "an identifier"));
+		json_array_append_new(params,
+				      param(name, "path", true,
+					    json_pack("{s:s}", "type", "string"), "an identifier"));
 		p = end;
 	}
 }
@@ -354,8 +360,10 @@ static bool has_param(json_t *params, const char *name)
 	json_t *p;
 
 	json_array_foreach(params, i, p)
+	{
 		if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -383,8 +391,9 @@ static void query_params(json_t *schemas, const struct gw_route *rt,
 		if (!f || f->label == PROTOBUF_C_LABEL_REPEATED ||
 		    f->type == PROTOBUF_C_TYPE_MESSAGE || has_param(params, k))
 			continue;
-		json_array_append_new(params, param(k, "query", false, json_incref(s),
-						    "a field of the request, from the query string"));
+		json_array_append_new(params,
+				      param(k, "query", false, json_incref(s),
+					    "a field of the request, from the query string"));
 	}
 	json_decref(body);
 }
@@ -456,10 +465,10 @@ static void handler_operation(json_t *schemas, const struct gw_route *rt, json_t
 						    "properties", props, "required", required))));
 	json_decref(props);
 	json_decref(required);
-	json_object_set_new(responses, "200",
-			    json_pack("{s:s, s:o}", "description", "success", "content",
-				      content(hd->media ? hd->media : "application/json",
-					      json_object())));
+	json_object_set_new(
+		responses, "200",
+		json_pack("{s:s, s:o}", "description", "success", "content",
+			  content(hd->media ? hd->media : "application/json", json_object())));
 	if (rt->dialect || rt->rpc)
 		json_object_set_new(responses, "400",
 				    error_response(schemas, rt->dialect, "a bad request"));
@@ -474,8 +483,8 @@ static void operation_id(const struct gw_route *rt, char *buf, size_t size)
 		buf[n++] = (char)(*p | 0x20);
 	for (const char *p = rt->pattern; *p && n + 1 < size; p++) {
 		char c = *p;
-		bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9');
+		bool word =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (c == '*')
 			c = 'x', word = true;
@@ -561,9 +570,8 @@ json_t *gw_openapi_document(const struct gw_route *table, size_t n, const char *
 
 	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:s}], s:{}, s:{s:{}, s:o}, s:[{s:[]}, "
 			"{s:[]}, {}]}",
-			"openapi",
-			"3.1.0", "info", "title", "sandboxd gateway", "version", SBX_VERSION,
-			"description",
+			"openapi", "3.1.0", "info", "title", "sandboxd gateway", "version",
+			SBX_VERSION, "description",
 			"Every HTTP route of sandbox-gateway, each seed API with its own names, "
 			"units, defaults and error bodies; generated from the route table.",
 			"servers", "url", server_url ? server_url : "http://localhost:8070",
@@ -600,9 +608,9 @@ int gw_openapi_handler(struct gw_server *srv, struct gw_request *req)
 
 	/* The document names the server it was asked of; a Host header with
 	 * anything but host[:port] characters is not used. */
-	if (host && strlen(host) < 256 && strspn(host, "abcdefghijklmnopqrstuvwxyz"
-						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
-						   strlen(host))
+	if (host && strlen(host) < 256 &&
+	    strspn(host, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(host))
 		snprintf(url, sizeof(url), "http://%s", host);
 	else
 		snprintf(url, sizeof(url), "http://localhost:%u", srv->cfg.port);

@@ -40,9 +40,11 @@ static bool declares(json_t *op, const char *name, const char *in)
 	json_t *p;
 
 	json_array_foreach(json_object_get(op, "parameters"), i, p)
+	{
 		if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0 &&
 		    strcmp(json_string_value(json_object_get(p, "in")), in) == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -95,28 +97,28 @@ static void test_new_row(void)
 	json_t *op = op_of(doc, "POST", "/brand/{x}/new"), *body, *reply, *timeout;
 
 	CHECK(op != NULL);
-	body = json_object_get(json_object_get(
-				       json_object_get(json_object_get(json_object_get(op,
-									"requestBody"),
-								       "content"),
-						       "application/json"),
-				       "schema"),
-			       "properties");
+	body = json_object_get(
+		json_object_get(json_object_get(json_object_get(json_object_get(op, "requestBody"),
+								"content"),
+						"application/json"),
+				"schema"),
+		"properties");
 	timeout = json_object_get(body, "timeout");
 	CHECK(timeout != NULL);
 	CHECK(strstr(json_string_value(json_object_get(timeout, "description")),
 		     "limits.wall_time_ms, times 1000") != NULL);
 	reply = json_object_get(
-		json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(
-									    op, "responses"),
-								    "200"),
-						"content"),
+		json_object_get(
+			json_object_get(
+				json_object_get(
+					json_object_get(json_object_get(op, "responses"), "200"),
+					"content"),
 				"application/json"),
-		"schema"),
+			"schema"),
 		"properties");
 	CHECK(json_object_get(reply, "memory_used_mb") != NULL);
 	CHECK(json_string_value(json_array_get(
-		json_object_get(json_object_get(reply, "status"), "enum"), 0)) != NULL);
+		      json_object_get(json_object_get(reply, "status"), "enum"), 0)) != NULL);
 	CHECK_STR(json_string_value(json_array_get(
 			  json_object_get(json_object_get(reply, "status"), "enum"), 0)),
 		  "success");
@@ -140,9 +142,9 @@ static void test_seeds(void)
 	text = json_dumps(e, 0);
 	CHECK(text && strstr(text, "Error_message"));
 	free(text);
-	CHECK(json_object_get(json_object_get(json_object_get(schemas, "Error_message"),
-					      "properties"),
-			      "message") != NULL);
+	CHECK(json_object_get(
+		      json_object_get(json_object_get(schemas, "Error_message"), "properties"),
+		      "message") != NULL);
 	op = op_of(doc, "POST", "/run");
 	text = json_dumps(json_object_get(op, "requestBody"), JSON_COMPACT);
 	CHECK(text && strstr(text, "\"default\":5000")); /* OPENSANDBOX_DEFAULTS' time */
