@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "admin_test.h"
+#include "files_route.h"
+#include "logstream.h"
+#include "metrics.h"
 #include "cleanup.h"
 #include "json_pb.h"
 #include "methods.h"
@@ -18,24 +21,45 @@
 
 /* ---- GET /admin/api/docs ---- */
 
-/* What the docs say of hand-written rows: they have no RPC to describe,
- * so their body fields are listed here. */
-struct doc_param {
-	const char *name, *param_type;
-	bool required;
-	const char *description;
-};
-
-static const struct {
-	gw_handler_fn fn;
-	const char *description;
-	struct doc_param params[6]; /* ends at the first without a name */
-} handler_docs[] = {
+/* What the docs (this list and GET /openapi.json) say of hand-written
+ * rows: they have no RPC to describe, so their body fields are listed
+ * here, and the media type of their answer when it is not JSON. */
+static const struct gw_handler_doc handler_docs[] = {
 	{gw_admin_page_handler,
 	 "The admin page: one HTML document showing status, sandboxes and resources, "
 	 "refreshing itself from /admin/api/*",
-	 {{0}}},
-	{gw_admin_docs_handler, "This list, generated from the gateway's route table", {{0}}},
+	 {{0}},
+	 "text/html"},
+	{gw_admin_docs_handler, "This list, generated from the gateway's route table", {{0}}, NULL},
+	{gw_openapi_handler,
+	 "This API as an OpenAPI 3.1 document, generated from the gateway's route table and the "
+	 "seeds' dialects",
+	 {{0}}, NULL},
+	{gw_metrics_handler,
+	 "Prometheus' text format: the gateway's counters and every node's GetMetrics",
+	 {{0}},
+	 "text/plain"},
+	{gw_files_download_handler,
+	 "One file of the sandbox's or session's directory, its raw bytes (README \"Files out\")",
+	 {{0}},
+	 "application/octet-stream"},
+	{gw_logs_sandbox_handler,
+	 "A sandbox's log lines: [{timestamp, level, message, sandbox_id}], the last `lines`; "
+	 "with follow=true a live stream of them as Server-Sent Events",
+	 {{"lines", "query", false, "integer, 100 unless given"},
+	  {"follow", "query", false, "true: a live text/event-stream"}}, NULL},
+	{gw_logs_deployment_handler,
+	 "A deployment's log ring: its last `lines` as a JSON array, or with follow=true a live "
+	 "stream as Server-Sent Events",
+	 {{"lines", "query", false, "integer, 100 unless given"},
+	  {"follow", "query", false, "true: a live text/event-stream"}}, NULL},
+	{gw_execute_stream_handler,
+	 "POST /api/v1/execute's body; the output as Server-Sent Events as it is printed, then "
+	 "the same result object",
+	 {{"language", "body", true, "string: a language name"},
+	  {"code", "body", true, "string: the program"},
+	  {"timeout", "body", false, "number, s of wall time"}},
+	 "text/event-stream"},
 	{gw_piston_execute_handler,
 	 "Piston v2 execute (gateway/piston.h): ListLanguages picks the installed runtime whose "
 	 "name or alias is `language` and whose version satisfies `version`, then Execute; "
@@ -48,15 +72,15 @@ static const struct {
 	  {"stdin", "body", false, "string (a trailing newline is added); args: array of string"},
 	  {"run_timeout", "body", false,
 	   "number, ms; also compile_timeout, run_cpu_time, compile_cpu_time (ms), "
-	   "run_memory_limit, compile_memory_limit (bytes, -1: the server's maximum)"}}},
+	   "run_memory_limit, compile_memory_limit (bytes, -1: the server's maximum)"}}, NULL},
 	/* Judge0 CE (gateway/gw_judge0.h, gateway/SEED-DIFFERENCES.md). */
 	{gw_judge0_languages_handler,
 	 "Judge0 languages: [{id, name}] of the installed ones, Judge0 CE's ids (ours from 1000)",
-	 {{0}}},
+	 {{0}}, NULL},
 	{gw_judge0_language_handler,
 	 "One Judge0 language: {id, name, is_archived, source_file, compile_cmd, run_cmd}",
-	 {{0}}},
-	{gw_judge0_statuses_handler, "Judge0's 14 statuses: [{id, description}]", {{0}}},
+	 {{0}}, NULL},
+	{gw_judge0_statuses_handler, "Judge0's 14 statuses: [{id, description}]", {{0}}, NULL},
 	{gw_judge0_submit_handler,
 	 "A Judge0 submission: validated as Judge0 does (422 {field: [messages]}); wait=true runs "
 	 "it (Execute, number_of_runs times) and answers 201 with the fields asked for, else it "
@@ -71,30 +95,30 @@ static const struct {
 	   "redirect_stderr_to_stdout"},
 	  {"wait", "query", false,
 	   "true: run now and answer with the result; also fields (comma-separated, or *) and "
-	   "base64_encoded"}}},
+	   "base64_encoded"}}, NULL},
 	{gw_judge0_batch_submit_handler,
 	 "Queue up to 20 Judge0 submissions: [{token} or {field: [messages]}] in their order",
-	 {{"submissions", "body", true, "array of submissions as POST /judge0/submissions takes"}}},
+	 {{"submissions", "body", true, "array of submissions as POST /judge0/submissions takes"}}, NULL},
 	{gw_judge0_get_handler, "A kept Judge0 submission by token, the fields asked for",
 	 {{"fields", "query", false, "comma-separated attributes, or *"},
-	  {"base64_encoded", "query", false, "true: text attributes in Base64"}}},
+	  {"base64_encoded", "query", false, "true: text attributes in Base64"}}, NULL},
 	{gw_judge0_list_handler,
 	 "Kept Judge0 submissions, newest first: {submissions, meta}",
 	 {{"page", "query", false, "integer from 1"},
 	  {"per_page", "query", false, "integer, 20 unless given, at most 100"},
-	  {"fields", "query", false, "comma-separated attributes, or *"}}},
+	  {"fields", "query", false, "comma-separated attributes, or *"}}, NULL},
 	{gw_judge0_delete_handler,
-	 "Delete a finished Judge0 submission; answers with it, Base64-encoded", {{0}}},
+	 "Delete a finished Judge0 submission; answers with it, Base64-encoded", {{0}}, NULL},
 	{gw_judge0_batch_get_handler, "Up to 20 kept Judge0 submissions: {submissions: [...]}",
 	 {{"tokens", "query", true, "comma-separated tokens (null for one not found)"},
-	  {"fields", "query", false, "comma-separated attributes, or *"}}},
+	  {"fields", "query", false, "comma-separated attributes, or *"}}, NULL},
 	{gw_admin_test_handler,
 	 "Send a request to this gateway and see its answer: {status, headers, body, "
 	 "duration_ms}, and truncated: true when the body was cut at 1 MiB",
 	 {{"method", "body", true, "string: GET, POST, PUT, DELETE or PATCH"},
 	  {"path", "body", true, "string: a path on this gateway, '/' first, query allowed"},
 	  {"headers", "body", false, "object of string: request headers"},
-	  {"body", "body", false, "string: the request body"}}},
+	  {"body", "body", false, "string: the request body"}}, NULL},
 };
 
 /* ---- Examples (sandbox-service-API.md) ----
@@ -281,14 +305,23 @@ static void route_examples(const struct gw_route *rt, const char **ret_request,
 		}
 }
 
-static const char *handler_description(gw_handler_fn fn, const struct doc_param **ret_params)
+const struct gw_handler_doc *gw_handler_doc_find(gw_handler_fn fn)
 {
+	static const struct gw_handler_doc unknown = {NULL, "Served by a hand-written handler",
+						      {{0}}, NULL};
+
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(handler_docs); i++)
-		if (handler_docs[i].fn == fn) {
-			*ret_params = handler_docs[i].params;
-			return handler_docs[i].description;
-		}
-	return "Served by a hand-written handler";
+		if (handler_docs[i].fn == fn)
+			return &handler_docs[i];
+	return &unknown;
+}
+
+static const char *handler_description(gw_handler_fn fn, const struct gw_doc_param **ret_params)
+{
+	const struct gw_handler_doc *hd = gw_handler_doc_find(fn);
+
+	*ret_params = hd->params;
+	return hd->description;
 }
 
 /* A field's JSON type in words: "integer", "array of File", ... */
@@ -343,8 +376,7 @@ static void field_type(const ProtobufCFieldDescriptor *f, char *buf, size_t size
 	snprintf(buf, size, "%s%s", repeated ? "array of " : "", t);
 }
 
-/* The field at dotted `path` under message d, or NULL. */
-static const ProtobufCFieldDescriptor *resolve(const ProtobufCMessageDescriptor *d,
+const ProtobufCFieldDescriptor *gw_doc_resolve(const ProtobufCMessageDescriptor *d,
 					       const char *path)
 {
 	const ProtobufCFieldDescriptor *f = NULL;
@@ -441,7 +473,7 @@ static int rpc_params(const struct gw_route *rt, const sbx_method *m, json_t *pa
 	for (const struct jpb_field_map *fm = dl ? dl->in : NULL; fm && fm->json; fm++) {
 		const ProtobufCFieldDescriptor *f;
 
-		if (!strchr(fm->path, '.') || !(f = resolve(d, fm->path)))
+		if (!strchr(fm->path, '.') || !(f = gw_doc_resolve(d, fm->path)))
 			continue;
 		field_type(f, type, sizeof(type));
 		if (fm->scale != 0 && fm->scale != 1)
@@ -459,7 +491,7 @@ static json_t *route_doc(const struct gw_route *rt)
 	const sbx_method *m = rt->handler ? NULL : sbx_method_find(rt->rpc);
 	const struct jpb_dialect *dl = rt->dialect;
 	int status = rt->status ? rt->status : 200;
-	const struct doc_param *hp = NULL;
+	const struct gw_doc_param *hp = NULL;
 	const char *ex_request = NULL, *ex_response = NULL;
 	json_t *params = json_array();
 	char desc[256];

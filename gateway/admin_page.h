@@ -5,7 +5,12 @@
 #ifndef SBX_GW_ADMIN_PAGE_H
 #define SBX_GW_ADMIN_PAGE_H
 
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+
 #include "request.h"
+#include "router.h"
 
 struct gw_server;
 
@@ -28,5 +33,40 @@ int gw_admin_page_handler(struct gw_server *srv, struct gw_request *req);
  * method and pattern, sandbox-service-API.md's endpoints; null for rows it
  * has no example of. */
 int gw_admin_docs_handler(struct gw_server *srv, struct gw_request *req);
+
+/* What the docs say of a hand-written row (a table in admin_docs.c, read
+ * by both documents): one parameter... */
+struct gw_doc_param {
+	const char *name, *param_type; /* param_type: "path", "query" or "body" */
+	bool required;
+	const char *description;
+};
+/* ...and the handler: its description, its parameters (ending at the
+ * first without a name) and the media type of its answer (NULL: JSON). */
+struct gw_handler_doc {
+	gw_handler_fn fn;
+	const char *description;
+	struct gw_doc_param params[6];
+	const char *media;
+};
+/* The table's row for fn, or a row saying only "Served by a hand-written
+ * handler"; never NULL. */
+const struct gw_handler_doc *gw_handler_doc_find(gw_handler_fn fn);
+/* The field at dotted `path` ("limits.wall_time_ms") under message d, or
+ * NULL. */
+const ProtobufCFieldDescriptor *gw_doc_resolve(const ProtobufCMessageDescriptor *d,
+					       const char *path);
+
+/* GET /openapi.json (openapi.c): gw_openapi_document() of the server's
+ * own table, its server URL from the request's Host header. */
+int gw_openapi_handler(struct gw_server *srv, struct gw_request *req);
+/* The OpenAPI 3.1 document of the n rows of table: one operation per row
+ * (a later row with an earlier one's method and pattern, which never
+ * matches, is left out), `*` segments as a {path} parameter; request and
+ * reply schemas from the RPC's messages through the row's dialect (its
+ * names, scales, enum words, defaults, error key); hand-written rows from
+ * gw_handler_doc_find(). server_url may be NULL. NULL on allocation
+ * failure. */
+json_t *gw_openapi_document(const struct gw_route *table, size_t n, const char *server_url);
 
 #endif

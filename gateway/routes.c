@@ -131,6 +131,8 @@ const struct gw_route gw_routes[] = {
 		       &gw_dialect_admin_logs, gw_logs_sandbox_handler, false),
 	GW_RPC("GET", "/admin/api/logs", "AdminLogs", &gw_dialect_admin_logs, 200),
 	GW_HANDLER("GET", "/admin/api/docs", gw_admin_docs_handler),
+	/* This table as an OpenAPI 3.1 document (gateway/openapi.c). */
+	GW_HANDLER("GET", "/openapi.json", gw_openapi_handler),
 	/* The gateway sends the request to itself, on its own thread
 	 * (gateway/admin_test.h). */
 	GW_HANDLER("POST", "/admin/api/test", gw_admin_test_handler),
