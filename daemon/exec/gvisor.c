@@ -1,5 +1,6 @@
 #include "gvisor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -491,8 +492,24 @@ static int spawn_and_wait(char **argv, struct job *j, struct io *io, int *ret_st
 	return 0;
 }
 
-/* `runsc delete --force id`: its state goes (the processes are dead or
- * killed with the cgroups). Bounded by DELETE_WAIT_MS. */
+/* Whether runsc left state of container `id` (files named after it):
+ * `runsc run` removes its own when the container exits, not when killed. */
+static bool has_state(const struct gvisor *n, const char *id)
+{
+	DIR *d = opendir(n->state);
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d)))
+		found = strstr(e->d_name, id) != NULL;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* `runsc delete --force id` when its state is left: it goes (the
+ * processes are dead or killed with the cgroups). Bounded by
+ * DELETE_WAIT_MS. */
 static void delete_container(const struct gvisor *n, const char *id)
 {
 	char root[PATH_MAX + 16];
@@ -502,6 +519,8 @@ static void delete_container(const struct gvisor *n, const char *id)
 	int st;
 	pid_t pid;
 
+	if (!has_state(n, id))
+		return;
 	snprintf(root, sizeof(root), "--root=%s", n->state);
 	pid = fork();
 	if (pid == 0) {
@@ -606,7 +625,7 @@ static int run_sandbox(struct gvisor *n, const Sbx__SpawnRequest *req, const cha
 		sbx_sentence(err, len, "%s: command not found", req->argv[0]);
 		return 0;
 	}
-	snprintf(id, sizeof(id), "sbx-%d-%u", (int)getpid(),
+	snprintf(id, sizeof(id), "sbx-%d-%010u", (int)getpid(),
 		 __atomic_fetch_add(&n->seq, 1, __ATOMIC_RELAXED));
 	snprintf(bundle, sizeof(bundle), "%s/b-%s", n->work, id);
 	snprintf(root, sizeof(root), "--root=%s", n->state);
