@@ -144,6 +144,31 @@ static int stray_processes(const char *state)
 	return n;
 }
 
+/* While the daemon runs, after the executions (a wall-time kill among
+ * them): no runsc state and no bundle are left in <state>/gvisor. */
+static int stale_entries(const char *state)
+{
+	char p[PATH_MAX];
+	int n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		DIR *dir;
+		struct dirent *e;
+
+		snprintf(p, sizeof(p), "%s/gvisor%s", state, i ? "/runsc" : "");
+		dir = opendir(p);
+		CHECKF(dir != NULL, "%s: missing", p);
+		while (dir && (e = readdir(dir)))
+			if (i ? e->d_name[0] != '.' : strncmp(e->d_name, "b-", 2) == 0) {
+				fprintf(stderr, "left behind: %s/%s\n", p, e->d_name);
+				n++;
+			}
+		if (dir)
+			closedir(dir);
+	}
+	return n;
+}
+
 int main(void)
 {
 	const char *args[] = {"--backend", "gvisor", NULL};
@@ -180,6 +205,7 @@ int main(void)
 	check_accounting();
 	check_containment();
 	bc_check_session();
+	CHECK_INT(stale_entries(d.state), 0);
 
 	st = th_daemon_stop(&d, 15000);
 	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon exit status %#x", st);
