@@ -38,6 +38,11 @@
  * request's (both share the run's cgroups with the program). */
 #define GVISOR_MEM_OVERHEAD_KB (96u << 10)
 #define GVISOR_TASK_OVERHEAD 256u
+/* The cgroup's CPU time includes runsc's, the Sentry's and the gofer's
+ * start (about 0.7 s of CPU, on both cores at once): the CPU limit allows
+ * for it, else a program that only sleeps would hit a 1 s CPU limit
+ * before a 1 s wall limit. */
+#define GVISOR_CPU_OVERHEAD_MS 1000u
 /* runsc delete: bounded, the container is dead already. */
 #define DELETE_WAIT_MS 5000
 
@@ -187,7 +192,7 @@ static enum kill_why over_limit(const struct job *j, const struct io *io, long l
 	if (io->dropped > OUTPUT_DRAIN_BYTES)
 		return KILL_OUTPUT;
 	if (sbx_nsjail_cg_cpu_ns(&j->n->cg, j->cg, &ns) == 0 &&
-	    ns >= j->req->limits->cpu_time_ms * 1000000ull)
+	    ns >= (j->req->limits->cpu_time_ms + GVISOR_CPU_OVERHEAD_MS) * 1000000ull)
 		return KILL_CPU;
 	return KILL_NONE;
 }

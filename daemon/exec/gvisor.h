@@ -13,7 +13,8 @@
  *   daemon makes (nsjail_cg.h; runsc runs with --ignore-cgroups), so
  *   memory (the request's plus GVISOR_MEM_OVERHEAD for the Sentry), host
  *   tasks and CPU time cover the whole sandbox; CPU time polled from the
- *   cgroup; wall time kept by the daemon; inside, the spec's rlimits
+ *   cgroup (allowing GVISOR_CPU_OVERHEAD_MS for runsc's own start); wall
+ *   time kept by the daemon; inside, the spec's rlimits
  *   (fsize, stack, nofile, nproc = the pids limit, CPU as a backstop);
  * - results: native's statuses; CPU time and peak memory are the
  *   cgroup's, so they include the Sentry's own (tens of MB, some ms);
