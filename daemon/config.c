@@ -78,7 +78,7 @@ static const struct sbx_opt rows[] = {
 	    "node's deployments and dev servers from other hosts",
 	    .def_help = "off"),
 	ROW("sandbox.backend", "SANDBOX_BACKEND", "backend", S(backend), "native", 0, 0,
-	    "isolation backend: native, docker or nsjail"),
+	    "isolation backend: native, docker, nsjail or gvisor"),
 	ROW("sandbox.docker_host", "DOCKER_HOST", "docker-host", S(docker_host),
 	    "unix:///var/run/docker.sock", 0, 0,
 	    "Docker Engine socket of the docker backend (unix:// only)"),

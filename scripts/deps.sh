@@ -20,6 +20,7 @@ packages=(
   e2fsprogs
   clang libclang-rt-14-dev
   chromium
+  runsc  # gVisor: SANDBOX_BACKEND=gvisor and test-integration-backend-gvisor
   prometheus  # promtool + a real prometheus: test-integration-http-metrics scrapes /metrics
 )
 # The languages sandboxes run: the runtimes table's name (a row of

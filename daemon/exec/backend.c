@@ -10,6 +10,7 @@
 #include "daemon_config.h"
 #include "docker.h"
 #include "engine.h"
+#include "gvisor.h"
 #include "nsjail.h"
 
 struct native {
@@ -100,11 +101,13 @@ static const struct sbx_backend_ops backends[] = {
 	  native_run_cancellable, native_run_stream, native_warm_pools },
 	/* No cancel yet: an admin force-stop of their executions answers
 	 * EOPNOTSUPP (the wall-time limit still ends them). No pools: each
-	 * execution is a container or an nsjail process of its own. */
+	 * execution is a container, an nsjail or a runsc process of its own. */
 	{ "docker", sbx_docker_open, sbx_docker_close, sbx_docker_run, sbx_docker_own_workspace,
 	  sbx_docker_describe, NULL, NULL, NULL },
 	{ "nsjail", sbx_nsjail_open, sbx_nsjail_close, sbx_nsjail_run, sbx_nsjail_own_workspace,
 	  sbx_nsjail_describe, NULL, NULL, NULL },
+	{ "gvisor", sbx_gvisor_open, sbx_gvisor_close, sbx_gvisor_run, sbx_gvisor_own_workspace,
+	  sbx_gvisor_describe, NULL, NULL, NULL },
 };
 
 const struct sbx_backend_ops *sbx_backend_find(const char *name)
@@ -115,4 +118,4 @@ const struct sbx_backend_ops *sbx_backend_find(const char *name)
 	return NULL;
 }
 
-const char *sbx_backend_names(void) { return "native, docker, nsjail"; }
+const char *sbx_backend_names(void) { return "native, docker, nsjail, gvisor"; }

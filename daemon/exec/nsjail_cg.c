@@ -364,6 +364,18 @@ void sbx_nsjail_cg_collect(const struct sbx_nsjail_cg *cg, const struct sbx_nsja
 	}
 }
 
+void sbx_nsjail_cg_kill(const struct sbx_nsjail_cg *cg, const struct sbx_nsjail_cg_run *run)
+{
+	char buf[65536];
+
+	(void)cg;
+	for (int c = 0; c < SBX_NJ_N; c++)
+		if (run->path[c][0] && cg_read(run->path[c], "cgroup.procs", buf, sizeof(buf)) == 0)
+			for (char *p = buf; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "")
+				if (atoi(p) > 0)
+					kill((pid_t)atoi(p), SIGKILL);
+}
+
 void sbx_nsjail_cg_remove(const struct sbx_nsjail_cg *cg, struct sbx_nsjail_cg_run *run)
 {
 	(void)cg;

@@ -59,6 +59,9 @@ int sbx_nsjail_cg_cpu_ns(const struct sbx_nsjail_cg *cg, const struct sbx_nsjail
  * killer acted), once ended. */
 void sbx_nsjail_cg_collect(const struct sbx_nsjail_cg *cg, const struct sbx_nsjail_cg_run *run,
 			   Sbx__ExecResult *res, bool *ret_oom);
+/* SIGKILL every task in the execution's cgroups (not removing them): a
+ * backend whose runner leaves processes of its own behind (gvisor.c). */
+void sbx_nsjail_cg_kill(const struct sbx_nsjail_cg *cg, const struct sbx_nsjail_cg_run *run);
 /* Kill what is left in the execution's cgroups (a killed nsjail leaves
  * NSJAIL.<pid> behind) and remove them. */
 void sbx_nsjail_cg_remove(const struct sbx_nsjail_cg *cg, struct sbx_nsjail_cg_run *run);

@@ -1,0 +1,217 @@
+/* The gvisor backend against Debian's runsc: the real sandboxd, started
+ * with --backend gvisor, runs the shared run/execute/limit checks
+ * (backend_cases.h) over RPC, then CPU time and peak memory reported, a
+ * wall-time kill that takes background children along, a signal reported,
+ * /etc/shadow absent, only loopback; and nothing left behind (cgroups,
+ * runsc state, processes).
+ *
+ * Skips (exit 77, saying why) when runsc is not on PATH, when not root
+ * (the backend creates cgroups), or when runsc cannot start a sandbox on
+ * this kernel (`runsc do /bin/true` fails: its words are printed). */
+#include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend_cases.h"
+#include "clock.h"
+#include "status.h"
+#include "testlib.h"
+
+static struct th_daemon d;
+
+static bool on_path(const char *name, char *ret, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+		const char *e = strchrnul(p, ':');
+
+		snprintf(ret, len, "%.*s/%s", (int)(e - p), p, name);
+		if (e > p && access(ret, X_OK) == 0)
+			return true;
+		p = *e ? e + 1 : e;
+	}
+	return false;
+}
+
+/* Can runsc start a sandbox here at all? Its state goes to a directory of
+ * the test's; the output of a refusal is printed. */
+static bool runsc_works(const char *runsc, const char *dir)
+{
+	char cmd[PATH_MAX * 3];
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s/probe' && '%s' --root='%s/probe' --network=none do /bin/true "
+		 ">'%s/probe.log' 2>&1 || { cat '%s/probe.log'; exit 1; }",
+		 dir, runsc, dir, dir, dir);
+	st = system(cmd);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void check_accounting(void)
+{
+	json_t *j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+			      "{\"argv\": [\"python3\", \"-c\", \"x = bytearray(32 << 20); "
+			      "n = 0\\nfor i in range(3000000): n += i\\nprint(n > 0)\"]}");
+
+	CHECK_STR(bc_s(j, "stdout"), "True\n");
+	CHECKF(bc_i(j, "cpu_time_ms") > 50, "cpu_time_ms %lld", bc_i(j, "cpu_time_ms"));
+	CHECKF(bc_i(j, "memory_peak_kb") >= 32 * 1024, "memory_peak_kb %lld",
+	       bc_i(j, "memory_peak_kb"));
+	CHECKF(bc_i(j, "wall_time_ms") > 0, "wall_time_ms %lld", bc_i(j, "wall_time_ms"));
+	json_decref(j);
+
+	/* The spec's rlimits reach the program exactly. */
+	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+		      "{\"argv\": [\"sh\", \"-c\", \"ulimit -n; ulimit -s; ulimit -f\"], "
+		      "\"limits\": {\"nofile\": 5, \"stack_kb\": 300, \"fsize_kb\": 100}}");
+	CHECK_STR(bc_s(j, "stdout"), "5\n300\n200\n");
+	json_decref(j);
+
+	j = bc_expect("Run", "EXEC_STATUS_SIGNALED", -999,
+		      "{\"argv\": [\"python3\", \"-c\", \"import ctypes; ctypes.string_at(0)\"]}");
+	CHECK_INT(bc_i(j, "signal"), 11);
+	json_decref(j);
+}
+
+static void check_containment(void)
+{
+	long long t0 = sbx_clock_mono_ms();
+	json_t *j;
+
+	/* The wall limit kills the tree: a background child that outlives
+	 * the shell would keep stdout open (and the run alive) otherwise. */
+	j = bc_expect("Run", "EXEC_STATUS_WALL_TIME_LIMIT", -999,
+		      "{\"argv\": [\"sh\", \"-c\", \"(sleep 60; echo late) & (sleep 60) & "
+		      "echo started; sleep 60\"], \"limits\": {\"wall_time_ms\": 1000}}");
+	CHECK_STR(bc_s(j, "stdout"), "started\n");
+	CHECKF(sbx_clock_mono_ms() - t0 < 6000, "the kill took %lld ms", sbx_clock_mono_ms() - t0);
+	json_decref(j);
+
+	/* The root is native's view: no /etc/shadow, our passwd. */
+	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+		      "{\"argv\": [\"sh\", \"-c\", \"cat /etc/shadow 2>/dev/null || echo no "
+		      "shadow; id -un\"]}");
+	CHECK_STR(bc_s(j, "stdout"), "no shadow\nsandbox\n");
+	json_decref(j);
+
+	/* Only loopback, also when the request asks for the network. */
+	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+		      "{\"argv\": [\"python3\", \"-c\", \"import socket\\n"
+		      "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\\n"
+		      "socket.create_connection(s.getsockname(), 2)\\n"
+		      "try:\\n socket.create_connection(('1.1.1.1', 80), 2); print('out')\\n"
+		      "except OSError as e: print('refused')\"], \"network\": true}");
+	CHECK_STR(bc_s(j, "stdout"), "refused\n");
+	json_decref(j);
+}
+
+/* Processes whose command line names the daemon's state directory (runsc,
+ * the Sentry and the gofer carry --root=<state>/gvisor/runsc). */
+static int stray_processes(const char *state)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	while (dir && (e = readdir(dir))) {
+		char p[300], buf[8192];
+		FILE *f;
+		size_t len;
+
+		if (atoi(e->d_name) <= 0)
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
+		f = fopen(p, "re");
+		len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = buf[i] ? buf[i] : ' ';
+		buf[len] = 0;
+		if (strstr(buf, state) && strstr(buf, "runsc")) {
+			fprintf(stderr, "left running: %s %s\n", e->d_name, buf);
+			n++;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/* While the daemon runs, after the executions (a wall-time kill among
+ * them): no runsc state and no bundle are left in <state>/gvisor. */
+static int stale_entries(const char *state)
+{
+	char p[PATH_MAX];
+	int n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		DIR *dir;
+		struct dirent *e;
+
+		snprintf(p, sizeof(p), "%s/gvisor%s", state, i ? "/runsc" : "");
+		dir = opendir(p);
+		CHECKF(dir != NULL, "%s: missing", p);
+		while (dir && (e = readdir(dir)))
+			if (i ? e->d_name[0] != '.' : strncmp(e->d_name, "b-", 2) == 0) {
+				fprintf(stderr, "left behind: %s/%s\n", p, e->d_name);
+				n++;
+			}
+		if (dir)
+			closedir(dir);
+	}
+	return n;
+}
+
+int main(void)
+{
+	const char *args[] = {"--backend", "gvisor", NULL};
+	char runsc[PATH_MAX], p[PATH_MAX];
+	struct stat sb;
+	int st;
+
+	if (!on_path("runsc", runsc, sizeof(runsc)))
+		SKIP("no runsc on PATH (Debian: apt-get install runsc)");
+	if (geteuid() != 0)
+		SKIP("not root: the gvisor backend creates cgroups");
+	bc_daemon = &d;
+	if (th_daemon_init(&d, "sbx-gvisor") < 0)
+		SKIP("no temporary directory");
+	if (!runsc_works(runsc, d.dir)) {
+		th_daemon_fini(&d);
+		SKIP("runsc cannot start a sandbox on this kernel (its words above)");
+	}
+	CHECK(th_daemon_start(&d, args) > 0);
+	{
+		json_t *h = bc_call("Health", &st, "{}");
+
+		CHECKF(h && strncmp(bc_s(h, "backend"), "gvisor", 6) == 0, "backend %s",
+		       h ? bc_s(h, "backend") : "?");
+		json_decref(h);
+		if (!h) {
+			th_daemon_fini(&d);
+			return tl_done();
+		}
+	}
+	bc_check_run();
+	bc_check_execute();
+	bc_check_limits();
+	check_accounting();
+	check_containment();
+	bc_check_session();
+	CHECK_INT(stale_entries(d.state), 0);
+
+	st = th_daemon_stop(&d, 15000);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon exit status %#x", st);
+	CHECK_INT(stray_processes(d.state), 0);
+	snprintf(p, sizeof(p), "%s/gvisor", d.state);
+	CHECKF(stat(p, &sb) < 0, "%s left behind", p);
+	th_daemon_fini(&d);
+	TEST_DONE();
+}
