@@ -35,11 +35,11 @@
 #define DELETE_WAIT_MS 5000
 
 struct gvisor {
-	struct sbx_runner rn; /* rn.work: fresh workspaces and bundles live here */
+	/* First (runner.h); fresh workspaces and bundles live in rn.work. */
+	struct sbx_runner rn;
 	char path[PATH_MAX];
 	char root[PATH_MAX + 8];  /* the read-only root of mount points */
 	char state[PATH_MAX + 8]; /* runsc --root */
-	char describe[PATH_MAX + 64];
 	unsigned seq; /* atomically incremented: container ids */
 };
 
@@ -52,7 +52,7 @@ int sbx_gvisor_open(const struct sbx_config *cfg, void **ret_state)
 	if (!n)
 		return -ENOMEM;
 	if (!sbx_runner_find_exec("runsc", path ? path : "/usr/local/bin:/usr/bin:/bin", n->path,
-		       sizeof(n->path))) {
+				  sizeof(n->path))) {
 		log_error("gvisor backend unavailable: runsc not found on PATH (Debian: apt-get "
 			  "install runsc)");
 		free(n);
@@ -73,38 +73,20 @@ int sbx_gvisor_open(const struct sbx_config *cfg, void **ret_state)
 	if (r == 0)
 		r = mkdir(n->state, 0700) < 0 ? -errno : sbx_gvisor_make_root(n->root);
 	if (r == 0)
-		r = sbx_nsjail_cg_open(&n->rn.cg);
+		r = sbx_runner_open_cg(&n->rn, "gvisor", n->path);
 	if (r < 0) {
 		log_error("gvisor backend: cannot prepare %s: %s", n->rn.work, strerror(-r));
 		free(n);
 		return r;
 	}
-	snprintf(n->describe, sizeof(n->describe), "gvisor (%s, cgroup %s)", n->path,
-		 n->rn.cg.version == 1 ? "v1" : n->rn.cg.version == 2 ? "v2" : "none");
 	*ret_state = n;
 	return 0;
 }
 
 void sbx_gvisor_close(void *state)
 {
-	struct gvisor *n = state;
-
-	if (!n)
-		return;
-	sbx_nsjail_cg_close(&n->rn.cg);
-	(void)sbx_runner_rm_tree(n->rn.work);
-	free(n);
-}
-
-int sbx_gvisor_own_workspace(void *state, const char *dir)
-{
-	(void)state;
-	return chown(dir, SANDBOX_ID, SANDBOX_ID) < 0 ? -errno : 0;
-}
-
-const char *sbx_gvisor_describe(void *state)
-{
-	return ((struct gvisor *)state)->describe;
+	/* Its bundles and runsc's state with it: no container outlives us. */
+	sbx_runner_close(state, true);
 }
 
 /* In the forked child (async-signal-safe calls only): into every one of
@@ -215,8 +197,7 @@ static const char *runsc_failure(const struct sbx_runner_io *io, char *buf, size
 		e = strstr(log, "error");
 	if (!e)
 		return NULL;
-	snprintf(buf, len, "%.*s", (int)strcspn(e, "\n"), e);
-	return buf;
+	return sbx_runner_log_line(e, buf, len);
 }
 
 /* runsc's own failure first (not when it was killed: its log says why
@@ -224,15 +205,11 @@ static const char *runsc_failure(const struct sbx_runner_io *io, char *buf, size
 static void decide(const Sbx__SpawnRequest *req, int st, const struct sbx_runner_io *io,
 		   Sbx__ExecResult *res, char *err, size_t len)
 {
-	const Sbx__Limits *l = req->limits;
-	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	/* runsc exits 128+N when the program died of signal N. */
-	int sig = code > 128 && code <= 128 + 64 ? code - 128 : 0;
 	char why[256];
 	const char *fail = io->kill || io->oom ? NULL : runsc_failure(io, why, sizeof(why));
+	int code = sbx_runner_exit_code(st, res), sig = res->signal;
+	const Sbx__Limits *l = req->limits;
 
-	res->exit_code = code;
-	res->signal = sig;
 	if (fail && code != 0 && code < 128) {
 		res->status = SBX__EXEC_STATUS__EXEC_STATUS_INTERNAL_ERROR;
 		sbx_sentence(err, len, "runsc failed: %s", fail);

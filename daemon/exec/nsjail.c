@@ -27,9 +27,9 @@
 #define MAX_ARGS 4096 + 512
 
 struct nsjail {
-	struct sbx_runner rn; /* rn.work: fresh workspaces live here */
+	/* First (runner.h); fresh workspaces live in rn.work. */
+	struct sbx_runner rn;
 	char path[PATH_MAX];
-	char describe[PATH_MAX + 64];
 };
 
 int sbx_nsjail_open(const struct sbx_config *cfg, void **ret_state)
@@ -40,8 +40,8 @@ int sbx_nsjail_open(const struct sbx_config *cfg, void **ret_state)
 
 	if (!n)
 		return -ENOMEM;
-	if (!sbx_runner_find_exec(cfg->nsjail_path, path ? path : "/usr/local/bin:/usr/bin:/bin", n->path,
-		       sizeof(n->path))) {
+	if (!sbx_runner_find_exec(cfg->nsjail_path, path ? path : "/usr/local/bin:/usr/bin:/bin",
+				  n->path, sizeof(n->path))) {
 		if (strchr(cfg->nsjail_path, '/'))
 			log_error("nsjail backend unavailable: %s is not an executable file",
 				  cfg->nsjail_path);
@@ -57,36 +57,18 @@ int sbx_nsjail_open(const struct sbx_config *cfg, void **ret_state)
 	r = mkdir(n->rn.work, 0711) < 0 && errno != EEXIST ? -errno
 							   : sbx_runner_write_ids(&n->rn);
 	if (r == 0)
-		r = sbx_nsjail_cg_open(&n->rn.cg);
+		r = sbx_runner_open_cg(&n->rn, "nsjail", n->path);
 	if (r < 0) {
 		free(n);
 		return r;
 	}
-	snprintf(n->describe, sizeof(n->describe), "nsjail (%s, cgroup %s)", n->path,
-		 n->rn.cg.version == 1 ? "v1" : n->rn.cg.version == 2 ? "v2" : "none");
 	*ret_state = n;
 	return 0;
 }
 
 void sbx_nsjail_close(void *state)
 {
-	struct nsjail *n = state;
-
-	if (!n)
-		return;
-	sbx_nsjail_cg_close(&n->rn.cg);
-	free(n);
-}
-
-int sbx_nsjail_own_workspace(void *state, const char *dir)
-{
-	(void)state;
-	return chown(dir, OUTSIDE_ID, OUTSIDE_ID) < 0 ? -errno : 0;
-}
-
-const char *sbx_nsjail_describe(void *state)
-{
-	return ((struct nsjail *)state)->describe;
+	sbx_runner_close(state, false);
 }
 
 struct args {
@@ -280,8 +262,7 @@ static const char *nsjail_failure(const struct sbx_runner_io *io, int code, char
 	sp = strchr(e, ' ');
 	if (sp && memmem(e, (size_t)(sp - e), "():", 3))
 		e = sp + 1;
-	snprintf(buf, len, "%.*s", (int)strcspn(e, "\n"), e);
-	return buf;
+	return sbx_runner_log_line(e, buf, len);
 }
 
 /* nsjail's own failures first; a SIGKILL past a limit is that limit's
@@ -290,14 +271,10 @@ static void decide(const Sbx__SpawnRequest *req, int st, const struct sbx_runner
 		   Sbx__ExecResult *res, char *err, size_t len)
 {
 	const Sbx__Limits *l = req->limits;
-	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	/* nsjail exits 128+N when the program died of signal N. */
-	int sig = code > 128 && code <= 128 + 64 ? code - 128 : 0;
+	int code = sbx_runner_exit_code(st, res), sig = res->signal;
 	char why[256];
 	const char *fail = nsjail_failure(io, code, why, sizeof(why));
 
-	res->exit_code = code;
-	res->signal = sig;
 	if (fail && strstr(fail, "execve(")) {
 		res->status = SBX__EXEC_STATUS__EXEC_STATUS_RUNTIME_ERROR;
 		res->exit_code = 127;

@@ -91,6 +91,41 @@ int sbx_runner_rm_tree(const char *dir)
 	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int sbx_runner_open_cg(struct sbx_runner *rn, const char *kind, const char *path)
+{
+	int r = sbx_nsjail_cg_open(&rn->cg);
+
+	if (r < 0)
+		return r;
+	snprintf(rn->describe, sizeof(rn->describe), "%s (%s, cgroup %s)", kind, path,
+		 rn->cg.version == 1 ? "v1" : rn->cg.version == 2 ? "v2" : "none");
+	return 0;
+}
+
+int sbx_runner_own_workspace(void *state, const char *dir)
+{
+	const struct sbx_runner *rn = state;
+
+	return chown(dir, rn->owner, rn->owner) < 0 ? -errno : 0;
+}
+
+const char *sbx_runner_describe(void *state)
+{
+	return ((struct sbx_runner *)state)->describe;
+}
+
+void sbx_runner_close(void *state, bool rm_work)
+{
+	struct sbx_runner *rn = state;
+
+	if (!rn)
+		return;
+	sbx_nsjail_cg_close(&rn->cg);
+	if (rm_work)
+		(void)sbx_runner_rm_tree(rn->work);
+	free(state);
+}
+
 /* Write one request file below dirfd: components opened O_NOFOLLOW, the
  * file created O_EXCL after removing what was there, owned by the sandbox
  * user (the workspace may hold links planted by an earlier run). */
@@ -401,6 +436,21 @@ done:
 	}
 	*ret = res;
 	return r == -EINVAL ? -EINVAL : 0;
+}
+
+const char *sbx_runner_log_line(const char *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.*s", (int)strcspn(e, "\n"), e);
+	return buf;
+}
+
+int sbx_runner_exit_code(int st, Sbx__ExecResult *res)
+{
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+
+	res->exit_code = code;
+	res->signal = code > 128 && code <= 128 + 64 ? code - 128 : 0;
+	return code;
 }
 
 /* The sentences of a run's end, the same for every runner; each backend

@@ -28,6 +28,7 @@ struct sbx_runner {
 	 * not a child of the killed runner. */
 	bool kill_cgroup;
 	struct sbx_nsjail_cg cg;
+	char describe[PATH_MAX + 64]; /* "<kind> (<path>, cgroup v2)" */
 };
 
 enum sbx_runner_kill { SBX_RUNNER_KILL_NONE, SBX_RUNNER_KILL_WALL, SBX_RUNNER_KILL_CPU,
@@ -66,6 +67,17 @@ bool sbx_runner_find_exec(const char *name, const char *path_var, char *ret, siz
 /* rn->passwd and rn->group: the sandbox's user list, in rn->work. */
 int sbx_runner_write_ids(struct sbx_runner *rn);
 int sbx_runner_rm_tree(const char *dir);
+/* The last step of a backend's open: the cgroups (rn->cg) and
+ * rn->describe, for `kind` running the runner at `path`. */
+int sbx_runner_open_cg(struct sbx_runner *rn, const char *kind, const char *path);
+/* The backend table's own_workspace and describe for a backend whose
+ * state begins with its struct sbx_runner: a workspace the executor made
+ * is the sandbox user's; the line for the logs. */
+int sbx_runner_own_workspace(void *state, const char *dir);
+const char *sbx_runner_describe(void *state);
+/* The cgroups, the work directory when rm_work, then state itself (which
+ * begins with its struct sbx_runner; NULL is nothing to close). */
+void sbx_runner_close(void *state, bool rm_work);
 /* argv[0] as the runner must exec it: a bare name resolved on the
  * request's PATH (the host's /usr is the sandbox's); a path as is, looked
  * up inside. False when a bare name is found nowhere. */
@@ -78,6 +90,11 @@ int sbx_runner_spawn_wait(char **argv, struct sbx_runner_job *j, struct sbx_runn
  * (-EINVAL for a request the engine refuses, as sbx_engine_run). */
 int sbx_runner_run(const struct sbx_runner *rn, const Sbx__SpawnRequest *req, sbx_runner_fn run,
 		   void *state, Sbx__ExecResult **ret);
+/* The line at e (a runner's log), copied to buf: the failure's sentence. */
+const char *sbx_runner_log_line(const char *e, char *buf, size_t len);
+/* res->exit_code and res->signal from the runner's wait status st: both
+ * runners exit 128+N when the program died of signal N. The code. */
+int sbx_runner_exit_code(int st, Sbx__ExecResult *res);
 /* The sentences of a run's end (status, err), the same for every runner:
  * argv[0] found nowhere (exit code 127), a limit. */
 void sbx_runner_not_found(const Sbx__SpawnRequest *req, Sbx__ExecResult *res, char *err,
