@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "gvisor.h"
 #include "nsjail.h"
+#include "runner.h"
 
 struct native {
 	struct sbx_engine *engine;
@@ -104,10 +105,10 @@ static const struct sbx_backend_ops backends[] = {
 	 * execution is a container, an nsjail or a runsc process of its own. */
 	{ "docker", sbx_docker_open, sbx_docker_close, sbx_docker_run, sbx_docker_own_workspace,
 	  sbx_docker_describe, NULL, NULL, NULL },
-	{ "nsjail", sbx_nsjail_open, sbx_nsjail_close, sbx_nsjail_run, sbx_nsjail_own_workspace,
-	  sbx_nsjail_describe, NULL, NULL, NULL },
-	{ "gvisor", sbx_gvisor_open, sbx_gvisor_close, sbx_gvisor_run, sbx_gvisor_own_workspace,
-	  sbx_gvisor_describe, NULL, NULL, NULL },
+	{ "nsjail", sbx_nsjail_open, sbx_nsjail_close, sbx_nsjail_run, sbx_runner_own_workspace,
+	  sbx_runner_describe, NULL, NULL, NULL },
+	{ "gvisor", sbx_gvisor_open, sbx_gvisor_close, sbx_gvisor_run, sbx_runner_own_workspace,
+	  sbx_runner_describe, NULL, NULL, NULL },
 };
 
 const struct sbx_backend_ops *sbx_backend_find(const char *name)

@@ -32,7 +32,7 @@
 int sbx_gvisor_open(const struct sbx_config *cfg, void **ret_state);
 void sbx_gvisor_close(void *state);
 int sbx_gvisor_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret);
-int sbx_gvisor_own_workspace(void *state, const char *dir);
-const char *sbx_gvisor_describe(void *state);
+/* own_workspace and describe: sbx_runner_own_workspace and
+ * sbx_runner_describe (runner.h). */
 
 #endif

@@ -35,7 +35,7 @@
 int sbx_nsjail_open(const struct sbx_config *cfg, void **ret_state);
 void sbx_nsjail_close(void *state);
 int sbx_nsjail_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **ret);
-int sbx_nsjail_own_workspace(void *state, const char *dir);
-const char *sbx_nsjail_describe(void *state);
+/* own_workspace and describe: sbx_runner_own_workspace and
+ * sbx_runner_describe (runner.h). */
 
 #endif
