@@ -69,7 +69,7 @@ void bc_check_run(void)
 	json_decref(j);
 
 	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", 3,
-		   "{\"argv\": [\"sh\", \"-c\", \"echo err >&2; exit 3\"]}");
+		      "{\"argv\": [\"sh\", \"-c\", \"echo err >&2; exit 3\"]}");
 	CHECK_STR(bc_s(j, "stderr"), "err\n");
 	json_decref(j);
 
@@ -77,18 +77,19 @@ void bc_check_run(void)
 	CHECK_STR(bc_s(j, "stdout"), "line 1\nline 2\n");
 	json_decref(j);
 
-	j = bc_expect("Run", OK, 0,
-		   "{\"argv\": [\"sh\", \"-c\", \"echo $GREETING-$HOME\"], \"env\": {\"GREETING\": "
-		   "\"hi\"}}");
+	j = bc_expect(
+		"Run", OK, 0,
+		"{\"argv\": [\"sh\", \"-c\", \"echo $GREETING-$HOME\"], \"env\": {\"GREETING\": "
+		"\"hi\"}}");
 	CHECK_STR(bc_s(j, "stdout"), "hi-/tmp\n");
 	json_decref(j);
 
 	j = bc_expect("Run", OK, 0,
-		   "{\"argv\": [\"sh\", \"-c\", \"pwd; cat sub/a.txt; ./x.sh\"], \"cwd\": "
-		   "\"/workspace\", "
-		   "\"files\": [{\"path\": \"sub/a.txt\", \"content\": \"A\\n\"}, "
-		   "{\"path\": \"x.sh\", \"content\": \"#!/bin/sh\\necho X\\n\", "
-		   "\"is_executable\": true}]}");
+		      "{\"argv\": [\"sh\", \"-c\", \"pwd; cat sub/a.txt; ./x.sh\"], \"cwd\": "
+		      "\"/workspace\", "
+		      "\"files\": [{\"path\": \"sub/a.txt\", \"content\": \"A\\n\"}, "
+		      "{\"path\": \"x.sh\", \"content\": \"#!/bin/sh\\necho X\\n\", "
+		      "\"is_executable\": true}]}");
 	CHECK_STR(bc_s(j, "stdout"), "/workspace\nA\nX\n");
 	json_decref(j);
 
@@ -97,9 +98,9 @@ void bc_check_run(void)
 
 	/* Non-root, no capabilities, read-only root, writable /tmp and workspace. */
 	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", 1,
-		   "{\"argv\": [\"sh\", \"-c\", \"id -u; grep CapEff /proc/self/status; touch "
-		   "/tmp/t /workspace/w && "
-		   "echo writable; touch /etc/x\"]}");
+		      "{\"argv\": [\"sh\", \"-c\", \"id -u; grep CapEff /proc/self/status; touch "
+		      "/tmp/t /workspace/w && "
+		      "echo writable; touch /etc/x\"]}");
 	CHECKF(strstr(bc_s(j, "stdout"), "1000\nCapEff:\t0000000000000000\nwritable\n") != NULL,
 	       "%s", bc_s(j, "stdout"));
 	CHECKF(strstr(bc_s(j, "stderr"), "Read-only file system") != NULL, "%s", bc_s(j, "stderr"));
@@ -107,8 +108,8 @@ void bc_check_run(void)
 
 	/* No network: only loopback. */
 	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", 1,
-		   "{\"argv\": [\"python3\", \"-c\", \"import socket; "
-		   "socket.create_connection(('1.1.1.1', 53), 2)\"]}");
+		      "{\"argv\": [\"python3\", \"-c\", \"import socket; "
+		      "socket.create_connection(('1.1.1.1', 53), 2)\"]}");
 	CHECKF(strstr(bc_s(j, "stderr"), "unreachable") != NULL ||
 		       strstr(bc_s(j, "stderr"), "OSError") != NULL,
 	       "%s", bc_s(j, "stderr"));
@@ -120,13 +121,13 @@ void bc_check_execute(void)
 	json_t *j;
 
 	j = bc_expect("Execute", OK, 0,
-		   "{\"language\": \"python\", \"code\": \"import sys; print(sum(range(10)), "
-		   "sys.stdin.read())\", \"stdin\": \"in\"}");
+		      "{\"language\": \"python\", \"code\": \"import sys; print(sum(range(10)), "
+		      "sys.stdin.read())\", \"stdin\": \"in\"}");
 	CHECK_STR(bc_s(j, "stdout"), "45 in\n");
 	json_decref(j);
 	j = bc_expect("Execute", OK, 0,
-		   "{\"language\": \"node\", \"code\": \"console.log([1,2,3].map(x => x * "
-		   "2).join(','))\"}");
+		      "{\"language\": \"node\", \"code\": \"console.log([1,2,3].map(x => x * "
+		      "2).join(','))\"}");
 	CHECK_STR(bc_s(j, "stdout"), "2,4,6\n");
 	json_decref(j);
 	j = bc_expect("Execute", OK, 0, "{\"language\": \"bash\", \"code\": \"echo $((6 * 7))\"}");
@@ -140,45 +141,46 @@ void bc_check_limits(void)
 	json_t *j;
 
 	j = bc_expect("Run", "EXEC_STATUS_WALL_TIME_LIMIT", -999,
-		   "{\"argv\": [\"sh\", \"-c\", \"echo before; sleep 30\"], \"limits\": "
-		   "{\"wall_time_ms\": 1000}}");
+		      "{\"argv\": [\"sh\", \"-c\", \"echo before; sleep 30\"], \"limits\": "
+		      "{\"wall_time_ms\": 1000}}");
 	CHECK_STR(bc_s(j, "stdout"), "before\n");
 	CHECKF(sbx_clock_mono_ms() - t0 < 10000, "the wall limit took %lld ms",
 	       sbx_clock_mono_ms() - t0);
 	json_decref(j);
 
 	j = bc_expect("Run", "EXEC_STATUS_TIME_LIMIT", -999,
-		   "{\"argv\": [\"python3\", \"-c\", \"while True: pass\"], \"limits\": "
-		   "{\"cpu_time_ms\": 1000}}");
+		      "{\"argv\": [\"python3\", \"-c\", \"while True: pass\"], \"limits\": "
+		      "{\"cpu_time_ms\": 1000}}");
 	json_decref(j);
 
-	j = bc_expect("Run", "EXEC_STATUS_MEMORY_LIMIT", -999,
-		   "{\"argv\": [\"python3\", \"-c\", \"x = bytearray(256 << 20); print(len(x))\"], "
-		   "\"limits\": {\"memory_kb\": 65536}}");
+	j = bc_expect(
+		"Run", "EXEC_STATUS_MEMORY_LIMIT", -999,
+		"{\"argv\": [\"python3\", \"-c\", \"x = bytearray(256 << 20); print(len(x))\"], "
+		"\"limits\": {\"memory_kb\": 65536}}");
 	json_decref(j);
 
 	j = bc_expect("Run", "EXEC_STATUS_OUTPUT_LIMIT", -999,
-		   "{\"argv\": [\"python3\", \"-c\", \"print('x' * 100000)\"], \"limits\": "
-		   "{\"output_bytes\": 1000}}");
+		      "{\"argv\": [\"python3\", \"-c\", \"print('x' * 100000)\"], \"limits\": "
+		      "{\"output_bytes\": 1000}}");
 	CHECK_INT(strlen(bc_s(j, "stdout")), 1000);
 	CHECK(json_is_true(json_object_get(j, "stdout_truncated")));
 	json_decref(j);
 
 	/* Endless output is cut off, not collected. */
 	j = bc_expect("Run", "EXEC_STATUS_OUTPUT_LIMIT", -999,
-		   "{\"argv\": [\"yes\"], \"limits\": {\"output_bytes\": 4096}}");
+		      "{\"argv\": [\"yes\"], \"limits\": {\"output_bytes\": 4096}}");
 	json_decref(j);
 
 	j = bc_expect("Run", "EXEC_STATUS_SIGNALED", -999,
-		   "{\"argv\": [\"sh\", \"-c\", \"head -c 1000000 /dev/zero > /tmp/f\"], "
-		   "\"limits\": {\"fsize_kb\": 100}}");
+		      "{\"argv\": [\"sh\", \"-c\", \"head -c 1000000 /dev/zero > /tmp/f\"], "
+		      "\"limits\": {\"fsize_kb\": 100}}");
 	json_decref(j);
 
 	/* The pids limit: the shell's fifth fork fails. */
 	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", -999,
-		   "{\"argv\": [\"sh\", \"-c\", \"for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & "
-		   "done; wait\"], "
-		   "\"limits\": {\"pids\": 4}}");
+		      "{\"argv\": [\"sh\", \"-c\", \"for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & "
+		      "done; wait\"], "
+		      "\"limits\": {\"pids\": 4}}");
 	CHECKF(strstr(bc_s(j, "stderr"), "fork") != NULL, "%s", bc_s(j, "stderr"));
 	json_decref(j);
 }
@@ -195,17 +197,61 @@ void bc_check_session(void)
 	json_decref(j);
 	if (!id[0])
 		return;
-	j = bc_call("SessionRun", &st,
-		 "{\"session_id\": \"%s\", \"command\": [\"sh\", \"-c\", \"echo kept > f; echo t > "
-		 "/tmp/t\"]}",
-		 id);
+	j = bc_call(
+		"SessionRun", &st,
+		"{\"session_id\": \"%s\", \"command\": [\"sh\", \"-c\", \"echo kept > f; echo t > "
+		"/tmp/t\"]}",
+		id);
 	CHECK(st == SBX_OK);
 	json_decref(j);
 	j = bc_call("SessionRun", &st,
-		 "{\"session_id\": \"%s\", \"command\": [\"cat\", \"f\", \"/tmp/t\"]}", id);
+		    "{\"session_id\": \"%s\", \"command\": [\"cat\", \"f\", \"/tmp/t\"]}", id);
 	CHECK(st == SBX_OK && j);
 	CHECK_STR(bc_s(j, "stdout"), "kept\nt\n");
 	json_decref(j);
 	json_decref(bc_call("DeleteSession", &st, "{\"session_id\": \"%s\"}", id));
 }
 
+/* What the runner backends (nsjail, gvisor) must report as native does:
+ * CPU time, peak memory and wall time; rlimits exact; a real SIGSEGV. */
+void bc_check_accounting(void)
+{
+	json_t *j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+			      "{\"argv\": [\"python3\", \"-c\", \"x = bytearray(32 << 20); "
+			      "n = 0\\nfor i in range(3000000): n += i\\nprint(n > 0)\"]}");
+
+	CHECK_STR(bc_s(j, "stdout"), "True\n");
+	CHECKF(bc_i(j, "cpu_time_ms") > 50, "cpu_time_ms %lld", bc_i(j, "cpu_time_ms"));
+	CHECKF(bc_i(j, "memory_peak_kb") >= 32 * 1024, "memory_peak_kb %lld",
+	       bc_i(j, "memory_peak_kb"));
+	CHECKF(bc_i(j, "wall_time_ms") > 0, "wall_time_ms %lld", bc_i(j, "wall_time_ms"));
+	json_decref(j);
+
+	/* The limits reach the program exactly (not rounded to nsjail's MiB;
+	 * a small nofile does not stop the runner itself). */
+	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+		      "{\"argv\": [\"sh\", \"-c\", \"ulimit -n; ulimit -s; ulimit -f\"], "
+		      "\"limits\": {\"nofile\": 5, \"stack_kb\": 300, \"fsize_kb\": 100}}");
+	CHECK_STR(bc_s(j, "stdout"), "5\n300\n200\n");
+	json_decref(j);
+
+	j = bc_expect("Run", "EXEC_STATUS_SIGNALED", -999,
+		      "{\"argv\": [\"python3\", \"-c\", \"import ctypes; ctypes.string_at(0)\"]}");
+	CHECK_INT(bc_i(j, "signal"), 11);
+	json_decref(j);
+}
+
+bool bc_backend_up(const char *backend, const char *const args[])
+{
+	int st = 0;
+	json_t *h;
+
+	CHECK(th_daemon_start(bc_daemon, args) > 0);
+	h = bc_call("Health", &st, "{}");
+	CHECKF(h && strncmp(bc_s(h, "backend"), backend, strlen(backend)) == 0, "backend %s",
+	       h ? bc_s(h, "backend") : "?");
+	json_decref(h);
+	if (!h)
+		th_daemon_fini(bc_daemon);
+	return h != NULL;
+}

@@ -4,6 +4,7 @@
 #define SBX_TEST_BACKEND_CASES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "harness.h"
 
@@ -29,5 +30,11 @@ void bc_check_execute(void);
 void bc_check_limits(void);
 /* A session keeps its files between runs. */
 void bc_check_session(void);
+/* The runner backends' accounting: CPU time, peak memory, exact rlimits,
+ * a real SIGSEGV. */
+void bc_check_accounting(void);
+/* Start bc_daemon (initialised) with args and check that Health names
+ * `backend`; false (the daemon finished) when it does not answer. */
+bool bc_backend_up(const char *backend, const char *const args[]);
 
 #endif

@@ -77,18 +77,8 @@ int main(void)
 	bc_daemon = &d;
 	if (th_daemon_init(&d, "sbx-docker") < 0)
 		SKIP("no temporary directory");
-	CHECK(th_daemon_start(&d, args) > 0);
-	{
-		json_t *h = bc_call("Health", &st, "{}");
-
-		CHECKF(h && strncmp(bc_s(h, "backend"), "docker", 6) == 0, "backend %s",
-		       h ? bc_s(h, "backend") : "?");
-		json_decref(h);
-		if (!h) {
-			th_daemon_fini(&d);
-			return tl_done();
-		}
-	}
+	if (!bc_backend_up("docker", args))
+		return tl_done();
 	bc_check_run();
 	bc_check_execute();
 	bc_check_limits();

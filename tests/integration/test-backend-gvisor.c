@@ -53,32 +53,6 @@ static bool runsc_works(const char *runsc, const char *dir)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-static void check_accounting(void)
-{
-	json_t *j = bc_expect("Run", "EXEC_STATUS_OK", 0,
-			      "{\"argv\": [\"python3\", \"-c\", \"x = bytearray(32 << 20); "
-			      "n = 0\\nfor i in range(3000000): n += i\\nprint(n > 0)\"]}");
-
-	CHECK_STR(bc_s(j, "stdout"), "True\n");
-	CHECKF(bc_i(j, "cpu_time_ms") > 50, "cpu_time_ms %lld", bc_i(j, "cpu_time_ms"));
-	CHECKF(bc_i(j, "memory_peak_kb") >= 32 * 1024, "memory_peak_kb %lld",
-	       bc_i(j, "memory_peak_kb"));
-	CHECKF(bc_i(j, "wall_time_ms") > 0, "wall_time_ms %lld", bc_i(j, "wall_time_ms"));
-	json_decref(j);
-
-	/* The spec's rlimits reach the program exactly. */
-	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
-		      "{\"argv\": [\"sh\", \"-c\", \"ulimit -n; ulimit -s; ulimit -f\"], "
-		      "\"limits\": {\"nofile\": 5, \"stack_kb\": 300, \"fsize_kb\": 100}}");
-	CHECK_STR(bc_s(j, "stdout"), "5\n300\n200\n");
-	json_decref(j);
-
-	j = bc_expect("Run", "EXEC_STATUS_SIGNALED", -999,
-		      "{\"argv\": [\"python3\", \"-c\", \"import ctypes; ctypes.string_at(0)\"]}");
-	CHECK_INT(bc_i(j, "signal"), 11);
-	json_decref(j);
-}
-
 static void check_containment(void)
 {
 	long long t0 = sbx_clock_mono_ms();
@@ -187,22 +161,12 @@ int main(void)
 		th_daemon_fini(&d);
 		SKIP("runsc cannot start a sandbox on this kernel (its words above)");
 	}
-	CHECK(th_daemon_start(&d, args) > 0);
-	{
-		json_t *h = bc_call("Health", &st, "{}");
-
-		CHECKF(h && strncmp(bc_s(h, "backend"), "gvisor", 6) == 0, "backend %s",
-		       h ? bc_s(h, "backend") : "?");
-		json_decref(h);
-		if (!h) {
-			th_daemon_fini(&d);
-			return tl_done();
-		}
-	}
+	if (!bc_backend_up("gvisor", args))
+		return tl_done();
 	bc_check_run();
 	bc_check_execute();
 	bc_check_limits();
-	check_accounting();
+	bc_check_accounting();
 	check_containment();
 	bc_check_session();
 	CHECK_INT(stale_entries(d.state), 0);

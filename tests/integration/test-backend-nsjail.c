@@ -44,33 +44,6 @@ static bool find_nsjail(char *ret, size_t len)
 	return false;
 }
 
-static void check_accounting(void)
-{
-	json_t *j = bc_expect("Run", "EXEC_STATUS_OK", 0,
-			      "{\"argv\": [\"python3\", \"-c\", \"x = bytearray(32 << 20); "
-			      "n = 0\\nfor i in range(3000000): n += i\\nprint(n > 0)\"]}");
-
-	CHECK_STR(bc_s(j, "stdout"), "True\n");
-	CHECKF(bc_i(j, "cpu_time_ms") > 50, "cpu_time_ms %lld", bc_i(j, "cpu_time_ms"));
-	CHECKF(bc_i(j, "memory_peak_kb") >= 32 * 1024, "memory_peak_kb %lld",
-	       bc_i(j, "memory_peak_kb"));
-	CHECKF(bc_i(j, "wall_time_ms") > 0, "wall_time_ms %lld", bc_i(j, "wall_time_ms"));
-	json_decref(j);
-
-	/* The limits reach the program exactly, not rounded to nsjail's MiB
-	 * (and a small nofile does not stop nsjail itself). */
-	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
-		      "{\"argv\": [\"sh\", \"-c\", \"ulimit -n; ulimit -s; ulimit -f\"], "
-		      "\"limits\": {\"nofile\": 5, \"stack_kb\": 300, \"fsize_kb\": 100}}");
-	CHECK_STR(bc_s(j, "stdout"), "5\n300\n200\n");
-	json_decref(j);
-
-	j = bc_expect("Run", "EXEC_STATUS_SIGNALED", -999,
-		      "{\"argv\": [\"python3\", \"-c\", \"import ctypes; ctypes.string_at(0)\"]}");
-	CHECK_INT(bc_i(j, "signal"), 11);
-	json_decref(j);
-}
-
 static void check_containment(void)
 {
 	long long t0;
@@ -174,22 +147,12 @@ int main(void)
 	bc_daemon = &d;
 	if (th_daemon_init(&d, "sbx-nsjail") < 0)
 		SKIP("no temporary directory");
-	CHECK(th_daemon_start(&d, args) > 0);
-	{
-		json_t *h = bc_call("Health", &st, "{}");
-
-		CHECKF(h && strncmp(bc_s(h, "backend"), "nsjail", 6) == 0, "backend %s",
-		       h ? bc_s(h, "backend") : "?");
-		json_decref(h);
-		if (!h) {
-			th_daemon_fini(&d);
-			return tl_done();
-		}
-	}
+	if (!bc_backend_up("nsjail", args))
+		return tl_done();
 	bc_check_run();
 	bc_check_execute();
 	bc_check_limits();
-	check_accounting();
+	bc_check_accounting();
 	check_containment();
 	bc_check_session();
 
