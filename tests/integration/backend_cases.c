@@ -11,6 +11,14 @@
 #include "status.h"
 #include "testlib.h"
 
+/* Python: loopback connects, 203.0.113.1 (TEST-NET-3) does not. */
+#define LOOPBACK_ONLY                                                                              \
+	"import socket\\n"                                                                         \
+	"s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\\n"                             \
+	"socket.create_connection(s.getsockname(), 2)\\n"                                          \
+	"try:\\n socket.create_connection(('203.0.113.1', 80), 2); print('out')\\n"                \
+	"except OSError as e: print('refused')"
+
 struct th_daemon *bc_daemon;
 
 /* Call method with a JSON request; the reply as JSON (NULL on a non-OK
@@ -109,7 +117,7 @@ void bc_check_run(void)
 	/* No network: only loopback. */
 	j = bc_expect("Run", "EXEC_STATUS_RUNTIME_ERROR", 1,
 		      "{\"argv\": [\"python3\", \"-c\", \"import socket; "
-		      "socket.create_connection(('1.1.1.1', 53), 2)\"]}");
+		      "socket.create_connection(('203.0.113.1', 53), 2)\"]}");
 	CHECKF(strstr(bc_s(j, "stderr"), "unreachable") != NULL ||
 		       strstr(bc_s(j, "stderr"), "OSError") != NULL,
 	       "%s", bc_s(j, "stderr"));
@@ -254,4 +262,35 @@ bool bc_backend_up(const char *backend, const char *const args[])
 	if (!h)
 		th_daemon_fini(bc_daemon);
 	return h != NULL;
+}
+
+void bc_check_containment(bool ask_network)
+{
+	long long t0 = sbx_clock_mono_ms();
+	json_t *j;
+
+	/* The wall limit kills the tree: a background child that outlives
+	 * the shell would keep stdout open (and the run alive) otherwise. */
+	j = bc_expect("Run", "EXEC_STATUS_WALL_TIME_LIMIT", -999,
+		      "{\"argv\": [\"sh\", \"-c\", \"(sleep 60; echo late) & (sleep 60) & "
+		      "echo started; sleep 60\"], \"limits\": {\"wall_time_ms\": 1000}}");
+	CHECK_STR(bc_s(j, "stdout"), "started\n");
+	CHECKF(sbx_clock_mono_ms() - t0 < 6000, "the kill took %lld ms", sbx_clock_mono_ms() - t0);
+	json_decref(j);
+
+	/* The root is native's view: no /etc/shadow, our passwd. */
+	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+		      "{\"argv\": [\"sh\", \"-c\", \"cat /etc/shadow 2>/dev/null || echo no "
+		      "shadow; id -un\"]}");
+	CHECK_STR(bc_s(j, "stdout"), "no shadow\nsandbox\n");
+	json_decref(j);
+
+	/* Only loopback: 127.0.0.1 works, a documentation address is
+	 * unreachable (also when the request asks for the network). */
+	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+		      ask_network ? "{\"argv\": [\"python3\", \"-c\", \"" LOOPBACK_ONLY
+				    "\"], \"network\": true}"
+				  : "{\"argv\": [\"python3\", \"-c\", \"" LOOPBACK_ONLY "\"]}");
+	CHECK_STR(bc_s(j, "stdout"), "refused\n");
+	json_decref(j);
 }

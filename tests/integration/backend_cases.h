@@ -33,6 +33,9 @@ void bc_check_session(void);
 /* The runner backends' accounting: CPU time, peak memory, exact rlimits,
  * a real SIGSEGV. */
 void bc_check_accounting(void);
+/* A wall-time kill takes background children, the root is native's view,
+ * only loopback works (ask_network: also when the request asks). */
+void bc_check_containment(bool ask_network);
 /* Start bc_daemon (initialised) with args and check that Health names
  * `backend`; false (the daemon finished) when it does not answer. */
 bool bc_backend_up(const char *backend, const char *const args[]);

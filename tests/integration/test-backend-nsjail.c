@@ -62,23 +62,6 @@ static void check_containment(void)
 	       sbx_clock_mono_ms() - t0);
 	json_decref(j);
 
-	/* The wall limit kills the tree: a background child that outlives
-	 * the shell would keep stdout open (and the run alive) otherwise. */
-	t0 = sbx_clock_mono_ms();
-	j = bc_expect("Run", "EXEC_STATUS_WALL_TIME_LIMIT", -999,
-		      "{\"argv\": [\"sh\", \"-c\", \"(sleep 60; echo late) & (sleep 60) & "
-		      "echo started; sleep 60\"], \"limits\": {\"wall_time_ms\": 1000}}");
-	CHECK_STR(bc_s(j, "stdout"), "started\n");
-	CHECKF(sbx_clock_mono_ms() - t0 < 6000, "the kill took %lld ms", sbx_clock_mono_ms() - t0);
-	json_decref(j);
-
-	/* The root is native's view: no /etc/shadow, our passwd. */
-	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
-		      "{\"argv\": [\"sh\", \"-c\", \"cat /etc/shadow 2>/dev/null || echo no "
-		      "shadow; id -un; ls /home 2>&1 | head -c 0\"]}");
-	CHECK_STR(bc_s(j, "stdout"), "no shadow\nsandbox\n");
-	json_decref(j);
-
 	/* The seccomp policy: no user namespace inside, no ptrace. */
 	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
 		      "{\"argv\": [\"python3\", \"-c\", \"import ctypes, os\\n"
@@ -86,16 +69,6 @@ static void check_containment(void)
 		      "print(libc.unshare(0x10000000), ctypes.get_errno() == 1, "
 		      "libc.ptrace(16, 1, 0, 0), ctypes.get_errno() == 1)\"]}");
 	CHECK_STR(bc_s(j, "stdout"), "-1 True -1 True\n");
-	json_decref(j);
-
-	/* Only loopback: no route out, but 127.0.0.1 works. */
-	j = bc_expect("Run", "EXEC_STATUS_OK", 0,
-		      "{\"argv\": [\"python3\", \"-c\", \"import socket\\n"
-		      "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\\n"
-		      "socket.create_connection(s.getsockname(), 2)\\n"
-		      "try:\\n socket.create_connection(('1.1.1.1', 80), 2); print('out')\\n"
-		      "except OSError as e: print('refused')\"]}");
-	CHECK_STR(bc_s(j, "stdout"), "refused\n");
 	json_decref(j);
 }
 
@@ -154,6 +127,7 @@ int main(void)
 	bc_check_limits();
 	bc_check_accounting();
 	check_containment();
+	bc_check_containment(false);
 	bc_check_session();
 
 	daemon_pid = d.pid;

@@ -136,7 +136,7 @@ static void network_egress(struct sbx_engine *e)
 	char code[512];
 	snprintf(code, sizeof(code),
 		 "import socket\n"
-		 "for host in ('127.0.0.1', '10.0.2.2', '8.8.8.8'):\n"
+		 "for host in ('127.0.0.1', '192.0.2.2', '198.51.100.8'):\n"
 		 "    s = socket.socket(); s.settimeout(1)\n"
 		 "    try:\n"
 		 "        s.connect((host, %d)); print('connected', host)\n"
