@@ -1,7 +1,10 @@
 /* Reused network namespaces (daemon/sandbox/net.c, netns_reuse): an
  * execution's loopback-only namespace serves a later one only when it
  * holds nothing. Proved, not assumed: each run prints its namespace's
- * inode, so the test sees which runs shared one.
+ * cookie (SO_NETNS_COOKIE, 71: a 64-bit counter the kernel never hands
+ * out twice, unlike the namespace's inode, which a new namespace takes
+ * over as soon as the old one is freed), so the test sees which runs
+ * shared one.
  *
  * - Runs that leave nothing do get reused (otherwise the rest proves
  *   nothing and the speed-up is not there).
@@ -22,11 +25,11 @@
 
 #define RUNS 8
 
-/* The namespace's inode and the number of sockets the kernel lists in
+/* The namespace's cookie and the number of sockets the kernel lists in
  * it, then whether ports 5555 (tcp) and 5556 (udp) bind. */
 static const char probe[] =
 	"import os, socket\n"
-	"print(os.readlink('/proc/self/ns/net'))\n"
+	"print(int.from_bytes(socket.socket().getsockopt(socket.SOL_SOCKET, 71, 8), 'little'))\n"
 	"n = 0\n"
 	"for f in ('tcp', 'tcp6', 'udp', 'udp6', 'raw', 'unix', 'packet', 'icmp'):\n"
 	"    try:\n"
@@ -41,7 +44,7 @@ static const char probe[] =
 /* Leaves a TIME_WAIT: the client closes first. */
 static const char time_wait[] =
 	"import os, socket\n"
-	"print(os.readlink('/proc/self/ns/net'))\n"
+	"print(int.from_bytes(socket.socket().getsockopt(socket.SOL_SOCKET, 71, 8), 'little'))\n"
 	"s = socket.socket(); s.bind(('127.0.0.1', 5555)); s.listen()\n"
 	"c = socket.create_connection(('127.0.0.1', 5555)); a, _ = s.accept()\n"
 	"c.close(); a.close(); s.close()\n"
@@ -51,7 +54,7 @@ static const char time_wait[] =
  * process when the run ends (killed with the sandbox). */
 static const char holder[] =
 	"import os, socket, time\n"
-	"print(os.readlink('/proc/self/ns/net'), flush=True)\n"
+	"print(int.from_bytes(socket.socket().getsockopt(socket.SOL_SOCKET, 71, 8), 'little'), flush=True)\n"
 	"s = socket.socket(); s.bind(('127.0.0.1', 5555)); s.listen()\n"
 	"u = socket.socket(type=socket.SOCK_DGRAM); u.bind(('127.0.0.1', 5556))\n"
 	"x = socket.socket(socket.AF_UNIX); x.bind('\\0sbx-netns-planted'); x.listen()\n"
