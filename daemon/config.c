@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "runtimes.h"
 #include "cleanup.h"
+#include "netpolicy/egress.h"
 #include "engine.h"
 #include "log.h"
 #include "nodeid.h"
@@ -126,7 +127,29 @@ static const struct sbx_opt rows[] = {
 	ROW("sandbox.max_output_bytes", "SANDBOX_MAX_OUTPUT_BYTES", "max-output-bytes",
 	    U(max_output_bytes), "1048576", 1024, 67108864, "stdout/stderr kept per stream"),
 	ROW("sandbox.network_mode", "NETWORK_MODE", "network-mode", S(network_mode), "none", 0, 0,
-	    "network of executions: none (loopback only)"),
+	    "network of executions: none (loopback only) or bridge (executions that ask get "
+	    "outbound network under SANDBOX_EGRESS_ALLOW); host is refused"),
+	ROW("network.egress_allow", "SANDBOX_EGRESS_ALLOW", "egress-allow", S(egress_allow), "", 0,
+	    0,
+	    "bridge mode: where sandboxes may connect, comma-separated: CIDR, IP, IP:port, "
+	    "CIDR:port, domain name, name:port (*.name for subdomains), * = every public address",
+	    .def_help = "nothing"),
+	ROW("network.install_allow", "SANDBOX_INSTALL_ALLOW", "install-allow", S(install_allow),
+	    "registry.npmjs.org:443,registry.yarnpkg.com:443", 0, 0,
+	    "bridge mode: also allowed to a sandbox's npm/bun install phase (same syntax)"),
+	ROW("network.bridge_subnet", "SANDBOX_BRIDGE_SUBNET", "bridge-subnet", S(bridge_subnet),
+	    "10.213.0.0/16", 0, 0,
+	    "bridge mode: IPv4 subnet (/8 to /29) cut into one /31 per sandbox; its first /31 is "
+	    "the sandboxes' resolver address"),
+	ROW("network.dns_upstream", "SANDBOX_DNS_UPSTREAM", "dns-upstream", S(dns_upstream), "", 0,
+	    0, "bridge mode: IP[:port] the daemon's resolver asks for allowlisted names",
+	    .def_help = "first nameserver of /etc/resolv.conf"),
+	ROW("network.egress_max_connections", "SANDBOX_EGRESS_MAX_CONNECTIONS",
+	    "egress-max-connections", U(egress_max_connections), "64", 1, 65535,
+	    "bridge mode: connections one sandbox may have open through the firewall"),
+	ROW("network.instance", "SANDBOX_NET_INSTANCE", "net-instance", S(net_instance), "0", 0, 0,
+	    "bridge mode: 1-4 of [a-z0-9] naming this daemon's nft table (inet sandboxd_TAG) and "
+	    "interfaces (sbxTAG.N); two daemons on one host need different tags and subnets"),
 	ROW("sandbox.read_only_root", "READ_ONLY_ROOT", "read-only-root", B(read_only_root), "true",
 	    0, 0, "the sandbox's root file system is read-only (always: false is refused)"),
 	ROW("sandbox.drop_all_capabilities", "DROP_ALL_CAPABILITIES", "drop-all-capabilities",
@@ -460,6 +483,65 @@ static int validate_cluster(struct sbx_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* NETWORK_MODE and the bridge's settings. */
+static int check_network(const struct sbx_config *c, char *err, size_t errlen)
+{
+	_cleanup_free_ struct sbx_egress_policy *p = malloc(sizeof(*p));
+	const char *lists[][2] = {{"SANDBOX_EGRESS_ALLOW", c->egress_allow},
+				  {"SANDBOX_INSTALL_ALLOW", c->install_allow}};
+	char why[200];
+	uint32_t addr;
+	uint16_t port;
+	uint8_t prefix;
+	size_t n = strlen(c->net_instance);
+
+	if (strcmp(c->network_mode, "host") == 0) {
+		snprintf(err, errlen,
+			 "NETWORK_MODE=host is refused: a sandbox in the host's network namespace "
+			 "reaches the host's loopback services, the cloud metadata address and every "
+			 "network the host can; use NETWORK_MODE=bridge with SANDBOX_EGRESS_ALLOW");
+		return -EINVAL;
+	}
+	if (strcmp(c->network_mode, "none") != 0 && strcmp(c->network_mode, "bridge") != 0) {
+		snprintf(err, errlen, "NETWORK_MODE '%s' is not one of none or bridge",
+			 c->network_mode);
+		return -EINVAL;
+	}
+	if (strcmp(c->network_mode, "bridge") == 0 && strcmp(c->backend, "native") != 0) {
+		snprintf(err, errlen,
+			 "NETWORK_MODE=bridge needs SANDBOX_BACKEND=native (the %s backend keeps "
+			 "sandboxes on loopback only)",
+			 c->backend);
+		return -EINVAL;
+	}
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(lists); i++)
+		if (sbx_egress_parse(lists[i][1], p, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: %s", lists[i][0], why);
+			return -EINVAL;
+		}
+	if (sbx_egress_parse_cidr(c->bridge_subnet, &addr, &prefix) < 0 || prefix < 8 ||
+	    prefix > 29) {
+		snprintf(err, errlen,
+			 "SANDBOX_BRIDGE_SUBNET '%s' is not an IPv4 CIDR from /8 to /29 (e.g. "
+			 "10.213.0.0/16)",
+			 c->bridge_subnet);
+		return -EINVAL;
+	}
+	if (*c->dns_upstream && sbx_egress_parse_hostport(c->dns_upstream, &addr, &port) < 0) {
+		snprintf(err, errlen, "SANDBOX_DNS_UPSTREAM '%s' is not an IPv4 address[:port]",
+			 c->dns_upstream);
+		return -EINVAL;
+	}
+	if (n < 1 || n > 4 || strspn(c->net_instance, "abcdefghijklmnopqrstuvwxyz0123456789") != n) {
+		snprintf(err, errlen, "SANDBOX_NET_INSTANCE '%s' is not 1 to 4 of [a-z0-9]",
+			 c->net_instance);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int validate(struct sbx_config *c, char *err, size_t errlen)
 {
 	int r = validate_cluster(c, err, errlen);
@@ -494,11 +576,8 @@ static int validate(struct sbx_config *c, char *err, size_t errlen)
 			 "true or leave it out)");
 		return -EINVAL;
 	}
-	if (strcmp(c->network_mode, "none") != 0) {
-		snprintf(err, errlen, "network mode '%s' is not supported (supported: none)",
-			 c->network_mode);
+	if (check_network(c, err, errlen) < 0)
 		return -EINVAL;
-	}
 	if (check_proxy_len(c, err, errlen) < 0)
 		return -EINVAL;
 	check_proxy_reach(c);

@@ -21,6 +21,11 @@ struct sbx_config {
 	char *docker_image;
 	char *nsjail_path;
 	char *network_mode;
+	/* NETWORK_MODE=bridge (daemon/netpolicy/): the lists as given (parsed
+	 * by validate, again by the bridge), the subnet, upstream resolver
+	 * and the instance tag that names the nft table and interfaces. */
+	char *egress_allow, *install_allow, *bridge_subnet, *dns_upstream, *net_instance;
+	uint32_t egress_max_connections;
 	char *api_key;
 	/* Cluster mode (README "Cluster"). node_id: "" until main resolves
 	 * it (node.h: given, or state_dir/node-id); node_tag follows it. */

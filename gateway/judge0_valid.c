@@ -297,9 +297,10 @@ static int check_allowed(Sbx__Judge0Submission *s, json_t *errors, const char *l
 	if (s->has_additional_files && s->additional_files.len)
 		r |= add_error(errors, "additional_files",
 			       "setting additional files is not allowed");
-	/* NETWORK_MODE has one value, none (daemon/config.c): no sandbox
-	 * gets a network. */
-	if (s->enable_network)
+	/* Only a daemon in NETWORK_MODE=bridge gives a sandbox a network
+	 * (under its egress policy); the daemon refuses it otherwise too. */
+	if (s->enable_network &&
+	    (!o->config || !o->config->network_mode || strcmp(o->config->network_mode, "bridge")))
 		r |= add_error(errors, "enable_network", "enabling network is not allowed");
 	return r < 0 ? -ENOMEM : 0;
 }

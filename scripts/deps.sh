@@ -16,6 +16,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev
   libnng-dev libmicrohttpd-dev libjansson-dev libseccomp-dev
   uuid-dev libcurl4-openssl-dev libsqlite3-dev
+  libnftables-dev nftables  # NETWORK_MODE=bridge's firewall; nft for the tests' checks
   curl python3 bubblewrap wrk git
   e2fsprogs
   clang libclang-rt-14-dev

@@ -2,6 +2,7 @@
  * checked and turned into the backend's SpawnRequest, limits resolved
  * against the daemon's defaults and maxima. Nothing runs here. */
 #include "executor_internal.h"
+#include "netpolicy/bridge.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -335,6 +336,11 @@ int exec_job_init(struct sbx_executor *x, struct exec_job *j)
 
 void exec_job_fini(struct exec_job *j)
 {
+	if (j->net) {
+		sbx_bridge_release(j->bridge, j->net, j->spec->install);
+		j->s->bridge = NULL;
+		sbx__bridge_net__free_unpacked(j->net, NULL);
+	}
 	if (j->compile_res)
 		sbx__exec_result__free_unpacked(j->compile_res, NULL);
 	free(j->compile_own);
@@ -575,6 +581,48 @@ static int set_execution_id(struct sbx_executor *x, struct sbx_rpc_call *call, s
 	return r;
 }
 
+/* The bridge's resolv.conf over the host's: the one bind a link adds. */
+static int add_resolv_bind(Sbx__SpawnRequest *s, const char *resolv)
+{
+	Sbx__BindMount **v = realloc(s->binds, (s->n_binds + 1) * sizeof(*v));
+	Sbx__BindMount *b = malloc(sizeof(*b));
+
+	if (v)
+		s->binds = v;
+	if (!v || !b) {
+		free(b);
+		return -ENOMEM;
+	}
+	sbx__bind_mount__init(b);
+	s->binds[s->n_binds++] = b;
+	if (!(b->source = strdup(resolv)) || !(b->target = strdup("/etc/resolv.conf")))
+		return -ENOMEM;
+	return 0;
+}
+
+static int set_network(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
+{
+	const char *resolv;
+
+	if (!j->spec->network)
+		return 0;
+	if (!x->bridge && j->spec->install) {
+		j->s->network = true;
+		return 0;
+	}
+	if (!x->bridge)
+		return sbx_rpc_error(call, -EINVAL, "network access is off: NETWORK_MODE is none");
+	int r = sbx_bridge_acquire(x->bridge, j->spec->install, &j->net, &resolv);
+	if (r == -EAGAIN)
+		return sbx_rpc_error(call, r,
+				     "every address of SANDBOX_BRIDGE_SUBNET is in use; try again");
+	if (r < 0)
+		return sbx_rpc_error(call, r, "cannot set up the sandbox's network");
+	j->bridge = x->bridge;
+	j->s->bridge = j->net;
+	return add_resolv_bind(j->s, resolv);
+}
+
 static int set_places(struct sbx_executor *x, struct sbx_rpc_call *call, struct exec_job *j)
 {
 	const struct sbx_exec_spec *spec = j->spec;
@@ -584,7 +632,6 @@ static int set_places(struct sbx_executor *x, struct sbx_rpc_call *call, struct 
 	    (spec->workspace && !(s->workspace = strdup(spec->workspace))) ||
 	    (spec->tmp_dir && !(s->tmp_dir = strdup(spec->tmp_dir))))
 		return -ENOMEM;
-	s->network = spec->network;
 	s->merge_stderr = spec->merge_stderr;
 	s->want_output = spec->want_output;
 	s->stdin = spec->stdin;
@@ -615,7 +662,8 @@ static int (*const prepare_steps[])(struct sbx_executor *, struct sbx_rpc_call *
 	set_env,	    /* base environment, then the spec's */
 	set_toolchain,	    /* the language row's binds, environment, run-limit floors */
 	set_execution_id,   /* the history's id; sbx_executor_cancel can find it */
-	set_places,	    /* cwd, workspace, /tmp, network, stdin, files */
+	set_places,	    /* cwd, workspace, /tmp, stdin, files */
+	set_network,	    /* a bridge link, the host's namespace (install), or refused */
 	set_service,	    /* a service: live output, the engine's longest limits */
 };
 
@@ -673,6 +721,7 @@ int sbx_executor_execute(struct sbx_executor *x, struct sbx_rpc_call *call,
 		.compile_request_limits = req->compile_limits,
 		.merge_stderr = req->merge_stderr,
 		.want_output = req->want_output,
+		.network = req->network,
 	};
 
 	int r = sbx_executor_spawn(x, call, &spec, ret);

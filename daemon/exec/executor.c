@@ -3,6 +3,7 @@
  * sbx_executor_cancel stops, and the observer told about each request.
  * What an execution does is the pipeline's (pipeline.c). */
 #include "executor_internal.h"
+#include "netpolicy/bridge.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 
 #include "cleanup.h"
 #include "daemon_config.h"
+#include "log.h"
 
 void sbx_executor_set_observer(struct sbx_executor *x, sbx_exec_observer_fn fn, void *arg)
 {
@@ -134,6 +136,18 @@ int sbx_executor_new(const struct sbx_config *cfg, struct sbx_executor **ret)
 	r = x->ops->open(cfg, &x->backend);
 	if (r < 0)
 		goto fail;
+	/* After the backend: the engine forks its spawner before any thread,
+	 * and the bridge starts the resolver's. */
+	if (strcmp(cfg->network_mode, "bridge") == 0) {
+		char err[512];
+
+		r = sbx_bridge_new(cfg, &x->bridge, err, sizeof(err));
+		if (r < 0) {
+			sbx_log(SBX_LOG_ERROR, NULL, "NETWORK_MODE=bridge: %s", err);
+			x->ops->close(x->backend);
+			goto fail;
+		}
+	}
 	*ret = x;
 	return 0;
 fail:
@@ -148,6 +162,8 @@ void sbx_executor_free(struct sbx_executor *x)
 	if (!x)
 		return;
 	x->ops->close(x->backend);
+	/* After the engine: no sandbox is left to use a link. */
+	sbx_bridge_free(x->bridge);
 	sbx_runtimes_free(x->rt);
 	pthread_cond_destroy(&x->cond);
 	pthread_cond_destroy(&x->observed);

@@ -77,7 +77,12 @@ struct sbx_exec_spec {
 	ProtobufCBinaryData stdin;
 	const char *workspace; /* host dir (SpawnRequest.workspace); NULL: the backend's own */
 	const char *tmp_dir;   /* host dir for /tmp; NULL = private tmpfs */
-	bool network;	       /* install phases only */
+	/* Outbound network: with NETWORK_MODE=bridge a link of its own under
+	 * the egress policy (README "Network"); with none, refused, except
+	 * for an install phase (install set), which then runs in the host's
+	 * namespace as it always did. An install phase in bridge mode may
+	 * also reach SANDBOX_INSTALL_ALLOW. */
+	bool network, install;
 	/* For the history, audit log and sbx_executor_cancel: what runs
 	 * ("run", "execute", "sandbox", "session", "install"; NULL = "spawn"),
 	 * the object's id (NULL: none) and its language (NULL = argv[0]). */

@@ -26,6 +26,7 @@ struct sbx_executor {
 	struct inflight *inflight;
 
 	struct sbx_logs *logs; /* live logs of object executions; NULL = none */
+	struct sbx_bridge *bridge; /* NETWORK_MODE=bridge; NULL = none */
 
 	sbx_exec_observer_fn observer;
 	void *observer_arg;
@@ -82,6 +83,9 @@ struct exec_job {
 	int64_t t_begin, t_ask, t_slot, t_steps_end;
 	uint64_t log_dropped_bytes;
 	Sbx__ExecResult *res;
+	/* Bridge mode: the link held from prepare to fini (NULL: none). */
+	struct sbx_bridge *bridge;
+	Sbx__BridgeNet *net;
 };
 
 /* Allocate j->s and register j->f: 0 or -ENOMEM. */

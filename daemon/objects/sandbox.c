@@ -489,6 +489,7 @@ int sbx_sandbox_install(struct sbx_objects *o, struct sbx_rpc_call *call, struct
 		.limits = &l,
 		.workspace = s->workspace,
 		.network = true,
+		.install = true,
 		.kind = "install",
 		.object_id = s->obj.id,
 		.language = s->runtime,

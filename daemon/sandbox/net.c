@@ -33,6 +33,8 @@
 #include "cleanup.h"
 #include "module.h"
 #include "net.h"
+#include "net_bridge.h"
+#include "sentence.h"
 #include "spawner_state.h"
 
 /* Namespaces kept at most with netns_reuse (each ~100-200 KB). */
@@ -71,11 +73,13 @@ static int lo_up(void)
 
 /* Make one namespace: the spawner steps into a new one, sets lo up, keeps
  * a handle on it and steps back. */
-static int netns_make(struct sbx_ctx *ctx, int *ret_fd)
+static int netns_make(struct sbx_ctx *ctx, bool ipv6_off, int *ret_fd)
 {
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
 	int r = lo_up();
+	if (r == 0 && ipv6_off)
+		r = sbx_net_ipv6_off();
 	int fd = r < 0 ? -1 : open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (r == 0 && fd < 0)
 		r = -errno;
@@ -95,7 +99,7 @@ bool sbx_net_refill(struct sbx_ctx *ctx)
 	if (ctx->cfg.no_netns_pool || n->pool_len >= ctx->cfg.netns_pool)
 		return false;
 	int fd = -1;
-	if (netns_make(ctx, &fd) < 0)
+	if (netns_make(ctx, false, &fd) < 0)
 		return false;
 	n->pool[n->pool_len++] = fd;
 	return true;
@@ -148,6 +152,20 @@ static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		ex->caller_netns_fd = -1;
 		return 0;
 	}
+	/* Bridge mode: a namespace of its own, never from the pool nor back
+	 * to it (it had an interface the sandbox used). */
+	if (ex->req->bridge) {
+		int r = netns_make(ctx, true, &ex->netns_fd);
+		if (r < 0) {
+			sbx_sentence(ex->error, sizeof(ex->error),
+				     "cannot make a network namespace: %s", strerror(-r));
+			return r;
+		}
+		r = sbx_net_bridge_up(ctx, ex->req->bridge, ex->netns_fd, ex->error,
+				      sizeof(ex->error));
+		ex->bridge_up = r == 0;
+		return r;
+	}
 	struct sbx_net *n = ctx->net;
 	if (ex->req->network || ctx->cfg.no_netns_pool)
 		return 0;
@@ -155,7 +173,7 @@ static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	 * make one the sandbox would own: this one comes back. */
 	if (n->pool_len)
 		ex->netns_fd = n->pool[--n->pool_len];
-	else if (!ctx->cfg.netns_reuse || netns_make(ctx, &ex->netns_fd) < 0)
+	else if (!ctx->cfg.netns_reuse || netns_make(ctx, false, &ex->netns_fd) < 0)
 		return 0;
 	ex->netns_ours = true;
 	return 0;
@@ -219,6 +237,9 @@ static bool netns_empty(struct sbx_ctx *ctx, int fd)
 static void net_teardown(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res)
 {
 	struct sbx_net *n = ctx->net;
+	if (ex->bridge_up)
+		sbx_net_bridge_down(ex->req->bridge);
+	ex->bridge_up = false;
 	if (ex->netns_fd >= 0 && ex->netns_ours && ctx->cfg.netns_reuse && ex->reaped &&
 	    n->pool_len < n->pool_cap && netns_empty(ctx, ex->netns_fd)) {
 		n->pool[n->pool_len++] = ex->netns_fd;

@@ -222,8 +222,8 @@ bool sbx_warm_refill(struct sbx_ctx *ctx)
 static bool basic_fits(const struct sbx_ctx *ctx, const struct sbx_exec *ex)
 {
 	const Sbx__SpawnRequest *req = ex->req;
-	return ctx->warm && req && !req->network && !req->merge_stderr && !req->workspace[0] &&
-	       !req->tmp_dir[0] &&
+	return ctx->warm && req && !req->network && !req->bridge && !req->merge_stderr &&
+	       !req->workspace[0] && !req->tmp_dir[0] &&
 	       req->n_binds == 0 && ex->caller_netns_fd < 0 && ex->req_len <= SBX_WARM_MAX_REQUEST;
 }
 
