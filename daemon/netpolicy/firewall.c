@@ -93,7 +93,8 @@ static void put_sets(FILE *f, const struct sbx_fw_config *c)
 
 /* What a sandbox sends through the host, in order: the kernel's checks,
  * the explicit list (which may open a denied range), the always-denied
- * ranges, then what names resolved to, `*`, and a refusal. */
+ * ranges, then what names resolved to, `*`, and a refusal. What is
+ * allowed goes to `allowed`, which counts it. */
 static void put_from_sbx(FILE *f, const struct sbx_fw_config *c)
 {
 	fprintf(f,
@@ -103,24 +104,31 @@ static void put_from_sbx(FILE *f, const struct sbx_fw_config *c)
 		"    fib saddr . iif oif missing drop\n"
 		"    ct state established,related accept\n"
 		"    ct state invalid drop\n"
-		"    add @conns { ip saddr ct count over %u } " REJECT "\n"
-		"    ip daddr @allow_net accept\n"
-		"    ip daddr . th dport @allow_port accept\n"
-		"    ip saddr @inst_src ip daddr @inst_net accept\n"
-		"    ip saddr @inst_src ip daddr . th dport @inst_port accept\n"
+		"    ip daddr @allow_net goto allowed\n"
+		"    ip daddr . th dport @allow_port goto allowed\n"
+		"    ip saddr @inst_src ip daddr @inst_net goto allowed\n"
+		"    ip saddr @inst_src ip daddr . th dport @inst_port goto allowed\n"
 		"    ip daddr @denied " REJECT "\n"
-		"    ip daddr @dns_net accept\n"
-		"    ip daddr . th dport @dns_port accept\n"
-		"    ip saddr @inst_src ip daddr @inst_dns_net accept\n"
-		"    ip saddr @inst_src ip daddr . th dport @inst_dns_port accept\n"
+		"    ip daddr @dns_net goto allowed\n"
+		"    ip daddr . th dport @dns_port goto allowed\n"
+		"    ip saddr @inst_src ip daddr @inst_dns_net goto allowed\n"
+		"    ip saddr @inst_src ip daddr . th dport @inst_dns_port goto allowed\n"
 		"%s"
 		"    " REJECT "\n"
 		"  }\n",
-		c->max_connections, c->egress->any_public ? "    accept\n" : "");
+		c->egress->any_public ? "    goto allowed\n" : "");
 }
 
 static void put_chains(FILE *f, const struct sbx_fw_config *c, const char *ifp)
 {
+	/* A new connection the policy allows, counted per sandbox: only
+	 * allowed ones count, so refusals never use up the limit. */
+	fprintf(f,
+		"  chain allowed {\n"
+		"    add @conns { ip saddr ct count over %u } " REJECT "\n"
+		"    accept\n"
+		"  }\n",
+		c->max_connections);
 	put_from_sbx(f, c);
 	fprintf(f,
 		"  chain forward {\n"
