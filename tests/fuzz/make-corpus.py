@@ -184,6 +184,20 @@ for line, sel in [("Python 3.11.2", "^3.x || >=2 <3"), ("rustc 1.63.0 (4b91a6ea7
                   ("Erlang/OTP 25", "25 || 26.x"), ("v20.20.2", "=v20.20.2")]:
     put("fuzz-semver", line + "\n" + sel)
 
+# ---- fuzz-dns: 0 + a query, 1 + an answer, 2 + an egress list ----
+def dns_name(n):
+    return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+for name, qtype in [("ok.example.test", 1), ("Registry.NPMJS.org", 28), ("x", 16)]:
+    put("fuzz-dns", b"\0" + b"\x12\x34\x01\x00\0\x01\0\0\0\0\0\0" + dns_name(name) + bytes([0, qtype, 0, 1]))
+q = dns_name("ok.example.test") + b"\0\x01\0\x01"
+a = b"\xc0\x0c\0\x01\0\x01\0\0\0\x3c\0\x04\xc6\x33\x64\x09"
+cname = b"\xc0\x0c\0\x05\0\x01\0\0\0\x3c\0\x02\xc0\x0c"
+put("fuzz-dns", b"\x01" + b"\x12\x34\x81\x80\0\x01\0\x02\0\0\0\0" + q + cname + a)
+put("fuzz-dns", b"\x01" + b"\x12\x34\x81\x83\0\x01\0\0\0\0\0\0" + q)
+for l in ["198.51.100.8:7, ok.example.test:7, 10.214.0.2:81", "*", "*.npmjs.org:443,10.0.0.0/8",
+          "registry.npmjs.org:443,registry.yarnpkg.com:443", "1.2.3.4/33", "::1", "a..b", "-a.b:0"]:
+    put("fuzz-dns", b"\x02" + l.encode())
+
 # ---- fuzz-envelope: [method] + RpcRequest / RpcReply bytes ----
 run = msg((1, "/bin/echo"), (1, "hi"), (2, limits), (6, "/tmp"))
 put("fuzz-envelope", b"\x00" + msg((1, "Run"), (2, 7), (3, 1733212800000), (4, "key"), (5, run), (6, "127.0.0.1")))
