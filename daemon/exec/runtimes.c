@@ -208,6 +208,7 @@ static void version_start(const struct sbx_runtime *r, struct vproc *p)
 
 	p->pid = -1;
 	p->fd = -1;
+	p->len = 0; /* p is the caller's stack: versions_fill ends buf at len */
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return;
 	posix_spawn_file_actions_init(&fa);
