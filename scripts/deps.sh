@@ -17,6 +17,7 @@ packages=(
   libnng-dev libmicrohttpd-dev libjansson-dev libseccomp-dev
   uuid-dev libcurl4-openssl-dev libsqlite3-dev
   libnftables-dev nftables  # NETWORK_MODE=bridge's firewall; nft for the tests' checks
+  iproute2  # ip: test-integration-network-bridge's fake hosts (the daemon uses rtnetlink)
   curl python3 bubblewrap wrk git
   e2fsprogs
   clang libclang-rt-14-dev
