@@ -161,10 +161,8 @@ static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 				     "cannot make a network namespace: %s", strerror(-r));
 			return r;
 		}
-		r = sbx_net_bridge_up(ctx, ex->req->bridge, ex->netns_fd, ex->error,
-				      sizeof(ex->error));
-		ex->bridge_up = r == 0;
-		return r;
+		return sbx_net_bridge_up(ctx, ex->req->bridge, ex->netns_fd, &ex->bridge_ifindex,
+					 ex->error, sizeof(ex->error));
 	}
 	struct sbx_net *n = ctx->net;
 	if (ex->req->network || ctx->cfg.no_netns_pool)
@@ -237,9 +235,8 @@ static bool netns_empty(struct sbx_ctx *ctx, int fd)
 static void net_teardown(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__ExecResult *res)
 {
 	struct sbx_net *n = ctx->net;
-	if (ex->bridge_up)
-		sbx_net_bridge_down(ex->req->bridge);
-	ex->bridge_up = false;
+	sbx_net_bridge_down(ex->bridge_ifindex);
+	ex->bridge_ifindex = 0;
 	if (ex->netns_fd >= 0 && ex->netns_ours && ctx->cfg.netns_reuse && ex->reaped &&
 	    n->pool_len < n->pool_cap && netns_empty(ctx, ex->netns_fd)) {
 		n->pool[n->pool_len++] = ex->netns_fd;

@@ -170,14 +170,11 @@ int sbx_net_ipv6_off(void)
 
 /* The host end: IPv6 off, forwarding on (only this interface's),
  * host_ip/31, up. */
-static int host_end(const Sbx__BridgeNet *b, const char **what)
+static int host_end(const Sbx__BridgeNet *b, unsigned idx, const char **what)
 {
 	char p[96];
-	unsigned idx = if_nametoindex(b->ifname);
 	int r;
 
-	if (!idx)
-		return *what = "find the host end", -errno;
 	snprintf(p, sizeof(p), "ipv6/conf/%s/disable_ipv6", b->ifname);
 	if ((r = sysctl_on(p)) < 0 && r != -ENOENT)
 		return *what = "turn IPv6 off on the host end", r;
@@ -213,11 +210,12 @@ static int inner_end(const struct sbx_ctx *ctx, const Sbx__BridgeNet *b, int net
 	return r;
 }
 
-int sbx_net_bridge_up(const struct sbx_ctx *ctx, const Sbx__BridgeNet *b, int netns_fd, char *err,
-		      size_t errlen)
+int sbx_net_bridge_up(const struct sbx_ctx *ctx, const Sbx__BridgeNet *b, int netns_fd,
+		      unsigned *ret_ifindex, char *err, size_t errlen)
 {
 	const char *what = "create the veth pair";
 	size_t n = strlen(b->ifname);
+	unsigned idx = 0;
 	int r;
 
 	if (n < 4 || n >= IFNAMSIZ || strncmp(b->ifname, "sbx", 3) != 0 || strchr(b->ifname, '/') ||
@@ -226,20 +224,29 @@ int sbx_net_bridge_up(const struct sbx_ctx *ctx, const Sbx__BridgeNet *b, int ne
 		return -EINVAL;
 	}
 	r = veth_add(b->ifname, netns_fd);
-	if (r == 0 && (r = host_end(b, &what)) == 0)
+	if (r == 0 && !(idx = if_nametoindex(b->ifname)))
+		r = -errno, what = "find the host end";
+	if (r == 0 && (r = host_end(b, idx, &what)) == 0)
 		r = inner_end(ctx, b, netns_fd, &what);
 	if (r < 0) {
 		sbx_sentence(err, errlen, "cannot %s of %s: %s", what, b->ifname, strerror(-r));
-		sbx_net_bridge_down(b);
+		sbx_net_bridge_down(idx);
+		return r;
 	}
-	return r;
+	*ret_ifindex = idx;
+	return 0;
 }
 
-void sbx_net_bridge_down(const Sbx__BridgeNet *b)
+void sbx_net_bridge_down(unsigned ifindex)
 {
 	struct nlreq q;
 
+	/* By index, not name: a name is free for another sandbox as soon as
+	 * its link is gone, and this one may already be (the reply can go
+	 * before the reap). 0 (a veth never made) is no link. */
+	if (!ifindex)
+		return;
 	nl_init(&q, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
-	nl_attr(&q, IFLA_IFNAME, b->ifname, strlen(b->ifname) + 1);
+	q.ifi.ifi_index = (int)ifindex;
 	nl_talk(&q);
 }

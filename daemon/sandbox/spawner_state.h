@@ -133,7 +133,8 @@ struct sbx_exec {
 	int netns_fd;	     /* net.c: netns to enter, -1 = clone a new one */
 	bool netns_ours;     /* net.c: netns_fd is the spawner's own (host-owned), reusable */
 	int caller_netns_fd; /* net.c: the daemon's netns for this run, -1 = none */
-	bool bridge_up;	     /* net.c: req->bridge's veth exists (teardown deletes it) */
+	/* net.c: req->bridge's host end, 0 = none (teardown deletes it) */
+	unsigned bridge_ifindex;
 	/* mnt.c: detached mount trees the spawner cloned (open_tree) from the
 	 * host dirs to bind, so the child never walks a host path: [0] the
 	 * workspace, [1] the /tmp dir, [2 + i] the request's bind i; -1 =
