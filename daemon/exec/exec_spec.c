@@ -690,6 +690,7 @@ int sbx_executor_run(struct sbx_executor *x, struct sbx_rpc_call *call, const Sb
 		.cwd = req->cwd,
 		.stdin = req->stdin,
 		.kind = "run",
+		.network = req->network,
 	};
 
 	int r = sbx_executor_spawn(x, call, &spec, ret);

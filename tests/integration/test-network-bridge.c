@@ -160,6 +160,21 @@ static void policy(void)
 	close(l);
 }
 
+/* Run (a command, not code) asks for the network the same way. */
+static void run_command(void)
+{
+	struct th_rep r = th_rpc(d.rpc, 60000, "Run",
+				 "{\"argv\": [\"/usr/bin/python3\", \"-c\", \"%s\", "
+				 "\"198.51.100.8:7\", \"198.51.100.8:8\"], \"network\": true}",
+				 "import socket, sys\\nfor t in sys.argv[1:]:\\n"
+				 "    s = socket.socket(); s.settimeout(3)\\n"
+				 "    print(s.connect_ex((t.split(':')[0], int(t.split(':')[1]))))");
+
+	TH_CHECK_STATUS(r, SBX_OK);
+	CHECK_STR(th_rep_str(&r, "stdout"), "0\n113\n"); /* 113: EHOSTUNREACH */
+	th_rep_fini(&r);
+}
+
 /* Sandbox A listens; B, at the same time, tries every other address of
  * the subnet on that port: every one refused, A accepted nothing. */
 static const char listen_py[] =
@@ -434,6 +449,7 @@ int main(void)
 	th_daemon_up_or_skip(&d);
 
 	policy();
+	run_command();
 	no_neighbours();
 	connection_limit();
 	containment();
