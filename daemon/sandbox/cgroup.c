@@ -141,12 +141,58 @@ int sbx_engine_own_cgroup(const char *ctrl, char *buf, size_t size)
 			for (char *t = strtok(ctrls, ","); t && !match; t = strtok(NULL, ","))
 				match = strcmp(t, ctrl) == 0;
 		if (match) {
+			/* A process moved into the supervisor leaf (below) still
+			 * calls the cgroup it left its own. */
+			size_t n = strlen(path), l = strlen("/" SBX_CG_SUPERVISOR);
+			if (!ctrl && n >= l && strcmp(path + n - l, "/" SBX_CG_SUPERVISOR) == 0)
+				path[n - l] = 0;
 			snprintf(buf, size, "%s", strcmp(path, "/") == 0 ? "" : path);
 			r = 0;
 			break;
 		}
 	}
 	fclose(f);
+	return r;
+}
+
+static bool pid_listed(pid_t pid, const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+int sbx_engine_cgroup2_vacate(const char *dir, const pid_t *pids, size_t n_pids)
+{
+	char p[PATH_MAX], buf[4096];
+	int r = 0;
+
+	/* Only the hierarchy's real root lacks cgroup.type; a cgroup
+	 * namespace's root (a container's) has it and obeys the rule. */
+	if ((size_t)snprintf(p, sizeof(p), "%s/cgroup.type", dir) >= sizeof(p))
+		return -ENAMETOOLONG;
+	if (access(p, F_OK) < 0)
+		return 0;
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if ((r = sbx_cg_read(dfd, "cgroup.procs", buf, sizeof(buf))) < 0)
+		return r;
+	for (char *line = buf, *next; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = 0;
+		if (!pid_listed((pid_t)atoi(line), pids, n_pids)) {
+			r = -EBUSY; /* not ours to move: the controllers stay off */
+			continue;
+		}
+		if (mkdirat(dfd, SBX_CG_SUPERVISOR, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		int w = sbx_cg_write(dfd, SBX_CG_SUPERVISOR "/cgroup.procs", line);
+		if (w < 0 && w != -ESRCH)
+			r = w;
+	}
 	return r;
 }
 
