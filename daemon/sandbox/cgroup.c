@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,45 @@ static int mkdir_p(char *path)
 	return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/* SIGKILL every process in the cgroup dfd/name: a dead spawner's
+ * sandboxes die with it (their inits have PDEATHSIG), but under load some
+ * are still exiting when the next spawner comes to remove their cgroups,
+ * and nothing of theirs may outlive it anyway. */
+static void kill_procs(int dfd, const char *name)
+{
+	char file[64], buf[4096];
+	snprintf(file, sizeof(file), "%s/cgroup.procs", name);
+	if (sbx_cg_read(dfd, file, buf, sizeof(buf)) < 0)
+		return;
+	for (char *p = buf; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != 0))
+		if (atoi(p) > 0)
+			kill((pid_t)atoi(p), SIGKILL);
+}
+
+/* Is the spawner that made sandboxd/<pid> gone? Dead, a zombie nobody
+ * reaped yet (its daemon killed, it went with PDEATHSIG a moment ago), or
+ * the pid now another program's. */
+static bool spawner_gone(pid_t pid)
+{
+	char p[64], buf[128];
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return fd < 0 && errno == ENOENT;
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold anything, so from the last ')'. */
+	const char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren[1] != ' ')
+		return false;
+	char state = close_paren[2];
+	bool ours = close_paren - open_paren - 1 == (ptrdiff_t)strlen("sbx-spawner") &&
+		    strncmp(open_paren + 1, "sbx-spawner", strlen("sbx-spawner")) == 0;
+	return state == 'Z' || state == 'X' || !ours;
+}
+
 /* Remove what a spawner that died without cleaning up left behind. */
 static void remove_stale(const char *base)
 {
@@ -221,13 +261,15 @@ static void remove_stale(const char *base)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+		if (pid == getpid() || !spawner_gone(pid))
 			continue;
 		int sfd = openat(bfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		DIR *sd = sfd < 0 ? NULL : fdopendir(sfd);
 		for (struct dirent *se; sd && (se = readdir(sd));)
-			if (se->d_name[0] == 'x')
+			if (se->d_name[0] == 'x') {
+				kill_procs(dirfd(sd), se->d_name);
 				sbx_cg_rmdir(dirfd(sd), se->d_name);
+			}
 		if (sd)
 			closedir(sd);
 		sbx_cg_rmdir(bfd, de->d_name);
