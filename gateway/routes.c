@@ -117,6 +117,7 @@ const struct gw_route gw_routes[] = {
 	 * 100 (the dialects); a sandbox's logs with follow=true are a live
 	 * stream (gateway/logstream.h), without it the RPC's answer. */
 	GW_HANDLER("GET", "/admin", gw_admin_page_handler),
+	GW_HANDLER("GET", "/admin/assets/{name}", gw_admin_asset_handler),
 	GW_RPC("GET", "/admin/api/status", "AdminStatus", &gw_dialect_admin_status, 200),
 	GW_RPC("GET", "/admin/api/resources", "AdminStatus", &gw_dialect_admin_host_resources, 200),
 	GW_RPC("GET", "/admin/api/sandboxes", "AdminListSandboxes", &gw_dialect_admin_sandboxes,
@@ -133,6 +134,11 @@ const struct gw_route gw_routes[] = {
 	GW_HANDLER("GET", "/admin/api/docs", gw_admin_docs_handler),
 	/* This table as an OpenAPI 3.1 document (gateway/openapi.c). */
 	GW_HANDLER("GET", "/openapi.json", gw_openapi_handler),
+	/* ...rendered by swagger-ui (npm swagger-ui-dist, served from disk:
+	 * gateway/docs_page.c); the page first, since `*` also matches no
+	 * segment at all. */
+	GW_HANDLER("GET", "/docs", gw_docs_page_handler),
+	GW_HANDLER("GET", "/docs/*", gw_docs_file_handler),
 	/* The gateway sends the request to itself, on its own thread
 	 * (gateway/admin_test.h). */
 	GW_HANDLER("POST", "/admin/api/test", gw_admin_test_handler),

@@ -4,19 +4,16 @@
  * through /admin — list, resources, Force stop — and saves a screenshot.
  * Afterwards the execution must have ended: the page's button really
  * stopped the process. Skips (77) without node or Chromium. */
-#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "driver.h"
 #include "harness.h"
 #include "rpcc.h"
 #include "stack.h"
@@ -52,31 +49,9 @@ static bool wait_status(const char *id, const char *want, bool equal, int timeou
 	return false;
 }
 
-/* node admin-page.mjs BASE ID OUT; its exit status, or -1. */
-static int run_driver(const char *driver, const char *id, const char *out_dir)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execlp("node", "node", driver, st.base, id, out_dir, (char *)NULL);
-		printf("SKIP: cannot run node: %s\n", strerror(errno));
-		_exit(77);
-	}
-	if (th_wait(pid, 75000, &status) < 0) {
-		printf("  the browser driver did not finish in 75 s\n");
-		th_stop(pid, SIGKILL, 5000);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 int main(void)
 {
-	const char *src = getenv("SBX_SOURCE_DIR"), *out = getenv("SBX_TEST_OUT_DIR");
+	const char *out = getenv("SBX_TEST_OUT_DIR");
 	char driver[1024], why[256], req[256];
 	struct th_bg_exec x = {.timeout_ms = 90000};
 	bool running = false;
@@ -84,17 +59,8 @@ int main(void)
 	json_t *sb;
 	int rc;
 
-	/* Ordered with the driver's output, and nothing left to duplicate
-	 * in the forked child. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (access("/usr/bin/chromium", X_OK) != 0 && !getenv("CHROMIUM"))
-		SKIP("/usr/bin/chromium is not installed (Debian package chromium, "
-		     "scripts/deps.sh)");
-	if (system("node --version >/dev/null 2>&1") != 0)
-		SKIP("node is not installed");
-	snprintf(driver, sizeof(driver), "%s/tests/admin/admin-page.mjs", src ? src : ".");
-	if (access(driver, R_OK) != 0)
-		SKIP("%s not found (set SBX_SOURCE_DIR)", driver);
+	ta_require_driver("admin-page.mjs", driver, sizeof(driver));
 	out = out ? out : "admin-page-output";
 
 	/* Two pre-built sandboxes: the page shows the pool's table. */
@@ -122,7 +88,7 @@ int main(void)
 		printf("no running execution: %s\n", why);
 	}
 
-	rc = run_driver(driver, id, out);
+	rc = ta_run_driver(driver, (const char *const[]){st.base, id, out, NULL}, 75000);
 	if (rc == 77) {
 		/* Chromium cannot start here: the driver said why. */
 		if (x.id[0]) {
