@@ -31,8 +31,8 @@ static const struct gw_handler_doc handler_docs[] = {
 	 {{0}},
 	 "text/html"},
 	{gw_admin_asset_handler,
-	 "A script or style file of the admin and docs pages (admin.js, admin-charts.js, "
-	 "admin.css, docs.js)",
+	 "A script or style file of the admin and docs pages (admin.js, admin-objects.js, "
+	 "admin-charts.js, admin.css, docs.js)",
 	 {{0}},
 	 "text/javascript"},
 	{gw_docs_page_handler,
@@ -65,6 +65,11 @@ static const struct gw_handler_doc handler_docs[] = {
 	  {"follow", "query", false, "true: a live text/event-stream"}}, NULL},
 	{gw_logs_deployment_handler,
 	 "A deployment's log ring: its last `lines` as a JSON array, or with follow=true a live "
+	 "stream as Server-Sent Events",
+	 {{"lines", "query", false, "integer, 100 unless given"},
+	  {"follow", "query", false, "true: a live text/event-stream"}}, NULL},
+	{gw_logs_session_handler,
+	 "A session's runs' output: its last `lines` as a JSON array, or with follow=true a live "
 	 "stream as Server-Sent Events",
 	 {{"lines", "query", false, "integer, 100 unless given"},
 	  {"follow", "query", false, "true: a live text/event-stream"}}, NULL},

@@ -18,7 +18,8 @@
 EMBEDDED(gw_asset_index_html)
 EMBEDDED(gw_asset_admin_css)
 EMBEDDED(gw_asset_admin_js)
-
+EMBEDDED(gw_asset_admin_objects_js)
+EMBEDDED(gw_asset_admin_charts_js)
 EMBEDDED(gw_asset_docs_html)
 EMBEDDED(gw_asset_docs_js)
 
@@ -39,7 +40,8 @@ static const struct asset assets[] = {
 	ASSET(NULL, gw_asset_docs_html, HTML),
 	ASSET("admin.css", gw_asset_admin_css, CSS),
 	ASSET("admin.js", gw_asset_admin_js, JS),
-
+	ASSET("admin-objects.js", gw_asset_admin_objects_js, JS),
+	ASSET("admin-charts.js", gw_asset_admin_charts_js, JS),
 	ASSET("docs.js", gw_asset_docs_js, JS),
 };
 

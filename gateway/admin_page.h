@@ -21,9 +21,9 @@ struct gw_server;
  * new gateway's page is picked up at once) and a Content-Security-Policy
  * that lets the page reach nothing but this origin. */
 int gw_admin_page_handler(struct gw_server *srv, struct gw_request *req);
-/* GET /admin/assets/{name}: the page's script and style files (admin.js,
- * admin-charts.js, admin.css, docs.js), compiled in the same way, with the
- * same headers; 404 {"error"} for any other name. */
+/* GET /admin/assets/{name}: the pages' script and style files (admin.js,
+ * admin-objects.js, admin-charts.js, admin.css, docs.js), compiled in the
+ * same way, with the same headers; 404 {"error"} for any other name. */
 int gw_admin_asset_handler(struct gw_server *srv, struct gw_request *req);
 
 /* GET /docs: a page rendering GET /openapi.json with swagger-ui, whose

@@ -1,6 +1,9 @@
 // The admin page's behaviour (gateway/admin/index.html), served at
-// /admin/assets/admin.js. Data is only ever put into the page as text
-// (textContent), never as markup.
+// /admin/assets/admin.js: status, nodes, warm pools, sandboxes and the
+// system log, the refresh loop, and the helpers the page's other scripts
+// (admin-objects.js, admin-charts.js) use through window.SbxAdmin; they
+// add their panels to SbxAdmin.panels, each refreshed with the rest. Data
+// is only ever put into the page as text (textContent), never as markup.
 "use strict";
 (function () {
   const REFRESH_MS = 3000;
@@ -10,8 +13,8 @@
   let busy = false;
 
   /* GET or POST a JSON route; throws an Error carrying the API's sentence. */
-  async function api(path, method) {
-    const resp = await fetch("/admin/api/" + path, {
+  async function get(url, method) {
+    const resp = await fetch(url, {
       method: method || "GET",
       headers: { "Accept": "application/json" },
       cache: "no-store",
@@ -24,6 +27,7 @@
     }
     return body;
   }
+  const api = (path, method) => get("/admin/api/" + path, method);
 
   function text(id, value) { $(id).textContent = value; }
   function num(v, digits) {
@@ -113,11 +117,13 @@
       cell(tr, num(n.memory_available_mb) + " of " + num(n.memory_total_mb), "num");
       return tr;
     });
-    /* A daemon from before clusters lists none: nothing to show. */
-    $("nodes-section").hidden = nodes.length === 0;
+    /* One daemon, not a cluster: its one row (a daemon from before
+     * clusters lists none), said plainly. */
+    const single = nodes.length <= 1 && !(nodes[0] && nodes[0].address);
     document.querySelector("#nodes tbody").replaceChildren(...rows);
-    text("nodes-caption", (nodes.length === 1 ? "1 node" : nodes.length + " nodes") +
-         (partial ? ". Some did not answer: the figures above leave them out." : "."));
+    text("nodes-caption", single ? "Single node: the gateway talks to one sandboxd, no cluster."
+         : nodes.length + " nodes" +
+           (partial ? ". Some did not answer: the figures above leave them out." : "."));
   }
 
   function cell(row, content, cls) {
@@ -144,26 +150,20 @@
       pick.addEventListener("click", () => select(sb.id));
       cell(tr, pick);
 
-      const st = document.createElement("span");
-      st.className = "status status-" + String(sb.status).replace(/[^a-z]/g, "");
-      st.textContent = sb.status;
-      cell(tr, st);
+      cell(tr, statusSpan(sb.status));
       cell(tr, sb.runtime || "–");
-
-      const t = document.createElement("time");
-      t.dateTime = sb.created_at || "";
-      const d = new Date(sb.created_at);
-      t.textContent = isNaN(d) ? (sb.created_at || "–") : d.toLocaleString();
-      cell(tr, t);
+      timeCell(tr, sb.created_at);
       cell(tr, num(sb.memory_mb, 1), "num");
 
-      const stop = document.createElement("button");
-      stop.type = "button";
-      stop.className = "danger force-stop";
-      stop.textContent = "Force stop";
-      stop.setAttribute("aria-label", "Force stop sandbox " + sb.id);
-      stop.addEventListener("click", () => forceStop(sb.id, stop));
-      cell(tr, stop);
+      const actions = button(tr, "Force stop", "danger force-stop", "Force stop sandbox " + sb.id,
+                             (ev) => forceStop(sb.id, ev.currentTarget));
+      const follow = document.createElement("button");
+      follow.type = "button";
+      follow.className = "follow";
+      follow.textContent = "Follow logs";
+      follow.setAttribute("aria-label", "Follow the logs of sandbox " + sb.id);
+      follow.addEventListener("click", () => SbxAdmin.follow("sandbox", sb.id));
+      actions.append(" ", follow);
       rows.push(tr);
     }
     body.replaceChildren(...rows);
@@ -246,16 +246,17 @@
     if (busy) return;
     busy = true;
     try {
-      const [status, list, logs] = await Promise.allSettled([
+      const [status, list, logs, ...more] = await Promise.allSettled([
         api("status"), api("sandboxes"), api("logs?lines=50"),
+        ...SbxAdmin.panels.map((p) => p()),
       ]);
-      const failed = [status, list, logs].find((p) => p.status === "rejected");
+      const failed = [status, list, ...more].find((p) => p.status === "rejected");
       if (status.status === "fulfilled") renderStatus(status.value);
       if (list.status === "fulfilled") renderSandboxes(Array.isArray(list.value) ? list.value : []);
       text("logs", logs.status === "fulfilled" ? logText(logs.value)
                                                : "(" + logs.reason.message + ")");
       await loadDetail();
-      showError(failed && failed !== logs ? failed.reason : null);
+      showError(failed ? failed.reason : null);
       const now = new Date();
       $("updated").dateTime = now.toISOString();
       text("updated", now.toLocaleTimeString());
@@ -269,9 +270,41 @@
     timer = $("auto").checked ? setInterval(refresh, REFRESH_MS) : null;
   }
 
-  $("refresh").addEventListener("click", refresh);
-  $("auto").addEventListener("change", schedule);
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
-  refresh();
-  schedule();
+  /* A time cell: local time, the ISO text as its datetime. */
+  function timeCell(tr, iso) {
+    const t = document.createElement("time");
+    t.dateTime = iso || "";
+    const d = new Date(iso);
+    t.textContent = !iso ? "–" : isNaN(d) ? iso : d.toLocaleString();
+    return cell(tr, t);
+  }
+  /* A button in a table cell. */
+  function button(tr, label, cls, aria, onclick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = cls;
+    b.textContent = label;
+    if (aria) b.setAttribute("aria-label", aria);
+    b.addEventListener("click", onclick);
+    return cell(tr, b);
+  }
+  /* Status words as a span the style colours. */
+  function statusSpan(s) {
+    const st = document.createElement("span");
+    st.className = "status status-" + String(s).toLowerCase().replace(/[^a-z]/g, "");
+    st.textContent = s || "–";
+    return st;
+  }
+
+  window.SbxAdmin = { get, api, text, num, bytes, cell, timeCell, button, statusSpan, logText,
+                      showError, refresh: () => refresh(), panels: [], $ };
+
+  /* Once every script of the page has registered its panels. */
+  document.addEventListener("DOMContentLoaded", () => {
+    $("refresh").addEventListener("click", refresh);
+    $("auto").addEventListener("change", schedule);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+    refresh();
+    schedule();
+  });
 })();

@@ -174,24 +174,27 @@ export async function launch(name) {
     if (nav.errorText) fail(`loading ${url}: ${nav.errorText}`);
     await waitFor("document.readyState === 'complete'", `${url} loaded`);
   }
-  // The whole page, 1280 wide, as a PNG in outDir/file; checked to be a
-  // PNG of that width and at least 600 high. Returns its path.
-  async function screenshot(outDir, file) {
+  // The whole page, 1280 CSS pixels wide, as a PNG in outDir/file, scaled
+  // by `scale`; checked to be a PNG of that size (at least 600 high before
+  // scaling). Returns its path.
+  async function screenshot(outDir, file, scale = 1) {
     const { cssContentSize } = await page("Page.getLayoutMetrics");
     const height = Math.ceil(Math.min(Math.max(cssContentSize.height, 600), 16000));
     const shot = await page("Page.captureScreenshot", {
       format: "png", captureBeyondViewport: true,
-      clip: { x: 0, y: 0, width: 1280, height, scale: 1 },
+      clip: { x: 0, y: 0, width: 1280, height, scale },
     });
     const png = Buffer.from(shot.data, "base64");
     const sig = "89504e470d0a1a0a";
+    const w = png.length > 24 ? png.readUInt32BE(16) : 0, h = png.length > 24 ? png.readUInt32BE(20) : 0;
     if (png.length < 1000 || png.subarray(0, 8).toString("hex") !== sig ||
-        png.readUInt32BE(16) !== 1280 || png.readUInt32BE(20) !== height)
-      fail(`screenshot ${file}: not a 1280x${height} PNG (${png.length} bytes)`);
+        Math.abs(w - 1280 * scale) > 1 || Math.abs(h - height * scale) > 1)
+      fail(`screenshot ${file}: a ${w}x${h} PNG of ${png.length} bytes, not ` +
+           `${1280 * scale}x${height * scale}`);
     mkdirSync(outDir, { recursive: true });
     const path = join(outDir, file);
     writeFileSync(path, png);
-    log(`screenshot ${path}: 1280x${height}, ${png.length} bytes`);
+    log(`screenshot ${path}: ${w}x${h}, ${png.length} bytes`);
     return path;
   }
   // Every request of the page went to origin (or was data:/about:).

@@ -1,9 +1,12 @@
 /* The admin page in a real headless Chromium: a sandboxd and a
  * sandbox-gateway (tests/integration/stack.h), one sandbox running a
- * never-ending program, then tests/admin/admin-page.mjs drives Chromium
- * through /admin — list, resources, Force stop — and saves a screenshot.
- * Afterwards the execution must have ended: the page's button really
- * stopped the process. Skips (77) without node or Chromium. */
+ * never-ending program, a session, a deployment and an execution with
+ * output, then tests/admin/admin-page.mjs drives Chromium through /admin —
+ * every panel, the live log of a session run, the load charts, resources,
+ * Force stop — and saves screenshots. Afterwards the execution must have
+ * ended: the page's button really stopped the process. Without namespaces
+ * only the sandbox is made (nothing could run). Skips (77) without node or
+ * Chromium. */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include "clock.h"
 #include "driver.h"
 #include "harness.h"
+#include "httpc.h"
 #include "rpcc.h"
 #include "stack.h"
 #include "testlib.h"
@@ -49,10 +53,61 @@ static bool wait_status(const char *id, const char *want, bool equal, int timeou
 	return false;
 }
 
+/* POST base+path with body; the reply's string `key` into ret[size] ("-"
+ * when there is none). */
+static void make(const char *path, const char *body, const char *key, char *ret, size_t size)
+{
+	struct th_resp r = {0};
+	json_t *j;
+
+	th_http(st.base, "POST", path, body, NULL, 60000, &r);
+	j = th_json(&r);
+	CHECKF(r.status == 200 && j, "POST %s: %ld %s", path, r.status, r.body);
+	snprintf(ret, size, "%s", *jstr(j, key) ? jstr(j, key) : "-");
+	printf("%s: %s %s\n", path, key, ret);
+	json_decref(j);
+	th_resp_fini(&r);
+}
+
+/* A session, a deployment (scaled to zero when idle) and an execution
+ * that prints to stdout and stderr. */
+static void make_objects(char *session, char *deployment, char *execution, size_t size)
+{
+	make("/sessions", "{\"language\": \"python\"}", "session_id", session, size);
+	make("/faas/deploy",
+	     "{\"runtime\": \"node\", \"entry_point\": \"server.js\", \"auto_scale\": "
+	     "{\"min_instances\": 0}, \"code\": \"console.log('deployment up'); "
+	     "require('http').createServer((q, s) => s.end('hi')).listen(3000)\"}",
+	     "deployment_id", deployment, size);
+	make("/api/v1/execute",
+	     "{\"language\": \"python\", \"code\": \"import sys\\nprint('admin-page-output')\\n"
+	     "print('admin-page-stderr', file=sys.stderr)\"}",
+	     "execution_id", execution, size);
+}
+
+static void delete_objects(const char *session, const char *deployment)
+{
+	char path[160];
+	struct th_resp r = {0};
+
+	if (strcmp(deployment, "-") != 0) {
+		snprintf(path, sizeof(path), "/faas/deployments/%s", deployment);
+		th_http(st.base, "DELETE", path, NULL, NULL, 30000, &r);
+		CHECKF(r.status == 204, "DELETE %s: %ld", path, r.status);
+		th_resp_fini(&r);
+	}
+	if (strcmp(session, "-") != 0) {
+		snprintf(path, sizeof(path), "/sessions/%s", session);
+		th_http(st.base, "DELETE", path, NULL, NULL, 30000, &r);
+		th_resp_fini(&r);
+	}
+}
+
 int main(void)
 {
 	const char *out = getenv("SBX_TEST_OUT_DIR");
 	char driver[1024], why[256], req[256];
+	char session[64] = "-", deployment[64] = "-", execution[64] = "-";
 	struct th_bg_exec x = {.timeout_ms = 90000};
 	bool running = false;
 	const char *id;
@@ -84,11 +139,16 @@ int main(void)
 		CHECK(th_bg_exec_start(&x) == 0);
 		running = wait_status(id, "running", true, 15000);
 		CHECKF(running, "sandbox %s never showed status running", id);
+		make_objects(session, deployment, execution, sizeof(session));
 	} else {
 		printf("no running execution: %s\n", why);
 	}
 
-	rc = ta_run_driver(driver, (const char *const[]){st.base, id, out, NULL}, 75000);
+	rc = ta_run_driver(driver,
+			   (const char *const[]){st.base, id, session, deployment, execution, out,
+						 NULL},
+			   90000);
+	delete_objects(session, deployment);
 	if (rc == 77) {
 		/* Chromium cannot start here: the driver said why. */
 		if (x.id[0]) {
