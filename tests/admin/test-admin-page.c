@@ -144,7 +144,7 @@ int main(void)
 		printf("no running execution: %s\n", why);
 	}
 
-	rc = ta_run_driver(driver,
+	rc = th_run_node(driver,
 			   (const char *const[]){st.base, id, session, deployment, execution, out,
 						 NULL},
 			   90000);

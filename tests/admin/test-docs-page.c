@@ -150,7 +150,7 @@ int main(void)
 	}
 	check_viewer_files();
 	check_own_dir();
-	rc = ta_run_driver(driver, (const char *const[]){st.base, out, NULL}, 75000);
+	rc = th_run_node(driver, (const char *const[]){st.base, out, NULL}, 75000);
 	if (rc == 77) {
 		th_stack_stop(&st);
 		exit(77);
