@@ -88,10 +88,18 @@ static const char *v2_mount(void)
 	return NULL;
 }
 
+/* v1's memory hierarchy, mounted where we may write (a container, e.g.
+ * systemd-nspawn on a hybrid host, sees it read-only and must use v2). */
 static bool v1_usable(void)
 {
-	return is_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC) &&
-	       access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0;
+	char own[PATH_MAX / 2], dir[PATH_MAX];
+	if (!is_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC) ||
+	    access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) < 0)
+		return false;
+	if (sbx_engine_own_cgroup("memory", own, sizeof(own)) < 0)
+		return false;
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory%s", own);
+	return access(dir, W_OK) == 0 || access("/sys/fs/cgroup/memory", W_OK) == 0;
 }
 
 enum sbx_cgroup_mode sbx_cgroup_detect(enum sbx_cgroup_pref pref)
@@ -217,7 +225,7 @@ static int mkdir_p(char *path)
  * and nothing of theirs may outlive it anyway. */
 static void kill_procs(int dfd, const char *name)
 {
-	char file[64], buf[4096];
+	char file[NAME_MAX + 16], buf[4096];
 	snprintf(file, sizeof(file), "%s/cgroup.procs", name);
 	if (sbx_cg_read(dfd, file, buf, sizeof(buf)) < 0)
 		return;

@@ -82,8 +82,8 @@ int sbx_cgroup2_init(struct sbx_ctx *ctx)
 	ctx->cg_v2_kill = faccessat(ctx->cg_parent[0], "cgroup.kill", F_OK, 0) == 0;
 	if (!ctx->cg_v2_memory || !ctx->cg_v2_pids)
 		fprintf(stderr,
-			"sbx-spawner: cgroup v2: no %s controller for the sandboxes under %s%s; "
-			"memory and processes are capped by rlimits only\n",
+			"sbx-spawner: cgroup v2: no %s controller for the sandboxes under %s%s "
+			"(processes are still capped by RLIMIT_NPROC; memory by nothing)\n",
 			!ctx->cg_v2_memory ? "memory" : "pids", path,
 			vacated == -EBUSY ? " (processes that are not sandboxd's share its cgroup: "
 					    "run it in one of its own, e.g. systemd's Delegate=yes)"

@@ -194,6 +194,12 @@ int sbx_engine_cgroup2_vacate(const char *dir, const pid_t *pids, size_t n_pids)
 /* "v2", "v1" or "none": the cgroup flavour in use. */
 const char *sbx_engine_cgroup_mode(const struct sbx_engine *e);
 
+/* Does a memory cgroup controller hold every sandbox to its memory limit
+ * (v1's memory hierarchy, or v2 with memory delegated to the spawner)?
+ * Without one nothing does: RLIMIT_AS would break every runtime that
+ * reserves address space (node, the JVM, Go). */
+bool sbx_engine_memory_enforced(const struct sbx_engine *e);
+
 /* The state of the pools of pre-built sandboxes (warm_pool), one message
  * per kind that is on (size > 0): none when every pool is off. Asks the
  * spawner, at most once per 100 ms (a younger answer is given again), and
