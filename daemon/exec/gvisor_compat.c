@@ -22,8 +22,8 @@
 #endif
 
 typedef int (*statx_fn)(int, const char *, int, unsigned int, struct statx *);
-typedef int (*fstatat_fn)(int, const char *, struct stat *, int);
-typedef int (*fstatat64_fn)(int, const char *, struct stat64 *, int);
+/* fstatat and fstatat64: the same arguments but for the struct's name. */
+typedef int (*fstatat_fn)(int, const char *, void *, int);
 
 /* Each wrapper resolves the next definition on every call: lock-free,
  * and cheap next to a system call that the Sentry serves. */
@@ -38,9 +38,9 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 	return next(dirfd, path, flags & ~AT_NO_AUTOMOUNT, mask, buf);
 }
 
-int fstatat(int dirfd, const char *path, struct stat *buf, int flags)
+static int next_fstatat(const char *name, int dirfd, const char *path, void *buf, int flags)
 {
-	fstatat_fn next = (fstatat_fn)dlsym(RTLD_NEXT, "fstatat");
+	fstatat_fn next = (fstatat_fn)dlsym(RTLD_NEXT, name);
 
 	if (!next) {
 		errno = ENOSYS;
@@ -49,13 +49,12 @@ int fstatat(int dirfd, const char *path, struct stat *buf, int flags)
 	return next(dirfd, path, buf, flags & ~AT_NO_AUTOMOUNT);
 }
 
+int fstatat(int dirfd, const char *path, struct stat *buf, int flags)
+{
+	return next_fstatat("fstatat", dirfd, path, buf, flags);
+}
+
 int fstatat64(int dirfd, const char *path, struct stat64 *buf, int flags)
 {
-	fstatat64_fn next = (fstatat64_fn)dlsym(RTLD_NEXT, "fstatat64");
-
-	if (!next) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return next(dirfd, path, buf, flags & ~AT_NO_AUTOMOUNT);
+	return next_fstatat("fstatat64", dirfd, path, buf, flags);
 }
