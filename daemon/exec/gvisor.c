@@ -78,7 +78,7 @@ static int find_compat(struct gvisor *n)
 	fd = open(n->preload, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, SBX_GVISOR_COMPAT_SO "\n", sizeof(SBX_GVISOR_COMPAT_SO)) !=
 			      (ssize_t)sizeof(SBX_GVISOR_COMPAT_SO))
-		r = -errno;
+		r = errno ? -errno : -EIO;
 	if (fd >= 0)
 		close(fd);
 	return r;
@@ -289,8 +289,8 @@ static int run_sandbox(void *state, const Sbx__SpawnRequest *req, const char *ws
 	struct sbx_runner_job j = {.rn = &n->rn, .cg = &cg, .req = req};
 	Sbx__Limits hl = host_limits(req->limits);
 	char exe[PATH_MAX], bundle[PATH_MAX + 80], id[64], root[PATH_MAX + 16], b[PATH_MAX + 96];
-	char *argv[] = {n->path, root, "--ignore-cgroups", "--network=none", "--log-fd=3", "run", b,
-			id,	 NULL};
+	char *argv[] = {n->path, root, "--ignore-cgroups", "--network=none", "--log-fd=3",
+			"run", b, id, NULL};
 	int r, st = 0;
 
 	if (!sbx_runner_resolve(req, exe, sizeof(exe))) {
