@@ -98,10 +98,7 @@ static int docker_probe(const char **image, char *why, size_t len)
 	snprintf(path, sizeof(path), "/images/%s/json", *image);
 	code = docker_get(sock, path, why, len);
 	if (code == 404) {
-		snprintf(why, len,
-			 "image %s is missing (docker build -t %s -f "
-			 "docker/Dockerfile.runtime docker)",
-			 *image, *image);
+		snprintf(why, len, "image %s is missing (make base-image builds it)", *image);
 		return -ENOENT;
 	}
 	if (code >= 0 && code != 200) {

@@ -126,10 +126,10 @@ int sbx_docker_open(const struct sbx_config *cfg, void **ret_state)
 	snprintf(path, sizeof(path), "/images/%s/json", d->image);
 	r = sbx_dk_call(&c, "GET", path, NULL, 0, NULL, 10000L, &st, NULL);
 	if (r == 0 && st == 404) {
-		log_error("docker backend: image '%s' is missing; build it with `docker build -t "
-			  "%s -f "
-			  "docker/Dockerfile.runtime docker` or set SANDBOX_DOCKER_IMAGE",
-			  d->image, d->image);
+		log_error("docker backend: image '%s' is missing; build it with `make base-image` "
+			  "(scripts/runtime-image.sh, which builds SANDBOX_DOCKER_IMAGE) or set "
+			  "SANDBOX_DOCKER_IMAGE",
+			  d->image);
 		r = -ENOENT;
 		goto fail;
 	}

@@ -10,7 +10,7 @@
  * Skips (exit 77, saying why) when no engine answers on the socket
  * (DOCKER_HOST or /var/run/docker.sock) or the image is missing
  * (SANDBOX_DOCKER_IMAGE, default sandboxd-runtime:latest; build it with
- * `docker build -t sandboxd-runtime:latest -f docker/Dockerfile.runtime docker`). */
+ * `make base-image`, scripts/runtime-image.sh). */
 #include <curl/curl.h>
 #include <glob.h>
 #include <jansson.h>
@@ -124,9 +124,7 @@ int main(void)
 		     sock);
 	snprintf(path, sizeof(path), "/images/%s/json", image);
 	if (engine_get(path, NULL, 0) != 200)
-		SKIP("image %s is missing (docker build -t sandboxd-runtime:latest -f "
-		     "docker/Dockerfile.runtime docker)",
-		     image);
+		SKIP("image %s is missing (make base-image builds it)", image);
 
 	bc_daemon = &d;
 	if (th_daemon_init(&d, "sbx-docker") < 0)
