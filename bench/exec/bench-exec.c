@@ -276,10 +276,9 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS] [--backends LIST] [--backend-runs "
-		"N]\n"
-		"          [--sandboxd PATH] [--only NAME] [--warm-pool N] [--warm-pool-python N]\n"
-		"          [--warm-pool-node N] [--gap MS]\n"
+		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS]\n"
+		"          [--backends LIST] [--backend-runs N] [--sandboxd PATH] [--only NAME]\n"
+		"          [--warm-pool N] [--warm-pool-python N] [--warm-pool-node N] [--gap MS]\n"
 		"  -n RUNS          sequential runs per round and runner (default 100)\n"
 		"  -t SECONDS       duration of each throughput point (default 2)\n"
 		"  -r ROUNDS        interleaved rounds; medians are printed (default 3, max %d)\n"
@@ -545,10 +544,12 @@ static int start_daemons(const struct opts *o, const char *sandboxd, const char 
 	static const int cold[3] = {0, 0, 0};
 	bool use_warm = o->warm[0] > 0 || o->warm[1] > 0 || o->warm[2] > 0;
 	char why[512];
-	if (bench_daemon_start(&d[R_RPC], sandboxd, dir, "native", NULL, cold, why, sizeof(why)) <
-		    0 ||
-	    (use_warm && bench_daemon_start(&d[R_WARM], sandboxd, dir, "warm", NULL, o->warm, why,
-					    sizeof(why)) < 0)) {
+	int r = bench_daemon_start(&d[R_RPC], sandboxd, dir, "native", NULL, cold, why,
+				   sizeof(why));
+	if (r == 0 && use_warm)
+		r = bench_daemon_start(&d[R_WARM], sandboxd, dir, "warm", NULL, o->warm, why,
+				       sizeof(why));
+	if (r < 0) {
 		fprintf(stderr, "bench-exec: %s\n", why);
 		return -ECHILD;
 	}
@@ -561,7 +562,7 @@ static int start_daemons(const struct opts *o, const char *sandboxd, const char 
 		       o->warm[0], o->warm[1], o->warm[2]);
 	for (int k = R_BACKEND; k < N_RUNNERS; k++) {
 		const char *name = runner_name[k], *detail = "";
-		int r = -EINVAL;
+		r = -EINVAL;
 		if (!o->backend[k])
 			snprintf(why, sizeof(why), "not in --backends");
 		else if (o->backend_runs == 0)
