@@ -69,9 +69,11 @@ clean:
 .PHONY: base-image compose-test swarm-test k8s-check
 
 # debian:bookworm-slim for the Dockerfiles: pulled where a registry answers,
-# else built locally with debootstrap + docker import (scripts/base-image.sh).
+# else built locally with debootstrap + docker import (scripts/base-image.sh);
+# then the docker backend's image, sandboxd-runtime:latest, with the runtimes
+# of the same LANGUAGES selection as `make deps` (scripts/runtime-image.sh).
 base-image:
-	@scripts/base-image.sh
+	@LANGUAGES="$(LANGUAGES)" scripts/runtime-image.sh
 
 # The docker compose stack end to end (installs docker.io/docker-compose and
 # starts dockerd when missing; exit 77 where Docker cannot run). Minutes, so

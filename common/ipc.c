@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 
@@ -23,6 +24,15 @@ int sbx_ipc_prepare(const char *url)
 		return 0;
 	*slash = 0;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int sbx_ipc_share(const char *url, gid_t gid)
+{
+	if (strncmp(url, "ipc://", 6) != 0 || gid == (gid_t)-1)
+		return 0;
+	if (chown(url + 6, (uid_t)-1, gid) < 0 || chmod(url + 6, 0660) < 0)
 		return -errno;
 	return 0;
 }

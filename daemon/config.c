@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -51,6 +52,11 @@ static const struct sbx_opt rows[] = {
 	    "nng URL of the RPC (req/rep) socket"),
 	ROW("daemon.events", "SANDBOXD_EVENTS", "events", S(events_url),
 	    "ipc:///run/sandboxd/events.sock", 0, 0, "nng URL of the events (pub/sub) socket"),
+	ROW("daemon.socket_group", "SANDBOXD_SOCKET_GROUP", "socket-group", S(socket_group), "", 0,
+	    0,
+	    "group (name or number) whose members may connect to the ipc:// sockets (they "
+	    "become root:GROUP, mode 0660; the systemd unit sets sandboxd)",
+	    .def_help = "none: as the umask leaves them", .arg = "GROUP"),
 	ROW("daemon.state_dir", "SANDBOXD_STATE_DIR", "state-dir", S(state_dir),
 	    SBX_ENGINE_DEFAULT_STATE_DIR, 0, 0, "directory for workspaces, objects and history"),
 	ROW("daemon.proxy_dir", "SANDBOXD_PROXY_DIR", "proxy-dir", S(proxy_dir), "", 0, 0,
@@ -122,6 +128,13 @@ static const struct sbx_opt rows[] = {
 	    0,
 	    "an execution's loopback-only network namespace serves a later one when it holds no "
 	    "socket any more (its lo counters carry over); false = a new one each time"),
+	ROW("sandbox.cgroup", "SANDBOX_CGROUP", "cgroup", S(cgroup), "auto", 0, 0,
+	    "cgroup hierarchy of the native backend's sandboxes: auto (v1 where its memory "
+	    "hierarchy is writable, else v2), v1, v2 or none"),
+	ROW("sandbox.allow_unlimited_memory", "SANDBOX_ALLOW_UNLIMITED_MEMORY",
+	    "allow-unlimited-memory", B(allow_unlimited_memory), "false", 0, 0,
+	    "start the native backend even where no memory cgroup controller can hold the "
+	    "sandboxes to their memory limit (any of them may then use all the host's memory)"),
 	ROW("sandbox.max_queued", "SANDBOX_MAX_QUEUED", "max-queued", U(max_queued), "64", 0, 65536,
 	    "executions waiting for a slot before RESOURCE_EXHAUSTED"),
 	ROW("sandbox.max_output_bytes", "SANDBOX_MAX_OUTPUT_BYTES", "max-output-bytes",
@@ -542,10 +555,47 @@ static int check_network(const struct sbx_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+int sbx_config_cgroup_pref(const struct sbx_config *c)
+{
+	static const char *const names[] = {"auto", "v1", "v2", "none"};
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(c->cgroup, names[i]) == 0)
+			return i; /* enum sbx_cgroup_pref's order */
+	return -EINVAL;
+}
+
+/* socket_group named: it must exist (its id is what chown wants). */
+static int validate_socket_group(struct sbx_config *c, char *err, size_t errlen)
+{
+	char buf[4096];
+	struct group g, *found = NULL;
+
+	c->socket_gid = (gid_t)-1;
+	if (!*c->socket_group)
+		return 0;
+	if (strspn(c->socket_group, "0123456789") == strlen(c->socket_group) &&
+	    strlen(c->socket_group) < 10) {
+		c->socket_gid = (gid_t)strtoul(c->socket_group, NULL, 10);
+		return 0;
+	}
+	if (getgrnam_r(c->socket_group, &g, buf, sizeof(buf), &found) != 0 || !found) {
+		snprintf(err, errlen,
+			 "socket group '%.64s' (SANDBOXD_SOCKET_GROUP) does not exist: create it "
+			 "(groupadd --system %.64s) or leave the setting empty",
+			 c->socket_group, c->socket_group);
+		return -EINVAL;
+	}
+	c->socket_gid = found->gr_gid;
+	return 0;
+}
+
 static int validate(struct sbx_config *c, char *err, size_t errlen)
 {
 	int r = validate_cluster(c, err, errlen);
 
+	if (r == 0)
+		r = validate_socket_group(c, err, errlen);
 	if (r < 0)
 		return r;
 	if (sbx_log_level_parse(c->log_level) < 0) {
@@ -574,6 +624,10 @@ static int validate(struct sbx_config *c, char *err, size_t errlen)
 			 "DROP_ALL_CAPABILITIES (sandbox.drop_all_capabilities) cannot be "
 			 "false: sandboxed processes never hold capabilities (set it to "
 			 "true or leave it out)");
+		return -EINVAL;
+	}
+	if (sbx_config_cgroup_pref(c) < 0) {
+		snprintf(err, errlen, "cgroup must be auto, v1, v2 or none, not '%.32s'", c->cgroup);
 		return -EINVAL;
 	}
 	if (check_network(c, err, errlen) < 0)

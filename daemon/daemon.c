@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "events.h"
 #include "executor.h"
+#include "ipc.h"
 #include "history/exec_metrics.h"
 #include "history/history.h"
 #include "judge0/judge0_daemon.h"
@@ -159,6 +160,10 @@ int sbx_daemon_start(struct sbx_daemon *d)
 	r = sbx_rpc_server_start(&o, &d->rpc);
 	if (r < 0)
 		goto fail_events;
+	if ((r = sbx_ipc_share(d->cfg.rpc_url, d->cfg.socket_gid)) < 0 ||
+	    (r = sbx_ipc_share(d->cfg.events_url, d->cfg.socket_gid)) < 0)
+		log_error("cannot hand the sockets to group %s: %s (only root may connect)",
+			 d->cfg.socket_group, strerror(-r));
 	if (d->objects)
 		sbx_sandboxes_start_services(d->objects);
 	return 0;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define SBX_CONFIG_MAX_WARNINGS 32
 
@@ -26,7 +27,10 @@ struct sbx_config {
 	 * and the instance tag that names the nft table and interfaces. */
 	char *egress_allow, *install_allow, *bridge_subnet, *dns_upstream, *net_instance;
 	uint32_t egress_max_connections;
+	char *cgroup; /* sbx_config_cgroup_pref */
 	char *api_key;
+	char *socket_group;
+	gid_t socket_gid; /* socket_group's, (gid_t)-1 for none */
 	/* Cluster mode (README "Cluster"). node_id: "" until main resolves
 	 * it (node.h: given, or state_dir/node-id); node_tag follows it. */
 	char *node_id;
@@ -70,6 +74,7 @@ struct sbx_config {
 	uint32_t judge0_workers, judge0_max_queue, judge0_keep_max, judge0_keep_s;
 	char *judge0_callback_allow;
 	bool netns_reuse; /* engine.h: netns_reuse */
+	bool allow_unlimited_memory;
 	uint32_t history_max_age_s;    /* 0: kept until history_max pushes them out */
 	uint32_t history_output_bytes; /* per stream kept with each execution; 0: none */
 	uint32_t log_ring_lines;
@@ -104,6 +109,10 @@ enum sbx_config_action {
 int sbx_config_load(struct sbx_config *c, int argc, char **argv, char **envp,
 		    enum sbx_config_action *ret_action, char *err, size_t errlen);
 void sbx_config_fini(struct sbx_config *c);
+
+/* cgroup as engine.h's enum sbx_cgroup_pref (auto 0, v1, v2, none), or
+ * -EINVAL. */
+int sbx_config_cgroup_pref(const struct sbx_config *c);
 /* Every setting as `table.key = value` lines (the api key masked). */
 void sbx_config_print(const struct sbx_config *c, FILE *f);
 /* The --help text, generated from the table. */

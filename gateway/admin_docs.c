@@ -26,10 +26,25 @@
  * here, and the media type of their answer when it is not JSON. */
 static const struct gw_handler_doc handler_docs[] = {
 	{gw_admin_page_handler,
-	 "The admin page: one HTML document showing status, sandboxes and resources, "
-	 "refreshing itself from /admin/api/*",
+	 "The admin page: status, nodes, sandboxes, sessions, deployments, executions with their "
+	 "output, live logs and load charts, refreshing itself from the JSON routes and /metrics",
 	 {{0}},
 	 "text/html"},
+	{gw_admin_asset_handler,
+	 "A script or style file of the admin and docs pages (admin.js, admin-objects.js, "
+	 "admin-charts.js, admin.css, docs.js)",
+	 {{0}},
+	 "text/javascript"},
+	{gw_docs_page_handler,
+	 "The API documentation: swagger-ui rendering GET /openapi.json, offline (503 with a page "
+	 "saying how to install the viewer when it is missing)",
+	 {{0}},
+	 "text/html"},
+	{gw_docs_file_handler,
+	 "A file of the docs viewer (swagger-ui-dist: .js, .css, .png, ...), served from "
+	 "--docs-dir",
+	 {{0}},
+	 "application/octet-stream"},
 	{gw_admin_docs_handler, "This list, generated from the gateway's route table", {{0}}, NULL},
 	{gw_openapi_handler,
 	 "This API as an OpenAPI 3.1 document, generated from the gateway's route table and the "
@@ -50,6 +65,11 @@ static const struct gw_handler_doc handler_docs[] = {
 	  {"follow", "query", false, "true: a live text/event-stream"}}, NULL},
 	{gw_logs_deployment_handler,
 	 "A deployment's log ring: its last `lines` as a JSON array, or with follow=true a live "
+	 "stream as Server-Sent Events",
+	 {{"lines", "query", false, "integer, 100 unless given"},
+	  {"follow", "query", false, "true: a live text/event-stream"}}, NULL},
+	{gw_logs_session_handler,
+	 "A session's runs' output: its last `lines` as a JSON array, or with follow=true a live "
 	 "stream as Server-Sent Events",
 	 {{"lines", "query", false, "integer, 100 unless given"},
 	  {"follow", "query", false, "true: a live text/event-stream"}}, NULL},

@@ -1,7 +1,8 @@
-/* The gateway's two hand-written admin routes: the static admin page
- * (admin_page.c) and the API documentation generated from the route table
- * (admin_docs.c). Both are
- * gw_handler_fn (gateway/router.h) for GW_HANDLER rows of gateway/routes.c. */
+/* The gateway's hand-written page routes: the static admin page and its
+ * files (admin_page.c), the API documentation generated from the route
+ * table (admin_docs.c, openapi.c) and the page that renders it (docs_page.c).
+ * All are gw_handler_fn (gateway/router.h) for GW_HANDLER rows of
+ * gateway/routes.c. */
 #ifndef SBX_GW_ADMIN_PAGE_H
 #define SBX_GW_ADMIN_PAGE_H
 
@@ -20,6 +21,34 @@ struct gw_server;
  * new gateway's page is picked up at once) and a Content-Security-Policy
  * that lets the page reach nothing but this origin. */
 int gw_admin_page_handler(struct gw_server *srv, struct gw_request *req);
+/* GET /admin/assets/{name}: the pages' script and style files (admin.js,
+ * admin-objects.js, admin-charts.js, admin.css, docs.js), compiled in the
+ * same way, with the same headers; 404 {"error"} for any other name. */
+int gw_admin_asset_handler(struct gw_server *srv, struct gw_request *req);
+
+/* GET /docs: a page rendering GET /openapi.json with swagger-ui, whose
+ * files (npm swagger-ui-dist) the gateway serves from --docs-dir (default:
+ * share/sandboxd/swagger-ui beside the binary's bin directory, where the
+ * build and `make install` put them). 200 text/html as for /admin; when
+ * the viewer is not installed, 503 with a text/html page saying how to
+ * install it and where the document is. */
+int gw_docs_page_handler(struct gw_server *srv, struct gw_request *req);
+/* GET /docs/{path}: one file of the viewer's directory. Only names of
+ * [A-Za-z0-9._-] segments not starting with '.', of a known type (.js,
+ * .css, .html, .png, .json, .map), opened beneath the directory without
+ * following any symbolic link, regular files of at most GW_DOCS_FILE_MAX
+ * bytes; ETag from size and mtime (304 on a match). 404 {"error"} for
+ * anything else, 503 when the viewer is not installed. */
+#define GW_DOCS_FILE_MAX (16u << 20)
+int gw_docs_file_handler(struct gw_server *srv, struct gw_request *req);
+
+/* Shared by the page handlers: does the request's If-None-Match name etag;
+ * the headers every page and file gets (no-cache, nosniff, no referrer,
+ * and the Content-Security-Policy csp unless NULL); the /docs page itself
+ * (admin_page.c holds the compiled-in files). */
+bool gw_etag_matches(struct MHD_Connection *conn, const char *etag);
+void gw_page_headers(struct MHD_Response *resp, const char *csp);
+int gw_docs_html_send(struct gw_request *req);
 
 /* GET /admin/api/docs: a bare JSON array, one object per row of the table
  * the server serves (srv->routes), in table order: {method, path,

@@ -174,6 +174,9 @@ static const struct sbx_opt rows[] = {
 	U32("proxy-cache", "PROXY_CACHE_MS", proxy_cache_ms, "1000", 0, 60000, "MS",
 	    "/faas and /proxy: reuse the daemon's answer of where a service is for MS "
 	    "(0: ask for every request)"),
+	REF("docs-dir", "SANDBOX_DOCS_DIR", docs_dir, "", "DIR",
+	    "GET /docs' viewer, npm swagger-ui-dist's files (empty: share/sandboxd/swagger-ui "
+	    "beside the binary's bin directory, where the build and make install put it)"),
 	CUSTOM("log-level", "LOG_LEVEL", set_log_level, "info", "be error, warn, info or debug",
 	       "LEVEL", "error, warn, info or debug"),
 	CUSTOM("log-format", "LOG_FORMAT", set_log_format, "text", "be text or json", "FORMAT",

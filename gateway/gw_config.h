@@ -49,6 +49,9 @@ struct gw_config {
 	uint32_t proxy_timeout_ms;
 	/* ...and how long the daemon's answer of where a service is holds. */
 	uint32_t proxy_cache_ms;
+	/* GET /docs' viewer (gateway/admin_page.h); "": the default beside
+	 * the binary (points into argv/env/literal). */
+	const char *docs_dir;
 };
 
 enum gw_config_action {

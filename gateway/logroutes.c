@@ -30,10 +30,16 @@ struct logs_route {
 	/* Without follow: the row's own RPC answers (else: the ring's tail as
 	 * a JSON array of entries). */
 	bool rpc_unless_follow;
+	/* The route's parameter holding the id, and exists_rpc's request
+	 * field for it. */
+	const char *param, *id_field;
 };
 
-static const struct logs_route sandbox_logs = {"sandbox", "GetSandbox", true};
-static const struct logs_route deployment_logs = {"deployment", "GetDeployment", false};
+static const struct logs_route sandbox_logs = {"sandbox", "GetSandbox", true, "id", "id"};
+static const struct logs_route deployment_logs = {"deployment", "GetDeployment", false, "id",
+						  "id"};
+static const struct logs_route session_logs = {"session", "GetSession", false, "session_id",
+					       "session_id"};
 
 /* A setting-up follow stream's request (the stream's own fields). */
 struct follow_setup {
@@ -209,7 +215,7 @@ static int got_logs(struct gw_server *srv, struct gw_request *req)
 		memset(&req->reply, 0, sizeof(req->reply));
 		if (!m || !(q = sbx_message_new(m->input)))
 			return abandon(s, -ENOMEM);
-		if (jpb_set_from_string(q, "id", s->id, NULL, why, sizeof(why)) < 0)
+		if (jpb_set_from_string(q, fs->route->id_field, s->id, NULL, why, sizeof(why)) < 0)
 			return abandon(s, -EPROTO);
 		return gw_rpc_start(srv, req, fs->route->exists_rpc, q, got_exists);
 	}
@@ -253,7 +259,7 @@ static int last_event_id(struct MHD_Connection *conn, uint64_t *ret)
 static int logs_handler(struct gw_server *srv, struct gw_request *req, const struct logs_route *lr)
 {
 	Sbx__GetLogsRequest q = SBX__GET_LOGS_REQUEST__INIT;
-	const char *id = gw_match_param(&req->match, "id");
+	const char *id = gw_match_param(&req->match, lr->param);
 	struct follow_setup *fs;
 	struct gw_logstream *s;
 	bool follow;
@@ -318,6 +324,11 @@ int gw_logs_sandbox_handler(struct gw_server *srv, struct gw_request *req)
 int gw_logs_deployment_handler(struct gw_server *srv, struct gw_request *req)
 {
 	return logs_handler(srv, req, &deployment_logs);
+}
+
+int gw_logs_session_handler(struct gw_server *srv, struct gw_request *req)
+{
+	return logs_handler(srv, req, &session_logs);
 }
 
 /* ---- POST /api/v1/execute/stream ------------------------------------- */

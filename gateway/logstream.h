@@ -59,6 +59,9 @@ int gw_logs_sandbox_handler(struct gw_server *srv, struct gw_request *req);
  * without follow, the last `lines` lines as a JSON array of {timestamp,
  * level, message, sandbox_id}. */
 int gw_logs_deployment_handler(struct gw_server *srv, struct gw_request *req);
+/* GET /sessions/{session_id}/logs?lines=N&follow=true: a session's runs'
+ * output, the same as a deployment's. */
+int gw_logs_session_handler(struct gw_server *srv, struct gw_request *req);
 /* POST /api/v1/execute/stream: the row's RPC (Execute) with the row's
  * dialect, its output streamed live (SSE `event: stdout|stderr`, data
  * {"stream", "data"}), then `event: result` with the body the

@@ -92,6 +92,8 @@ const struct gw_route gw_routes[] = {
 		       &gw_dialect_opensandbox_session_run, 200),
 	GW_RPC("POST", "/sessions/{session_id}/env", "SetSessionEnv", NULL, 200),
 	GW_RPC("POST", "/sessions/{session_id}/cwd", "SetSessionCwd", NULL, 200),
+	/* The runs' output, as a deployment's logs (gateway/logstream.h). */
+	GW_HANDLER("GET", "/sessions/{session_id}/logs", gw_logs_session_handler),
 	GW_RPC("GET", "/sessions/{session_id}/files", "ListSessionFiles", NULL, 200),
 	GW_HANDLER_RPC("GET", "/sessions/{session_id}/files/*", "DownloadSessionFile", NULL,
 		       gw_files_download_handler, false),
@@ -117,6 +119,7 @@ const struct gw_route gw_routes[] = {
 	 * 100 (the dialects); a sandbox's logs with follow=true are a live
 	 * stream (gateway/logstream.h), without it the RPC's answer. */
 	GW_HANDLER("GET", "/admin", gw_admin_page_handler),
+	GW_HANDLER("GET", "/admin/assets/{name}", gw_admin_asset_handler),
 	GW_RPC("GET", "/admin/api/status", "AdminStatus", &gw_dialect_admin_status, 200),
 	GW_RPC("GET", "/admin/api/resources", "AdminStatus", &gw_dialect_admin_host_resources, 200),
 	GW_RPC("GET", "/admin/api/sandboxes", "AdminListSandboxes", &gw_dialect_admin_sandboxes,
@@ -130,9 +133,17 @@ const struct gw_route gw_routes[] = {
 	GW_HANDLER_RPC("GET", "/admin/api/sandboxes/{id}/logs", "AdminSandboxLogs",
 		       &gw_dialect_admin_logs, gw_logs_sandbox_handler, false),
 	GW_RPC("GET", "/admin/api/logs", "AdminLogs", &gw_dialect_admin_logs, 200),
+	/* Every field of the deployments (auto_scale, note, restarts,
+	 * last_request_at), canonical JSON: the seed's list has seven. */
+	GW_RPC("GET", "/admin/api/deployments", "ListDeployments", NULL, 200),
 	GW_HANDLER("GET", "/admin/api/docs", gw_admin_docs_handler),
 	/* This table as an OpenAPI 3.1 document (gateway/openapi.c). */
 	GW_HANDLER("GET", "/openapi.json", gw_openapi_handler),
+	/* ...rendered by swagger-ui (npm swagger-ui-dist, served from disk:
+	 * gateway/docs_page.c); the page first, since `*` also matches no
+	 * segment at all. */
+	GW_HANDLER("GET", "/docs", gw_docs_page_handler),
+	GW_HANDLER("GET", "/docs/*", gw_docs_file_handler),
 	/* The gateway sends the request to itself, on its own thread
 	 * (gateway/admin_test.h). */
 	GW_HANDLER("POST", "/admin/api/test", gw_admin_test_handler),

@@ -5,7 +5,19 @@
 # Languages: the default set is the fast one (below); LANGUAGES=all, or a
 # list such as LANGUAGES=java,go, adds the other languages' packages
 # (`make deps LANGUAGES=all`). CI=true (CI sets it) installs all of them.
+#
+# scripts/deps.sh --print-language-packages: print the Debian packages of
+# that language selection on one line and install nothing (what
+# scripts/runtime-image.sh puts into the docker backend's image).
 set -euo pipefail
+
+print_only=0
+if [ "${1:-}" = "--print-language-packages" ]; then
+  print_only=1
+elif [ $# -gt 0 ]; then
+  echo "usage: [LANGUAGES=…] scripts/deps.sh [--print-language-packages]" >&2
+  exit 2
+fi
 
 # git: OpenSandbox's documented /run example runs `git --version`.
 # chromium: tests/admin drives the admin page in it, headless.
@@ -54,12 +66,14 @@ for w in ${want//,/ }; do
     exit 2
   fi
 done
+lang_packages=()
 for l in "${languages[@]}"; do
   name="${l%% *}" pkg="${l#* }"
   if [ "$want" != all ] && [[ "$default_languages" != *",$name,"* ]] &&
     [[ ",$want," != *",$name,"* ]]; then
     continue
   fi
+  lang_packages+=("$pkg")
   # node may come from elsewhere (NodeSource); npm installs bun.
   if [ "$name" = node ]; then
     command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
@@ -67,6 +81,11 @@ for l in "${languages[@]}"; do
   fi
   packages+=("$pkg")
 done
+
+if [ $print_only = 1 ]; then
+  echo "${lang_packages[*]}"
+  exit 0
+fi
 
 # One dpkg-query for all: a package it does not print installed is missing.
 installed=" $(dpkg-query -W -f='${Package}:${Status}\n' "${packages[@]}" 2>/dev/null |

@@ -1,7 +1,7 @@
 /* bench-exec: isolated executions through the RPC (issue 4, item 8).
  *
- *   bench-exec [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]
- *              [--only NAME] [--warm-pool N] [--warm-pool-python N]
+ *   bench-exec [-n RUNS] [-t SECONDS] [-r ROUNDS] [--backends LIST] [--backend-runs N]
+ *              [--sandboxd PATH] [--only NAME] [--warm-pool N] [--warm-pool-python N]
  *              [--warm-pool-node N] [--gap MS]
  *
  * Starts the real sandboxd (the sibling of this binary, or --sandboxd) on a
@@ -29,14 +29,18 @@
  * next runner's call: --gap MS idles after each sequential call so that
  * refill lands in the gap instead (a service that is not saturated).
  *
- * Third runner (issue 7): a second sandboxd started with --backend docker on
- * its own URL and state dir, when a Docker engine answers on DOCKER_HOST
- * (default unix:///var/run/docker.sock) and has the image
- * (SANDBOX_DOCKER_IMAGE, default sandboxd-runtime:latest); otherwise, or
- * when that daemon exits at start-up, "docker: skipped (why)". A container
- * per execution costs ~250 ms, so it makes only N sequential runs per round
- * (--docker-runs, default 20, spread among the others; 0: no docker), and
- * its rows come with the ratios docker/bwrap and docker/native.
+ * The other backends (issues 7 and 16): for each of docker, nsjail and
+ * gvisor (--backends), a sandboxd started with --backend NAME on its own URL
+ * and state dir, when the backend can run here: a Docker engine answers on
+ * DOCKER_HOST (default unix:///var/run/docker.sock) and has the image
+ * (SANDBOX_DOCKER_IMAGE, default sandboxd-runtime:latest); the nsjail
+ * binary (SANDBOX_NSJAIL_PATH, default nsjail) or runsc is installed.
+ * Otherwise, or when that daemon exits at start-up, "NAME: skipped (why)".
+ * A container or jail per execution costs tens to hundreds of ms, so each
+ * makes only N sequential runs per round (--backend-runs, default 20,
+ * spread among the others' calls of the same rounds; 0: none of them), and
+ * its rows come with the ratios NAME/bwrap and NAME/native. Snippets are
+ * native figures: the backends run the commands only.
  *
  * Exit status: 0 when it measured (a missed target is printed, not fatal),
  * 1 when it could not (daemon did not start, every call failed), 2 usage. */
@@ -51,10 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,21 +63,16 @@
 #include "api.pb-c.h"
 #include "benchlib.h"
 #include "clock.h"
-#include "proc.h"
-#include "sandbox.h"
+#include "exec-daemons.h"
 
 #define MAX_ROUNDS 15
 #define MAX_RUNS 100000
 #define CALL_TIMEOUT_MS 60000
-#define CONNECT_WAIT_MS 30000
-#define STOP_GRACE_MS 15000
 #define MAX_CALLERS 8
-#define PROBE_TIMEOUT_S 5
-#define DEFAULT_IMAGE "sandboxd-runtime:latest"
 
 struct cmd {
 	const char *name;
-	const char *argv[4];	   /* argv[0] resolved to an absolute path */
+	const char *argv[4];	  /* argv[0] resolved to an absolute path */
 	const char *docker_argv0; /* its path in the runtime image */
 	char path[256];
 	/* A snippet: sandboxd runs it as an Execute RPC (bwrap runs argv);
@@ -85,19 +81,16 @@ struct cmd {
 	double p50_target;
 };
 
-enum runner { R_RPC, R_BWRAP, R_DOCKER, R_WARM, N_RUNNERS };
-static const char *const runner_name[N_RUNNERS] = {"sandboxd", "bwrap", "docker", "warm"};
+/* The runners from R_BACKEND on are the other backends' daemons: a
+ * runner's name is also its --backend. */
+enum runner { R_RPC, R_BWRAP, R_WARM, R_DOCKER, R_NSJAIL, R_GVISOR, N_RUNNERS };
+#define R_BACKEND R_DOCKER
+static const char *const runner_name[N_RUNNERS] = {"sandboxd", "bwrap",	 "warm",
+						   "docker",   "nsjail", "gvisor"};
 
-/* A sandboxd under test, with its own URL and state dir. */
-struct daemon {
-	struct bench_proc proc;
-	struct sbx_client *client;
-	char rpc[PATH_MAX + 16], events[PATH_MAX + 16], state[PATH_MAX];
-};
-
-/* What one command is measured with: the clients of the two daemons (NULL:
+/* What one command is measured with: the clients of the daemons (NULL:
  * that runner is off) and the docker copy of the command (argv[0] at its
- * path in the image). */
+ * path in the image; nsjail and gvisor see the host's paths). */
 struct ctx {
 	struct sbx_client *client[N_RUNNERS];
 	const struct cmd *cmd;
@@ -115,17 +108,6 @@ struct load {
 	double deadline;
 	atomic_long done, failed;
 };
-
-static bool find_exe(const char *name, char *out, size_t size)
-{
-	static const char *const dirs[] = {"/usr/bin", "/usr/local/bin", "/bin"};
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(out, size, "%s/%s", dirs[i], name);
-		if (access(out, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
 
 /* One Run RPC; 0 only when the execution itself succeeded. */
 static int run_rpc(struct sbx_client *c, const struct cmd *cmd, bool verbose)
@@ -147,8 +129,8 @@ static int run_rpc(struct sbx_client *c, const struct cmd *cmd, bool verbose)
 	r = rep.status == 0 && res && res->status == SBX__EXEC_STATUS__EXEC_STATUS_OK ? 0 : -EIO;
 	if (r < 0 && verbose)
 		fprintf(stderr, "bench-exec: Run %s: rpc status %d %s, exec status %d %s\n",
-			cmd->name, rep.status, rep.message ? rep.message : "", res ? (int)res->status : -1,
-			res && res->error ? res->error : "");
+			cmd->name, rep.status, rep.message ? rep.message : "",
+			res ? (int)res->status : -1, res && res->error ? res->error : "");
 	sbx_reply_fini(&rep);
 	return r;
 }
@@ -186,12 +168,12 @@ static int run_one(const struct ctx *x, enum runner k)
 	switch (k) {
 	case R_RPC:
 		return call(x->client[R_RPC], x->cmd, false);
-	case R_DOCKER:
-		return run_rpc(x->client[R_DOCKER], &x->dcmd, false);
 	case R_WARM:
 		return call(x->client[R_WARM], x->cmd, false);
-	default:
+	case R_BWRAP:
 		return bench_run_bwrap(x->cmd->argv);
+	default:
+		return run_rpc(x->client[k], k == R_DOCKER ? &x->dcmd : x->cmd, false);
 	}
 }
 
@@ -201,15 +183,18 @@ static bool on(const struct ctx *x, int k)
 }
 
 /* Sequential latency, the runners interleaved call by call: `runs` calls
- * each for sandboxd and bwrap, `druns` for docker spread among them. */
-static int latency(const struct ctx *x, int runs, int druns, int gap_ms, int round,
+ * each for sandboxd, bwrap and warm, `bruns` for each other backend spread
+ * among them. */
+static int latency(const struct ctx *x, int runs, int bruns, int gap_ms, int round,
 		   struct figures f[N_RUNNERS])
 {
 	const struct timespec gap = {.tv_sec = gap_ms / 1000,
 				     .tv_nsec = (gap_ms % 1000) * 1000000L};
 	double *t[N_RUNNERS] = {NULL};
-	int n[N_RUNNERS] = {runs, runs, druns, runs}, got[N_RUNNERS] = {0};
+	int n[N_RUNNERS], got[N_RUNNERS] = {0};
 	int fails[N_RUNNERS] = {0}, r = 0;
+	for (int k = 0; k < N_RUNNERS; k++)
+		n[k] = k >= R_BACKEND ? bruns : runs;
 	for (int k = 0; k < N_RUNNERS; k++)
 		if (on(x, k) && !(t[k] = calloc((size_t)n[k], sizeof(double)))) {
 			r = -ENOMEM;
@@ -217,8 +202,8 @@ static int latency(const struct ctx *x, int runs, int druns, int gap_ms, int rou
 		}
 	for (int i = 0; i < runs; i++)
 		for (int k = 0; k < N_RUNNERS; k++) {
-			/* docker: its share of the calls up to this step */
-			int due = k == R_DOCKER ? (int)((long)(i + 1) * druns / runs) - got[k] : 1;
+			/* a backend: its share of the calls up to this step */
+			int due = k >= R_BACKEND ? (int)((long)(i + 1) * bruns / runs) - got[k] : 1;
 			for (int j = 0; on(x, k) && j < due; j++) {
 				double t0 = (sbx_clock_mono_ns() / 1e9);
 				fails[k] += run_one(x, (enum runner)k) < 0;
@@ -291,14 +276,17 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS] [--docker-runs N] [--sandboxd PATH]\n"
-		"          [--only NAME] [--warm-pool N] [--warm-pool-python N] [--warm-pool-node N]\n"
-		"          [--gap MS]\n"
+		"usage: %s [-n RUNS] [-t SECONDS] [-r ROUNDS]\n"
+		"          [--backends LIST] [--backend-runs N] [--sandboxd PATH] [--only NAME]\n"
+		"          [--warm-pool N] [--warm-pool-python N] [--warm-pool-node N] [--gap MS]\n"
 		"  -n RUNS          sequential runs per round and runner (default 100)\n"
 		"  -t SECONDS       duration of each throughput point (default 2)\n"
 		"  -r ROUNDS        interleaved rounds; medians are printed (default 3, max %d)\n"
-		"  --docker-runs N  sequential runs per round of the docker backend (default 20;\n"
-		"                   0: do not measure it)\n"
+		"  --backends LIST  the other backends to measure, comma-separated (default\n"
+		"                   docker,nsjail,gvisor; each skipped, saying why, where it\n"
+		"                   cannot run)\n"
+		"  --backend-runs N sequential runs per round of each of them (default 20; 0:\n"
+		"                   none of them; --docker-runs is the same option)\n"
 		"  --sandboxd PATH  the daemon (default: the sandboxd next to this binary)\n"
 		"  --only NAME      only commands whose name contains NAME (true, python, node)\n"
 		"  --warm-pool N    also measure a sandboxd with N pre-built sandboxes, next to\n"
@@ -311,17 +299,40 @@ static void usage(const char *argv0)
 }
 
 struct opts {
-	int runs, rounds, docker_runs, gap_ms;
+	int runs, rounds, backend_runs, gap_ms;
 	int warm[3]; /* --warm-pool, --warm-pool-python, --warm-pool-node */
 	double seconds;
 	const char *sandboxd, *only;
+	bool backend[N_RUNNERS]; /* --backends, by runner (from R_BACKEND on) */
 };
+
+/* --backends: every word must name a backend runner. */
+static int parse_backends(const char *list, bool on[N_RUNNERS])
+{
+	char buf[128], *save = NULL;
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return -EINVAL;
+	memset(on, 0, N_RUNNERS * sizeof(on[0]));
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int k = R_BACKEND;
+		while (k < N_RUNNERS && strcmp(w, runner_name[k]) != 0)
+			k++;
+		if (k == N_RUNNERS) {
+			fprintf(stderr, "bench-exec: --backends: no backend %s\n", w);
+			return -EINVAL;
+		}
+		on[k] = true;
+	}
+	return 0;
+}
 
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {{"sandboxd", required_argument, NULL, 'S'},
 					   {"only", required_argument, NULL, 'O'},
+					   {"backend-runs", required_argument, NULL, 'D'},
 					   {"docker-runs", required_argument, NULL, 'D'},
+					   {"backends", required_argument, NULL, 'B'},
 					   {"warm-pool", required_argument, NULL, 'W'},
 					   {"warm-pool-python", required_argument, NULL, 'P'},
 					   {"warm-pool-node", required_argument, NULL, 'N'},
@@ -329,8 +340,8 @@ static int parse(int argc, char **argv, struct opts *o)
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
 	*o = (struct opts){
-		.runs = 100, .rounds = 3, .docker_runs = 20, .warm = {8, 8, 8},
-		.seconds = 2};
+		.runs = 100, .rounds = 3, .backend_runs = 20, .warm = {8, 8, 8}, .seconds = 2};
+	const char *backends = "docker,nsjail,gvisor";
 	for (int c; (c = getopt_long(argc, argv, "n:t:r:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'n':
@@ -343,7 +354,10 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->rounds = atoi(optarg);
 			break;
 		case 'D':
-			o->docker_runs = atoi(optarg);
+			o->backend_runs = atoi(optarg);
+			break;
+		case 'B':
+			backends = optarg;
 			break;
 		case 'W':
 			o->warm[0] = atoi(optarg);
@@ -370,9 +384,10 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc || o->runs < 2 || o->runs > MAX_RUNS || o->rounds < 1 ||
 	    o->rounds > MAX_ROUNDS || !(o->seconds > 0 && o->seconds <= 600) ||
-	    o->docker_runs < 0 || o->docker_runs == 1 || o->docker_runs > MAX_RUNS ||
-	    o->warm[0] < 0 || o->warm[0] > 64 || o->warm[1] < 0 || o->warm[1] > 64 ||
-	    o->warm[2] < 0 || o->warm[2] > 64 || o->gap_ms < 0 || o->gap_ms > 10000) {
+	    o->backend_runs < 0 || o->backend_runs == 1 || o->backend_runs > MAX_RUNS ||
+	    parse_backends(backends, o->backend) < 0 || o->warm[0] < 0 || o->warm[0] > 64 ||
+	    o->warm[1] < 0 || o->warm[1] > 64 || o->warm[2] < 0 || o->warm[2] > 64 ||
+	    o->gap_ms < 0 || o->gap_ms > 10000) {
 		usage(argv[0]);
 		return -EINVAL;
 	}
@@ -400,155 +415,6 @@ static int find_sandboxd(const struct opts *o, char *out, size_t size)
 		return -ENOENT;
 	}
 	return 0;
-}
-
-/* HTTP status of GET `path` from the engine on unix socket `sock`, or
- * -errno (reason filled in). HTTP/1.0: the engine closes after answering. */
-static int docker_get(const char *sock, const char *path, char *why, size_t len)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = PROBE_TIMEOUT_S};
-	char buf[512];
-	int fd, r, code = 0;
-	if (strlen(sock) >= sizeof(sa.sun_path)) {
-		snprintf(why, len, "socket path too long: %s", sock);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(why, len, "socket: %s", strerror(-r));
-		return r;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		snprintf(why, len, "no Docker engine answers on unix://%s: %s", sock, strerror(-r));
-		close(fd);
-		return r;
-	}
-	int n = snprintf(buf, sizeof(buf), "GET %s HTTP/1.0\r\nHost: docker\r\n\r\n", path);
-	ssize_t got = n > 0 && n < (int)sizeof(buf) ? send(fd, buf, (size_t)n, MSG_NOSIGNAL) : -1;
-	if (got == n)
-		got = recv(fd, buf, sizeof(buf) - 1, 0);
-	r = got > 0 ? 0 : got == 0 ? -EPROTO : -errno;
-	if (r == 0) {
-		buf[got] = 0;
-		if (sscanf(buf, "HTTP/%*d.%*d %d", &code) != 1)
-			r = -EPROTO;
-	}
-	close(fd);
-	if (r < 0) {
-		snprintf(why, len, "Docker engine on unix://%s: GET %s: %s", sock, path,
-			 strerror(-r));
-		return r;
-	}
-	return code;
-}
-
-/* 0 when the docker backend can run here; else -errno and why not. The
- * daemon reads the same DOCKER_HOST and SANDBOX_DOCKER_IMAGE. */
-static int docker_probe(const char **image, char *why, size_t len)
-{
-	const char *host = getenv("DOCKER_HOST");
-	const char *sock = "/var/run/docker.sock";
-	char path[512];
-	*image = getenv("SANDBOX_DOCKER_IMAGE");
-	if (!*image || !**image)
-		*image = DEFAULT_IMAGE;
-	if (host && *host) {
-		if (strncmp(host, "unix://", 7) != 0) {
-			snprintf(why, len, "DOCKER_HOST %s is not a unix:// socket", host);
-			return -EINVAL;
-		}
-		sock = host + 7;
-	}
-	int code = docker_get(sock, "/version", why, len);
-	if (code >= 0 && code != 200) {
-		snprintf(why, len, "the engine on unix://%s answers %d to /version", sock, code);
-		return -EPROTO;
-	}
-	if (code < 0)
-		return code;
-	snprintf(path, sizeof(path), "/images/%s/json", *image);
-	code = docker_get(sock, path, why, len);
-	if (code == 404) {
-		snprintf(why, len, "image %s is missing (docker build -t %s -f "
-			 "docker/Dockerfile.runtime docker)", *image, *image);
-		return -ENOENT;
-	}
-	if (code >= 0 && code != 200) {
-		snprintf(why, len, "the engine answers %d to GET %.200s", code, path);
-		return -EPROTO;
-	}
-	return code < 0 ? code : 0;
-}
-
-/* Start `sandboxd` --warm-pool WARM[0] --warm-pool-python WARM[1]
- * --warm-pool-node WARM[2] [--backend BACKEND] on DIR/TAG-*.sock and DIR/TAG-state and connect to it. -ECHILD
- * when it exited at start-up (why filled in). */
-static int daemon_start(struct daemon *d, const char *sandboxd, const char *dir, const char *tag,
-			const char *backend, const int warm[3], char *why, size_t len)
-{
-	char pool[3][16];
-	for (int i = 0; i < 3; i++)
-		snprintf(pool[i], sizeof(pool[i]), "%d", warm[i]);
-	snprintf(d->rpc, sizeof(d->rpc), "ipc://%s/%s-rpc.sock", dir, tag);
-	snprintf(d->events, sizeof(d->events), "ipc://%s/%s-events.sock", dir, tag);
-	snprintf(d->state, sizeof(d->state), "%s/%s-state", dir, tag);
-	/* clang-format off */
-	char *argv[] = {
-		(char *)sandboxd,
-		"--rpc", d->rpc,
-		"--events", d->events,
-		"--state-dir", d->state,
-		"--max-concurrent", "8", /* so 8 callers run at once */
-		"--log-level", "warn",
-		"--warm-pool", pool[0],
-		"--warm-pool-python", pool[1],
-		"--warm-pool-node", pool[2],
-		backend ? "--backend" : NULL, (char *)backend,
-		NULL,
-	};
-	/* clang-format on */
-	int r = bench_proc_spawn(&d->proc, tag, argv);
-	if (r < 0) {
-		snprintf(why, len, "cannot start %s: %s", sandboxd, strerror(-r));
-		return r;
-	}
-	struct sbx_client_opts co = {.rpc_url = d->rpc};
-	r = sbx_client_open(&co, &d->client);
-	if (r < 0) {
-		snprintf(why, len, "cannot connect to %.200s: %s", d->rpc, strerror(-r));
-		return r;
-	}
-	/* Poll, so a daemon that gives up at start-up is seen at once. */
-	const struct timespec tick = {.tv_nsec = 10 * 1000 * 1000};
-	for (int waited = 0; !sbx_client_connected(d->client); waited += 10) {
-		if (!bench_proc_running(&d->proc)) {
-			char st[64];
-			snprintf(why, len, "sandboxd%s%s exited at start-up (%s; its error is above)",
-				 backend ? " --backend " : "", backend ? backend : "",
-				 bench_proc_describe(&d->proc, st, sizeof(st)));
-			return -ECHILD;
-		}
-		if (waited >= CONNECT_WAIT_MS) {
-			snprintf(why, len, "cannot connect to sandboxd at %.200s", d->rpc);
-			return -ETIMEDOUT;
-		}
-		nanosleep(&tick, NULL);
-	}
-	return 0;
-}
-
-static void daemon_stop(struct daemon *d)
-{
-	sbx_client_close(d->client);
-	d->client = NULL;
-	if (bench_proc_stop(&d->proc, STOP_GRACE_MS) == -ETIMEDOUT)
-		fprintf(stderr, "bench-exec: %s sandboxd had to be killed\n", d->proc.name);
 }
 
 static void print_row(const char *name, const char *runner, const struct figures *f, int rounds)
@@ -584,10 +450,11 @@ static void print_snippet_ratios(const struct cmd *cmd, const struct figures f[N
 	print_ratio(cmd->name, "warm/sandboxd", &f[R_WARM], &f[R_RPC], rounds, r);
 }
 
-static void print_ratios(const struct cmd *cmd, const struct figures f[N_RUNNERS], bool docker,
-			 bool warm, int rounds)
+static void print_ratios(const struct ctx *x, const struct figures f[N_RUNNERS], int rounds)
 {
+	const struct cmd *cmd = x->cmd;
 	const char *name = cmd->name;
+	bool warm = on(x, R_WARM);
 	double r[4];
 	if (cmd->language)
 		return print_snippet_ratios(cmd, f, warm, rounds);
@@ -603,18 +470,22 @@ static void print_ratios(const struct cmd *cmd, const struct figures f[N_RUNNERS
 		       r[3] >= 2 ? "met" : "MISSED");
 		print_ratio(name, "warm/sandboxd", &f[R_WARM], &f[R_RPC], rounds, r);
 	}
-	if (docker) {
-		print_ratio(name, "docker/bwrap", &f[R_DOCKER], &f[R_BWRAP], rounds, r);
-		print_ratio(name, "docker/native", &f[R_DOCKER], &f[R_RPC], rounds, r);
+	for (int k = R_BACKEND; k < N_RUNNERS; k++) {
+		char label[2][32];
+		if (!on(x, k))
+			continue;
+		snprintf(label[0], sizeof(label[0]), "%s/bwrap", runner_name[k]);
+		snprintf(label[1], sizeof(label[1]), "%s/native", runner_name[k]);
+		print_ratio(name, label[0], &f[k], &f[R_BWRAP], rounds, r);
+		print_ratio(name, label[1], &f[k], &f[R_RPC], rounds, r);
 	}
 }
 
-static int bench_cmd(struct ctx *x, const struct opts *o)
+/* Warm the page cache and the daemons' pools for all; a backend that
+ * cannot run this command is left out of it, saying so. */
+static int warm_up(struct ctx *x)
 {
 	const struct cmd *cmd = x->cmd;
-	struct figures f[N_RUNNERS];
-	memset(f, 0, sizeof(f));
-	/* Warm the page cache and the daemons' pools for all. */
 	if (call(x->client[R_RPC], cmd, true) < 0 || bench_run_bwrap(cmd->argv) < 0) {
 		fprintf(stderr, "bench-exec: %s does not run; skipped\n", cmd->name);
 		return -EIO;
@@ -623,13 +494,26 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 		fprintf(stderr, "bench-exec: %s does not run with the warm pool\n", cmd->name);
 		return -EIO;
 	}
-	if (x->client[R_DOCKER] && run_rpc(x->client[R_DOCKER], &x->dcmd, true) < 0) {
-		printf("%-16s docker: skipped (%s does not run in the image)\n", cmd->name,
-		       x->dcmd.argv[0]);
-		x->client[R_DOCKER] = NULL;
+	for (int k = R_BACKEND; k < N_RUNNERS; k++) {
+		const struct cmd *c = k == R_DOCKER ? &x->dcmd : cmd;
+		if (x->client[k] && run_rpc(x->client[k], c, true) < 0) {
+			printf("%-16s %s: skipped (%s does not run on it)\n", cmd->name,
+			       runner_name[k], c->argv[0]);
+			x->client[k] = NULL;
+		}
 	}
+	return 0;
+}
+
+static int bench_cmd(struct ctx *x, const struct opts *o)
+{
+	const struct cmd *cmd = x->cmd;
+	struct figures f[N_RUNNERS];
+	memset(f, 0, sizeof(f));
+	if (warm_up(x) < 0)
+		return -EIO;
 	for (int round = 0; round < o->rounds; round++) {
-		int r = latency(x, o->runs, o->docker_runs, o->gap_ms, round, f);
+		int r = latency(x, o->runs, o->backend_runs, o->gap_ms, round, f);
 		if (r < 0)
 			return r;
 		for (int k = 0; k < N_RUNNERS; k++)
@@ -638,29 +522,70 @@ static int bench_cmd(struct ctx *x, const struct opts *o)
 		for (int k = 0; k < N_RUNNERS; k++)
 			if (on(x, k))
 				f[k].x8[round] = throughput(x, (enum runner)k, 8, o->seconds);
-		fprintf(stderr, "  round %d %-16s sandboxd p50 %.2f ms x8 %.1f/s | bwrap p50 %.2f ms x8 %.1f/s",
-			round + 1, cmd->name, f[R_RPC].p50[round], f[R_RPC].x8[round],
-			f[R_BWRAP].p50[round], f[R_BWRAP].x8[round]);
-		if (on(x, R_WARM))
-			fprintf(stderr, " | warm p50 %.2f ms x8 %.1f/s", f[R_WARM].p50[round],
-				f[R_WARM].x8[round]);
-		if (on(x, R_DOCKER))
-			fprintf(stderr, " | docker p50 %.2f ms x8 %.1f/s", f[R_DOCKER].p50[round],
-				f[R_DOCKER].x8[round]);
+		fprintf(stderr, "  round %d %-16s", round + 1, cmd->name);
+		for (int k = 0; k < N_RUNNERS; k++)
+			if (on(x, k))
+				fprintf(stderr, "%s %s p50 %.2f ms x8 %.1f/s", k ? " |" : "",
+					runner_name[k], f[k].p50[round], f[k].x8[round]);
 		fputc('\n', stderr);
 	}
 	for (int k = 0; k < N_RUNNERS; k++)
 		if (on(x, k))
 			print_row(cmd->name, runner_name[k], &f[k], o->rounds);
-	print_ratios(cmd, f, on(x, R_DOCKER), on(x, R_WARM), o->rounds);
+	print_ratios(x, f, o->rounds);
+	return 0;
+}
+
+/* Start the daemons of the runners o asks for: native and warm or fail;
+ * each other backend or a line saying why it is skipped. */
+static int start_daemons(const struct opts *o, const char *sandboxd, const char *dir,
+			 struct bench_daemon d[N_RUNNERS])
+{
+	static const int cold[3] = {0, 0, 0};
+	bool use_warm = o->warm[0] > 0 || o->warm[1] > 0 || o->warm[2] > 0;
+	char why[512];
+	int r = bench_daemon_start(&d[R_RPC], sandboxd, dir, "native", NULL, cold, why,
+				   sizeof(why));
+	if (r == 0 && use_warm)
+		r = bench_daemon_start(&d[R_WARM], sandboxd, dir, "warm", NULL, o->warm, why,
+				       sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "bench-exec: %s\n", why);
+		return -ECHILD;
+	}
+	printf("bench-exec: Run RPC through libsandbox vs bwrap --unshare-all --die-with-parent "
+	       "--ro-bind / /\n  sandboxd: %s (--max-concurrent 8)\n",
+	       sandboxd);
+	if (use_warm)
+		printf("  warm: a second sandboxd --warm-pool %d --warm-pool-python %d "
+		       "--warm-pool-node %d (--max-concurrent 8)\n",
+		       o->warm[0], o->warm[1], o->warm[2]);
+	for (int k = R_BACKEND; k < N_RUNNERS; k++) {
+		const char *name = runner_name[k], *detail = "";
+		r = -EINVAL;
+		if (!o->backend[k])
+			snprintf(why, sizeof(why), "not in --backends");
+		else if (o->backend_runs == 0)
+			snprintf(why, sizeof(why), "--backend-runs 0");
+		else if ((r = bench_backend_probe(name, &detail, why, sizeof(why))) == 0)
+			r = bench_daemon_start(&d[k], sandboxd, dir, name, name, cold, why,
+					       sizeof(why));
+		if (r < 0) {
+			bench_daemon_stop(&d[k]);
+			printf("  %s: skipped (%s)\n", name, why);
+			continue;
+		}
+		printf("  %s: a sandboxd --backend %s (--max-concurrent 8), %s %s; %d sequential "
+		       "runs per round\n",
+		       name, name, k == R_DOCKER ? "image" : "binary", detail, o->backend_runs);
+	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o;
-	char sandboxd[PATH_MAX], dir[] = "/tmp/sbx-bench-exec-XXXXXX", why[512];
-	const char *image = DEFAULT_IMAGE;
+	char sandboxd[PATH_MAX], dir[] = "/tmp/sbx-bench-exec-XXXXXX";
 	if (parse(argc, argv, &o) < 0)
 		return 2;
 	/* Per-round progress goes to stderr: keep the table in order with it. */
@@ -668,7 +593,8 @@ int main(int argc, char **argv)
 	if (find_sandboxd(&o, sandboxd, sizeof(sandboxd)) < 0)
 		return 1;
 	if (system("bwrap --version >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "bench-exec: bwrap is not installed (apt-get install bubblewrap)\n");
+		fprintf(stderr,
+			"bench-exec: bwrap is not installed (apt-get install bubblewrap)\n");
 		return 1;
 	}
 	if (!mkdtemp(dir)) {
@@ -679,92 +605,71 @@ int main(int argc, char **argv)
 	 * state/ through this directory. */
 	chmod(dir, 0711);
 
-	struct daemon native = {0}, docker = {0}, warm = {0};
+	struct bench_daemon d[N_RUNNERS];
 	int status = 1, measured = 0;
-	static const int cold[3] = {0, 0, 0};
-	bool use_warm = o.warm[0] > 0 || o.warm[1] > 0 || o.warm[2] > 0;
-	if (daemon_start(&native, sandboxd, dir, "native", NULL, cold, why, sizeof(why)) < 0 ||
-	    (use_warm &&
-	     daemon_start(&warm, sandboxd, dir, "warm", NULL, o.warm, why, sizeof(why)) < 0)) {
-		fprintf(stderr, "bench-exec: %s\n", why);
+	bool died = false;
+	memset(d, 0, sizeof(d));
+	if (start_daemons(&o, sandboxd, dir, d) < 0)
 		goto out;
-	}
-	bool use_docker = false;
-	if (o.docker_runs == 0)
-		snprintf(why, sizeof(why), "--docker-runs 0");
-	else if (docker_probe(&image, why, sizeof(why)) == 0)
-		use_docker = daemon_start(&docker, sandboxd, dir, "docker", "docker", cold, why,
-					  sizeof(why)) == 0;
-	if (!use_docker)
-		daemon_stop(&docker);
 
 	struct cmd cmds[] = {
 		{"true", {"true", NULL}, "/bin/true", "", NULL, NULL, 0},
-		{"python3 -c pass", {"python3", "-c", "pass", NULL}, "/usr/bin/python3", "", NULL, NULL, 0},
+		{"python3 -c pass",
+		 {"python3", "-c", "pass", NULL},
+		 "/usr/bin/python3",
+		 "",
+		 NULL,
+		 NULL,
+		 0},
 		{"node -e 0", {"node", "-e", "0", NULL}, "/usr/bin/node", "", NULL, NULL, 0},
-		/* Snippets (Execute; docker runs the command as Run). */
-		{"python print(1)", {"python3", "-c", "print(1)", NULL}, "/usr/bin/python3", "",
-		 "python", "print(1)", 0.25},
-		{"node log(1)", {"node", "-e", "console.log(1)", NULL}, "/usr/bin/node", "", "node",
-		 "console.log(1)", 0.5},
+		/* Snippets (Execute, native and warm only). */
+		{"python print(1)",
+		 {"python3", "-c", "print(1)", NULL},
+		 "/usr/bin/python3",
+		 "",
+		 "python",
+		 "print(1)",
+		 0.25},
+		{"node log(1)",
+		 {"node", "-e", "console.log(1)", NULL},
+		 "/usr/bin/node",
+		 "",
+		 "node",
+		 "console.log(1)",
+		 0.5},
 	};
-	printf("bench-exec: Run RPC through libsandbox vs bwrap --unshare-all --die-with-parent "
-	       "--ro-bind / /\n  sandboxd: %s (--max-concurrent 8)\n",
-	       sandboxd);
-	if (use_warm)
-		printf("  warm: a second sandboxd --warm-pool %d --warm-pool-python %d "
-		       "--warm-pool-node %d (--max-concurrent 8)\n",
-		       o.warm[0], o.warm[1], o.warm[2]);
-	if (use_docker)
-		printf("  docker: a second sandboxd --backend docker (--max-concurrent 8), image %s; "
-		       "%d sequential runs per round\n",
-		       image, o.docker_runs);
-	else
-		printf("  docker: skipped (%s)\n", why);
 	printf("  %d rounds; per round %d sequential runs per runner (%d ms idle after each), "
 	       "%.1f s per throughput point; medians over rounds\n",
 	       o.rounds, o.runs, o.gap_ms, o.seconds);
 	printf("%-16s %-13s %9s %9s %10s %10s\n", "command", "runner", "p50 ms", "p99 ms",
 	       "x2 exec/s", "x8 exec/s");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]) && !died; i++) {
 		struct cmd *cmd = &cmds[i];
 		if (o.only && !strstr(cmd->name, o.only))
 			continue;
-		if (!find_exe(cmd->argv[0], cmd->path, sizeof(cmd->path))) {
+		if (!bench_find_exe(cmd->argv[0], cmd->path, sizeof(cmd->path))) {
 			printf("%-16s skipped: not installed\n", cmd->name);
 			continue;
 		}
 		cmd->argv[0] = cmd->path;
-		struct ctx x = {.client = {native.client, NULL, use_docker ? docker.client : NULL,
-					   warm.client},
-				.cmd = cmd};
-		if (cmd->language)
-			x.client[R_DOCKER] = NULL; /* a snippet is a native figure */
+		struct ctx x = {.cmd = cmd};
+		for (int k = 0; k < N_RUNNERS; k++)
+			if (!cmd->language || k < R_BACKEND)
+				x.client[k] = d[k].client;
 		x.dcmd = *cmd;
 		x.dcmd.argv[0] = cmd->docker_argv0;
 		if (bench_cmd(&x, &o) == 0)
 			measured++;
-		if (!bench_proc_running(&native.proc)) {
-			fprintf(stderr, "bench-exec: sandboxd died\n");
-			measured = 0;
-			break;
-		}
-		if (use_warm && !bench_proc_running(&warm.proc)) {
-			fprintf(stderr, "bench-exec: sandboxd --warm-pool died\n");
-			measured = 0;
-			break;
-		}
-		if (use_docker && !bench_proc_running(&docker.proc)) {
-			fprintf(stderr, "bench-exec: sandboxd --backend docker died\n");
-			measured = 0;
-			break;
-		}
+		for (int k = 0; k < N_RUNNERS; k++)
+			if (d[k].client && !bench_proc_running(&d[k].proc)) {
+				fprintf(stderr, "bench-exec: sandboxd %s died\n", runner_name[k]);
+				died = true;
+			}
 	}
-	status = measured > 0 ? 0 : 1;
+	status = measured > 0 && !died ? 0 : 1;
 out:
-	daemon_stop(&docker);
-	daemon_stop(&warm);
-	daemon_stop(&native);
+	for (int k = N_RUNNERS - 1; k >= 0; k--)
+		bench_daemon_stop(&d[k]);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return status;
 }

@@ -10,6 +10,7 @@
 #include "daemon_config.h"
 #include "docker.h"
 #include "engine.h"
+#include "log.h"
 #include "gvisor.h"
 #include "nsjail.h"
 #include "runner.h"
@@ -38,12 +39,32 @@ static int native_open(const struct sbx_config *cfg, void **ret_state)
 	ec.warm_pool_python = cfg->warm_pool_python;
 	ec.warm_pool_node = cfg->warm_pool_node;
 	ec.netns_reuse = cfg->netns_reuse;
+	ec.cgroup = (enum sbx_cgroup_pref)sbx_config_cgroup_pref(cfg);
 	n->uid = ec.host_uid;
 	n->gid = ec.host_gid;
 	r = sbx_engine_new(&ec, &n->engine);
 	if (r < 0) {
 		free(n);
 		return r;
+	}
+	if (!sbx_engine_memory_enforced(n->engine)) {
+		const char *mode = sbx_engine_cgroup_mode(n->engine);
+
+		if (!cfg->allow_unlimited_memory) {
+			log_error("no memory cgroup controller can hold the sandboxes to their memory "
+				  "limit (cgroup %s): run sandboxd where it has one (cgroup v1's "
+				  "memory hierarchy writable, or v2 with memory delegated, e.g. "
+				  "systemd's Delegate=yes), or set SANDBOX_ALLOW_UNLIMITED_MEMORY=true "
+				  "to run without memory limits",
+				  mode);
+			sbx_engine_free(n->engine);
+			free(n);
+			return -EPERM;
+		}
+		log_warn("memory limits are NOT enforced (no memory cgroup controller, cgroup %s; "
+			 "SANDBOX_ALLOW_UNLIMITED_MEMORY=true): any sandbox may use all the host's "
+			 "memory",
+			 mode);
 	}
 	*ret_state = n;
 	return 0;

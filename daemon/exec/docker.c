@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "daemon_config.h"
+#include "docker_cg.h"
 #include "docker_http.h"
 #include "docker_tar.h"
 #include "engine.h"
@@ -26,6 +27,10 @@
 #define SANDBOX_GID 1000
 /* The engine refuses smaller memory limits. */
 #define MIN_MEMORY_BYTES (6ull << 20)
+/* runc's init needs about a dozen descriptors of its own before it execs
+ * the program under the container's RLIMIT_NOFILE ("too many open files"
+ * below 12): a smaller limit is raised to this one. */
+#define MIN_NOFILE 16u
 #define TMPFS_KB 65536
 /* Calls that only touch the engine's bookkeeping. */
 #define CALL_TIMEOUT_MS 30000L
@@ -41,6 +46,7 @@ struct docker {
 	char socket[108];
 	char *image;
 	char describe[192];
+	struct sbx_docker_cg cg; /* CPU time and peak memory */
 };
 
 enum kill_reason { KILL_NONE, KILL_WALL, KILL_OUTPUT };
@@ -52,6 +58,7 @@ struct run {
 	struct sbx_dk_conn conn;
 	struct sbx_buf resp;
 	char id[80];
+	char cg_parent[64]; /* the container's CgroupParent, "" for none */
 	bool created;
 	/* stream demultiplexing: 8-byte header {stream, 0, 0, 0, size BE32} */
 	unsigned char hdr[8];
@@ -119,10 +126,10 @@ int sbx_docker_open(const struct sbx_config *cfg, void **ret_state)
 	snprintf(path, sizeof(path), "/images/%s/json", d->image);
 	r = sbx_dk_call(&c, "GET", path, NULL, 0, NULL, 10000L, &st, NULL);
 	if (r == 0 && st == 404) {
-		log_error("docker backend: image '%s' is missing; build it with `docker build -t "
-			  "%s -f "
-			  "docker/Dockerfile.runtime docker` or set SANDBOX_DOCKER_IMAGE",
-			  d->image, d->image);
+		log_error("docker backend: image '%s' is missing; build it with `make base-image` "
+			  "(scripts/runtime-image.sh, which builds SANDBOX_DOCKER_IMAGE) or set "
+			  "SANDBOX_DOCKER_IMAGE",
+			  d->image);
 		r = -ENOENT;
 		goto fail;
 	}
@@ -137,6 +144,12 @@ int sbx_docker_open(const struct sbx_config *cfg, void **ret_state)
 			 ? json_string_value(json_object_get(v, "Version"))
 			 : "?",
 		 d->image);
+	json_decref(v);
+	v = NULL;
+	if (sbx_dk_call(&c, "GET", "/info", NULL, 0, NULL, 10000L, &st, &resp) == 0 && st == 200)
+		v = json_loadb(resp.data, resp.len, 0, NULL);
+	sbx_docker_cg_open(&d->cg, json_string_value(json_object_get(v, "CgroupDriver")),
+			   json_string_value(json_object_get(v, "CgroupVersion")));
 	json_decref(v);
 	sbx_dk_conn_fini(&c);
 	sbx_buf_fini(&resp);
@@ -158,6 +171,7 @@ void sbx_docker_close(void *state)
 
 	if (!d)
 		return;
+	sbx_docker_cg_close(&d->cg);
 	curl_global_cleanup();
 	free(d->image);
 	free(d);
@@ -205,12 +219,13 @@ static json_t *mount(const char *type, const char *source, const char *target, b
 	return m;
 }
 
-static json_t *host_config(const Sbx__SpawnRequest *req)
+static json_t *host_config(const Sbx__SpawnRequest *req, const char *cg_parent)
 {
 	const Sbx__Limits *l = req->limits;
 	uint64_t mem =
 		l->memory_kb * 1024 < MIN_MEMORY_BYTES ? MIN_MEMORY_BYTES : l->memory_kb * 1024;
 	uint64_t cpu_s = (l->cpu_time_ms + 999) / 1000;
+	uint64_t nofile = l->nofile < MIN_NOFILE ? MIN_NOFILE : l->nofile;
 	json_t *hc, *tmpfs, *mounts, *ulimits;
 	char opts[160];
 	bool ok;
@@ -224,6 +239,12 @@ static json_t *host_config(const Sbx__SpawnRequest *req)
 		       "ReadonlyRootfs", 1, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges",
 		       "LogConfig", "Type", "none", "Privileged", 0, "IpcMode", "private", "Init",
 		       1);
+	/* Our own parent, whose counters outlive the container (docker_cg.h). */
+	if (hc && cg_parent[0] &&
+	    json_object_set_new(hc, "CgroupParent", json_string(cg_parent)) < 0) {
+		json_decref(hc);
+		hc = NULL;
+	}
 	tmpfs = json_object();
 	mounts = json_array();
 	ulimits = json_array();
@@ -255,7 +276,7 @@ static json_t *host_config(const Sbx__SpawnRequest *req)
 					   mount("bind", b->source,
 						 b->target[0] ? b->target : b->source, true)) == 0;
 	}
-	ok = ok && json_array_append_new(ulimits, ulimit("nofile", l->nofile, l->nofile)) == 0 &&
+	ok = ok && json_array_append_new(ulimits, ulimit("nofile", nofile, nofile)) == 0 &&
 	     json_array_append_new(ulimits,
 				   ulimit("fsize", l->fsize_kb * 1024, l->fsize_kb * 1024)) == 0 &&
 	     /* SIGXCPU at the limit, SIGKILL a second later if it is caught. */
@@ -282,9 +303,10 @@ static json_t *host_config(const Sbx__SpawnRequest *req)
 	return hc;
 }
 
-static char *create_body(const struct docker *d, const Sbx__SpawnRequest *req)
+static char *create_body(const struct docker *d, const Sbx__SpawnRequest *req,
+			 const char *cg_parent)
 {
-	json_t *c, *hc = host_config(req);
+	json_t *c, *hc = host_config(req, cg_parent);
 	char *s = NULL;
 
 	c = json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:{s:s}}",
@@ -307,12 +329,14 @@ static char *create_body(const struct docker *d, const Sbx__SpawnRequest *req)
 
 static int create(struct run *x)
 {
-	_cleanup_free_ char *body = create_body(x->d, x->req);
+	_cleanup_free_ char *body = NULL;
 	char path[128], msg[200];
 	json_t *j;
 	long st;
 	int r;
 
+	sbx_docker_cg_parent(&x->d->cg, x->cg_parent, sizeof(x->cg_parent));
+	body = create_body(x->d, x->req, x->cg_parent);
 	if (!body)
 		return -ENOMEM;
 	if (x->req->execution_id[0] && strlen(x->req->execution_id) < 64 &&
@@ -707,6 +731,9 @@ int sbx_docker_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **
 			r = collect(x, &o);
 		if (r == 0)
 			decide(x, &o, &tmpl);
+		/* The container has stopped: its parent's counters are final. */
+		if (r == 0)
+			(void)sbx_docker_cg_collect(&x->d->cg, x->cg_parent, &tmpl);
 		tmpl.wall_time_ms = (uint64_t)(x->t_end - x->t_start);
 	}
 	sbx_dk_stream_fini(&s);
@@ -722,6 +749,7 @@ int sbx_docker_run(void *state, const Sbx__SpawnRequest *req, Sbx__ExecResult **
 		tmpl.exit_code = -1;
 	}
 	remove_container(x);
+	sbx_docker_cg_remove(&x->d->cg, x->cg_parent);
 	r = make_result(x, &tmpl, ret);
 out:
 	sbx_dk_conn_fini(&x->conn);

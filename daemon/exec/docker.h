@@ -9,10 +9,13 @@
  * dropped, no-new-privileges, memory (swap included) and pids limits in the
  * container's cgroup, nofile/fsize/cpu/stack rlimits, logging driver none.
  *
- * Differences from native, reported as such: cpu_time_ms and
- * memory_peak_kb are 0 (the engine keeps no accounting after exit); the CPU
+ * CPU time and peak memory come from a parent cgroup of the container's
+ * (docker_cg.h): under the engine's cgroupfs driver only, else 0.
+ *
+ * Differences from native, reported as such: the CPU time includes the
+ * container's init (docker-init) and runc's set-up in it; the CPU
  * limit is RLIMIT_CPU, per process; the memory limit is at least 6 MiB (the
- * engine's minimum); a program that exits with 128+N looks killed by N.
+ * engine's minimum), the open-files limit at least 16 (runc's own need); a program that exits with 128+N looks killed by N.
  * Workspace directories must be paths the engine sees (same host). The
  * image needs the runtimes at the runtimes table's paths and a /workspace
  * owned by 1000:1000 (a fresh volume takes its owner from the image):

@@ -40,8 +40,49 @@ struct gvisor {
 	char path[PATH_MAX];
 	char root[PATH_MAX + 8];  /* the read-only root of mount points */
 	char state[PATH_MAX + 8]; /* runsc --root */
+	/* sbx-gvisor-compat.so and the ld.so.preload naming it; "" when the
+	 * library was not found. */
+	char compat[PATH_MAX], preload[PATH_MAX + 16];
 	unsigned seq; /* atomically incremented: container ids */
 };
+
+/* sbx-gvisor-compat.so next to the running binary (a build tree), or in
+ * ../lib/sandboxd (an installed one); then the sandbox's ld.so.preload
+ * naming it. Without it, say what fails. */
+static int find_compat(struct gvisor *n)
+{
+	static const char *const where[] = {"%s/sbx-gvisor-compat.so",
+					    "%s/../lib/sandboxd/sbx-gvisor-compat.so"};
+	char self[PATH_MAX / 2];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+	int fd, r = 0;
+
+	self[len > 0 ? len : 0] = 0;
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	for (size_t i = 0; slash && i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(n->compat, sizeof(n->compat), where[i], self);
+		if (access(n->compat, R_OK) == 0)
+			break;
+		n->compat[0] = 0;
+	}
+	if (!n->compat[0]) {
+		log_warn("gvisor backend: sbx-gvisor-compat.so is not next to sandboxd nor in "
+			 "../lib/sandboxd: coreutils' ls and stat fail with \"Invalid argument\" "
+			 "in its sandboxes");
+		return 0;
+	}
+	snprintf(n->preload, sizeof(n->preload), "%s/ld.so.preload", n->rn.work);
+	fd = open(n->preload, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, SBX_GVISOR_COMPAT_SO "\n", sizeof(SBX_GVISOR_COMPAT_SO)) !=
+			      (ssize_t)sizeof(SBX_GVISOR_COMPAT_SO))
+		r = errno ? -errno : -EIO;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
 
 int sbx_gvisor_open(const struct sbx_config *cfg, void **ret_state)
 {
@@ -72,6 +113,8 @@ int sbx_gvisor_open(const struct sbx_config *cfg, void **ret_state)
 	r = mkdir(n->rn.work, 0711) < 0 ? -errno : sbx_runner_write_ids(&n->rn);
 	if (r == 0)
 		r = mkdir(n->state, 0700) < 0 ? -errno : sbx_gvisor_make_root(n->root);
+	if (r == 0)
+		r = find_compat(n);
 	if (r == 0)
 		r = sbx_runner_open_cg(&n->rn, "gvisor", n->path);
 	if (r < 0) {
@@ -259,8 +302,11 @@ static int run_sandbox(void *state, const Sbx__SpawnRequest *req, const char *ws
 	snprintf(bundle, sizeof(bundle), "%s/b-%s", n->rn.work, id);
 	snprintf(root, sizeof(root), "--root=%s", n->state);
 	snprintf(b, sizeof(b), "--bundle=%s", bundle);
-	r = sbx_gvisor_write_bundle(n->root, &(struct sbx_gvisor_ids){n->rn.passwd, n->rn.group}, req,
-				    ws, exe, bundle);
+	r = sbx_gvisor_write_bundle(n->root,
+				    &(struct sbx_gvisor_ids){n->rn.passwd, n->rn.group,
+							     n->compat[0] ? n->preload : NULL,
+							     n->compat},
+				    req, ws, exe, bundle);
 	if (r == 0)
 		r = sbx_nsjail_cg_make(&n->rn.cg, &hl, &cg);
 	if (r < 0) {

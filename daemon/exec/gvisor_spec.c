@@ -63,11 +63,14 @@ static int open_dir(const char *p, const struct stat *st, int flag, struct FTW *
 	return flag == FTW_D && S_ISDIR(st->st_mode) && chmod(p, 0777) < 0 ? -errno : 0;
 }
 
-/* The root directory: mount points for host_ro, passwd, group, /tmp,
+/* The root directory: mount points for host_ro, our files in /etc, /tmp,
  * /workspace. Built once; runsc sees it read-only. */
 int sbx_gvisor_make_root(const char *root)
 {
 	static const char *const own[] = {"/tmp", "/workspace", "/proc", "/dev", "/sys"};
+	/* Empty unless bound over: an empty ld.so.preload preloads nothing. */
+	static const char *const files[] = {"/etc/passwd", "/etc/group", "/etc/ld.so.preload",
+					    SBX_GVISOR_COMPAT_SO};
 	char p[PATH_MAX * 3];
 	int r = mkdir(root, 0755) < 0 && errno != EEXIST ? -errno : 0;
 
@@ -77,8 +80,8 @@ int sbx_gvisor_make_root(const char *root)
 		snprintf(p, sizeof(p), "%s%s", root, own[i]);
 		r = mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
 	}
-	for (size_t i = 0; i < 2 && r == 0; i++) {
-		snprintf(p, sizeof(p), "%s/etc/%s", root, i ? "group" : "passwd");
+	for (size_t i = 0; i < SBX_ARRAY_SIZE(files) && r == 0; i++) {
+		snprintf(p, sizeof(p), "%s%s", root, files[i]);
 		int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 
 		r = fd < 0 ? -errno : 0;
@@ -99,7 +102,8 @@ static int add_mount(json_t *mounts, const char *type, const char *src, const ch
 }
 
 /* The mounts: host_ro read-only (symlinks are in the root already), our
- * passwd and group, the request's binds, /tmp, the workspace. */
+ * passwd and group (and preload), the request's binds, /tmp, the
+ * workspace. */
 static json_t *mounts(const struct sbx_gvisor_ids *ids, const Sbx__SpawnRequest *req,
 		      const char *ws)
 {
@@ -115,6 +119,10 @@ static json_t *mounts(const struct sbx_gvisor_ids *ids, const Sbx__SpawnRequest 
 		r = add_mount(m, "bind", ids->passwd, "/etc/passwd", true, NULL);
 	if (r == 0)
 		r = add_mount(m, "bind", ids->group, "/etc/group", true, NULL);
+	if (r == 0 && ids->preload && ids->compat)
+		r = add_mount(m, "bind", ids->preload, "/etc/ld.so.preload", true, NULL);
+	if (r == 0 && ids->preload && ids->compat)
+		r = add_mount(m, "bind", ids->compat, SBX_GVISOR_COMPAT_SO, true, NULL);
 	for (size_t i = 0; i < req->n_binds && r == 0; i++)
 		r = add_mount(m, "bind", req->binds[i]->source,
 			      req->binds[i]->target[0] ? req->binds[i]->target

@@ -8,13 +8,20 @@
 /* The sandbox user, inside and on the host (no user namespace). */
 #define SBX_GVISOR_ID 1000
 
-/* The sandbox's own /etc/passwd and /etc/group, bound read-only. */
+/* The sandbox's own /etc/passwd and /etc/group, bound read-only; and,
+ * when not NULL, its /etc/ld.so.preload naming SBX_GVISOR_COMPAT_SO, bound
+ * from `compat` (gvisor_compat.c says why). */
 struct sbx_gvisor_ids {
 	const char *passwd, *group;
+	const char *preload, *compat;
 };
 
-/* Make `root`: mount points for native's host view, /etc/passwd and
- * /etc/group, /tmp, /workspace, /proc, /dev, /sys. 0 or -errno. */
+/* Where the sandbox sees sbx-gvisor-compat.so. */
+#define SBX_GVISOR_COMPAT_SO "/etc/sbx-gvisor-compat.so"
+
+/* Make `root`: mount points for native's host view, /etc/passwd,
+ * /etc/group, /etc/ld.so.preload, SBX_GVISOR_COMPAT_SO, /tmp, /workspace,
+ * /proc, /dev, /sys. 0 or -errno. */
 int sbx_gvisor_make_root(const char *root);
 /* Create directory `bundle` with the config.json of one execution of
  * `exe` (argv[0] resolved) in workspace `ws`. 0 or -errno. */

@@ -17,8 +17,6 @@
 #include "log.h"
 
 #define PREFIX "sandboxd-nsjail."
-/* v2: where the daemon moves itself when its cgroup must delegate. */
-#define LEAF "sandboxd-daemon."
 /* A cgroup whose last task just died may stay busy for a moment. */
 #define RMDIR_TRIES 50
 #define RMDIR_PAUSE_NS 10000000L
@@ -115,7 +113,7 @@ static void rm_tree(const char *path, int depth)
 	log_warn("nsjail backend: could not remove cgroup %s: %s", path, strerror(errno));
 }
 
-/* Remove the directories (ours, and v2's leaf) of daemons that are gone. */
+/* Remove the directories of daemons that are gone. */
 static void remove_stale(const char *dir)
 {
 	char sub[PATH_MAX];
@@ -125,8 +123,6 @@ static void remove_stale(const char *dir)
 	while (d && (e = readdir(d))) {
 		int pid = strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0
 				  ? atoi(e->d_name + strlen(PREFIX))
-			  : strncmp(e->d_name, LEAF, strlen(LEAF)) == 0
-				  ? atoi(e->d_name + strlen(LEAF))
 				  : 0;
 
 		if (pid > 0 && pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH &&
@@ -163,26 +159,19 @@ static int v2_enable(const char *dir)
 	return r;
 }
 
-/* v2: the controllers on for our directory's children. The daemon's own
- * cgroup may not hand controllers down while it holds processes (the "no
- * internal processes" rule): then the daemon moves into a leaf of its own
- * first (open() runs before any thread exists). */
+/* v2: the controllers on for our directory's children, the daemon's own
+ * cgroup first emptied of the daemon (sbx_engine_cgroup2_vacate: the "no
+ * internal processes" rule). */
 static int v2_delegate(char *base)
 {
-	char *slash = strrchr(base, '/'), leaf[PATH_MAX + 16];
+	char *slash = strrchr(base, '/');
+	const pid_t self = getpid();
 	int r;
 
 	*slash = 0;
-	r = v2_enable(base);
-	if (r == -EBUSY) {
-		if (snprintf(leaf, sizeof(leaf), "%s/" LEAF "%d", base, (int)getpid()) >=
-		    (int)sizeof(leaf))
-			r = -ENAMETOOLONG;
-		else if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
-			r = -errno;
-		else if ((r = cg_write(leaf, "cgroup.procs", "0")) == 0)
-			r = v2_enable(base);
-	}
+	r = sbx_engine_cgroup2_vacate(base, &self, 1);
+	if (r == 0 || r == -EBUSY)
+		r = v2_enable(base);
 	*slash = '/';
 	return r < 0 ? r : v2_enable(base);
 }

@@ -226,7 +226,6 @@ int sbx_history_list(struct sbx_history *h, struct sbx_rpc_call *call,
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'started_before' must be a time in ISO 8601 UTC, as "
 				     "started_at shows it (2026-01-02T03:04:05.678Z)");
-	sbx_store_trim_history(h->store);
 	r = (Sbx__ListExecutionsReply *)sbx_message_new(&sbx__list_executions_reply__descriptor);
 	if (!r)
 		return -ENOMEM;
@@ -282,8 +281,6 @@ int sbx_history_get(struct sbx_history *h, struct sbx_rpc_call *call, const char
 
 	if (!id || !*id)
 		return sbx_rpc_error(call, -EINVAL, "field 'execution_id' is required");
-	/* Rows past the age limit go before anyone reads them. */
-	sbx_store_trim_history(h->store);
 	r = strlen(id) > 64 ? -ENOENT : sbx_store_get_execution(h->store, id, take_one, &e);
 	if (r == -ENOENT)
 		return sbx_rpc_error(call, -ENOENT, "execution '%.64s' not found", id);

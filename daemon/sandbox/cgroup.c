@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,10 +88,18 @@ static const char *v2_mount(void)
 	return NULL;
 }
 
+/* v1's memory hierarchy, mounted where we may write (a container, e.g.
+ * systemd-nspawn on a hybrid host, sees it read-only and must use v2). */
 static bool v1_usable(void)
 {
-	return is_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC) &&
-	       access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0;
+	char own[PATH_MAX / 2], dir[PATH_MAX];
+	if (!is_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC) ||
+	    access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) < 0)
+		return false;
+	if (sbx_engine_own_cgroup("memory", own, sizeof(own)) < 0)
+		return false;
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory%s", own);
+	return access(dir, W_OK) == 0 || access("/sys/fs/cgroup/memory", W_OK) == 0;
 }
 
 enum sbx_cgroup_mode sbx_cgroup_detect(enum sbx_cgroup_pref pref)
@@ -141,12 +150,58 @@ int sbx_engine_own_cgroup(const char *ctrl, char *buf, size_t size)
 			for (char *t = strtok(ctrls, ","); t && !match; t = strtok(NULL, ","))
 				match = strcmp(t, ctrl) == 0;
 		if (match) {
+			/* A process moved into the supervisor leaf (below) still
+			 * calls the cgroup it left its own. */
+			size_t n = strlen(path), l = strlen("/" SBX_CG_SUPERVISOR);
+			if (!ctrl && n >= l && strcmp(path + n - l, "/" SBX_CG_SUPERVISOR) == 0)
+				path[n - l] = 0;
 			snprintf(buf, size, "%s", strcmp(path, "/") == 0 ? "" : path);
 			r = 0;
 			break;
 		}
 	}
 	fclose(f);
+	return r;
+}
+
+static bool pid_listed(pid_t pid, const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+int sbx_engine_cgroup2_vacate(const char *dir, const pid_t *pids, size_t n_pids)
+{
+	char p[PATH_MAX], buf[4096];
+	int r = 0;
+
+	/* Only the hierarchy's real root lacks cgroup.type; a cgroup
+	 * namespace's root (a container's) has it and obeys the rule. */
+	if ((size_t)snprintf(p, sizeof(p), "%s/cgroup.type", dir) >= sizeof(p))
+		return -ENAMETOOLONG;
+	if (access(p, F_OK) < 0)
+		return 0;
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if ((r = sbx_cg_read(dfd, "cgroup.procs", buf, sizeof(buf))) < 0)
+		return r;
+	for (char *line = buf, *next; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = 0;
+		if (!pid_listed((pid_t)atoi(line), pids, n_pids)) {
+			r = -EBUSY; /* not ours to move: the controllers stay off */
+			continue;
+		}
+		if (mkdirat(dfd, SBX_CG_SUPERVISOR, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		int w = sbx_cg_write(dfd, SBX_CG_SUPERVISOR "/cgroup.procs", line);
+		if (w < 0 && w != -ESRCH)
+			r = w;
+	}
 	return r;
 }
 
@@ -164,6 +219,45 @@ static int mkdir_p(char *path)
 	return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/* SIGKILL every process in the cgroup dfd/name: a dead spawner's
+ * sandboxes die with it (their inits have PDEATHSIG), but under load some
+ * are still exiting when the next spawner comes to remove their cgroups,
+ * and nothing of theirs may outlive it anyway. */
+static void kill_procs(int dfd, const char *name)
+{
+	char file[NAME_MAX + 16], buf[4096];
+	snprintf(file, sizeof(file), "%s/cgroup.procs", name);
+	if (sbx_cg_read(dfd, file, buf, sizeof(buf)) < 0)
+		return;
+	for (char *p = buf; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != 0))
+		if (atoi(p) > 0)
+			kill((pid_t)atoi(p), SIGKILL);
+}
+
+/* Is the spawner that made sandboxd/<pid> gone? Dead, a zombie nobody
+ * reaped yet (its daemon killed, it went with PDEATHSIG a moment ago), or
+ * the pid now another program's. */
+static bool spawner_gone(pid_t pid)
+{
+	char p[64], buf[128];
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return fd < 0 && errno == ENOENT;
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold anything, so from the last ')'. */
+	const char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren[1] != ' ')
+		return false;
+	char state = close_paren[2];
+	bool ours = close_paren - open_paren - 1 == (ptrdiff_t)strlen("sbx-spawner") &&
+		    strncmp(open_paren + 1, "sbx-spawner", strlen("sbx-spawner")) == 0;
+	return state == 'Z' || state == 'X' || !ours;
+}
+
 /* Remove what a spawner that died without cleaning up left behind. */
 static void remove_stale(const char *base)
 {
@@ -175,13 +269,15 @@ static void remove_stale(const char *base)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+		if (pid == getpid() || !spawner_gone(pid))
 			continue;
 		int sfd = openat(bfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		DIR *sd = sfd < 0 ? NULL : fdopendir(sfd);
 		for (struct dirent *se; sd && (se = readdir(sd));)
-			if (se->d_name[0] == 'x')
+			if (se->d_name[0] == 'x') {
+				kill_procs(dirfd(sd), se->d_name);
 				sbx_cg_rmdir(dirfd(sd), se->d_name);
+			}
 		if (sd)
 			closedir(sd);
 		sbx_cg_rmdir(bfd, de->d_name);

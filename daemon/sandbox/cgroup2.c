@@ -2,11 +2,13 @@
  * <own cgroup>/sandboxd/<spawner pid>/, the child born into it with
  * CLONE_INTO_CGROUP (no window where it runs unaccounted).
  *
- * Controllers are enabled top-down from our own cgroup. The kernel only
- * lets us do so where it allows (a non-root cgroup holding processes may
- * not delegate controllers: "no internal processes"); whatever is missing
- * is recorded and that limit is not applied by the cgroup (RLIMIT_NPROC
- * still caps processes). cgroup.kill and cpu.stat exist without any
+ * Controllers are enabled top-down from our own cgroup. A non-root cgroup
+ * holding processes may not delegate controllers ("no internal
+ * processes"), and under systemd (Delegate=yes) or in a container ours
+ * holds the daemon and this spawner: the two move into a leaf first
+ * (sbx_engine_cgroup2_vacate). Whatever is still missing is recorded and
+ * that limit is not applied by the cgroup (RLIMIT_NPROC still caps
+ * processes). cgroup.kill and cpu.stat exist without any
  * controller, so killing the tree and CPU accounting always work. */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "engine.h"
 #include "spawner_state.h"
 
 static const char *v2_mount_path(void)
@@ -58,11 +61,14 @@ int sbx_cgroup2_init(struct sbx_ctx *ctx)
 				       &ctx->cg_parent[0]);
 	if (r < 0)
 		return r;
-	/* own, own/sandboxd, own/sandboxd/<pid>: enable down the chain. */
+	/* own, own/sandboxd, own/sandboxd/<pid>: enable down the chain, own
+	 * once this spawner and its daemon have left it for a leaf. */
 	char *s1 = strrchr(path, '/'), *s2;
 	*s1 = 0;
 	s2 = strrchr(path, '/');
 	*s2 = 0;
+	const pid_t ours[] = {getpid(), getppid()};
+	int vacated = sbx_engine_cgroup2_vacate(path, ours, 2);
 	enable(path);
 	*s2 = '/';
 	enable(path);
@@ -74,6 +80,14 @@ int sbx_cgroup2_init(struct sbx_ctx *ctx)
 		ctx->cg_v2_pids = strstr(buf, "pids") != NULL;
 	}
 	ctx->cg_v2_kill = faccessat(ctx->cg_parent[0], "cgroup.kill", F_OK, 0) == 0;
+	if (!ctx->cg_v2_memory || !ctx->cg_v2_pids)
+		fprintf(stderr,
+			"sbx-spawner: cgroup v2: no %s controller for the sandboxes under %s%s "
+			"(processes are still capped by RLIMIT_NPROC; memory by nothing)\n",
+			!ctx->cg_v2_memory ? "memory" : "pids", path,
+			vacated == -EBUSY ? " (processes that are not sandboxd's share its cgroup: "
+					    "run it in one of its own, e.g. systemd's Delegate=yes)"
+					  : "");
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct sbx_engine {
 	int ctl_fd;
 	pid_t spawner;
 	enum sbx_cgroup_mode cg_mode;
+	bool memory_enforced; /* sbx_engine_memory_enforced */
 	uint64_t max_request_bytes;
 	/* The spawner's last answer about its pools (sbx_engine_warm_pools). */
 	pthread_mutex_t warm_lock;
@@ -191,8 +192,14 @@ int sbx_engine_new(const struct sbx_engine_config *cfg_in, struct sbx_engine **r
 		waitpid(pid, NULL, 0);
 		return r < 0 ? -EIO : status;
 	}
+	e->memory_enforced = status & SBX_SPAWNER_BOOT_MEMORY;
 	*ret = TAKE_PTR(e);
 	return 0;
+}
+
+bool sbx_engine_memory_enforced(const struct sbx_engine *e)
+{
+	return e->memory_enforced;
 }
 
 void sbx_engine_free(struct sbx_engine *e)

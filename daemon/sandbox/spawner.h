@@ -18,6 +18,9 @@
  * Without sbx-spawner next to it, the engine runs the spawner in its fork. */
 #define SBX_SPAWNER_EXE "sbx-spawner"
 #define SBX_SPAWNER_CTL_FD 3
+/* The spawner's first word on the control socket: -errno, or these flags.
+ * MEMORY: a memory cgroup controller holds every sandbox to its limit. */
+#define SBX_SPAWNER_BOOT_MEMORY 1
 #define SBX_SPAWNER_BOOT_FD 4
 #define SBX_SPAWNER_MAGIC 0x53425853u /* "SXBS": same build on both sides */
 

@@ -250,6 +250,7 @@ int sbx_store_delete_object(struct sbx_store *s, const char *id)
 void sbx_store_history_max_age(struct sbx_store *s, uint64_t max_age_s)
 {
 	s->history_max_age_s = max_age_s;
+	(void)sbx_store_trim_history(s); /* what aged while the daemon was down */
 }
 
 int sbx_store_trim_history(struct sbx_store *s)
@@ -505,18 +506,32 @@ static int count_row(void *arg, const struct sbx_store_execution *rec)
 	return c->cb ? c->cb(c->arg, rec) : 0;
 }
 
+/* Rows started before this are past the age limit: never read, though
+ * they stay on disk until the next write trims them (reads do not
+ * write). */
+static int64_t oldest_kept_ms(const struct sbx_store *s)
+{
+	return s->history_max_age_s
+		       ? sbx_clock_wall_ms() - (int64_t)(s->history_max_age_s * 1000)
+		       : INT64_MIN;
+}
+
 int sbx_store_get_execution(struct sbx_store *s, const char *id,
 			    int (*cb)(void *arg, const struct sbx_store_execution *rec), void *arg)
 {
 	struct counting c = {cb, arg, 0};
-	int r = each(
-		s, "read an execution",
-		"SELECT e.id, e.object_kind, e.object_id, e.started_ms, e.duration_ms, e.status,"
-		" e.exit_code, e.signal, e.language, e.client, e.memory_peak_kb, e.cpu_time_ms,"
-		" o.stdout, o.stderr, o.compile_output, o.truncated"
-		" FROM executions e LEFT JOIN execution_outputs o ON o.id = e.id"
-		" WHERE e.id = ? ORDER BY e.seq DESC LIMIT ?",
-		id ? id : "", 1, execution_row_outputs, (void *)count_row, &c);
+	char sql[512];
+
+	/* The time bound is a number of ours, printed into the statement. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT e.id, e.object_kind, e.object_id, e.started_ms, e.duration_ms, e.status,"
+		 " e.exit_code, e.signal, e.language, e.client, e.memory_peak_kb, e.cpu_time_ms,"
+		 " o.stdout, o.stderr, o.compile_output, o.truncated"
+		 " FROM executions e LEFT JOIN execution_outputs o ON o.id = e.id"
+		 " WHERE e.id = ? AND e.started_ms >= %" PRId64 " ORDER BY e.seq DESC LIMIT ?",
+		 oldest_kept_ms(s));
+	int r = each(s, "read an execution", sql, id ? id : "", 1, execution_row_outputs,
+		     (void *)count_row, &c);
 
 	return r < 0 ? r : c.n ? 0 : -ENOENT;
 }
@@ -536,9 +551,9 @@ int sbx_store_list_executions(struct sbx_store *s, const char *before, int64_t s
 		return r;
 	/* The time bound is a number of ours, printed into the statement. */
 	snprintf(sql, sizeof(sql),
-		 "SELECT " EXEC_COLUMNS " FROM executions WHERE started_ms < %" PRId64 "%s"
-		 " ORDER BY started_ms DESC, seq DESC LIMIT ?",
-		 started_before_ms,
+		 "SELECT " EXEC_COLUMNS " FROM executions WHERE started_ms < %" PRId64
+		 " AND started_ms >= %" PRId64 "%s ORDER BY started_ms DESC, seq DESC LIMIT ?",
+		 started_before_ms, oldest_kept_ms(s),
 		 after ? " AND (started_ms, seq) < (SELECT started_ms, seq FROM executions WHERE "
 			 "id = ? ORDER BY seq DESC LIMIT 1)"
 		       : "");

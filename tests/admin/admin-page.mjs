@@ -1,250 +1,166 @@
 // Drives Debian's headless Chromium through the admin page, as a person
-// would: load /admin, find the sandbox in the list, open its resources,
-// press its Force stop button (accepting the confirmation), and see the
-// API's answer and the status change. Saves a PNG screenshot.
+// would, and checks every panel against what test-admin-page.c made: the
+// status, the single node, the warm pool, the sandbox, session, deployment
+// and execution (its output shown on selection), the live log of the
+// session while a run prints one line, waits, and prints another (the
+// first seen before the second exists), the load charts' points after
+// executions, then the sandbox's resources and its Force stop button
+// (accepting the confirmation). Saves screenshots: admin-page.png (full
+// size) and admin-page-small.png (half size, for the README).
 //
-// Usage: node admin-page.mjs BASE_URL SANDBOX_ID OUT_DIR
+// Usage: node admin-page.mjs BASE_URL SANDBOX_ID SESSION_ID DEPLOYMENT_ID EXECUTION_ID OUT_DIR
+// ("-" for an object the test could not make: its checks are left out).
 // Exit: 0 passed, 1 failed, 77 Chromium missing or not starting (skip).
-//
-// No npm packages: Chrome DevTools Protocol over --remote-debugging-pipe
-// (fd 3 carries commands to Chromium, fd 4 its answers, each message JSON
-// ending in NUL), so nothing is downloaded and no port is opened.
-import { spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// No npm packages: Chromium over the DevTools protocol (cdp.mjs).
+import { fail, launch, log, run, sleep } from "./cdp.mjs";
 
-const [base, sandboxId, outDir] = process.argv.slice(2);
-if (!base || !sandboxId || !outDir) {
-  console.error("usage: node admin-page.mjs BASE_URL SANDBOX_ID OUT_DIR");
+const [base, sandboxId, sessionId, deploymentId, executionId, outDir] = process.argv.slice(2);
+if (!base || !sandboxId || !sessionId || !deploymentId || !executionId || !outDir) {
+  console.error("usage: node admin-page.mjs BASE_URL SANDBOX_ID SESSION_ID DEPLOYMENT_ID " +
+                "EXECUTION_ID OUT_DIR");
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const DEADLINE_MS = 50000;
+const q = JSON.stringify;
+const rowOf = (table, id) => `#${table} tr[data-id=${q(id)}]`;
+const cellsOf = (sel) =>
+  `Array.from(document.querySelector(${q(sel)})?.cells || [], (c) => c.textContent)`;
 
-function log(...a) { console.log("admin-page:", ...a); }
-let browser = null, profile = null;
-
-function cleanup() {
-  if (browser && browser.exitCode === null) browser.kill("SIGKILL");
-  // Chromium may still be writing its profile while it dies.
-  try {
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  } catch (e) {
-    log(`leaving ${profile}: ${e.message}`);
-  }
-  profile = null;
-}
-function skip(why) { console.log("SKIP: " + why); cleanup(); process.exit(77); }
-function fail(why) { console.log("FAIL: " + why); cleanup(); process.exit(1); }
-
-try {
-  accessSync(CHROMIUM, constants.X_OK);
-} catch {
-  skip(`${CHROMIUM} is not installed (Debian package chromium; scripts/deps.sh)`);
+async function post(path, body) {
+  const r = await fetch(base + path, { method: "POST", body: JSON.stringify(body),
+                                       headers: { "Content-Type": "application/json" } });
+  if (!r.ok) fail(`POST ${path}: HTTP ${r.status} ${await r.text()}`);
+  return r.json();
 }
 
-class Cdp {
-  constructor(proc) {
-    this.w = proc.stdio[3];
-    this.next = 1;
-    this.pending = new Map();
-    this.handlers = new Map();
-    let buf = Buffer.alloc(0);
-    // A browser that died: every call waiting, and every later one, fails.
-    const broken = (e) => {
-      this.dead = e;
-      for (const p of this.pending.values()) p.reject(new Error(`${p.method}: ${e.message}`));
-      this.pending.clear();
-    };
-    this.w.on("error", broken);
-    proc.stdio[4].on("error", broken);
-    proc.stdio[4].on("end", () => broken(new Error("the browser closed its end")));
-    proc.stdio[4].on("data", (d) => {
-      buf = Buffer.concat([buf, d]);
-      for (let i; (i = buf.indexOf(0)) >= 0; buf = buf.subarray(i + 1))
-        this.dispatch(JSON.parse(buf.subarray(0, i).toString("utf8")));
-    });
-  }
-  dispatch(msg) {
-    if (msg.id) {
-      const p = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      if (!p) return;
-      if (msg.error) p.reject(new Error(`${p.method}: ${msg.error.message}`));
-      else p.resolve(msg.result);
-      return;
-    }
-    const h = this.handlers.get(msg.method);
-    if (h) h(msg.params, msg.sessionId);
-  }
-  send(method, params = {}, sessionId = undefined) {
-    if (this.dead) return Promise.reject(new Error(`${method}: ${this.dead.message}`));
-    const id = this.next++;
-    this.w.write(JSON.stringify({ id, method, params, sessionId }) + "\0");
-    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, method }));
-  }
-  on(event, fn) { this.handlers.set(event, fn); }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const withTimeout = (p, ms, what) =>
-  Promise.race([p, sleep(ms).then(() => { throw new Error(`${what}: no answer in ${ms} ms`); })]);
-
-async function main() {
-  profile = mkdtempSync(join(tmpdir(), "sbx-admin-chromium-"));
-  browser = spawn(CHROMIUM, [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
-    `--user-data-dir=${profile}`, "--remote-debugging-pipe", "about:blank",
-  ], { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
-  let stderr = "";
-  browser.stderr.on("data", (d) => { stderr = (stderr + d).slice(-4000); });
-  const exited = new Promise((r) => browser.on("exit", (code, sig) => r(code ?? sig)));
-  browser.on("error", (e) => skip(`cannot start ${CHROMIUM}: ${e.message}`));
-
-  const cdp = new Cdp(browser);
-  let version;
-  try {
-    version = await withTimeout(Promise.race([
-      cdp.send("Browser.getVersion"),
-      exited.then((c) => { throw new Error(`exited (${c})`); }),
-    ]), 20000, "Browser.getVersion");
-  } catch (e) {
-    skip(`Chromium did not start: ${e.message}\n${stderr}`);
-  }
-  log("browser", version.product);
-
-  const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
-  const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
-  const page = (method, params) => cdp.send(method, params, sessionId);
-
-  const exceptions = [], dialogs = [];
-  cdp.on("Runtime.exceptionThrown", (p) => {
-    const d = p.exceptionDetails;
-    exceptions.push((d.exception && d.exception.description) || d.text);
-  });
-  cdp.on("Runtime.consoleAPICalled", (p) =>
-    log(`console.${p.type}:`, p.args.map((a) => a.value ?? a.description).join(" ")));
-  cdp.on("Log.entryAdded", (p) => log(`browser ${p.entry.level}:`, p.entry.text));
-  cdp.on("Page.javascriptDialogOpening", (p) => {
-    dialogs.push(p.message);
-    log(`dialog (${p.type}): ${p.message} -> accept`);
-    page("Page.handleJavaScriptDialog", { accept: true }).catch(() => {});
-  });
-  await page("Page.enable");
-  await page("Runtime.enable");
-  await page("Log.enable");
-  await page("Emulation.setDeviceMetricsOverride",
-             { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false });
-
-  async function evaluate(expression) {
-    const r = await page("Runtime.evaluate",
-                         { expression, returnByValue: true, awaitPromise: true });
-    if (r.exceptionDetails)
-      throw new Error(`evaluating ${expression}: ${r.exceptionDetails.text}`);
-    return r.result.value;
-  }
-  async function waitFor(expression, what, ms = 15000) {
-    const end = Date.now() + ms;
-    let v;
-    while (Date.now() < end) {
-      v = await evaluate(expression);
-      if (v) return v;
-      await sleep(150);
-    }
-    fail(`${what}: not seen within ${ms} ms (page said: ${await evaluate(
-      "document.querySelector('main').innerText.slice(0, 1500)")})`);
-  }
-  // A real click: the mouse pressed and released over the element's centre.
-  async function click(selector) {
-    const box = await evaluate(`(() => {
-      const e = document.querySelector(${JSON.stringify(selector)});
-      if (!e) return null;
-      e.scrollIntoView({ block: "center" });
-      const r = e.getBoundingClientRect();
-      return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
-    })()`);
-    if (!box) fail(`no element ${selector} to click`);
-    const at = { x: box.x, y: box.y, button: "left", clickCount: 1 };
-    await page("Input.dispatchMouseEvent", { type: "mouseMoved", ...at });
-    await page("Input.dispatchMouseEvent", { type: "mousePressed", ...at });
-    await page("Input.dispatchMouseEvent", { type: "mouseReleased", ...at });
-  }
-
-  const url = base + "/admin";
-  const nav = await page("Page.navigate", { url });
-  if (nav.errorText) fail(`loading ${url}: ${nav.errorText}`);
-  await waitFor("document.readyState === 'complete'", "page load");
-  const title = await evaluate("document.title");
-  if (title !== "sandboxd admin") fail(`title is "${title}"`);
-  log("loaded", url);
-
-  const idJs = JSON.stringify(sandboxId);
-  const row = `tr[data-id=${JSON.stringify(sandboxId)}]`;
-  const cellOf = (n) => `document.querySelector(${JSON.stringify(row)})?.cells[${n}]?.textContent`;
-  await waitFor(`document.getElementById("st-uptime").textContent !== "–"`, "the status panel");
-  const status = await evaluate(`({
+async function checkStatus(b) {
+  await b.waitFor(`document.getElementById("st-uptime").textContent !== "–"`, "the status panel");
+  const status = await b.evaluate(`({
     uptime: document.getElementById("st-uptime").textContent,
     active: document.getElementById("st-active").textContent,
     backend: document.getElementById("st-backend").textContent,
-    version: document.getElementById("st-version").textContent,
-    memory: document.getElementById("st-mem").textContent,
-    cpu: document.getElementById("st-cpu").textContent })`);
+    version: document.getElementById("st-version").textContent })`);
   log("status panel", JSON.stringify(status));
   // The daemon runs with --warm-pool 2: its "exec" pool is listed.
-  const warm = await waitFor(`!document.getElementById("warm-section").hidden &&
+  const warm = await b.waitFor(`!document.getElementById("warm-section").hidden &&
     Array.from(document.querySelectorAll("#warm tbody tr"), (r) => Array.from(r.cells, (c) => c.textContent))`,
     "the warm pools table");
   if (warm.length !== 1 || warm[0][0] !== "exec" || !/ \/ 2$/.test(warm[0][1]))
     fail(`warm pools table: ${JSON.stringify(warm)}`);
-  log("warm pools", JSON.stringify(warm));
-  await waitFor(`!!document.querySelector(${JSON.stringify(row)})`, `sandbox ${sandboxId} in the list`);
-  const before = await evaluate(cellOf(1));
-  log(`row ${sandboxId}: status ${before}, runtime ${await evaluate(cellOf(2))}`);
-
-  // Select it: the resources panel opens for that id.
-  await click(`${row} td:first-child button`);
-  await waitFor(`!document.getElementById("detail").hidden &&
-                 document.getElementById("detail-id").textContent === ${idJs}`,
-                "the resources panel of the selected sandbox");
-  await waitFor(`document.getElementById("rs-mem").textContent !== "–"`,
-                "the selected sandbox's resources", 8000);
-  log("resources", await evaluate(`document.getElementById("rs-mem").textContent + " | " +
-                                   document.getElementById("rs-cpu").textContent`));
-
-  await click(`${row} button.force-stop`);
-  const message = await waitFor(`document.getElementById("message").textContent ||
-                                 (document.getElementById("error").textContent &&
-                                  "ERROR: " + document.getElementById("error").textContent)`,
-                                "the answer to Force stop");
-  if (message.startsWith("ERROR: ")) fail(`force stop answered ${message}`);
-  if (dialogs.length !== 1 || !dialogs[0].includes(sandboxId))
-    fail(`expected one confirmation naming the sandbox, saw ${JSON.stringify(dialogs)}`);
-  log("message after Force stop:", message);
-  if (before === "running") {
-    const after = await waitFor(`(${cellOf(1)}) !== "running" && (${cellOf(1)})`,
-                                "the status change after Force stop");
-    log(`row ${sandboxId}: status ${before} -> ${after}`);
-  }
-  if (exceptions.length) fail(`the page threw: ${exceptions.join("; ")}`);
-
-  const { cssContentSize } = await page("Page.getLayoutMetrics");
-  const shot = await page("Page.captureScreenshot", {
-    format: "png", captureBeyondViewport: true,
-    clip: { x: 0, y: 0, width: 1280, height: Math.ceil(Math.max(cssContentSize.height, 600)), scale: 1 },
-  });
-  mkdirSync(outDir, { recursive: true });
-  const png = join(outDir, "admin-page.png");
-  writeFileSync(png, Buffer.from(shot.data, "base64"));
-  log("screenshot", png);
-
-  await withTimeout(cdp.send("Browser.close"), 5000, "Browser.close").catch(() => {});
-  await withTimeout(exited, 5000, "browser exit").catch(() => {});
-  cleanup();
+  // One daemon: one node, called a single node.
+  const nodes = await b.waitFor(`document.querySelectorAll("#nodes tbody tr").length === 1 &&
+    document.getElementById("nodes-caption").textContent`, "the nodes table");
+  if (!/^Single node/.test(nodes)) fail(`nodes caption: "${nodes}"`);
+  log("nodes:", nodes);
 }
 
-const deadline = setTimeout(() => fail(`not done within ${DEADLINE_MS} ms`), DEADLINE_MS);
-main().then(() => { clearTimeout(deadline); log("passed"); process.exit(0); },
-            (e) => fail(e.stack || String(e)));
+async function checkObjects(b) {
+  if (sessionId !== "-") {
+    const s = await b.waitFor(`${cellsOf(rowOf("sessions", sessionId))}.length > 0 &&
+                               ${cellsOf(rowOf("sessions", sessionId))}`, "the session's row");
+    log("session row", JSON.stringify(s));
+  }
+  if (deploymentId !== "-") {
+    const d = await b.waitFor(`${cellsOf(rowOf("deployments", deploymentId))}.length > 0 &&
+                               ${cellsOf(rowOf("deployments", deploymentId))}`,
+                              "the deployment's row");
+    log("deployment row", JSON.stringify(d));
+    if (d[1] !== "Running" || d[2] !== `/faas/${deploymentId}/` || !/^on, after /.test(d[3]))
+      fail(`deployment row: ${JSON.stringify(d)} (want Running, its URL, scale to zero on)`);
+  }
+  if (executionId === "-") return;
+  const ex = rowOf("executions", executionId);
+  const x = await b.waitFor(`${cellsOf(ex)}.length > 0 && ${cellsOf(ex)}`, "the execution's row");
+  log("execution row", JSON.stringify(x));
+  if (x[3] !== "python" || x[4] !== "success") fail(`execution row: ${JSON.stringify(x)}`);
+  await b.click(`${ex} td:first-child button`);
+  const out = await b.waitFor(`document.getElementById("execution-id").textContent === ${q(executionId)} &&
+    document.getElementById("execution-stdout").textContent.includes("admin-page-output") &&
+    [document.getElementById("execution-stdout").textContent,
+     document.getElementById("execution-stderr").textContent]`, "the execution's output");
+  if (!out[1].includes("admin-page-stderr")) fail(`stderr shown: ${q(out[1])}`);
+  log("execution output", JSON.stringify(out));
+}
+
+// Follow the session's log, then run a program in it that prints "first",
+// sleeps 4 s (room for a browser slowed down by a loaded machine) and
+// prints "second": the page must show "first" alone, and "second" later.
+async function checkLiveLog(b) {
+  await b.click(`${rowOf("sessions", sessionId)} button.follow`);
+  await b.waitFor(`/^Following session/.test(document.getElementById("live-state").textContent)`,
+                  "the live log following the session");
+  const code = "import time\nprint('live-first', flush=True)\ntime.sleep(4)\nprint('live-second')";
+  const ran = post(`/sessions/${sessionId}/run`, { command: ["python3", "-c", code] });
+  const logText = `document.getElementById("live-log").textContent`;
+  const first = await b.waitFor(`${logText}.includes("live-first") && ${logText}`,
+                                "the first line, live", 10000);
+  const t0 = Date.now();
+  if (first.includes("live-second")) fail("both lines arrived together: not live");
+  await b.waitFor(`${logText}.includes("live-second")`, "the second line, live", 10000);
+  const gap = Date.now() - t0;
+  log(`live log: "live-first", then "live-second" ${gap} ms later`);
+  if (gap < 2000) fail(`the second line came ${gap} ms after the first; the program slept 4 s`);
+  const r = await ran;
+  if (!r.stdout || !r.stdout.includes("live-second")) fail(`the run answered ${q(r)}`);
+}
+
+// Executions between two readings of /metrics: points on both charts.
+async function checkCharts(b) {
+  for (let i = 0; i < 3; i++)
+    await post("/api/v1/execute", { language: "python", code: "print(1)" });
+  const pts = await b.waitFor(`(() => {
+    const r = Number(document.getElementById("chart-rate").dataset.points || 0);
+    const l = Number(document.getElementById("chart-latency").dataset.points || 0);
+    return r >= 2 && l >= 2 && [r, l];
+  })()`, "points on the load charts", 15000);
+  const peak = await b.evaluate(`document.getElementById("chart-rate-now").textContent`);
+  const lat = await b.evaluate(`document.getElementById("chart-latency-now").textContent`);
+  log(`charts: ${pts[0]} rate points, ${pts[1]} latency points; ${peak} ${lat}`);
+  if (!/highest [0-9.]+\/s/.test(peak) || /highest 0\.000/.test(peak)) fail(`rate: ${peak}`);
+  if (!/p50 [0-9.]+ s/.test(lat)) fail(`latency: ${lat}`);
+}
+
+async function checkForceStop(b) {
+  const row = rowOf("sandboxes", sandboxId);
+  await b.waitFor(`!!document.querySelector(${q(row)})`, `sandbox ${sandboxId} in the list`);
+  const before = (await b.evaluate(cellsOf(row)))[1];
+  // Select it: the resources panel opens for that id.
+  await b.click(`${row} td:first-child button`);
+  await b.waitFor(`!document.getElementById("detail").hidden &&
+                   document.getElementById("detail-id").textContent === ${q(sandboxId)}`,
+                  "the resources panel of the selected sandbox");
+  await b.waitFor(`document.getElementById("rs-mem").textContent !== "–"`,
+                  "the selected sandbox's resources", 8000);
+  await b.click(`${row} button.force-stop`);
+  const message = await b.waitFor(`document.getElementById("message").textContent ||
+                                   (document.getElementById("error").textContent &&
+                                    "ERROR: " + document.getElementById("error").textContent)`,
+                                  "the answer to Force stop");
+  if (message.startsWith("ERROR: ")) fail(`force stop answered ${message}`);
+  if (b.dialogs.length !== 1 || !b.dialogs[0].includes(sandboxId))
+    fail(`expected one confirmation naming the sandbox, saw ${JSON.stringify(b.dialogs)}`);
+  log("message after Force stop:", message);
+  if (before === "running") {
+    const after = await b.waitFor(`(${cellsOf(row)})[1] !== "running" && (${cellsOf(row)})[1]`,
+                                  "the status change after Force stop");
+    log(`row ${sandboxId}: status ${before} -> ${after}`);
+  }
+}
+
+run(async () => {
+  const b = await launch("admin-page");
+  await b.navigate(base + "/admin");
+  const title = await b.evaluate("document.title");
+  if (title !== "sandboxd admin") fail(`title is "${title}"`);
+  await checkStatus(b);
+  await checkObjects(b);
+  if (sessionId !== "-") await checkLiveLog(b);
+  if (executionId !== "-") await checkCharts(b);
+  await checkForceStop(b);
+  if (b.exceptions.length) fail(`the page threw: ${b.exceptions.join("; ")}`);
+  if (b.errors.length) fail(`the browser reported: ${b.errors.join("; ")}`);
+  b.checkLoopbackOnly(base);
+  await sleep(100);
+  await b.screenshot(outDir, "admin-page.png");
+  await b.screenshot(outDir, "admin-page-small.png", 0.5);
+  await b.close();
+}, 75000);

@@ -1,23 +1,24 @@
 /* The admin page in a real headless Chromium: a sandboxd and a
  * sandbox-gateway (tests/integration/stack.h), one sandbox running a
- * never-ending program, then tests/admin/admin-page.mjs drives Chromium
- * through /admin — list, resources, Force stop — and saves a screenshot.
- * Afterwards the execution must have ended: the page's button really
- * stopped the process. Skips (77) without node or Chromium. */
-#include <errno.h>
+ * never-ending program, a session, a deployment and an execution with
+ * output, then tests/admin/admin-page.mjs drives Chromium through /admin —
+ * every panel, the live log of a session run, the load charts, resources,
+ * Force stop — and saves screenshots. Afterwards the execution must have
+ * ended: the page's button really stopped the process. Without namespaces
+ * only the sandbox is made (nothing could run). Skips (77) without node or
+ * Chromium. */
 #include <jansson.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "driver.h"
 #include "harness.h"
+#include "httpc.h"
 #include "rpcc.h"
 #include "stack.h"
 #include "testlib.h"
@@ -52,49 +53,69 @@ static bool wait_status(const char *id, const char *want, bool equal, int timeou
 	return false;
 }
 
-/* node admin-page.mjs BASE ID OUT; its exit status, or -1. */
-static int run_driver(const char *driver, const char *id, const char *out_dir)
+/* POST base+path with body; the reply's string `key` into ret[size] ("-"
+ * when there is none). */
+static void make(const char *path, const char *body, const char *key, char *ret, size_t size)
 {
-	int status;
-	pid_t pid = fork();
+	struct th_resp r = {0};
+	json_t *j;
 
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execlp("node", "node", driver, st.base, id, out_dir, (char *)NULL);
-		printf("SKIP: cannot run node: %s\n", strerror(errno));
-		_exit(77);
+	th_http(st.base, "POST", path, body, NULL, 60000, &r);
+	j = th_json(&r);
+	CHECKF(r.status == 200 && j, "POST %s: %ld %s", path, r.status, r.body);
+	snprintf(ret, size, "%s", *jstr(j, key) ? jstr(j, key) : "-");
+	printf("%s: %s %s\n", path, key, ret);
+	json_decref(j);
+	th_resp_fini(&r);
+}
+
+/* A session, a deployment (scaled to zero when idle) and an execution
+ * that prints to stdout and stderr. */
+static void make_objects(char *session, char *deployment, char *execution, size_t size)
+{
+	make("/sessions", "{\"language\": \"python\"}", "session_id", session, size);
+	make("/faas/deploy",
+	     "{\"runtime\": \"node\", \"entry_point\": \"server.js\", \"auto_scale\": "
+	     "{\"min_instances\": 0}, \"code\": \"console.log('deployment up'); "
+	     "require('http').createServer((q, s) => s.end('hi')).listen(3000)\"}",
+	     "deployment_id", deployment, size);
+	make("/api/v1/execute",
+	     "{\"language\": \"python\", \"code\": \"import sys\\nprint('admin-page-output')\\n"
+	     "print('admin-page-stderr', file=sys.stderr)\"}",
+	     "execution_id", execution, size);
+}
+
+static void delete_objects(const char *session, const char *deployment)
+{
+	char path[160];
+	struct th_resp r = {0};
+
+	if (strcmp(deployment, "-") != 0) {
+		snprintf(path, sizeof(path), "/faas/deployments/%s", deployment);
+		th_http(st.base, "DELETE", path, NULL, NULL, 30000, &r);
+		CHECKF(r.status == 204, "DELETE %s: %ld", path, r.status);
+		th_resp_fini(&r);
 	}
-	if (th_wait(pid, 75000, &status) < 0) {
-		printf("  the browser driver did not finish in 75 s\n");
-		th_stop(pid, SIGKILL, 5000);
-		return -1;
+	if (strcmp(session, "-") != 0) {
+		snprintf(path, sizeof(path), "/sessions/%s", session);
+		th_http(st.base, "DELETE", path, NULL, NULL, 30000, &r);
+		th_resp_fini(&r);
 	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int main(void)
 {
-	const char *src = getenv("SBX_SOURCE_DIR"), *out = getenv("SBX_TEST_OUT_DIR");
+	const char *out = getenv("SBX_TEST_OUT_DIR");
 	char driver[1024], why[256], req[256];
+	char session[64] = "-", deployment[64] = "-", execution[64] = "-";
 	struct th_bg_exec x = {.timeout_ms = 90000};
 	bool running = false;
 	const char *id;
 	json_t *sb;
 	int rc;
 
-	/* Ordered with the driver's output, and nothing left to duplicate
-	 * in the forked child. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (access("/usr/bin/chromium", X_OK) != 0 && !getenv("CHROMIUM"))
-		SKIP("/usr/bin/chromium is not installed (Debian package chromium, "
-		     "scripts/deps.sh)");
-	if (system("node --version >/dev/null 2>&1") != 0)
-		SKIP("node is not installed");
-	snprintf(driver, sizeof(driver), "%s/tests/admin/admin-page.mjs", src ? src : ".");
-	if (access(driver, R_OK) != 0)
-		SKIP("%s not found (set SBX_SOURCE_DIR)", driver);
+	ta_require_driver("admin-page.mjs", driver, sizeof(driver));
 	out = out ? out : "admin-page-output";
 
 	/* Two pre-built sandboxes: the page shows the pool's table. */
@@ -118,11 +139,16 @@ int main(void)
 		CHECK(th_bg_exec_start(&x) == 0);
 		running = wait_status(id, "running", true, 15000);
 		CHECKF(running, "sandbox %s never showed status running", id);
+		make_objects(session, deployment, execution, sizeof(session));
 	} else {
 		printf("no running execution: %s\n", why);
 	}
 
-	rc = run_driver(driver, id, out);
+	rc = th_run_node(driver,
+			   (const char *const[]){st.base, id, session, deployment, execution, out,
+						 NULL},
+			   90000);
+	delete_objects(session, deployment);
 	if (rc == 77) {
 		/* Chromium cannot start here: the driver said why. */
 		if (x.id[0]) {

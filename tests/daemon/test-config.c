@@ -86,6 +86,30 @@ int main(void)
 		sbx_config_fini(&c);
 	}
 	{
+		char *argv[] = { "sandboxd", "--cgroup", "v3", NULL }, *envp[] = { NULL };
+		CHECK(load(&c, argv, envp, &a, err) < 0);
+		CHECKF(strstr(err, "cgroup must be auto, v1, v2 or none, not 'v3'") != NULL, "%s", err);
+		sbx_config_fini(&c);
+	}
+	{
+		char *argv[] = { "sandboxd", "--cgroup", "none", "--socket-group", "0", NULL };
+		char *envp[] = { NULL };
+		CHECKF(load(&c, argv, envp, &a, err) == 0, "%s", err);
+		CHECK_INT(sbx_config_cgroup_pref(&c), 3);
+		CHECK_INT(c.socket_gid, 0);
+		CHECK(!c.allow_unlimited_memory);
+		sbx_config_fini(&c);
+	}
+	{
+		char *argv[] = { "sandboxd", NULL };
+		char *envp[] = { "SANDBOXD_SOCKET_GROUP=no-such-group-sbx", NULL };
+		CHECK(load(&c, argv, envp, &a, err) < 0);
+		CHECKF(strstr(err, "socket group 'no-such-group-sbx' (SANDBOXD_SOCKET_GROUP) does not "
+				   "exist") != NULL,
+		       "%s", err);
+		sbx_config_fini(&c);
+	}
+	{
 		char *argv[] = { "sandboxd", "--bogus", NULL }, *envp[] = { NULL };
 		CHECK(load(&c, argv, envp, &a, err) < 0);
 		CHECKF(strstr(err, "--bogus") != NULL, "%s", err);

@@ -30,9 +30,12 @@ void bc_check_execute(void);
 void bc_check_limits(void);
 /* A session keeps its files between runs. */
 void bc_check_session(void);
-/* The runner backends' accounting: CPU time, peak memory, exact rlimits,
- * a real SIGSEGV. */
+/* Accounting: CPU time and peak memory (a backend that reports them), a
+ * real SIGSEGV. */
 void bc_check_accounting(void);
+/* The runner backends' rlimits reach the program exactly (docker raises a
+ * small nofile: its runc needs more). */
+void bc_check_exact_rlimits(void);
 /* A wall-time kill takes background children, the root is native's view,
  * only loopback works (ask_network: also when the request asks). */
 void bc_check_containment(bool ask_network);

@@ -165,6 +165,34 @@ int th_stop(pid_t pid, int sig, int timeout_ms)
 	return st;
 }
 
+int th_run_node(const char *script, const char *const args[], int timeout_ms)
+{
+	const char *argv[TH_NODE_ARGS + 3] = {"node", script};
+	int status;
+	pid_t pid;
+
+	for (int i = 0; args && args[i] && i < TH_NODE_ARGS; i++)
+		argv[i + 2] = args[i];
+	/* Ordered with the script's output, and nothing left to duplicate in
+	 * the forked child. */
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execvp("node", (char *const *)argv);
+		printf("cannot run node: %s\n", strerror(errno));
+		_exit(127);
+	}
+	if (th_wait(pid, timeout_ms, &status) < 0) {
+		printf("  %s did not finish in %d s\n", script, timeout_ms / 1000);
+		th_stop(pid, SIGKILL, 5000);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* Are all threads of pid in state 'T' (stopped)? */
 static bool all_stopped(pid_t pid)
 {

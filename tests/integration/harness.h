@@ -29,6 +29,13 @@ int th_freeze(pid_t pid, int timeout_ms);
 
 void th_sleep_ms(int ms);
 
+/* `node script args...` (args NULL-terminated, the first TH_NODE_ARGS
+ * kept), its output with the test's, killed after timeout_ms: its exit
+ * status, 127 when node could not be run, or -1 when it did not finish or
+ * died of a signal. */
+#define TH_NODE_ARGS 8
+int th_run_node(const char *script, const char *const args[], int timeout_ms);
+
 /* A sandboxd of one test and its files: ipc sockets, state directory and
  * log in a directory of the test. */
 struct th_daemon {

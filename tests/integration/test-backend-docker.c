@@ -2,13 +2,17 @@
  * started with --backend docker, runs the shared run/execute/limit checks
  * over RPC (echo, exit code, stdin, env, files and cwd, languages, wall and
  * CPU time, memory, output cap, file size, pids, no network, read-only
- * root, non-root user, sessions), and leaves no container behind.
+ * root, non-root user, sessions), and leaves no container behind. Under
+ * the engine's cgroupfs driver also CPU time and peak memory (the shared
+ * accounting checks), and that no parent cgroup of the daemon's is left,
+ * neither per execution nor at the end.
  *
  * Skips (exit 77, saying why) when no engine answers on the socket
  * (DOCKER_HOST or /var/run/docker.sock) or the image is missing
  * (SANDBOX_DOCKER_IMAGE, default sandboxd-runtime:latest; build it with
- * `docker build -t sandboxd-runtime:latest -f docker/Dockerfile.runtime docker`). */
+ * `make base-image`, scripts/runtime-image.sh). */
 #include <curl/curl.h>
+#include <glob.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -52,6 +56,56 @@ static long engine_get(const char *path, char *body, size_t len)
 	return st;
 }
 
+/* Parent cgroups of daemon `pid` (pattern "" for its directory, "/e*"
+ * for the executions' parents) in any hierarchy; each is printed. */
+static size_t leftovers(pid_t pid, const char *pattern)
+{
+	static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/*"};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		char pat[256];
+		glob_t g;
+
+		snprintf(pat, sizeof(pat), "%s/sandboxd-docker.%d%s", roots[i], (int)pid, pattern);
+		if (glob(pat, GLOB_ONLYDIR, NULL, &g) != 0)
+			continue;
+		for (size_t k = 0; k < g.gl_pathc; k++)
+			fprintf(stderr, "left behind: %s\n", g.gl_pathv[k]);
+		n += g.gl_pathc;
+		globfree(&g);
+	}
+	return n;
+}
+
+/* The rlimits reach the program; a nofile below runc's own need is raised
+ * to 16 (docker.c), not a failure to start. */
+static void check_rlimits(void)
+{
+	json_t *j = bc_expect("Run", "EXEC_STATUS_OK", 0,
+			      "{\"argv\": [\"sh\", \"-c\", \"ulimit -n; ulimit -s; ulimit -f\"], "
+			      "\"limits\": {\"nofile\": 5, \"stack_kb\": 300, \"fsize_kb\": 100}}");
+
+	CHECK_STR(bc_s(j, "stdout"), "16\n300\n200\n");
+	json_decref(j);
+}
+
+/* The engine's cgroup driver is cgroupfs: the one with accounting. */
+static bool cgroupfs_driver(void)
+{
+	static char info[65536];
+	json_t *j;
+	bool yes;
+
+	if (engine_get("/info", info, sizeof(info)) != 200)
+		return false;
+	j = json_loads(info, 0, NULL);
+	yes = j && json_string_value(json_object_get(j, "CgroupDriver")) &&
+	      strcmp(json_string_value(json_object_get(j, "CgroupDriver")), "cgroupfs") == 0;
+	json_decref(j);
+	return yes;
+}
+
 int main(void)
 {
 	const char *host = getenv("DOCKER_HOST");
@@ -70,9 +124,7 @@ int main(void)
 		     sock);
 	snprintf(path, sizeof(path), "/images/%s/json", image);
 	if (engine_get(path, NULL, 0) != 200)
-		SKIP("image %s is missing (docker build -t sandboxd-runtime:latest -f "
-		     "docker/Dockerfile.runtime docker)",
-		     image);
+		SKIP("image %s is missing (make base-image builds it)", image);
 
 	bc_daemon = &d;
 	if (th_daemon_init(&d, "sbx-docker") < 0)
@@ -83,6 +135,15 @@ int main(void)
 	bc_check_execute();
 	bc_check_limits();
 	bc_check_session();
+	check_rlimits();
+	if (cgroupfs_driver()) {
+		bc_check_accounting();
+		CHECK_INT(leftovers(d.pid, "/e*"), 0);
+	} else {
+		fprintf(stderr, "the engine's cgroup driver is not cgroupfs: CPU time and peak "
+				"memory are 0 by design; their checks are left out\n");
+	}
+	pid_t pid = d.pid;
 
 	/* Every container was removed. */
 	CHECK(engine_get("/containers/"
@@ -92,6 +153,7 @@ int main(void)
 
 	st = th_daemon_stop(&d, 15000);
 	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon exit status %#x", st);
+	CHECK_INT(leftovers(pid, ""), 0);
 	th_daemon_fini(&d);
 	curl_global_cleanup();
 	TEST_DONE();

@@ -2,8 +2,9 @@
  * with --backend gvisor, runs the shared run/execute/limit checks
  * (backend_cases.h) over RPC, then CPU time and peak memory reported, a
  * wall-time kill that takes background children along, a signal reported,
- * /etc/shadow absent, only loopback; and nothing left behind (cgroups,
- * runsc state, processes).
+ * /etc/shadow absent, only loopback; coreutils' ls and stat (which this
+ * gVisor refuses without the daemon's preload, gvisor_compat.c); and
+ * nothing left behind (cgroups, runsc state, processes).
  *
  * Skips (exit 77, saying why) when runsc is not on PATH, when not root
  * (the backend creates cgroups), or when runsc cannot start a sandbox on
@@ -111,6 +112,24 @@ static int stale_entries(const char *state)
 	return n;
 }
 
+/* ls, stat and du of coreutils 9 pass AT_NO_AUTOMOUNT to statx and
+ * fstatat, which runsc 20221219 answers with EINVAL ("ls: cannot access
+ * '/': Invalid argument"); the preload clears it. The program's own
+ * environment carries no LD_PRELOAD for it. */
+static void check_coreutils(void)
+{
+	json_t *j = bc_expect(
+		"Run", "EXEC_STATUS_OK", 0,
+		"{\"argv\": [\"sh\", \"-c\", \"ls -d / /usr /workspace && ls /workspace/sub && "
+		"stat -c '%s %U' /workspace/sub/a.txt && ls -l /workspace/sub | grep -c '^-r' && "
+		"du -s /workspace >/dev/null && echo ${LD_PRELOAD-unset}\"], "
+		"\"files\": [{\"path\": \"sub/a.txt\", \"content\": \"hello\"}]}");
+
+	CHECK_STR(bc_s(j, "stdout"), "/\n/usr\n/workspace\na.txt\n5 sandbox\n1\nunset\n");
+	CHECK_STR(bc_s(j, "stderr"), "");
+	json_decref(j);
+}
+
 int main(void)
 {
 	const char *args[] = {"--backend", "gvisor", NULL};
@@ -135,8 +154,10 @@ int main(void)
 	bc_check_execute();
 	bc_check_limits();
 	bc_check_accounting();
+	bc_check_exact_rlimits();
 	bc_check_containment(true);
 	bc_check_session();
+	check_coreutils();
 	CHECK_INT(stale_entries(d.state), 0);
 
 	st = th_daemon_stop(&d, 15000);

@@ -126,6 +126,7 @@ int main(void)
 	bc_check_execute();
 	bc_check_limits();
 	bc_check_accounting();
+	bc_check_exact_rlimits();
 	check_containment();
 	bc_check_containment(false);
 	bc_check_session();

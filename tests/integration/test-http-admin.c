@@ -476,7 +476,7 @@ static void test_docs(void)
 	json_decref(a);
 }
 
-/* The page: HTML, self-contained, cacheable only with revalidation. */
+/* The page: HTML and its own files, cacheable only with revalidation. */
 static void test_page(void)
 {
 	static const char *const paths[] = {"/admin", "/admin/"};
@@ -495,10 +495,18 @@ static void test_page(void)
 		CHECK(strstr(r.body, "<title>sandboxd admin</title>") != NULL);
 		/* Nothing from elsewhere: no CDN, no remote script or style. */
 		CHECK(strstr(r.body, "http://") == NULL && strstr(r.body, "https://") == NULL);
-		CHECK(strstr(r.body, "/admin/api/") != NULL);
+		/* Its script and style are files of the gateway, never inline. */
+		CHECK(strstr(r.body, "<script src=\"/admin/assets/admin.js\">") != NULL);
+		CHECK(strstr(r.body, "<script>") == NULL && strstr(r.body, "<style>") == NULL);
 		CHECK(th_header(&r, "ETag", etag, sizeof(etag)) != NULL);
 		th_resp_fini(&r);
 	}
+	th_http(st.base, "GET", "/admin/assets/admin.js", NULL, NULL, 0, &r);
+	CHECK_INT(r.status, 200);
+	CHECK_STR(th_header(&r, "Content-Type", buf, sizeof(buf)), "text/javascript; charset=utf-8");
+	CHECK(strstr(r.body, "/admin/api/") != NULL);
+	CHECK(strstr(r.body, "http://") == NULL && strstr(r.body, "https://") == NULL);
+	th_resp_fini(&r);
 	snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
 	th_http(st.base, "GET", "/admin", NULL, (const char *const[]){inm, NULL}, 0, &r);
 	CHECK_INT(r.status, 304);

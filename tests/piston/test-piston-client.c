@@ -2,13 +2,9 @@
  * sandboxd and sandbox-gateway (issue #15): installed once from the npm
  * registry into PISTON_CLIENT_DIR (pinned; later runs are offline), then
  * client.mjs drives it. Skips (77) only without node or npm. */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -55,30 +51,6 @@ static bool install(const char *dir)
 	return true;
 }
 
-/* node client.mjs DIR BASE: its exit status, or -1. */
-static int run_client(const char *script, const char *dir)
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execlp("node", "node", script, dir, st.base, (char *)NULL);
-		printf("cannot run node: %s\n", strerror(errno));
-		_exit(127);
-	}
-	if (th_wait(pid, 120000, &status) < 0) {
-		printf("  client.mjs did not finish in 120 s\n");
-		th_stop(pid, SIGKILL, 5000);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 int main(void)
 {
 	const char *src = getenv("SBX_SOURCE_DIR"), *dir = getenv("PISTON_CLIENT_DIR");
@@ -93,7 +65,7 @@ int main(void)
 	snprintf(script, sizeof(script), "%s/tests/piston/client.mjs", src ? src : ".");
 	dir = dir ? dir : "piston-client";
 	if (install(dir) && th_stack_start(&st, "sbx-piston-client", NULL) == 0)
-		CHECK_INT(run_client(script, dir), 0);
+		CHECK_INT(th_run_node(script, (const char *const[]){dir, st.base, NULL}, 120000), 0);
 	th_stack_stop(&st);
 	TEST_DONE();
 }

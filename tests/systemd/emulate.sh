@@ -2,8 +2,8 @@
 # What the units' settings do to the two processes, without systemd (ctest
 # test-systemd-emulate; exit 77 without root or mount namespaces): sandboxd in a mount namespace with /usr, /etc and /boot
 # read-only, /home and /root closed and /tmp private (ProtectSystem=full,
-# ProtectHome, PrivateTmp), no_new_privs, umask 0002 and its sockets in a
-# setgid 2750 directory of a group; the gateway as another user (nobody)
+# ProtectHome, PrivateTmp), no_new_privs, umask 0022 and its sockets
+# handed to a group (mode 0660); the gateway as another user (nobody)
 # in that group only, no_new_privs. Then an execution and a python run
 # through the gateway.
 # SBX_EMULATE_EXTRA: a command run as root in sandboxd's mount namespace
@@ -25,10 +25,13 @@ fi
 gid=47123
 rm -rf "$work" && mkdir -p "$work/state" && chmod 0711 "$work" "$work/state"
 rpc=ipc://$work/run/rpc.sock events=ipc://$work/run/events.sock
-# As systemd does it: RuntimeDirectory= made (mode 2750) and removed with
-# each start and stop, ExecStartPre=chgrp.
+# As systemd does it: RuntimeDirectory= made root:root (it chowns it to
+# the unit's User= and Group= before every command it runs, so an
+# ExecStartPre=chgrp would not last: seen under systemd-nspawn) with
+# RuntimeDirectoryMode= 0755, removed with each start and stop; sandboxd
+# hands its sockets to the group itself (SANDBOXD_SOCKET_GROUP).
 start_daemon() {
-	rm -rf "$work/run" && mkdir "$work/run" && chmod 2750 "$work/run" && chgrp $gid "$work/run"
+	rm -rf "$work/run" && mkdir "$work/run" && chmod 0755 "$work/run"
 	# shellcheck disable=SC2016
 	unshare -m --propagation slave sh -c '
 		for d in /usr /etc /boot; do
@@ -42,12 +45,16 @@ start_daemon() {
 		done
 		chmod 1777 /tmp /var/tmp
 		[ -z "${SBX_EMULATE_EXTRA:-}" ] || sh -c "$SBX_EMULATE_EXTRA"
-		umask 0002
-		exec setpriv --no-new-privs "$0" --rpc "$1" --events "$2" --state-dir "$3"
-	' "$bin/sandboxd" "$rpc" "$events" "$work/state" 2>>"$work/sandboxd.log" &
+		umask 0022
+		exec setpriv --no-new-privs "$0" --rpc "$1" --events "$2" --state-dir "$3" \
+			--socket-group "$4"
+	' "$bin/sandboxd" "$rpc" "$events" "$work/state" $gid 2>>"$work/sandboxd.log" &
 	daemon=$!
 	i=0
-	while [ ! -S "$work/run/rpc.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	while [ "$(stat -c %g "$work/run/events.sock" 2>/dev/null)" != $gid ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 }
 start_daemon
 stat -c '%n %A %U:%g' "$work/run" "$work/run/rpc.sock" "$work/run/events.sock"

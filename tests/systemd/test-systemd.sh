@@ -31,6 +31,7 @@ units=$root$prefix/lib/systemd/system
 for f in "$units/sandboxd.service" "$units/sandbox-gateway.service" \
 	"$root$prefix/lib/sysusers.d/sandboxd.conf" "$root$prefix/bin/sandboxd" \
 	"$root$prefix/bin/sbx-spawner" "$root$prefix/bin/sandbox-gateway" \
+	"$root$prefix/lib/sandboxd/sbx-gvisor-compat.so" \
 	"$root/etc/sandboxd/sandboxd.env" "$root/etc/sandboxd/gateway.env" \
 	"$root/etc/sandboxd/config.toml"; do
 	[ -f "$f" ] || fail "not installed: $f"

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "admin.pb-c.h"
 #include "api.pb-c.h"
@@ -178,8 +179,26 @@ int sbx_engine_netns_socket(int netns_fd, int domain, int type);
  * such a hierarchy) or -errno. */
 int sbx_engine_own_cgroup(const char *ctrl, char *buf, size_t size);
 
+/* cgroup v2's "no internal processes" rule: a cgroup other than the root
+ * that holds processes cannot hand controllers (memory, pids) to its
+ * children. Under systemd (Delegate=yes) or in a container our own cgroup
+ * is such a one: the processes of `pids` found in `dir` (an absolute
+ * path under the v2 mount) move into `dir`/SBX_CG_SUPERVISOR, a leaf, so
+ * that `dir` can delegate; sbx_engine_own_cgroup still answers `dir` for
+ * them. 0 (also when `dir` is the hierarchy's root, exempt from the
+ * rule), -EBUSY when other processes stay there (not ours to move: the
+ * controllers cannot be enabled), or -errno. */
+#define SBX_CG_SUPERVISOR "sandboxd-supervisor"
+int sbx_engine_cgroup2_vacate(const char *dir, const pid_t *pids, size_t n_pids);
+
 /* "v2", "v1" or "none": the cgroup flavour in use. */
 const char *sbx_engine_cgroup_mode(const struct sbx_engine *e);
+
+/* Does a memory cgroup controller hold every sandbox to its memory limit
+ * (v1's memory hierarchy, or v2 with memory delegated to the spawner)?
+ * Without one nothing does: RLIMIT_AS would break every runtime that
+ * reserves address space (node, the JVM, Go). */
+bool sbx_engine_memory_enforced(const struct sbx_engine *e);
 
 /* The state of the pools of pre-built sandboxes (warm_pool), one message
  * per kind that is on (size > 0): none when every pool is off. Asks the
