@@ -1,5 +1,8 @@
 /* Network namespace: unless the request asks for the network, the sandbox
- * gets a namespace of its own whose only interface is loopback, up.
+ * gets a namespace of its own whose only interface is loopback, up. With
+ * SpawnRequest.bridge (NETWORK_MODE=bridge) it gets a fresh one, never
+ * pooled, joined to the host by a veth pair (net_bridge.c); with
+ * `network` alone (an install phase in mode none) the host's.
  *
  * Creating a network namespace, and the kernel's destroying it, are among
  * the costly parts of an execution, so the spawner keeps a few ready, made
