@@ -145,7 +145,8 @@ static const struct sbx_opt rows[] = {
 	ROW("network.egress_allow", "SANDBOX_EGRESS_ALLOW", "egress-allow", S(egress_allow), "", 0,
 	    0,
 	    "bridge mode: where sandboxes may connect, comma-separated: CIDR, IP, IP:port, "
-	    "CIDR:port, domain name, name:port (*.name for subdomains), * = every public address",
+	    "CIDR:port, domain name, name:port (*.name for subdomains), * = every public address "
+	    "and name",
 	    .def_help = "nothing"),
 	ROW("network.install_allow", "SANDBOX_INSTALL_ALLOW", "install-allow", S(install_allow),
 	    "registry.npmjs.org:443,registry.yarnpkg.com:443", 0, 0,

@@ -40,7 +40,7 @@ struct pending {
 	struct sockaddr_in client;
 	struct sbx_dns_question q;
 	uint8_t query[12 + 256 + 4]; /* the client's header and question */
-	int install;		     /* 1: the name is on the install list only */
+	int which;		     /* allowed()'s list */
 	uint16_t port;		     /* the matching entry's port (0 = every port) */
 };
 
@@ -173,19 +173,22 @@ static size_t build_reply(uint8_t *out, const uint8_t *query, const struct sbx_d
 	return off;
 }
 
-/* The entry that allows `name` for a client: egress first, then (for a
- * sandbox installing) the install list. -1 = none. */
+/* Which list allows `name` for a client: the egress list first, then
+ * (for a sandbox installing) the install list; with `*`, any name, whose
+ * addresses the firewall already allows (public ones only: `*` comes
+ * after the always-denied ranges), so none is added to a set. */
+enum { ALLOW_NONE = -1, ALLOW_EGRESS, ALLOW_INSTALL, ALLOW_ANY };
+
 static int allowed(struct sbx_dns *d, const char *name, uint32_t src, uint16_t *port)
 {
 	for (unsigned i = 0; i < d->c.egress->n_names; i++)
 		if (sbx_egress_name_match(&d->c.egress->names[i], name))
-			return *port = d->c.egress->names[i].port, 0;
-	if (!d->c.installing(d->c.arg, src))
-		return -1;
-	for (unsigned i = 0; i < d->c.install->n_names; i++)
-		if (sbx_egress_name_match(&d->c.install->names[i], name))
-			return *port = d->c.install->names[i].port, 1;
-	return -1;
+			return *port = d->c.egress->names[i].port, ALLOW_EGRESS;
+	if (d->c.installing(d->c.arg, src))
+		for (unsigned i = 0; i < d->c.install->n_names; i++)
+			if (sbx_egress_name_match(&d->c.install->names[i], name))
+				return *port = d->c.install->names[i].port, ALLOW_INSTALL;
+	return d->c.egress->any_public ? ALLOW_ANY : ALLOW_NONE;
 }
 
 static void reply(struct sbx_dns *d, const struct sockaddr_in *to, const uint8_t *query,
@@ -203,7 +206,7 @@ static void reply(struct sbx_dns *d, const struct sockaddr_in *to, const uint8_t
 /* Ask the upstream for q with a fresh random id: SERVFAIL at once when
  * the table of pending questions is full. */
 static void forward(struct sbx_dns *d, const struct sockaddr_in *from, const uint8_t *query,
-		    const struct sbx_dns_question *q, int install, uint16_t port)
+		    const struct sbx_dns_question *q, int which, uint16_t port)
 {
 	struct pending *p = NULL;
 	uint8_t out[DNS_PACKET_MAX];
@@ -225,7 +228,7 @@ static void forward(struct sbx_dns *d, const struct sockaddr_in *from, const uin
 			      .up_id = p->up_id,
 			      .client = *from,
 			      .q = *q,
-			      .install = install,
+			      .which = which,
 			      .port = port,
 			      .deadline_ms = sbx_clock_mono_ms() + DNS_UPSTREAM_MS};
 	memcpy(p->query, query, q->end);
@@ -247,8 +250,8 @@ static void on_client(struct sbx_dns *d)
 	if (n <= 0 || flen != sizeof(from) || sbx_dns_parse_query(buf, (size_t)n, &q) < 0 ||
 	    q.end > sizeof(((struct pending *)0)->query))
 		return;
-	int which =
-		q.qclass == QCLASS_IN ? allowed(d, q.name, ntohl(from.sin_addr.s_addr), &port) : -1;
+	int which = q.qclass == QCLASS_IN ? allowed(d, q.name, ntohl(from.sin_addr.s_addr), &port)
+					  : ALLOW_NONE;
 	if (which < 0)
 		reply(d, &from, buf, &q, RCODE_REFUSED, NULL, 0, 0);
 	else if (q.qtype == QTYPE_A)
@@ -276,8 +279,9 @@ static void on_upstream(struct sbx_dns *d)
 		if (k == -EINVAL)
 			return; /* not this question's answer: a late or forged one */
 		ttl = ttl < DNS_TTL_MIN ? DNS_TTL_MIN : ttl > DNS_TTL_MAX ? DNS_TTL_MAX : ttl;
-		for (int j = 0; j < k; j++)
-			if (sbx_fw_allow_resolved(d->c.fw, p->install, addrs[j], p->port, ttl) < 0)
+		for (int j = 0; j < k && p->which != ALLOW_ANY; j++)
+			if (sbx_fw_allow_resolved(d->c.fw, p->which == ALLOW_INSTALL, addrs[j],
+						  p->port, ttl) < 0)
 				k = -EIO;
 		reply(d, &p->client, p->query, &p->q,
 		      k == -ENOENT ? RCODE_NXDOMAIN

@@ -163,12 +163,13 @@ static void policy(void)
 /* Run (a command, not code) asks for the network the same way. */
 static void run_command(void)
 {
-	struct th_rep r = th_rpc(d.rpc, 60000, "Run",
-				 "{\"argv\": [\"/usr/bin/python3\", \"-c\", \"%s\", "
-				 "\"198.51.100.8:7\", \"198.51.100.8:8\"], \"network\": true}",
-				 "import socket, sys\\nfor t in sys.argv[1:]:\\n"
-				 "    s = socket.socket(); s.settimeout(3)\\n"
-				 "    print(s.connect_ex((t.split(':')[0], int(t.split(':')[1]))))");
+	struct th_rep r =
+		th_rpc(d.rpc, 60000, "Run",
+		       "{\"argv\": [\"/usr/bin/python3\", \"-c\", \"%s\", "
+		       "\"198.51.100.8:7\", \"198.51.100.8:8\"], \"network\": true}",
+		       "import socket, sys\\nfor t in sys.argv[1:]:\\n"
+		       "    s = socket.socket(); s.settimeout(3)\\n"
+		       "    print(s.connect_ex((t.split(':')[0], int(t.split(':')[1]))))");
 
 	TH_CHECK_STATUS(r, SBX_OK);
 	CHECK_STR(th_rep_str(&r, "stdout"), "0\n113\n"); /* 113: EHOSTUNREACH */
@@ -358,6 +359,36 @@ static void other_modes(void)
 	       "log: %s", buf);
 }
 
+/* `*`: every public address and every name, never a private address
+ * (not even one a name resolves to) nor the host. A second daemon: its
+ * own instance tag and subnet, as two daemons on one host need. */
+static void star_policy(void)
+{
+	struct th_daemon s;
+	char tag2[8], subnet2[24];
+
+	snprintf(tag2, sizeof(tag2), "z%.3s", tag);
+	snprintf(subnet2, sizeof(subnet2), "10.212.%u.0/24", (unsigned)getpid() % 250 + 1);
+	th_daemon_init_in(&s, d.dir, "star");
+	th_daemon_start(&s,
+			(const char *const[]){"--network-mode", "bridge", "--net-instance", tag2,
+					      "--bridge-subnet", subnet2, "--dns-upstream",
+					      "198.51.100.8", "--egress-allow", "*", NULL});
+	th_daemon_up_or_skip(&s);
+	json_t *a = json_pack("[s,s,s,s,s]", "198.51.100.8:8", "ok.example.test:8",
+			      "no.example.test:8", "10.214.0.2:81", "169.254.169.254:80");
+	struct th_rep r = run_py(s.rpc, probe_py, a, true);
+	TH_CHECK_STATUS(r, SBX_OK);
+	const char *out = th_rep_str(&r, "stdout");
+	expect_line(out, "198.51.100.8:8 OK hello 8 from 198.51.100.1");
+	expect_line(out, "ok.example.test:8 OK hello 8 from 198.51.100.1");
+	expect_line(out, "no.example.test:8 NORESOLVE");
+	expect_line(out, "10.214.0.2:81 EHOSTUNREACH");
+	expect_line(out, "169.254.169.254:80 EHOSTUNREACH");
+	th_rep_fini(&r);
+	CHECK(th_daemon_stop(&s, 20000) == 0);
+}
+
 /* What the daemon leaves on the host: its table, its DOCKER-USER rules,
  * interfaces named with its prefix. The kernel removes a dead sandbox's
  * namespace (and veth) asynchronously: wait for that up to 10 s. */
@@ -455,6 +486,7 @@ int main(void)
 	containment();
 	spoofed_source();
 	other_modes();
+	star_policy();
 	no_rule_left_behind();
 	th_daemon_fini(&d);
 	TEST_DONE();
