@@ -512,8 +512,9 @@ static int check_network(const struct sbx_config *c, char *err, size_t errlen)
 	if (strcmp(c->network_mode, "host") == 0) {
 		snprintf(err, errlen,
 			 "NETWORK_MODE=host is refused: a sandbox in the host's network namespace "
-			 "reaches the host's loopback services, the cloud metadata address and every "
-			 "network the host can; use NETWORK_MODE=bridge with SANDBOX_EGRESS_ALLOW");
+			 "reaches the host's loopback services, the cloud metadata address and "
+			 "every network the host can; use NETWORK_MODE=bridge with "
+			 "SANDBOX_EGRESS_ALLOW");
 		return -EINVAL;
 	}
 	if (strcmp(c->network_mode, "none") != 0 && strcmp(c->network_mode, "bridge") != 0) {
@@ -548,7 +549,8 @@ static int check_network(const struct sbx_config *c, char *err, size_t errlen)
 			 c->dns_upstream);
 		return -EINVAL;
 	}
-	if (n < 1 || n > 4 || strspn(c->net_instance, "abcdefghijklmnopqrstuvwxyz0123456789") != n) {
+	if (n < 1 || n > 4 ||
+	    strspn(c->net_instance, "abcdefghijklmnopqrstuvwxyz0123456789") != n) {
 		snprintf(err, errlen, "SANDBOX_NET_INSTANCE '%s' is not 1 to 4 of [a-z0-9]",
 			 c->net_instance);
 		return -EINVAL;
