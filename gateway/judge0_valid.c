@@ -362,10 +362,10 @@ static int execute_parts(Sbx__Judge0Submission *s, const Sbx__ConfigReply *cfg)
 	l->pids = (uint32_t)s->max_processes_and_or_threads;
 	l->has_stack_kb = s->stack_limit > 0;
 	l->stack_kb = (uint64_t)s->stack_limit;
-	/* max_file_size is validated and reported, but files are limited by
-	 * the daemon's own fsize limit: an RLIMIT_FSIZE of Judge0's 1024 KB
-	 * kills the BEAM (OTP 25's JIT sizes a memfd past it) before main
-	 * (gateway/SEED-DIFFERENCES.md). */
+	/* isolate's -f: the run's RLIMIT_FSIZE, 0 its "none". The compile
+	 * keeps the row's own (Judge0 compiles under MAX_MAX_FILE_SIZE). */
+	l->has_fsize_kb = s->max_file_size > 0;
+	l->fsize_kb = (uint64_t)s->max_file_size;
 	r = s->command_line_arguments
 		    ? sbx_j0_split_words(s->command_line_arguments, &s->args, &s->n_args)
 		    : 0;

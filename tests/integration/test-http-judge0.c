@@ -140,6 +140,31 @@ static void test_statuses_provoked(void)
 		      12, NULL);
 }
 
+/* max_file_size is the run's RLIMIT_FSIZE (isolate's -f), in KB: a write
+ * past Judge0's default 1024 KB is SIGXFSZ, status 8; under a larger one
+ * the same program is Accepted. */
+static void test_max_file_size(void)
+{
+	static const char writer[] =
+		"import os, signal\\nsignal.signal(25, signal.SIG_DFL)\\n"
+		"with open('big', 'wb') as f: f.write(b'x' * 2000000)\\n"
+		"print(os.path.getsize('big'))";
+	char body[512];
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"source_code\": \"%s\", \"language_id\": 71}", writer);
+	j = submit("wait=true&fields=status_id,message,stdout", body);
+	if (j) {
+		CHECK_INT(json_integer_value(json_object_get(j, "status_id")), 8);
+		CHECK_STR(str(j, "message"), "Caught fatal signal 25");
+	}
+	json_decref(j);
+	snprintf(body, sizeof(body),
+		 "{\"source_code\": \"%s\", \"language_id\": 71, \"max_file_size\": 2048}",
+		 writer);
+	expect_status(body, 3, "2000000\n");
+}
+
 /* C, where the signals are the program's own doing. */
 static void test_c_signals(void)
 {
@@ -500,6 +525,7 @@ int main(void)
 		test_statuses_provoked();
 		test_runtime_error_fields();
 		test_c_signals();
+		test_max_file_size();
 		test_compiled();
 		test_base64();
 		test_fields();
