@@ -501,6 +501,8 @@ int sbx_j0_execute_request(const Sbx__Judge0Submission *s, Sbx__ExecuteRequest *
 	x->compiler_options = s->compiler_option_words;
 	x->n_compiler_options = s->n_compiler_option_words;
 	x->merge_stderr = s->redirect_stderr_to_stdout;
+	x->files = s->files;
+	x->n_files = s->n_files;
 	/* compile_output is the compiler's stdout and stderr interleaved. */
 	x->want_output = true;
 	return 0;

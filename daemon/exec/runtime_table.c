@@ -89,6 +89,23 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .probe = "/bin/bash",
 	 .version = {"/bin/bash", "--version"},
 	 .run = {"/bin/bash", "main.sh"}},
+	/* Judge0's "Multi-file program" (its language 89): a project in the
+	 * workspace (the request's files) whose `run` script, the source, runs
+	 * with bash after its optional `compile` script, which gets the
+	 * compiler options. A run script that does not parse fails the
+	 * compile, as a compiler would. */
+	{.name = "multifile",
+	 .aliases = {"multi-file", "project"},
+	 .package = "bash",
+	 .source = "run",
+	 .probe = "/bin/bash",
+	 .version = {"/bin/bash", "--version"},
+	 .compile = {"/bin/sh", "-c",
+		     "/bin/bash -n run && if [ -e compile ]; then exec /bin/bash compile \"$@\"; fi",
+		     "compile"},
+	 .run = {"/bin/bash", "run"},
+	 .compile_limits = COMPILE_NATIVE,
+	 .compile_options_last = true},
 	{.name = "rust",
 	 .aliases = {"rs"},
 	 .package = "rustc",
@@ -346,7 +363,7 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .version = {"/bin/sh", "-c", "echo 'puts \"Tcl [info patchlevel]\"' | /usr/bin/tclsh"},
 	 .run = {"/usr/bin/tclsh", "main.tcl"}},
 	/* x86-64 Linux, no libc: _start and syscalls. Two tools, so a
-	 * shell runs them. */
+	 * shell runs them; compiler options are nasm's (Judge0's nasmld). */
 	{.name = "asm",
 	 .aliases = {"nasm", "assembly"},
 	 .package = "nasm",
@@ -354,9 +371,11 @@ const struct sbx_runtime sbx_runtime_table[] = {
 	 .probe = "/usr/bin/nasm",
 	 .version = {"/usr/bin/nasm", "-v"},
 	 .compile = {"/bin/sh", "-c",
-		     "/usr/bin/nasm -f elf64 -o main.o main.asm && /usr/bin/ld -o main main.o"},
+		     "/usr/bin/nasm -f elf64 \"$@\" -o main.o main.asm && /usr/bin/ld -o main main.o",
+		     "nasm"},
 	 .run = {"./main"},
-	 .compile_limits = COMPILE_NATIVE},
+	 .compile_limits = COMPILE_NATIVE,
+	 .compile_options_last = true},
 	/* The script runs against an empty in-memory database; -bail stops
 	 * at the first error with status 1. */
 	{.name = "sql",

@@ -70,6 +70,14 @@ const struct sbx_lang_snippets sbx_lang_snippets[] = {
 	 .runtime_error = "exit 3\n",
 	 .loop = "while :; do :; done\n",
 	 .exit_code = 3},
+	/* The run script; bash -n is its compile step. */
+	{.language = "multifile",
+	 .hello = "echo \"Hello, World!\"\n",
+	 .echo = "read -r line\necho \"$line\"\n",
+	 .compile_error = "if then fi\n",
+	 .runtime_error = "exit 3\n",
+	 .loop = "while :; do :; done\n",
+	 .exit_code = 3},
 	{.language = "rust",
 	 .hello = "fn main() {\n    println!(\"Hello, World!\");\n}\n",
 	 .echo = "fn main() {\n    let mut s = String::new();\n"
