@@ -92,8 +92,8 @@ static int check_entry(zip_t *za, zip_uint64_t i, const zip_stat_t *st, uint64_t
 
 /* The bytes of entry i, at most `room`: more than it declared (or than
  * room) is refused without inflating further. */
-static int read_entry(zip_t *za, zip_uint64_t i, const zip_stat_t *st, size_t room,
-		      Sbx__File *f, char *why, size_t size)
+static int read_entry(zip_t *za, zip_uint64_t i, const zip_stat_t *st, size_t room, Sbx__File *f,
+		      char *why, size_t size)
 {
 	size_t cap = (size_t)st->size < room ? (size_t)st->size : room;
 	zip_file_t *zf = zip_fopen_index(za, i, 0);
@@ -133,9 +133,9 @@ static int check_clashes(Sbx__File **files, size_t n, char *why, size_t size)
 			size_t la = strlen(a);
 
 			if (i != k && strncmp(a, b, la) == 0 && (b[la] == 0 || b[la] == '/'))
-				return refuse(why, size, "%.*s is in the archive %s",
-					      GW_J0_ZIP_MAX_PATH, a,
-					      b[la] ? "both as a file and as a directory" : "twice");
+				return refuse(
+					why, size, "%.*s is in the archive %s", GW_J0_ZIP_MAX_PATH,
+					a, b[la] ? "both as a file and as a directory" : "twice");
 		}
 	return 0;
 }

@@ -13,9 +13,9 @@
 
 /* What an archive may hold. Well under the request body and the RPC
  * envelope: the submission carries the archive and its files both. */
-#define GW_J0_ZIP_MAX_FILES 128		  /* entries, directories included */
-#define GW_J0_ZIP_MAX_TOTAL (8u << 20)	  /* bytes, uncompressed, all files */
-#define GW_J0_ZIP_MAX_PATH 255		  /* bytes of an entry's name */
+#define GW_J0_ZIP_MAX_FILES 128	       /* entries, directories included */
+#define GW_J0_ZIP_MAX_TOTAL (8u << 20) /* bytes, uncompressed, all files */
+#define GW_J0_ZIP_MAX_PATH 255	       /* bytes of an entry's name */
 
 /* The files of archive zip (len bytes): regular files only, each path
  * relative to the workspace (no absolute path, no "." or ".." component,

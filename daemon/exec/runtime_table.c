@@ -41,7 +41,10 @@
  * single-mapped code (what OTP 26's +JMsingle true asks for; OTP 25
  * has no flag for it) and a program's write past the limit still
  * fails (EFBIG: {error,efbig}, File.Error), enforced by the kernel. */
-#define BEAM_RUN(cmd) {"/bin/sh", "-c", "trap '' XFSZ; exec " cmd " \"$@\"", "sh"}
+#define BEAM_RUN(cmd)                                                                              \
+	{                                                                                          \
+		"/bin/sh", "-c", "trap '' XFSZ; exec " cmd " \"$@\"", "sh"                         \
+	}
 /* The JVM's configuration: /usr/lib/jvm/.../conf links into /etc. */
 #define JVM_BINDS                                                                                  \
 	{                                                                                          \

@@ -10,8 +10,7 @@
 #include "testlib.h"
 #include "zipw.h"
 
-static int unzip(const struct zipw_entry *e, size_t n, Sbx__File ***files, size_t *nf,
-		 char *why)
+static int unzip(const struct zipw_entry *e, size_t n, Sbx__File ***files, size_t *nf, char *why)
 {
 	uint8_t *z;
 	size_t len;
@@ -72,8 +71,8 @@ static void test_refused(void)
 	const struct zipw_entry inner[] = {{.name = "a/../../x", .content = "x"}};
 	const struct zipw_entry abs[] = {{.name = "/etc/x", .content = "x"}};
 	const struct zipw_entry dot[] = {{.name = "./x", .content = "x"}};
-	const struct zipw_entry link[] = {{.name = "l", .content = "/etc/shadow",
-					   .mode = S_IFLNK | 0777}};
+	const struct zipw_entry link[] = {
+		{.name = "l", .content = "/etc/shadow", .mode = S_IFLNK | 0777}};
 	const struct zipw_entry fifo[] = {{.name = "p", .content = "", .mode = S_IFIFO | 0644}};
 	const struct zipw_entry clash[] = {{.name = "a", .content = "1"},
 					   {.name = "a/b", .content = "2"}};

@@ -147,10 +147,9 @@ static void test_statuses_provoked(void)
  * the same program is Accepted. */
 static void test_max_file_size(void)
 {
-	static const char writer[] =
-		"import os, signal\\nsignal.signal(25, signal.SIG_DFL)\\n"
-		"with open('big', 'wb') as f: f.write(b'x' * 2000000)\\n"
-		"print(os.path.getsize('big'))";
+	static const char writer[] = "import os, signal\\nsignal.signal(25, signal.SIG_DFL)\\n"
+				     "with open('big', 'wb') as f: f.write(b'x' * 2000000)\\n"
+				     "print(os.path.getsize('big'))";
 	char body[512];
 	json_t *j;
 
@@ -162,8 +161,7 @@ static void test_max_file_size(void)
 	}
 	json_decref(j);
 	snprintf(body, sizeof(body),
-		 "{\"source_code\": \"%s\", \"language_id\": 71, \"max_file_size\": 2048}",
-		 writer);
+		 "{\"source_code\": \"%s\", \"language_id\": 71, \"max_file_size\": 2048}", writer);
 	expect_status(body, 3, "2000000\n");
 }
 
@@ -173,9 +171,9 @@ static json_t *submit_files(const char *fields, const char *source, int language
 			    const char *options, const struct zipw_entry *e, size_t n)
 {
 	char *zip = zipw_make_base64(e, n), path[128], *text;
-	json_t *b = json_pack("{s:s?, s:i, s:s?, s:s}", "source_code", source, "language_id",
-			      language, "compiler_options", options, "additional_files",
-			      zip ? zip : "");
+	json_t *b =
+		json_pack("{s:s?, s:i, s:s?, s:s}", "source_code", source, "language_id", language,
+			  "compiler_options", options, "additional_files", zip ? zip : "");
 	json_t *j;
 
 	snprintf(path, sizeof(path), "wait=true&fields=%s", fields);
@@ -194,7 +192,10 @@ static void expect_refused_files(const struct zipw_entry *e, size_t n, const cha
 {
 	char *zip = e ? zipw_make_base64(e, n) : NULL;
 	json_t *b = json_pack("{s:s, s:i, s:s}", "source_code", "print(1)", "language_id", 71,
-			      "additional_files", zip ? zip : zip64 ? zip64 : "");
+			      "additional_files",
+			      zip     ? zip
+			      : zip64 ? zip64
+				      : "");
 	char *text = json_dumps(b, JSON_COMPACT);
 	struct th_resp r = {0};
 	const char *m;
@@ -203,8 +204,7 @@ static void expect_refused_files(const struct zipw_entry *e, size_t n, const cha
 	th_http(st.base, "POST", "/judge0/submissions?wait=true", text, NULL, 0, &r);
 	j = th_json(&r);
 	m = json_string_value(json_array_get(json_object_get(j, "additional_files"), 0));
-	CHECKF(r.status == 422 && m && strstr(m, want), "%ld %s (want %s)", r.status, r.body,
-	       want);
+	CHECKF(r.status == 422 && m && strstr(m, want), "%ld %s (want %s)", r.status, r.body, want);
 	json_decref(j);
 	th_resp_fini(&r);
 	json_decref(b);
@@ -222,9 +222,10 @@ static void test_additional_files(void)
 		{.name = "data.txt", .content = "from the archive\n"},
 	};
 	const struct zipw_entry project[] = {
-		{.name = "compile", .content = "echo \"compiling with $*\"\n"
-					       "printf '#!/bin/sh\\necho built %s\\n' \"$1\" > prog\n"
-					       "chmod +x prog\n"},
+		{.name = "compile",
+		 .content = "echo \"compiling with $*\"\n"
+			    "printf '#!/bin/sh\\necho built %s\\n' \"$1\" > prog\n"
+			    "chmod +x prog\n"},
 		{.name = "run", .content = "./prog\necho \"args: $*\"\n"},
 	};
 	const struct zipw_entry link[] = {{.name = "l", .content = "/etc", .mode = 0120777}};
@@ -256,9 +257,10 @@ static void test_additional_files(void)
 	json_decref(j);
 	expect_refused_files(NULL, 0, "aGVsbG8=", "is not a valid zip archive");
 	expect_refused_files(link, 1, NULL, "l is not a regular file or a directory");
-	expect_refused_files(own, 1, NULL, "must not contain main.py, the submission's source file");
-	th_http(st.base, "POST", "/judge0/submissions?wait=true",
-		"{\"language_id\": 89}", NULL, 0, &r);
+	expect_refused_files(own, 1, NULL,
+			     "must not contain main.py, the submission's source file");
+	th_http(st.base, "POST", "/judge0/submissions?wait=true", "{\"language_id\": 89}", NULL, 0,
+		&r);
 	CHECK_INT(r.status, 422);
 	CHECK_STR(r.body, "{\"additional_files\":[\"can't be blank\"]}");
 	th_resp_fini(&r);
