@@ -508,6 +508,15 @@ int sbx_j0_execute_request(const Sbx__Judge0Submission *s, Sbx__ExecuteRequest *
 	return 0;
 }
 
+void sbx_j0_drop_files(Sbx__Judge0Submission *s)
+{
+	for (size_t i = 0; i < s->n_files; i++)
+		protobuf_c_message_free_unpacked(&s->files[i]->base, NULL);
+	free(s->files);
+	s->files = NULL;
+	s->n_files = 0;
+}
+
 int sbx_j0_add_run(Sbx__Judge0Submission *s, const Sbx__ExecResult *res, double *time_sum,
 		   int64_t *memory_sum)
 {

@@ -135,6 +135,7 @@ static int run_done(struct gw_server *srv, struct gw_request *req)
 		return start_run(srv, req, c);
 	c->sub->has_finished_ms = true;
 	c->sub->finished_ms = sbx_clock_wall_ms();
+	sbx_j0_drop_files(c->sub);
 	return keep(srv, req, c);
 }
 
