@@ -501,10 +501,21 @@ int sbx_j0_execute_request(const Sbx__Judge0Submission *s, Sbx__ExecuteRequest *
 	x->compiler_options = s->compiler_option_words;
 	x->n_compiler_options = s->n_compiler_option_words;
 	x->merge_stderr = s->redirect_stderr_to_stdout;
+	x->files = s->files;
+	x->n_files = s->n_files;
 	x->network = s->enable_network;
 	/* compile_output is the compiler's stdout and stderr interleaved. */
 	x->want_output = true;
 	return 0;
+}
+
+void sbx_j0_drop_files(Sbx__Judge0Submission *s)
+{
+	for (size_t i = 0; i < s->n_files; i++)
+		protobuf_c_message_free_unpacked(&s->files[i]->base, NULL);
+	free(s->files);
+	s->files = NULL;
+	s->n_files = 0;
 }
 
 int sbx_j0_add_run(Sbx__Judge0Submission *s, const Sbx__ExecResult *res, double *time_sum,

@@ -67,6 +67,10 @@ int sbx_j0_apply_result(Sbx__Judge0Submission *s, const Sbx__ExecResult *res);
 /* The Execute request of one run of s: its fields point into s, except
  * x->code, a copy the caller frees. -ENOMEM. */
 int sbx_j0_execute_request(const Sbx__Judge0Submission *s, Sbx__ExecuteRequest *x);
+/* Free s's files (additional_files read by the gateway) once its runs
+ * are done: a kept submission holds the archive, as Judge0's does, not
+ * its files too. */
+void sbx_j0_drop_files(Sbx__Judge0Submission *s);
 /* Fold run res into s (sbx_j0_apply_result) and keep the runs' average
  * time and memory (*time_sum, *memory_sum: the sums so far, 0 before the
  * first). 1 when another run is due (Judge0 stops at the first run that

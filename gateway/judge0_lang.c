@@ -26,41 +26,43 @@ static const struct {
 	/* The tool when the version line is a bare number: bun's --version
 	 * says "1.4.5" where tsx says "tsx v4.7.0". */
 	const char *bare_tool;
+	bool unversioned; /* the name alone, as CE's "Multi-file program" */
 } table[] = {
-	{45, "asm", "Assembly", "NASM", NULL},
-	{46, "shell", "Bash", NULL, NULL},
-	{50, "c", "C", "GCC", NULL},
-	{51, "csharp", "C#", "Mono", NULL},
-	{54, "cpp", "C++", "GCC", NULL},
-	{55, "lisp", "Common Lisp", "SBCL", NULL},
-	{56, "d", "D", NULL, NULL},
-	{57, "elixir", "Elixir", NULL, NULL},
-	{58, "erlang", "Erlang", "OTP", NULL},
-	{59, "fortran", "Fortran", "GFortran", NULL},
-	{60, "go", "Go", NULL, NULL},
-	{61, "haskell", "Haskell", "GHC", NULL},
-	{62, "java", "Java", "OpenJDK", NULL},
-	{63, "node", "JavaScript", "Node.js", NULL},
-	{64, "lua", "Lua", NULL, NULL},
-	{65, "ocaml", "OCaml", NULL, NULL},
-	{67, "pascal", "Pascal", "FPC", NULL},
-	{68, "php", "PHP", NULL, NULL},
-	{69, "prolog", "Prolog", NULL, NULL},
-	{71, "python", "Python", NULL, NULL},
-	{72, "ruby", "Ruby", NULL, NULL},
-	{73, "rust", "Rust", NULL, NULL},
-	{74, "typescript", "TypeScript", NULL, "Bun"},
-	{77, "cobol", "COBOL", "GnuCOBOL", NULL},
-	{78, "kotlin", "Kotlin", NULL, NULL},
-	{80, "r", "R", NULL, NULL},
-	{81, "scala", "Scala", NULL, NULL},
-	{82, "sql", "SQL", "SQLite", NULL},
-	{85, "perl", "Perl", NULL, NULL},
-	{86, "clojure", "Clojure", NULL, NULL},
+	{45, "asm", "Assembly", "NASM", NULL, false},
+	{46, "shell", "Bash", NULL, NULL, false},
+	{50, "c", "C", "GCC", NULL, false},
+	{51, "csharp", "C#", "Mono", NULL, false},
+	{54, "cpp", "C++", "GCC", NULL, false},
+	{55, "lisp", "Common Lisp", "SBCL", NULL, false},
+	{56, "d", "D", NULL, NULL, false},
+	{57, "elixir", "Elixir", NULL, NULL, false},
+	{58, "erlang", "Erlang", "OTP", NULL, false},
+	{59, "fortran", "Fortran", "GFortran", NULL, false},
+	{60, "go", "Go", NULL, NULL, false},
+	{61, "haskell", "Haskell", "GHC", NULL, false},
+	{62, "java", "Java", "OpenJDK", NULL, false},
+	{63, "node", "JavaScript", "Node.js", NULL, false},
+	{64, "lua", "Lua", NULL, NULL, false},
+	{65, "ocaml", "OCaml", NULL, NULL, false},
+	{67, "pascal", "Pascal", "FPC", NULL, false},
+	{68, "php", "PHP", NULL, NULL, false},
+	{69, "prolog", "Prolog", NULL, NULL, false},
+	{71, "python", "Python", NULL, NULL, false},
+	{72, "ruby", "Ruby", NULL, NULL, false},
+	{73, "rust", "Rust", NULL, NULL, false},
+	{74, "typescript", "TypeScript", NULL, "Bun", false},
+	{77, "cobol", "COBOL", "GnuCOBOL", NULL, false},
+	{78, "kotlin", "Kotlin", NULL, NULL, false},
+	{80, "r", "R", NULL, NULL, false},
+	{81, "scala", "Scala", NULL, NULL, false},
+	{82, "sql", "SQL", "SQLite", NULL, false},
+	{85, "perl", "Perl", NULL, NULL, false},
+	{86, "clojure", "Clojure", NULL, NULL, false},
+	{89, "multifile", "Multi-file program", NULL, NULL, true},
 	/* Not in Judge0 CE: ids of our own, never reused. */
-	{1000, "ada", "Ada", "GNAT", NULL},
-	{1001, "tcl", "Tcl", NULL, NULL},
-	{1002, "bun", "TypeScript", "Bun", NULL},
+	{1000, "ada", "Ada", "GNAT", NULL, false},
+	{1001, "tcl", "Tcl", NULL, NULL, false},
+	{1002, "bun", "TypeScript", "Bun", NULL, false},
 };
 
 /* The version number in a version line: the first dotted number
@@ -121,7 +123,7 @@ bool gw_j0_language_of(const Sbx__Language *l, struct gw_j0_language *ret)
 			tool = table[i].bare_tool;
 		version_number(line, v, sizeof(v));
 		*ret = (struct gw_j0_language){.id = table[i].id, .compiled = l->compiled};
-		if (!*v)
+		if (!*v || table[i].unversioned)
 			snprintf(ret->name, sizeof(ret->name), "%s", table[i].name);
 		else
 			snprintf(ret->name, sizeof(ret->name), "%s (%s%s%s)", table[i].name,

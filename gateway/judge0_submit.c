@@ -26,6 +26,9 @@
 
 /* Judge0's MAX_SUBMISSION_BATCH_SIZE. */
 #define J0_MAX_BATCH 20
+/* The additional files of a whole batch, inflated: the batch is one
+ * Judge0Submit, well under the RPC envelope (64 MiB). */
+#define J0_MAX_BATCH_FILES (24u << 20)
 
 static const char not_utf8_error[] = "some attributes for this submission cannot be converted to "
 				     "UTF-8, use base64_encoded=true query parameter";
@@ -132,6 +135,7 @@ static int run_done(struct gw_server *srv, struct gw_request *req)
 		return start_run(srv, req, c);
 	c->sub->has_finished_ms = true;
 	c->sub->finished_ms = sbx_clock_wall_ms();
+	sbx_j0_drop_files(c->sub);
 	return keep(srv, req, c);
 }
 
@@ -205,6 +209,35 @@ static int validate_one(struct j0_ctx *c, json_t *body, const Sbx__ConfigReply *
 	return 0;
 }
 
+/* The bytes of s's files. */
+static size_t files_size(const Sbx__Judge0Submission *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_files; i++)
+		n += s->files[i]->content.len;
+	return n;
+}
+
+/* A valid submission whose files would take the batch past its cap is
+ * refused like an invalid one; *total counts the kept ones. */
+static int check_batch_files(Sbx__Judge0Submission **sub, size_t *total, json_t *errors)
+{
+	size_t n = files_size(*sub);
+
+	if (n <= J0_MAX_BATCH_FILES - *total) {
+		*total += n;
+		return 0;
+	}
+	protobuf_c_message_free_unpacked(&(*sub)->base, NULL);
+	*sub = NULL;
+	return json_object_set_new(errors, "additional_files",
+				   json_pack("[s]", "the batch's additional files are larger than "
+						    "24 MiB in all")) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
 /* The batch: each valid submission queued, each invalid one's errors in
  * its place (Judge0 answers 201 when at least one was valid, else 422). */
 static int submit_batch(struct gw_server *srv, struct gw_request *req, struct j0_ctx *c,
@@ -213,7 +246,7 @@ static int submit_batch(struct gw_server *srv, struct gw_request *req, struct j0
 	json_t *list = json_object_get(c->body, "submissions"), *v;
 	Sbx__Judge0Submission *subs[J0_MAX_BATCH];
 	Sbx__Judge0SubmitRequest q = SBX__JUDGE0_SUBMIT_REQUEST__INIT;
-	size_t i;
+	size_t i, files_total = 0;
 	int r = 0;
 
 	c->answer = json_array();
@@ -224,6 +257,8 @@ static int submit_batch(struct gw_server *srv, struct gw_request *req, struct j0
 		json_t *errors = json_object();
 
 		r = errors ? validate_one(c, v, cfg, errors, &subs[q.n_submissions]) : -ENOMEM;
+		if (r == 0 && subs[q.n_submissions])
+			r = check_batch_files(&subs[q.n_submissions], &files_total, errors);
 		if (r == 0 && subs[q.n_submissions])
 			q.n_submissions++;
 		if (r < 0 ||

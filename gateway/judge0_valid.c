@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "judge0.h"
+#include "judge0_zip.h"
 #include "status.h"
 
 /* Judge0's configuration defaults and maxima (app/helpers/config.rb). */
@@ -35,6 +36,9 @@
 #define J0_NUMBER_OF_RUNS 1
 #define J0_MAX_NUMBER_OF_RUNS 20
 #define J0_MAX_OPTIONS_CHARS 512
+/* Judge0 CE's "Multi-file program": bash runs the archive's compile and
+ * run scripts (the runtimes table's multifile row). */
+#define J0_MULTI_FILE 89
 
 /* errors[field] += message, keeping the fields in first-error order. */
 static int add_error(json_t *errors, const char *field, const char *fmt, ...)
@@ -230,6 +234,13 @@ static int check_numbers(json_t *body, json_t *errors, const Sbx__ConfigReply *c
 	return 0;
 }
 
+static bool multi_file(json_t *body)
+{
+	double id = 0;
+
+	return get_number(body, "language_id", &id) > 0 && id == J0_MULTI_FILE;
+}
+
 /* The texts, with the presence and length validations. */
 static int check_texts(json_t *body, bool base64, json_t *errors, Sbx__Judge0Submission *s)
 {
@@ -255,8 +266,9 @@ static int check_texts(json_t *body, bool base64, json_t *errors, Sbx__Judge0Sub
 		r = get_string(body, "command_line_arguments", &s->command_line_arguments);
 	if (r == 0)
 		r = get_string(body, "callback_url", &s->callback_url);
+	/* A Multi-file program may have its run script in the archive. */
 	if (r == 0 && blank_text((const char *)s->source_code.data, s->source_code.len) &&
-	    !json_object_get(errors, "source_code"))
+	    !json_object_get(errors, "source_code") && !multi_file(body))
 		r = add_error(errors, "source_code", "can't be blank");
 	return r;
 }
@@ -274,11 +286,52 @@ static int check_lengths(Sbx__Judge0Submission *s, json_t *errors)
 	return 0;
 }
 
+/* The archive's files become the submission's; none may replace the
+ * source file, except that a Multi-file program without source_code
+ * takes its run script from the archive. -ENOMEM, else 0 (errors set). */
+static int check_files(Sbx__Judge0Submission *s, const struct gw_j0_language *l, json_t *errors)
+{
+	bool blank_src = blank_text((const char *)s->source_code.data, s->source_code.len);
+	char why[GW_J0_ZIP_MAX_PATH + 160];
+	size_t k;
+	int r;
+
+	if (!s->has_additional_files || !s->additional_files.len)
+		return l->id == J0_MULTI_FILE && blank_src
+			       ? add_error(errors, "additional_files", "can't be blank")
+			       : 0;
+	r = gw_j0_unzip(s->additional_files.data, s->additional_files.len, &s->files, &s->n_files,
+			why, sizeof(why));
+	if (r < 0)
+		return r == -EINVAL ? add_error(errors, "additional_files", "%s", why) : r;
+	for (k = 0; k < s->n_files && strcmp(s->files[k]->path, l->source_file) != 0; k++)
+		;
+	if (k < s->n_files && l->id == J0_MULTI_FILE && blank_src) {
+		Sbx__File *f = s->files[k];
+
+		free(s->source_code.data);
+		s->source_code = f->content;
+		s->has_source_code = true;
+		f->content = (ProtobufCBinaryData){0};
+		protobuf_c_message_free_unpacked(&f->base, NULL);
+		s->files[k] = s->files[--s->n_files];
+		return 0;
+	}
+	if (k < s->n_files)
+		return add_error(errors, "additional_files",
+				 "must not contain %s, the submission's source file",
+				 l->source_file);
+	return l->id == J0_MULTI_FILE && blank_src
+		       ? add_error(errors, "additional_files", "must contain a run script")
+		       : 0;
+}
+
 /* The model's own validations after the built-in ones: language, then
  * what this server allows. */
 static int check_allowed(Sbx__Judge0Submission *s, json_t *errors, const char *lang_text,
-			 bool found, const struct gw_j0_valid_opts *o)
+			 const struct gw_j0_language *l, const struct gw_j0_valid_opts *o)
 {
+	bool found = l != NULL;
 	int r = 0;
 
 	if (!found)
@@ -293,10 +346,8 @@ static int check_allowed(Sbx__Judge0Submission *s, json_t *errors, const char *l
 		if (o->check_callback(o->arg, s->callback_url, why, sizeof(why)) < 0)
 			r |= add_error(errors, "callback_url", "%s", why);
 	}
-	/* No zip reader here (gateway/SEED-DIFFERENCES.md). */
-	if (s->has_additional_files && s->additional_files.len)
-		r |= add_error(errors, "additional_files",
-			       "setting additional files is not allowed");
+	if (found && check_files(s, l, errors) < 0)
+		return -ENOMEM;
 	/* Only a daemon in NETWORK_MODE=bridge gives a sandbox a network
 	 * (under its egress policy); the daemon refuses it otherwise too. */
 	if (s->enable_network &&
@@ -307,7 +358,8 @@ static int check_allowed(Sbx__Judge0Submission *s, json_t *errors, const char *l
 
 /* language_id: blank, an id we have, or the text of one we do not. */
 static int check_language(json_t *body, json_t *errors, const struct gw_j0_valid_opts *o,
-			  Sbx__Judge0Submission *s, char **lang_text, bool *found)
+			  Sbx__Judge0Submission *s, char **lang_text, struct gw_j0_language *ret,
+			  bool *found)
 {
 	json_t *lid = json_object_get(body, "language_id");
 	struct gw_j0_language l;
@@ -331,6 +383,7 @@ static int check_language(json_t *body, json_t *errors, const struct gw_j0_valid
 		s->runtime = strdup(l.runtime);
 		if (!s->language_name || !s->runtime)
 			return -ENOMEM;
+		*ret = l;
 	}
 	*lang_text = json_is_string(lid) ? strdup(json_string_value(lid))
 		     : got > 0		 ? json_dumps(lid, JSON_ENCODE_ANY)
@@ -363,10 +416,10 @@ static int execute_parts(Sbx__Judge0Submission *s, const Sbx__ConfigReply *cfg)
 	l->pids = (uint32_t)s->max_processes_and_or_threads;
 	l->has_stack_kb = s->stack_limit > 0;
 	l->stack_kb = (uint64_t)s->stack_limit;
-	/* max_file_size is validated and reported, but files are limited by
-	 * the daemon's own fsize limit: an RLIMIT_FSIZE of Judge0's 1024 KB
-	 * kills the BEAM (OTP 25's JIT sizes a memfd past it) before main
-	 * (gateway/SEED-DIFFERENCES.md). */
+	/* isolate's -f: the run's RLIMIT_FSIZE, 0 its "none". The compile
+	 * keeps the row's own (Judge0 compiles under MAX_MAX_FILE_SIZE). */
+	l->has_fsize_kb = s->max_file_size > 0;
+	l->fsize_kb = (uint64_t)s->max_file_size;
 	r = s->command_line_arguments
 		    ? sbx_j0_split_words(s->command_line_arguments, &s->args, &s->n_args)
 		    : 0;
@@ -380,12 +433,13 @@ int gw_j0_validate(json_t *body, const struct gw_j0_valid_opts *o, Sbx__Judge0Su
 		   json_t *errors)
 {
 	_cleanup_free_ char *lang_text = NULL;
+	struct gw_j0_language l;
 	bool found = false;
 	int r;
 
 	r = check_texts(body, o->base64, errors, s);
 	if (r == 0)
-		r = check_language(body, errors, o, s, &lang_text, &found);
+		r = check_language(body, errors, o, s, &lang_text, &l, &found);
 	if (r == 0)
 		r = check_numbers(body, errors, o->config, s);
 	if (r == 0)
@@ -398,7 +452,7 @@ int gw_j0_validate(json_t *body, const struct gw_j0_valid_opts *o, Sbx__Judge0Su
 	s->per_process_memory = get_bool(body, "enable_per_process_and_thread_memory_limit", false);
 	s->redirect_stderr_to_stdout = get_bool(body, "redirect_stderr_to_stdout", false);
 	s->enable_network = get_bool(body, "enable_network", false);
-	r = check_allowed(s, errors, lang_text, found, o);
+	r = check_allowed(s, errors, lang_text, found ? &l : NULL, o);
 	if (r < 0 || json_object_size(errors))
 		return r;
 	s->has_status_id = true;

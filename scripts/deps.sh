@@ -23,11 +23,12 @@ fi
 # chromium: tests/admin drives the admin page in it, headless.
 # e2fsprogs: mke2fs makes the disk volumes (daemon/volume/).
 # clang, libclang-rt-14-dev: the fuzz build (libFuzzer), part of `make test`.
+# libzip-dev: the gateway reads Judge0's additional_files (a zip) in memory.
 packages=(
   build-essential cmake pkg-config
   protobuf-c-compiler libprotobuf-c-dev
   libnng-dev libmicrohttpd-dev libjansson-dev libseccomp-dev
-  uuid-dev libcurl4-openssl-dev libsqlite3-dev
+  uuid-dev libcurl4-openssl-dev libsqlite3-dev libzip-dev
   libnftables-dev nftables  # NETWORK_MODE=bridge's firewall; nft for the tests' checks
   iproute2  # ip: test-integration-network-bridge's fake hosts (the daemon uses rtnetlink)
   curl python3 bubblewrap wrk git
@@ -43,7 +44,7 @@ packages=(
 # the one place a language's package is written twice. bun (and typescript
 # on it) come from npm, below.
 languages=(
-  "python python3" "node nodejs" "shell bash" "rust rustc" "c gcc" "cpp g++"
+  "python python3" "node nodejs" "shell bash" "multifile bash" "rust rustc" "c gcc" "cpp g++"
   "java default-jdk-headless" "go golang-go" "ruby ruby" "php php-cli"
   "perl perl" "lua lua5.4" "csharp mono-mcs" "kotlin kotlin" "scala scala"
   "haskell ghc" "ocaml ocaml-nox" "fortran gfortran" "pascal fp-compiler"
@@ -51,7 +52,7 @@ languages=(
   "erlang erlang-nox" "clojure clojure" "lisp sbcl" "prolog swi-prolog-nox"
   "tcl tcl" "asm nasm" "sql sqlite3"
 )
-default_languages=",python,node,shell,rust,c,cpp,"
+default_languages=",python,node,shell,multifile,rust,c,cpp,"
 want="${LANGUAGES:-}"
 if [ "${CI:-}" = "true" ]; then
   want=all

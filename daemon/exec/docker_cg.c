@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgdir.h"
 #include "log.h"
 
 #define PREFIX "sandboxd-docker."
@@ -104,25 +105,8 @@ static int find_mounts(struct sbx_docker_cg *cg, int version)
 /* Directories of daemons that are gone, in every hierarchy. */
 static void remove_stale(const struct sbx_docker_cg *cg)
 {
-	char sub[PATH_MAX];
-
-	for (int i = 0; i < cg->n_mounts; i++) {
-		DIR *d = opendir(cg->mounts[i]);
-		struct dirent *e;
-
-		while (d && (e = readdir(d))) {
-			int pid = strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0
-					  ? atoi(e->d_name + strlen(PREFIX))
-					  : 0;
-
-			if (pid > 0 && pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH &&
-			    (size_t)snprintf(sub, sizeof(sub), "%s/%s", cg->mounts[i], e->d_name) <
-				    sizeof(sub))
-				rm_empty(sub, 2);
-		}
-		if (d)
-			closedir(d);
-	}
+	for (int i = 0; i < cg->n_mounts; i++)
+		sbx_cgdir_remove_stale(cg->mounts[i], PREFIX, rm_empty, 2);
 }
 
 void sbx_docker_cg_open(struct sbx_docker_cg *cg, const char *driver, const char *version)

@@ -359,11 +359,13 @@ static size_t strv_len(const char *const *v, size_t max)
 }
 
 /* Judge0's compiler_options: after the compiler itself, before the row's
- * own arguments (gcc -O0 -o main main.c). The strings are the spec's. */
+ * own arguments (gcc -O0 -o main main.c), or after them all for a row
+ * whose script passes them on. The strings are the spec's. */
 static int add_compiler_options(struct sbx_rpc_call *call, struct exec_job *j)
 {
 	const struct sbx_exec_spec *spec = j->spec;
 	size_t n = j->n_compile + spec->n_compiler_options;
+	size_t at = j->rt->compile_options_last ? j->n_compile : 1;
 
 	if (spec->n_compiler_options > EXEC_MAX_ARGS)
 		return sbx_rpc_error(call, -EINVAL, "at most %d compiler options are allowed",
@@ -371,12 +373,12 @@ static int add_compiler_options(struct sbx_rpc_call *call, struct exec_job *j)
 	j->compile_own = calloc(n + 1, sizeof(*j->compile_own));
 	if (!j->compile_own)
 		return -ENOMEM;
-	j->compile_own[0] = j->compile[0];
+	memcpy(j->compile_own, j->compile, at * sizeof(*j->compile_own));
 	for (size_t i = 0; i < spec->n_compiler_options; i++)
-		if (!(j->compile_own[1 + i] = spec->compiler_options[i]))
+		if (!(j->compile_own[at + i] = spec->compiler_options[i]))
 			return sbx_rpc_error(call, -EINVAL, "compiler options must be strings");
-	memcpy(j->compile_own + 1 + spec->n_compiler_options, j->compile + 1,
-	       (j->n_compile - 1) * sizeof(*j->compile_own));
+	memcpy(j->compile_own + at + spec->n_compiler_options, j->compile + at,
+	       (j->n_compile - at) * sizeof(*j->compile_own));
 	j->compile = j->compile_own;
 	j->n_compile = n;
 	return 0;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgdir.h"
 #include "engine.h"
 #include "log.h"
 
@@ -116,21 +117,7 @@ static void rm_tree(const char *path, int depth)
 /* Remove the directories of daemons that are gone. */
 static void remove_stale(const char *dir)
 {
-	char sub[PATH_MAX];
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d))) {
-		int pid = strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0
-				  ? atoi(e->d_name + strlen(PREFIX))
-				  : 0;
-
-		if (pid > 0 && pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH &&
-		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) < sizeof(sub))
-			rm_tree(sub, 0);
-	}
-	if (d)
-		closedir(d);
+	sbx_cgdir_remove_stale(dir, PREFIX, rm_tree, 0);
 }
 
 /* <mount><own cgroup>/sandboxd-nsjail.<pid> into ret (PATH_MAX). */

@@ -40,6 +40,11 @@ struct sbx_runtime {
 	const char *compile[SBX_RT_ARGV_MAX]; /* empty: interpreted */
 	const char *run[SBX_RT_ARGV_MAX];
 	struct sbx_runtime_limits compile_limits; /* with `compile`: 0 fields, the run's */
+	/* Compiler options (ExecuteRequest.compiler_options) go at the end of
+	 * `compile` rather than after its argv[0]: the row's compile is a
+	 * `sh -c` script of several tools that hands them, as "$@", to the
+	 * one they are for. */
+	bool compile_options_last;
 	/* The least the toolchain runs under (a JVM's threads and heap): a
 	 * run limit the request did not set is raised to it (never past the
 	 * daemon's maximum); one the request set is the request's. */

@@ -149,6 +149,7 @@ static void work_one(struct sbx_judge0 *j, const char *token)
 	}
 	s->has_finished_ms = true;
 	s->finished_ms = sbx_clock_wall_ms();
+	sbx_j0_drop_files(s);
 	if (r == 0)
 		r = sbx_j0_save(j, s, J0_DONE);
 	if (r < 0)

@@ -115,6 +115,27 @@ static void test_runs(void)
 	protobuf_c_message_free_unpacked(&s->base, NULL);
 }
 
+/* Each run's Execute carries the files; a finished submission drops
+ * them (the archive stays). */
+static void test_files(void)
+{
+	Sbx__Judge0Submission *s = sub_new();
+	Sbx__ExecuteRequest x = SBX__EXECUTE_REQUEST__INIT;
+	Sbx__File *f = malloc(sizeof(*f));
+
+	sbx__file__init(f);
+	f->path = strdup("data.txt");
+	s->files = malloc(sizeof(*s->files));
+	s->files[0] = f;
+	s->n_files = 1;
+	CHECK_INT(sbx_j0_execute_request(s, &x), 0);
+	CHECK(x.n_files == 1 && x.files[0] == f);
+	free(x.code);
+	sbx_j0_drop_files(s);
+	CHECK(s->n_files == 0 && !s->files);
+	protobuf_c_message_free_unpacked(&s->base, NULL);
+}
+
 static void test_render(void)
 {
 	Sbx__Judge0Submission *s = sub_new();
@@ -191,6 +212,7 @@ int main(void)
 {
 	test_status_rules();
 	test_runs();
+	test_files();
 	test_render();
 	test_text_helpers();
 	TEST_DONE();

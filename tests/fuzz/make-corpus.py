@@ -8,7 +8,7 @@ the route table or the harnesses' input formats:
 
 SEEDS_DIR holds the seed documents (*.md); BUILD_DIR is a fuzz build
 (make fuzz-build), whose fuzz-json-pb lists its targets."""
-import hashlib, os, re, shlex, subprocess, sys
+import hashlib, io, os, re, shlex, subprocess, sys, zipfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 seeds_dir, build = sys.argv[1], sys.argv[2]
@@ -204,3 +204,24 @@ put("fuzz-envelope", b"\x00" + msg((1, "Run"), (2, 7), (3, 1733212800000), (4, "
 put("fuzz-envelope", b"\x00" + msg((1, "Health"), (2, 1)))
 put("fuzz-envelope", b"\x00" + msg((1, 1), (2, 0), (4, msg((1, "ok"), (2, "sandbox-service")))))
 put("fuzz-envelope", b"\x00" + msg((1, 2), (2, 5), (3, "sandbox not found")))
+
+# ---- fuzz-judge0-zip: a zip archive (Judge0's additional_files) ----
+def zip_of(entries, comp=zipfile.ZIP_DEFLATED):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", comp) as zf:
+        for name, data, mode in entries:
+            zi = zipfile.ZipInfo(name)
+            zi.compress_type, zi.create_system, zi.external_attr = comp, 3, mode << 16
+            zf.writestr(zi, data)
+    return out.getvalue()
+
+
+for entries, comp in [
+        ([("compile", "gcc main.c\n", 0o100755), ("run", "./a.out\n", 0o100755), ("lib/", "", 0o040755),
+          ("lib/x.h", "#define X 1\n", 0o100644)], zipfile.ZIP_DEFLATED),
+        ([("data.txt", "a\nb\n", 0o100644)], zipfile.ZIP_STORED),
+        ([("l", "/etc/shadow", 0o120777)], zipfile.ZIP_DEFLATED),
+        ([("../escape", "x", 0o100644)], zipfile.ZIP_DEFLATED),
+        ([("a", "1", 0o100644), ("a/b", "2", 0o100644)], zipfile.ZIP_DEFLATED),
+        ([("big", "x" * 100000, 0o100644)], zipfile.ZIP_DEFLATED)]:
+    put("fuzz-judge0-zip", zip_of(entries, comp))

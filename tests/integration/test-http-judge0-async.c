@@ -19,6 +19,7 @@
 #include "httpc.h"
 #include "stack.h"
 #include "testlib.h"
+#include "zipw.h"
 
 static struct th_stack st;
 
@@ -131,6 +132,68 @@ static void test_roundtrip(void)
 			NULL, 404, "not found");
 	th_expect_error(st.base, "GET", "/judge0/submissions/x?fields=nope", NULL, 400,
 			"invalid fields: [nope]");
+}
+
+/* A batch's files are capped in all (24 MiB inflated): of four
+ * submissions with 7 MiB each, the fourth is refused in its place. On a
+ * stack whose queue takes them. */
+static void test_batch_files_cap(void)
+{
+	const struct zipw_entry e[] = {{.name = "big", .size = 7u << 20}};
+	char *zip = zipw_make_base64(e, 1), *text;
+	json_t *list = json_array(), *j, *last;
+	struct th_resp r = {0};
+
+	for (int i = 0; i < 4; i++)
+		json_array_append_new(list, json_pack("{s:s, s:i, s:s}", "source_code",
+						      "import os\nprint(os.path.getsize('big'))",
+						      "language_id", 71, "additional_files",
+						      zip ? zip : ""));
+	j = json_pack("{s:o}", "submissions", list);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	th_http(st.base, "POST", "/judge0/submissions/batch", text, NULL, 0, &r);
+	j = th_json(&r);
+	last = json_array_get(j, 3);
+	/* Not the body in the message: it is 4 archives of Base64. */
+	CHECKF(r.status == 201 && json_array_size(j) == 4 &&
+		       json_object_get(json_array_get(j, 2), "token") &&
+		       json_object_get(last, "additional_files") && !json_object_get(last, "token"),
+	       "%ld %.300s", r.status, r.body);
+	th_resp_fini(&r);
+	json_decref(j);
+	free(text);
+	free(zip);
+}
+
+/* Queued with additional_files: the daemon that runs it writes them too
+ * (they travel in the kept submission); additional_files is echoed as
+ * sent, Base64. */
+static void test_additional_files(void)
+{
+	const struct zipw_entry e[] = {
+		{.name = "compile", .content = "echo ok > built\n"},
+		{.name = "run", .content = "cat built data/in.txt\n"},
+		{.name = "data/in.txt", .content = "queued\n"},
+	};
+	char *zip = zipw_make_base64(e, 3), *text, *t;
+	json_t *b = json_pack("{s:i, s:s}", "language_id", 89, "additional_files", zip ? zip : "");
+	json_t *j = NULL;
+
+	text = json_dumps(b, JSON_COMPACT);
+	t = submit(text);
+	if (t)
+		j = wait_status(t, 3, "?fields=status_id,stdout,additional_files");
+	if (j) {
+		CHECK_INT(status_of(j), 3);
+		CHECK_STR(json_string_value(json_object_get(j, "stdout")), "ok\nqueued\n");
+		CHECK_STR(json_string_value(json_object_get(j, "additional_files")), zip);
+	}
+	json_decref(j);
+	json_decref(b);
+	free(text);
+	free(t);
+	free(zip);
 }
 
 static void test_batch_and_list(void)
@@ -432,6 +495,7 @@ static void test_retention(void)
 	}
 	for (int i = 0; i < 4; i++)
 		free(t[i]);
+	test_batch_files_cap();
 	th_stack_stop(&st);
 	st = saved;
 }
@@ -446,6 +510,7 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (th_stack_start(&st, "sbx-http-judge0-async", args) == 0) {
 		test_roundtrip();
+		test_additional_files();
 		test_batch_and_list();
 		test_callback();
 		test_queue_and_restart();

@@ -10,11 +10,13 @@
 #include "httpc.h"
 #include "stack.h"
 #include "testlib.h"
+#include "zipw.h"
 
 static struct th_stack st;
 
 static bool have_rust; /* Judge0's 73 is installed */
 static bool have_c;    /* and 50 */
+static bool have_asm;  /* and 45 */
 
 /* POST /judge0/submissions?QUERY with body: the 201's JSON (caller
  * decrefs), or NULL after a failed check. */
@@ -138,6 +140,170 @@ static void test_statuses_provoked(void)
 	expect_status("{\"source_code\": \"import os\\nos.kill(os.getpid(), 10)\","
 		      " \"language_id\": 71}",
 		      12, NULL);
+}
+
+/* max_file_size is the run's RLIMIT_FSIZE (isolate's -f), in KB: a write
+ * past Judge0's default 1024 KB is SIGXFSZ, status 8; under a larger one
+ * the same program is Accepted. */
+static void test_max_file_size(void)
+{
+	static const char writer[] = "import os, signal\\nsignal.signal(25, signal.SIG_DFL)\\n"
+				     "with open('big', 'wb') as f: f.write(b'x' * 2000000)\\n"
+				     "print(os.path.getsize('big'))";
+	char body[512];
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"source_code\": \"%s\", \"language_id\": 71}", writer);
+	j = submit("wait=true&fields=status_id,message,stdout", body);
+	if (j) {
+		CHECK_INT(json_integer_value(json_object_get(j, "status_id")), 8);
+		CHECK_STR(str(j, "message"), "Caught fatal signal 25");
+	}
+	json_decref(j);
+	snprintf(body, sizeof(body),
+		 "{\"source_code\": \"%s\", \"language_id\": 71, \"max_file_size\": 2048}", writer);
+	expect_status(body, 3, "2000000\n");
+}
+
+/* A submission with additional_files (the archive's entries): the reply
+ * with fields, or NULL after a failed check. */
+static json_t *submit_files(const char *fields, const char *source, int language,
+			    const char *options, const struct zipw_entry *e, size_t n)
+{
+	char *zip = zipw_make_base64(e, n), path[128], *text;
+	json_t *b =
+		json_pack("{s:s?, s:i, s:s?, s:s}", "source_code", source, "language_id", language,
+			  "compiler_options", options, "additional_files", zip ? zip : "");
+	json_t *j;
+
+	snprintf(path, sizeof(path), "wait=true&fields=%s", fields);
+	text = json_dumps(b, JSON_COMPACT);
+	j = submit(path, text);
+	free(text);
+	free(zip);
+	json_decref(b);
+	return j;
+}
+
+/* 422 with want in additional_files' messages, for python code and the
+ * archive of entries e (NULL: zip64, Base64 text as it is). */
+static void expect_refused_files(const struct zipw_entry *e, size_t n, const char *zip64,
+				 const char *want)
+{
+	char *zip = e ? zipw_make_base64(e, n) : NULL;
+	json_t *b = json_pack("{s:s, s:i, s:s}", "source_code", "print(1)", "language_id", 71,
+			      "additional_files",
+			      zip     ? zip
+			      : zip64 ? zip64
+				      : "");
+	char *text = json_dumps(b, JSON_COMPACT);
+	struct th_resp r = {0};
+	const char *m;
+	json_t *j;
+
+	th_http(st.base, "POST", "/judge0/submissions?wait=true", text, NULL, 0, &r);
+	j = th_json(&r);
+	m = json_string_value(json_array_get(json_object_get(j, "additional_files"), 0));
+	CHECKF(r.status == 422 && m && strstr(m, want), "%ld %s (want %s)", r.status, r.body, want);
+	json_decref(j);
+	th_resp_fini(&r);
+	json_decref(b);
+	free(text);
+	free(zip);
+}
+
+/* additional_files: the archive's files are in the workspace; Multi-file
+ * programs (89) run its compile and run scripts; bad archives are 422. */
+static void test_additional_files(void)
+{
+	const struct zipw_entry data[] = {
+		{.name = "lib/"},
+		{.name = "lib/util.py", .content = "X = 42\n"},
+		{.name = "data.txt", .content = "from the archive\n"},
+	};
+	const struct zipw_entry project[] = {
+		{.name = "compile",
+		 .content = "echo \"compiling with $*\"\n"
+			    "printf '#!/bin/sh\\necho built %s\\n' \"$1\" > prog\n"
+			    "chmod +x prog\n"},
+		{.name = "run", .content = "./prog\necho \"args: $*\"\n"},
+	};
+	const struct zipw_entry link[] = {{.name = "l", .content = "/etc", .mode = 0120777}};
+	const struct zipw_entry own[] = {{.name = "main.py", .content = "print(2)\n"}};
+	struct th_resp r = {0};
+	json_t *j;
+
+	j = submit_files("stdout,status_id",
+			 "import sys\nsys.path.insert(0, 'lib')\nimport util\n"
+			 "print(util.X, open('data.txt').read().strip())",
+			 71, NULL, data, 3);
+	if (j) {
+		CHECK_INT(json_integer_value(json_object_get(j, "status_id")), 3);
+		CHECK_STR(str(j, "stdout"), "42 from the archive\n");
+	}
+	json_decref(j);
+	j = submit_files("stdout,compile_output,status_id,language_id", NULL, 89, "fast", project,
+			 2);
+	if (j) {
+		CHECK_INT(json_integer_value(json_object_get(j, "status_id")), 3);
+		CHECK_STR(str(j, "compile_output"), "compiling with fast\n");
+		CHECK_STR(str(j, "stdout"), "built fast\nargs: \n");
+	}
+	json_decref(j);
+	/* A run script that does not parse is a compilation error. */
+	j = submit_files("status_id", "if then fi", 89, NULL, project, 1);
+	if (j)
+		CHECK_INT(json_integer_value(json_object_get(j, "status_id")), 6);
+	json_decref(j);
+	expect_refused_files(NULL, 0, "aGVsbG8=", "is not a valid zip archive");
+	expect_refused_files(link, 1, NULL, "l is not a regular file or a directory");
+	expect_refused_files(own, 1, NULL,
+			     "must not contain main.py, the submission's source file");
+	th_http(st.base, "POST", "/judge0/submissions?wait=true", "{\"language_id\": 89}", NULL, 0,
+		&r);
+	CHECK_INT(r.status, 422);
+	CHECK_STR(r.body, "{\"additional_files\":[\"can't be blank\"]}");
+	th_resp_fini(&r);
+}
+
+/* The asm row's compile is a script of two tools: compiler options
+ * reach nasm (a -D defines a macro the program tests). */
+static void test_asm_options(void)
+{
+	static const char prog[] = "section .data\n"
+				   "yes: db \"yes\", 10\n"
+				   "no: db \"no\", 10\n"
+				   "section .text\n"
+				   "global _start\n"
+				   "_start:\n"
+				   "%ifdef GREET\n"
+				   "mov rsi, yes\n"
+				   "mov rdx, 4\n"
+				   "%else\n"
+				   "mov rsi, no\n"
+				   "mov rdx, 3\n"
+				   "%endif\n"
+				   "mov rax, 1\n"
+				   "mov rdi, 1\n"
+				   "syscall\n"
+				   "mov rax, 60\n"
+				   "xor rdi, rdi\n"
+				   "syscall\n";
+	const char *const options[] = {NULL, "-DGREET"}, *const want[] = {"no\n", "yes\n"};
+
+	if (!have_asm) {
+		printf("  (nasm is not installed: no assembly compiler options)\n");
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		json_t *b = json_pack("{s:s, s:i, s:s?}", "source_code", prog, "language_id", 45,
+				      "compiler_options", options[i]);
+		char *text = json_dumps(b, JSON_COMPACT);
+
+		expect_status(text, 3, want[i]);
+		free(text);
+		json_decref(b);
+	}
 }
 
 /* C, where the signals are the program's own doing. */
@@ -384,6 +550,7 @@ static void test_languages(void)
 		last = id;
 		have_rust |= id == 73;
 		have_c |= id == 50;
+		have_asm |= id == 45;
 		if (id == 71) {
 			python = true;
 			/* "Python (3.11.2)": the installed version. */
@@ -500,6 +667,9 @@ int main(void)
 		test_statuses_provoked();
 		test_runtime_error_fields();
 		test_c_signals();
+		test_max_file_size();
+		test_additional_files();
+		test_asm_options();
 		test_compiled();
 		test_base64();
 		test_fields();

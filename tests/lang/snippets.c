@@ -29,6 +29,12 @@
 	"_start:\n" body
 #define ASM_EXIT(code) "\tmov rax, 60\n\tmov rdi, " code "\n\tsyscall\n"
 
+/* bash programs: the shell row's, and the multifile row's run script. */
+#define BASH_SNIPPETS                                                                              \
+	.hello = "echo \"Hello, World!\"\n", .echo = "read -r line\necho \"$line\"\n",             \
+	.compile_error = "if then fi\n", .runtime_error = "exit 3\n",                              \
+	.loop = "while :; do :; done\n", .exit_code = 3
+
 const struct sbx_lang_snippets sbx_lang_snippets[] = {
 	{.language = "python",
 	 .hello = "print(\"Hello, World!\")\n",
@@ -63,13 +69,9 @@ const struct sbx_lang_snippets sbx_lang_snippets[] = {
 	 .runtime_error = "process.exit(3);\n",
 	 .loop = "for (;;) {}\n",
 	 .exit_code = 3},
-	{.language = "shell",
-	 .hello = "echo \"Hello, World!\"\n",
-	 .echo = "read -r line\necho \"$line\"\n",
-	 .compile_error = "if then fi\n",
-	 .runtime_error = "exit 3\n",
-	 .loop = "while :; do :; done\n",
-	 .exit_code = 3},
+	{.language = "shell", BASH_SNIPPETS},
+	/* The run script; bash -n is its compile step. */
+	{.language = "multifile", BASH_SNIPPETS},
 	{.language = "rust",
 	 .hello = "fn main() {\n    println!(\"Hello, World!\");\n}\n",
 	 .echo = "fn main() {\n    let mut s = String::new();\n"
