@@ -37,7 +37,8 @@ void bc_check_accounting(void);
  * small nofile: its runc needs more). */
 void bc_check_exact_rlimits(void);
 /* A wall-time kill takes background children, the root is native's view,
- * only loopback works (ask_network: also when the request asks). */
+ * only loopback works (ask_network: and a request for the network is
+ * refused: NETWORK_MODE none). */
 void bc_check_containment(bool ask_network);
 /* Start bc_daemon (initialised) with args and check that Health names
  * `backend`; false (the daemon finished) when it does not answer. */
