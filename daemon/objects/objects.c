@@ -185,6 +185,14 @@ void sbx_objects_dirs_release(const char *id, const char *dir, bool remove)
 		sbx_log(SBX_LOG_WARN, id, "cannot remove %s: %s", dir, strerror(-r));
 }
 
+int sbx_objects_check_network(struct sbx_objects *o, struct sbx_rpc_call *call, bool want)
+{
+	if (want && strcmp(o->cfg->network_mode, "bridge") != 0)
+		return sbx_rpc_error(call, -EINVAL, "network access is off: NETWORK_MODE is %s",
+				     o->cfg->network_mode);
+	return 0;
+}
+
 int sbx_objects_disk_limit(struct sbx_objects *o, struct sbx_rpc_call *call, uint32_t req_mb,
 			   uint32_t *ret_mb)
 {

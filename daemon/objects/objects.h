@@ -97,6 +97,10 @@ void sbx_objects_dirs_release(const char *id, const char *dir, bool remove);
  * which. */
 int sbx_objects_disk_limit(struct sbx_objects *o, struct sbx_rpc_call *call, uint32_t req_mb,
 			   uint32_t *ret_mb);
+/* A new object asking for outbound network (want): only where
+ * NETWORK_MODE is bridge (-EINVAL, call->error says why, as Execute
+ * does). */
+int sbx_objects_check_network(struct sbx_objects *o, struct sbx_rpc_call *call, bool want);
 
 /* A wall-clock time in ms since the epoch (sbx_clock_wall_ms) in ISO 8601
  * form (UTC, ms). */

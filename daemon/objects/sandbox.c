@@ -122,6 +122,7 @@ static int sandbox_save(struct sbx_obj *obj, struct sbx_store_object *row)
 	rec.executions = s->executions;
 	rec.exit_code = s->exit_code;
 	rec.install_deps = s->install_deps;
+	rec.network = s->network;
 	rec.dev_server = s->dev_server;
 	rec.deps_installed = s->deps_installed;
 	row->owner = rec.owner = s->owner;
@@ -149,6 +150,7 @@ static ProtobufCMessage *sandbox_reply(struct sbx_obj *obj)
 	m->memory_limit_mb = s->memory_limit_mb;
 	m->dev_server = s->dev_server;
 	m->install_deps = s->install_deps;
+	m->network = s->network;
 	m->executions = s->executions;
 	m->exit_code = s->exit_code;
 	pthread_mutex_unlock(&s->obj.lock);
@@ -203,6 +205,13 @@ static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'mode' must be 'oneshot' or 'persistent', not '%.32s'",
 				     req->mode);
+	if ((r = sbx_objects_check_network(o, call, req->network)) < 0)
+		return r;
+	/* A service runs in a namespace the daemon made to reach its port. */
+	if (req->network && req_mode(req->mode) == SBX__SANDBOX_MODE__SANDBOX_PERSISTENT)
+		return sbx_rpc_error(call, -EINVAL,
+				     "field 'network' is for oneshot sandboxes (a persistent one "
+				     "serves on the daemon's own loopback link)");
 	if (req->dev_server && req_mode(req->mode) != SBX__SANDBOX_MODE__SANDBOX_PERSISTENT)
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'dev_server' needs 'mode': 'persistent' (a dev server "
@@ -332,6 +341,7 @@ int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
 	s->memory_limit_mb =
 		req->memory_limit_mb ? req->memory_limit_mb : o->cfg->default_memory_limit_mb;
 	s->install_deps = req->install_deps;
+	s->network = req->network;
 	s->obj.created_ms = s->last_used_ms = sbx_clock_wall_ms();
 	r = s->runtime && s->entry_point ? 0 : -ENOMEM;
 	if (r == 0)
@@ -554,6 +564,7 @@ int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx
 		.language = s->runtime,
 		.service = netns_fd >= 0,
 		.netns_fd = netns_fd,
+		.network = netns_fd < 0 && s->network,
 		.log_id = s->owner[0] ? s->owner : NULL,
 	};
 
@@ -709,6 +720,7 @@ static int sandbox_load(struct sbx_objects *o, const char *id, const ProtobufCMe
 	s->timeout_ms = rec->timeout_ms;
 	s->memory_limit_mb = rec->memory_limit_mb;
 	s->install_deps = rec->install_deps;
+	s->network = rec->network;
 	s->dev_server = rec->dev_server;
 	s->deps_installed = rec->deps_installed;
 	s->obj.created_ms = rec->created_ms;

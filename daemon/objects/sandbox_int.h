@@ -21,7 +21,7 @@ struct sbx_sandbox {
 	char *runtime, *entry_point;
 	Sbx__SandboxMode mode;
 	uint32_t timeout_ms, memory_limit_mb;
-	bool install_deps, dev_server;
+	bool install_deps, dev_server, network;
 	struct sbx_env env;
 	char *dir, *workspace;
 	struct sbx_objects *o;

@@ -29,6 +29,7 @@ struct sbx_session {
 	char *cwd;
 	int64_t last_used_ms;
 	uint32_t runs;
+	bool network; /* its runs get outbound network (set at create) */
 	unsigned active; /* runs in flight: never expired meanwhile */
 };
 
@@ -63,6 +64,7 @@ static int session_save(struct sbx_obj *obj, struct sbx_store_object *row)
 	rec.created_ms = s->obj.created_ms;
 	rec.last_used_ms = row->used_ms = s->last_used_ms;
 	rec.runs = s->runs;
+	rec.network = s->network;
 	return sbx_objects_pack(&rec.base, row);
 }
 
@@ -80,6 +82,7 @@ static ProtobufCMessage *session_reply(struct sbx_obj *obj)
 	m->created_at = sbx_iso8601(s->obj.created_ms);
 	m->last_used_at = sbx_iso8601(s->last_used_ms);
 	m->runs = s->runs;
+	m->network = s->network;
 	r = sbx_env_to_map(&s->env, &sbx__session__env_entry__descriptor, (void ***)&m->env,
 			   &m->n_env);
 	pthread_mutex_unlock(&s->obj.lock);
@@ -108,14 +111,17 @@ int sbx_session_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 	struct sbx_session *s;
 	uint32_t disk_mb;
 	const void *arg[2] = {o, &disk_mb};
-	int r = sbx_objects_disk_limit(o, call, req->disk_limit_mb, &disk_mb);
+	int r = sbx_objects_check_network(o, call, req->network);
 
+	if (r == 0)
+		r = sbx_objects_disk_limit(o, call, req->disk_limit_mb, &disk_mb);
 	if (r < 0)
 		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	sbx_obj_init(&s->obj, &KIND->type, o->cfg->node_tag);
+	s->network = req->network;
 	s->obj.created_ms = s->last_used_ms = sbx_clock_wall_ms();
 	s->cwd = strdup(DEFAULT_CWD);
 	r = s->cwd ? sbx_env_merge(&s->env, (void *const *)req->env, req->n_env, call) : -ENOMEM;
@@ -192,6 +198,7 @@ int sbx_session_run(struct sbx_objects *o, struct sbx_rpc_call *call,
 			.tmp_dir = s->tmp,
 			.kind = "session",
 			.object_id = s->obj.id,
+			.network = s->network,
 		};
 
 		/* The executor's observer records it in the history. */
@@ -286,6 +293,7 @@ static int session_load(struct sbx_objects *o, const char *id, const ProtobufCMe
 	s->obj.created_ms = rec->created_ms;
 	s->last_used_ms = rec->last_used_ms;
 	s->runs = rec->runs;
+	s->network = rec->network;
 	s->cwd = strdup(rec->cwd[0] == '/' ? rec->cwd : DEFAULT_CWD);
 	r = sbx_env_unpack((const char *)rec->env.data, rec->env.len, &s->env);
 	if (r == 0 && !s->cwd)

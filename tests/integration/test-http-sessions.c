@@ -18,7 +18,7 @@
 #include "stack.h"
 #include "testlib.h"
 
-#define SESSION_SHAPE "session_id:s env:o cwd:s created_at:s last_used_at:s runs:i node:s"
+#define SESSION_SHAPE "session_id:s env:o cwd:s created_at:s last_used_at:s runs:i network:b node:s"
 #define HISTORY_SHAPE                                                                              \
 	"execution_id:s language:s status:s exit_code:i signal:z execution_time_ms:i "             \
 	"memory_used_mb:n started_at:s client:s kind:s object_id:s node:s"

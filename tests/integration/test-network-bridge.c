@@ -176,6 +176,48 @@ static void run_command(void)
 	th_rep_fini(&r);
 }
 
+/* Sandboxes and sessions ask for the network when they are created; each
+ * of their executions then gets a link, and only theirs. */
+static const char two_ports_py[] = "import socket\\nfor p in (7, 8):\\n"
+				   "    s = socket.socket(); s.settimeout(3)\\n"
+				   "    print(s.connect_ex(('198.51.100.8', p)))";
+
+static void objects_ask(void)
+{
+	char id[64];
+	for (int net = 0; net < 2; net++) {
+		struct th_rep r = th_rpc(d.rpc, 30000, "CreateSandbox",
+					 "{\"runtime\": \"python\", \"code\": \"%s\", "
+					 "\"network\": %s}",
+					 two_ports_py, net ? "true" : "false");
+		TH_CHECK_STATUS(r, SBX_OK);
+		snprintf(id, sizeof(id), "%s", th_rep_str(&r, "id"));
+		CHECK(net ? th_rep_bool(&r, "network") : !th_rep_bool(&r, "network"));
+		th_rep_fini(&r);
+		r = th_rpc(d.rpc, 60000, "ExecuteSandbox", "{\"id\": \"%s\"}", id);
+		TH_CHECK_STATUS(r, SBX_OK);
+		/* 101: ENETUNREACH, loopback only; 113: EHOSTUNREACH, port 8 unlisted */
+		CHECK_STR(th_rep_str(&r, "stdout"), net ? "0\n113\n" : "101\n101\n");
+		th_rep_fini(&r);
+	}
+	struct th_rep r = th_rpc(d.rpc, 30000, "CreateSession", "{\"network\": true}");
+	TH_CHECK_STATUS(r, SBX_OK);
+	snprintf(id, sizeof(id), "%s", th_rep_str(&r, "session_id"));
+	th_rep_fini(&r);
+	r = th_rpc(d.rpc, 60000, "SessionRun",
+		   "{\"session_id\": \"%s\", \"command\": [\"/usr/bin/python3\", \"-c\", "
+		   "\"%s\"]}",
+		   id, two_ports_py);
+	TH_CHECK_STATUS(r, SBX_OK);
+	CHECK_STR(th_rep_str(&r, "stdout"), "0\n113\n");
+	th_rep_fini(&r);
+	r = th_rpc(d.rpc, 30000, "CreateSandbox",
+		   "{\"runtime\": \"python\", \"code\": \"print(1)\", \"mode\": "
+		   "\"persistent\", \"network\": true}");
+	TH_CHECK_STATUS(r, SBX_INVALID_ARGUMENT);
+	th_rep_fini(&r);
+}
+
 /* Sandbox A listens; B, at the same time, tries every other address of
  * the subnet on that port: every one refused, A accepted nothing. */
 static const char listen_py[] =
@@ -343,6 +385,10 @@ static void other_modes(void)
 	TH_CHECK_STATUS(r, SBX_INVALID_ARGUMENT);
 	CHECKF(strstr(r.msg, "network access is off: NETWORK_MODE is none") != NULL, "%s", r.msg);
 	th_rep_fini(&r);
+	r = th_rpc(n.rpc, 30000, "CreateSession", "{\"network\": true}");
+	TH_CHECK_STATUS(r, SBX_INVALID_ARGUMENT);
+	CHECKF(strstr(r.msg, "network access is off: NETWORK_MODE is none") != NULL, "%s", r.msg);
+	th_rep_fini(&r);
 	th_daemon_stop(&n, 10000);
 
 	th_daemon_init_in(&n, d.dir, "host");
@@ -481,6 +527,7 @@ int main(void)
 
 	policy();
 	run_command();
+	objects_ask();
 	no_neighbours();
 	connection_limit();
 	containment();
