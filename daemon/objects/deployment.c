@@ -178,6 +178,7 @@ static int deployment_setup(struct sbx_obj *obj, struct sbx_rpc_call *call, cons
 	creq.mode = (char *)"persistent";
 	creq.install_deps = true;
 	creq.dev_server = req->dev_server;
+	creq.network = req->network;
 	/* The sandbox's volume holds the installed packages too. */
 	creq.disk_limit_mb = req->disk_limit_mb;
 	r = sbx_sandbox_create_owned(d->o, call, &creq, d->obj.id, &sb);

@@ -207,11 +207,6 @@ static int check_create(struct sbx_objects *o, struct sbx_rpc_call *call,
 				     req->mode);
 	if ((r = sbx_objects_check_network(o, call, req->network)) < 0)
 		return r;
-	/* A service runs in a namespace the daemon made to reach its port. */
-	if (req->network && req_mode(req->mode) == SBX__SANDBOX_MODE__SANDBOX_PERSISTENT)
-		return sbx_rpc_error(call, -EINVAL,
-				     "field 'network' is for oneshot sandboxes (a persistent one "
-				     "serves on the daemon's own loopback link)");
 	if (req->dev_server && req_mode(req->mode) != SBX__SANDBOX_MODE__SANDBOX_PERSISTENT)
 		return sbx_rpc_error(call, -EINVAL,
 				     "field 'dev_server' needs 'mode': 'persistent' (a dev server "
@@ -564,7 +559,7 @@ int sbx_sandbox_run(struct sbx_objects *o, struct sbx_rpc_call *call, struct sbx
 		.language = s->runtime,
 		.service = netns_fd >= 0,
 		.netns_fd = netns_fd,
-		.network = netns_fd < 0 && s->network,
+		.network = s->network,
 		.log_id = s->owner[0] ? s->owner : NULL,
 	};
 

@@ -149,11 +149,16 @@ static int net_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	ex->netns_fd = -1;
 	/* A service runs in the namespace its daemon made, so that the daemon
-	 * can reach its port; a request for the network wins. */
-	if (ex->caller_netns_fd >= 0 && !ex->req->network) {
+	 * can reach its port; in bridge mode that namespace gets the link too
+	 * (the daemon still reaches the port on its loopback). Otherwise a
+	 * request for the network wins. */
+	if (ex->caller_netns_fd >= 0 && (!ex->req->network || ex->req->bridge)) {
 		ex->netns_fd = ex->caller_netns_fd;
 		ex->caller_netns_fd = -1;
-		return 0;
+		if (!ex->req->bridge)
+			return 0;
+		return sbx_net_bridge_up(ctx, ex->req->bridge, ex->netns_fd, &ex->bridge_ifindex,
+					 ex->error, sizeof(ex->error));
 	}
 	/* Bridge mode: a namespace of its own, never from the pool nor back
 	 * to it (it had an interface the sandbox used). */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -211,11 +212,50 @@ static void objects_ask(void)
 	TH_CHECK_STATUS(r, SBX_OK);
 	CHECK_STR(th_rep_str(&r, "stdout"), "0\n113\n");
 	th_rep_fini(&r);
-	r = th_rpc(d.rpc, 30000, "CreateSandbox",
-		   "{\"runtime\": \"python\", \"code\": \"print(1)\", \"mode\": "
-		   "\"persistent\", \"network\": true}");
-	TH_CHECK_STATUS(r, SBX_INVALID_ARGUMENT);
-	th_rep_fini(&r);
+}
+
+/* A deployment that asks for the network: its service reaches the listed
+ * host, and the daemon still reaches the service on its loopback port
+ * (the forwarder socket the gateway uses, spoken to directly here). One
+ * that does not ask stays on loopback. */
+static const char reach_js[] =
+	"require('http').createServer((q, s) => {"
+	"  const c = require('net').connect(7, '198.51.100.8');"
+	"  c.on('data', () => { s.end('reached'); c.destroy(); });"
+	"  c.on('error', e => s.end('blocked ' + e.code));"
+	"}).listen(3000, '127.0.0.1');";
+
+static void deployment_asks(void)
+{
+	for (int net = 0; net < 2; net++) {
+		struct th_rep r = th_rpc(d.rpc, 120000, "Deploy",
+					 "{\"runtime\": \"node\", \"code\": \"%s\", "
+					 "\"network\": %s}",
+					 reach_js, net ? "true" : "false");
+		TH_CHECK_STATUS(r, SBX_OK);
+		char path[512];
+		snprintf(path, sizeof(path), "%s/proxy/%s.sock", d.state,
+			 th_rep_str(&r, "sandbox_id"));
+		th_rep_fini(&r);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		CHECKF(strlen(path) < sizeof(sa.sun_path), "socket path too long: %s", path);
+		memcpy(sa.sun_path, path, strnlen(path, sizeof(sa.sun_path) - 1));
+		char buf[2048] = "";
+		size_t got = 0;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			const char req[] = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
+			if (write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1))
+				for (ssize_t n; got < sizeof(buf) - 1 &&
+						(n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0;)
+					got += (size_t)n;
+		}
+		close(fd);
+		buf[got] = 0;
+		const char *body = strstr(buf, "\r\n\r\n");
+		CHECKF(body && strcmp(body + 4, net ? "reached" : "blocked ENETUNREACH") == 0,
+		       "deployment (network %d) answered: %.300s", net, buf);
+	}
 }
 
 /* Sandbox A listens; B, at the same time, tries every other address of
@@ -528,6 +568,7 @@ int main(void)
 	policy();
 	run_command();
 	objects_ask();
+	deployment_asks();
 	no_neighbours();
 	connection_limit();
 	containment();
