@@ -283,6 +283,8 @@ static void *serve(void *arg)
 		ProtobufCMessage *in = NULL;
 		const sbx_method *m;
 		nng_msg *msg;
+		if (atomic_load(&f->stopping))
+			break;
 		int rv = nng_recvmsg(f->sock, &msg, 0);
 
 		if (rv == NNG_ETIMEDOUT)
@@ -351,8 +353,13 @@ void fake_node_stop(struct fake_node *f)
 	if (!f->running)
 		return;
 	f->running = false;
-	nng_close(f->sock);
+	/* The thread leaves at its next receive timeout (100 ms); only then
+	 * is the socket closed: nng 1.5.2 can panic ("pthread_mutex_lock:
+	 * Invalid argument", once in CI) when a socket is closed under a
+	 * thread that is sending or receiving on it. */
+	atomic_store(&f->stopping, true);
 	pthread_join(f->thread, NULL);
+	nng_close(f->sock);
 }
 
 int fake_node_count(struct fake_node *f, int *field)

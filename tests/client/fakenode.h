@@ -21,6 +21,7 @@ struct fake_node {
 	nng_socket sock;
 	pthread_t thread;
 	bool running;
+	atomic_bool stopping; /* fake_node_stop: the serving thread leaves */
 	/* Set by the test at any time. */
 	atomic_uint load_running, load_slots, load_objects;
 	atomic_bool hang_health;   /* stop answering Health, keep the connection */

@@ -559,7 +559,7 @@ static void test_run_request(void)
 				   "\"env\":{\"A\":\"1\",\"B\":\"two\"},\"stdin\":\"in\","
 				   "\"files\":[{\"path\":\"main.py\",\"content\":\"print(1)\\n\","
 				   "\"is_executable\":true,\"executable\":false}],"
-				   "\"cwd\":\"/w\"}";
+				   "\"cwd\":\"/w\",\"network\":false}";
 	Sbx__RunRequest *m = (Sbx__RunRequest *)in_ok(d, body, NULL);
 
 	if (!m)
