@@ -24,6 +24,7 @@
 #include "options.h"
 #include "tunnel/tunnel.h"
 #include "toml.h"
+#include "words.h"
 
 #define S(field) SBX_OPT_STR, offsetof(struct sbx_config, field)
 #define U(field) SBX_OPT_U32, offsetof(struct sbx_config, field)
@@ -560,12 +561,11 @@ static int check_network(const struct sbx_config *c, char *err, size_t errlen)
 
 int sbx_config_cgroup_pref(const struct sbx_config *c)
 {
+	/* enum sbx_cgroup_pref's order */
 	static const char *const names[] = {"auto", "v1", "v2", "none"};
+	int v = sbx_word_value(names, SBX_N_WORDS(names), c->cgroup);
 
-	for (int i = 0; i < 4; i++)
-		if (strcmp(c->cgroup, names[i]) == 0)
-			return i; /* enum sbx_cgroup_pref's order */
-	return -EINVAL;
+	return v < 0 ? -EINVAL : v;
 }
 
 /* socket_group named: it must exist (its id is what chown wants). */

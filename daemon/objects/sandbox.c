@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "service.h"
 #include "store.h"
+#include "words.h"
 
 /* Limits of the dependency installation phase (npm/bun install): it
  * downloads, so it gets more time and memory than a run, within the
@@ -63,21 +64,6 @@ static const char *const mode_words[] = {
 	[SBX__SANDBOX_MODE__SANDBOX_PERSISTENT] = "persistent",
 };
 
-#define N_WORDS(t) (sizeof(t) / sizeof(*(t)))
-
-static const char *word_of(const char *const *words, size_t n, unsigned v)
-{
-	return v < n && words[v] ? words[v] : words[0];
-}
-
-/* The value of `word` in words[], or -1. */
-static int word_value(const char *const *words, size_t n, const char *word)
-{
-	for (size_t i = 0; word && i < n; i++)
-		if (words[i] && strcmp(words[i], word) == 0)
-			return (int)i;
-	return -1;
-}
 
 static void set_state(struct sbx_sandbox *s, Sbx__SandboxState to, const char *note)
 {
@@ -126,7 +112,7 @@ static int sandbox_save(struct sbx_obj *obj, struct sbx_store_object *row)
 	rec.dev_server = s->dev_server;
 	rec.deps_installed = s->deps_installed;
 	row->owner = rec.owner = s->owner;
-	row->status = word_of(state_words, N_WORDS(state_words), s->state);
+	row->status = sbx_word_of(state_words, SBX_N_WORDS(state_words), s->state);
 	return sbx_objects_pack(&rec.base, row);
 }
 
@@ -139,11 +125,11 @@ static ProtobufCMessage *sandbox_reply(struct sbx_obj *obj)
 		return NULL;
 	pthread_mutex_lock(&s->obj.lock);
 	m->id = strdup(s->obj.id);
-	m->status = strdup(word_of(state_words, N_WORDS(state_words), s->state));
+	m->status = strdup(sbx_word_of(state_words, SBX_N_WORDS(state_words), s->state));
 	m->runtime = strdup(s->runtime);
 	m->created_at = sbx_iso8601(s->obj.created_ms);
 	m->last_used_at = sbx_iso8601(s->last_used_ms);
-	m->mode = strdup(word_of(mode_words, N_WORDS(mode_words), s->mode));
+	m->mode = strdup(sbx_word_of(mode_words, SBX_N_WORDS(mode_words), s->mode));
 	m->entry_point = strdup(s->entry_point);
 	m->note = strdup(s->note ? s->note : "");
 	m->timeout_ms = s->timeout_ms;
@@ -176,7 +162,7 @@ static bool entry_is_command(const char *ep)
 /* A request's mode: "" is oneshot; -1 when it is no mode. */
 static int req_mode(const char *mode)
 {
-	return mode && *mode ? word_value(mode_words, N_WORDS(mode_words), mode)
+	return mode && *mode ? sbx_word_value(mode_words, SBX_N_WORDS(mode_words), mode)
 			     : SBX__SANDBOX_MODE__SANDBOX_ONESHOT;
 }
 
@@ -305,7 +291,7 @@ static void sandbox_describe(struct sbx_obj *obj, char *buf, size_t len)
 	struct sbx_sandbox *s = (struct sbx_sandbox *)obj;
 
 	snprintf(buf, len, " (%s, %s)", s->runtime,
-		 word_of(mode_words, N_WORDS(mode_words), s->mode));
+		 sbx_word_of(mode_words, SBX_N_WORDS(mode_words), s->mode));
 }
 
 int sbx_sandbox_create_owned(struct sbx_objects *o, struct sbx_rpc_call *call,
@@ -728,7 +714,7 @@ static int sandbox_load(struct sbx_objects *o, const char *id, const ProtobufCMe
 	 * sandboxes do not outlive it): say so instead of "running". A state
 	 * of a newer daemon reads as failed. */
 	set_state(s,
-		  was_running || rec->state >= N_WORDS(state_words)
+		  was_running || rec->state >= SBX_N_WORDS(state_words)
 			  ? SBX__SANDBOX_STATE__SANDBOX_FAILED
 			  : rec->state,
 		  was_running  ? "sandboxd stopped while this sandbox was running"
