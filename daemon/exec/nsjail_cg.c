@@ -15,6 +15,7 @@
 
 #include "cgdir.h"
 #include "engine.h"
+#include "fdio.h"
 #include "log.h"
 
 #define PREFIX "sandboxd-nsjail."
@@ -75,20 +76,6 @@ static uint64_t cg_u64(const char *dir, const char *file, const char *key)
 	return p ? strtoull(key ? p + kl + 1 : p, NULL, 10) : 0;
 }
 
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		int r = mkdir(path, 0755);
-		*p = '/';
-		if (r < 0 && errno != EEXIST)
-			return -errno;
-	}
-	return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* Kill every task in the cgroup tree at `path`, then remove it leaves
  * first. Bounded: depth by the kernel's path length, time by RMDIR_TRIES. */
 static void rm_tree(const char *path, int depth)
@@ -132,7 +119,7 @@ static int make_base(const char *mount, const char *ctrl, char *ret)
 	remove_stale(dir);
 	if ((size_t)snprintf(ret, PATH_MAX, "%s/" PREFIX "%d", dir, (int)getpid()) >= PATH_MAX)
 		return -ENAMETOOLONG;
-	return mkdir_p(ret);
+	return sbx_mkdir_p(ret, 0755);
 }
 
 /* v2: memory and pids on for dir's children (cpu too when it can be: its

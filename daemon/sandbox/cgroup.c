@@ -25,6 +25,7 @@
 
 #include "cgroup.h"
 #include "cleanup.h"
+#include "fdio.h"
 #include "module.h"
 #include "spawner_state.h"
 
@@ -205,20 +206,6 @@ int sbx_engine_cgroup2_vacate(const char *dir, const pid_t *pids, size_t n_pids)
 	return r;
 }
 
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		int r = mkdir(path, 0755);
-		*p = '/';
-		if (r < 0 && errno != EEXIST)
-			return -errno;
-	}
-	return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* SIGKILL every process in the cgroup dfd/name: a dead spawner's
  * sandboxes die with it (their inits have PDEATHSIG), but under load some
  * are still exiting when the next spawner comes to remove their cgroups,
@@ -296,7 +283,7 @@ int sbx_cgroup_make_parent(const char *mount, const char *ctrl, char *path, size
 	if ((size_t)snprintf(base, sizeof(base), "%.64s%s/sandboxd", mount, own) >= sizeof(base) ||
 	    (size_t)snprintf(path, size, "%s/%d", base, (int)getpid()) >= size)
 		return -ENAMETOOLONG;
-	if ((r = mkdir_p(path)) < 0)
+	if ((r = sbx_mkdir_p(path, 0755)) < 0)
 		return r;
 	remove_stale(base);
 	*ret_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

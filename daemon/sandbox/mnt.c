@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fdio.h"
 #include "mnt.h"
 #include "module.h"
 #include "spawner_state.h"
@@ -71,22 +72,6 @@ static const char passwd_txt[] = "root:x:0:0:root:/root:/bin/sh\n"
 				 "sandbox:x:1000:1000:sandbox:/workspace:/bin/sh\n"
 				 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
 static const char group_txt[] = "root:x:0:\nsandbox:x:1000:\nnogroup:x:65534:\n";
-
-static int mkdir_p(char *path, mode_t mode)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		int r = mkdir(path, mode);
-		*p = '/';
-		if (r < 0 && errno != EEXIST)
-			return -errno;
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static int touch(const char *path, const char *content)
 {
@@ -139,7 +124,7 @@ static int skel_entry(const char *skel, const struct sbx_mount_entry *e)
 	snprintf(dst, sizeof(dst), "%s%s", skel, e->path);
 	char *slash = strrchr(dst, '/');
 	*slash = 0;
-	int r = mkdir_p(dst, 0755);
+	int r = sbx_mkdir_p(dst, 0755);
 	*slash = '/';
 	if (r < 0)
 		return r;
@@ -207,7 +192,7 @@ static int mnt_init(struct sbx_ctx *ctx)
 					   "/etc", SBX_WORKSPACE, "/root", "/home"};
 	for (size_t i = 0; i < SBX_ARRAY_SIZE(dirs); i++) {
 		snprintf(p, sizeof(p), "%s%s", skel, dirs[i]);
-		if ((r = mkdir_p(p, 0755)) < 0)
+		if ((r = sbx_mkdir_p(p, 0755)) < 0)
 			return r;
 	}
 	if (mkdir(ctx->root, 0755) < 0 && errno != EEXIST)
@@ -290,7 +275,7 @@ static int ensure_target(const struct sbx_ctx *ctx, const struct stat *sst, cons
 	snprintf(p, sizeof(p), "%s/skel%s", ctx->cfg.state_dir, target);
 	char *slash = strrchr(p, '/');
 	*slash = 0;
-	int r = mkdir_p(p, 0755);
+	int r = sbx_mkdir_p(p, 0755);
 	*slash = '/';
 	if (r == 0)
 		r = S_ISDIR(sst->st_mode) ? (mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0)
