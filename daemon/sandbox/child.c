@@ -127,11 +127,19 @@ static void child_step(const struct sbx_ctx *ctx, struct sbx_exec *ex, unsigned 
 		trace->trace_us[i] = (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
 }
 
+/* What the payload's side needs of the init's: both run in the same
+ * memory until the payload's execve() (pid.c), the init waiting. */
+static struct {
+	const struct sbx_ctx *ctx;
+	struct sbx_child_msg trace;
+	unsigned next; /* the first module after the pid one */
+} run;
+
 _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
-	struct sbx_child_msg trace;
-	memset(&trace, 0, sizeof(trace));
-	trace.kind = SBX_MSG_TRACE;
+	memset(&run.trace, 0, sizeof(run.trace));
+	run.trace.kind = SBX_MSG_TRACE;
+	run.ctx = ctx;
 
 	setup_fds(ex);
 	reset_signals();
@@ -148,14 +156,25 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 		 * files (warm_runtime.c). */
 		if (ex->warm && m == &sbx_files_module)
 			continue;
-		child_step(ctx, ex, i, &trace);
-		if (ex->warm && !ex->warm_rt && m == &sbx_pid_module) {
-			sbx_warm_child_wait(ctx, ex);
-			for (unsigned j = 0; j < sbx_n_modules; j++)
-				if (sbx_modules[j] == &sbx_files_module)
-					child_step(ctx, ex, j, &trace);
-		}
+		/* The pid module's child() starts the payload in
+		 * sbx_child_payload() and becomes the init: it never returns. */
+		run.next = i + 1;
+		child_step(ctx, ex, i, &run.trace);
 	}
+	sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, 0, "no pid module");
+}
+
+_Noreturn void sbx_child_payload(struct sbx_exec *ex)
+{
+	const struct sbx_ctx *ctx = run.ctx;
+	if (ex->warm && !ex->warm_rt) {
+		sbx_warm_child_wait(ctx, ex);
+		for (unsigned j = 0; j < sbx_n_modules; j++)
+			if (sbx_modules[j] == &sbx_files_module)
+				child_step(ctx, ex, j, &run.trace);
+	}
+	for (unsigned i = run.next; i < sbx_n_modules; i++)
+		child_step(ctx, ex, i, &run.trace);
 	/* From here on: pid 2, the payload. */
 	for (unsigned i = 0; i < sbx_n_modules; i++) {
 		const struct sbx_module *m = sbx_modules[i];
@@ -166,11 +185,11 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 		if (r < 0)
 			sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, -r, "%s", m->name);
 		if (ctx->cfg.trace && i < SBX_TRACE_SLOTS)
-			trace.trace_us[i] += (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
+			run.trace.trace_us[i] += (uint32_t)((sbx_clock_mono_ns() - t0) / 1000);
 	}
 	if (ctx->cfg.trace) {
-		trace.mono_ns = (uint64_t)sbx_clock_mono_ns();
-		sbx_child_send(ex, &trace);
+		run.trace.mono_ns = (uint64_t)sbx_clock_mono_ns();
+		sbx_child_send(ex, &run.trace);
 	}
 	/* PATH lookup must use the request's PATH, not the spawner's. */
 	extern char **environ;

@@ -15,8 +15,10 @@
  *   spawner exit    fini()
  *
  * Hooks return 0 or a negative errno. child()/exec() run after clone() in a
- * copy of the single-threaded spawner: they may use libc freely but must
- * not allocate on paths that can run often, and report failures through
+ * copy of the single-threaded spawner (the hooks after the pid module's in
+ * the payload, which shares that copy with the init until its execve(),
+ * the init waiting: pid.c): they may use libc freely but must not allocate
+ * on paths that can run often, and report failures through
  * sbx_child_fail() (status pipe) rather than logging. The state the hooks
  * share is in spawner_state.h. */
 #ifndef SBX_MODULE_H
@@ -75,6 +77,9 @@ struct sbx_child_msg {
 /* child.c: run every module's child() then, in pid 2, exec() and
  * execve(). Never returns. Called right after clone() in the child. */
 _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex);
+/* child.c: the payload's side of the pid module's clone (pid.c): the
+ * modules after it, every exec(), execve(). Never returns. */
+_Noreturn void sbx_child_payload(struct sbx_exec *ex);
 
 /* child.c: report a failure to the spawner and _exit(). */
 _Noreturn void sbx_child_fail(const struct sbx_exec *ex, enum sbx_child_msg_kind kind, int err,

@@ -9,8 +9,19 @@
  * ends: the kernel then SIGKILLs everything left in the namespace, which is
  * what makes "kill the whole tree" reliable (a daemonized grandchild cannot
  * leave the namespace). The spawner kills the tree the same way: SIGKILL to
- * the init through its pidfd. */
+ * the init through its pidfd.
+ *
+ * The payload is started like posix_spawn() starts a program, not with
+ * fork(): it shares the init's memory, on a stack of its own carved from
+ * the init's, and the init waits until the payload's execve() (or exit)
+ * hands the memory back (CLONE_VM | CLONE_VFORK). No page table is copied
+ * and neither side takes a copy-on-write fault for every page it writes,
+ * which on a 2-core host was a fifth of the spawner's CPU time (each fault
+ * flushes the other core's TLB). The payload's own set-up (rlimits,
+ * capabilities, seccomp) is per task or per process, never per memory, so
+ * nothing of it reaches the init. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -59,6 +70,19 @@ _Noreturn static void init_loop(struct sbx_exec *ex, pid_t payload)
 	}
 }
 
+/* Room for the payload's set-up before its execve() (protobuf, the
+ * seccomp filter, execvp's path buffer); untouched pages cost nothing. */
+#define PAYLOAD_STACK (256 * 1024)
+
+static int payload_main(void *arg)
+{
+	/* The payload dies with the init, whatever happens to the spawner. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != 1)
+		_exit(1);
+	sbx_child_payload(arg);
+}
+
 static int pid_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 {
 	/* The init must die with the spawner, which takes the whole pid
@@ -70,21 +94,17 @@ static int pid_child(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	if (ex->warm && ex->warm_rt && (r = sbx_warm_rt_fifo(ex)) < 0)
 		return r;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	pid_t p = fork();
+	/* In the init's own stack, so that a sanitizer's idea of "the
+	 * current stack" still holds in the payload. */
+	_Alignas(16) char stack[PAYLOAD_STACK];
+	pid_t p = clone(payload_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, ex);
 	if (p < 0)
 		return -errno;
-	if (p > 0) {
-		/* A warm runtime payload starts its interpreter now; the init
-		 * takes the request when it comes (warm_runtime.c). */
-		if (ex->warm && ex->warm_rt)
-			sbx_warm_rt_go(ctx, ex, p);
-		init_loop(ex, p);
-	}
-	/* The payload dies with the init, whatever happens to the spawner. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != 1)
-		_exit(1);
-	return 0;
+	/* A warm runtime payload starts its interpreter now; the init takes
+	 * the request when it comes (warm_runtime.c). */
+	if (ex->warm && ex->warm_rt)
+		sbx_warm_rt_go(ctx, ex, p);
+	init_loop(ex, p);
 }
 
 const struct sbx_module sbx_pid_module = {

@@ -10,6 +10,7 @@
  *   max_concurrent -> start (prepare hooks, clone, parent hooks, "go")
  *   -> running (pipes, pidfd, timer) -> reaped -> result -> reply. */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -332,6 +333,10 @@ _Noreturn void sbx_spawner_main(const struct sbx_engine_config *cfg, enum sbx_cg
 	/* Die with the daemon's thread that forked us; our sandboxes follow
 	 * (their init has PDEATHSIG too). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Keep freed memory rather than giving it back at once: every page
+	 * the heap grows by again is a fault (and after each clone() every
+	 * page the spawner writes is a copy-on-write one). */
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
 	struct sbx_ctx *ctx = calloc(1, sizeof(*ctx));
 	int r = ctx ? spawner_setup(ctx, cfg, mode, ctl_fd) : -ENOMEM;
 	/* Set up: tell the engine what the cgroups can enforce. */
