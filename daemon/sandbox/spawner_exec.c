@@ -40,7 +40,7 @@ static void reply_early(struct sbx_ctx *ctx, struct sbx_exec *ex);
 
 struct sbx_exec *sbx_exec_new(struct sbx_ctx *ctx, int fd)
 {
-	struct sbx_exec *ex = calloc(1, sizeof(*ex));
+	struct sbx_exec *ex = sbx_exec_mem_get();
 	if (!ex)
 		return NULL;
 	ex->id = ++ctx->next_exec_id;
@@ -90,14 +90,13 @@ void sbx_exec_free(struct sbx_exec *ex)
 	}
 	free(ex->both.data);
 	if (ex->req)
-		sbx__spawn_request__free_unpacked(ex->req, NULL);
-	free(ex->reqbuf);
-	free(ex->argv);
-	free(ex->envp);
+		sbx__spawn_request__free_unpacked(ex->req, sbx_exec_mem_allocator(ex));
+	sbx_exec_mem_free(ex, ex->reqbuf);
+	sbx_exec_mem_free(ex, ex->argv);
+	sbx_exec_mem_free(ex, ex->envp);
 	free(ex->reply);
 	free(ex->sfrag);
-	free(ex->rep);
-	free(ex);
+	sbx_exec_mem_put(ex);
 }
 
 static ssize_t read_some(int fd, void *buf, size_t len)
@@ -126,7 +125,7 @@ int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		if (type != SBX_FRAME_REQUEST || len > ctx->cfg.max_request_bytes)
 			return -EBADMSG;
 		ex->req_len = len;
-		ex->reqbuf = malloc(len ? len : 1);
+		ex->reqbuf = sbx_exec_mem_alloc(ex, len);
 		if (!ex->reqbuf)
 			return -ENOMEM;
 	}
@@ -138,11 +137,11 @@ int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	}
 	/* The packed request is kept until the start: a pre-built sandbox
 	 * is sent it as it came (warm.c). */
-	ex->req = sbx__spawn_request__unpack(NULL, ex->req_len, ex->reqbuf);
+	ex->req = sbx__spawn_request__unpack(sbx_exec_mem_allocator(ex), ex->req_len, ex->reqbuf);
 	if (!ex->req)
 		return -EBADMSG;
 	if (!sbx_warm_fits(ctx, ex)) {
-		free(ex->reqbuf);
+		sbx_exec_mem_free(ex, ex->reqbuf);
 		ex->reqbuf = NULL;
 	}
 	/* The daemon side checked already; the privileged side checks again. */
@@ -151,12 +150,14 @@ int sbx_exec_read_request(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		snprintf(ex->error, sizeof(ex->error), "%s", why);
 		return 0;
 	}
-	ex->argv = calloc(ex->req->n_argv + 1, sizeof(char *));
-	ex->envp = calloc(ex->req->n_env + 1, sizeof(char *));
+	ex->argv = sbx_exec_mem_alloc(ex, (ex->req->n_argv + 1) * sizeof(char *));
+	ex->envp = sbx_exec_mem_alloc(ex, (ex->req->n_env + 1) * sizeof(char *));
 	if (!ex->argv || !ex->envp)
 		return -ENOMEM;
 	memcpy(ex->argv, ex->req->argv, ex->req->n_argv * sizeof(char *));
+	ex->argv[ex->req->n_argv] = NULL;
 	memcpy(ex->envp, ex->req->env, ex->req->n_env * sizeof(char *));
+	ex->envp[ex->req->n_env] = NULL;
 	return 0;
 }
 
@@ -256,11 +257,6 @@ static void teardown_modules(struct sbx_ctx *ctx, struct sbx_exec *ex, Sbx__Exec
 		if (sbx_modules[i]->teardown)
 			sbx_modules[i]->teardown(ctx, ex, res);
 }
-
-struct sbx_child_report {
-	struct sbx_child_msg setup, exit, trace;
-	bool have_setup, have_exit, have_trace;
-};
 
 /* Add what the status pipe holds now to rep (read as it comes while the
  * sandbox runs, and once more at the reap). Returns true at EOF: every
@@ -589,9 +585,11 @@ int sbx_exec_spawn(struct sbx_ctx *ctx, struct sbx_exec *ex, const char **what)
 		}
 	ex->trace_ns[1] = sbx_clock_mono_ns();
 
+	sbx_exec_mem_fork(ex, true);
 	pid_t pid = do_clone(ctx, ex);
 	if (pid == 0)
 		sbx_child_main(ctx, ex);
+	sbx_exec_mem_fork(ex, false);
 	*what = "clone";
 	if (pid < 0)
 		return pid;
@@ -626,9 +624,7 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	ex->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (ex->timerfd < 0)
 		return start_failed(ctx, ex, "timerfd", -errno);
-	ex->rep = calloc(1, sizeof(*ex->rep));
-	if (!ex->rep)
-		return start_failed(ctx, ex, "status", -ENOMEM);
+	ex->rep = sbx_exec_mem_report(ex);
 	/* A pre-built sandbox if one fits, else (never waiting) a cold one. */
 	if (sbx_warm_take(ctx, ex) == 0) {
 		ex->trace_ns[1] = ex->trace_ns[2] = sbx_clock_mono_ns();
@@ -637,7 +633,7 @@ void sbx_exec_start(struct sbx_ctx *ctx, struct sbx_exec *ex)
 		if ((r = sbx_exec_spawn(ctx, ex, &what)) < 0)
 			return start_failed(ctx, ex, what, r);
 	}
-	free(ex->reqbuf); /* kept for sbx_warm_take() only */
+	sbx_exec_mem_free(ex, ex->reqbuf); /* kept for sbx_warm_take() only */
 	ex->reqbuf = NULL;
 	ex->trace_ns[3] = sbx_clock_mono_ns();
 

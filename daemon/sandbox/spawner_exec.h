@@ -3,6 +3,7 @@
 #ifndef SBX_SPAWNER_EXEC_H
 #define SBX_SPAWNER_EXEC_H
 
+#include "module.h"
 #include "spawner_state.h"
 
 /* What an epoll registration is for (struct sbx_watch.kind). */
@@ -15,6 +16,26 @@ void sbx_epoll_del(struct sbx_ctx *ctx, int fd);
 void sbx_exec_running_remove(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* Close the socket and free `ex` after the current event batch. */
 void sbx_exec_retire(struct sbx_ctx *ctx, struct sbx_exec *ex);
+
+/* What the child said on the status pipe (spawner_exec.c reads it). */
+struct sbx_child_report {
+	struct sbx_child_msg setup, exit, trace;
+	bool have_setup, have_exit, have_trace;
+};
+
+/* exec_mem.c: an execution's state, zeroed, in pages no sandbox inherits
+ * but the one cloned for it (NULL on ENOMEM); its status report, zeroed,
+ * in the same pages; memory that lives as long as it (from those pages or
+ * else malloc(); NULL only on ENOMEM), freed by sbx_exec_mem_free() (a
+ * no-op for the pages' own), and the same as a protobuf-c allocator; open
+ * (to_child) or close them to clone()'s child; give them back. */
+struct sbx_exec *sbx_exec_mem_get(void);
+struct sbx_child_report *sbx_exec_mem_report(struct sbx_exec *ex);
+void *sbx_exec_mem_alloc(struct sbx_exec *ex, size_t size);
+void sbx_exec_mem_free(struct sbx_exec *ex, void *p);
+ProtobufCAllocator *sbx_exec_mem_allocator(struct sbx_exec *ex);
+void sbx_exec_mem_fork(struct sbx_exec *ex, bool to_child);
+void sbx_exec_mem_put(struct sbx_exec *ex);
 
 /* A new execution for socket `fd` (taken over, made non-blocking). NULL on
  * ENOMEM. */
