@@ -100,7 +100,7 @@ static void setup_fds(struct sbx_exec *ex)
 	ex->child_go = 4;
 }
 
-static void reset_signals(void)
+static void reset_signals(const struct sbx_ctx *ctx)
 {
 	/* The payload starts with default dispositions and nothing blocked:
 	 * the spawner ignores SIGPIPE, and SIG_IGN survives execve(). */
@@ -108,7 +108,7 @@ static void reset_signals(void)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
+		if (sigismember(&ctx->sig_ignored, s) == 1)
 			signal(s, SIG_DFL);
 }
 
@@ -142,7 +142,7 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 	run.ctx = ctx;
 
 	setup_fds(ex);
-	reset_signals();
+	reset_signals(ctx);
 	/* If the spawner dies, so does the sandbox (the init's death takes
 	 * the whole pid namespace). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -25,8 +25,8 @@
 
 #include "spawner_exec.h"
 
-#define KEEP 64	       /* freed executions' pages kept for reuse */
-#define ARENA 16384    /* room for a usual request, packed and unpacked */
+#define KEEP 64	    /* freed executions' pages kept for reuse */
+#define ARENA 16384 /* room for a usual request, packed and unpacked */
 #define ALIGN 16
 
 struct exec_mem {
@@ -118,4 +118,18 @@ void sbx_exec_mem_put(struct sbx_exec *ex)
 		kept[n_kept++] = (struct exec_mem *)ex;
 	else
 		munmap(ex, mem_size());
+}
+
+char *sbx_exec_mem_scratch(void)
+{
+	static char *buf;
+	if (!buf) {
+		void *m = mmap(NULL, SBX_EXEC_SCRATCH, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		madvise(m, SBX_EXEC_SCRATCH, MADV_DONTFORK);
+		buf = m;
+	}
+	return buf;
 }

@@ -29,6 +29,7 @@
 #include "cleanup.h"
 #include "fdio.h"
 #include "mnt.h"
+#include "spawner_exec.h"
 #include "module.h"
 #include "spawner_state.h"
 #include "workspace.h"
@@ -370,7 +371,7 @@ void sbx_mnt_release(struct sbx_exec *ex)
 	for (unsigned i = 0; ex->mnt_fds && i < ex->n_mnt_fds; i++)
 		if (ex->mnt_fds[i] >= 0)
 			close(ex->mnt_fds[i]);
-	free(ex->mnt_fds);
+	sbx_exec_mem_free(ex, ex->mnt_fds);
 	ex->mnt_fds = NULL;
 	ex->n_mnt_fds = 0;
 }
@@ -380,7 +381,7 @@ static int mnt_prepare(struct sbx_ctx *ctx, struct sbx_exec *ex)
 	const Sbx__SpawnRequest *req = ex->req;
 	int r;
 
-	ex->mnt_fds = malloc((2 + req->n_binds) * sizeof(int));
+	ex->mnt_fds = sbx_exec_mem_alloc(ex, (2 + req->n_binds) * sizeof(int));
 	if (!ex->mnt_fds)
 		return -ENOMEM;
 	ex->n_mnt_fds = 2 + (unsigned)req->n_binds;

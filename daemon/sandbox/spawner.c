@@ -309,6 +309,14 @@ static int spawner_setup(struct sbx_ctx *ctx, const struct sbx_engine_config *cf
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN); /* ^C in a terminal: the daemon decides */
+	/* What a sandbox must set back (child.c): the spawner has no handler
+	 * (it was exec'd), so only what it ignores, now that it is settled. */
+	sigemptyset(&ctx->sig_ignored);
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+			sigaddset(&ctx->sig_ignored, s);
+	}
 	prctl(PR_SET_NAME, "sbx-spawner");
 	/* Supplementary groups cannot be changed inside (setgroups is
 	 * denied), so they must already be empty here, where children

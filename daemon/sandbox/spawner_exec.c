@@ -94,7 +94,7 @@ void sbx_exec_free(struct sbx_exec *ex)
 	sbx_exec_mem_free(ex, ex->reqbuf);
 	sbx_exec_mem_free(ex, ex->argv);
 	sbx_exec_mem_free(ex, ex->envp);
-	free(ex->reply);
+	sbx_exec_mem_free(ex, ex->reply);
 	free(ex->sfrag);
 	sbx_exec_mem_put(ex);
 }
@@ -201,7 +201,7 @@ static void send_result(struct sbx_ctx *ctx, struct sbx_exec *ex, const Sbx__Exe
 	}
 	size_t len = sbx__exec_result__get_packed_size(res);
 	size_t pre = sbx_stream_trailer_len(ex);
-	ex->reply = malloc(pre + SBX_FRAME_HDR + len);
+	ex->reply = sbx_exec_mem_alloc(ex, pre + SBX_FRAME_HDR + len);
 	if (!ex->reply) {
 		sbx_exec_replied(ctx, ex); /* the daemon sees EOF: -EIO */
 		return;
@@ -316,8 +316,9 @@ static const char *signame(int sig)
 
 /* Decide the status: the first that applies of set-up failure, exec
  * failure, cancellation, CPU, wall, memory, output, signal, exit code. */
-static void decide(const struct sbx_ctx *ctx, struct sbx_exec *ex, const struct sbx_child_report *rep,
-		   Sbx__ExecResult *res, char *err, size_t errlen)
+static void decide(const struct sbx_ctx *ctx, struct sbx_exec *ex,
+		   const struct sbx_child_report *rep, Sbx__ExecResult *res, char *err,
+		   size_t errlen)
 {
 	const Sbx__Limits *l = ex->req->limits;
 	bool exited = false;
@@ -500,7 +501,8 @@ static int make_pipes(struct sbx_exec *ex)
 	/* merge_stderr: no stderr pipe, fd 2 is the stdout pipe (out[1] stays
 	 * closed, as if at EOF). Warm sandboxes have both pipes: never taken. */
 	if (ex->req && ex->req->merge_stderr)
-		r = (ex->child_stderr = fcntl(ex->child_stdout, F_DUPFD_CLOEXEC, 0)) < 0 ? -errno : 0;
+		r = (ex->child_stderr = fcntl(ex->child_stdout, F_DUPFD_CLOEXEC, 0)) < 0 ? -errno
+											 : 0;
 	else
 		r = pipe_pair(&ex->out[1].fd, &ex->child_stderr, true);
 	if (r < 0 || (r = pipe_pair(&ex->status_r, &ex->child_status, true)) < 0 ||
@@ -699,27 +701,18 @@ void sbx_exec_on_stdin(struct sbx_ctx *ctx, struct sbx_exec *ex)
 void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which)
 {
 	struct sbx_outbuf *o = &ex->out[which];
-	char scratch[65536];
+	char *buf = sbx_exec_mem_scratch();
+	if (!buf) {
+		sbx_exec_kill(ctx, ex, SBX_KILL_OUTPUT);
+		return;
+	}
 	for (int rounds = 0; o->fd >= 0 && rounds < 16; rounds++) {
-		char *dst = scratch;
-		size_t room = sizeof(scratch);
-		if (o->len < o->cap) {
-			if (o->len == o->alloc) {
-				size_t na = o->alloc ? o->alloc * 2 : 16384;
-				if (na > o->cap)
-					na = o->cap;
-				char *nd = realloc(o->data, na);
-				if (!nd) {
-					sbx_exec_kill(ctx, ex, SBX_KILL_OUTPUT);
-					return;
-				}
-				o->data = nd;
-				o->alloc = na;
-			}
-			dst = o->data + o->len;
-			room = o->alloc - o->len;
-		}
-		ssize_t n = read_some(o->fd, dst, room);
+		/* Past the cap, read on (and drop) so the sandbox never blocks
+		 * on a full pipe; below it, never read more than fits. */
+		size_t room = o->len < o->cap && o->cap - o->len < SBX_EXEC_SCRATCH
+				      ? o->cap - o->len
+				      : SBX_EXEC_SCRATCH;
+		ssize_t n = read_some(o->fd, buf, room);
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
@@ -729,13 +722,17 @@ void sbx_exec_on_output(struct sbx_ctx *ctx, struct sbx_exec *ex, int which)
 			return;
 		}
 		/* Streamed whole, past the cap too: the cap bounds the result. */
-		sbx_stream_chunk(ctx, ex, which, dst, (size_t)n);
-		sbx_output_both(ex, dst, (size_t)n);
+		sbx_stream_chunk(ctx, ex, which, buf, (size_t)n);
+		sbx_output_both(ex, buf, (size_t)n);
 		o->total += (uint64_t)n;
-		if (dst != scratch)
-			o->len += (size_t)n;
-		else
+		if (o->len < o->cap) {
+			if (sbx_outbuf_keep(o, buf, (size_t)n) < 0) {
+				sbx_exec_kill(ctx, ex, SBX_KILL_OUTPUT);
+				return;
+			}
+		} else {
 			o->truncated = true;
+		}
 		/* A service's output is its log: only the stream carries it. */
 		if (!ex->req->service && o->total - o->len > ctx->cfg.output_drain_bytes)
 			sbx_exec_kill(ctx, ex, SBX_KILL_OUTPUT);

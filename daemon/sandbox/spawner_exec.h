@@ -36,6 +36,11 @@ void sbx_exec_mem_free(struct sbx_exec *ex, void *p);
 ProtobufCAllocator *sbx_exec_mem_allocator(struct sbx_exec *ex);
 void sbx_exec_mem_fork(struct sbx_exec *ex, bool to_child);
 void sbx_exec_mem_put(struct sbx_exec *ex);
+/* exec_mem.c: the spawner's buffer for output as it is read, in pages no
+ * child inherits (so reading into it never takes a copy-on-write fault);
+ * NULL on ENOMEM. */
+#define SBX_EXEC_SCRATCH 65536
+char *sbx_exec_mem_scratch(void);
 
 /* A new execution for socket `fd` (taken over, made non-blocking). NULL on
  * ENOMEM. */
@@ -86,6 +91,9 @@ void sbx_stream_chunk(struct sbx_ctx *ctx, struct sbx_exec *ex, int which, const
 /* want_output: append what was read of either stream to ex->both, up to
  * its cap (the output limit); past it, mark it truncated. */
 void sbx_output_both(struct sbx_exec *ex, const void *data, size_t len);
+/* spawner_stream.c: append n bytes to o, growing it (doubling, up to its
+ * cap, which the caller keeps to). 0, or -ENOMEM with o unchanged. */
+int sbx_outbuf_keep(struct sbx_outbuf *o, const void *data, size_t n);
 /* The socket became writable while running: send the pending tail. */
 void sbx_stream_on_writable(struct sbx_ctx *ctx, struct sbx_exec *ex);
 /* What must precede the result frame: the pending tail and STREAM_END.

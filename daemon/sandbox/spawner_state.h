@@ -14,6 +14,7 @@
 #define SBX_SPAWNER_STATE_H
 
 #include <linux/filter.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@ struct sbx_ctx {
 	long ncpu;
 	int epfd;
 	int ctl_fd; /* SEQPACKET to the daemon: execution sockets arrive here */
+	sigset_t sig_ignored; /* signals whose disposition is not SIG_DFL */
 
 	/* cgroup.c / cgroup2.c */
 	enum sbx_cgroup_mode cg_mode;

@@ -162,22 +162,25 @@ void sbx_output_both(struct sbx_exec *ex, const void *data, size_t len)
 		o->truncated = true;
 	if (n == 0)
 		return;
+	if (sbx_outbuf_keep(o, data, n) < 0)
+		o->truncated = true;
+}
+
+int sbx_outbuf_keep(struct sbx_outbuf *o, const void *data, size_t n)
+{
 	if (o->len + n > o->alloc) {
 		size_t na = o->alloc ? o->alloc * 2 : 16384;
-		char *nd;
-
 		if (na < o->len + n)
 			na = o->len + n;
 		if (na > o->cap)
 			na = o->cap;
-		nd = realloc(o->data, na);
-		if (!nd) {
-			o->truncated = true;
-			return;
-		}
+		char *nd = realloc(o->data, na);
+		if (!nd)
+			return -ENOMEM;
 		o->data = nd;
 		o->alloc = na;
 	}
 	memcpy(o->data + o->len, data, n);
 	o->len += n;
+	return 0;
 }
