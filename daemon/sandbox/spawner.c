@@ -348,7 +348,8 @@ _Noreturn void sbx_spawner_main(const struct sbx_engine_config *cfg, enum sbx_cg
 	struct sbx_ctx *ctx = calloc(1, sizeof(*ctx));
 	int r = ctx ? spawner_setup(ctx, cfg, mode, ctl_fd) : -ENOMEM;
 	/* Set up: tell the engine what the cgroups can enforce. */
-	if (r == 0 && (ctx->cg_mode == SBX_CG_V1 || (ctx->cg_mode == SBX_CG_V2 && ctx->cg_v2_memory)))
+	if (r == 0 &&
+	    (ctx->cg_mode == SBX_CG_V1 || (ctx->cg_mode == SBX_CG_V2 && ctx->cg_v2_memory)))
 		r = SBX_SPAWNER_BOOT_MEMORY;
 	if (sbx_write_full(ctl_fd, &r, sizeof(r)) < 0 || r < 0)
 		_exit(1);

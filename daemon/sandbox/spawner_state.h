@@ -32,7 +32,7 @@ struct sbx_ctx {
 	char root[300]; /* where the prepared read-only root is mounted */
 	long ncpu;
 	int epfd;
-	int ctl_fd; /* SEQPACKET to the daemon: execution sockets arrive here */
+	int ctl_fd;	      /* SEQPACKET to the daemon: execution sockets arrive here */
 	sigset_t sig_ignored; /* signals whose disposition is not SIG_DFL */
 
 	/* cgroup.c / cgroup2.c */
@@ -107,7 +107,7 @@ struct sbx_exec {
 	 * the execution that takes one too (which pool it counts in). */
 	unsigned warm_rt;
 	bool pooled; /* warm.c: runs in a pre-built sandbox (counted in use) */
-	int fd; /* the execution socket (daemon's peer end) */
+	int fd;	     /* the execution socket (daemon's peer end) */
 	struct sbx_watch w_sock, w_pidfd, w_timer, w_stdin, w_status;
 
 	/* request read */
@@ -126,7 +126,7 @@ struct sbx_exec {
 	struct sbx_outbuf both; /* want_output: both streams as read; fd unused */
 	pid_t pid;
 	struct sbx_child_report *rep; /* NULL until started */
-	bool replied; /* the result went before the reap (spawner_exec.c) */
+	bool replied;		      /* the result went before the reap (spawner_exec.c) */
 	bool reaped;
 	int init_wstatus;
 

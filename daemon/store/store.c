@@ -18,9 +18,17 @@
 #include "log.h"
 #include "migrate.h"
 
+/* Statements run on every execution, prepared once (by their text's
+ * address: literals only). */
+#define N_CACHED 16
+
 struct sbx_store {
 	sqlite3 *db;
 	pthread_mutex_t lock; /* one connection, one statement at a time */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cached[N_CACHED];
 	unsigned history_max;
 	uint64_t history_max_age_s; /* 0: no age limit */
 };
@@ -168,6 +176,8 @@ void sbx_store_close(struct sbx_store *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; i < N_CACHED; i++)
+		sqlite3_finalize(s->cached[i].st);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -211,24 +221,71 @@ static int bind(sqlite3_stmt *st, const char *fmt, va_list ap)
 	return r;
 }
 
-/* Run one statement that returns no rows, with bound values. */
-static int run(struct sbx_store *s, const char *what, const char *sql, const char *fmt, ...)
+/* The prepared statement for a literal sql, reset, NULL on error (the
+ * lock held). Past N_CACHED literals, a statement of its own that
+ * release() finalizes. */
+static sqlite3_stmt *prepare(struct sbx_store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
-	va_list ap;
-	int r;
+	int i = 0;
 
-	pthread_mutex_lock(&s->lock);
-	r = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (r == SQLITE_OK) {
-		va_start(ap, fmt);
-		r = bind(st, fmt, ap);
-		va_end(ap);
+	while (i < N_CACHED && s->cached[i].sql && s->cached[i].sql != sql)
+		i++;
+	if (i < N_CACHED && s->cached[i].sql)
+		return s->cached[i].st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (i < N_CACHED) {
+		s->cached[i].sql = sql;
+		s->cached[i].st = st;
 	}
+	return st;
+}
+
+static void release(struct sbx_store *s, sqlite3_stmt *st)
+{
+	for (int i = 0; i < N_CACHED && s->cached[i].sql; i++)
+		if (s->cached[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+/* Run one statement that returns no rows, with bound values; the lock
+ * held. */
+static int vrun_locked(struct sbx_store *s, const char *what, const char *sql, const char *fmt,
+		       va_list ap)
+{
+	sqlite3_stmt *st = prepare(s, sql);
+	int r = st ? bind(st, fmt, ap) : SQLITE_ERROR;
+
 	if (r == SQLITE_OK)
 		r = sqlite3_step(st);
 	r = r == SQLITE_DONE ? 0 : fail(s, what);
-	sqlite3_finalize(st);
+	if (st)
+		release(s, st);
+	return r;
+}
+
+static int run_locked(struct sbx_store *s, const char *what, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vrun_locked(s, what, sql, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int run(struct sbx_store *s, const char *what, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->lock);
+	va_start(ap, fmt);
+	int r = vrun_locked(s, what, sql, fmt, ap);
+	va_end(ap);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -253,16 +310,26 @@ void sbx_store_history_max_age(struct sbx_store *s, uint64_t max_age_s)
 	(void)sbx_store_trim_history(s); /* what aged while the daemon was down */
 }
 
-int sbx_store_trim_history(struct sbx_store *s)
+static int trim_locked(struct sbx_store *s)
 {
 	/* seq only grows (AUTOINCREMENT), so this keeps the newest rows. */
-	int r = run(s, "trim the history",
-		    "DELETE FROM executions WHERE seq <= (SELECT MAX(seq) FROM executions) - ?",
-		    "i", (int64_t)s->history_max);
+	int r = run_locked(
+		s, "trim the history",
+		"DELETE FROM executions WHERE seq <= (SELECT MAX(seq) FROM executions) - ?", "i",
+		(int64_t)s->history_max);
 
 	if (r == 0 && s->history_max_age_s)
-		r = run(s, "trim the history by age", "DELETE FROM executions WHERE started_ms < ?",
-			"i", sbx_clock_wall_ms() - (int64_t)(s->history_max_age_s * 1000));
+		r = run_locked(s, "trim the history by age",
+			       "DELETE FROM executions WHERE started_ms < ?", "i",
+			       sbx_clock_wall_ms() - (int64_t)(s->history_max_age_s * 1000));
+	return r;
+}
+
+int sbx_store_trim_history(struct sbx_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int r = trim_locked(s);
+	pthread_mutex_unlock(&s->lock);
 	return r;
 }
 
@@ -271,25 +338,34 @@ int sbx_store_add_execution(struct sbx_store *s, const struct sbx_store_executio
 	const struct sbx_store_output *o = x->out;
 	int r;
 
-	/* The outputs first: a reader that finds the row finds them too. */
-	r = run(s, "record an execution's output",
-		"INSERT OR REPLACE INTO execution_outputs (id, stdout, stderr, compile_output,"
-		" truncated) VALUES (?,?,?,?,?)",
-		"sbbbi", x->id, o[0].data, o[0].len, o[1].data, o[1].len, o[2].data, o[2].len,
-		(int64_t)(o[0].truncated | o[1].truncated << 1 | o[2].truncated << 2));
+	/* One transaction (one commit) for the row, its outputs and the
+	 * trim; the outputs first: a reader that finds the row finds them. */
+	pthread_mutex_lock(&s->lock);
+	r = run_locked(s, "begin", "BEGIN IMMEDIATE", "");
 	if (r == 0)
-		r = run(s, "record an execution",
-			"INSERT INTO executions (" EXEC_COLUMNS
-			") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-			"sssiisddssii", x->id, x->object_kind, x->object_id, x->started_ms,
-			(int64_t)x->duration_ms, x->status, x->exit_code, x->signal, x->language,
-			x->client, (int64_t)x->memory_peak_kb, (int64_t)x->cpu_time_ms);
-	if (r < 0) {
-		run(s, "forget an execution's output", "DELETE FROM execution_outputs WHERE id = ?",
-		    "s", x->id);
-		return r;
-	}
-	return sbx_store_trim_history(s);
+		r = run_locked(
+			s, "record an execution's output",
+			"INSERT OR REPLACE INTO execution_outputs (id, stdout, stderr,"
+			" compile_output, truncated) VALUES (?,?,?,?,?)",
+			"sbbbi", x->id, o[0].data, o[0].len, o[1].data, o[1].len, o[2].data,
+			o[2].len,
+			(int64_t)(o[0].truncated | o[1].truncated << 1 | o[2].truncated << 2));
+	if (r == 0)
+		r = run_locked(s, "record an execution",
+			       "INSERT INTO executions (" EXEC_COLUMNS
+			       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "sssiisddssii", x->id, x->object_kind, x->object_id, x->started_ms,
+			       (int64_t)x->duration_ms, x->status, x->exit_code, x->signal,
+			       x->language, x->client, (int64_t)x->memory_peak_kb,
+			       (int64_t)x->cpu_time_ms);
+	if (r == 0)
+		r = trim_locked(s);
+	if (r == 0)
+		r = run_locked(s, "commit", "COMMIT", "");
+	if (r < 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -469,11 +545,9 @@ int sbx_store_counter_add(struct sbx_store *s, const char *name, int64_t delta, 
 
 	pthread_mutex_lock(&s->lock);
 	/* One statement: the upsert returns the new value atomically. */
-	r = sqlite3_prepare_v2(
-		s->db,
-		"INSERT INTO counters (name, value) VALUES (?1, ?2)"
-		" ON CONFLICT(name) DO UPDATE SET value = value + ?2 RETURNING value",
-		-1, &st, NULL);
+	st = prepare(s, "INSERT INTO counters (name, value) VALUES (?1, ?2)"
+			" ON CONFLICT(name) DO UPDATE SET value = value + ?2 RETURNING value");
+	r = st ? SQLITE_OK : SQLITE_ERROR;
 	if (r == SQLITE_OK)
 		r = sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	if (r == SQLITE_OK)
@@ -486,7 +560,8 @@ int sbx_store_counter_add(struct sbx_store *s, const char *name, int64_t delta, 
 		r = sqlite3_step(st);
 	}
 	r = r == SQLITE_DONE ? 0 : fail(s, "update a counter");
-	sqlite3_finalize(st);
+	if (st)
+		release(s, st);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -511,9 +586,8 @@ static int count_row(void *arg, const struct sbx_store_execution *rec)
  * write). */
 static int64_t oldest_kept_ms(const struct sbx_store *s)
 {
-	return s->history_max_age_s
-		       ? sbx_clock_wall_ms() - (int64_t)(s->history_max_age_s * 1000)
-		       : INT64_MIN;
+	return s->history_max_age_s ? sbx_clock_wall_ms() - (int64_t)(s->history_max_age_s * 1000)
+				    : INT64_MIN;
 }
 
 int sbx_store_get_execution(struct sbx_store *s, const char *id,
@@ -568,11 +642,11 @@ int sbx_store_counters_add(struct sbx_store *s, const struct sbx_store_delta *d,
 
 	pthread_mutex_lock(&s->lock);
 	r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (r == SQLITE_OK)
-		r = sqlite3_prepare_v2(s->db,
-				       "INSERT INTO counters (name, value) VALUES (?1, ?2)"
-				       " ON CONFLICT(name) DO UPDATE SET value = value + ?2",
-				       -1, &st, NULL);
+	if (r == SQLITE_OK) {
+		st = prepare(s, "INSERT INTO counters (name, value) VALUES (?1, ?2)"
+				" ON CONFLICT(name) DO UPDATE SET value = value + ?2");
+		r = st ? SQLITE_OK : SQLITE_ERROR;
+	}
 	for (size_t i = 0; i < n && r == SQLITE_OK; i++) {
 		r = sqlite3_bind_text(st, 1, d[i].name, -1, SQLITE_TRANSIENT);
 		if (r == SQLITE_OK)
@@ -581,7 +655,8 @@ int sbx_store_counters_add(struct sbx_store *s, const struct sbx_store_delta *d,
 			r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	if (st)
+		release(s, st);
 	if (r == SQLITE_OK)
 		r = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (r != SQLITE_OK) {
