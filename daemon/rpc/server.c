@@ -43,7 +43,8 @@ struct sbx_rpc_server {
 	struct ctx *ctxs;
 
 	pthread_mutex_t lock;    /* guards the queue, stopping, n_done, closed, n_ops */
-	pthread_cond_t cond;
+	pthread_cond_t cond;     /* the queue and stopping: the workers wait on it */
+	pthread_cond_t ops_cond; /* n_ops back to 0 once closed: close_socket waits */
 	struct ctx *queue_head, *queue_tail;
 	bool stopping;
 	size_t n_done;
@@ -138,8 +139,10 @@ static bool op_begin(struct sbx_rpc_server *s)
 static void op_end(struct sbx_rpc_server *s)
 {
 	pthread_mutex_lock(&s->lock);
-	if (--s->n_ops == 0)
-		pthread_cond_broadcast(&s->cond);
+	/* Only a close waits for this; telling the workers' condition
+	 * would wake every idle worker after nearly every request. */
+	if (--s->n_ops == 0 && s->closed)
+		pthread_cond_broadcast(&s->ops_cond);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -148,7 +151,7 @@ static void close_socket(struct sbx_rpc_server *s)
 	pthread_mutex_lock(&s->lock);
 	s->closed = true;
 	while (s->n_ops > 0)
-		pthread_cond_wait(&s->cond, &s->lock);
+		pthread_cond_wait(&s->ops_cond, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	nng_close(s->sock);
 }
@@ -385,6 +388,7 @@ int sbx_rpc_server_start(const struct sbx_rpc_server_opts *o, struct sbx_rpc_ser
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	pthread_cond_init(&s->ops_cond, NULL);
 	s->state = o->state;
 	if ((o->api_key && *o->api_key && !(s->api_key = strdup(o->api_key))) ||
 	    (o->cluster_key && *o->cluster_key && !(s->cluster_key = strdup(o->cluster_key))) ||
@@ -512,6 +516,7 @@ void sbx_rpc_server_stop(struct sbx_rpc_server *s, unsigned grace_ms)
 	free(s->cluster_key);
 	free(s->node_id);
 	pthread_cond_destroy(&s->cond);
+	pthread_cond_destroy(&s->ops_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
