@@ -6,8 +6,10 @@
 # loaded in alternating rounds: one with the warm pool off, one with
 # --warm-pool N (issue 14). The peer, in the same rounds: C concurrent
 # loops of `bwrap --unshare-all --die-with-parent --ro-bind / / /bin/true`
-# (no HTTP, no RPC: what the sandboxes alone cost). Medians of rounds;
-# every non-2xx answer or socket error is counted and printed.
+# (no HTTP, no RPC: what the sandboxes alone cost), and C loops of bare
+# /bin/true (no sandbox at all: what this host can start, the ceiling of
+# any sandbox's runs/s here). Medians of rounds; every non-2xx answer or
+# socket error is counted and printed.
 #
 # usage: bench-run [--rounds N] [--duration SECONDS] [--threads T]
 #                  [--connections C] [--warm-pool N]
@@ -106,43 +108,50 @@ start_runner() {
 start_runner cold 0
 start_runner warm "$warm"
 
-# The peer: $connections loops of bwrap for $1 seconds; prints runs/s.
-bwrap_rate() {
-  local end i
-  # Microseconds, with no process per check: the loops run only bwrap.
-  end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+# A peer: $connections loops of a command for $1 seconds; prints runs/s.
+peer_rate() {
+  local secs=$1 name=$2 end i
+  shift 2
+  # Microseconds, with no process per check: the loops run only the peer.
+  end=$((${EPOCHREALTIME/./} + secs * 1000000))
   for i in $(seq "$connections"); do
     (
       n=0
       while ((${EPOCHREALTIME/./} < end)); do
-        "$bwrap" --unshare-all --die-with-parent --ro-bind / / /bin/true || exit 1
+        "$@" || exit 1
         n=$((n + 1))
       done
       echo "$n"
-    ) >"$tmp/bwrap.$i" &
+    ) >"$tmp/$name.$i" &
   done
   wait
-  cat "$tmp"/bwrap.* | awk -v d="$1" '{ s += $1 } END { printf "%.1f\n", s / d }'
+  cat "$tmp/$name".[0-9]* | awk -v d="$secs" '{ s += $1 } END { printf "%.1f\n", s / d }'
 }
+declare -A peer_cmd=([bwrap]="$bwrap --unshare-all --die-with-parent --ro-bind / / /bin/true"
+  [bare]="/bin/true")
 
 say "POST /run {\"command\": [\"/bin/true\"]}: wrk -t$threads -c$connections -d${duration}s per runner;"
-say "  peer: $connections loops of bwrap --unshare-all /bin/true; $rounds rounds, alternating"
+say "  peers: $connections loops of bwrap --unshare-all /bin/true, and of bare /bin/true;"
+say "  $rounds rounds, alternating"
 for n in "${names[@]}"; do
   measure "${port[$n]}" 1s /run -s "$tmp/run.lua" >/dev/null # warm-up
   : >"$tmp/$n.res"
 done
 : >"$tmp/bwrap.res"
+: >"$tmp/bare.res"
 for r in $(seq "$rounds"); do
-  for k in 0 1 2; do
-    case $(((k + r) % 3)) in
+  for k in 0 1 2 3; do
+    case $(((k + r) % 4)) in
       0) n=cold ;;
       1) n=warm ;;
       2) n=bwrap ;;
+      3) n=bare ;;
     esac
-    if [ "$n" = bwrap ]; then
-      rps=$(bwrap_rate "$duration") || fail "bwrap failed"
-      echo "$rps" >>"$tmp/bwrap.res"
-      printf '  round %d  %-5s  %8.1f runs/s\n' "$r" bwrap "$rps"
+    if [ -n "${peer_cmd[$n]:-}" ]; then
+      # shellcheck disable=SC2086 # the command's words
+      rps=$(peer_rate "$duration" "$n" ${peer_cmd[$n]}) || fail "$n failed"
+      echo "$rps" >>"$tmp/$n.res"
+      printf '  round %d  %-5s  %8.1f runs/s\n' "$r" "$n" "$rps"
       continue
     fi
     res=$(measure "${port[$n]}" "${duration}s" /run -s "$tmp/run.lua") || exit 1
@@ -172,7 +181,10 @@ for n in "${names[@]}"; do
     "$(awk '{ s += $5 } END { print s + 0 }' "$tmp/$n.res")"
 done
 med[bwrap]=$(median <"$tmp/bwrap.res")
+med[bare]=$(median <"$tmp/bare.res")
 printf '  %-26s  %7.1f\n' "bwrap x$connections (no HTTP)" "${med[bwrap]}"
+printf '  %-26s  %7.1f   (no sandbox: the ceiling here)\n' "bare /bin/true x$connections" \
+  "${med[bare]}"
 for n in "${names[@]}"; do
   ratio=$(awk -v a="${med[$n.1]}" -v b="${med[bwrap]}" 'BEGIN { printf "%.2f", a / b }')
   errs=$(awk '{ s += $4 + $5 } END { print s + 0 }' "$tmp/$n.res")
