@@ -132,7 +132,6 @@ static void child_step(const struct sbx_ctx *ctx, struct sbx_exec *ex, unsigned 
 static struct {
 	const struct sbx_ctx *ctx;
 	struct sbx_child_msg trace;
-	unsigned next; /* the first module after the pid one */
 } run;
 
 _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
@@ -158,7 +157,6 @@ _Noreturn void sbx_child_main(const struct sbx_ctx *ctx, struct sbx_exec *ex)
 			continue;
 		/* The pid module's child() starts the payload in
 		 * sbx_child_payload() and becomes the init: it never returns. */
-		run.next = i + 1;
 		child_step(ctx, ex, i, &run.trace);
 	}
 	sbx_child_fail(ex, SBX_MSG_SETUP_ERROR, 0, "no pid module");
@@ -173,8 +171,12 @@ _Noreturn void sbx_child_payload(struct sbx_exec *ex)
 			if (sbx_modules[j] == &sbx_files_module)
 				child_step(ctx, ex, j, &run.trace);
 	}
-	for (unsigned i = run.next; i < sbx_n_modules; i++)
-		child_step(ctx, ex, i, &run.trace);
+	/* The modules after the pid one. */
+	unsigned k = 0;
+	while (sbx_modules[k++] != &sbx_pid_module)
+		;
+	for (; k < sbx_n_modules; k++)
+		child_step(ctx, ex, k, &run.trace);
 	/* From here on: pid 2, the payload. */
 	for (unsigned i = 0; i < sbx_n_modules; i++) {
 		const struct sbx_module *m = sbx_modules[i];

@@ -18,17 +18,14 @@
 #include "log.h"
 #include "migrate.h"
 
-/* Statements run on every execution, prepared once (by their text's
- * address: literals only). */
+/* Statements run on every execution, prepared once (found again by their
+ * text, which SQLite keeps: sqlite3_sql()). */
 #define N_CACHED 16
 
 struct sbx_store {
 	sqlite3 *db;
 	pthread_mutex_t lock; /* one connection, one statement at a time */
-	struct {
-		const char *sql;
-		sqlite3_stmt *st;
-	} cached[N_CACHED];
+	sqlite3_stmt *cached[N_CACHED];
 	unsigned history_max;
 	uint64_t history_max_age_s; /* 0: no age limit */
 };
@@ -177,7 +174,7 @@ void sbx_store_close(struct sbx_store *s)
 	if (!s)
 		return;
 	for (int i = 0; i < N_CACHED; i++)
-		sqlite3_finalize(s->cached[i].st);
+		sqlite3_finalize(s->cached[i]);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -221,31 +218,28 @@ static int bind(sqlite3_stmt *st, const char *fmt, va_list ap)
 	return r;
 }
 
-/* The prepared statement for a literal sql, reset, NULL on error (the
- * lock held). Past N_CACHED literals, a statement of its own that
- * release() finalizes. */
+/* The prepared statement for sql, reset, NULL on error (the lock held).
+ * Past N_CACHED texts, a statement of its own that release() finalizes. */
 static sqlite3_stmt *prepare(struct sbx_store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	int i = 0;
 
-	while (i < N_CACHED && s->cached[i].sql && s->cached[i].sql != sql)
+	while (i < N_CACHED && s->cached[i] && strcmp(sqlite3_sql(s->cached[i]), sql) != 0)
 		i++;
-	if (i < N_CACHED && s->cached[i].sql)
-		return s->cached[i].st;
+	if (i < N_CACHED && s->cached[i])
+		return s->cached[i];
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
-	if (i < N_CACHED) {
-		s->cached[i].sql = sql;
-		s->cached[i].st = st;
-	}
+	if (i < N_CACHED)
+		s->cached[i] = st;
 	return st;
 }
 
 static void release(struct sbx_store *s, sqlite3_stmt *st)
 {
-	for (int i = 0; i < N_CACHED && s->cached[i].sql; i++)
-		if (s->cached[i].st == st) {
+	for (int i = 0; i < N_CACHED && s->cached[i]; i++)
+		if (s->cached[i] == st) {
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
 			return;
